@@ -1,0 +1,43 @@
+# The two-command promise: on a fresh machine, `make demo` and `make test` are all the set-up.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# The stamp changes whenever pyproject.toml does, so dependency edits reinstall.
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test check lint typecheck unit bench venv clean pg15 bench-deps
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+demo: venv
+	$(BIN)/python examples/demo.py
+
+pg15:
+	@bash scripts/ensure-pg15.sh
+
+check: venv
+	$(BIN)/ruff check src tests bench examples
+	$(BIN)/ruff format --check src tests bench examples
+	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
+
+test: venv pg15 check
+	$(BIN)/pytest
+
+unit: venv
+	$(BIN)/pytest tests/unit
+
+bench-deps: venv
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+
+bench: bench-deps
+	$(BIN)/python bench/runner_overhead.py
+
+clean:
+	rm -rf $(VENV) .atomig .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,5 @@
+"""``python -m atomig``."""
+
+from atomig.cli.main import main
+
+main()

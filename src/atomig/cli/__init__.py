@@ -1,0 +1,1 @@
+"""The command line: thin, the only package that prints or exits."""

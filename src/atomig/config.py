@@ -1,0 +1,247 @@
+"""Settings: where the database is, where migrations live, and the session envelope.
+
+Precedence, highest first: command-line flags > environment (``ATOMIG_DATABASE_URL``, then
+``DATABASE_URL``) > ``atomig.toml`` (or ``[tool.atomig]`` in ``pyproject.toml``) > defaults.
+With no database configured anywhere, atomig uses an embedded PostgreSQL under ``.atomig/``.
+Unknown keys are errors: a typo in a timeout must not silently fall back to a default.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from atomig.errors import ConfigError
+from atomig.units import parse_duration_ms
+
+CONFIG_FILE = "atomig.toml"
+EMBEDDED_DIR = ".atomig"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionDefaults:
+    """The session envelope every migration step runs in (milliseconds).
+
+    ``concurrent_statement_timeout_ms`` applies to steps that cannot run in a transaction
+    (``CREATE INDEX CONCURRENTLY`` …): 0 means no limit, because a 15-minute cap would kill a
+    large index build half-way.
+    """
+
+    lock_timeout_ms: int = 2_000
+    statement_timeout_ms: int = 15 * 60_000
+    idle_in_transaction_session_timeout_ms: int = 60_000
+    concurrent_statement_timeout_ms: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RetrySettings:
+    """How lock-bound steps are retried (55P03, 40P01, 40001).
+
+    Each attempt waits for its locks at most ``attempt_lock_timeout_ms`` (short, so the
+    migration never sits long at the head of a lock queue), then backs off exponentially from
+    ``initial_delay_ms`` up to ``max_delay_ms`` with full jitter, until ``max_attempts`` or the
+    total ``budget_ms`` runs out. Before an attempt, atomig waits up to ``blocker_wait_ms`` for
+    transactions older than ``blocker_age_ms`` that hold conflicting locks to finish.
+    """
+
+    max_attempts: int = 60
+    initial_delay_ms: int = 100
+    max_delay_ms: int = 5_000
+    budget_ms: int = 10 * 60_000
+    attempt_lock_timeout_ms: int = 50
+    blocker_age_ms: int = 1_000
+    blocker_wait_ms: int = 30_000
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything a command needs to know about the project and its database."""
+
+    project_dir: Path
+    migrations_dir: Path
+    database_url: str | None = None
+    database_url_source: str = "embedded"
+    ledger_schema: str = "atomig"
+    on_failure: str = "rollback"
+    runner_lock_wait_ms: int = 30_000
+    allow_out_of_order: bool = False
+    session: SessionDefaults = field(default_factory=SessionDefaults)
+    retry: RetrySettings = field(default_factory=RetrySettings)
+    config_file: Path | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def embedded_dir(self) -> Path:
+        """Where the embedded PostgreSQL keeps its data (``.atomig/`` in the project)."""
+        return self.project_dir / EMBEDDED_DIR
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        """A copy with some fields replaced (flags applied on top of the files)."""
+        return replace(self, **changes)
+
+
+# Sections later layers own (lint rules, backfill pacing, preflight, review gate) are kept
+# as raw mappings in Settings.extra and validated by their owners.
+_EXTRA_SECTIONS = frozenset(
+    {"lint", "backfill", "preflight", "postdeploy", "review", "verify", "watchdog"}
+)
+_TOP_KEYS = frozenset(
+    {
+        "database_url",
+        "migrations_dir",
+        "ledger_schema",
+        "on_failure",
+        "runner_lock_wait",
+        "allow_out_of_order",
+        "session",
+        "retry",
+    }
+)
+
+
+def _duration_field(section: str, key: str, value: Any, where: str) -> int:
+    try:
+        return parse_duration_ms(value)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: [{section}] {key}: {exc}") from None
+
+
+def _int_field(section: str, key: str, value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(
+            f"{where}: [{section}] {key} must be a positive integer, got {value!r}"
+        )
+    return value
+
+
+def _section(
+    cls: type[SessionDefaults] | type[RetrySettings],
+    data: Any,
+    section: str,
+    where: str,
+) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: [{section}] must be a table")
+    known = {f.name: f for f in fields(cls)}
+    values: dict[str, int] = {}
+    for key, value in data.items():
+        name = f"{key}_ms" if f"{key}_ms" in known else key
+        if name not in known:
+            allowed = ", ".join(k.removesuffix("_ms") for k in known)
+            raise ConfigError(
+                f"{where}: unknown key {key!r} in [{section}]",
+                hint=f"known keys: {allowed}",
+            )
+        if name.endswith("_ms"):
+            values[name] = _duration_field(section, key, value, where)
+        else:
+            values[name] = _int_field(section, key, value, where)
+    return cls(**values)
+
+
+def read_config_file(
+    project_dir: Path, explicit: Path | None = None
+) -> tuple[dict[str, Any], Path | None]:
+    """The atomig table of ``atomig.toml`` or ``pyproject.toml`` (``[tool.atomig]``)."""
+    candidates = (
+        [explicit]
+        if explicit
+        else [project_dir / CONFIG_FILE, project_dir / "pyproject.toml"]
+    )
+    for path in candidates:
+        if path is None or not path.is_file():
+            if explicit is not None:
+                raise ConfigError(f"config file {explicit} does not exist")
+            continue
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        if path.name == "pyproject.toml" and explicit is None:
+            table = data.get("tool", {}).get("atomig")
+            if table is None:
+                continue
+            return dict(table), path
+        return data, path
+    return {}, None
+
+
+def load_settings(
+    project_dir: Path | None = None,
+    *,
+    database_url: str | None = None,
+    config_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    migrations_dir: Path | None = None,
+) -> Settings:
+    """Resolve settings with the documented precedence.
+
+    Raises:
+        ConfigError: for unknown keys, wrong types or invalid durations, naming the file.
+    """
+    project = (project_dir or Path.cwd()).resolve()
+    env = os.environ if environ is None else environ
+    data, path = read_config_file(project, config_file)
+    where = str(path) if path else "configuration"
+    unknown = set(data) - _TOP_KEYS - _EXTRA_SECTIONS
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown setting(s): {', '.join(sorted(unknown))}",
+            hint=f"known settings: {', '.join(sorted(_TOP_KEYS | _EXTRA_SECTIONS))}",
+        )
+    settings = Settings(
+        project_dir=project, migrations_dir=project / "migrations", config_file=path
+    )
+    changes: dict[str, Any] = {}
+    if "migrations_dir" in data:
+        changes["migrations_dir"] = (project / str(data["migrations_dir"])).resolve()
+    if "ledger_schema" in data:
+        schema = data["ledger_schema"]
+        if not isinstance(schema, str) or not schema or len(schema.encode()) > 63:
+            raise ConfigError(f"{where}: ledger_schema must be a name of 1 to 63 bytes")
+        changes["ledger_schema"] = schema
+    if "on_failure" in data:
+        if data["on_failure"] not in ("rollback", "resume"):
+            raise ConfigError(f"{where}: on_failure must be 'rollback' or 'resume'")
+        changes["on_failure"] = data["on_failure"]
+    if "runner_lock_wait" in data:
+        changes["runner_lock_wait_ms"] = _duration_field(
+            "", "runner_lock_wait", data["runner_lock_wait"], where
+        )
+    if "allow_out_of_order" in data:
+        if not isinstance(data["allow_out_of_order"], bool):
+            raise ConfigError(f"{where}: allow_out_of_order must be true or false")
+        changes["allow_out_of_order"] = data["allow_out_of_order"]
+    if "session" in data:
+        changes["session"] = _section(
+            SessionDefaults, data["session"], "session", where
+        )
+    if "retry" in data:
+        changes["retry"] = _section(RetrySettings, data["retry"], "retry", where)
+    changes["extra"] = {k: v for k, v in data.items() if k in _EXTRA_SECTIONS}
+    url, source = _resolve_database_url(
+        database_url, env, data.get("database_url"), where
+    )
+    changes["database_url"], changes["database_url_source"] = url, source
+    if migrations_dir is not None:
+        changes["migrations_dir"] = migrations_dir.resolve()
+    return replace(settings, **changes)
+
+
+def _resolve_database_url(
+    flag: str | None, env: Mapping[str, str], from_file: Any, where: str
+) -> tuple[str | None, str]:
+    if flag:
+        return flag, "--database-url"
+    for name in ("ATOMIG_DATABASE_URL", "DATABASE_URL"):
+        if env.get(name):
+            return env[name], name
+    if from_file is not None:
+        if not isinstance(from_file, str) or not from_file:
+            raise ConfigError(f"{where}: database_url must be a non-empty string")
+        return from_file, where
+    return None, "embedded"

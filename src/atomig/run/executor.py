@@ -1,0 +1,106 @@
+"""Execute statements inside their session envelope, and map failures by SQLSTATE."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+
+from atomig.db.compose import set_config_params, set_config_query
+from atomig.errors import SourceLocation
+from atomig.plan.envelope import SessionEnvelope
+from atomig.sql.parse import Statement
+
+Conn = psycopg.Connection[Any]
+
+# SQLSTATEs worth retrying: the statement lost a race for a lock, nothing is wrong with it.
+RETRYABLE_SQLSTATES = frozenset(
+    {
+        "55P03",  # lock_not_available (lock_timeout)
+        "40P01",  # deadlock_detected
+        "40001",  # serialization_failure
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StatementFailure:
+    """A statement that failed: which one, where in the file, and PostgreSQL's diagnosis."""
+
+    statement: Statement
+    sqlstate: str | None
+    message: str
+    detail: str | None
+    hint: str | None
+    location: SourceLocation
+
+    @property
+    def retryable(self) -> bool:
+        """True when retrying may succeed (lock timeout, deadlock, serialization failure)."""
+        return self.sqlstate in RETRYABLE_SQLSTATES
+
+    def describe(self) -> str:
+        """PostgreSQL's message with its SQLSTATE, detail and hint."""
+        text = self.message
+        if self.sqlstate:
+            text += f" [SQLSTATE {self.sqlstate}]"
+        if self.detail:
+            text += f"\nDETAIL: {self.detail}"
+        if self.hint:
+            text += f"\nHINT: {self.hint}"
+        return text
+
+
+class StatementError(Exception):
+    """Raised by :func:`run_statements` with the failure attached."""
+
+    def __init__(self, failure: StatementFailure) -> None:
+        super().__init__(failure.message)
+        self.failure = failure
+
+
+def apply_envelope(conn: Conn, envelope: SessionEnvelope, *, local: bool) -> None:
+    """Apply the envelope: ``SET LOCAL`` semantics inside a transaction, session otherwise."""
+    pairs = envelope.settings()
+    conn.execute(set_config_query(len(pairs)), set_config_params(pairs, local=local))
+
+
+def failure_from(
+    exc: psycopg.Error, statement: Statement, path: str
+) -> StatementFailure:
+    """Locate a server error in the migration file (``file:line:column``)."""
+    diag = exc.diag
+    line, column = statement.span.line, statement.span.column
+    position = diag.statement_position
+    if position and position.isdigit():
+        offset = int(position) - 1
+        before = statement.text[:offset]
+        newlines = before.count("\n")
+        line += newlines
+        column = (offset - before.rfind("\n")) if newlines else column + offset
+    message = diag.message_primary or str(exc).strip()
+    return StatementFailure(
+        statement=statement,
+        sqlstate=exc.sqlstate,
+        message=message,
+        detail=diag.message_detail,
+        hint=diag.message_hint,
+        location=SourceLocation(path, line, column),
+    )
+
+
+def run_statements(conn: Conn, statements: tuple[Statement, ...], path: str) -> None:
+    """Run statements one at a time (so a failure names its statement).
+
+    Each statement is sent as bytes: the text comes from a migration file, not from code,
+    and is executed as written, with no parameter interpolation.
+
+    Raises:
+        StatementError: on the first failing statement.
+    """
+    for statement in statements:
+        try:
+            conn.execute(statement.text.encode("utf-8"))
+        except psycopg.Error as exc:
+            raise StatementError(failure_from(exc, statement, path)) from exc

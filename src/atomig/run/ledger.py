@@ -1,0 +1,473 @@
+"""The ledger: which migrations are applied (``migrations``), every step attempt
+(``journal``) and every outcome (``history``), in the ledger schema (default ``atomig``).
+
+DDL and queries are constants composed with :class:`psycopg.sql.Identifier` for the
+configurable schema name; values are always parameters. The ledger upgrades itself: each
+entry of ``_LEDGER_MIGRATIONS`` runs once, recorded in ``ledger_version``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+Conn = psycopg.Connection[Any]
+
+_LEDGER_MIGRATIONS: tuple[tuple[int, str], ...] = (
+    (
+        1,
+        """
+        CREATE TABLE IF NOT EXISTS {schema}.migrations (
+            version text PRIMARY KEY,
+            order_key bigint NOT NULL UNIQUE,
+            slug text NOT NULL,
+            up_checksum text NOT NULL,
+            down_checksum text NOT NULL,
+            status text NOT NULL CHECK (status IN ('applied', 'partial')),
+            applied_at timestamptz NOT NULL DEFAULT now(),
+            duration_ms bigint,
+            applied_by text NOT NULL,
+            application_name text NOT NULL,
+            server_version integer NOT NULL,
+            step_count integer NOT NULL,
+            steps_done integer NOT NULL,
+            run_id text NOT NULL,
+            up_sql text NOT NULL,
+            down_sql text NOT NULL,
+            details jsonb NOT NULL DEFAULT '{{}}'
+        );
+        CREATE TABLE IF NOT EXISTS {schema}.journal (
+            id bigserial PRIMARY KEY,
+            run_id text NOT NULL,
+            version text NOT NULL,
+            direction text NOT NULL,
+            step_index integer NOT NULL,
+            step_kind text NOT NULL,
+            statement_hash text NOT NULL,
+            attempt integer NOT NULL,
+            started_at timestamptz NOT NULL,
+            finished_at timestamptz,
+            outcome text NOT NULL,
+            sqlstate text,
+            message text,
+            backend_pid integer,
+            details jsonb NOT NULL DEFAULT '{{}}'
+        );
+        CREATE INDEX IF NOT EXISTS journal_version_idx ON {schema}.journal (version, id);
+        CREATE TABLE IF NOT EXISTS {schema}.history (
+            id bigserial PRIMARY KEY,
+            run_id text NOT NULL,
+            version text NOT NULL,
+            slug text NOT NULL,
+            event text NOT NULL,
+            at timestamptz NOT NULL DEFAULT clock_timestamp(),
+            actor text NOT NULL,
+            duration_ms bigint,
+            details jsonb NOT NULL DEFAULT '{{}}'
+        );
+        CREATE INDEX IF NOT EXISTS history_version_idx ON {schema}.history (version, id);
+        """,
+    ),
+)
+LEDGER_VERSION = _LEDGER_MIGRATIONS[-1][0]
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedMigration:
+    """A row of the ``migrations`` table (without the stored SQL texts)."""
+
+    version: str
+    order_key: int
+    slug: str
+    up_checksum: str
+    down_checksum: str
+    status: str
+    applied_at: datetime
+    duration_ms: int | None
+    applied_by: str
+    application_name: str
+    step_count: int
+    steps_done: int
+    run_id: str
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEvent:
+    """A row of the ``history`` table: an outcome (applied, reverted, rolled_back …)."""
+
+    version: str
+    event: str
+    at: datetime
+    actor: str
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerState:
+    """What the ledger says: applied (or partial) migrations by order key, and the last
+    failure of migrations that are not applied."""
+
+    exists: bool
+    applied: dict[int, AppliedMigration]
+    last_failures: dict[str, HistoryEvent]
+
+
+def _compose(template: str, schema: str) -> sql.Composed:
+    # The templates are module constants (never user input); only the schema name varies
+    # and it goes through sql.Identifier. The journal's column and value lists are shared
+    # fragments, spliced in as sql.SQL constants too.
+    return sql.SQL(template).format(
+        schema=sql.Identifier(schema),
+        journal_columns=sql.SQL(_JOURNAL_COLUMNS),
+        journal_values=sql.SQL(_JOURNAL_VALUES),
+    )
+
+
+def ledger_exists(conn: Conn, schema: str) -> bool:
+    """True when the ledger's tables exist."""
+    row = conn.execute(
+        "SELECT to_regclass(format('%%I.migrations', %s::text)) IS NOT NULL", (schema,)
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def ensure_ledger(conn: Conn, schema: str) -> None:
+    """Create or upgrade the ledger. Call with the runner lock held."""
+    with conn.transaction():
+        conn.execute(
+            sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
+        )
+        conn.execute(
+            _compose(
+                "CREATE TABLE IF NOT EXISTS {schema}.ledger_version ("
+                " singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),"
+                " version integer NOT NULL)",
+                schema,
+            )
+        )
+        row = conn.execute(
+            _compose("SELECT version FROM {schema}.ledger_version", schema)
+        ).fetchone()
+        current = int(row[0]) if row else 0
+        for number, ddl in _LEDGER_MIGRATIONS:
+            if number > current:
+                conn.execute(_compose(ddl, schema))
+        if current < LEDGER_VERSION:
+            conn.execute(
+                _compose(
+                    "INSERT INTO {schema}.ledger_version (version) VALUES (%s)"
+                    " ON CONFLICT (singleton) DO UPDATE SET version = EXCLUDED.version",
+                    schema,
+                ),
+                (LEDGER_VERSION,),
+            )
+
+
+_SELECT_APPLIED = """
+    SELECT version, order_key, slug, up_checksum, down_checksum, status, applied_at,
+           duration_ms, applied_by, application_name, step_count, steps_done, run_id, details
+    FROM {schema}.migrations ORDER BY order_key
+"""
+_SELECT_LAST_FAILURES = """
+    SELECT DISTINCT ON (h.version) h.version, h.event, h.at, h.actor, h.details
+    FROM {schema}.history h
+    WHERE NOT EXISTS (SELECT 1 FROM {schema}.migrations m WHERE m.version = h.version)
+    ORDER BY h.version, h.id DESC
+"""
+
+
+def read_ledger(conn: Conn, schema: str) -> LedgerState:
+    """The ledger's current state (empty when it does not exist yet; never creates it)."""
+    if not ledger_exists(conn, schema):
+        return LedgerState(exists=False, applied={}, last_failures={})
+    with conn.cursor(row_factory=dict_row) as cur:
+        applied = {
+            row["order_key"]: AppliedMigration(**row)
+            for row in cur.execute(_compose(_SELECT_APPLIED, schema))
+        }
+        failures = {}
+        for row in cur.execute(_compose(_SELECT_LAST_FAILURES, schema)):
+            if row["event"] in ("failed", "rolled_back"):
+                failures[row["version"]] = HistoryEvent(**row)
+    return LedgerState(exists=True, applied=applied, last_failures=failures)
+
+
+def applied_texts(conn: Conn, schema: str, version: str) -> tuple[str, str] | None:
+    """The up and down SQL as they were when ``version`` was applied."""
+    row = conn.execute(
+        _compose(
+            "SELECT up_sql, down_sql FROM {schema}.migrations WHERE version = %s",
+            schema,
+        ),
+        (version,),
+    ).fetchone()
+    return None if row is None else (str(row[0]), str(row[1]))
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """One step attempt, as written to the journal."""
+
+    run_id: str
+    version: str
+    direction: str
+    step_index: int
+    step_kind: str
+    statement_hash: str
+    attempt: int
+    started_at: datetime
+    outcome: str
+    sqlstate: str | None = None
+    message: str | None = None
+    details: dict[str, Any] | None = None
+
+    def params(self) -> tuple[Any, ...]:
+        """Parameters in the column order of the journal inserts below."""
+        return (
+            self.run_id,
+            self.version,
+            self.direction,
+            self.step_index,
+            self.step_kind,
+            self.statement_hash,
+            self.attempt,
+            self.started_at,
+            self.outcome,
+            self.sqlstate,
+            self.message,
+            Jsonb(self.details or {}),
+        )
+
+
+_JOURNAL_COLUMNS = (
+    "run_id, version, direction, step_index, step_kind, statement_hash, attempt, started_at,"
+    " outcome, sqlstate, message, details, finished_at, backend_pid"
+)
+_JOURNAL_VALUES = (
+    "%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+    " clock_timestamp(), pg_backend_pid()"
+)
+
+
+def insert_journal(
+    conn: Conn, schema: str, entry: JournalEntry, *, finished: bool = True
+) -> int:
+    """Write one journal row (in whatever transaction ``conn`` is in); returns its id."""
+    query = _compose(
+        "INSERT INTO {schema}.journal ({journal_columns}) VALUES ({journal_values})"
+        " RETURNING id",
+        schema,
+    )
+    row = conn.execute(query, entry.params()).fetchone()
+    journal_id = int(row[0]) if row else 0
+    if not finished:
+        conn.execute(
+            _compose(
+                "UPDATE {schema}.journal SET finished_at = NULL WHERE id = %s", schema
+            ),
+            (journal_id,),
+        )
+    return journal_id
+
+
+def finish_journal(
+    conn: Conn,
+    schema: str,
+    journal_id: int,
+    outcome: str,
+    sqlstate: str | None = None,
+    message: str | None = None,
+) -> None:
+    """Mark a journal row (of an autocommit step) finished with its outcome."""
+    conn.execute(
+        _compose(
+            "UPDATE {schema}.journal SET outcome = %s, sqlstate = %s, message = %s,"
+            " finished_at = clock_timestamp() WHERE id = %s",
+            schema,
+        ),
+        (outcome, sqlstate, message, journal_id),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedRecord:
+    """Everything written when a migration is recorded as applied (or partial)."""
+
+    version: str
+    order_key: int
+    slug: str
+    up_checksum: str
+    down_checksum: str
+    status: str
+    duration_ms: int
+    applied_by: str
+    application_name: str
+    server_version: int
+    step_count: int
+    steps_done: int
+    run_id: str
+    up_sql: str
+    down_sql: str
+
+
+# One statement writes the migration row, its journal row and its history event, so that
+# recording a single-transaction migration costs one round trip inside its transaction.
+_RECORD_APPLIED = """
+    WITH m AS (
+        INSERT INTO {schema}.migrations (
+            version, order_key, slug, up_checksum, down_checksum, status, duration_ms,
+            applied_by, application_name, server_version, step_count, steps_done, run_id,
+            up_sql, down_sql)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+        ON CONFLICT (version) DO UPDATE SET
+            status = EXCLUDED.status, duration_ms = EXCLUDED.duration_ms,
+            steps_done = EXCLUDED.steps_done, applied_at = now(), run_id = EXCLUDED.run_id
+    ), j AS (
+        INSERT INTO {schema}.journal ({journal_columns}) VALUES ({journal_values})
+    )
+    INSERT INTO {schema}.history (run_id, version, slug, event, actor, duration_ms, details)
+    VALUES (%s, %s, %s, %s, %s, %s, %s)
+"""
+
+
+def record_applied_query(schema: str) -> sql.Composed:
+    """The statement :func:`record_applied_params` fills."""
+    return _compose(_RECORD_APPLIED, schema)
+
+
+def record_applied_params(
+    record: AppliedRecord, journal: JournalEntry
+) -> tuple[Any, ...]:
+    """Parameters of :func:`record_applied_query`."""
+    event = "applied" if record.status == "applied" else "partial"
+    return (
+        record.version,
+        record.order_key,
+        record.slug,
+        record.up_checksum,
+        record.down_checksum,
+        record.status,
+        record.duration_ms,
+        record.applied_by,
+        record.application_name,
+        record.server_version,
+        record.step_count,
+        record.steps_done,
+        record.run_id,
+        record.up_sql,
+        record.down_sql,
+        *journal.params(),
+        record.run_id,
+        record.version,
+        record.slug,
+        event,
+        record.applied_by,
+        record.duration_ms,
+        Jsonb({}),
+    )
+
+
+_RECORD_REVERTED = """
+    WITH m AS (
+        DELETE FROM {schema}.migrations WHERE version = %s
+    ), j AS (
+        INSERT INTO {schema}.journal ({journal_columns}) VALUES ({journal_values})
+    )
+    INSERT INTO {schema}.history (run_id, version, slug, event, actor, duration_ms, details)
+    VALUES (%s, %s, %s, %s, %s, %s, %s)
+"""
+
+
+def record_reverted_query(schema: str) -> sql.Composed:
+    """Delete a migration's row, journal the step and log the event, in one statement."""
+    return _compose(_RECORD_REVERTED, schema)
+
+
+def record_reverted_params(
+    version: str,
+    slug: str,
+    event: str,
+    actor: str,
+    duration_ms: int,
+    journal: JournalEntry,
+    details: dict[str, Any],
+) -> tuple[Any, ...]:
+    """Parameters of :func:`record_reverted_query`."""
+    return (
+        version,
+        *journal.params(),
+        journal.run_id,
+        version,
+        slug,
+        event,
+        actor,
+        duration_ms,
+        Jsonb(details),
+    )
+
+
+def record_event(
+    conn: Conn,
+    schema: str,
+    *,
+    run_id: str,
+    version: str,
+    slug: str,
+    event: str,
+    actor: str,
+    duration_ms: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Append a history event (failed, rolled_back, accepted_edit …)."""
+    conn.execute(
+        _compose(
+            "INSERT INTO {schema}.history"
+            " (run_id, version, slug, event, actor, duration_ms, details)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            schema,
+        ),
+        (run_id, version, slug, event, actor, duration_ms, Jsonb(details or {})),
+    )
+
+
+def update_checksums(
+    conn: Conn,
+    schema: str,
+    version: str,
+    up_checksum: str,
+    down_checksum: str,
+    up_sql: str,
+    down_sql: str,
+) -> None:
+    """Accept edited files of an applied migration: store their new checksums and text."""
+    conn.execute(
+        _compose(
+            "UPDATE {schema}.migrations SET up_checksum = %s, down_checksum = %s,"
+            " up_sql = %s, down_sql = %s WHERE version = %s",
+            schema,
+        ),
+        (up_checksum, down_checksum, up_sql, down_sql, version),
+    )
+
+
+def journal_rows(
+    conn: Conn, schema: str, version: str | None = None, limit: int = 200
+) -> list[dict[str, Any]]:
+    """Recent journal rows, newest last (for status, recovery and tests)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            _compose(
+                "SELECT * FROM (SELECT * FROM {schema}.journal"
+                " WHERE %s::text IS NULL OR version = %s ORDER BY id DESC LIMIT %s) j ORDER BY id",
+                schema,
+            ),
+            (version, version, limit),
+        ).fetchall()
+    return rows

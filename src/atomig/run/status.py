@@ -1,0 +1,161 @@
+"""Where each migration stands: files on disk compared with the ledger. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from atomig.run.ledger import LedgerState
+from atomig.source.model import Migration
+
+APPLIED, PENDING, PARTIAL, EDITED, MISSING = (
+    "applied",
+    "pending",
+    "partial",
+    "edited",
+    "missing",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationStatus:
+    """One migration's state.
+
+    ``state`` is one of: applied, pending, partial (stopped part-way, resumable), edited
+    (applied, but a file changed since), missing (applied, but its files are gone).
+    """
+
+    version: str
+    slug: str
+    state: str
+    order_key: int
+    applied_at: datetime | None = None
+    duration_ms: int | None = None
+    applied_by: str | None = None
+    edited_files: tuple[str, ...] = ()
+    out_of_order: bool = False
+    steps_done: int | None = None
+    step_count: int | None = None
+    last_failure: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``--json`` shape of one migration."""
+        return {
+            "version": self.version,
+            "slug": self.slug,
+            "state": self.state,
+            "applied_at": self.applied_at.isoformat() if self.applied_at else None,
+            "duration_ms": self.duration_ms,
+            "applied_by": self.applied_by,
+            "edited_files": list(self.edited_files),
+            "out_of_order": self.out_of_order,
+            "steps_done": self.steps_done,
+            "step_count": self.step_count,
+            "last_failure": self.last_failure,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReport:
+    """The state of every migration plus where the database is."""
+
+    database: str
+    server_version: str
+    ledger_schema: str
+    migrations: tuple[MigrationStatus, ...]
+    fingerprint: str | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    def count(self, state: str) -> int:
+        """How many migrations are in ``state``."""
+        return sum(1 for m in self.migrations if m.state == state)
+
+    @property
+    def pending(self) -> int:
+        """Migrations not applied yet."""
+        return self.count(PENDING)
+
+    @property
+    def needs_attention(self) -> bool:
+        """Partial, edited or missing migrations: a human must decide."""
+        return any(m.state in (PARTIAL, EDITED, MISSING) for m in self.migrations)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``--json`` shape of ``atomig status``."""
+        return {
+            "version": 1,
+            "database": self.database,
+            "server_version": self.server_version,
+            "ledger_schema": self.ledger_schema,
+            "summary": {
+                state: self.count(state)
+                for state in (APPLIED, PENDING, PARTIAL, EDITED, MISSING)
+            },
+            "needs_attention": self.needs_attention,
+            "fingerprint": self.fingerprint,
+            "migrations": [m.to_dict() for m in self.migrations],
+            "notes": list(self.notes),
+        }
+
+
+def compute_status(
+    migrations: list[Migration], state: LedgerState
+) -> list[MigrationStatus]:
+    """Join files and ledger rows into one ordered list of statuses."""
+    out: list[MigrationStatus] = []
+    on_disk = {m.id.order_key: m for m in migrations}
+    latest_applied = max(state.applied, default=0)
+    for key in sorted(set(on_disk) | set(state.applied)):
+        migration = on_disk.get(key)
+        row = state.applied.get(key)
+        if row is None:
+            assert migration is not None
+            failure = state.last_failures.get(migration.version)
+            out.append(
+                MigrationStatus(
+                    version=migration.version,
+                    slug=migration.slug,
+                    state=PENDING,
+                    order_key=key,
+                    out_of_order=key < latest_applied,
+                    last_failure=(
+                        {
+                            "event": failure.event,
+                            "at": failure.at.isoformat(),
+                            **failure.details,
+                        }
+                        if failure
+                        else None
+                    ),
+                )
+            )
+            continue
+        common: dict[str, Any] = {
+            "version": row.version,
+            "slug": row.slug,
+            "order_key": key,
+            "applied_at": row.applied_at,
+            "duration_ms": row.duration_ms,
+            "applied_by": row.applied_by,
+            "steps_done": row.steps_done,
+            "step_count": row.step_count,
+        }
+        if migration is None:
+            out.append(MigrationStatus(state=MISSING, **common))
+            continue
+        edited = tuple(
+            name
+            for name, disk, recorded in (
+                (migration.up.path.name, migration.up.checksum, row.up_checksum),
+                (migration.down.path.name, migration.down.checksum, row.down_checksum),
+            )
+            if disk != recorded
+        )
+        if row.status == PARTIAL:
+            out.append(MigrationStatus(state=PARTIAL, edited_files=edited, **common))
+        elif edited:
+            out.append(MigrationStatus(state=EDITED, edited_files=edited, **common))
+        else:
+            out.append(MigrationStatus(state=APPLIED, **common))
+    return out

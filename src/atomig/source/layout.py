@@ -1,0 +1,193 @@
+"""Discovery of the native layout: ``YYYYMMDD_HHMM_slug.up.sql`` with its ``.down.sql``.
+
+Also accepted: ``YYYYMMDDHHMMSS_slug``. Every problem with the directory (a name that does not
+parse, a duplicate version, an up without a down or the reverse, a file that is not UTF-8, a bad
+directive) is a :class:`~atomig.errors.SourceError` naming the file, raised before anything runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from atomig.errors import SourceError, UsageError
+from atomig.source.checksum import checksum_text
+from atomig.source.directives import parse_directives
+from atomig.source.model import Migration, MigrationFile, MigrationId
+
+UP_SUFFIX = ".up.sql"
+DOWN_SUFFIX = ".down.sql"
+_NAME_HINT = (
+    "name migrations YYYYMMDD_HHMM_slug.up.sql / .down.sql "
+    "(or YYYYMMDDHHMMSS_slug); create a pair with: atomig new SLUG"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _ParsedName:
+    id: MigrationId
+    direction: str  # "up" or "down"
+
+
+def parse_version(text: str) -> tuple[str, int]:
+    """Split a version off the front of ``text``: ``(version_as_written, order_key)``.
+
+    The order key is the version normalised to 14 digits (seconds added when absent).
+
+    >>> parse_version("20261124_1530")
+    ('20261124_1530', 20261124153000)
+    >>> parse_version("20261124153012")
+    ('20261124153012', 20261124153012)
+
+    Raises:
+        ValueError: when ``text`` is not one of the two accepted forms or not a real date.
+    """
+    if len(text) == 13 and text[8] == "_" and (text[:8] + text[9:]).isdigit():
+        digits = text[:8] + text[9:] + "00"
+    elif len(text) == 14 and text.isdigit():
+        digits = text
+    else:
+        raise ValueError(f"{text!r} is not YYYYMMDD_HHMM or YYYYMMDDHHMMSS")
+    try:
+        datetime.strptime(digits, "%Y%m%d%H%M%S")
+    except ValueError:
+        raise ValueError(f"{text!r} is not a valid date and time") from None
+    return text, int(digits)
+
+
+def _is_valid_slug(slug: str) -> bool:
+    return bool(slug) and all(c.isascii() and (c.isalnum() or c in "_-") for c in slug)
+
+
+def parse_file_name(name: str) -> tuple[MigrationId, str]:
+    """Parse a migration file name into its id and direction (``"up"`` or ``"down"``).
+
+    >>> mid, direction = parse_file_name("20261124_1530_add_users.up.sql")
+    >>> (mid.version, mid.slug, direction)
+    ('20261124_1530', 'add_users', 'up')
+
+    Raises:
+        ValueError: with a reason when the name does not follow the layout.
+    """
+    if name.endswith(UP_SUFFIX):
+        stem, direction = name[: -len(UP_SUFFIX)], "up"
+    elif name.endswith(DOWN_SUFFIX):
+        stem, direction = name[: -len(DOWN_SUFFIX)], "down"
+    else:
+        raise ValueError("a migration file ends in .up.sql or .down.sql")
+    if len(stem) > 14 and stem[13] == "_" and stem[8] == "_":
+        version_text, slug = stem[:13], stem[14:]
+    elif len(stem) > 15 and stem[14] == "_":
+        version_text, slug = stem[:14], stem[15:]
+    else:
+        raise ValueError("expected <version>_<slug> before the suffix")
+    version, key = parse_version(version_text)
+    if not _is_valid_slug(slug):
+        raise ValueError(
+            f"slug {slug!r} may only hold ASCII letters, digits, '_' and '-'"
+        )
+    return MigrationId(key, version, slug), direction
+
+
+def _read(path: Path) -> MigrationFile:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SourceError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        # utf-8-sig drops a byte-order mark some editors write.
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise SourceError(
+            f"{path} is not valid UTF-8 (byte {exc.start}, line {line})",
+            hint="save the file as UTF-8",
+        ) from None
+    return MigrationFile(path=path, text=text, checksum=checksum_text(text))
+
+
+def discover_migrations(directory: Path) -> list[Migration]:
+    """All migrations in ``directory``, sorted by version.
+
+    Raises:
+        SourceError: for any malformed name, duplicate version, unpaired file, non-UTF-8
+            file or invalid directive, naming the file.
+    """
+    if not directory.is_dir():
+        raise SourceError(
+            f"migrations directory {directory} does not exist",
+            hint="run `atomig init` to create it, or set migrations_dir in atomig.toml",
+        )
+    ups: dict[int, tuple[MigrationId, Path]] = {}
+    downs: dict[int, tuple[MigrationId, Path]] = {}
+    for path in sorted(directory.iterdir()):
+        if not path.is_file() or not path.name.endswith(".sql"):
+            continue
+        try:
+            mid, direction = parse_file_name(path.name)
+        except ValueError as exc:
+            raise SourceError(
+                f"{path}: file name does not parse: {exc}", hint=_NAME_HINT
+            ) from None
+        table = ups if direction == "up" else downs
+        if mid.order_key in table:
+            other = table[mid.order_key][1]
+            raise SourceError(
+                f"duplicate version {mid.version}: {other.name} and {path.name}",
+                hint="give each migration its own version (atomig new picks the current time)",
+            )
+        table[mid.order_key] = (mid, path)
+    for key, (mid, path) in ups.items():
+        if key not in downs:
+            raise SourceError(
+                f"{path}: up file has no down file ({mid.name}{DOWN_SUFFIX} is missing)",
+                hint="every migration needs a down file that undoes it; write one "
+                "(statements guarded with IF EXISTS)",
+            )
+        down_id = downs[key][0]
+        if down_id.slug != mid.slug or down_id.version != mid.version:
+            raise SourceError(
+                f"{path}: up and down files disagree: {path.name} vs {downs[key][1].name}",
+                hint="rename one so both share <version>_<slug>",
+            )
+    for key, (mid, path) in downs.items():
+        if key not in ups:
+            raise SourceError(
+                f"{path}: down file has no up file ({mid.name}{UP_SUFFIX} is missing)",
+                hint="remove the stray down file or restore its up file",
+            )
+    migrations = []
+    for key in sorted(ups):
+        mid, up_path = ups[key]
+        up = _read(up_path)
+        down = _read(downs[key][1])
+        migrations.append(
+            Migration(
+                id=mid,
+                up=up,
+                down=down,
+                directives=parse_directives(up.text, up_path),
+                down_directives=parse_directives(down.text, down.path),
+            )
+        )
+    return migrations
+
+
+def find_migration(migrations: list[Migration], version: str) -> Migration:
+    """The migration whose version is ``version`` (either spelling, or the full stem).
+
+    Raises:
+        UsageError: when no migration has that version.
+    """
+    try:
+        _, key = parse_version(version)
+    except ValueError:
+        key = None
+    for migration in migrations:
+        if migration.id.order_key == key or migration.id.name == version:
+            return migration
+    raise UsageError(
+        f"no migration with version {version!r}",
+        hint="`atomig status` lists the versions",
+    )

@@ -1,0 +1,501 @@
+"""Parse node → :class:`~atomig.sql.facts.StatementFacts`: one small function per node kind.
+
+Nodes are libpg_query's JSON (plain dicts). Each function reads only the fields it needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from atomig.sql.facts import (
+    QualifiedName,
+    RelationLock,
+    StatementFacts,
+    TransactionControl,
+)
+from atomig.sql.locks import LockMode
+from atomig.sql.parse import Statement
+from atomig.sql.versions import ServerVersion
+
+Body = Mapping[str, Any]
+_M = LockMode
+
+
+def range_var(node: Body | None) -> QualifiedName | None:
+    """A ``RangeVar`` dict as a :class:`QualifiedName`."""
+    if not node or "relname" not in node:
+        return None
+    return QualifiedName(node.get("schemaname"), node["relname"])
+
+
+def name_list(items: Iterable[Body]) -> QualifiedName:
+    """A ``[String, String]`` name list (as in DROP … and ALTER TYPE) as a name."""
+    parts = [item["String"]["sval"] for item in items if "String" in item]
+    if len(parts) >= 2:
+        return QualifiedName(parts[-2], parts[-1])
+    return QualifiedName(None, parts[-1] if parts else "")
+
+
+def def_names(options: Iterable[Body] | None) -> dict[str, Any]:
+    """``DefElem`` option lists as ``{name: arg-or-True}``."""
+    out: dict[str, Any] = {}
+    for item in options or ():
+        elem = item.get("DefElem")
+        if elem is not None:
+            arg = elem.get("arg")
+            out[elem["defname"]] = _const_text(arg) if arg is not None else True
+    return out
+
+
+def _const_text(arg: Body) -> Any:
+    if "String" in arg:
+        return arg["String"].get("sval", "")
+    if "Integer" in arg:
+        return arg["Integer"].get("ival", 0)
+    if "Boolean" in arg:
+        return arg["Boolean"].get("boolval", False)
+    if "A_Const" in arg:
+        const = arg["A_Const"]
+        for key in ("sval", "ival", "boolval", "fval"):
+            if key in const:
+                value = const[key]
+                return (
+                    next(iter(value.values()), "") if isinstance(value, dict) else value
+                )
+    if "TypeName" in arg:
+        return arg
+    return arg
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.lower() not in ("false", "off", "0", "no")
+    return bool(value)
+
+
+def _locks(*pairs: tuple[QualifiedName | None, LockMode]) -> tuple[RelationLock, ...]:
+    strongest: dict[QualifiedName, LockMode] = {}
+    for relation, mode in pairs:
+        if relation is not None and mode > strongest.get(relation, 0):
+            strongest[relation] = mode
+    return tuple(RelationLock(rel, mode) for rel, mode in strongest.items())
+
+
+def _no_tx(reason: str, **kwargs: Any) -> StatementFacts:
+    return StatementFacts(transactional=False, no_transaction_reason=reason, **kwargs)
+
+
+# ---- transaction control -------------------------------------------------------------
+
+_TX_KINDS = {
+    "TRANS_STMT_BEGIN": TransactionControl.BEGIN,
+    "TRANS_STMT_START": TransactionControl.BEGIN,
+    "TRANS_STMT_COMMIT": TransactionControl.COMMIT,
+    "TRANS_STMT_ROLLBACK": TransactionControl.ROLLBACK,
+    "TRANS_STMT_SAVEPOINT": TransactionControl.SAVEPOINT,
+    "TRANS_STMT_RELEASE": TransactionControl.RELEASE,
+    "TRANS_STMT_ROLLBACK_TO": TransactionControl.ROLLBACK_TO,
+    "TRANS_STMT_PREPARE": TransactionControl.PREPARE,
+    "TRANS_STMT_COMMIT_PREPARED": TransactionControl.COMMIT_PREPARED,
+    "TRANS_STMT_ROLLBACK_PREPARED": TransactionControl.ROLLBACK_PREPARED,
+}
+
+
+def _transaction(body: Body, version: ServerVersion) -> StatementFacts:
+    control = _TX_KINDS.get(body.get("kind", ""), TransactionControl.BEGIN)
+    if control in (
+        TransactionControl.COMMIT_PREPARED,
+        TransactionControl.ROLLBACK_PREPARED,
+    ):
+        return _no_tx("COMMIT/ROLLBACK PREPARED", transaction_control=control)
+    return StatementFacts(transaction_control=control)
+
+
+# ---- statements that cannot run in a transaction block, and lock-taking DDL -----------
+
+
+def _index(body: Body, version: ServerVersion) -> StatementFacts:
+    table = range_var(body.get("relation"))
+    created = (
+        QualifiedName(table.schema if table else None, body["idxname"])
+        if body.get("idxname")
+        else None
+    )
+    creates = (created,) if created else ()
+    if body.get("concurrent"):
+        return _no_tx(
+            "CREATE INDEX CONCURRENTLY",
+            locks=_locks((table, _M.SHARE_UPDATE_EXCLUSIVE)),
+            concurrent=True,
+            creates=creates,
+        )
+    return StatementFacts(locks=_locks((table, _M.SHARE)), creates=creates)
+
+
+_DROP_RELATION_TYPES = {
+    "OBJECT_TABLE",
+    "OBJECT_VIEW",
+    "OBJECT_MATVIEW",
+    "OBJECT_FOREIGN_TABLE",
+    "OBJECT_SEQUENCE",
+    "OBJECT_INDEX",
+}
+# DROP TRIGGER/RULE/POLICY name the table as all but the last element of the name.
+_DROP_ON_TABLE_TYPES = {"OBJECT_TRIGGER", "OBJECT_RULE", "OBJECT_POLICY"}
+
+
+def _drop(body: Body, version: ServerVersion) -> StatementFacts:
+    remove = body.get("removeType", "")
+    objects = [obj.get("List", {}).get("items", []) for obj in body.get("objects", ())]
+    if remove in _DROP_RELATION_TYPES:
+        names = [name_list(items) for items in objects if items]
+        if body.get("concurrent"):
+            return _no_tx(
+                "DROP INDEX CONCURRENTLY",
+                locks=_locks(*((name, _M.SHARE_UPDATE_EXCLUSIVE) for name in names)),
+                concurrent=True,
+            )
+        return StatementFacts(
+            locks=_locks(*((name, _M.ACCESS_EXCLUSIVE) for name in names))
+        )
+    if remove in _DROP_ON_TABLE_TYPES:
+        tables = [name_list(items[:-1]) for items in objects if len(items) > 1]
+        return StatementFacts(locks=_locks(*((t, _M.ACCESS_EXCLUSIVE) for t in tables)))
+    return StatementFacts()
+
+
+def _reindex(body: Body, version: ServerVersion) -> StatementFacts:
+    kind = body.get("kind", "")
+    relation = range_var(body.get("relation"))
+    concurrently = "concurrently" in def_names(body.get("params"))
+    if kind in (
+        "REINDEX_OBJECT_SYSTEM",
+        "REINDEX_OBJECT_DATABASE",
+        "REINDEX_OBJECT_SCHEMA",
+    ):
+        if kind != "REINDEX_OBJECT_SCHEMA" or concurrently:
+            return _no_tx(f"REINDEX {kind.rsplit('_', 1)[-1]}", concurrent=concurrently)
+        return StatementFacts()
+    if concurrently:
+        return _no_tx(
+            "REINDEX CONCURRENTLY",
+            locks=_locks((relation, _M.SHARE_UPDATE_EXCLUSIVE)),
+            concurrent=True,
+        )
+    mode = _M.ACCESS_EXCLUSIVE if kind == "REINDEX_OBJECT_INDEX" else _M.SHARE
+    return StatementFacts(locks=_locks((relation, mode)))
+
+
+def _vacuum(body: Body, version: ServerVersion) -> StatementFacts:
+    relations = [
+        range_var(r.get("VacuumRelation", {}).get("relation"))
+        for r in body.get("rels", ())
+    ]
+    options = def_names(body.get("options"))
+    full = _truthy(options.get("full", False))
+    mode = _M.ACCESS_EXCLUSIVE if full else _M.SHARE_UPDATE_EXCLUSIVE
+    locks = _locks(*((r, mode) for r in relations))
+    if body.get("is_vacuumcmd"):
+        return _no_tx("VACUUM", locks=locks)
+    return StatementFacts(locks=locks)
+
+
+def _cluster(body: Body, version: ServerVersion) -> StatementFacts:
+    relation = range_var(body.get("relation"))
+    if relation is None:
+        return _no_tx("CLUSTER without a table name")
+    return StatementFacts(locks=_locks((relation, _M.ACCESS_EXCLUSIVE)))
+
+
+def _alter_enum(body: Body, version: ServerVersion) -> StatementFacts:
+    adding = body.get("newVal") is not None and body.get("oldVal") is None
+    if adding and not version.enum_add_value_in_transaction:
+        return _no_tx(f"ALTER TYPE … ADD VALUE before PostgreSQL 12 (server {version})")
+    return StatementFacts()
+
+
+def _alter_database(body: Body, version: ServerVersion) -> StatementFacts:
+    if "tablespace" in def_names(body.get("options")):
+        return _no_tx("ALTER DATABASE … SET TABLESPACE")
+    return StatementFacts()
+
+
+def _create_subscription(body: Body, version: ServerVersion) -> StatementFacts:
+    options = def_names(body.get("options"))
+    if _truthy(options.get("create_slot", True)) and _truthy(
+        options.get("connect", True)
+    ):
+        return _no_tx("CREATE SUBSCRIPTION with create_slot = true")
+    return StatementFacts()
+
+
+def _alter_subscription(body: Body, version: ServerVersion) -> StatementFacts:
+    kind = body.get("kind", "")
+    options = def_names(body.get("options"))
+    if kind == "ALTER_SUBSCRIPTION_REFRESH" or (
+        kind.endswith("_PUBLICATION") and _truthy(options.get("refresh", True))
+    ):
+        return _no_tx("ALTER SUBSCRIPTION … REFRESH PUBLICATION")
+    return StatementFacts()
+
+
+def _discard(body: Body, version: ServerVersion) -> StatementFacts:
+    if body.get("target") == "DISCARD_ALL":
+        return _no_tx("DISCARD ALL")
+    return StatementFacts()
+
+
+def _always_no_tx(reason: str) -> Callable[[Body, ServerVersion], StatementFacts]:
+    def facts(body: Body, version: ServerVersion) -> StatementFacts:
+        return _no_tx(reason)
+
+    return facts
+
+
+# ---- ALTER TABLE ----------------------------------------------------------------------
+
+_SHARE_UPDATE_EXCLUSIVE_CMDS = frozenset(
+    {
+        "AT_SetStatistics",
+        "AT_SetOptions",
+        "AT_ResetOptions",
+        "AT_ValidateConstraint",
+        "AT_ClusterOn",
+        "AT_DropCluster",
+        "AT_SetRelOptions",
+        "AT_ResetRelOptions",
+        "AT_DetachPartitionFinalize",
+    }
+)
+_SHARE_ROW_EXCLUSIVE_CMDS = frozenset(
+    {
+        "AT_EnableTrig",
+        "AT_EnableAlwaysTrig",
+        "AT_EnableReplicaTrig",
+        "AT_EnableTrigAll",
+        "AT_EnableTrigUser",
+        "AT_DisableTrig",
+        "AT_DisableTrigAll",
+        "AT_DisableTrigUser",
+    }
+)
+
+
+def foreign_key_targets(constraint: Body) -> QualifiedName | None:
+    """The referenced table of a FOREIGN KEY ``Constraint`` dict, else ``None``."""
+    if constraint.get("contype") == "CONSTR_FOREIGN":
+        return range_var(constraint.get("pktable"))
+    return None
+
+
+def _alter_table(body: Body, version: ServerVersion) -> StatementFacts:
+    relation = range_var(body.get("relation"))
+    pairs: list[tuple[QualifiedName | None, LockMode]] = []
+    reason = None
+    for item in body.get("cmds", ()):
+        cmd = item.get("AlterTableCmd", {})
+        subtype = cmd.get("subtype", "")
+        definition = cmd.get("def") or {}
+        mode = _M.ACCESS_EXCLUSIVE
+        if subtype in _SHARE_UPDATE_EXCLUSIVE_CMDS:
+            mode = _M.SHARE_UPDATE_EXCLUSIVE
+        elif subtype in _SHARE_ROW_EXCLUSIVE_CMDS:
+            mode = _M.SHARE_ROW_EXCLUSIVE
+        elif subtype == "AT_AddConstraint":
+            referenced = foreign_key_targets(definition.get("Constraint", {}))
+            if referenced is not None:
+                mode = _M.SHARE_ROW_EXCLUSIVE
+                pairs.append((referenced, _M.SHARE_ROW_EXCLUSIVE))
+        elif subtype == "AT_AddColumn":
+            for constraint in definition.get("ColumnDef", {}).get("constraints", ()):
+                referenced = foreign_key_targets(constraint.get("Constraint", {}))
+                pairs.append((referenced, _M.SHARE_ROW_EXCLUSIVE))
+        elif subtype == "AT_AttachPartition":
+            # Since PG 12 the parent only needs SHARE UPDATE EXCLUSIVE; the partition being
+            # attached is locked ACCESS EXCLUSIVE and scanned unless a CHECK proves the bound.
+            mode = (
+                _M.SHARE_UPDATE_EXCLUSIVE
+                if version.at_least(12)
+                else _M.ACCESS_EXCLUSIVE
+            )
+            partition = range_var(definition.get("PartitionCmd", {}).get("name"))
+            pairs.append((partition, _M.ACCESS_EXCLUSIVE))
+        elif subtype == "AT_DetachPartition":
+            partcmd = definition.get("PartitionCmd", {})
+            partition = range_var(partcmd.get("name"))
+            if partcmd.get("concurrent"):
+                mode = _M.SHARE_UPDATE_EXCLUSIVE
+                reason = "ALTER TABLE … DETACH PARTITION … CONCURRENTLY"
+                pairs.append((partition, _M.SHARE_UPDATE_EXCLUSIVE))
+            else:
+                pairs.append((partition, _M.ACCESS_EXCLUSIVE))
+        pairs.append((relation, mode))
+    locks = _locks(*pairs)
+    if reason is not None:
+        return _no_tx(reason, locks=locks, concurrent=True)
+    return StatementFacts(locks=locks)
+
+
+def _create_table(body: Body, version: ServerVersion) -> StatementFacts:
+    table = range_var(body.get("relation"))
+    pairs: list[tuple[QualifiedName | None, LockMode]] = []
+    for element in body.get("tableElts", ()):
+        constraints = element.get("ColumnDef", {}).get("constraints", ())
+        if "Constraint" in element:
+            constraints = [element]
+        for constraint in constraints:
+            pairs.append(
+                (
+                    foreign_key_targets(constraint.get("Constraint", {})),
+                    _M.SHARE_ROW_EXCLUSIVE,
+                )
+            )
+    parent_mode = (
+        _M.ACCESS_EXCLUSIVE if body.get("partbound") else _M.SHARE_UPDATE_EXCLUSIVE
+    )
+    for parent in body.get("inhRelations", ()):
+        pairs.append((range_var(parent.get("RangeVar")), parent_mode))
+    return StatementFacts(locks=_locks(*pairs), creates=(table,) if table else ())
+
+
+def _rename(body: Body, version: ServerVersion) -> StatementFacts:
+    relation = range_var(body.get("relation"))
+    if body.get("renameType") == "OBJECT_INDEX":
+        return StatementFacts(locks=_locks((relation, _M.SHARE_UPDATE_EXCLUSIVE)))
+    return StatementFacts(locks=_locks((relation, _M.ACCESS_EXCLUSIVE)))
+
+
+def _single(
+    mode: LockMode, field: str = "relation"
+) -> Callable[[Body, ServerVersion], StatementFacts]:
+    def facts(body: Body, version: ServerVersion) -> StatementFacts:
+        return StatementFacts(locks=_locks((range_var(body.get(field)), mode)))
+
+    return facts
+
+
+def _comment(body: Body, version: ServerVersion) -> StatementFacts:
+    objtype = body.get("objtype", "")
+    obj = body.get("object", {})
+    if objtype in ("OBJECT_TABLE", "OBJECT_VIEW", "OBJECT_MATVIEW") and "List" in obj:
+        return StatementFacts(
+            locks=_locks((name_list(obj["List"]["items"]), _M.SHARE_UPDATE_EXCLUSIVE))
+        )
+    if objtype == "OBJECT_COLUMN" and "List" in obj:
+        return StatementFacts(
+            locks=_locks(
+                (name_list(obj["List"]["items"][:-1]), _M.SHARE_UPDATE_EXCLUSIVE)
+            )
+        )
+    return StatementFacts()
+
+
+def _create_stats(body: Body, version: ServerVersion) -> StatementFacts:
+    relations = [range_var(r.get("RangeVar")) for r in body.get("relations", ())]
+    return StatementFacts(
+        locks=_locks(*((r, _M.SHARE_UPDATE_EXCLUSIVE) for r in relations))
+    )
+
+
+def _refresh(body: Body, version: ServerVersion) -> StatementFacts:
+    mode = _M.EXCLUSIVE if body.get("concurrent") else _M.ACCESS_EXCLUSIVE
+    return StatementFacts(
+        locks=_locks((range_var(body.get("relation")), mode)),
+        concurrent=bool(body.get("concurrent")),
+    )
+
+
+def _lock(body: Body, version: ServerVersion) -> StatementFacts:
+    mode = LockMode(body.get("mode", 8))
+    return StatementFacts(
+        locks=_locks(
+            *((range_var(r.get("RangeVar")), mode) for r in body.get("relations", ()))
+        )
+    )
+
+
+def _truncate(body: Body, version: ServerVersion) -> StatementFacts:
+    return StatementFacts(
+        locks=_locks(
+            *(
+                (range_var(r.get("RangeVar")), _M.ACCESS_EXCLUSIVE)
+                for r in body.get("relations", ())
+            )
+        )
+    )
+
+
+def _view(body: Body, version: ServerVersion) -> StatementFacts:
+    view = range_var(body.get("view"))
+    if body.get("replace"):
+        return StatementFacts(
+            locks=_locks((view, _M.ACCESS_EXCLUSIVE)), creates=(view,) if view else ()
+        )
+    return StatementFacts(creates=(view,) if view else ())
+
+
+def _create_table_as(body: Body, version: ServerVersion) -> StatementFacts:
+    table = range_var(body.get("into", {}).get("IntoClause", {}).get("rel"))
+    return StatementFacts(creates=(table,) if table else ())
+
+
+def _create_seq(body: Body, version: ServerVersion) -> StatementFacts:
+    seq = range_var(body.get("sequence"))
+    return StatementFacts(creates=(seq,) if seq else ())
+
+
+def _alter_schema(body: Body, version: ServerVersion) -> StatementFacts:
+    relation = range_var(body.get("relation"))
+    return StatementFacts(locks=_locks((relation, _M.ACCESS_EXCLUSIVE)))
+
+
+_DISPATCH: dict[str, Callable[[Body, ServerVersion], StatementFacts]] = {
+    "TransactionStmt": _transaction,
+    "IndexStmt": _index,
+    "DropStmt": _drop,
+    "ReindexStmt": _reindex,
+    "VacuumStmt": _vacuum,
+    "ClusterStmt": _cluster,
+    "AlterEnumStmt": _alter_enum,
+    "AlterDatabaseStmt": _alter_database,
+    "CreatedbStmt": _always_no_tx("CREATE DATABASE"),
+    "DropdbStmt": _always_no_tx("DROP DATABASE"),
+    "AlterSystemStmt": _always_no_tx("ALTER SYSTEM"),
+    "CreateTableSpaceStmt": _always_no_tx("CREATE TABLESPACE"),
+    "DropTableSpaceStmt": _always_no_tx("DROP TABLESPACE"),
+    "CreateSubscriptionStmt": _create_subscription,
+    "AlterSubscriptionStmt": _alter_subscription,
+    "DropSubscriptionStmt": _always_no_tx(
+        "DROP SUBSCRIPTION (with a replication slot)"
+    ),
+    "DiscardStmt": _discard,
+    "AlterTableStmt": _alter_table,
+    "CreateStmt": _create_table,
+    "RenameStmt": _rename,
+    "CreateTrigStmt": _single(_M.SHARE_ROW_EXCLUSIVE),
+    "RuleStmt": _single(_M.ACCESS_EXCLUSIVE),
+    "CreatePolicyStmt": _single(_M.ACCESS_EXCLUSIVE, "table"),
+    "AlterPolicyStmt": _single(_M.ACCESS_EXCLUSIVE, "table"),
+    "CommentStmt": _comment,
+    "CreateStatsStmt": _create_stats,
+    "RefreshMatViewStmt": _refresh,
+    "LockStmt": _lock,
+    "TruncateStmt": _truncate,
+    "UpdateStmt": _single(_M.ROW_EXCLUSIVE),
+    "DeleteStmt": _single(_M.ROW_EXCLUSIVE),
+    "InsertStmt": _single(_M.ROW_EXCLUSIVE),
+    "MergeStmt": _single(_M.ROW_EXCLUSIVE),
+    "ViewStmt": _view,
+    "CreateTableAsStmt": _create_table_as,
+    "CreateSeqStmt": _create_seq,
+    "AlterObjectSchemaStmt": _alter_schema,
+}
+
+
+def statement_facts(statement: Statement, version: ServerVersion) -> StatementFacts:
+    """The facts of one statement on a server of ``version``."""
+    handler = _DISPATCH.get(statement.kind)
+    if handler is None:
+        return StatementFacts()
+    return handler(statement.body, version)

@@ -1,0 +1,248 @@
+"""SQL text to :class:`Statement` objects, through libpg_query (``pglast``).
+
+Parsing is done once per file with ``parse_sql_json``: the C parser emits JSON and we keep each
+statement's parse tree as plain dicts in libpg_query's JSON shape (``{"IndexStmt": {...}}``).
+That is an order of magnitude cheaper than building ``pglast.ast`` objects, and keeps pglast
+types from leaking out of this package. Locations in that JSON are UTF-8 byte offsets; spans
+are converted to character positions here.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pglast import parser as _pg
+
+from atomig.errors import SourceError, SourceLocation
+from atomig.source.directives import FILE_DIRECTIVES, STATEMENT_DIRECTIVES
+from atomig.sql.spans import ByteToChar, LineIndex, Span
+
+Node = Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    """A comment found between statements (where directives and suppressions live)."""
+
+    text: str
+    line: int
+    column: int
+
+
+@dataclass(frozen=True, slots=True)
+class StatementDirective:
+    """A ``-- atomig: NAME key=value …`` comment attached to the statement after it."""
+
+    name: str
+    options: Mapping[str, str]
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """One SQL statement of a file.
+
+    Attributes:
+        index: 0-based position in the file.
+        text: the original text, without the terminating semicolon.
+        start: character offset of the first token in the file.
+        span: 1-based line/column region of ``text``.
+        node: the parse tree, ``{"NodeType": {...}}`` as libpg_query's JSON.
+        comments: the ``atomig`` comments written between the previous statement and this one.
+        directives: the statement-level directives among those comments.
+    """
+
+    index: int
+    text: str
+    start: int
+    span: Span
+    node: Node
+    comments: tuple[Comment, ...] = ()
+    directives: tuple[StatementDirective, ...] = ()
+
+    @property
+    def kind(self) -> str:
+        """The parse node type, e.g. ``"IndexStmt"`` or ``"AlterTableStmt"``."""
+        return next(iter(self.node))
+
+    @property
+    def body(self) -> Node:
+        """The fields of the parse node (the value under :attr:`kind`)."""
+        body: Node = self.node[self.kind]
+        return body
+
+    def directive(self, name: str) -> StatementDirective | None:
+        """The statement-level directive called ``name``, if this statement has one."""
+        for item in self.directives:
+            if item.name == name:
+                return item
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Script:
+    """A parsed SQL file: its statements and the ``atomig`` comments before the first one."""
+
+    path: str
+    text: str
+    statements: tuple[Statement, ...]
+    leading_comments: tuple[Comment, ...] = field(default=())
+
+    def __iter__(self) -> Iterator[Statement]:
+        return iter(self.statements)
+
+    def __len__(self) -> int:
+        return len(self.statements)
+
+
+def parse_script(text: str, path: str = "<string>") -> Script:
+    """Parse ``text`` into statements with exact spans.
+
+    Args:
+        text: the SQL.
+        path: the file name used in error locations.
+
+    Raises:
+        SourceError: a syntax error at ``file:line:column`` with PostgreSQL's own message,
+            or a misplaced / unknown ``atomig`` directive.
+    """
+    lines = LineIndex(text)
+    try:
+        raw = _pg.parse_sql_json(text)
+    except _pg.ParseError as exc:
+        message, offset = exc.args[0], exc.args[1] if len(exc.args) > 1 else 0
+        line, column = lines.position(max(0, min(int(offset), len(text))))
+        if not str(message).startswith("syntax error"):
+            message = f"syntax error: {message}"
+        raise SourceError(
+            str(message),
+            location=SourceLocation(path, line, column),
+            hint=_syntax_hint(text, int(offset)),
+        ) from None
+    # Decoding a large parse tree allocates millions of containers; the cyclic collector
+    # would scan them repeatedly for nothing (JSON cannot hold cycles).
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        tree = json.loads(raw)
+    finally:
+        if was_enabled:
+            gc.enable()
+    to_char = ByteToChar(text)
+    statements: list[Statement] = []
+    leading: tuple[Comment, ...] = ()
+    previous_end = 0
+    for index, item in enumerate(tree.get("stmts", ())):
+        start = to_char.offset(item.get("stmt_location", 0))
+        length = item.get("stmt_len", 0)
+        end = (
+            to_char.offset(item.get("stmt_location", 0) + length)
+            if length
+            else len(text)
+        )
+        body = text[start:end].rstrip().rstrip(";").rstrip()
+        gap = text[previous_end:start]
+        comments = _atomig_comments(gap, previous_end, lines) if "atomig" in gap else ()
+        if index == 0:
+            leading = comments
+        directives = _statement_directives(comments, path, first=index == 0)
+        statements.append(
+            Statement(
+                index=index,
+                text=body,
+                start=start,
+                span=lines.span(start, start + len(body)),
+                node=item["stmt"],
+                comments=comments,
+                directives=directives,
+            )
+        )
+        previous_end = start + len(body)
+    if not statements and "atomig" in text:
+        leading = _atomig_comments(text, 0, lines)
+    trailing = text[previous_end:] if statements else ""
+    if "atomig" in trailing:
+        for comment in _atomig_comments(trailing, previous_end, lines):
+            if _directive_words(comment.text) is not None:
+                raise SourceError(
+                    "directive is not followed by a statement",
+                    location=SourceLocation(path, comment.line, comment.column),
+                )
+    return Script(
+        path=path, text=text, statements=tuple(statements), leading_comments=leading
+    )
+
+
+def _syntax_hint(text: str, offset: int) -> str | None:
+    line_start = text.rfind("\n", 0, offset) + 1
+    if text[line_start : offset + 1].lstrip().startswith("\\"):
+        return "psql meta-commands (\\set, \\i, \\copy …) are not SQL; atomig runs SQL only"
+    return None
+
+
+def _atomig_comments(gap: str, base: int, lines: LineIndex) -> tuple[Comment, ...]:
+    """The comments in ``gap`` (text between statements) that mention ``atomig``."""
+    found = []
+    for token in _pg.scan(gap):
+        if token.name not in ("SQL_COMMENT", "C_COMMENT"):
+            continue
+        text = gap[token.start : token.end + 1]
+        if "atomig" not in text:
+            continue
+        line, column = lines.position(base + token.start)
+        found.append(Comment(text=text, line=line, column=column))
+    return tuple(found)
+
+
+def _directive_words(comment: str) -> list[str] | None:
+    if not comment.startswith("--"):
+        return None
+    body = comment[2:].strip()
+    if not body.startswith("atomig:"):
+        return None
+    return body[len("atomig:") :].split()
+
+
+def _statement_directives(
+    comments: tuple[Comment, ...], path: str, *, first: bool
+) -> tuple[StatementDirective, ...]:
+    """Statement-level directives among ``comments``; file-level ones are accepted (and
+    skipped, atomig.source read them) only before the first statement."""
+    directives = []
+    for comment in comments:
+        words = _directive_words(comment.text)
+        if not words:
+            continue
+        name = words[0].partition("=")[0]
+        where = SourceLocation(path, comment.line, comment.column)
+        if name in STATEMENT_DIRECTIVES:
+            options: dict[str, str] = {}
+            for word in words[1:]:
+                key, sep, value = word.partition("=")
+                if not sep or not key or not value:
+                    raise SourceError(
+                        f"directive option {word!r} is not key=value", location=where
+                    )
+                options[key] = value
+            directives.append(
+                StatementDirective(name=name, options=options, line=comment.line)
+            )
+        elif name in FILE_DIRECTIVES:
+            if not first:
+                raise SourceError(
+                    f"directive {name!r} applies to the whole migration: put it in the "
+                    "comments at the top of the file",
+                    location=where,
+                )
+        else:
+            known = ", ".join(sorted(STATEMENT_DIRECTIVES | FILE_DIRECTIVES.keys()))
+            raise SourceError(
+                f"unknown directive {name!r}",
+                location=where,
+                hint=f"known directives: {known}",
+            )
+    return tuple(directives)

@@ -1,0 +1,79 @@
+"""Files written by ``atomig init`` and ``atomig new``."""
+
+CONFIG_TEMPLATE = """\
+# atomig configuration. Every key is optional; the values shown are the defaults.
+# Precedence: --database-url > ATOMIG_DATABASE_URL / DATABASE_URL > this file > embedded default.
+
+# The database to migrate. Prefer the DATABASE_URL environment variable, so that no
+# password is committed. Without any, atomig runs an embedded PostgreSQL under .atomig/.
+# database_url = "postgresql://app@localhost:5432/app"
+
+# Where migration files live (YYYYMMDD_HHMM_slug.up.sql + .down.sql).
+# migrations_dir = "migrations"
+
+# Schema of atomig's own tables (ledger, journal, history).
+# ledger_schema = "atomig"
+
+# What to do when a step fails after earlier steps committed: "rollback" (run the down
+# file, verify the schema is back to where it was) or "resume" (record the migration as
+# partial; the next `atomig up` resumes it).
+# on_failure = "rollback"
+
+# How long a second runner waits for the first before giving up.
+# runner_lock_wait = "30s"
+
+# Apply pending migrations older than the latest applied one (branches merged late).
+# allow_out_of_order = false
+
+[session]
+# The envelope of every migration (per migration: -- atomig: lock_timeout=5s).
+# lock_timeout = "2s"
+# statement_timeout = "15min"
+# idle_in_transaction_session_timeout = "60s"
+# Statement timeout of steps that cannot run in a transaction (CREATE INDEX
+# CONCURRENTLY ...); 0 = none, so a large build is not killed half-way.
+# concurrent_statement_timeout = "0"
+
+[retry]
+# Lock-bound failures (lock timeout, deadlock, serialization) are retried with
+# exponential backoff and full jitter.
+# max_attempts = 60
+# initial_delay = "100ms"
+# max_delay = "5s"
+# budget = "10min"
+# Per-attempt lock wait: short, so the migration never heads a lock queue for long.
+# attempt_lock_timeout = "50ms"
+# Before an attempt, wait for transactions older than blocker_age that hold
+# conflicting locks, up to blocker_wait.
+# blocker_age = "1s"
+# blocker_wait = "30s"
+"""
+
+UP_TEMPLATE = """\
+-- {name}: {slug}
+--
+-- atomig runs this file as ordered steps: statements that can share a transaction run in
+-- one (with lock_timeout 2s, statement_timeout 15min, retried on lock timeouts); each
+-- CREATE INDEX CONCURRENTLY / VACUUM / ... runs on its own. Per-migration settings go in
+-- directive comments at the top of the file, e.g.   -- atomig: lock_timeout=5s
+--
+-- Safe patterns (see `atomig lint --explain RULE`):
+--   ALTER TABLE t ADD COLUMN c bigint;                         -- nullable, no default rewrite
+--   ALTER TABLE t ADD CONSTRAINT fk_t_c FOREIGN KEY (c) REFERENCES p (id) NOT VALID;
+--   ALTER TABLE t VALIDATE CONSTRAINT fk_t_c;                  -- SHARE UPDATE EXCLUSIVE only
+--   CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_t_c ON t (c);  -- does not block writes
+--   -- atomig: backfill batch_size=2000
+--   UPDATE t SET c = ... WHERE c IS NULL;                      -- batched by primary key
+
+"""
+
+DOWN_TEMPLATE = """\
+-- {name}: {slug} (down)
+--
+-- Undo the up file, in reverse order. Guard every statement with IF EXISTS: if the up
+-- fails part-way, atomig runs this file to roll back what did commit.
+--   DROP INDEX CONCURRENTLY IF EXISTS idx_t_c;
+--   ALTER TABLE t DROP CONSTRAINT IF EXISTS fk_t_c;
+--   ALTER TABLE t DROP COLUMN IF EXISTS c;
+
+"""
