@@ -6,6 +6,8 @@ need no database start fast.
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -118,6 +120,14 @@ def cli(
     quiet: bool,
 ) -> None:
     """atomig: atomic, zero-downtime, reversible PostgreSQL migrations."""
+    level = "DEBUG" if debug else os.environ.get("ATOMIG_LOG", "").upper()
+    if level:
+        # Log records carry masked DSNs only (atomig.db.dsn.mask_dsn).
+        logging.basicConfig(
+            level=getattr(logging, level, logging.INFO),
+            stream=sys.stderr,
+            format="%(asctime)s %(name)s %(levelname)s %(message)s",
+        )
     ctx.obj = Options(project_dir, database_url, config, migrations_dir, debug, quiet)
 
 

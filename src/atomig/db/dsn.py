@@ -78,6 +78,12 @@ def parse_target(url: str, source: str, *, embedded: bool = False) -> Target:
             f"invalid database URL (from {source}): unsupported {what}",
             hint="expected postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME (PostgreSQL only)",
         )
+    port = str(params.get("port") or "")
+    if port and not all(part.isdigit() for part in port.split(",")):
+        raise ConfigError(
+            f"invalid database URL (from {source}): port {port!r} is not a number",
+            hint="expected postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME",
+        )
     password = params.get("password")
     shown = {k: params.get(k) for k in _SHOWN}
     return Target(
