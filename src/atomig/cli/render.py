@@ -26,16 +26,22 @@ def console(stderr: bool = False) -> Console:
     """A rich console; imported lazily to keep start-up fast."""
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    stream = sys.stderr if stderr else sys.stdout
+    # Pipes and CI logs get wide lines instead of truncated table cells.
+    width = None if stream.isatty() else 200
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, width=width)
 
 
 def stderr_reporter(quiet: bool = False) -> Reporter:
-    """A reporter printing each event as one line on stderr."""
-    err = console(stderr=True)
+    """A reporter printing each event as one line on stderr (rich loads on first use)."""
+    consoles: list[Console] = []
 
     def report(event: Event) -> None:
         if quiet and event.level == "info":
             return
+        if not consoles:
+            consoles.append(console(stderr=True))
+        err = consoles[0]
         style = {"warning": "yellow", "error": "red"}.get(
             event.level, "dim" if event.kind == "embedded" else ""
         )

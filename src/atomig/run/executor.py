@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+from psycopg import sql
+from psycopg.pq import TransactionStatus
 
 from atomig.db.compose import set_config_params, set_config_query
 from atomig.errors import SourceLocation
@@ -104,3 +107,51 @@ def run_statements(conn: Conn, statements: tuple[Statement, ...], path: str) -> 
             conn.execute(statement.text.encode("utf-8"))
         except psycopg.Error as exc:
             raise StatementError(failure_from(exc, statement, path)) from exc
+
+
+Query = sql.Composed | bytes
+
+
+def run_transaction_pipelined(
+    conn: Conn,
+    envelope: SessionEnvelope,
+    statements: tuple[Statement, ...],
+    path: str,
+    tail: Sequence[tuple[Query, Sequence[Any] | None]] = (),
+) -> None:
+    """Run ``BEGIN``, the envelope, the statements, ``tail`` (ledger writes) and ``COMMIT``
+    as one pipeline: one network round trip for the whole transaction.
+
+    If anything fails, the server skips the rest of the pipeline (so ``COMMIT`` never runs)
+    and the transaction is rolled back here. The failing statement is the first one whose
+    cursor got no result.
+
+    Raises:
+        StatementError: when a migration statement failed.
+        psycopg.Error: when the envelope or a ``tail`` query failed.
+    """
+    cursors: list[psycopg.Cursor[Any]] = []
+    try:
+        with conn.pipeline():
+            conn.execute(b"BEGIN")
+            pairs = envelope.settings()
+            conn.execute(
+                set_config_query(len(pairs)), set_config_params(pairs, local=True)
+            )
+            for statement in statements:
+                cursor = conn.cursor()
+                cursor.execute(statement.text.encode("utf-8"))
+                cursors.append(cursor)
+            for query, params in tail:
+                conn.execute(query, params)
+            conn.execute(b"COMMIT")
+    except psycopg.Error as exc:
+        if conn.info.transaction_status in (
+            TransactionStatus.INERROR,
+            TransactionStatus.INTRANS,
+        ):
+            conn.execute(b"ROLLBACK")
+        for statement, cursor in zip(statements, cursors, strict=True):
+            if cursor.statusmessage is None:
+                raise StatementError(failure_from(exc, statement, path)) from exc
+        raise

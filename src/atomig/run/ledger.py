@@ -222,7 +222,7 @@ class JournalEntry:
     step_kind: str
     statement_hash: str
     attempt: int
-    started_at: datetime
+    started_at: datetime | None
     outcome: str
     sqlstate: str | None = None
     message: str | None = None
@@ -250,8 +250,10 @@ _JOURNAL_COLUMNS = (
     "run_id, version, direction, step_index, step_kind, statement_hash, attempt, started_at,"
     " outcome, sqlstate, message, details, finished_at, backend_pid"
 )
+# A NULL started_at means "when this transaction started" (now()), for rows written in the
+# same transaction as the step they journal.
 _JOURNAL_VALUES = (
-    "%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+    "%s, %s, %s, %s, %s, %s, %s, coalesce(%s, now()), %s, %s, %s, %s,"
     " clock_timestamp(), pg_backend_pid()"
 )
 
@@ -306,7 +308,7 @@ class AppliedRecord:
     up_checksum: str
     down_checksum: str
     status: str
-    duration_ms: int
+    duration_ms: int | None
     applied_by: str
     application_name: str
     server_version: int
@@ -319,13 +321,16 @@ class AppliedRecord:
 
 # One statement writes the migration row, its journal row and its history event, so that
 # recording a single-transaction migration costs one round trip inside its transaction.
+# A NULL duration means "since this transaction started", measured by the server.
 _RECORD_APPLIED = """
-    WITH m AS (
+    WITH d AS (
+        SELECT coalesce(%s, (extract(epoch FROM clock_timestamp() - now()) * 1000)::bigint) AS ms
+    ), m AS (
         INSERT INTO {schema}.migrations (
             version, order_key, slug, up_checksum, down_checksum, status, duration_ms,
             applied_by, application_name, server_version, step_count, steps_done, run_id,
             up_sql, down_sql)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+        SELECT %s, %s, %s, %s, %s, %s, d.ms, %s, %s, %s, %s, %s, %s, %s, %s FROM d
         ON CONFLICT (version) DO UPDATE SET
             status = EXCLUDED.status, duration_ms = EXCLUDED.duration_ms,
             steps_done = EXCLUDED.steps_done, applied_at = now(), run_id = EXCLUDED.run_id
@@ -333,7 +338,7 @@ _RECORD_APPLIED = """
         INSERT INTO {schema}.journal ({journal_columns}) VALUES ({journal_values})
     )
     INSERT INTO {schema}.history (run_id, version, slug, event, actor, duration_ms, details)
-    VALUES (%s, %s, %s, %s, %s, %s, %s)
+    SELECT %s, %s, %s, %s, %s, d.ms, %s FROM d
 """
 
 
@@ -348,13 +353,13 @@ def record_applied_params(
     """Parameters of :func:`record_applied_query`."""
     event = "applied" if record.status == "applied" else "partial"
     return (
+        record.duration_ms,
         record.version,
         record.order_key,
         record.slug,
         record.up_checksum,
         record.down_checksum,
         record.status,
-        record.duration_ms,
         record.applied_by,
         record.application_name,
         record.server_version,
@@ -369,19 +374,20 @@ def record_applied_params(
         record.slug,
         event,
         record.applied_by,
-        record.duration_ms,
         Jsonb({}),
     )
 
 
 _RECORD_REVERTED = """
-    WITH m AS (
+    WITH d AS (
+        SELECT coalesce(%s, (extract(epoch FROM clock_timestamp() - now()) * 1000)::bigint) AS ms
+    ), m AS (
         DELETE FROM {schema}.migrations WHERE version = %s
     ), j AS (
         INSERT INTO {schema}.journal ({journal_columns}) VALUES ({journal_values})
     )
     INSERT INTO {schema}.history (run_id, version, slug, event, actor, duration_ms, details)
-    VALUES (%s, %s, %s, %s, %s, %s, %s)
+    SELECT %s, %s, %s, %s, %s, d.ms, %s FROM d
 """
 
 
@@ -395,12 +401,14 @@ def record_reverted_params(
     slug: str,
     event: str,
     actor: str,
-    duration_ms: int,
+    duration_ms: int | None,
     journal: JournalEntry,
     details: dict[str, Any],
 ) -> tuple[Any, ...]:
-    """Parameters of :func:`record_reverted_query`."""
+    """Parameters of :func:`record_reverted_query` (``duration_ms`` None: measured by the
+    server since the transaction started)."""
     return (
+        duration_ms,
         version,
         *journal.params(),
         journal.run_id,
@@ -408,7 +416,6 @@ def record_reverted_params(
         slug,
         event,
         actor,
-        duration_ms,
         Jsonb(details),
     )
 

@@ -17,7 +17,7 @@ from atomig.errors import MigrationFailed, SourceError, SourceLocation
 from atomig.events import Event, Reporter
 from atomig.plan.model import Plan, StepKind
 from atomig.run import ledger
-from atomig.run.executor import StatementError, apply_envelope, run_statements
+from atomig.run.executor import StatementError, run_transaction_pipelined
 from atomig.source.model import Migration
 from atomig.sql.versions import ServerVersion
 
@@ -86,7 +86,7 @@ def check_runnable(plan: Plan) -> None:
 
 
 def _journal(
-    ctx: RunContext, plan: Plan, started: datetime, outcome: str, **extra: Any
+    ctx: RunContext, plan: Plan, started: datetime | None, outcome: str, **extra: Any
 ) -> ledger.JournalEntry:
     statements = tuple(s for step in plan.steps for s in step.statements)
     from atomig.plan.model import Step
@@ -111,19 +111,19 @@ def _journal(
 
 
 def _run_single_transaction(
-    ctx: RunContext, migration: Migration, plan: Plan, record: Any
+    ctx: RunContext,
+    migration: Migration,
+    plan: Plan,
+    tail: tuple[Any, Any],
 ) -> int:
-    """Run every statement of ``plan`` and ``record`` in one transaction; return duration."""
+    """Run every statement of ``plan`` and the ledger write ``tail`` in one transaction,
+    pipelined into one round trip; return the duration in milliseconds."""
     started = datetime.now(UTC)
     t0 = time.monotonic()
     statements = tuple(s for step in plan.steps for s in step.statements)
     conn = ctx.conn
     try:
-        with conn.transaction():
-            apply_envelope(conn, plan.envelope, local=True)
-            run_statements(conn, statements, plan.path)
-            duration_ms = round((time.monotonic() - t0) * 1000)
-            record(started, duration_ms)
+        run_transaction_pipelined(conn, plan.envelope, statements, plan.path, [tail])
     except StatementError as exc:
         failure = exc.failure
         duration_ms = round((time.monotonic() - t0) * 1000)
@@ -153,8 +153,8 @@ def _run_single_transaction(
         if any(s.kind == "VariableSetStmt" for s in statements):
             # A plain SET inside the migration outlives its transaction; do not let it leak
             # into the next migration on this connection.
-            conn.execute("RESET ALL")
-    return duration_ms
+            conn.execute(b"RESET ALL")
+    return round((time.monotonic() - t0) * 1000)
 
 
 def _record_failure(
@@ -199,31 +199,28 @@ def apply_migration(
         )
     )
 
-    def record(started: datetime, duration_ms: int) -> None:
-        applied = ledger.AppliedRecord(
-            version=migration.version,
-            order_key=migration.id.order_key,
-            slug=migration.slug,
-            up_checksum=migration.up.checksum,
-            down_checksum=migration.down.checksum,
-            status="applied",
-            duration_ms=duration_ms,
-            applied_by=ctx.actor,
-            application_name=plan.envelope.application_name,
-            server_version=ctx.server_version.num,
-            step_count=len(plan.steps),
-            steps_done=len(plan.steps),
-            run_id=ctx.run_id,
-            up_sql=migration.up.text,
-            down_sql=migration.down.text,
-        )
-        entry = _journal(ctx, plan, started, "committed")
-        ctx.conn.execute(
-            ledger.record_applied_query(ctx.schema),
-            ledger.record_applied_params(applied, entry),
-        )
-
-    duration = _run_single_transaction(ctx, migration, plan, record)
+    applied = ledger.AppliedRecord(
+        version=migration.version,
+        order_key=migration.id.order_key,
+        slug=migration.slug,
+        up_checksum=migration.up.checksum,
+        down_checksum=migration.down.checksum,
+        status="applied",
+        duration_ms=None,
+        applied_by=ctx.actor,
+        application_name=plan.envelope.application_name,
+        server_version=ctx.server_version.num,
+        step_count=len(plan.steps),
+        steps_done=len(plan.steps),
+        run_id=ctx.run_id,
+        up_sql=migration.up.text,
+        down_sql=migration.down.text,
+    )
+    tail = (
+        ledger.record_applied_query(ctx.schema),
+        ledger.record_applied_params(applied, _journal(ctx, plan, None, "committed")),
+    )
+    duration = _run_single_transaction(ctx, migration, plan, tail)
     ctx.report(
         Event(
             "migration.applied",
@@ -248,22 +245,19 @@ def revert_migration(
         )
     )
 
-    def record(started: datetime, duration_ms: int) -> None:
-        entry = _journal(ctx, plan, started, "committed")
-        ctx.conn.execute(
-            ledger.record_reverted_query(ctx.schema),
-            ledger.record_reverted_params(
-                migration.version,
-                migration.slug,
-                "reverted",
-                ctx.actor,
-                duration_ms,
-                entry,
-                {},
-            ),
-        )
-
-    duration = _run_single_transaction(ctx, migration, plan, record)
+    tail = (
+        ledger.record_reverted_query(ctx.schema),
+        ledger.record_reverted_params(
+            migration.version,
+            migration.slug,
+            "reverted",
+            ctx.actor,
+            None,
+            _journal(ctx, plan, None, "committed"),
+            {},
+        ),
+    )
+    duration = _run_single_transaction(ctx, migration, plan, tail)
     ctx.report(
         Event(
             "migration.reverted",

@@ -1,0 +1,2 @@
+ALTER TABLE orders DROP CONSTRAINT IF EXISTS fk_orders_user_id;
+ALTER TABLE orders DROP COLUMN IF EXISTS user_id;
