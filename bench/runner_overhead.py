@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _cluster import BenchServer, bench_server  # noqa: E402
+from _cluster import BenchServer, bench_server
 
 ROOT = Path(__file__).resolve().parent
 TOOLS = ROOT / ".tools"

@@ -28,9 +28,7 @@ def atomig(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 
 def main() -> None:
-    print(
-        f"atomig demo: the shop in {SHOP.relative_to(Path.cwd()) if SHOP.is_relative_to(Path.cwd()) else SHOP}"
-    )
+    print(f"atomig demo: the shop example in {SHOP}")
     atomig("status")
     atomig("plan")
     atomig("up")
