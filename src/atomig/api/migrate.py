@@ -1,21 +1,14 @@
-"""The verbs of atomig as plain functions: typed arguments in, result dataclasses out.
-
-Nothing here prints or exits; progress goes to a :data:`~atomig.events.Reporter`. The CLI maps
-one command onto each function.
-"""
+"""Migration verbs: status, plan, up (migrate), down (rollback), diff and accept."""
 
 from __future__ import annotations
 
 import difflib
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from atomig.config import CONFIG_FILE, Settings
-from atomig.db.embedded import embedded_running, stop_embedded
-from atomig.errors import NeedsAttention, SourceError, UsageError
+from atomig.config import Settings
+from atomig.errors import NeedsAttention, UsageError
 from atomig.events import Reporter, null_reporter
 from atomig.plan.model import Plan
 from atomig.plan.planner import plan_migration
@@ -38,103 +31,21 @@ from atomig.run.status import (
     StatusReport,
     compute_status,
 )
-from atomig.source.layout import discover_migrations, find_migration, parse_file_name
+from atomig.source.layout import discover_migrations, find_migration
 from atomig.source.model import Migration
 from atomig.sql.parse import parse_script
 from atomig.sql.versions import ServerVersion
-from atomig.templates import CONFIG_TEMPLATE, DOWN_TEMPLATE, UP_TEMPLATE
 
 __all__ = [
-    "InitResult",
-    "NewResult",
     "RunReport",
     "accept_edit",
     "diff_applied",
-    "embedded_info",
-    "embedded_stop",
-    "init_project",
     "migrate",
-    "new_migration",
     "plan",
     "plan_to_dict",
     "rollback",
     "status",
 ]
-
-
-# ---- init / new ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class InitResult:
-    """What ``init`` created (existing files are never overwritten)."""
-
-    created: tuple[Path, ...]
-    existing: tuple[Path, ...]
-
-
-def init_project(project_dir: Path) -> InitResult:
-    """Create ``migrations/`` and a commented ``atomig.toml`` in ``project_dir``."""
-    created: list[Path] = []
-    existing: list[Path] = []
-    migrations = project_dir / "migrations"
-    if migrations.exists():
-        existing.append(migrations)
-    else:
-        migrations.mkdir(parents=True)
-        created.append(migrations)
-    config = project_dir / CONFIG_FILE
-    if config.exists():
-        existing.append(config)
-    else:
-        config.write_text(CONFIG_TEMPLATE, encoding="utf-8")
-        created.append(config)
-    return InitResult(tuple(created), tuple(existing))
-
-
-@dataclass(frozen=True, slots=True)
-class NewResult:
-    """The up/down pair ``new`` wrote."""
-
-    version: str
-    up: Path
-    down: Path
-
-
-def new_migration(
-    settings: Settings, slug: str, *, now: datetime | None = None
-) -> NewResult:
-    """Write ``<YYYYMMDD_HHMM>_<slug>.up.sql`` and its ``.down.sql`` from the templates.
-
-    The version is the current UTC minute, moved forward until it is free.
-    """
-    directory = settings.migrations_dir
-    if not directory.is_dir():
-        raise SourceError(
-            f"migrations directory {directory} does not exist",
-            hint="run `atomig init` first",
-        )
-    moment = (now or datetime.now(UTC)).replace(second=0, microsecond=0)
-    taken = set()
-    for path in directory.glob("*.sql"):
-        try:
-            taken.add(parse_file_name(path.name)[0].order_key)
-        except ValueError:
-            continue
-    while True:
-        version = moment.strftime("%Y%m%d_%H%M")
-        try:
-            mid, _ = parse_file_name(f"{version}_{slug}.up.sql")
-        except ValueError as exc:
-            raise UsageError(f"invalid slug {slug!r}: {exc}") from None
-        if mid.order_key not in taken:
-            break
-        moment += timedelta(minutes=1)
-    up = directory / f"{mid.name}.up.sql"
-    down = directory / f"{mid.name}.down.sql"
-    up.write_text(UP_TEMPLATE.format(name=mid.name, slug=slug), encoding="utf-8")
-    down.write_text(DOWN_TEMPLATE.format(name=mid.name, slug=slug), encoding="utf-8")
-    return NewResult(version=version, up=up, down=down)
 
 
 # ---- status -------------------------------------------------------------------------
@@ -493,16 +404,3 @@ def accept_edit(
                     },
                 },
             )
-
-
-# ---- embedded server ----------------------------------------------------------------
-
-
-def embedded_info(settings: Settings) -> str | None:
-    """The conninfo of the project's embedded server when it runs."""
-    return embedded_running(settings.embedded_dir)
-
-
-def embedded_stop(settings: Settings) -> bool:
-    """Stop the project's embedded server; False when it was not running."""
-    return stop_embedded(settings.embedded_dir)

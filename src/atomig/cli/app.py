@@ -1,0 +1,140 @@
+"""The command group, global options and the helpers every command uses.
+
+Library modules are imported inside the commands so that ``atomig --help`` and commands that
+need no database start fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from atomig.cli import exit_codes
+from atomig.cli.json_out import dumps
+from atomig.cli.render import stderr_reporter, write
+from atomig.errors import AtomigError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class Options:
+    """Global options, resolved into Settings on first use."""
+
+    project_dir: Path
+    database_url: str | None
+    config: Path | None
+    migrations_dir: Path | None
+    debug: bool
+    quiet: bool
+
+    def settings(self, **overrides: Any) -> Any:
+        from atomig.config import load_settings
+
+        settings = load_settings(
+            self.project_dir,
+            database_url=self.database_url,
+            config_file=self.config,
+            migrations_dir=self.migrations_dir,
+        )
+        return settings.with_overrides(**overrides) if overrides else settings
+
+    def reporter(self) -> Any:
+        return stderr_reporter(quiet=self.quiet)
+
+
+def json_option(func: F) -> F:
+    """``--json``: print one JSON document on stdout instead of text."""
+    return click.option(
+        "--json", "as_json", is_flag=True, help="Print JSON instead of text."
+    )(func)
+
+
+def _fail(error: AtomigError, as_json: bool) -> NoReturn:
+    if as_json:
+        write(dumps(error.to_dict()))
+    click.echo(f"error: {error}", err=True)
+    if error.hint:
+        click.echo(f"hint: {error.hint}", err=True)
+    sys.exit(error.exit_code)
+
+
+def run(opts: Options, as_json: bool, action: Callable[[], Any]) -> Any:
+    """Run a library call; user errors become a message and an exit code, not a traceback."""
+    try:
+        return action()
+    except AtomigError as error:
+        if opts.debug:
+            raise
+        _fail(error, as_json)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(exit_codes.INTERRUPTED)
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
+@click.option(
+    "-C",
+    "--project-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
+    help="Project directory (where atomig.toml and .atomig/ live).",
+)
+@click.option(
+    "--database-url",
+    envvar=None,
+    help="Database URL (overrides ATOMIG_DATABASE_URL, DATABASE_URL and atomig.toml).",
+)
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Config file (default: atomig.toml or [tool.atomig] in pyproject.toml).",
+)
+@click.option(
+    "--migrations-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Migrations directory (default: migrations/).",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
+@click.option(
+    "-q", "--quiet", is_flag=True, help="Only print warnings and errors on stderr."
+)
+@click.version_option(package_name="atomig")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    project_dir: Path,
+    database_url: str | None,
+    config: Path | None,
+    migrations_dir: Path | None,
+    debug: bool,
+    quiet: bool,
+) -> None:
+    """atomig: atomic, zero-downtime, reversible PostgreSQL migrations."""
+    level = "DEBUG" if debug else os.environ.get("ATOMIG_LOG", "").upper()
+    if level:
+        # Log records carry masked DSNs only (atomig.db.dsn.mask_dsn).
+        logging.basicConfig(
+            level=getattr(logging, level, logging.INFO),
+            stream=sys.stderr,
+            format="%(asctime)s %(name)s %(levelname)s %(message)s",
+        )
+    ctx.obj = Options(project_dir, database_url, config, migrations_dir, debug, quiet)
+
+
+def wait_option(func: F) -> F:
+    return click.option(
+        "--wait",
+        "wait",
+        type=float,
+        help="Seconds to wait for another runner (default: runner_lock_wait).",
+    )(func)

@@ -1,0 +1,1 @@
+"""One module per command area; importing a module registers its commands."""

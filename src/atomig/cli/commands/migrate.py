@@ -1,0 +1,219 @@
+"""Migration commands: init, new, status, plan, up, down, diff, accept."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from atomig.cli import exit_codes
+from atomig.cli.app import Options, cli, json_option, run, wait_option
+from atomig.cli.json_out import dumps
+from atomig.cli.render import render_plans, render_status, write
+
+
+@cli.command()
+@click.pass_obj
+def init(opts: Options) -> None:
+    """Create migrations/ and a commented atomig.toml."""
+    from atomig import api
+
+    result = run(opts, False, lambda: api.init_project(opts.project_dir))
+    for path in result.created:
+        click.echo(f"created {path}")
+    for path in result.existing:
+        click.echo(f"exists  {path} (left as is)")
+
+
+@cli.command()
+@click.argument("slug")
+@click.pass_obj
+def new(opts: Options, slug: str) -> None:
+    """Create a timestamped up/down pair: YYYYMMDD_HHMM_SLUG.up.sql / .down.sql."""
+    from atomig import api
+
+    result = run(opts, False, lambda: api.new_migration(opts.settings(), slug))
+    click.echo(f"created {result.up}\ncreated {result.down}")
+
+
+@cli.command()
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Exit 3 when migrations are pending, 4 when something needs attention.",
+)
+@json_option
+@click.pass_obj
+def status(opts: Options, check: bool, as_json: bool) -> None:
+    """Applied, pending, partial and edited migrations."""
+    from atomig import api
+
+    report = run(
+        opts, as_json, lambda: api.status(opts.settings(), report=opts.reporter())
+    )
+    if as_json:
+        write(dumps(report))
+    else:
+        render_status(report)
+    if check:
+        if report.needs_attention:
+            sys.exit(exit_codes.ATTENTION)
+        if report.pending:
+            sys.exit(exit_codes.PENDING)
+
+
+@cli.command()
+@click.argument("version", required=False)
+@click.option("--down", is_flag=True, help="Plan the down file instead.")
+@click.option(
+    "--pg-version", type=int, help="Plan for this PostgreSQL major without connecting."
+)
+@json_option
+@click.pass_obj
+def plan(
+    opts: Options,
+    version: str | None,
+    down: bool,
+    pg_version: int | None,
+    as_json: bool,
+) -> None:
+    """Show the steps a migration runs as: kind, envelope, retry policy."""
+    from atomig import api
+
+    server, plans = run(
+        opts,
+        as_json,
+        lambda: api.plan(
+            opts.settings(),
+            version,
+            direction="down" if down else "up",
+            pg_version=pg_version,
+            report=opts.reporter(),
+        ),
+    )
+    if as_json:
+        write(
+            dumps(
+                {
+                    "version": 1,
+                    "server_version": str(server),
+                    "plans": [api.plan_to_dict(p) for p in plans],
+                }
+            )
+        )
+    else:
+        render_plans(str(server), plans)
+
+
+@cli.command()
+@click.option(
+    "--to", "to", metavar="VERSION", help="Apply up to and including VERSION."
+)
+@click.option(
+    "--allow-out-of-order",
+    is_flag=True,
+    help="Apply pending migrations older than the latest applied one.",
+)
+@wait_option
+@json_option
+@click.pass_obj
+def up(
+    opts: Options,
+    to: str | None,
+    allow_out_of_order: bool,
+    wait: float | None,
+    as_json: bool,
+) -> None:
+    """Apply pending migrations."""
+    from atomig import api
+
+    overrides = {"allow_out_of_order": True} if allow_out_of_order else {}
+    result = run(
+        opts,
+        as_json,
+        lambda: api.migrate(
+            opts.settings(**overrides),
+            to=to,
+            wait_ms=None if wait is None else int(wait * 1000),
+            report=opts.reporter(),
+        ),
+    )
+    if as_json:
+        write(dumps(result))
+    elif not result.outcomes:
+        click.echo("nothing to apply: the database is up to date")
+    else:
+        click.echo(f"applied {len(result.outcomes)} migration(s) to {result.database}")
+
+
+@cli.command()
+@click.option(
+    "--to",
+    "to",
+    metavar="VERSION",
+    help="Revert every migration after VERSION (0: all).",
+)
+@click.option("--steps", type=int, help="Revert this many migrations (default 1).")
+@wait_option
+@json_option
+@click.pass_obj
+def down(
+    opts: Options, to: str | None, steps: int | None, wait: float | None, as_json: bool
+) -> None:
+    """Revert applied migrations, newest first (default: one)."""
+    from atomig import api
+
+    result = run(
+        opts,
+        as_json,
+        lambda: api.rollback(
+            opts.settings(),
+            to=to,
+            steps=steps,
+            wait_ms=None if wait is None else int(wait * 1000),
+            report=opts.reporter(),
+        ),
+    )
+    if as_json:
+        write(dumps(result))
+    elif not result.outcomes:
+        click.echo("nothing to revert")
+    else:
+        click.echo(f"reverted {len(result.outcomes)} migration(s) on {result.database}")
+
+
+@cli.command()
+@click.argument("version")
+@click.pass_obj
+def diff(opts: Options, version: str) -> None:
+    """Show how an applied migration's files changed since they were applied."""
+    from atomig import api
+
+    text = run(
+        opts,
+        False,
+        lambda: api.diff_applied(opts.settings(), version, report=opts.reporter()),
+    )
+    write(text or "no difference: the files are as applied")
+
+
+@cli.command()
+@click.argument("version")
+@click.option(
+    "--reason",
+    required=True,
+    help="Why the applied migration was edited (kept in the history).",
+)
+@click.pass_obj
+def accept(opts: Options, version: str, reason: str) -> None:
+    """Record deliberately that an applied migration's files were edited."""
+    from atomig import api
+
+    run(
+        opts,
+        False,
+        lambda: api.accept_edit(
+            opts.settings(), version, reason, report=opts.reporter()
+        ),
+    )
+    click.echo(f"accepted the edited files of {version}")
