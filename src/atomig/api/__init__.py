@@ -22,12 +22,14 @@ from atomig.api.project import (
     init_project,
     new_migration,
 )
+from atomig.api.schema import describe_table, read_database_schema
 
 __all__ = [
     "InitResult",
     "NewResult",
     "RunReport",
     "accept_edit",
+    "describe_table",
     "diff_applied",
     "embedded_info",
     "embedded_stop",
@@ -36,6 +38,7 @@ __all__ = [
     "new_migration",
     "plan",
     "plan_to_dict",
+    "read_database_schema",
     "rollback",
     "status",
 ]

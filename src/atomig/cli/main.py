@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from atomig.cli.app import cli
-from atomig.cli.commands import embedded, migrate
+from atomig.cli.commands import embedded, migrate, schema
 
 __all__ = ["cli", "main"]
-_COMMAND_MODULES = (embedded, migrate)
+_COMMAND_MODULES = (embedded, migrate, schema)
 
 
 def main() -> None:
