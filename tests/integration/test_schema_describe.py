@@ -164,7 +164,7 @@ def test_schema_command_lists_every_kind_of_object(samples, tmp_path):
         "CREATE TYPE public.mpaa_rating AS ENUM ('G', 'PG', 'PG-13', 'R', 'NC-17');"
         in text
     )
-    assert 'CREATE DOMAIN public."bıgınt" AS bigint;' in text
+    assert 'CREATE DOMAIN public."bıgınt" AS bigint;' in text  # noqa: RUF001 (pagila really names it so)
     assert "CREATE DOMAIN public.year AS integer CONSTRAINT year_check CHECK" in text
     assert "CREATE MATERIALIZED VIEW public.rental_by_category AS" in text
     assert "CREATE AGGREGATE public.group_concat(text)" in text
