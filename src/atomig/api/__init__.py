@@ -2,30 +2,99 @@
 
 Nothing here prints or exits; progress goes to a :data:`~atomig.events.Reporter`. The CLI maps
 one command onto each function. One module per area; everything is re-exported here.
+
+The re-exports are lazy (PEP 562): ``atomig lint`` must not pay for importing psycopg and the
+runner when it never connects (tests/lint/test_cli_lint.py checks that it does not).
 """
 
-from atomig.api.migrate import (
-    RunReport,
-    accept_edit,
-    diff_applied,
-    migrate,
-    plan,
-    plan_to_dict,
-    rollback,
-    status,
-)
-from atomig.api.project import (
-    InitResult,
-    NewResult,
-    embedded_info,
-    embedded_stop,
-    init_project,
-    new_migration,
-)
-from atomig.api.schema import describe_table, read_database_schema
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # explicit re-exports for type checkers
+    from atomig.api.lint import (
+        LintReport as LintReport,
+    )
+    from atomig.api.lint import (
+        lint as lint,
+    )
+    from atomig.api.migrate import (
+        RunReport as RunReport,
+    )
+    from atomig.api.migrate import (
+        accept_edit as accept_edit,
+    )
+    from atomig.api.migrate import (
+        diff_applied as diff_applied,
+    )
+    from atomig.api.migrate import (
+        migrate as migrate,
+    )
+    from atomig.api.migrate import (
+        plan as plan,
+    )
+    from atomig.api.migrate import (
+        plan_to_dict as plan_to_dict,
+    )
+    from atomig.api.migrate import (
+        rollback as rollback,
+    )
+    from atomig.api.migrate import (
+        status as status,
+    )
+    from atomig.api.project import (
+        InitResult as InitResult,
+    )
+    from atomig.api.project import (
+        NewResult as NewResult,
+    )
+    from atomig.api.project import (
+        embedded_info as embedded_info,
+    )
+    from atomig.api.project import (
+        embedded_stop as embedded_stop,
+    )
+    from atomig.api.project import (
+        init_project as init_project,
+    )
+    from atomig.api.project import (
+        new_migration as new_migration,
+    )
+    from atomig.api.schema import (
+        describe_table as describe_table,
+    )
+    from atomig.api.schema import (
+        read_database_schema as read_database_schema,
+    )
+
+_EXPORTS = {
+    "atomig.api.lint": ("LintReport", "lint"),
+    "atomig.api.migrate": (
+        "RunReport",
+        "accept_edit",
+        "diff_applied",
+        "migrate",
+        "plan",
+        "plan_to_dict",
+        "rollback",
+        "status",
+    ),
+    "atomig.api.project": (
+        "InitResult",
+        "NewResult",
+        "embedded_info",
+        "embedded_stop",
+        "init_project",
+        "new_migration",
+    ),
+    "atomig.api.schema": ("describe_table", "read_database_schema"),
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = [
     "InitResult",
+    "LintReport",
     "NewResult",
     "RunReport",
     "accept_edit",
@@ -34,6 +103,7 @@ __all__ = [
     "embedded_info",
     "embedded_stop",
     "init_project",
+    "lint",
     "migrate",
     "new_migration",
     "plan",
@@ -42,3 +112,12 @@ __all__ = [
     "rollback",
     "status",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'atomig.api' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value

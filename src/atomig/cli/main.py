@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from atomig.cli.app import cli
-from atomig.cli.commands import embedded, migrate, schema
+from atomig.cli.commands import embedded, lint, migrate, schema
 
 __all__ = ["cli", "main"]
-_COMMAND_MODULES = (embedded, migrate, schema)
+_COMMAND_MODULES = (embedded, lint, migrate, schema)
 
 
 def main() -> None:

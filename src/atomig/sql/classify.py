@@ -16,7 +16,9 @@ from atomig.sql.facts import (
 )
 from atomig.sql.locks import LockMode
 from atomig.sql.parse import Statement
+from atomig.sql.types import SERIAL_TYPES
 from atomig.sql.versions import ServerVersion
+from atomig.sql.volatility import Volatility, expression_volatility
 
 Body = Mapping[str, Any]
 _M = LockMode
@@ -129,8 +131,13 @@ def _index(body: Body, version: ServerVersion) -> StatementFacts:
             locks=_locks((table, _M.SHARE_UPDATE_EXCLUSIVE)),
             concurrent=True,
             creates=creates,
+            scans=(table,) if table else (),
         )
-    return StatementFacts(locks=_locks((table, _M.SHARE)), creates=creates)
+    return StatementFacts(
+        locks=_locks((table, _M.SHARE)),
+        creates=creates,
+        scans=(table,) if table else (),
+    )
 
 
 _DROP_RELATION_TYPES = {
@@ -196,8 +203,9 @@ def _vacuum(body: Body, version: ServerVersion) -> StatementFacts:
     full = _truthy(options.get("full", False))
     mode = _M.ACCESS_EXCLUSIVE if full else _M.SHARE_UPDATE_EXCLUSIVE
     locks = _locks(*((r, mode) for r in relations))
+    rewritten = tuple(r for r in relations if r is not None) if full else ()
     if body.get("is_vacuumcmd"):
-        return _no_tx("VACUUM", locks=locks)
+        return _no_tx("VACUUM", locks=locks, rewrites=rewritten, scans=rewritten)
     return StatementFacts(locks=locks)
 
 
@@ -205,7 +213,11 @@ def _cluster(body: Body, version: ServerVersion) -> StatementFacts:
     relation = range_var(body.get("relation"))
     if relation is None:
         return _no_tx("CLUSTER without a table name")
-    return StatementFacts(locks=_locks((relation, _M.ACCESS_EXCLUSIVE)))
+    return StatementFacts(
+        locks=_locks((relation, _M.ACCESS_EXCLUSIVE)),
+        rewrites=(relation,),
+        scans=(relation,),
+    )
 
 
 def _alter_enum(body: Body, version: ServerVersion) -> StatementFacts:
@@ -289,9 +301,48 @@ def foreign_key_targets(constraint: Body) -> QualifiedName | None:
     return None
 
 
+_REWRITING_CMDS = frozenset(
+    {"AT_SetLogged", "AT_SetUnLogged", "AT_SetTableSpace", "AT_SetAccessMethod"}
+)
+
+
+def column_constraints(coldef: Body) -> list[Body]:
+    """The ``Constraint`` dicts of a ``ColumnDef`` dict."""
+    return [c["Constraint"] for c in coldef.get("constraints", ()) if "Constraint" in c]
+
+
+def added_column_rewrites(coldef: Body, version: ServerVersion) -> bool | None:
+    """Whether ``ADD COLUMN coldef`` rewrites the table: True, False, or None when it
+    depends on the volatility of a function the builtin table does not know.
+
+    serial types and identity columns fill every row from a sequence, and so do volatile
+    defaults and stored generated columns; before PostgreSQL 11 any non-NULL default did.
+    """
+    type_name = coldef.get("typeName") or {}
+    names = [n["String"]["sval"] for n in type_name.get("names", ()) if "String" in n]
+    if names and names[-1] in SERIAL_TYPES and len(names) == 1:
+        return True
+    for constraint in column_constraints(coldef):
+        contype = constraint.get("contype")
+        if contype in ("CONSTR_IDENTITY", "CONSTR_GENERATED"):
+            return True
+        if contype == "CONSTR_DEFAULT":
+            expr = constraint.get("raw_expr") or {}
+            if "A_Const" in expr and expr["A_Const"].get("isnull"):
+                return False
+            if not version.fast_column_default:
+                return True
+            level, _ = expression_volatility(expr)
+            if level is Volatility.UNKNOWN:
+                return None
+            return level is Volatility.VOLATILE
+    return False
+
+
 def _alter_table(body: Body, version: ServerVersion) -> StatementFacts:
     relation = range_var(body.get("relation"))
     pairs: list[tuple[QualifiedName | None, LockMode]] = []
+    rewrites = may_rewrite = scans = False
     reason = None
     for item in body.get("cmds", ()):
         cmd = item.get("AlterTableCmd", {})
@@ -300,17 +351,44 @@ def _alter_table(body: Body, version: ServerVersion) -> StatementFacts:
         mode = _M.ACCESS_EXCLUSIVE
         if subtype in _SHARE_UPDATE_EXCLUSIVE_CMDS:
             mode = _M.SHARE_UPDATE_EXCLUSIVE
+            scans = scans or subtype == "AT_ValidateConstraint"
         elif subtype in _SHARE_ROW_EXCLUSIVE_CMDS:
             mode = _M.SHARE_ROW_EXCLUSIVE
+        elif subtype in _REWRITING_CMDS:
+            # SET TABLESPACE copies the files rather than rewriting rows, but it is the same
+            # hazard: a new relfilenode, written in full under ACCESS EXCLUSIVE.
+            rewrites = True
+        elif subtype == "AT_SetNotNull":
+            scans = True
+        elif subtype == "AT_AlterColumnType":
+            if (definition.get("ColumnDef") or {}).get("raw_default") is not None:
+                rewrites = True
+            else:
+                may_rewrite = True
         elif subtype == "AT_AddConstraint":
-            referenced = foreign_key_targets(definition.get("Constraint", {}))
+            constraint = definition.get("Constraint", {})
+            referenced = foreign_key_targets(constraint)
             if referenced is not None:
                 mode = _M.SHARE_ROW_EXCLUSIVE
                 pairs.append((referenced, _M.SHARE_ROW_EXCLUSIVE))
+            if not constraint.get("skip_validation") and not constraint.get(
+                "indexname"
+            ):
+                scans = scans or constraint.get("contype") in (
+                    "CONSTR_CHECK",
+                    "CONSTR_FOREIGN",
+                    "CONSTR_PRIMARY",
+                    "CONSTR_UNIQUE",
+                    "CONSTR_EXCLUSION",
+                )
         elif subtype == "AT_AddColumn":
-            for constraint in definition.get("ColumnDef", {}).get("constraints", ()):
-                referenced = foreign_key_targets(constraint.get("Constraint", {}))
+            coldef = definition.get("ColumnDef", {})
+            for constraint in column_constraints(coldef):
+                referenced = foreign_key_targets(constraint)
                 pairs.append((referenced, _M.SHARE_ROW_EXCLUSIVE))
+            verdict = added_column_rewrites(coldef, version)
+            rewrites = rewrites or verdict is True
+            may_rewrite = may_rewrite or verdict is None
         elif subtype == "AT_AttachPartition":
             # Since PG 12 the parent only needs SHARE UPDATE EXCLUSIVE; the partition being
             # attached is locked ACCESS EXCLUSIVE and scanned unless a CHECK proves the bound.
@@ -332,9 +410,15 @@ def _alter_table(body: Body, version: ServerVersion) -> StatementFacts:
                 pairs.append((partition, _M.ACCESS_EXCLUSIVE))
         pairs.append((relation, mode))
     locks = _locks(*pairs)
+    on = (relation,) if relation is not None else ()
+    extra: dict[str, Any] = {
+        "rewrites": on if rewrites else (),
+        "may_rewrite": on if may_rewrite and not rewrites else (),
+        "scans": on if scans or rewrites else (),
+    }
     if reason is not None:
-        return _no_tx(reason, locks=locks, concurrent=True)
-    return StatementFacts(locks=locks)
+        return _no_tx(reason, locks=locks, concurrent=True, **extra)
+    return StatementFacts(locks=locks, **extra)
 
 
 def _create_table(body: Body, version: ServerVersion) -> StatementFacts:

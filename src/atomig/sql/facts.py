@@ -77,6 +77,13 @@ class StatementFacts:
         transaction_control: set for BEGIN/COMMIT/ROLLBACK/SAVEPOINT/… statements.
         concurrent: the statement is a CONCURRENTLY variant.
         creates: relations (tables, indexes, views, sequences) the statement creates.
+        rewrites: relations the statement rewrites (a new ``relfilenode``: every row copied
+            under its lock), as far as the text alone tells on this server version.
+        may_rewrite: relations it rewrites unless their current state says otherwise (a
+            column type change is free when the old type is binary-coercible; a default is
+            free when its function is not volatile). Decided by lint with schema knowledge.
+        scans: relations read in full under the statement's lock (a constraint validated,
+            ``SET NOT NULL`` checked, an index built, a partition's bound checked).
     """
 
     locks: tuple[RelationLock, ...] = ()
@@ -85,6 +92,9 @@ class StatementFacts:
     transaction_control: TransactionControl | None = None
     concurrent: bool = False
     creates: tuple[QualifiedName, ...] = ()
+    rewrites: tuple[QualifiedName, ...] = ()
+    may_rewrite: tuple[QualifiedName, ...] = ()
+    scans: tuple[QualifiedName, ...] = ()
 
     def strongest_lock(self) -> LockMode | None:
         """The strongest lock mode over all relations, if any."""

@@ -1,0 +1,267 @@
+"""The lint verb: find the files, read the live catalog when a database is configured, run
+the pure engine."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from atomig.config import Settings
+from atomig.errors import ConfigError, SourceError, UsageError
+from atomig.events import Event, Reporter, null_reporter
+from atomig.lint.catalog import CatalogFacts
+from atomig.lint.context import DEFAULT_SMALL_TABLE_ROWS, RUNNERS, LintOptions
+from atomig.lint.engine import (
+    ContextSource,
+    LintResult,
+    MigrationSource,
+    SourceFile,
+    lint_migrations,
+    parse_file,
+    referenced_relations,
+)
+from atomig.lint.finding import Severity
+from atomig.lint.registry import all_rules
+from atomig.source.layout import parse_file_name
+from atomig.sql.versions import DEFAULT_LINT_VERSION, ServerVersion
+
+__all__ = ["LintReport", "lint", "lint_options"]
+
+# Extra sources of findings about the project as a whole (the review gate of issue 8 adds
+# one here): each takes the migrations and yields findings.
+CONTEXT_SOURCES: tuple[ContextSource, ...] = ()
+_MIN_MAJOR, _MAX_MAJOR = 10, 30
+
+
+@dataclass(frozen=True, slots=True)
+class LintReport:
+    """The lint result plus how it was obtained."""
+
+    result: LintResult
+    options: LintOptions
+    database: str | None
+
+    @property
+    def failed(self) -> bool:
+        """True when an error-severity finding remains (exit 1)."""
+        return self.result.errors > 0
+
+
+def lint_options(
+    settings: Settings, *, pg_version: int | None, runner: str | None
+) -> LintOptions:
+    """Options from ``[lint]`` in atomig.toml, overridden by the command line.
+
+    Raises:
+        ConfigError: unknown keys, unknown rule ids, bad severities or thresholds.
+    """
+    table: Mapping[str, Any] = settings.extra.get("lint", {}) or {}
+    where = f"{settings.config_file or 'configuration'}: [lint]"
+    known = {"disable", "severity", "small_table_rows", "runner", "pg_version"}
+    unknown = set(table) - known
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key(s) {', '.join(sorted(unknown))}",
+            hint=f"known keys: {', '.join(sorted(known))}",
+        )
+    rules = all_rules()
+    disabled = table.get("disable", [])
+    if not isinstance(disabled, list) or not all(isinstance(r, str) for r in disabled):
+        raise ConfigError(f"{where}: disable must be a list of rule ids")
+    severities: dict[str, Severity] = {}
+    for rule_id, value in dict(table.get("severity", {})).items():
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: severity of {rule_id} must be a string")
+        try:
+            severities[rule_id] = Severity.parse(value)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+    for rule_id in [*disabled, *severities]:
+        if rule_id not in rules:
+            raise ConfigError(
+                f"{where}: unknown rule {rule_id!r}",
+                hint="`atomig lint --explain RULE` and docs/rules/ list the rules",
+            )
+    rows = table.get("small_table_rows", DEFAULT_SMALL_TABLE_ROWS)
+    if isinstance(rows, bool) or not isinstance(rows, int) or rows < 0:
+        raise ConfigError(f"{where}: small_table_rows must be a non-negative integer")
+    chosen_runner = runner or table.get("runner", "atomig")
+    if chosen_runner not in RUNNERS:
+        raise UsageError(f"unknown runner {chosen_runner!r}: use atomig or other")
+    major = pg_version if pg_version is not None else table.get("pg_version")
+    if major is not None and (
+        isinstance(major, bool)
+        or not isinstance(major, int)
+        or not _MIN_MAJOR <= major <= _MAX_MAJOR
+    ):
+        raise UsageError(
+            f"--pg-version must be a PostgreSQL major version from {_MIN_MAJOR} on, "
+            f"got {major!r}"
+        )
+    return LintOptions(
+        version=ServerVersion.from_major(major) if major else DEFAULT_LINT_VERSION,
+        runner=chosen_runner,
+        small_table_rows=rows,
+        disabled=frozenset(disabled),
+        severities=severities,
+    )
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise SourceError(
+            f"{path} is not valid UTF-8 (byte {exc.start})", hint="save it as UTF-8"
+        ) from None
+
+
+def _directory(
+    directory: Path, chosen: set[Path] | None
+) -> tuple[list[MigrationSource], list[SourceFile]]:
+    """Migrations of a directory (lenient: a missing down is a finding, not an error);
+    ``chosen`` limits reporting to those files (the rest is history)."""
+    pairs: dict[int, dict[str, Any]] = {}
+    loose: list[SourceFile] = []
+    for path in sorted(directory.glob("*.sql")):
+        try:
+            mid, direction = parse_file_name(path.name)
+        except ValueError:
+            if chosen is None or path in chosen:
+                loose.append(SourceFile(str(path), _read(path)))
+            continue
+        entry = pairs.setdefault(mid.order_key, {"name": mid.name})
+        entry[direction] = path
+    migrations = []
+    for key in sorted(pairs):
+        entry = pairs[key]
+        files = {
+            d: SourceFile(str(entry[d]), _read(entry[d]), d)
+            for d in ("up", "down")
+            if d in entry
+        }
+        report = tuple(
+            d
+            for d in ("up", "down")
+            if d in entry and (chosen is None or entry[d] in chosen)
+        )
+        if chosen is not None and not report:
+            report = ()
+        migrations.append(
+            MigrationSource(entry["name"], files.get("up"), files.get("down"), report)
+        )
+    if chosen is not None:
+        # Nothing after the last chosen migration matters for history.
+        last = max((i for i, m in enumerate(migrations) if m.report), default=-1)
+        migrations = migrations[: last + 1]
+    return migrations, loose
+
+
+def _collect(
+    settings: Settings, paths: Sequence[Path]
+) -> tuple[list[MigrationSource], list[SourceFile]]:
+    if not paths:
+        if not settings.migrations_dir.is_dir():
+            raise SourceError(
+                f"migrations directory {settings.migrations_dir} does not exist",
+                hint="pass the files to lint, or run `atomig init`",
+            )
+        return _directory(settings.migrations_dir, None)
+    migrations: list[MigrationSource] = []
+    loose: list[SourceFile] = []
+    by_directory: dict[Path, set[Path]] = {}
+    for raw in paths:
+        path = raw.resolve() if raw.is_absolute() else (settings.project_dir / raw)
+        if not path.exists():
+            raise UsageError(f"{raw} does not exist")
+        if path.is_dir():
+            found, extra = _directory(path, None)
+            migrations += found
+            loose += extra
+            continue
+        try:
+            parse_file_name(path.name)
+        except ValueError:
+            loose.append(SourceFile(str(path), _read(path)))
+            continue
+        by_directory.setdefault(path.parent, set()).add(path)
+    for directory, chosen in by_directory.items():
+        found, extra = _directory(directory, chosen)
+        migrations += found
+        loose += extra
+    return migrations, loose
+
+
+def lint(
+    settings: Settings,
+    paths: Sequence[Path] = (),
+    *,
+    pg_version: int | None = None,
+    runner: str | None = None,
+    use_database: bool = True,
+    report: Reporter = null_reporter,
+) -> LintReport:
+    """Lint migration files (default: the configured migrations directory, ups and downs).
+
+    With a configured database (never the embedded default: lint must work offline) the live
+    catalog adds table sizes, real column types and function volatility, and the server's
+    version is the default target version.
+
+    Raises:
+        UsageError, ConfigError, SourceError: bad arguments, configuration or files.
+        DatabaseUnavailable: the configured database cannot be reached.
+    """
+    options = lint_options(settings, pg_version=pg_version, runner=runner)
+    migrations, loose = _collect(settings, paths)
+    catalog: CatalogFacts | None = None
+    database = None
+    parsed = None
+    if use_database and settings.database_url:
+        sources = [f for m in migrations for f in (m.up, m.down) if f] + loose
+        parsed = {f.path: parse_file(f) for f in sources}
+        names = {rel.name for rel in referenced_relations(parsed.values())}
+        catalog, database = _read_catalog(settings, names, report)
+        if pg_version is None and "pg_version" not in (
+            settings.extra.get("lint") or {}
+        ):
+            options = LintOptions(
+                version=catalog.server_version,
+                runner=options.runner,
+                small_table_rows=options.small_table_rows,
+                disabled=options.disabled,
+                severities=options.severities,
+            )
+    result = lint_migrations(
+        migrations,
+        loose,
+        options=options,
+        catalog=catalog,
+        context_sources=CONTEXT_SOURCES,
+        parsed=parsed,
+    )
+    return LintReport(result, options, database)
+
+
+def _read_catalog(
+    settings: Settings, names: set[str], report: Reporter
+) -> tuple[CatalogFacts, str]:
+    from atomig.db.catalog import read_lint_catalog
+    from atomig.db.connect import connect
+    from atomig.db.dsn import parse_target
+
+    target = parse_target(settings.database_url or "", settings.database_url_source)
+    with connect(target, application_name="atomig lint") as conn:
+        catalog = read_lint_catalog(conn, names, target.display)
+    report(
+        Event(
+            "lint-catalog",
+            f"read the catalog of {target.display} (PostgreSQL {catalog.server_version}, "
+            f"{len(catalog.tables)} of the tables the files name)",
+            data={"database": target.display, "tables": len(catalog.tables)},
+        )
+    )
+    return catalog, target.display

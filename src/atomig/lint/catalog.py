@@ -1,0 +1,47 @@
+"""Live-catalog facts as plain values: read by :mod:`atomig.db.catalog`, used by the pure
+engine. Nothing here touches a database."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from atomig.lint.schema import Key
+from atomig.sql.versions import ServerVersion
+from atomig.sql.volatility import Volatility
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogTable:
+    """One table as the server knows it.
+
+    Attributes:
+        rows: ``pg_class.reltuples`` (-1 when never vacuumed or analyzed).
+        total_bytes: ``pg_total_relation_size`` (heap, indexes, TOAST).
+        columns: column name → ``format_type`` text.
+        indexes: ``(name, leading column names, unique)`` per valid index.
+        not_null_checks: columns with a validated ``CHECK (col IS NOT NULL)``.
+    """
+
+    schema: str
+    name: str
+    rows: int
+    total_bytes: int
+    columns: Mapping[str, str] = field(default_factory=dict)
+    indexes: tuple[tuple[str, tuple[str, ...], bool], ...] = ()
+    not_null_checks: frozenset[str] = frozenset()
+
+    @property
+    def estimated_rows(self) -> int:
+        """Rows as the planner estimates them; a never-analyzed table counts as 0."""
+        return max(self.rows, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogFacts:
+    """What the live database says: its version, tables, and function volatility."""
+
+    server_version: ServerVersion
+    tables: Mapping[Key, CatalogTable] = field(default_factory=dict)
+    functions: Mapping[str, Volatility] = field(default_factory=dict)
+    database: str = ""

@@ -1,0 +1,208 @@
+"""What a rule knows while it looks at one statement: the file, its plan, the schema
+history, the live catalog, the runner and the server version."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from atomig.lint.catalog import CatalogFacts, CatalogTable
+from atomig.lint.finding import Severity
+from atomig.lint.schema import Key, SchemaState, Table, key_of
+from atomig.sql.classify import statement_facts
+from atomig.sql.facts import QualifiedName, StatementFacts, TransactionControl
+from atomig.sql.parse import Script, Statement
+from atomig.sql.types import TypeRef
+from atomig.sql.versions import DEFAULT_LINT_VERSION, ServerVersion
+from atomig.sql.volatility import Volatility
+
+RUNNERS = ("atomig", "other")
+DEFAULT_SMALL_TABLE_ROWS = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class LintOptions:
+    """How to lint: target server version, runner, size threshold, rule configuration."""
+
+    version: ServerVersion = DEFAULT_LINT_VERSION
+    runner: str = "atomig"
+    small_table_rows: int = DEFAULT_SMALL_TABLE_ROWS
+    disabled: frozenset[str] = frozenset()
+    severities: Mapping[str, Severity] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class StepInfo:
+    """Where a statement runs: its step number, and whether inside an explicit block."""
+
+    step: int
+    in_block: bool
+    transactional: bool
+
+
+class LintContext:
+    """Per-file context handed to rules."""
+
+    def __init__(
+        self,
+        script: Script,
+        options: LintOptions,
+        schema: SchemaState,
+        catalog: CatalogFacts | None,
+        *,
+        direction: str | None,
+        migration: str,
+    ) -> None:
+        self.script = script
+        self.path = script.path
+        self.options = options
+        self.version = options.version
+        self.schema = schema
+        self.catalog = catalog
+        self.direction = direction
+        self.migration = migration
+        self.created_here: set[Key] = set()
+        self.down_state = "ok"  # "missing" / "empty" for an up whose down is
+        self._facts: dict[int, StatementFacts] = {}
+        self._scratch: dict[str, Any] = {}
+        self.steps = _steps(script, self)
+
+    # ---- per-statement facts ------------------------------------------------------------
+
+    def facts(self, stmt: Statement) -> StatementFacts:
+        """The statement's facts on the target version (computed once)."""
+        found = self._facts.get(stmt.index)
+        if found is None:
+            found = self._facts[stmt.index] = statement_facts(stmt, self.version)
+        return found
+
+    def step_mates(self, stmt: Statement) -> list[Statement]:
+        """The statements after ``stmt`` in the same transaction step."""
+        info = self.steps[stmt.index]
+        if not info.transactional:
+            return []
+        return [
+            other
+            for other in self.script.statements[stmt.index + 1 :]
+            if self.steps[other.index].step == info.step
+        ]
+
+    def scratch(self, rule: str) -> Any:
+        """A per-file dict a rule may keep state in (for its ``finish``)."""
+        return self._scratch.setdefault(rule, {})
+
+    @property
+    def other_runner(self) -> bool:
+        """The files are applied by another tool or psql (``--for-runner=other``)."""
+        return self.options.runner == "other"
+
+    # ---- schema knowledge -----------------------------------------------------------------
+
+    def is_new(self, name: QualifiedName | None) -> bool:
+        """Created earlier in this same migration file (empty: locking is harmless)."""
+        return name is not None and key_of(name) in self.created_here
+
+    def table(self, name: QualifiedName | None) -> Table | None:
+        """The table as the replayed history knows it."""
+        return self.schema.table(name)
+
+    def catalog_table(self, name: QualifiedName | None) -> CatalogTable | None:
+        """The table as the live catalog knows it (only with a database)."""
+        if self.catalog is None or name is None:
+            return None
+        return self.catalog.tables.get(key_of(name))
+
+    def exists(self, name: QualifiedName | None) -> bool | None:
+        """True: the table existed before this migration; False: created here; None: unknown
+        (no history and no catalog mention it: treat as existing, the safe assumption)."""
+        if name is None:
+            return None
+        if self.is_new(name):
+            return False
+        if self.table(name) is not None or self.catalog_table(name) is not None:
+            return True
+        return None
+
+    def column_type(self, table: QualifiedName, column: str) -> TypeRef | None:
+        """The column's current type: the live catalog's unless this file changed it."""
+        known = self.table(table)
+        col = known.columns.get(column) if known else None
+        if col is not None and col.set_by == self.migration and col.type is not None:
+            return col.type
+        live = self.catalog_table(table)
+        if live is not None and column in live.columns:
+            return TypeRef.parse(live.columns[column])
+        return col.type if col is not None else None
+
+    def has_validated_not_null_check(self, table: QualifiedName, column: str) -> bool:
+        """A validated ``CHECK (column IS NOT NULL)`` exists (history or catalog)."""
+        known = self.table(table)
+        if known is not None and known.validated_not_null_check(column):
+            return True
+        live = self.catalog_table(table)
+        return live is not None and column in live.not_null_checks
+
+    def covered_by_index(self, table: QualifiedName, columns: tuple[str, ...]) -> bool:
+        """An index (history or catalog) leads with exactly these columns."""
+        known = self.table(table)
+        if known is not None and known.covered_by_index(columns):
+            return True
+        live = self.catalog_table(table)
+        wanted = set(columns)
+        return live is not None and any(
+            set(cols[: len(columns)]) == wanted for _, cols, _ in live.indexes
+        )
+
+    def created_by_this_up(
+        self, name: QualifiedName | None, column: str | None = None
+    ) -> bool:
+        """In a down file: the table (or column) was created by this migration's up file."""
+        if self.direction != "down" or name is None:
+            return False
+        known = self.table(name)
+        if known is None:
+            return False
+        if column is None:
+            return known.origin == self.migration
+        col = known.columns.get(column)
+        return known.origin == self.migration or (
+            col is not None and col.set_by == self.migration
+        )
+
+    def functions(self) -> Mapping[str, Volatility] | None:
+        """Function volatility from the live catalog (``None`` offline)."""
+        return None if self.catalog is None else self.catalog.functions
+
+
+_SETUP_KINDS = frozenset({"VariableSetStmt"})
+
+
+def _steps(script: Script, ctx: LintContext) -> list[StepInfo]:
+    """Step grouping as the planner does it, but forgiving: nested or unclosed blocks
+    and misplaced statements are findings of their own rules, not errors here."""
+    out: list[StepInfo] = []
+    step, run_open, in_block = 0, False, False
+    for stmt in script.statements:
+        facts = ctx.facts(stmt)
+        control = facts.transaction_control
+        if control is TransactionControl.BEGIN:
+            if not in_block:
+                step, in_block, run_open = step + 1, True, False
+            out.append(StepInfo(step, True, True))
+            continue
+        if control in (TransactionControl.COMMIT, TransactionControl.ROLLBACK):
+            out.append(StepInfo(step, in_block, True))
+            in_block, run_open = False, False
+            continue
+        if in_block:
+            out.append(StepInfo(step, True, facts.transactional))
+            continue
+        if not facts.transactional or stmt.directive("backfill") is not None:
+            step, run_open = step + 1, False
+            out.append(StepInfo(step, False, False))
+            continue
+        if not run_open:
+            step, run_open = step + 1, True
+        out.append(StepInfo(step, False, True))
+    return out

@@ -1,0 +1,463 @@
+"""The lint engine: parse each file once, replay history, hand each statement to the rules
+that target its node kind, then apply configuration, the size threshold and suppressions.
+
+Pure: the live catalog arrives as :class:`~atomig.lint.catalog.CatalogFacts` values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from atomig.errors import SourceError
+from atomig.lint.catalog import CatalogFacts
+from atomig.lint.context import LintContext, LintOptions
+from atomig.lint.finding import Finding, Hit, Severity
+from atomig.lint.registry import all_rules
+from atomig.lint.rule import Rule
+from atomig.lint.schema import SchemaState, key_of
+from atomig.lint.suppress import Ignore, file_ignores, statement_ignores
+from atomig.sql.facts import QualifiedName
+from atomig.sql.parse import Script, Statement, parse_script
+from atomig.sql.spans import ByteToChar, LineIndex
+
+META_RULES = ("invalid-ignore", "unused-ignore")
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """One SQL file to lint (``direction`` is ``None`` for a loose file)."""
+
+    path: str
+    text: str
+    direction: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationSource:
+    """A migration of a directory: its up and down files (either may be missing).
+
+    ``report`` names the files reported on; the others are only replayed as history (the
+    migrations before the files a user asked about).
+    """
+
+    name: str
+    up: SourceFile | None
+    down: SourceFile | None
+    report: tuple[str, ...] = ("up", "down")
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFile:
+    """A file and its parse (``error`` set instead when it does not parse)."""
+
+    source: SourceFile
+    script: Script | None
+    error: SourceError | None = None
+
+
+ContextSource = Callable[[Sequence[MigrationSource]], Iterable[Finding]]
+"""An extra source of findings about the project as a whole (e.g. review state)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LintResult:
+    """Findings (sorted by file and position) and what was looked at."""
+
+    findings: tuple[Finding, ...]
+    files: int
+    statements: int
+    suppressed: int
+    texts: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> int:
+        """The number of error-severity findings."""
+        return sum(1 for f in self.findings if f.severity is Severity.ERROR)
+
+    def count(self, severity: Severity) -> int:
+        """The number of findings of ``severity``."""
+        return sum(1 for f in self.findings if f.severity is severity)
+
+
+def parse_file(source: SourceFile) -> ParsedFile:
+    """Parse a file; a syntax error is kept, not raised."""
+    try:
+        return ParsedFile(source, parse_script(source.text, source.path))
+    except SourceError as error:
+        return ParsedFile(source, None, error)
+
+
+def referenced_relations(parsed: Iterable[ParsedFile]) -> set[QualifiedName]:
+    """Every relation the statements lock or create (to ask the catalog about)."""
+    from atomig.sql.classify import statement_facts
+    from atomig.sql.versions import DEFAULT_LINT_VERSION
+
+    names: set[QualifiedName] = set()
+    for item in parsed:
+        for stmt in item.script or ():
+            facts = statement_facts(stmt, DEFAULT_LINT_VERSION)
+            names.update(lock.relation for lock in facts.locks)
+    return names
+
+
+class Engine:
+    """Runs the rules over parsed files; one engine per lint run."""
+
+    def __init__(
+        self, options: LintOptions, catalog: CatalogFacts | None = None
+    ) -> None:
+        self.options = options
+        self.catalog = catalog
+        rules = [
+            r
+            for r in all_rules().values()
+            if r.id not in options.disabled and options.runner in r.runners
+        ]
+        self.rules = {r.id: r for r in all_rules().values()}
+        self.by_kind: dict[str, list[Rule]] = {}
+        self.finishers = [r for r in rules if r.finish and r.id not in META_RULES]
+        self.meta = [r for r in rules if r.id in META_RULES]
+        for rule in rules:
+            if rule.check is None:
+                continue
+            for kind in rule.targets:
+                self.by_kind.setdefault(kind, []).append(rule)
+        self.every = self.by_kind.pop("*", [])
+        self.suppressed = 0
+
+    # ---- one file -------------------------------------------------------------------------
+
+    def lint(
+        self,
+        parsed: ParsedFile,
+        schema: SchemaState,
+        *,
+        migration: str,
+        down_state: str = "ok",
+        report: bool = True,
+    ) -> list[Finding]:
+        """Lint one parsed file against ``schema`` (which it then updates)."""
+        if parsed.script is None:
+            error = parsed.error
+            assert error is not None
+            if not report:
+                return []
+            loc = error.location
+            line, column = (loc.line, loc.column) if loc else (1, 1)
+            rule = self.rules["syntax-error"]
+            message = error.message + (f" ({error.hint})" if error.hint else "")
+            return [
+                Finding(
+                    rule.id,
+                    self.options.severities.get(rule.id, rule.severity),
+                    parsed.source.path,
+                    line,
+                    column,
+                    line,
+                    column + 1,
+                    message,
+                    "fix the statement; atomig parses with PostgreSQL's own parser",
+                )
+            ]
+        script = parsed.script
+        ctx = LintContext(
+            script,
+            self.options,
+            schema,
+            self.catalog,
+            direction=parsed.source.direction,
+            migration=migration,
+        )
+        ctx.down_state = down_state
+        if not report:
+            for stmt in script.statements:
+                schema.apply(stmt, migration)
+            return []
+        raw: list[tuple[Rule, Statement | None, Hit]] = []
+        by_kind = self.by_kind
+        every = self.every
+        for stmt in script.statements:
+            rules = by_kind.get(stmt.kind)
+            if every:
+                rules = [*(rules or ()), *every]
+            if rules:
+                subtypes = _subtypes(stmt) if stmt.kind == "AlterTableStmt" else None
+                for rule in rules:
+                    if (
+                        rule.subtypes
+                        and subtypes is not None
+                        and not (rule.subtypes & subtypes)
+                    ):
+                        continue
+                    assert rule.check is not None
+                    for hit in rule.check(stmt, ctx):
+                        raw.append((rule, stmt, hit))
+            schema.apply(stmt, migration)
+            for name in ctx.facts(stmt).creates if stmt.kind in _CREATES else ():
+                ctx.created_here.add(key_of(name))
+        for rule in self.finishers:
+            assert rule.finish is not None
+            for stmt_or_none, hit in rule.finish(ctx):
+                raw.append((rule, stmt_or_none, hit))
+        return self._finalise(ctx, raw)
+
+    def _finalise(
+        self,
+        ctx: LintContext,
+        raw: list[tuple[Rule, Statement | None, Hit]],
+    ) -> list[Finding]:
+        script = ctx.script
+        lines: LineIndex | None = None
+        to_char: ByteToChar | None = None
+        per_file = file_ignores(script)
+        per_statement: dict[int, list[Ignore]] = {}
+        findings: list[Finding] = []
+        seen: set[tuple[str, int, int]] = set()
+        for rule, stmt, hit in raw:
+            severity = self.options.severities.get(
+                rule.id, hit.severity or rule.severity
+            )
+            message = hit.message
+            if (
+                ctx.direction == "down"
+                and rule.category == "compatibility"
+                and ctx.created_by_this_up(hit.relation)
+            ):
+                continue  # a down file undoing what its own up created
+            if rule.locking and hit.relation is not None:
+                if ctx.is_new(hit.relation):
+                    continue
+                small = self._small_table(ctx, hit.relation)
+                if small is not None and severity > Severity.INFO:
+                    severity = Severity.INFO
+                    message += f" ({small})"
+            if stmt is not None:
+                ignores = per_statement.get(stmt.index)
+                if ignores is None:
+                    ignores = per_statement[stmt.index] = statement_ignores(stmt)
+                if _suppress(rule.id, ignores) or _suppress(rule.id, per_file):
+                    self.suppressed += 1
+                    continue
+            elif _suppress(rule.id, per_file):
+                self.suppressed += 1
+                continue
+            if (
+                hit.location is not None or hit.offset is not None
+            ) and stmt is not None:
+                if lines is None:
+                    lines, to_char = LineIndex(script.text), ByteToChar(script.text)
+                assert to_char is not None
+                offset = (
+                    hit.offset
+                    if hit.offset is not None
+                    else to_char.offset(hit.location or 0)
+                )
+                line, column = lines.position(offset)
+                end = stmt.span if line == stmt.span.line else None
+                end_line, end_column = (
+                    (end.end_line, end.end_column) if end else (line, column + 1)
+                )
+            elif stmt is not None:
+                span = stmt.span
+                line, column, end_line, end_column = (
+                    span.line,
+                    span.column,
+                    span.end_line,
+                    span.end_column,
+                )
+            else:
+                line, column, end_line, end_column = 1, 1, 1, 1
+            # One hazard, one finding: a rule reports a statement once per position.
+            marker = (rule.id, line, column)
+            if marker in seen:
+                continue
+            seen.add(marker)
+            findings.append(
+                Finding(
+                    rule.id,
+                    severity,
+                    ctx.path,
+                    line,
+                    column,
+                    end_line,
+                    end_column,
+                    message,
+                    hit.fix,
+                )
+            )
+        ignores = per_file + [
+            ignore
+            for stmt in script.statements
+            for ignore in (
+                per_statement[stmt.index]
+                if stmt.index in per_statement
+                else statement_ignores(stmt)
+            )
+        ]
+        findings.extend(self._meta(ctx, ignores))
+        return findings
+
+    def _small_table(self, ctx: LintContext, relation: QualifiedName) -> str | None:
+        """Why a table counts as small (only with a live catalog), else ``None``."""
+        if self.catalog is None:
+            return None
+        live = ctx.catalog_table(relation)
+        threshold = self.options.small_table_rows
+        if live is not None:
+            if live.estimated_rows < threshold:
+                return (
+                    f"{relation} has ~{live.estimated_rows} rows, below the "
+                    f"{threshold}-row threshold: info"
+                )
+            return None
+        if ctx.table(relation) is not None:
+            return f"{relation} is created by a pending migration: info"
+        return None
+
+    def _meta(self, ctx: LintContext, ignores: list[Ignore]) -> list[Finding]:
+        enabled = {rule.id: rule for rule in self.meta}
+        found: list[Finding] = []
+
+        def add(rule_id: str, ignore: Ignore, message: str, fix: str) -> None:
+            rule = enabled.get(rule_id)
+            if rule is None:
+                return
+            found.append(
+                Finding(
+                    rule_id,
+                    self.options.severities.get(rule_id, rule.severity),
+                    ctx.path,
+                    ignore.line,
+                    ignore.column,
+                    ignore.line,
+                    ignore.end_column,
+                    message,
+                    fix,
+                )
+            )
+
+        for ignore in ignores:
+            unknown = [r for r in ignore.rules if r not in self.rules]
+            if not ignore.rules:
+                add(
+                    "invalid-ignore",
+                    ignore,
+                    "suppression names no rule",
+                    "write: -- atomig-ignore: rule-id reason",
+                )
+            elif unknown:
+                add(
+                    "invalid-ignore",
+                    ignore,
+                    f"unknown rule {', '.join(unknown)} in a suppression",
+                    "`atomig lint --explain RULE` lists the rules; fix the id",
+                )
+            elif not ignore.reason:
+                add(
+                    "invalid-ignore",
+                    ignore,
+                    f"suppression of {', '.join(ignore.rules)} gives no reason",
+                    "say why it is safe after the rule ids, for the reviewer",
+                )
+            unused = [
+                r
+                for r in ignore.rules
+                if r not in ignore.used and r in self.rules and r not in unknown
+            ]
+            if unused and not unknown:
+                add(
+                    "unused-ignore",
+                    ignore,
+                    f"suppression of {', '.join(unused)} suppresses nothing",
+                    "remove it (or the rule ids that no longer fire)",
+                )
+        return found
+
+
+def _suppress(rule_id: str, ignores: list[Ignore]) -> bool:
+    for ignore in ignores:
+        if rule_id in ignore.rules:
+            ignore.used.add(rule_id)
+            return True
+    return False
+
+
+_CREATES = frozenset(
+    {"CreateStmt", "CreateTableAsStmt", "IndexStmt", "ViewStmt", "CreateSeqStmt"}
+)
+
+
+def _subtypes(stmt: Statement) -> frozenset[str]:
+    return frozenset(
+        item.get("AlterTableCmd", {}).get("subtype", "")
+        for item in stmt.body.get("cmds", ())
+    )
+
+
+def lint_migrations(
+    migrations: Sequence[MigrationSource],
+    loose: Sequence[SourceFile] = (),
+    *,
+    options: LintOptions | None = None,
+    catalog: CatalogFacts | None = None,
+    context_sources: Sequence[ContextSource] = (),
+    parsed: dict[str, ParsedFile] | None = None,
+) -> LintResult:
+    """Lint migrations in order (history replayed) and loose files (no history).
+
+    ``parsed`` may hold files already parsed (by path), e.g. to ask the catalog about the
+    relations they reference before linting.
+    """
+    options = options or LintOptions()
+    engine = Engine(options, catalog)
+    cache = parsed or {}
+
+    def parse(source: SourceFile) -> ParsedFile:
+        found = cache.get(source.path)
+        return found if found is not None else parse_file(source)
+
+    findings: list[Finding] = []
+    texts: dict[str, str] = {}
+    files = statements = 0
+    schema = SchemaState()
+    for migration in migrations:
+        up = parse(migration.up) if migration.up else None
+        down = parse(migration.down) if migration.down else None
+        up_count = len(up.script) if up and up.script else 0
+        for item in (up, down):
+            if item is not None and item.source.direction in migration.report:
+                files += 1
+                statements += len(item.script) if item.script else 0
+                texts[item.source.path] = item.source.text
+        down_state = "ok"
+        if down is None:
+            down_state = "missing"
+        elif down.script is not None and not len(down.script) and up_count:
+            down_state = "empty"
+        after_up = schema
+        if up is not None:
+            findings += engine.lint(
+                up,
+                schema,
+                migration=migration.name,
+                down_state=down_state,
+                report="up" in migration.report,
+            )
+        if down is not None and "down" in migration.report:
+            findings += engine.lint(
+                down,
+                after_up.fork(),
+                migration=migration.name,
+                down_state="ok",
+            )
+    for source in loose:
+        item = parse(source)
+        files += 1
+        statements += len(item.script) if item.script else 0
+        texts[source.path] = source.text
+        findings += engine.lint(item, SchemaState(), migration=source.path)
+    for context_source in context_sources:
+        findings += context_source(migrations)
+    findings.sort(key=lambda f: (f.path, f.line, f.column, f.rule))
+    return LintResult(tuple(findings), files, statements, engine.suppressed, texts)

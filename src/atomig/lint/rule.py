@@ -1,0 +1,119 @@
+"""A rule: one module under :mod:`atomig.lint.rules`, read into a :class:`Rule` value.
+
+A rule module holds (see STYLE.md "Rule module anatomy"):
+
+* its docstring: first line the hazard, then ``Why``, ``Instead`` and ``Notes`` sections;
+* ``ID``, ``SEVERITY``, ``CATEGORY`` (``locking``, ``operations``, ``compatibility``,
+  ``types``, ``meta``) and ``TARGETS`` (parse-node kinds it is handed; ``SUBTYPES`` narrows
+  ``AlterTableStmt`` to the subcommands it cares about);
+* ``RUNNERS`` (optional): the ``--for-runner`` values the rule applies to;
+* ``BAD`` and ``GOOD``: SQL strings or :class:`Example` values — also its tests;
+* ``check(stmt, ctx)`` yielding :class:`~atomig.lint.finding.Hit`, and/or
+  ``finish(ctx)`` yielding ``(statement, hit)`` pairs once a file has been read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from atomig.lint.finding import Hit, Severity
+
+if TYPE_CHECKING:
+    from atomig.lint.context import LintContext
+    from atomig.sql.parse import Statement
+
+CATEGORIES = ("locking", "operations", "compatibility", "types", "meta")
+Check = Callable[["Statement", "LintContext"], Iterable[Hit]]
+Finish = Callable[["LintContext"], Iterable[tuple["Statement | None", Hit]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """An example migration for a rule's docs and tests.
+
+    Attributes:
+        sql: the migration file (an up file unless ``direction`` says otherwise).
+        before: SQL of an earlier migration, replayed as history (the schema it creates
+            exists when ``sql`` is linted, and is applied first when the example is run).
+        pg: ``(min, max)`` majors the example holds for (inclusive; ``None`` = open).
+        runner: ``"atomig"`` or ``"other"`` (``--for-runner``).
+        direction: ``"up"`` or ``"down"``.
+        down: the down file of the migration (``None``: a down that drops what ``sql``
+            creates is not needed for the example).
+        apply: False for a GOOD example that cannot be applied as is (documented why).
+    """
+
+    sql: str
+    before: str = ""
+    pg: tuple[int | None, int | None] = (None, None)
+    runner: str = "atomig"
+    direction: str = "up"
+    down: str | None = None
+    apply: bool = True
+
+    def holds_for(self, major: int) -> bool:
+        """True when the example applies to PostgreSQL ``major``."""
+        low, high = self.pg
+        return (low is None or major >= low) and (high is None or major <= high)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A rule as the engine and the docs see it."""
+
+    id: str
+    severity: Severity
+    category: str
+    summary: str
+    doc: str
+    targets: tuple[str, ...]
+    subtypes: frozenset[str]
+    bad: tuple[Example, ...]
+    good: tuple[Example, ...]
+    check: Check | None = None
+    finish: Finish | None = None
+    runners: tuple[str, ...] = ("atomig", "other")
+    module: str = field(default="", compare=False)
+
+    @property
+    def locking(self) -> bool:
+        """Locking/rewrite hazards: dropped for tables created in the same migration and
+        lowered to info for small tables when the live catalog is known."""
+        return self.category == "locking"
+
+
+def _examples(items: Iterable[Any]) -> tuple[Example, ...]:
+    return tuple(item if isinstance(item, Example) else Example(item) for item in items)
+
+
+def rule_from_module(module: ModuleType) -> Rule:
+    """Read a rule module into a :class:`Rule` (validating its anatomy)."""
+    name = module.__name__
+    doc = (module.__doc__ or "").strip()
+    if not doc:
+        raise ValueError(f"{name}: a rule module needs a docstring (the rule doc)")
+    category = getattr(module, "CATEGORY", "")
+    if category not in CATEGORIES:
+        raise ValueError(f"{name}: CATEGORY must be one of {CATEGORIES}")
+    check = getattr(module, "check", None)
+    finish = getattr(module, "finish", None)
+    if check is None and finish is None:
+        raise ValueError(f"{name}: a rule needs check() or finish()")
+    return Rule(
+        id=module.ID,
+        severity=module.SEVERITY,
+        category=category,
+        summary=doc.splitlines()[0].strip(),
+        doc=doc,
+        targets=tuple(getattr(module, "TARGETS", ())),
+        subtypes=frozenset(getattr(module, "SUBTYPES", ())),
+        bad=_examples(getattr(module, "BAD", ())),
+        good=_examples(getattr(module, "GOOD", ())),
+        check=check,
+        finish=finish,
+        runners=tuple(getattr(module, "RUNNERS", ("atomig", "other"))),
+        module=name,
+    )

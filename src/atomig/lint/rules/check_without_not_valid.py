@@ -1,0 +1,52 @@
+"""ADD CONSTRAINT … CHECK without NOT VALID scans the table under ACCESS EXCLUSIVE.
+
+## Why
+Adding a CHECK constraint validates every row while the ACCESS EXCLUSIVE lock is held:
+reads and writes wait for the whole scan.
+
+## Instead
+`ADD CONSTRAINT name CHECK (…) NOT VALID` (new rows are checked at once, the lock is brief),
+then in a later step `VALIDATE CONSTRAINT name`, which takes SHARE UPDATE EXCLUSIVE only
+(reads and writes go on).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from atomig.lint.context import LintContext
+from atomig.lint.finding import Hit, Severity
+from atomig.lint.helpers import added_constraints, alter_relation
+from atomig.lint.rule import Example
+from atomig.sql.parse import Statement
+
+ID = "check-without-not-valid"
+SEVERITY = Severity.ERROR
+CATEGORY = "locking"
+TARGETS = ("AlterTableStmt",)
+SUBTYPES = ("AT_AddConstraint",)
+_BEFORE = "CREATE TABLE orders (id bigint PRIMARY KEY, total numeric(10,2));"
+BAD = ("ALTER TABLE orders ADD CONSTRAINT orders_total_positive CHECK (total >= 0);",)
+GOOD = (
+    Example(
+        "ALTER TABLE orders ADD CONSTRAINT orders_total_positive "
+        "CHECK (total >= 0) NOT VALID;",
+        before=_BEFORE,
+    ),
+)
+
+
+def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
+    table = alter_relation(stmt)
+    for con in added_constraints(stmt):
+        if con.get("contype") != "CONSTR_CHECK" or con.get("skip_validation"):
+            continue
+        name = con.get("conname") or "…"
+        yield Hit(
+            f"adding CHECK constraint {name} scans every row of {table} under an ACCESS "
+            "EXCLUSIVE lock (reads and writes wait)",
+            f"add it NOT VALID, then VALIDATE CONSTRAINT {name} in a later step (SHARE "
+            "UPDATE EXCLUSIVE: reads and writes go on)",
+            relation=table,
+            location=con.get("location"),
+        )

@@ -1,0 +1,81 @@
+"""ALTER COLUMN … TYPE rewrites the table (and its indexes) unless the change is
+binary-coercible.
+
+## Why
+A type change takes an ACCESS EXCLUSIVE lock and, unless PostgreSQL can prove the old values
+are valid as they are, rewrites every row and rebuilds every index on the column. Free
+changes (no rewrite): `varchar(n)` → `varchar(m)` with m ≥ n, `varchar` → `text`, `text` →
+`varchar` without a limit, `numeric(p,s)` → `numeric(q,s)` with q ≥ p, removing a length or
+precision limit, raising a timestamp/time/interval precision, `cidr` → `inet`. A `USING`
+clause always rewrites.
+
+## Instead
+For a real change (`int` → `bigint`, `text` → `jsonb` …): add a new column, backfill it in
+batches (`-- atomig: backfill`), keep it in sync with a trigger, switch readers and writers,
+then drop the old column in a later migration.
+
+## Notes
+atomig knows the old type from the migration history (or, connected, from the live
+catalog): free changes are not reported. When the old type is unknown the change is
+reported as a possible rewrite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from atomig.lint.context import LintContext
+from atomig.lint.finding import Hit, Severity
+from atomig.lint.helpers import alter_relation, commands
+from atomig.lint.rule import Example
+from atomig.sql.parse import Statement
+from atomig.sql.types import TypeRef, change_rewrites
+
+ID = "column-type-rewrite"
+SEVERITY = Severity.ERROR
+CATEGORY = "locking"
+TARGETS = ("AlterTableStmt",)
+SUBTYPES = ("AT_AlterColumnType",)
+_BEFORE = (
+    "CREATE TABLE orders (id int PRIMARY KEY, note varchar(50), total numeric(10,2));"
+)
+BAD = (
+    Example("ALTER TABLE orders ALTER COLUMN id TYPE bigint;", before=_BEFORE),
+    Example("ALTER TABLE orders ALTER COLUMN note TYPE varchar(20);", before=_BEFORE),
+    "ALTER TABLE orders ALTER COLUMN note TYPE text;",
+)
+GOOD = (
+    Example("ALTER TABLE orders ALTER COLUMN note TYPE varchar(100);", before=_BEFORE),
+    Example("ALTER TABLE orders ALTER COLUMN note TYPE text;", before=_BEFORE),
+    Example(
+        "ALTER TABLE orders ALTER COLUMN total TYPE numeric(12,2);", before=_BEFORE
+    ),
+)
+
+
+def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
+    table = alter_relation(stmt)
+    if table is None:
+        return
+    for _, cmd in commands(stmt, "AT_AlterColumnType"):
+        column = cmd.get("name", "")
+        coldef = (cmd.get("def") or {}).get("ColumnDef", {})
+        new = TypeRef.from_node(coldef.get("typeName") or {})
+        using = coldef.get("raw_default") is not None
+        old = ctx.column_type(table, column)
+        if old is not None and not change_rewrites(old, new, using=using):
+            continue
+        if old is None:
+            what = f"the old type of {table}.{column} is unknown: unless {new} is "
+            what += "binary-coercible from it, the change rewrites"
+        else:
+            what = f"{old} → {new}{' with USING' if using else ''} is not binary-coercible:"
+            what += " it rewrites"
+        yield Hit(
+            f"{what} {table} and its indexes under an ACCESS EXCLUSIVE lock (reads and "
+            "writes wait)",
+            f"add a new {new} column, backfill it in batches (-- atomig: backfill), sync it "
+            "with a trigger, switch the application, drop the old column later",
+            relation=table,
+            location=coldef.get("location"),
+        )

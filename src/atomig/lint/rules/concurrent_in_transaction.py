@@ -1,0 +1,72 @@
+"""A CONCURRENTLY statement inside an explicit BEGIN … COMMIT block fails.
+
+## Why
+PostgreSQL refuses `CREATE INDEX CONCURRENTLY`, `DROP INDEX CONCURRENTLY`, `REINDEX …
+CONCURRENTLY`, `DETACH PARTITION … CONCURRENTLY` (and `VACUUM`, `ALTER TYPE … ADD VALUE`
+before 12, …) inside a transaction block: "cannot run inside a transaction block".
+
+## Instead
+Move the statement after `COMMIT`. atomig runs every such statement as its own autocommit
+step, so no explicit transaction control is needed around it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from atomig.lint.context import LintContext
+from atomig.lint.finding import Hit, Severity
+from atomig.lint.rule import Example
+from atomig.sql.parse import Statement
+
+ID = "concurrent-in-transaction"
+SEVERITY = Severity.ERROR
+CATEGORY = "operations"
+TARGETS = (
+    "IndexStmt",
+    "DropStmt",
+    "ReindexStmt",
+    "AlterTableStmt",
+    "VacuumStmt",
+    "AlterEnumStmt",
+    "CreatedbStmt",
+    "DropdbStmt",
+    "AlterSystemStmt",
+    "ClusterStmt",
+    "CreateTableSpaceStmt",
+    "DropTableSpaceStmt",
+    "CreateSubscriptionStmt",
+    "AlterSubscriptionStmt",
+    "DropSubscriptionStmt",
+    "DiscardStmt",
+    "AlterDatabaseStmt",
+    "TransactionStmt",
+)
+_BEFORE = "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint);"
+BAD = (
+    Example(
+        "BEGIN;\nCREATE INDEX CONCURRENTLY orders_user_id_idx ON orders (user_id);\n"
+        "COMMIT;",
+        before=_BEFORE,
+    ),
+)
+GOOD = (
+    Example(
+        "CREATE INDEX CONCURRENTLY orders_user_id_idx ON orders (user_id);",
+        before=_BEFORE,
+    ),
+)
+
+
+def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
+    info = ctx.steps[stmt.index]
+    if not info.in_block:
+        return
+    facts = ctx.facts(stmt)
+    if facts.transactional or facts.transaction_control is not None:
+        return
+    yield Hit(
+        f"{facts.no_transaction_reason} cannot run inside a transaction block: "
+        "PostgreSQL rejects it here",
+        "move it after COMMIT; atomig runs it as its own step",
+    )

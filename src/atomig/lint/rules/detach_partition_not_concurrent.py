@@ -1,0 +1,65 @@
+"""DETACH PARTITION without CONCURRENTLY blocks reads and writes of the whole partitioned
+table.
+
+## Why
+`ALTER TABLE parent DETACH PARTITION child` takes ACCESS EXCLUSIVE on the parent and the
+partition: every query on any partition waits.
+
+## Instead
+`ALTER TABLE parent DETACH PARTITION child CONCURRENTLY` (PostgreSQL 14 and later): SHARE
+UPDATE EXCLUSIVE only. It cannot run in a transaction block (atomig runs it as its own step)
+and is not allowed when the parent has a default partition. If it is interrupted, finish it
+with `… DETACH PARTITION child FINALIZE`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from atomig.lint.context import LintContext
+from atomig.lint.finding import Hit, Severity
+from atomig.lint.helpers import alter_relation, commands
+from atomig.lint.rule import Example
+from atomig.sql.classify import range_var
+from atomig.sql.parse import Statement
+
+ID = "detach-partition-not-concurrent"
+SEVERITY = Severity.ERROR
+CATEGORY = "locking"
+TARGETS = ("AlterTableStmt",)
+SUBTYPES = ("AT_DetachPartition",)
+_BEFORE = (
+    "CREATE TABLE events (at date NOT NULL, name text) PARTITION BY RANGE (at);\n"
+    "CREATE TABLE events_2024 PARTITION OF events "
+    "FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');"
+)
+BAD = ("ALTER TABLE events DETACH PARTITION events_2024;",)
+GOOD = (
+    Example(
+        "ALTER TABLE events DETACH PARTITION events_2024 CONCURRENTLY;",
+        before=_BEFORE,
+        pg=(14, None),
+    ),
+)
+
+
+def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
+    parent = alter_relation(stmt)
+    for _, cmd in commands(stmt, "AT_DetachPartition"):
+        partcmd = (cmd.get("def") or {}).get("PartitionCmd", {})
+        if partcmd.get("concurrent"):
+            continue
+        child = range_var(partcmd.get("name"))
+        if ctx.version.detach_partition_concurrently:
+            fix = f"use DETACH PARTITION {child} CONCURRENTLY (its own step)"
+        else:
+            fix = (
+                f"PostgreSQL {ctx.version.major} has no DETACH … CONCURRENTLY (14+): run it "
+                "in a quiet period with a short lock_timeout"
+            )
+        yield Hit(
+            f"DETACH PARTITION {child} takes an ACCESS EXCLUSIVE lock on {parent}: queries "
+            "on every partition wait",
+            fix,
+            relation=parent,
+        )

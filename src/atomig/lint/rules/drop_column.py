@@ -1,0 +1,48 @@
+"""Dropping a column breaks the application code that still reads or writes it.
+
+## Why
+The old version of the application keeps running during a deploy: queries that name the
+column fail, and `SELECT *` consumers change shape. The data is gone for good: the down file
+cannot bring it back.
+
+## Instead
+Stop using the column in the code first (deploy), then drop it in a later migration. Keep a
+copy if the data may be needed (`CREATE TABLE … AS SELECT id, col FROM t`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from atomig.lint.context import LintContext
+from atomig.lint.finding import Hit, Severity
+from atomig.lint.helpers import alter_relation, commands
+from atomig.sql.parse import Statement
+
+ID = "drop-column"
+SEVERITY = Severity.WARNING
+CATEGORY = "compatibility"
+TARGETS = ("AlterTableStmt",)
+SUBTYPES = ("AT_DropColumn",)
+BAD = ("ALTER TABLE orders DROP COLUMN note;",)
+GOOD = (
+    "CREATE TABLE carts (id bigint PRIMARY KEY, note text);\n"
+    "ALTER TABLE carts DROP COLUMN note;",
+)
+
+
+def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
+    table = alter_relation(stmt)
+    if ctx.is_new(table):
+        return
+    for _, cmd in commands(stmt, "AT_DropColumn"):
+        column = cmd.get("name", "")
+        if ctx.created_by_this_up(table, column):
+            continue
+        yield Hit(
+            f"dropping {table}.{column} breaks running code that still uses it, and its "
+            "data cannot be restored by the down file",
+            "remove every use from the code first (deploy), then drop it in a later "
+            "migration; keep a copy if the data may be needed",
+            relation=table,
+        )

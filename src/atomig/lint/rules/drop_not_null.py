@@ -1,0 +1,46 @@
+"""DROP NOT NULL lets NULLs in that the running code and its consumers do not expect.
+
+## Why
+Code, reports and downstream consumers rely on the column never being NULL; after the
+change the first NULL breaks them. And the down file (SET NOT NULL) then fails, or has to
+scan the table under ACCESS EXCLUSIVE, once NULLs exist.
+
+## Instead
+Make sure every reader handles NULL before the migration ships, and plan the reverse path
+(a default or a backfill) for the down file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from atomig.lint.context import LintContext
+from atomig.lint.finding import Hit, Severity
+from atomig.lint.helpers import alter_relation, commands
+from atomig.sql.parse import Statement
+
+ID = "drop-not-null"
+SEVERITY = Severity.WARNING
+CATEGORY = "compatibility"
+TARGETS = ("AlterTableStmt",)
+SUBTYPES = ("AT_DropNotNull",)
+BAD = ("ALTER TABLE orders ALTER COLUMN user_id DROP NOT NULL;",)
+GOOD = (
+    "CREATE TABLE carts (id bigint PRIMARY KEY, user_id bigint NOT NULL);\n"
+    "ALTER TABLE carts ALTER COLUMN user_id DROP NOT NULL;",
+)
+
+
+def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
+    table = alter_relation(stmt)
+    if ctx.is_new(table) or ctx.direction == "down":
+        return
+    for _, cmd in commands(stmt, "AT_DropNotNull"):
+        column = cmd.get("name", "")
+        yield Hit(
+            f"{table}.{column} may now be NULL: readers that assume it never is break, "
+            "and the down file's SET NOT NULL fails once NULLs exist",
+            "ship NULL-safe readers first, and give the down file a default or backfill "
+            "before SET NOT NULL",
+            relation=table,
+        )

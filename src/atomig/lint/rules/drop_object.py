@@ -1,0 +1,87 @@
+"""Dropping a view, function, type, sequence, constraint or other object that code may
+still use.
+
+## Why
+Running code, views, functions and other services that use the object fail as soon as the
+drop commits; a dropped sequence or type takes its state or dependent columns with it
+(CASCADE), and dropping a constraint silently stops enforcing a data rule.
+
+## Instead
+Remove every use first (deploy), then drop it in a later migration. Prefer `CREATE OR
+REPLACE` to change a view or function in place.
+
+## Notes
+Tables, schemas and databases are `drop-table`; indexes `drop-index-not-concurrent`;
+triggers `trigger-change`; columns `drop-column`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from atomig.lint.context import LintContext
+from atomig.lint.finding import Hit, Severity
+from atomig.lint.helpers import alter_relation, commands
+from atomig.lint.schema import key_of
+from atomig.sql.classify import name_list
+from atomig.sql.parse import Statement
+
+ID = "drop-object"
+SEVERITY = Severity.WARNING
+CATEGORY = "compatibility"
+TARGETS = ("DropStmt", "AlterTableStmt")
+SUBTYPES = ("AT_DropConstraint",)
+_ELSEWHERE = frozenset(
+    {
+        "OBJECT_TABLE",
+        "OBJECT_SCHEMA",
+        "OBJECT_FOREIGN_TABLE",
+        "OBJECT_INDEX",
+        "OBJECT_TRIGGER",
+    }
+)
+BAD = (
+    "DROP VIEW order_totals;",
+    "DROP FUNCTION order_total(bigint);",
+    "DROP TYPE order_status;",
+    "ALTER TABLE orders DROP CONSTRAINT orders_total_positive;",
+)
+GOOD = (
+    "CREATE VIEW answer AS SELECT 42 AS value;\nDROP VIEW answer;",
+    "CREATE OR REPLACE VIEW answer AS SELECT 42 AS value;",
+)
+
+
+def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
+    if stmt.kind == "AlterTableStmt":
+        table = alter_relation(stmt)
+        if ctx.is_new(table):
+            return
+        for _, cmd in commands(stmt, "AT_DropConstraint"):
+            known = ctx.table(table)
+            con = known.constraints.get(cmd.get("name", "")) if known else None
+            if con is not None and con.not_null_column and ctx.direction != "down":
+                continue  # the helper CHECK of a SET NOT NULL, dropped once it is done
+            yield Hit(
+                f"dropping constraint {cmd.get('name')} of {table} stops enforcing its rule "
+                "for every writer",
+                "make sure no code relies on it, and that the down file can re-add it "
+                "(NOT VALID, then VALIDATE)",
+            )
+        return
+    remove = stmt.body.get("removeType", "")
+    if remove in _ELSEWHERE:
+        return
+    what = remove.removeprefix("OBJECT_").lower().replace("_", " ")
+    for obj in stmt.body.get("objects", ()):
+        items = obj.get("List", {}).get("items") or obj.get("ObjectWithArgs", {}).get(
+            "objname"
+        )
+        name = name_list(items) if items else None
+        if name is not None and key_of(name) in ctx.created_here:
+            continue
+        yield Hit(
+            f"dropping {what} {name or ''} breaks running code and objects that still use it",
+            "remove every use first (deploy), then drop it in a later migration; prefer "
+            "CREATE OR REPLACE to change it",
+        )

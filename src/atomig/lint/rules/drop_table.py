@@ -1,0 +1,60 @@
+"""Dropping a table, schema or database destroys data and breaks code that uses it.
+
+## Why
+`DROP TABLE` (and `DROP SCHEMA … CASCADE`, `DROP DATABASE`) cannot be undone by a down file:
+the data is gone. Running code that still queries the table fails at once. `DROP TABLE`
+also takes ACCESS EXCLUSIVE on the table (and on tables referencing it through foreign
+keys).
+
+## Instead
+Stop using it in the code first, rename it aside (`ALTER TABLE t RENAME TO t_retired`) in one
+migration, and drop it in a later one once nothing broke; back it up if in doubt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from atomig.lint.context import LintContext
+from atomig.lint.finding import Hit, Severity
+from atomig.lint.schema import key_of
+from atomig.sql.classify import name_list
+from atomig.sql.parse import Statement
+
+ID = "drop-table"
+SEVERITY = Severity.WARNING
+CATEGORY = "compatibility"
+TARGETS = ("DropStmt", "DropdbStmt")
+_KINDS = {
+    "OBJECT_TABLE": "table",
+    "OBJECT_SCHEMA": "schema",
+    "OBJECT_FOREIGN_TABLE": "foreign table",
+}
+BAD = ("DROP TABLE orders;", "DROP SCHEMA archive CASCADE;", "DROP DATABASE shop;")
+GOOD = ("CREATE TABLE scratch (id int);\nDROP TABLE scratch;",)
+
+
+def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
+    if stmt.kind == "DropdbStmt":
+        yield Hit(
+            f"DROP DATABASE {stmt.body.get('dbname')} destroys every table in it",
+            "never drop a database from a migration",
+        )
+        return
+    kind = _KINDS.get(stmt.body.get("removeType", ""))
+    if kind is None:
+        return
+    for obj in stmt.body.get("objects", ()):
+        items = obj.get("List", {}).get("items") or [obj]
+        name = name_list(items)
+        if kind == "table" and (
+            key_of(name) in ctx.created_here or ctx.created_by_this_up(name)
+        ):
+            continue
+        cascade = " with CASCADE" if stmt.body.get("behavior") == "DROP_CASCADE" else ""
+        yield Hit(
+            f"dropping {kind} {name}{cascade} destroys its data (the down file cannot "
+            "restore it) and breaks code that still uses it",
+            "stop using it first; rename it aside, drop it in a later migration",
+            relation=name if kind == "table" else None,
+        )

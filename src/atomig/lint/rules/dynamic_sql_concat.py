@@ -1,0 +1,60 @@
+"""EXECUTE of SQL built by string concatenation in a DO block or function.
+
+## Why
+`EXECUTE 'ALTER TABLE ' || name || …` and `EXECUTE format('… %s …', name)` splice values
+into SQL text unquoted: a name with a capital letter, a space or a quote breaks the
+statement, and a value read from a table becomes SQL injection that runs with the
+migration's (usually superuser) privileges.
+
+## Instead
+`EXECUTE format('ALTER TABLE %I ADD COLUMN %I int', table_name, column_name)` — `%I` quotes
+identifiers, `%L` quotes literals — and pass values as parameters with `EXECUTE … USING`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from atomig.lint.context import LintContext
+from atomig.lint.finding import Hit, Severity
+from atomig.sql.classify import def_names
+from atomig.sql.dynamic import dynamic_sql_hazards
+from atomig.sql.parse import Statement
+
+ID = "dynamic-sql-concat"
+SEVERITY = Severity.ERROR
+CATEGORY = "operations"
+TARGETS = ("DoStmt", "CreateFunctionStmt")
+BAD = (
+    "DO $$ DECLARE t text := 'orders'; BEGIN\n  EXECUTE 'ANALYZE ' || t;\nEND $$;",
+    "DO $$ DECLARE t text := 'orders'; BEGIN\n"
+    "  EXECUTE format('ANALYZE %s', t);\nEND $$;",
+)
+GOOD = (
+    "CREATE TABLE orders (id bigint PRIMARY KEY);\n"
+    "DO $$ DECLARE t text := 'orders'; BEGIN\n"
+    "  EXECUTE format('ANALYZE %I', t);\nEND $$;",
+)
+
+
+def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
+    options = def_names(
+        stmt.body.get("args") if stmt.kind == "DoStmt" else stmt.body.get("options")
+    )
+    body = options.get("as")
+    if isinstance(body, dict):  # CREATE FUNCTION … AS 'body' is a one-item list
+        items = body.get("List", {}).get("items", [])
+        body = items[0].get("String", {}).get("sval") if items else None
+    if (
+        not isinstance(body, str)
+        or str(options.get("language", "plpgsql")) != "plpgsql"
+    ):
+        return
+    base = stmt.text.find(body)
+    for hazard in dynamic_sql_hazards(body):
+        yield Hit(
+            f"EXECUTE builds SQL with {hazard.how}: values are spliced in unquoted (broken "
+            "names, SQL injection)",
+            "use format() with %I for identifiers and %L for literals, or EXECUTE … USING",
+            offset=stmt.start + base + hazard.offset if base >= 0 else None,
+        )

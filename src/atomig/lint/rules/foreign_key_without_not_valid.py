@@ -1,0 +1,71 @@
+"""A FOREIGN KEY added without NOT VALID scans the table while blocking writes to both
+tables.
+
+## Why
+`ADD FOREIGN KEY` (also `ADD COLUMN … REFERENCES`) takes SHARE ROW EXCLUSIVE on the table
+and on the referenced table, then checks every row: writes to both tables wait for the
+whole scan.
+
+## Instead
+`ADD CONSTRAINT name FOREIGN KEY (…) REFERENCES … NOT VALID` (brief lock; new rows are
+checked), then in a later step `VALIDATE CONSTRAINT name` (SHARE UPDATE EXCLUSIVE on the
+table, ROW SHARE on the referenced one: writes go on). For a new column, add the column
+first, then the constraint NOT VALID.
+
+## Notes
+Reported once per constraint, never twice for the same statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from atomig.lint.context import LintContext
+from atomig.lint.finding import Hit, Severity
+from atomig.lint.helpers import added_columns, added_constraints, alter_relation
+from atomig.lint.rule import Example
+from atomig.sql.classify import column_constraints, range_var
+from atomig.sql.parse import Statement
+
+ID = "foreign-key-without-not-valid"
+SEVERITY = Severity.ERROR
+CATEGORY = "locking"
+TARGETS = ("AlterTableStmt",)
+SUBTYPES = ("AT_AddConstraint", "AT_AddColumn")
+_BEFORE = (
+    "CREATE TABLE users (id bigint PRIMARY KEY);\n"
+    "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint);\n"
+    "CREATE INDEX orders_user_id_idx ON orders (user_id);"
+)
+BAD = (
+    "ALTER TABLE orders ADD CONSTRAINT orders_user_id_fkey "
+    "FOREIGN KEY (user_id) REFERENCES users (id);",
+    "ALTER TABLE orders ADD COLUMN buyer_id bigint REFERENCES users (id);",
+)
+GOOD = (
+    Example(
+        "ALTER TABLE orders ADD CONSTRAINT orders_user_id_fkey "
+        "FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID;",
+        before=_BEFORE,
+    ),
+)
+
+
+def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
+    table = alter_relation(stmt)
+    found = list(added_constraints(stmt))
+    for coldef in added_columns(stmt):
+        found.extend(column_constraints(coldef))
+    for con in found:
+        if con.get("contype") != "CONSTR_FOREIGN" or con.get("skip_validation"):
+            continue
+        referenced = range_var(con.get("pktable"))
+        name = con.get("conname") or "the foreign key"
+        yield Hit(
+            f"adding {name} checks every row of {table} while writes to {table} and "
+            f"{referenced} wait (SHARE ROW EXCLUSIVE on both)",
+            "add it with NOT VALID (ALTER TABLE … ADD CONSTRAINT … FOREIGN KEY … NOT "
+            "VALID), then VALIDATE CONSTRAINT in a later step",
+            relation=table,
+            location=con.get("location"),
+        )

@@ -1,0 +1,71 @@
+"""A lock-taking statement runs without a lock_timeout (files applied by another tool).
+
+## Why
+A DDL statement that waits for its lock (behind a long query or an idle transaction) makes
+every later query on the table queue behind it: a few seconds of waiting becomes an outage.
+`lock_timeout` makes it give up instead; retrying later is cheap.
+
+## Instead
+Start the file with `SET lock_timeout = '2s';` (and retry on failure). atomig sets
+`lock_timeout` itself in every step's envelope (2s by default, `[session]` in atomig.toml,
+`-- atomig: lock_timeout=…`) and retries lock failures with backoff, so this rule only applies
+with `--for-runner=other`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from atomig.lint.context import LintContext
+from atomig.lint.finding import Hit, Severity
+from atomig.lint.rule import Example
+from atomig.sql.locks import LockMode
+from atomig.sql.parse import Statement
+
+ID = "missing-lock-timeout"
+SEVERITY = Severity.ERROR
+CATEGORY = "operations"
+TARGETS = ("*",)
+RUNNERS = ("other",)
+SETTING = "lock_timeout"
+_BEFORE = "CREATE TABLE orders (id bigint PRIMARY KEY);"
+BAD = (Example("ALTER TABLE orders ADD COLUMN note text;", runner="other"),)
+GOOD = (
+    Example(
+        "SET lock_timeout = '2s';\nALTER TABLE orders ADD COLUMN note text;",
+        before=_BEFORE,
+        runner="other",
+    ),
+    Example("ALTER TABLE orders ADD COLUMN note text;", before=_BEFORE),
+)
+
+
+def setting_seen(stmt: Statement, ctx: LintContext, name: str) -> bool:
+    """Track ``SET name`` statements; True once a non-zero value was set in this file."""
+    seen = ctx.scratch(f"set:{name}")
+    if stmt.kind == "VariableSetStmt" and stmt.body.get("name") == name:
+        args = stmt.body.get("args") or [{}]
+        const = args[0].get("A_Const", {})
+        value = const.get("sval", {}).get("sval") or const.get("ival", {}).get(
+            "ival", 0
+        )
+        disabled = str(value).strip().lower() in ("0", "0s", "0ms", "0min")
+        seen["on"] = stmt.body.get("kind") == "VAR_SET_VALUE" and not disabled
+    return bool(seen.get("on"))
+
+
+def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
+    if setting_seen(stmt, ctx, SETTING) or ctx.scratch(ID).get("done"):
+        return
+    strongest = ctx.facts(stmt).strongest_lock()
+    if strongest is None or strongest < LockMode.SHARE_UPDATE_EXCLUSIVE:
+        return
+    if all(ctx.is_new(lock.relation) for lock in ctx.facts(stmt).locks):
+        return
+    ctx.scratch(ID)["done"] = True
+    yield Hit(
+        f"this statement takes {strongest.label} with no lock_timeout set: if it waits for "
+        "the lock, every later query on the table queues behind it",
+        "start the file with SET lock_timeout = '2s'; and retry on failure (atomig's "
+        "runner does both)",
+    )

@@ -1,0 +1,54 @@
+"""ADD PRIMARY KEY builds its index (and checks NOT NULL) while blocking reads and writes.
+
+## Why
+`ADD PRIMARY KEY (cols)` builds a unique index and makes the columns NOT NULL (a full scan)
+under an ACCESS EXCLUSIVE lock. A primary key cannot be added NOT VALID.
+
+## Instead
+`CREATE UNIQUE INDEX CONCURRENTLY t_pkey ON t (id)` (its own step), make the column NOT
+NULL without a scan (see `set-not-null`), then
+`ALTER TABLE t ADD CONSTRAINT t_pkey PRIMARY KEY USING INDEX t_pkey`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from atomig.lint.context import LintContext
+from atomig.lint.finding import Hit, Severity
+from atomig.lint.helpers import added_constraints, alter_relation, names
+from atomig.lint.rule import Example
+from atomig.sql.parse import Statement
+
+ID = "primary-key-direct"
+SEVERITY = Severity.ERROR
+CATEGORY = "locking"
+TARGETS = ("AlterTableStmt",)
+SUBTYPES = ("AT_AddConstraint",)
+_BEFORE = "CREATE TABLE events (id bigint NOT NULL, name text);"
+BAD = ("ALTER TABLE events ADD CONSTRAINT events_pkey PRIMARY KEY (id);",)
+GOOD = (
+    Example(
+        "CREATE UNIQUE INDEX CONCURRENTLY events_pkey ON events (id);\n"
+        "ALTER TABLE events ADD CONSTRAINT events_pkey PRIMARY KEY USING INDEX "
+        "events_pkey;",
+        before=_BEFORE,
+    ),
+)
+
+
+def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
+    table = alter_relation(stmt)
+    for con in added_constraints(stmt):
+        if con.get("contype") != "CONSTR_PRIMARY" or con.get("indexname"):
+            continue
+        name = con.get("conname") or f"{table.name if table else 't'}_pkey"
+        cols = ", ".join(names(con.get("keys")))
+        yield Hit(
+            f"ADD PRIMARY KEY builds an index on {table} (and checks NOT NULL) under an "
+            "ACCESS EXCLUSIVE lock (reads and writes wait)",
+            f"CREATE UNIQUE INDEX CONCURRENTLY {name} ON {table} ({cols}); then ADD "
+            f"CONSTRAINT {name} PRIMARY KEY USING INDEX {name}",
+            relation=table,
+            location=con.get("location"),
+        )

@@ -1,0 +1,54 @@
+"""REINDEX without CONCURRENTLY blocks writes (and, for an index, reads that use it).
+
+## Why
+`REINDEX TABLE` takes a SHARE lock on the table (writes wait) and ACCESS EXCLUSIVE on each
+index (queries that would use it wait); `REINDEX INDEX` the same for one index.
+
+## Instead
+`REINDEX … CONCURRENTLY` (PostgreSQL 12 and later): SHARE UPDATE EXCLUSIVE only. Before 12,
+build a replacement with `CREATE INDEX CONCURRENTLY`, then drop the old index concurrently
+and rename the new one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from atomig.lint.context import LintContext
+from atomig.lint.finding import Hit, Severity
+from atomig.lint.rule import Example
+from atomig.sql.classify import def_names, range_var
+from atomig.sql.parse import Statement
+
+ID = "reindex-not-concurrent"
+SEVERITY = Severity.WARNING
+CATEGORY = "locking"
+TARGETS = ("ReindexStmt",)
+_BEFORE = "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint);"
+BAD = (
+    Example("REINDEX TABLE orders;", before=_BEFORE),
+    Example("REINDEX TABLE orders;", before=_BEFORE, pg=(None, 11)),
+)
+GOOD = (Example("REINDEX TABLE CONCURRENTLY orders;", before=_BEFORE, pg=(12, None)),)
+
+
+def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
+    body = stmt.body
+    if "concurrently" in def_names(body.get("params")):
+        return
+    kind = body.get("kind", "REINDEX_OBJECT_TABLE").rsplit("_", 1)[-1]
+    target = range_var(body.get("relation"))
+    what = f"{kind} {target}" if target else kind
+    if ctx.version.reindex_concurrently:
+        fix = f"use REINDEX {kind} CONCURRENTLY{' ' + str(target) if target else ''}"
+    else:
+        fix = (
+            f"PostgreSQL {ctx.version.major} has no REINDEX CONCURRENTLY: CREATE INDEX "
+            "CONCURRENTLY a replacement, DROP INDEX CONCURRENTLY the old one, rename"
+        )
+    yield Hit(
+        f"REINDEX {what} blocks writes to the table and queries using its indexes "
+        "until it finishes",
+        fix,
+        relation=target if kind == "TABLE" else None,
+    )

@@ -1,0 +1,72 @@
+"""Renaming a table (view, sequence, type, function, schema …) or moving it to another
+schema breaks the code that uses the old name.
+
+## Why
+The running application (and views, functions and other services) still use the old name:
+they fail from the moment the rename commits until every one of them is updated.
+
+## Instead
+Create the new name alongside (for a table: rename, then `CREATE VIEW old_name AS SELECT *
+FROM new_name` in the same transaction, so old queries keep working), switch the code, drop
+the compatibility view in a later migration.
+
+## Notes
+Renames of indexes, constraints and triggers are invisible to applications and are not
+reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from atomig.lint.context import LintContext
+from atomig.lint.finding import Hit, Severity
+from atomig.sql.classify import range_var
+from atomig.sql.parse import Statement
+
+ID = "rename-table"
+SEVERITY = Severity.WARNING
+CATEGORY = "compatibility"
+TARGETS = ("RenameStmt", "AlterObjectSchemaStmt")
+_SILENT = frozenset(
+    {
+        "OBJECT_COLUMN",
+        "OBJECT_INDEX",
+        "OBJECT_TABCONSTRAINT",
+        "OBJECT_TRIGGER",
+        "OBJECT_POLICY",
+        "OBJECT_RULE",
+        "OBJECT_DOMCONSTRAINT",
+        "OBJECT_STATISTIC_EXT",
+    }
+)
+BAD = (
+    "ALTER TABLE orders RENAME TO purchases;",
+    "ALTER TABLE orders SET SCHEMA archive;",
+    "ALTER FUNCTION total(int) RENAME TO order_total;",
+)
+GOOD = ("CREATE TABLE carts (id bigint);\nALTER TABLE carts RENAME TO baskets;",)
+
+
+def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
+    body = stmt.body
+    kind = (
+        body.get("renameType") if stmt.kind == "RenameStmt" else body.get("objectType")
+    )
+    if kind in _SILENT:
+        return
+    relation = range_var(body.get("relation"))
+    if ctx.is_new(relation):
+        return
+    what = (kind or "OBJECT").removeprefix("OBJECT_").lower().replace("_", " ")
+    name = relation or "it"
+    if stmt.kind == "RenameStmt":
+        action = f"renaming {what} {name} to {body.get('newname')}"
+    else:
+        action = f"moving {what} {name} to schema {body.get('newschema')}"
+    yield Hit(
+        f"{action} breaks every running query and object that uses the old name",
+        "keep the old name working during the transition (a view with the old name), "
+        "switch the code, then drop it in a later migration",
+        relation=relation,
+    )

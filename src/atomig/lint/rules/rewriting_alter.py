@@ -1,0 +1,54 @@
+"""SET LOGGED/UNLOGGED, SET TABLESPACE and SET ACCESS METHOD rewrite the relation under
+ACCESS EXCLUSIVE.
+
+## Why
+`SET LOGGED` and `SET UNLOGGED` rewrite the table (and write it all to WAL); `SET
+TABLESPACE` copies every file of the table or index; `SET ACCESS METHOD` rewrites into the
+new format. Reads and writes wait the whole time.
+
+## Instead
+Create the new relation alongside (new tablespace, logged, other access method), copy in
+batches while a trigger keeps it in sync, then swap names in a short transaction; or use
+pg_repack (`--tablespace`). For indexes: `REINDEX … CONCURRENTLY TABLESPACE x` (PG 14+).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from atomig.lint.context import LintContext
+from atomig.lint.finding import Hit, Severity
+from atomig.lint.helpers import commands
+from atomig.lint.rule import Example
+from atomig.sql.classify import range_var
+from atomig.sql.parse import Statement
+
+ID = "rewriting-alter"
+SEVERITY = Severity.ERROR
+CATEGORY = "locking"
+TARGETS = ("AlterTableStmt",)
+SUBTYPES = ("AT_SetLogged", "AT_SetUnLogged", "AT_SetTableSpace", "AT_SetAccessMethod")
+_WHAT = {
+    "AT_SetLogged": "SET LOGGED",
+    "AT_SetUnLogged": "SET UNLOGGED",
+    "AT_SetTableSpace": "SET TABLESPACE",
+    "AT_SetAccessMethod": "SET ACCESS METHOD",
+}
+BAD = (
+    "ALTER TABLE events SET LOGGED;",
+    "ALTER TABLE events SET TABLESPACE archive;",
+    Example("ALTER TABLE events SET ACCESS METHOD heap;", pg=(15, None)),
+)
+GOOD = ("CREATE UNLOGGED TABLE staging (id bigint);\nALTER TABLE staging SET LOGGED;",)
+
+
+def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
+    relation = range_var(stmt.body.get("relation"))
+    for subtype, _ in commands(stmt, *_WHAT):
+        yield Hit(
+            f"{_WHAT[subtype]} rewrites {relation} under an ACCESS EXCLUSIVE lock: reads "
+            "and writes wait for the whole copy",
+            "build the new relation alongside, copy in batches, swap names in a short "
+            "transaction (or use pg_repack)",
+            relation=relation,
+        )

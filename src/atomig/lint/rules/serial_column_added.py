@@ -1,0 +1,68 @@
+"""Adding a serial, bigserial or identity column to an existing table rewrites it.
+
+## Why
+A `serial`/`bigserial` column's default is `nextval()`, and an identity column is filled
+from its sequence: either way every existing row gets a value, so the table is rewritten
+under an ACCESS EXCLUSIVE lock (reads and writes wait).
+
+## Instead
+Add a plain `bigint` column, create the sequence (or `ADD GENERATED … AS IDENTITY` later on
+the populated column), set the default for new rows, and backfill existing rows in batches.
+On a new table, `bigint GENERATED ALWAYS AS IDENTITY` is fine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from atomig.lint.context import LintContext
+from atomig.lint.finding import Hit, Severity
+from atomig.lint.helpers import (
+    added_columns,
+    alter_relation,
+    column_type,
+    has_constraint,
+)
+from atomig.lint.rule import Example
+from atomig.sql.parse import Statement
+from atomig.sql.types import SERIAL_TYPES
+
+ID = "serial-column-added"
+SEVERITY = Severity.ERROR
+CATEGORY = "locking"
+TARGETS = ("AlterTableStmt",)
+SUBTYPES = ("AT_AddColumn",)
+_BEFORE = "CREATE TABLE events (name text);"
+BAD = (
+    "ALTER TABLE events ADD COLUMN id bigserial;",
+    "ALTER TABLE events ADD COLUMN id bigint GENERATED ALWAYS AS IDENTITY;",
+)
+GOOD = (
+    Example(
+        "CREATE SEQUENCE IF NOT EXISTS events_id_seq AS bigint;\n"
+        "ALTER TABLE events ADD COLUMN id bigint;\n"
+        "ALTER TABLE events ALTER COLUMN id SET DEFAULT nextval('events_id_seq');",
+        before=_BEFORE,
+    ),
+    Example("CREATE TABLE jobs (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY);"),
+)
+
+
+def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
+    table = alter_relation(stmt)
+    for coldef in added_columns(stmt):
+        declared = column_type(coldef)
+        identity = has_constraint(coldef, "CONSTR_IDENTITY") is not None
+        serial = declared is not None and declared.name in SERIAL_TYPES
+        if not (identity or serial):
+            continue
+        column = coldef.get("colname")
+        kind = "an identity column" if identity else f"a {declared} column"
+        yield Hit(
+            f"adding {kind} ({column}) fills every existing row: {table} is rewritten "
+            "under an ACCESS EXCLUSIVE lock (reads and writes wait)",
+            f"add {column} as plain bigint, give it a sequence default for new rows, and "
+            "backfill existing rows in batches (-- atomig: backfill)",
+            relation=table,
+            location=coldef.get("location"),
+        )

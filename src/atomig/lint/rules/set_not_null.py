@@ -1,0 +1,83 @@
+"""SET NOT NULL scans the whole table under an ACCESS EXCLUSIVE lock.
+
+## Why
+`ALTER COLUMN … SET NOT NULL` checks every row while holding ACCESS EXCLUSIVE (reads and
+writes wait). Since PostgreSQL 12 the scan is skipped when a validated
+`CHECK (col IS NOT NULL)` constraint already proves it.
+
+## Instead
+On PostgreSQL 12 and later, in separate steps:
+`ADD CONSTRAINT t_col_not_null CHECK (col IS NOT NULL) NOT VALID` (brief lock), then
+`VALIDATE CONSTRAINT t_col_not_null` (SHARE UPDATE EXCLUSIVE: reads and writes go on), then
+`SET NOT NULL` (no scan), then `DROP CONSTRAINT t_col_not_null`. Before 12 there is no
+lock-free way: run it when the table is small or traffic is low.
+
+## Notes
+atomig knows a validated check from the migration history and the live catalog.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from atomig.lint.context import LintContext
+from atomig.lint.finding import Hit, Severity
+from atomig.lint.helpers import alter_relation, commands
+from atomig.lint.rule import Example
+from atomig.sql.parse import Statement
+
+ID = "set-not-null"
+SEVERITY = Severity.ERROR
+CATEGORY = "locking"
+TARGETS = ("AlterTableStmt",)
+SUBTYPES = ("AT_SetNotNull",)
+_BEFORE = "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint);"
+_CHECKED = (
+    _BEFORE + "\nALTER TABLE orders ADD CONSTRAINT orders_user_id_not_null "
+    "CHECK (user_id IS NOT NULL) NOT VALID;\n"
+    "ALTER TABLE orders VALIDATE CONSTRAINT orders_user_id_not_null;"
+)
+BAD = (
+    Example("ALTER TABLE orders ALTER COLUMN user_id SET NOT NULL;", before=_BEFORE),
+    Example(
+        "ALTER TABLE orders ALTER COLUMN user_id SET NOT NULL;",
+        before=_CHECKED,
+        pg=(None, 11),
+    ),
+)
+GOOD = (
+    Example(
+        "ALTER TABLE orders ALTER COLUMN user_id SET NOT NULL;\n"
+        "ALTER TABLE orders DROP CONSTRAINT orders_user_id_not_null;",
+        before=_CHECKED,
+        pg=(12, None),
+    ),
+)
+
+
+def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
+    table = alter_relation(stmt)
+    if table is None:
+        return
+    for _, cmd in commands(stmt, "AT_SetNotNull"):
+        column = cmd.get("name", "")
+        checked = ctx.has_validated_not_null_check(table, column)
+        if checked and ctx.version.set_not_null_uses_check:
+            continue
+        if ctx.version.set_not_null_uses_check:
+            fix = (
+                f"ADD CONSTRAINT {table.name}_{column}_not_null CHECK ({column} IS NOT "
+                "NULL) NOT VALID; VALIDATE it in a later step; then SET NOT NULL (no scan) "
+                "and drop the check"
+            )
+        else:
+            fix = (
+                f"PostgreSQL {ctx.version.major} always scans (a validated check helps "
+                "from 12 on): run it while the table is small or traffic is low"
+            )
+        yield Hit(
+            f"SET NOT NULL on {table}.{column} scans every row under an ACCESS EXCLUSIVE "
+            "lock (reads and writes wait)",
+            fix,
+            relation=table,
+        )

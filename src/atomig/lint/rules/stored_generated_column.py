@@ -1,0 +1,55 @@
+"""Adding a STORED generated column rewrites the whole table under ACCESS EXCLUSIVE.
+
+## Why
+`ADD COLUMN … GENERATED ALWAYS AS (expr) STORED` computes and writes the value for every
+existing row while the table is locked against reads and writes.
+
+## Instead
+Add a plain nullable column, keep it up to date for new rows with a trigger (or in the
+application), backfill existing rows in batches (`-- atomig: backfill`), or compute the value
+in a view or at query time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from atomig.lint.context import LintContext
+from atomig.lint.finding import Hit, Severity
+from atomig.lint.helpers import added_columns, alter_relation, has_constraint
+from atomig.lint.rule import Example
+from atomig.sql.parse import Statement
+
+ID = "stored-generated-column"
+SEVERITY = Severity.ERROR
+CATEGORY = "locking"
+TARGETS = ("AlterTableStmt",)
+SUBTYPES = ("AT_AddColumn",)
+_BEFORE = "CREATE TABLE orders (id bigint PRIMARY KEY, total numeric(10,2));"
+BAD = (
+    "ALTER TABLE orders ADD COLUMN total_cents bigint "
+    "GENERATED ALWAYS AS ((total * 100)::bigint) STORED;",
+)
+GOOD = (
+    Example("ALTER TABLE orders ADD COLUMN total_cents bigint;", before=_BEFORE),
+    Example(
+        "CREATE TABLE invoices (total numeric(10,2), "
+        "total_cents bigint GENERATED ALWAYS AS ((total * 100)::bigint) STORED);"
+    ),
+)
+
+
+def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
+    table = alter_relation(stmt)
+    for coldef in added_columns(stmt):
+        if has_constraint(coldef, "CONSTR_GENERATED") is None:
+            continue
+        column = coldef.get("colname")
+        yield Hit(
+            f"the stored generated column {column} is computed for every row: {table} is "
+            "rewritten under an ACCESS EXCLUSIVE lock (reads and writes wait)",
+            f"add {column} as a plain nullable column, maintain it with a trigger, and "
+            "backfill existing rows in batches (-- atomig: backfill)",
+            relation=table,
+            location=coldef.get("location"),
+        )

@@ -1,0 +1,90 @@
+"""Creating, dropping, enabling or disabling a trigger on an existing table.
+
+## Why
+`CREATE TRIGGER` and `ALTER TABLE … ENABLE/DISABLE TRIGGER` take SHARE ROW EXCLUSIVE (writes
+wait; behind a long transaction, writes queue), `DROP TRIGGER` takes ACCESS EXCLUSIVE. And a
+trigger changes what every write does: added per-row work, or a data rule that silently stops
+being enforced.
+
+## Instead
+Keep trigger functions small, create the trigger with a short `lock_timeout` (atomig's
+envelope does) in a step of its own, and ship the code that relies on it after the
+migration. Prefer `CREATE OR REPLACE FUNCTION` to change what an existing trigger does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from atomig.lint.context import LintContext
+from atomig.lint.finding import Hit, Severity
+from atomig.lint.helpers import alter_relation, commands
+from atomig.sql.classify import name_list, range_var
+from atomig.sql.parse import Statement
+
+ID = "trigger-change"
+SEVERITY = Severity.WARNING
+CATEGORY = "locking"
+TARGETS = ("CreateTrigStmt", "DropStmt", "AlterTableStmt")
+_TOGGLES = (
+    "AT_EnableTrig",
+    "AT_EnableAlwaysTrig",
+    "AT_EnableReplicaTrig",
+    "AT_EnableTrigAll",
+    "AT_EnableTrigUser",
+    "AT_DisableTrig",
+    "AT_DisableTrigAll",
+    "AT_DisableTrigUser",
+)
+SUBTYPES = _TOGGLES
+_FUNCTION = (
+    "CREATE OR REPLACE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$ BEGIN NEW.updated_at := now(); RETURN NEW; END $$;"
+)
+BAD = (
+    "CREATE TRIGGER orders_touch BEFORE UPDATE ON orders "
+    "FOR EACH ROW EXECUTE FUNCTION touch();",
+    "ALTER TABLE orders DISABLE TRIGGER orders_touch;",
+    "DROP TRIGGER orders_touch ON orders;",
+)
+GOOD = (
+    "CREATE TABLE carts (id bigint PRIMARY KEY, updated_at timestamptz);\n"
+    + _FUNCTION
+    + "\nCREATE TRIGGER carts_touch BEFORE UPDATE ON carts "
+    "FOR EACH ROW EXECUTE FUNCTION touch();",
+)
+
+
+def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
+    if stmt.kind == "CreateTrigStmt":
+        table = range_var(stmt.body.get("relation"))
+        what, lock = (
+            f"CREATE TRIGGER {stmt.body.get('trigname')}",
+            "SHARE ROW EXCLUSIVE",
+        )
+    elif stmt.kind == "DropStmt":
+        if stmt.body.get("removeType") != "OBJECT_TRIGGER":
+            return
+        items = [
+            o.get("List", {}).get("items", []) for o in stmt.body.get("objects", ())
+        ]
+        if not items or len(items[0]) < 2:
+            return
+        table, lock = name_list(items[0][:-1]), "ACCESS EXCLUSIVE"
+        what = f"DROP TRIGGER {items[0][-1].get('String', {}).get('sval', '')}"
+    else:
+        table = alter_relation(stmt)
+        toggles = [cmd.get("name") or "ALL" for _, cmd in commands(stmt, *_TOGGLES)]
+        if not toggles:
+            return
+        what, lock = (
+            f"enabling/disabling trigger {', '.join(toggles)}",
+            "SHARE ROW EXCLUSIVE",
+        )
+    yield Hit(
+        f"{what} on {table} takes {lock} (writes wait) and changes what every write to "
+        f"{table} does",
+        "keep it in a step of its own with a short lock_timeout, and deploy the code that "
+        "relies on it after the migration",
+        relation=table,
+    )

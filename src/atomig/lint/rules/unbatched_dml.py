@@ -1,0 +1,70 @@
+"""UPDATE or DELETE of an existing table in one statement, above all without WHERE.
+
+## Why
+One statement changes every matching row in one transaction: it locks those rows until the
+end (writers of any of them wait), bloats the table and WAL in one burst, can lag replicas,
+and — if it fails after an hour — rolls back an hour of work. Without WHERE it touches every
+row of the table.
+
+## Instead
+Run it as a batched backfill: put `-- atomig: backfill` on the line before the UPDATE/DELETE
+and atomig runs it in primary-key windows, one short transaction each, with checkpoints and
+throttling. With another runner, batch it yourself by key ranges outside the schema change.
+
+## Notes
+Not reported for a table created earlier in the same migration. Error without WHERE, warning
+with one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from atomig.lint.context import LintContext
+from atomig.lint.finding import Hit, Severity
+from atomig.lint.rule import Example
+from atomig.sql.classify import range_var
+from atomig.sql.parse import Statement
+
+ID = "unbatched-dml"
+SEVERITY = Severity.ERROR
+CATEGORY = "operations"
+TARGETS = ("UpdateStmt", "DeleteStmt")
+_BEFORE = "CREATE TABLE orders (id bigint PRIMARY KEY, status text);"
+BAD = (
+    "UPDATE orders SET status = 'new';",
+    "DELETE FROM orders WHERE status = 'void';",
+)
+GOOD = (
+    Example(
+        "-- atomig: backfill\nUPDATE orders SET status = 'new' WHERE status IS NULL;",
+        before=_BEFORE,
+        apply=False,
+    ),
+    "CREATE TABLE carts (id bigint PRIMARY KEY, status text);\n"
+    "UPDATE carts SET status = 'new';",
+)
+
+
+def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
+    if stmt.directive("backfill") is not None:
+        return
+    table = range_var(stmt.body.get("relation"))
+    if ctx.is_new(table):
+        return
+    verb = "UPDATE" if stmt.kind == "UpdateStmt" else "DELETE"
+    where = stmt.body.get("whereClause") is not None
+    scope = "the matching rows" if where else "EVERY row"
+    fix = (
+        f"put -- atomig: backfill on the line before the {verb}: atomig runs it in "
+        "primary-key batches, one short transaction each"
+        if not ctx.other_runner
+        else f"batch the {verb} by primary-key ranges, one short transaction per batch"
+    )
+    yield Hit(
+        f"{verb} of {table} changes {scope} in one transaction: row locks held to the end, "
+        "a burst of WAL and bloat, an hour of rollback if it fails",
+        fix,
+        relation=table,
+        severity=None if not where else Severity.WARNING,
+    )

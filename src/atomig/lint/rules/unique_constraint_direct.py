@@ -1,0 +1,54 @@
+"""ADD CONSTRAINT … UNIQUE builds its index while blocking reads and writes.
+
+## Why
+`ADD CONSTRAINT … UNIQUE (cols)` builds a unique index under an ACCESS EXCLUSIVE lock.
+Unlike CHECK and FOREIGN KEY, a UNIQUE constraint cannot be added NOT VALID (PostgreSQL
+rejects it).
+
+## Instead
+`CREATE UNIQUE INDEX CONCURRENTLY name ON t (cols)` (its own step; writes go on), then
+`ALTER TABLE t ADD CONSTRAINT name UNIQUE USING INDEX name` (a brief lock, no build).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from atomig.lint.context import LintContext
+from atomig.lint.finding import Hit, Severity
+from atomig.lint.helpers import added_constraints, alter_relation, names
+from atomig.lint.rule import Example
+from atomig.sql.parse import Statement
+
+ID = "unique-constraint-direct"
+SEVERITY = Severity.ERROR
+CATEGORY = "locking"
+TARGETS = ("AlterTableStmt",)
+SUBTYPES = ("AT_AddConstraint",)
+_BEFORE = "CREATE TABLE users (id bigint PRIMARY KEY, email text);"
+BAD = ("ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE (email);",)
+GOOD = (
+    Example(
+        "CREATE UNIQUE INDEX CONCURRENTLY users_email_key ON users (email);\n"
+        "ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE USING INDEX "
+        "users_email_key;",
+        before=_BEFORE,
+    ),
+)
+
+
+def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
+    table = alter_relation(stmt)
+    for con in added_constraints(stmt):
+        if con.get("contype") != "CONSTR_UNIQUE" or con.get("indexname"):
+            continue
+        name = con.get("conname") or f"{table.name if table else 't'}_key"
+        cols = ", ".join(names(con.get("keys")))
+        yield Hit(
+            f"ADD CONSTRAINT {name} UNIQUE builds an index on {table} under an ACCESS "
+            "EXCLUSIVE lock (reads and writes wait); UNIQUE cannot be NOT VALID",
+            f"CREATE UNIQUE INDEX CONCURRENTLY {name} ON {table} ({cols}); then ADD "
+            f"CONSTRAINT {name} UNIQUE USING INDEX {name}",
+            relation=table,
+            location=con.get("location"),
+        )

@@ -1,0 +1,90 @@
+"""ADD COLUMN with a volatile DEFAULT rewrites the whole table under ACCESS EXCLUSIVE.
+
+## Why
+Since PostgreSQL 11 a non-volatile default (a constant, `now()`, `CURRENT_TIMESTAMP`) is
+stored once in the catalog: no rewrite. A volatile default (`random()`,
+`gen_random_uuid()`, `clock_timestamp()`, `nextval()`, or any function declared VOLATILE)
+must be computed for every row, so the table is rewritten while reads and writes wait. Before
+PostgreSQL 11 every non-NULL default rewrites.
+
+## Instead
+Add the column without a default (or with a constant one), set the default for new rows
+with `ALTER TABLE … ALTER COLUMN … SET DEFAULT …`, then fill existing rows with a batched
+backfill (`-- atomig: backfill` before the UPDATE).
+
+## Notes
+Volatility comes from the live catalog when connected (`pg_proc.provolatile`), else from
+atomig's table of builtin functions; an unknown function is treated as volatile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from atomig.lint.context import LintContext
+from atomig.lint.finding import Hit, Severity
+from atomig.lint.helpers import added_columns, alter_relation, has_constraint
+from atomig.lint.rule import Example
+from atomig.sql.parse import Statement
+from atomig.sql.volatility import Volatility, expression_volatility
+
+ID = "volatile-default"
+SEVERITY = Severity.ERROR
+CATEGORY = "locking"
+TARGETS = ("AlterTableStmt",)
+SUBTYPES = ("AT_AddColumn",)
+_BEFORE = "CREATE TABLE orders (id bigint PRIMARY KEY);"
+BAD = (
+    "ALTER TABLE orders ADD COLUMN token uuid DEFAULT gen_random_uuid();",
+    "ALTER TABLE orders ADD COLUMN seen_at timestamptz DEFAULT clock_timestamp();",
+    Example("ALTER TABLE orders ADD COLUMN status text DEFAULT 'new';", pg=(None, 10)),
+)
+GOOD = (
+    Example(
+        "ALTER TABLE orders ADD COLUMN created_at timestamptz DEFAULT now();",
+        before=_BEFORE,
+        pg=(11, None),
+    ),
+    Example(
+        "ALTER TABLE orders ADD COLUMN status text DEFAULT 'new';",
+        before=_BEFORE,
+        pg=(11, None),
+    ),
+    Example(
+        "ALTER TABLE orders ADD COLUMN token uuid;\n"
+        "ALTER TABLE orders ALTER COLUMN token SET DEFAULT gen_random_uuid();",
+        before=_BEFORE,
+    ),
+)
+
+
+def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
+    table = alter_relation(stmt)
+    for coldef in added_columns(stmt):
+        default = has_constraint(coldef, "CONSTR_DEFAULT")
+        if default is None:
+            continue
+        expr = default.get("raw_expr") or {}
+        if "A_Const" in expr and expr["A_Const"].get("isnull"):
+            continue
+        column = coldef.get("colname")
+        level, culprit = expression_volatility(expr, ctx.functions())
+        if not ctx.version.fast_column_default:
+            why = f"before PostgreSQL 11 any default rewrites the table (target {ctx.version})"
+        elif level is Volatility.VOLATILE:
+            why = f"{culprit}() is volatile: it is computed for every existing row"
+        elif level is Volatility.UNKNOWN:
+            why = (
+                f"the volatility of {culprit}() is unknown (connect a database to check): "
+                "if volatile, it is computed for every existing row"
+            )
+        else:
+            continue
+        yield Hit(
+            f"ADD COLUMN {column} with this DEFAULT rewrites {table} under an ACCESS "
+            f"EXCLUSIVE lock (reads and writes wait): {why}",
+            f"add {column} without the default, then ALTER COLUMN {column} SET DEFAULT …, "
+            "then backfill existing rows in batches (-- atomig: backfill)",
+            relation=table,
+            location=coldef.get("location"),
+        )

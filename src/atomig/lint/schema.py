@@ -1,0 +1,335 @@
+"""The schema as the migrations build it: replayed statically, statement by statement.
+
+Linting a directory replays its history (every earlier up file, in order), so rules know
+which tables exist, their columns and types, their indexes and constraints (with validity).
+Unqualified names are taken as ``public`` (the default ``search_path``). Knowledge is only
+what the SQL says: a table created by ``CREATE TABLE … AS`` or ``LIKE`` has unknown columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from atomig.sql.classify import column_constraints, name_list, range_var
+from atomig.sql.facts import QualifiedName
+from atomig.sql.parse import Statement
+from atomig.sql.types import TypeRef
+
+Key = tuple[str, str]
+
+
+def key_of(name: QualifiedName) -> Key:
+    """The lookup key of a name: ``(schema or "public", name)``."""
+    return (name.schema or "public", name.name)
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A column: its type when known, NOT NULL, and where its type was last set."""
+
+    name: str
+    type: TypeRef | None
+    not_null: bool = False
+    set_by: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Index:
+    """An index (or the index behind a PRIMARY KEY / UNIQUE constraint)."""
+
+    name: str
+    columns: tuple[str, ...]
+    unique: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Constraint:
+    """A table constraint; ``not_null_column`` is set for ``CHECK (col IS NOT NULL)``."""
+
+    name: str
+    kind: str  # check, foreign, primary, unique, exclusion
+    columns: tuple[str, ...] = ()
+    validated: bool = True
+    not_null_column: str | None = None
+
+
+@dataclass(slots=True)
+class Table:
+    """A table's known shape; ``origin`` is the migration that created it."""
+
+    name: QualifiedName
+    columns: dict[str, Column] = field(default_factory=dict)
+    indexes: dict[str, Index] = field(default_factory=dict)
+    constraints: dict[str, Constraint] = field(default_factory=dict)
+    origin: str = ""
+    columns_known: bool = True
+
+    def copy(self) -> Table:
+        """An independent copy (the schema forks per down file)."""
+        return Table(
+            self.name,
+            dict(self.columns),
+            dict(self.indexes),
+            dict(self.constraints),
+            self.origin,
+            self.columns_known,
+        )
+
+    @property
+    def has_primary_key(self) -> bool:
+        """True when a PRIMARY KEY constraint is known."""
+        return any(c.kind == "primary" for c in self.constraints.values())
+
+    def validated_not_null_check(self, column: str) -> bool:
+        """A validated ``CHECK (column IS NOT NULL)`` exists (PG 12 skips the scan)."""
+        return any(
+            c.validated and c.not_null_column == column
+            for c in self.constraints.values()
+        )
+
+    def covered_by_index(self, columns: tuple[str, ...]) -> bool:
+        """Some index has ``columns`` (in any order) as its leading columns."""
+        wanted = set(columns)
+        return any(
+            set(index.columns[: len(columns)]) == wanted
+            for index in self.indexes.values()
+        )
+
+
+def _names(items: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
+    return tuple(i["String"]["sval"] for i in items if "String" in i)
+
+
+def not_null_check_column(constraint: Mapping[str, Any]) -> str | None:
+    """The column of a ``CHECK (col IS NOT NULL)`` constraint dict, else ``None``."""
+    expr = constraint.get("raw_expr") or {}
+    test = expr.get("NullTest")
+    if test is None or test.get("nulltesttype") != "IS_NOT_NULL":
+        return None
+    fields = _names(test.get("arg", {}).get("ColumnRef", {}).get("fields", ()))
+    return fields[-1] if fields else None
+
+
+_KINDS = {
+    "CONSTR_CHECK": "check",
+    "CONSTR_FOREIGN": "foreign",
+    "CONSTR_PRIMARY": "primary",
+    "CONSTR_UNIQUE": "unique",
+    "CONSTR_EXCLUSION": "exclusion",
+}
+
+
+class SchemaState:
+    """Tables by key, with copy-on-write forks (a down file is linted on a fork)."""
+
+    def __init__(self) -> None:
+        self.tables: dict[Key, Table] = {}
+        self.index_owner: dict[Key, Key] = {}
+        self._owned: set[Key] = set()
+
+    def fork(self) -> SchemaState:
+        """A child state: changes to it never reach this one."""
+        child = SchemaState()
+        child.tables = dict(self.tables)
+        child.index_owner = dict(self.index_owner)
+        return child
+
+    def table(self, name: QualifiedName | None) -> Table | None:
+        """The known table called ``name``."""
+        return None if name is None else self.tables.get(key_of(name))
+
+    def table_of_index(self, name: QualifiedName) -> Table | None:
+        """The table an index (by name) belongs to."""
+        owner = self.index_owner.get(key_of(name))
+        return None if owner is None else self.tables.get(owner)
+
+    def _mutable(self, key: Key) -> Table | None:
+        table = self.tables.get(key)
+        if table is not None and key not in self._owned:
+            table = table.copy()
+            self.tables[key] = table
+            self._owned.add(key)
+        return table
+
+    def _add_table(self, table: Table) -> None:
+        key = key_of(table.name)
+        self.tables[key] = table
+        self._owned.add(key)
+
+    # ---- replay -------------------------------------------------------------------------
+
+    def apply(self, stmt: Statement, origin: str) -> None:
+        """Record what ``stmt`` does to the schema (statements it does not model are
+        ignored)."""
+        handler = _APPLY.get(stmt.kind)
+        if handler is not None:
+            handler(self, stmt.body, origin)
+
+    def _add_constraint(
+        self, table: Table, con: Mapping[str, Any], columns: tuple[str, ...] = ()
+    ) -> None:
+        kind = _KINDS.get(con.get("contype", ""))
+        if kind is None:
+            if con.get("contype") == "CONSTR_NOTNULL" and columns:
+                column = table.columns.get(columns[0])
+                if column is not None:
+                    table.columns[column.name] = replace(column, not_null=True)
+            return
+        keys = columns or _names(con.get("keys", ()) or con.get("fk_attrs", ()))
+        if kind == "primary":
+            for col in keys:
+                column = table.columns.get(col)
+                if column is not None:
+                    table.columns[col] = replace(column, not_null=True)
+        name = con.get("conname") or f"{table.name.name}_{'_'.join(keys)}_{kind}"
+        table.constraints[name] = Constraint(
+            name,
+            kind,
+            keys,
+            validated=not con.get("skip_validation"),
+            not_null_column=not_null_check_column(con) if kind == "check" else None,
+        )
+        if kind in ("primary", "unique", "exclusion"):
+            index_name = con.get("indexname") or name
+            old = table.indexes.pop(index_name, None)
+            table.indexes[index_name] = Index(
+                index_name, old.columns if old else keys, unique=True
+            )
+            self.index_owner[(table.name.schema or "public", index_name)] = key_of(
+                table.name
+            )
+
+    def _column(self, table: Table, coldef: Mapping[str, Any], origin: str) -> None:
+        name = coldef.get("colname", "")
+        type_node = coldef.get("typeName")
+        table.columns[name] = Column(
+            name, TypeRef.from_node(type_node) if type_node else None, set_by=origin
+        )
+        for con in column_constraints(coldef):
+            self._add_constraint(table, con, (name,))
+
+
+def _create(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
+    name = range_var(body.get("relation"))
+    if name is None:
+        return
+    table = Table(name, origin=origin)
+    for element in body.get("tableElts", ()):
+        if "ColumnDef" in element:
+            state._column(table, element["ColumnDef"], origin)
+        elif "Constraint" in element:
+            state._add_constraint(table, element["Constraint"])
+        elif "TableLikeClause" in element:
+            table.columns_known = False
+    if body.get("inhRelations") or body.get("partbound"):
+        table.columns_known = False
+    state._add_table(table)
+
+
+def _create_as(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
+    name = range_var(body.get("into", {}).get("IntoClause", {}).get("rel"))
+    if name is not None:
+        state._add_table(Table(name, origin=origin, columns_known=False))
+
+
+def _alter(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
+    name = range_var(body.get("relation"))
+    if name is None or body.get("objtype", "OBJECT_TABLE") != "OBJECT_TABLE":
+        return
+    table = state._mutable(key_of(name))
+    if table is None:
+        return
+    for item in body.get("cmds", ()):
+        cmd = item.get("AlterTableCmd", {})
+        subtype, column_name = cmd.get("subtype"), cmd.get("name", "")
+        definition = cmd.get("def") or {}
+        column = table.columns.get(column_name)
+        if subtype == "AT_AddColumn":
+            state._column(table, definition.get("ColumnDef", {}), origin)
+        elif subtype == "AT_DropColumn":
+            table.columns.pop(column_name, None)
+            for cname, con in list(table.constraints.items()):
+                if column_name in con.columns or con.not_null_column == column_name:
+                    del table.constraints[cname]
+        elif subtype == "AT_AlterColumnType" and column is not None:
+            type_node = definition.get("ColumnDef", {}).get("typeName")
+            new_type = TypeRef.from_node(type_node) if type_node else None
+            table.columns[column_name] = replace(column, type=new_type, set_by=origin)
+        elif subtype in ("AT_SetNotNull", "AT_DropNotNull") and column is not None:
+            not_null = subtype == "AT_SetNotNull"
+            table.columns[column_name] = replace(column, not_null=not_null)
+        elif subtype == "AT_AddConstraint":
+            state._add_constraint(table, definition.get("Constraint", {}))
+        elif subtype == "AT_ValidateConstraint" and column_name in table.constraints:
+            con = table.constraints[column_name]
+            table.constraints[column_name] = replace(con, validated=True)
+        elif subtype == "AT_DropConstraint":
+            table.constraints.pop(column_name, None)
+            table.indexes.pop(column_name, None)
+
+
+def _index(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
+    name = range_var(body.get("relation"))
+    table = None if name is None else state._mutable(key_of(name))
+    if table is None or name is None:
+        return
+    columns = tuple(
+        p["IndexElem"].get("name") or "(expr)"
+        for p in body.get("indexParams", ())
+        if "IndexElem" in p
+    )
+    index_name = body.get("idxname") or f"{name.name}_{'_'.join(columns)}_idx"
+    table.indexes[index_name] = Index(index_name, columns, bool(body.get("unique")))
+    state.index_owner[(name.schema or "public", index_name)] = key_of(name)
+
+
+def _drop(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
+    remove = body.get("removeType", "")
+    for obj in body.get("objects", ()):
+        items = obj.get("List", {}).get("items", [])
+        if not items:
+            continue
+        name = name_list(items)
+        if remove in ("OBJECT_TABLE", "OBJECT_MATVIEW", "OBJECT_FOREIGN_TABLE"):
+            state.tables.pop(key_of(name), None)
+        elif remove == "OBJECT_INDEX":
+            owner = state.index_owner.pop(key_of(name), None)
+            table = None if owner is None else state._mutable(owner)
+            if table is not None:
+                table.indexes.pop(name.name, None)
+
+
+def _rename(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
+    kind = body.get("renameType")
+    relation = range_var(body.get("relation"))
+    new = body.get("newname", "")
+    if relation is None:
+        return
+    if kind == "OBJECT_TABLE":
+        table = state._mutable(key_of(relation))
+        if table is not None:
+            del state.tables[key_of(relation)]
+            table.name = QualifiedName(relation.schema, new)
+            state._add_table(table)
+    elif kind == "OBJECT_COLUMN":
+        table = state._mutable(key_of(relation))
+        old = body.get("subname", "")
+        if table is not None and old in table.columns:
+            table.columns[new] = replace(table.columns.pop(old), name=new)
+    elif kind == "OBJECT_TABCONSTRAINT":
+        table = state._mutable(key_of(relation))
+        old = body.get("subname", "")
+        if table is not None and old in table.constraints:
+            table.constraints[new] = replace(table.constraints.pop(old), name=new)
+
+
+_APPLY = {
+    "CreateStmt": _create,
+    "CreateTableAsStmt": _create_as,
+    "AlterTableStmt": _alter,
+    "IndexStmt": _index,
+    "DropStmt": _drop,
+    "RenameStmt": _rename,
+}

@@ -1,0 +1,56 @@
+"""Linting a rule's example the way the CLI lints a migrations directory."""
+
+from __future__ import annotations
+
+from atomig.lint import (
+    Example,
+    LintOptions,
+    MigrationSource,
+    SourceFile,
+    lint_migrations,
+)
+from atomig.lint.finding import Finding
+from atomig.sql.versions import ServerVersion
+
+MAJORS = (10, 11, 12, 14, 15, 16, 18)
+NO_OP_DOWN = "SELECT 1;"
+
+
+def example_sources(example: Example) -> tuple[list[MigrationSource], str]:
+    """The example as migrations; returns them and the path of the file under test."""
+    migrations = []
+    if example.before and example.direction == "up":
+        migrations.append(
+            MigrationSource(
+                "20240101_0000_before",
+                SourceFile("before.up.sql", example.before, "up"),
+                SourceFile("before.down.sql", NO_OP_DOWN, "down"),
+                report=(),
+            )
+        )
+    if example.direction == "up":
+        down = NO_OP_DOWN if example.down is None else example.down
+        up_file = SourceFile("example.up.sql", example.sql, "up")
+        down_file = SourceFile("example.down.sql", down, "down")
+        target = "example.up.sql"
+    else:
+        up_file = SourceFile("example.up.sql", example.before or NO_OP_DOWN, "up")
+        down_file = SourceFile("example.down.sql", example.sql, "down")
+        target = "example.down.sql"
+    migrations.append(MigrationSource("20240102_0000_example", up_file, down_file))
+    return migrations, target
+
+
+def lint_example(example: Example, major: int) -> list[Finding]:
+    """Every finding on the example's own file."""
+    migrations, target = example_sources(example)
+    options = LintOptions(
+        version=ServerVersion.from_major(major), runner=example.runner
+    )
+    result = lint_migrations(migrations, options=options)
+    return [f for f in result.findings if f.path == target]
+
+
+def majors_for(example: Example) -> list[int]:
+    """The majors to test an example on: every listed one inside its range."""
+    return [m for m in MAJORS if example.holds_for(m)]
