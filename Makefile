@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The stamp changes whenever pyproject.toml does, so dependency edits reinstall.
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check lint typecheck unit bench venv clean pg15 bench-deps
+.PHONY: demo test check lint typecheck unit bench venv clean pg15 bench-deps docs
 
 venv: $(STAMP)
 
@@ -38,6 +38,11 @@ bench-deps: venv
 
 bench: bench-deps
 	$(BIN)/python bench/runner_overhead.py
+	$(BIN)/python bench/lint_speed.py
+
+# Rule pages (docs/rules/) and the README rule table, generated from the rule modules.
+docs: venv
+	$(BIN)/python -m atomig.lint.docs .
 
 clean:
 	rm -rf $(VENV) .atomig .pytest_cache .mypy_cache .ruff_cache

@@ -54,7 +54,7 @@ def _example_block(example: Example) -> str:
 
 def rule_page(rule: Rule) -> str:
     """The markdown page of one rule."""
-    body = rule.doc.split("\n", 1)[1].strip() if "\n" in rule.doc else ""
+    body = rule.doc.split("\n\n", 1)[1].strip() if "\n\n" in rule.doc else ""
     lines = [
         HEADER.format(rule.module.replace(".", "/") + ".py"),
         f"# {rule.id}",

@@ -106,7 +106,7 @@ def rule_from_module(module: ModuleType) -> Rule:
         id=module.ID,
         severity=module.SEVERITY,
         category=category,
-        summary=doc.splitlines()[0].strip(),
+        summary=" ".join(doc.split("\n\n", 1)[0].split()),
         doc=doc,
         targets=tuple(getattr(module, "TARGETS", ())),
         subtypes=frozenset(getattr(module, "SUBTYPES", ())),

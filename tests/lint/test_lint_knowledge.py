@@ -1,0 +1,200 @@
+"""Version boundaries, history across migrations, runner knowledge, down files."""
+
+from __future__ import annotations
+
+import pytest
+
+from atomig.lint import LintOptions, MigrationSource, SourceFile, lint_migrations
+from atomig.sql.versions import ServerVersion
+
+
+def migration(name, up, down="SELECT 1;", report=("up", "down")):
+    return MigrationSource(
+        name,
+        SourceFile(f"{name}.up.sql", up, "up") if up is not None else None,
+        SourceFile(f"{name}.down.sql", down, "down") if down is not None else None,
+        report,
+    )
+
+
+def rules_fired(*migrations, major=15, runner="atomig", path=None):
+    options = LintOptions(version=ServerVersion.from_major(major), runner=runner)
+    result = lint_migrations(list(migrations), options=options)
+    return [f.rule for f in result.findings if path is None or f.path == path]
+
+
+CHECKED = (
+    "CREATE TABLE t (id bigint PRIMARY KEY, a int);\n"
+    "ALTER TABLE t ADD CONSTRAINT t_a_nn CHECK (a IS NOT NULL) NOT VALID;\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("before", "sql", "rule", "below", "at"),
+    [
+        # SET NOT NULL uses a validated CHECK from PostgreSQL 12 on
+        (
+            CHECKED
+            + "BEGIN; SELECT 1; COMMIT;\nALTER TABLE t VALIDATE CONSTRAINT t_a_nn;",
+            "ALTER TABLE t ALTER COLUMN a SET NOT NULL;",
+            "set-not-null",
+            11,
+            12,
+        ),
+        # fast defaults from 11 on
+        (
+            "CREATE TABLE t (id bigint PRIMARY KEY);",
+            "ALTER TABLE t ADD COLUMN s text DEFAULT 'x';",
+            "volatile-default",
+            10,
+            11,
+        ),
+        # ADD VALUE in a transaction from 12 on: before, it is its own step
+        (
+            "CREATE TYPE e AS ENUM ('a'); CREATE TABLE t (id bigint PRIMARY KEY, v e);",
+            "ALTER TYPE e ADD VALUE 'b';\nUPDATE t SET v = 'b' WHERE id = 1;",
+            "enum-value-change",
+            None,
+            12,
+        ),
+    ],
+)
+def test_version_boundaries(before, sql, rule, below, at):
+    history = migration("20240101_0000_a", before, report=())
+    target = migration("20240102_0000_b", sql)
+    fired_at = rules_fired(history, target, major=at, path="20240102_0000_b.up.sql")
+    if below is not None:
+        fired_below = rules_fired(
+            history, target, major=below, path="20240102_0000_b.up.sql"
+        )
+        assert rule in fired_below
+    if rule == "enum-value-change":
+        assert rule in fired_at
+        assert rule not in rules_fired(
+            history, target, major=11, path="20240102_0000_b.up.sql"
+        )
+    else:
+        assert rule not in fired_at
+
+
+@pytest.mark.parametrize(
+    ("major", "fires"), [(11, True), (12, False), (13, True), (14, False)]
+)
+def test_concurrent_alternatives_appear_with_their_versions(major, fires):
+    reindex = rules_fired(migration("20240101_0000_a", "REINDEX TABLE t;"), major=major)
+    detach = rules_fired(
+        migration("20240101_0000_a", "ALTER TABLE p DETACH PARTITION c;"), major=major
+    )
+    assert "reindex-not-concurrent" in reindex
+    assert "detach-partition-not-concurrent" in detach
+    # the fix names the CONCURRENTLY form only where it exists
+    options = LintOptions(version=ServerVersion.from_major(major))
+    result = lint_migrations(
+        [
+            migration(
+                "20240101_0000_a", "REINDEX TABLE t;\nALTER TABLE p DETACH PARTITION c;"
+            )
+        ],
+        options=options,
+    )
+    fixes = {f.rule: f.fix for f in result.findings}
+    assert fixes["reindex-not-concurrent"].startswith("use") == (major >= 12)
+    assert fixes["detach-partition-not-concurrent"].startswith("use") == (major >= 14)
+
+
+def test_history_knows_column_types_across_migrations():
+    first = migration(
+        "20240101_0000_a", "CREATE TABLE t (id bigint PRIMARY KEY, s varchar(10));"
+    )
+    widen = migration(
+        "20240102_0000_b", "ALTER TABLE t ALTER COLUMN s TYPE varchar(20);"
+    )
+    narrow = migration(
+        "20240102_0000_b", "ALTER TABLE t ALTER COLUMN s TYPE varchar(5);"
+    )
+    assert "column-type-rewrite" not in rules_fired(first, widen)
+    assert "column-type-rewrite" in rules_fired(first, narrow)
+    # without the history the old type is unknown: reported
+    assert "column-type-rewrite" in rules_fired(widen)
+
+
+def test_history_knows_validated_checks_and_indexes():
+    first = migration(
+        "20240101_0000_a",
+        "CREATE TABLE u (id bigint PRIMARY KEY);\n"
+        "CREATE TABLE t (id bigint PRIMARY KEY, u_id bigint, a int);\n"
+        "CREATE INDEX t_u_id ON t (u_id);\n"
+        "ALTER TABLE t ADD CONSTRAINT t_a_nn CHECK (a IS NOT NULL) NOT VALID;",
+    )
+    validate = migration("20240102_0000_b", "ALTER TABLE t VALIDATE CONSTRAINT t_a_nn;")
+    set_nn = migration("20240103_0000_c", "ALTER TABLE t ALTER COLUMN a SET NOT NULL;")
+    fk = migration(
+        "20240103_0000_c",
+        "ALTER TABLE t ADD CONSTRAINT t_u_fk FOREIGN KEY (u_id) REFERENCES u NOT VALID;",
+    )
+    assert "set-not-null" in rules_fired(
+        first, set_nn
+    )  # the check is not validated yet
+    assert "set-not-null" not in rules_fired(first, validate, set_nn)
+    assert "foreign-key-without-index" not in rules_fired(first, fk)
+    assert "foreign-key-without-index" in rules_fired(fk)
+
+
+def test_tables_created_in_the_same_migration_are_not_flagged_for_locking():
+    sql = (
+        "CREATE TABLE t (id bigint PRIMARY KEY, a int);\n"
+        "CREATE INDEX t_a ON t (a);\n"
+        "ALTER TABLE t ADD COLUMN b int DEFAULT random()::int;\n"
+        "ALTER TABLE t ALTER COLUMN a SET NOT NULL;"
+    )
+    fired = rules_fired(migration("20240101_0000_a", sql))
+    assert not {"index-not-concurrent", "volatile-default", "set-not-null"} & set(fired)
+    # …but a table created by an earlier migration is an existing table
+    history = migration(
+        "20240101_0000_a", "CREATE TABLE t (id bigint PRIMARY KEY, a int);"
+    )
+    later = migration("20240102_0000_b", "CREATE INDEX t_a ON t (a);")
+    assert "index-not-concurrent" in rules_fired(history, later)
+
+
+def test_runner_knowledge():
+    sql = "ALTER TABLE t ADD COLUMN c int;\nUPDATE t SET c = 1 WHERE id < 10;"
+    atomig = rules_fired(migration("20240101_0000_a", sql))
+    other = rules_fired(migration("20240101_0000_a", sql), runner="other")
+    assert "missing-lock-timeout" not in atomig and "missing-lock-timeout" in other
+    assert "missing-statement-timeout" in other
+    assert "missing-lock-timeout" not in rules_fired(
+        migration("20240101_0000_a", "SET lock_timeout = '2s';\n" + sql), runner="other"
+    )
+    assert "missing-lock-timeout" in rules_fired(
+        migration("20240101_0000_a", "SET lock_timeout = 0;\n" + sql), runner="other"
+    )
+
+
+def test_statements_in_separate_steps_do_not_share_locks():
+    same = "ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0) NOT VALID;\nALTER TABLE t VALIDATE CONSTRAINT c;"
+    split = (
+        "BEGIN;\nALTER TABLE t ADD CONSTRAINT c CHECK (a > 0) NOT VALID;\nCOMMIT;\n"
+        "ALTER TABLE t VALIDATE CONSTRAINT c;"
+    )
+    assert "validate-in-same-transaction" in rules_fired(
+        migration("20240101_0000_a", same)
+    )
+    assert "validate-in-same-transaction" not in rules_fired(
+        migration("20240101_0000_a", split)
+    )
+
+
+def test_down_files_are_linted_and_must_exist():
+    up = "CREATE TABLE carts (id bigint PRIMARY KEY);\nCREATE INDEX carts_id ON carts (id);"
+    missing = rules_fired(migration("20240101_0000_a", up, down=None))
+    empty = rules_fired(migration("20240101_0000_a", up, down="-- nothing\n"))
+    assert "missing-down" in missing and "missing-down" in empty
+    down = "DROP INDEX carts_id;\nDROP TABLE carts;"
+    fired = rules_fired(
+        migration("20240101_0000_a", up, down=down), path="20240101_0000_a.down.sql"
+    )
+    # a down runs in production: locking hazards apply, and guards are required…
+    assert "drop-index-not-concurrent" in fired and "non-idempotent" in fired
+    # …but undoing what its own up created is not a compatibility break
+    assert "drop-table" not in fired
