@@ -3,12 +3,13 @@ history, the live catalog, the runner and the server version."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from atomig.lint.catalog import CatalogFacts, CatalogTable
 from atomig.lint.finding import Severity
+from atomig.lint.helpers import declared_types
 from atomig.lint.schema import Key, SchemaState, Table, key_of
 from atomig.sql.classify import statement_facts
 from atomig.sql.facts import QualifiedName, StatementFacts, TransactionControl
@@ -66,6 +67,7 @@ class LintContext:
         self.down_state = "ok"  # "missing" / "empty" for an up whose down is
         self._facts: dict[int, StatementFacts] = {}
         self._scratch: dict[str, Any] = {}
+        self._types: dict[int, list[tuple[str, TypeRef, Any]]] = {}
         self.steps = _steps(script, self)
 
     # ---- per-statement facts ------------------------------------------------------------
@@ -77,16 +79,24 @@ class LintContext:
             found = self._facts[stmt.index] = statement_facts(stmt, self.version)
         return found
 
-    def step_mates(self, stmt: Statement) -> list[Statement]:
-        """The statements after ``stmt`` in the same transaction step."""
+    def step_mates(self, stmt: Statement) -> Iterator[Statement]:
+        """The statements after ``stmt`` in the same transaction step, in order (lazily:
+        callers stop early, so a file that is one long step stays linear)."""
         info = self.steps[stmt.index]
         if not info.transactional:
-            return []
-        return [
-            other
-            for other in self.script.statements[stmt.index + 1 :]
-            if self.steps[other.index].step == info.step
-        ]
+            return
+        statements = self.script.statements
+        for index in range(stmt.index + 1, len(statements)):
+            if self.steps[index].step != info.step:
+                return
+            yield statements[index]
+
+    def declared_types(self, stmt: Statement) -> list[tuple[str, TypeRef, Any]]:
+        """Column types the statement declares (computed once; several rules read them)."""
+        found = self._types.get(stmt.index)
+        if found is None:
+            found = self._types[stmt.index] = list(declared_types(stmt))
+        return found
 
     def scratch(self, rule: str) -> Any:
         """A per-file dict a rule may keep state in (for its ``finish``)."""
@@ -175,7 +185,42 @@ class LintContext:
         return None if self.catalog is None else self.catalog.functions
 
 
-_SETUP_KINDS = frozenset({"VariableSetStmt"})
+# Statement kinds whose facts can make them non-transactional or transaction control.
+_TX_KINDS = frozenset(
+    {
+        "TransactionStmt",
+        "IndexStmt",
+        "DropStmt",
+        "ReindexStmt",
+        "VacuumStmt",
+        "ClusterStmt",
+        "AlterEnumStmt",
+        "AlterDatabaseStmt",
+        "CreatedbStmt",
+        "DropdbStmt",
+        "AlterSystemStmt",
+        "CreateTableSpaceStmt",
+        "DropTableSpaceStmt",
+        "CreateSubscriptionStmt",
+        "AlterSubscriptionStmt",
+        "DropSubscriptionStmt",
+        "DiscardStmt",
+        "AlterTableStmt",
+    }
+)
+
+
+def _plain(stmt: Statement) -> bool:
+    """Cheap shape checks for the common kinds that are transactional unless CONCURRENTLY."""
+    kind, body = stmt.kind, stmt.body
+    if kind in ("IndexStmt", "DropStmt"):
+        return not body.get("concurrent")
+    if kind == "AlterTableStmt":
+        return not any(
+            item.get("AlterTableCmd", {}).get("subtype") == "AT_DetachPartition"
+            for item in body.get("cmds", ())
+        )
+    return False
 
 
 def _steps(script: Script, ctx: LintContext) -> list[StepInfo]:
@@ -184,6 +229,19 @@ def _steps(script: Script, ctx: LintContext) -> list[StepInfo]:
     out: list[StepInfo] = []
     step, run_open, in_block = 0, False, False
     for stmt in script.statements:
+        if stmt.kind not in _TX_KINDS or _plain(stmt):
+            # Always transactional, never transaction control: skip computing facts.
+            if in_block:
+                out.append(StepInfo(step, True, True))
+                continue
+            if stmt.directive("backfill") is not None:
+                step, run_open = step + 1, False
+                out.append(StepInfo(step, False, False))
+                continue
+            if not run_open:
+                step, run_open = step + 1, True
+            out.append(StepInfo(step, False, True))
+            continue
         facts = ctx.facts(stmt)
         control = facts.transaction_control
         if control is TransactionControl.BEGIN:

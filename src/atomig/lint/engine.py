@@ -6,6 +6,7 @@ Pure: the live catalog arrives as :class:`~atomig.lint.catalog.CatalogFacts` val
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -124,6 +125,9 @@ class Engine:
             for kind in rule.targets:
                 self.by_kind.setdefault(kind, []).append(rule)
         self.every = self.by_kind.pop("*", [])
+        if self.every:
+            for kind in list(self.by_kind):
+                self.by_kind[kind] = [*self.by_kind[kind], *self.every]
         self.suppressed = 0
 
     # ---- one file -------------------------------------------------------------------------
@@ -178,9 +182,7 @@ class Engine:
         by_kind = self.by_kind
         every = self.every
         for stmt in script.statements:
-            rules = by_kind.get(stmt.kind)
-            if every:
-                rules = [*(rules or ()), *every]
+            rules = by_kind.get(stmt.kind, every)
             if rules:
                 subtypes = _subtypes(stmt) if stmt.kind == "AlterTableStmt" else None
                 for rule in rules:
@@ -409,7 +411,32 @@ def lint_migrations(
     ``parsed`` may hold files already parsed (by path), e.g. to ask the catalog about the
     relations they reference before linting.
     """
-    options = options or LintOptions()
+    # Parse trees are millions of small containers that hold no cycles: letting the cyclic
+    # collector scan them again and again would cost more than the whole lint run.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _lint_migrations(
+            migrations,
+            loose,
+            options or LintOptions(),
+            catalog,
+            context_sources,
+            parsed,
+        )
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _lint_migrations(
+    migrations: Sequence[MigrationSource],
+    loose: Sequence[SourceFile],
+    options: LintOptions,
+    catalog: CatalogFacts | None,
+    context_sources: Sequence[ContextSource],
+    parsed: dict[str, ParsedFile] | None,
+) -> LintResult:
     engine = Engine(options, catalog)
     cache = parsed or {}
 

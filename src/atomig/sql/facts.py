@@ -9,6 +9,7 @@ The lock table follows the PostgreSQL docs (explicit-locking.html, the ALTER TAB
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import Enum
 
@@ -33,13 +34,12 @@ class QualifiedName:
         return ".".join(_quote_ident(part) for part in parts)
 
 
+_SIMPLE_IDENT = re.compile(r"[a-z_][a-z0-9_]*")
+
+
 def _quote_ident(name: str) -> str:
-    simple = name and ((name[0].isalpha() and name[0].islower()) or name[0] == "_")
-    if (
-        simple
-        and all(c.islower() or c.isdigit() or c == "_" for c in name)
-        and name.isascii()
-    ):
+    # Lower-case ASCII names print bare; anything else is double-quoted.
+    if _SIMPLE_IDENT.fullmatch(name):
         return name
     return '"' + name.replace('"', '""') + '"'
 

@@ -63,17 +63,15 @@ class Statement:
     node: Node
     comments: tuple[Comment, ...] = ()
     directives: tuple[StatementDirective, ...] = ()
+    # Derived once at construction (rules read them for every statement): the parse node
+    # type, e.g. "IndexStmt", and its fields (the value under that type).
+    kind: str = field(init=False, repr=False, compare=False)
+    body: Node = field(init=False, repr=False, compare=False)
 
-    @property
-    def kind(self) -> str:
-        """The parse node type, e.g. ``"IndexStmt"`` or ``"AlterTableStmt"``."""
-        return next(iter(self.node))
-
-    @property
-    def body(self) -> Node:
-        """The fields of the parse node (the value under :attr:`kind`)."""
-        body: Node = self.node[self.kind]
-        return body
+    def __post_init__(self) -> None:
+        kind = next(iter(self.node))
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "body", self.node[kind])
 
     def directive(self, name: str) -> StatementDirective | None:
         """The statement-level directive called ``name``, if this statement has one."""
@@ -149,7 +147,9 @@ def parse_script(text: str, path: str = "<string>") -> Script:
         comments = _atomig_comments(gap, previous_end, lines) if "atomig" in gap else ()
         if index == 0:
             leading = comments
-        directives = _statement_directives(comments, path, first=index == 0)
+        directives = (
+            _statement_directives(comments, path, first=index == 0) if comments else ()
+        )
         statements.append(
             Statement(
                 index=index,

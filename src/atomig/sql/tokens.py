@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 from pglast import parser as _pg
 
 NAMEDATALEN = 64
+# A cheap pre-filter: only text with a run of 64+ non-separator characters can hold one.
+_LONG_RUN = re.compile(r"[^\s,;()]{%d,}" % NAMEDATALEN)
 
 
 def long_identifiers(text: str) -> list[tuple[int, str]]:
@@ -16,7 +20,7 @@ def long_identifiers(text: str) -> list[tuple[int, str]]:
     >>> long_identifiers("CREATE TABLE " + "x" * 64 + " ()")
     [(13, 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx')]
     """
-    if len(text) < NAMEDATALEN:
+    if len(text) < NAMEDATALEN or not _LONG_RUN.search(text):
         return []
     try:
         tokens = _pg.scan(text)

@@ -60,7 +60,7 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         )
         return
     literal = f"'{new}'"
-    users = [m for m in ctx.step_mates(stmt) if literal in m.text]
+    users = [m for m in ctx.step_mates(stmt) if literal in m.text][:1]
     if users:
         yield Hit(
             f"{new!r} is added to {enum} and used on line {users[0].span.line} in the same "

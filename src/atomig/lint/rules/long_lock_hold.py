@@ -96,14 +96,21 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     for relation in held:
         if (step, key_of(relation)) in reported:
             continue
-        slow = [m for m in ctx.step_mates(stmt) if _slow(m, relation, ctx)]
+        slow = []
+        for mate in ctx.step_mates(stmt):
+            if _slow(mate, relation, ctx):
+                slow.append(mate)
+                if len(slow) > 5:
+                    break
         if not slow:
             continue
         reported[(step, key_of(relation))] = True
-        lines = ", ".join(str(m.span.line) for m in slow[:5])
+        lines = ", ".join(str(m.span.line) for m in slow[:5]) + (
+            " …" if len(slow) > 5 else ""
+        )
         yield Hit(
-            f"the ACCESS EXCLUSIVE lock on {relation} is held while {len(slow)} more "
-            f"statement(s) run in the same transaction (line {lines}): every query on "
+            f"the ACCESS EXCLUSIVE lock on {relation} is held while more statements run in "
+            f"the same transaction (line {lines}): every query on "
             f"{relation} waits until COMMIT",
             "run this statement last in its step, or alone (BEGIN … COMMIT around it), "
             "and move the other work to another step",

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import declared_types, has_constraint
+from atomig.lint.helpers import has_constraint
 from atomig.sql.parse import Statement
 
 ID = "prefer-bigint"
@@ -43,7 +43,7 @@ GOOD = (
 
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
-    for column, declared, coldef in declared_types(stmt):
+    for column, declared, coldef in ctx.declared_types(stmt):
         label = _SMALL.get(declared.name)
         if label is None or declared.array:
             continue

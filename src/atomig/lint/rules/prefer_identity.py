@@ -16,7 +16,6 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import declared_types
 from atomig.sql.parse import Statement
 from atomig.sql.types import SERIAL_TYPES
 
@@ -29,7 +28,7 @@ GOOD = ("CREATE TABLE users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY)
 
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
-    for column, declared, coldef in declared_types(stmt):
+    for column, declared, coldef in ctx.declared_types(stmt):
         if declared.name in SERIAL_TYPES and declared.schema is None:
             base = {"bigserial": "bigint", "smallserial": "smallint"}.get(
                 declared.name, "integer"

@@ -16,7 +16,6 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import declared_types
 from atomig.sql.parse import Statement
 
 ID = "prefer-text"
@@ -34,7 +33,7 @@ GOOD = (
 
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
-    for column, declared, coldef in declared_types(stmt):
+    for column, declared, coldef in ctx.declared_types(stmt):
         if declared.name == "varchar" and declared.typmods:
             why = f"{declared} bakes the limit into the type: lowering it rewrites the table"
         elif declared.name == "bpchar":

@@ -16,7 +16,6 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import declared_types
 from atomig.sql.parse import Statement
 
 ID = "prefer-timestamptz"
@@ -28,7 +27,7 @@ GOOD = ("CREATE TABLE events (id bigint PRIMARY KEY, at timestamptz);",)
 
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
-    for column, declared, coldef in declared_types(stmt):
+    for column, declared, coldef in ctx.declared_types(stmt):
         if declared.name == "timestamp":
             yield Hit(
                 f"{column} is timestamp without time zone: values are wall-clock readings "
