@@ -8,7 +8,7 @@ from pglast import parser as _pg
 
 NAMEDATALEN = 64
 # A cheap pre-filter: only text with a run of 64+ non-separator characters can hold one.
-_LONG_RUN = re.compile(r"[^\s,;()]{%d,}" % NAMEDATALEN)
+_LONG_RUN = re.compile(r"[^\s,;()]{" + str(NAMEDATALEN) + ",}")
 
 
 def long_identifiers(text: str) -> list[tuple[int, str]]:

@@ -1,0 +1,118 @@
+"""Lint with the live catalog (PG 15 and PG 18): size threshold, real column types, the
+volatility of user functions, and the builtin volatility table against pg_proc."""
+
+from __future__ import annotations
+
+import json
+
+from atomig.sql.builtin_volatility import IMMUTABLE, STABLE, VOLATILE
+
+
+def findings(project, *args):
+    result = project.cli("lint", "--json", *args)
+    assert result.exit_code in (0, 1), result.stdout + result.stderr
+    return json.loads(result.stdout)["findings"]
+
+
+def severities(project, rule, *args):
+    return [f["severity"] for f in findings(project, *args) if f["rule"] == rule]
+
+
+def test_small_tables_drop_to_info_and_large_ones_stay_errors(project):
+    db = project.database
+    db.execute("CREATE TABLE small (id bigint PRIMARY KEY, v int)")
+    db.execute("CREATE TABLE large (id bigint PRIMARY KEY, v int)")
+    db.execute("INSERT INTO small SELECT g, g FROM generate_series(1, 50) g")
+    db.execute("INSERT INTO large SELECT g, g FROM generate_series(1, 3000) g")
+    db.execute("ANALYZE small")
+    db.execute("ANALYZE large")
+    (project.dir / "atomig.toml").write_text("[lint]\nsmall_table_rows = 1000\n")
+    project.add(
+        "20260101_0000_idx",
+        "CREATE INDEX small_v ON small (v);\nCREATE INDEX large_v ON large (v);",
+        "DROP INDEX CONCURRENTLY IF EXISTS small_v;\nDROP INDEX CONCURRENTLY IF EXISTS large_v;",
+    )
+    found = {
+        f["line"]: f for f in findings(project) if f["rule"] == "index-not-concurrent"
+    }
+    assert found[1]["severity"] == "info" and "~50 rows" in found[1]["message"]
+    assert found[2]["severity"] == "error"
+    # offline, nothing is known about sizes: both stay errors
+    offline = severities(project, "index-not-concurrent", "--no-database")
+    assert offline == ["error", "error"]
+
+
+def test_real_column_types_decide_rewrites(project):
+    # The table predates the migration history: only the catalog knows its types.
+    project.database.execute(
+        "CREATE TABLE legacy (id int PRIMARY KEY, code varchar(10))"
+    )
+    project.add(
+        "20260101_0000_widen",
+        "ALTER TABLE legacy ALTER COLUMN code TYPE varchar(40);\n"
+        "ALTER TABLE legacy ALTER COLUMN id TYPE bigint;",
+        "SELECT 1;",
+    )
+    live = [f["line"] for f in findings(project) if f["rule"] == "column-type-rewrite"]
+    offline = [
+        f["line"]
+        for f in findings(project, "--no-database")
+        if f["rule"] == "column-type-rewrite"
+    ]
+    assert live == [2]  # varchar(10) → varchar(40) is binary-coercible
+    assert offline == [1, 2]  # unknown old type: reported
+
+
+def test_function_volatility_comes_from_pg_proc(project):
+    db = project.database
+    db.execute("CREATE TABLE t (id bigint PRIMARY KEY)")
+    db.execute(
+        "CREATE FUNCTION fixed_code() RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT 'x' $$"
+    )
+    db.execute(
+        "CREATE FUNCTION fresh_code() RETURNS text LANGUAGE sql VOLATILE AS $$ SELECT 'y' $$"
+    )
+    project.add(
+        "20260101_0000_defaults",
+        "ALTER TABLE t ADD COLUMN a text DEFAULT fixed_code();\n"
+        "ALTER TABLE t ADD COLUMN b text DEFAULT fresh_code();",
+        "SELECT 1;",
+    )
+    live = [f["line"] for f in findings(project) if f["rule"] == "volatile-default"]
+    offline = [
+        f for f in findings(project, "--no-database") if f["rule"] == "volatile-default"
+    ]
+    assert live == [2]
+    assert [f["line"] for f in offline] == [1, 2]
+    assert "unknown" in offline[0]["message"]
+
+
+def test_server_version_is_the_default_target(project):
+    project.database.execute("CREATE TABLE t (id bigint PRIMARY KEY, a int)")
+    project.add("20260101_0000_r", "REINDEX TABLE t;", "SELECT 1;")
+    [fix] = [
+        f["fix"] for f in findings(project) if f["rule"] == "reindex-not-concurrent"
+    ]
+    assert fix.startswith("use REINDEX TABLE CONCURRENTLY")
+    [fix] = [
+        f["fix"]
+        for f in findings(project, "--pg-version", "11")
+        if f["rule"] == "reindex-not-concurrent"
+    ]
+    assert "has no REINDEX CONCURRENTLY" in fix
+
+
+def test_builtin_volatility_table_matches_the_server(database):
+    rows = database.execute(
+        "SELECT proname, max(provolatile::text) FROM pg_proc "
+        "WHERE pronamespace = 'pg_catalog'::regnamespace GROUP BY 1"
+    )
+    table = {**dict.fromkeys(IMMUTABLE, "i"), **dict.fromkeys(STABLE, "s")}
+    table.update(dict.fromkeys(VOLATILE, "v"))
+    missing = [name for name, _ in rows if name not in table]
+    # the table merges PG 15 and 18 keeping the most volatile overload: never less volatile
+    looser = [name for name, code in rows if name in table and table[name] < code]
+    assert not missing, (
+        f"regenerate with scripts/gen_builtin_volatility.py: {missing[:10]}"
+    )
+    assert not looser, looser[:10]
