@@ -20,7 +20,7 @@ from atomig.sql.volatility import Volatility
 
 _LINT_TABLES = """
     SELECT c.oid, n.nspname, c.relname, c.reltuples::bigint,
-           pg_total_relation_size(c.oid)
+           pg_total_relation_size(c.oid), c.relkind = 'p'
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('r', 'p', 'm', 'f') AND c.relname = ANY (%(names)s)
       AND n.nspname NOT IN ('pg_catalog', 'information_schema')
@@ -65,8 +65,10 @@ def read_lint_catalog(
     and the volatility of every user-defined function. Reads only."""
     names = sorted(set(relation_names))
     tables: dict[int, dict[str, Any]] = {}
-    for oid, schema, name, rows, size in conn.execute(_LINT_TABLES, {"names": names}):
+    rows_of = conn.execute(_LINT_TABLES, {"names": names})
+    for oid, schema, name, rows, size, partitioned in rows_of:
         tables[oid] = {
+            "partitioned": bool(partitioned),
             "schema": schema,
             "name": name,
             "rows": int(rows),
@@ -103,6 +105,7 @@ def read_lint_catalog(
                 t["columns"],
                 tuple(t["indexes"]),
                 frozenset(t["checks"]),
+                t["partitioned"],
             )
             for t in tables.values()
         },

@@ -30,6 +30,7 @@ class CatalogTable:
     columns: Mapping[str, str] = field(default_factory=dict)
     indexes: tuple[tuple[str, tuple[str, ...], bool], ...] = ()
     not_null_checks: frozenset[str] = frozenset()
+    partitioned: bool = False
 
     @property
     def estimated_rows(self) -> int:

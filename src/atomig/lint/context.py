@@ -153,6 +153,14 @@ class LintContext:
         live = self.catalog_table(table)
         return live is not None and column in live.not_null_checks
 
+    def is_partitioned(self, name: QualifiedName | None) -> bool:
+        """The table is a partitioned table (history or catalog)."""
+        known = self.table(name)
+        if known is not None:
+            return known.partitioned
+        live = self.catalog_table(name)
+        return live is not None and live.partitioned
+
     def covered_by_index(self, table: QualifiedName, columns: tuple[str, ...]) -> bool:
         """An index (history or catalog) leads with exactly these columns."""
         known = self.table(table)

@@ -65,6 +65,7 @@ class Table:
     constraints: dict[str, Constraint] = field(default_factory=dict)
     origin: str = ""
     columns_known: bool = True
+    partitioned: bool = False
 
     def copy(self) -> Table:
         """An independent copy (the schema forks per down file)."""
@@ -75,6 +76,7 @@ class Table:
             dict(self.constraints),
             self.origin,
             self.columns_known,
+            self.partitioned,
         )
 
     @property
@@ -215,7 +217,7 @@ def _create(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
     name = range_var(body.get("relation"))
     if name is None:
         return
-    table = Table(name, origin=origin)
+    table = Table(name, origin=origin, partitioned=bool(body.get("partspec")))
     for element in body.get("tableElts", ()):
         if "ColumnDef" in element:
             state._column(table, element["ColumnDef"], origin)

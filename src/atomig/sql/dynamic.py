@@ -40,7 +40,6 @@ def dynamic_sql_hazards(body: str) -> list[DynamicSqlHazard]:
         tokens = _pg.scan(body)
     except Exception:  # an unterminated literal in a body PostgreSQL will reject anyway
         return []
-    encoded = None if body.isascii() else body.encode("utf-8")
     found: list[DynamicSqlHazard] = []
     index = 0
     while index < len(tokens):
@@ -59,25 +58,22 @@ def dynamic_sql_hazards(body: str) -> list[DynamicSqlHazard]:
                 depth -= 1
             elif depth <= 0 and inner.name in _ENDS:
                 break
-            elif inner.name == "Op" and body_text(body, encoded, inner) == "||":
+            elif inner.name == "Op" and body_text(body, inner) == "||":
                 how = how or "||"
             elif (
                 inner.name == "FORMAT"
                 and index + 2 < len(tokens)
                 and tokens[index + 1].name == "ASCII_40"
                 and tokens[index + 2].name == "SCONST"
-                and "%s" in body_text(body, encoded, tokens[index + 2])
+                and "%s" in body_text(body, tokens[index + 2])
             ):
                 how = how or "format %s"
             index += 1
         if how is not None:
-            offset = start if encoded is None else len(encoded[:start].decode("utf-8"))
-            found.append(DynamicSqlHazard(offset, how))
+            found.append(DynamicSqlHazard(start, how))
     return found
 
 
-def body_text(body: str, encoded: bytes | None, token: _pg.Token) -> str:
-    """The text of a scanner token (scanner offsets are bytes)."""
-    if encoded is None:
-        return body[token.start : token.end + 1]
-    return encoded[token.start : token.end + 1].decode("utf-8", errors="replace")
+def body_text(body: str, token: _pg.Token) -> str:
+    """The text of a scanner token (pglast reports character offsets)."""
+    return body[token.start : token.end + 1]

@@ -7,8 +7,10 @@ import re
 from pglast import parser as _pg
 
 NAMEDATALEN = 64
-# A cheap pre-filter: only text with a run of 64+ non-separator characters can hold one.
+# A cheap pre-filter: only text with a run of 64+ non-separator bytes can hold one (a
+# character takes at most 4 bytes in UTF-8).
 _LONG_RUN = re.compile(r"[^\s,;()]{" + str(NAMEDATALEN) + ",}")
+_LONG_RUN_UTF8 = re.compile(r"[^\s,;()]{" + str(NAMEDATALEN // 4) + ",}")
 
 
 def long_identifiers(text: str) -> list[tuple[int, str]]:
@@ -20,19 +22,22 @@ def long_identifiers(text: str) -> list[tuple[int, str]]:
     >>> long_identifiers("CREATE TABLE " + "x" * 64 + " ()")
     [(13, 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx')]
     """
-    if len(text) < NAMEDATALEN or not _LONG_RUN.search(text):
+    ascii_only = text.isascii()
+    if ascii_only and (len(text) < NAMEDATALEN or not _LONG_RUN.search(text)):
+        return []
+    if not ascii_only and not _LONG_RUN_UTF8.search(text):
         return []
     try:
         tokens = _pg.scan(text)
     except Exception:  # an unparsable statement never reaches the rules
         return []
-    data = text.encode("utf-8")
     found = []
+    # pglast's scanner reports character offsets (it converts libpg_query's byte offsets).
     for token in tokens:
-        if token.name != "IDENT" or token.end - token.start + 1 < NAMEDATALEN:
+        if token.name != "IDENT" or 4 * (token.end - token.start + 1) < NAMEDATALEN:
             continue
-        raw = data[token.start : token.end + 1].decode("utf-8")
+        raw = text[token.start : token.end + 1]
         name = raw[1:-1].replace('""', '"') if raw.startswith('"') else raw
         if len(name.encode("utf-8")) >= NAMEDATALEN:
-            found.append((len(data[: token.start].decode("utf-8")), name))
+            found.append((token.start, name))
     return found

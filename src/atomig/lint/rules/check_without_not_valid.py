@@ -7,7 +7,8 @@ reads and writes wait for the whole scan.
 ## Instead
 `ADD CONSTRAINT name CHECK (…) NOT VALID` (new rows are checked at once, the lock is brief),
 then in a later step `VALIDATE CONSTRAINT name`, which takes SHARE UPDATE EXCLUSIVE only
-(reads and writes go on).
+(reads and writes go on). A CHECK written inline in `ADD COLUMN` cannot be NOT VALID: add
+the column first, then the constraint.
 """
 
 from __future__ import annotations
@@ -16,15 +17,16 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import added_constraints, alter_relation
+from atomig.lint.helpers import added_columns, added_constraints, alter_relation
 from atomig.lint.rule import Example
+from atomig.sql.classify import column_constraints
 from atomig.sql.parse import Statement
 
 ID = "check-without-not-valid"
 SEVERITY = Severity.ERROR
 CATEGORY = "locking"
 TARGETS = ("AlterTableStmt",)
-SUBTYPES = ("AT_AddConstraint",)
+SUBTYPES = ("AT_AddConstraint", "AT_AddColumn")
 _BEFORE = "CREATE TABLE orders (id bigint PRIMARY KEY, total numeric(10,2));"
 BAD = ("ALTER TABLE orders ADD CONSTRAINT orders_total_positive CHECK (total >= 0);",)
 GOOD = (
@@ -38,6 +40,18 @@ GOOD = (
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     table = alter_relation(stmt)
+    for coldef in added_columns(stmt):
+        for con in column_constraints(coldef):
+            if con.get("contype") == "CONSTR_CHECK":
+                column = coldef.get("colname")
+                yield Hit(
+                    f"the CHECK on new column {column} is verified by a scan of every row "
+                    f"of {table} under an ACCESS EXCLUSIVE lock",
+                    f"add {column} without the CHECK, then ADD CONSTRAINT … CHECK (…) NOT "
+                    "VALID and VALIDATE it in a later step",
+                    relation=table,
+                    location=con.get("location"),
+                )
     for con in added_constraints(stmt):
         if con.get("contype") != "CONSTR_CHECK" or con.get("skip_validation"):
             continue

@@ -10,9 +10,15 @@ INSERT, UPDATE and DELETE waits, for minutes on a large table. (PostgreSQL docs:
 two passes. atomig runs it as its own autocommit step (it cannot run in a transaction block)
 and, if it fails, drops the INVALID index it leaves behind before a retry.
 
+A partitioned table cannot be indexed CONCURRENTLY (PostgreSQL rejects it): create the
+index `ON ONLY` the parent (instant, invalid), build each partition's index CONCURRENTLY,
+and `ALTER INDEX parent_idx ATTACH PARTITION partition_idx` (the parent index becomes valid
+once every partition has one).
+
 ## Notes
 Not reported for a table created earlier in the same migration (it is empty), and lowered
-to info for small tables when a database is connected.
+to info for small tables when a database is connected. Whether a table is partitioned comes
+from the migration history or the live catalog.
 """
 
 from __future__ import annotations
@@ -30,7 +36,18 @@ SEVERITY = Severity.ERROR
 CATEGORY = "locking"
 TARGETS = ("IndexStmt",)
 _TABLE = "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint);"
-BAD = ("CREATE INDEX orders_user_id_idx ON orders (user_id);",)
+_EVENTS = (
+    "CREATE TABLE events (at date NOT NULL, kind text) PARTITION BY RANGE (at);\n"
+    "CREATE TABLE events_2024 PARTITION OF events "
+    "FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');"
+)
+BAD = (
+    "CREATE INDEX orders_user_id_idx ON orders (user_id);",
+    Example("CREATE INDEX events_kind_idx ON events (kind);", before=_EVENTS),
+    Example(
+        "CREATE INDEX CONCURRENTLY events_kind_idx ON events (kind);", before=_EVENTS
+    ),
+)
 GOOD = (
     Example(
         "CREATE INDEX CONCURRENTLY orders_user_id_idx ON orders (user_id);",
@@ -40,15 +57,42 @@ GOOD = (
         "CREATE TABLE carts (id bigint PRIMARY KEY, user_id bigint);\n"
         "CREATE INDEX carts_user_id_idx ON carts (user_id);"
     ),
+    Example(
+        "CREATE INDEX events_kind_idx ON ONLY events (kind);\n"
+        "CREATE INDEX CONCURRENTLY events_2024_kind_idx ON events_2024 (kind);\n"
+        "ALTER INDEX events_kind_idx ATTACH PARTITION events_2024_kind_idx;",
+        before=_EVENTS,
+    ),
+)
+_PARTITIONED_FIX = (
+    "CREATE INDEX … ON ONLY {t} (instant), CREATE INDEX CONCURRENTLY on each partition, then "
+    "ALTER INDEX … ATTACH PARTITION each partition's index"
 )
 
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     body = stmt.body
-    if body.get("concurrent"):
-        return
     table = range_var(body.get("relation"))
+    partitioned = ctx.is_partitioned(table)
+    if body.get("concurrent"):
+        if partitioned:
+            yield Hit(
+                f"{table} is partitioned: PostgreSQL rejects CREATE INDEX CONCURRENTLY on it",
+                _PARTITIONED_FIX.format(t=table),
+            )
+        return
+    only = not (body.get("relation") or {}).get("inh", False)
+    if partitioned and only:
+        return  # ON ONLY a partitioned parent builds nothing
     unique = "UNIQUE " if body.get("unique") else ""
+    if partitioned:
+        yield Hit(
+            f"CREATE {unique}INDEX on partitioned {table} builds every partition's index "
+            "under SHARE locks: writes to all partitions wait",
+            _PARTITIONED_FIX.format(t=table),
+            relation=table,
+        )
+        return
     yield Hit(
         f"CREATE {unique}INDEX takes a SHARE lock on {table}: it blocks writes to the "
         "table until the index is built",

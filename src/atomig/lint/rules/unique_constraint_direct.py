@@ -16,7 +16,13 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import added_constraints, alter_relation, names
+from atomig.lint.helpers import (
+    added_columns,
+    added_constraints,
+    alter_relation,
+    has_constraint,
+    names,
+)
 from atomig.lint.rule import Example
 from atomig.sql.parse import Statement
 
@@ -24,9 +30,12 @@ ID = "unique-constraint-direct"
 SEVERITY = Severity.ERROR
 CATEGORY = "locking"
 TARGETS = ("AlterTableStmt",)
-SUBTYPES = ("AT_AddConstraint",)
+SUBTYPES = ("AT_AddConstraint", "AT_AddColumn")
 _BEFORE = "CREATE TABLE users (id bigint PRIMARY KEY, email text);"
-BAD = ("ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE (email);",)
+BAD = (
+    "ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE (email);",
+    "ALTER TABLE users ADD COLUMN handle text UNIQUE;",
+)
 GOOD = (
     Example(
         "CREATE UNIQUE INDEX CONCURRENTLY users_email_key ON users (email);\n"
@@ -39,6 +48,18 @@ GOOD = (
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     table = alter_relation(stmt)
+    for coldef in added_columns(stmt):
+        con = has_constraint(coldef, "CONSTR_UNIQUE")
+        if con is not None:
+            column = coldef.get("colname")
+            yield Hit(
+                f"UNIQUE on new column {column} builds an index on {table} under an ACCESS "
+                "EXCLUSIVE lock (reads and writes wait)",
+                f"add {column} plain, CREATE UNIQUE INDEX CONCURRENTLY on it, then ADD "
+                "CONSTRAINT … UNIQUE USING INDEX",
+                relation=table,
+                location=con.get("location"),
+            )
     for con in added_constraints(stmt):
         if con.get("contype") != "CONSTR_UNIQUE" or con.get("indexname"):
             continue

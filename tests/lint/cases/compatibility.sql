@@ -1,0 +1,42 @@
+-- expect: rename-table
+ALTER VIEW reporting.totals RENAME TO sums;
+
+-- expect: rename-table
+ALTER TYPE order_status RENAME TO state;
+
+-- expect-not: rename-table, rename-column
+ALTER INDEX orders_a RENAME TO orders_a_idx;
+ALTER TABLE orders RENAME CONSTRAINT c1 TO c2;
+
+-- expect: rename-column
+ALTER TABLE shop."Orders" RENAME "Total" TO total;
+
+-- expect: drop-column
+ALTER TABLE orders DROP COLUMN IF EXISTS legacy CASCADE;
+
+-- expect: drop-table
+DROP TABLE IF EXISTS a, b CASCADE;
+
+-- expect: truncate
+TRUNCATE TABLE ONLY orders RESTART IDENTITY;
+
+-- expect: add-required-column
+ALTER TABLE orders ADD COLUMN region text NOT NULL;
+
+-- expect-not: add-required-column
+ALTER TABLE orders ADD COLUMN region text NOT NULL DEFAULT 'eu';
+
+-- expect: drop-object
+DROP MATERIALIZED VIEW IF EXISTS daily;
+
+-- expect: drop-object
+DROP SEQUENCE orders_seq;
+
+-- expect-not: drop-object
+DROP INDEX CONCURRENTLY orders_a;
+
+-- expect: enum-value-change
+ALTER TYPE status RENAME VALUE 'old' TO 'new';
+
+-- expect-not: enum-value-change
+ALTER TYPE status ADD VALUE IF NOT EXISTS 'archived' AFTER 'paid';

@@ -1,0 +1,112 @@
+-- expect: index-not-concurrent
+create unique index if not exists "Orders_Email" on "Shop"."Orders" using btree (lower(email)) where deleted_at is null;
+
+-- expect: index-not-concurrent, long-lock-hold
+-- expect-not: multiple-alters-same-table
+ALTER TABLE ONLY public.orders ADD COLUMN a int;
+CREATE INDEX orders_b ON orders (b);
+
+-- expect: foreign-key-without-not-valid
+-- expect-not: check-without-not-valid
+ALTER TABLE IF EXISTS orders
+  ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE,
+  ADD CONSTRAINT orders_total_check CHECK (total > 0) NOT VALID;
+
+-- expect: volatile-default
+ALTER TABLE orders ADD COLUMN seen_at timestamptz NOT NULL DEFAULT clock_timestamp();
+
+-- expect: volatile-default
+ALTER TABLE orders ADD COLUMN shard int DEFAULT (random() * 10)::int;
+
+-- expect-not: volatile-default
+ALTER TABLE orders ADD COLUMN created_at timestamptz DEFAULT CURRENT_TIMESTAMP, ADD COLUMN d date DEFAULT '2024-01-01'::date;
+
+-- expect: volatile-default
+-- pg: 10
+ALTER TABLE orders ADD COLUMN created_at timestamptz DEFAULT CURRENT_TIMESTAMP;
+
+-- expect: volatile-default
+ALTER TABLE orders ADD COLUMN code text DEFAULT my_schema.make_code();
+
+-- expect: column-type-rewrite
+ALTER TABLE orders ALTER COLUMN id SET DATA TYPE bigint;
+
+-- expect-not: column-type-rewrite
+CREATE TABLE t (s varchar(10), n numeric(8,2));
+ALTER TABLE t ALTER COLUMN s TYPE varchar(20), ALTER COLUMN n TYPE numeric(10,2);
+
+-- expect: set-not-null
+-- expect-not: add-required-column
+ALTER TABLE orders ALTER COLUMN a SET NOT NULL, ALTER COLUMN b SET NOT NULL;
+
+-- expect: primary-key-direct, unnamed-constraint
+ALTER TABLE events ADD PRIMARY KEY (id);
+
+-- expect-not: primary-key-direct, unique-constraint-direct
+ALTER TABLE events ADD CONSTRAINT events_pkey PRIMARY KEY USING INDEX events_id_idx;
+
+-- expect: unique-constraint-direct
+ALTER TABLE users ADD COLUMN handle text CONSTRAINT users_handle_key UNIQUE;
+
+-- expect: check-without-not-valid
+ALTER TABLE users ADD COLUMN age int CHECK (age >= 0);
+
+-- expect: table-rewrite-command
+VACUUM (FULL, VERBOSE, ANALYZE) orders, users;
+
+-- expect-not: table-rewrite-command
+VACUUM (FULL false) orders;
+
+-- expect: rewriting-alter
+ALTER TABLE orders SET UNLOGGED;
+
+-- expect: rewriting-alter
+ALTER INDEX orders_pkey SET TABLESPACE fast;
+
+-- expect: refresh-matview-not-concurrent
+REFRESH MATERIALIZED VIEW reporting.daily_totals;
+
+-- expect-not: refresh-matview-not-concurrent
+REFRESH MATERIALIZED VIEW daily_totals WITH NO DATA;
+
+-- expect: trigger-change
+CREATE OR REPLACE TRIGGER audit AFTER INSERT ON orders FOR EACH ROW EXECUTE FUNCTION audit();
+
+-- expect: trigger-change
+ALTER TABLE orders ENABLE ALWAYS TRIGGER audit;
+
+-- expect: attach-partition-scan
+ALTER TABLE measurements ATTACH PARTITION measurements_y2024 DEFAULT;
+
+-- expect: domain-check-constraint
+ALTER DOMAIN public.email ADD CHECK (VALUE ~ '@');
+
+-- expect: validate-in-same-transaction
+BEGIN;
+ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (user_id) REFERENCES users NOT VALID;
+ALTER TABLE orders VALIDATE CONSTRAINT fk;
+COMMIT;
+
+-- expect: long-lock-hold
+BEGIN;
+LOCK TABLE orders IN ACCESS EXCLUSIVE MODE;
+UPDATE users SET flag = true WHERE id = 1;
+COMMIT;
+
+-- expect-not: long-lock-hold
+ALTER TABLE orders ADD COLUMN a int;
+COMMENT ON COLUMN orders.a IS 'x';
+GRANT SELECT ON orders TO reporting;
+
+-- expect-not: long-lock-hold
+CREATE INDEX CONCURRENTLY orders_a ON orders (a);
+ALTER TABLE orders ADD COLUMN b int;
+
+-- expect: drop-index-not-concurrent
+DROP INDEX IF EXISTS shop.orders_a, shop.orders_b;
+
+-- expect: detach-partition-not-concurrent
+ALTER TABLE IF EXISTS measurements DETACH PARTITION measurements_y2023;
+
+-- expect: reindex-not-concurrent
+REINDEX (VERBOSE) INDEX orders_pkey;

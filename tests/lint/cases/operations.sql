@@ -1,0 +1,80 @@
+-- expect: concurrent-in-transaction
+BEGIN;
+DROP INDEX CONCURRENTLY IF EXISTS orders_a;
+COMMIT;
+
+-- expect: concurrent-in-transaction
+-- pg: 11
+BEGIN;
+ALTER TYPE status ADD VALUE 'x';
+COMMIT;
+
+-- expect-not: concurrent-in-transaction
+-- pg: 12
+BEGIN;
+ALTER TYPE status ADD VALUE 'x';
+COMMIT;
+
+-- expect: concurrent-in-transaction
+START TRANSACTION;
+VACUUM orders;
+COMMIT;
+
+-- expect: unbatched-dml
+DELETE FROM sessions;
+
+-- expect: unbatched-dml
+UPDATE orders o SET total = l.sum FROM (SELECT order_id, sum(amount) FROM lines GROUP BY 1) l WHERE l.order_id = o.id;
+
+-- expect-not: unbatched-dml
+-- atomig: backfill batch_size=1000
+UPDATE orders SET total = 0 WHERE total IS NULL;
+
+-- expect: missing-lock-timeout
+-- runner: other
+SET statement_timeout = '5min';
+CREATE INDEX orders_a ON orders (a);
+
+-- expect-not: missing-lock-timeout
+-- runner: other
+SET LOCAL lock_timeout TO '3s';
+ALTER TABLE orders DROP COLUMN legacy;
+
+-- expect-not: missing-lock-timeout, missing-statement-timeout
+-- runner: other
+CREATE TABLE fresh (id bigint PRIMARY KEY);
+CREATE INDEX fresh_id ON fresh (id);
+
+-- expect: transaction-nesting
+BEGIN;
+SELECT 1;
+BEGIN;
+SELECT 2;
+COMMIT;
+COMMIT;
+
+-- expect: transaction-nesting
+PREPARE TRANSACTION 'x';
+
+-- expect: dynamic-sql-concat
+CREATE FUNCTION grant_all(r text) RETURNS void LANGUAGE plpgsql AS $f$
+BEGIN
+  EXECUTE 'GRANT SELECT ON ALL TABLES IN SCHEMA public TO ' || r;
+END $f$;
+
+-- expect-not: dynamic-sql-concat
+CREATE FUNCTION safe(r text) RETURNS void LANGUAGE plpgsql AS $f$
+BEGIN
+  -- 'a' || 'b' in a comment is fine
+  RAISE NOTICE '%', 'x' || r;
+  EXECUTE format('GRANT SELECT ON t TO %I', r);
+  EXECUTE 'SELECT $1' USING r;
+END $f$;
+
+-- expect-not: dynamic-sql-concat
+CREATE FUNCTION add(a int, b int) RETURNS int LANGUAGE sql AS 'SELECT a + b';
+
+-- expect: non-idempotent
+-- runner: other
+CREATE TABLE a (id int);
+ALTER TABLE b ADD COLUMN c int;

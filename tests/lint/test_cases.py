@@ -1,0 +1,60 @@
+"""Edge cases in data: tests/lint/cases/*.sql.
+
+Each file holds cases separated by blank lines. A case starts with comment lines:
+``-- expect: rule-a, rule-b`` (each must fire), ``-- expect-not: rule-c`` (must not fire),
+optionally ``-- pg: 11`` and ``-- runner: other``. The rest is one migration's up file, linted
+with no history (tables it does not create count as existing).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from atomig.lint import LintOptions, MigrationSource, SourceFile, lint_migrations
+from atomig.lint.registry import all_rules
+from atomig.sql.versions import ServerVersion
+
+CASES_DIR = Path(__file__).parent / "cases"
+
+
+def load_cases():
+    for path in sorted(CASES_DIR.glob("*.sql")):
+        for number, block in enumerate(path.read_text().split("\n\n")):
+            if not block.strip():
+                continue
+            meta = {"expect": [], "expect-not": [], "pg": "15", "runner": "atomig"}
+            for line in block.splitlines():
+                for key in meta:
+                    prefix = f"-- {key}:"
+                    if line.startswith(prefix):
+                        value = line[len(prefix) :].strip()
+                        if isinstance(meta[key], list):
+                            meta[key] += [
+                                v.strip() for v in value.split(",") if v.strip()
+                            ]
+                        else:
+                            meta[key] = value
+            yield pytest.param(block, meta, id=f"{path.stem}-{number}")
+
+
+@pytest.mark.parametrize(("sql", "meta"), list(load_cases()))
+def test_case(sql, meta):
+    known = set(all_rules())
+    assert meta["expect"] or meta["expect-not"], "a case must expect something"
+    assert set(meta["expect"]) | set(meta["expect-not"]) <= known
+    options = LintOptions(
+        version=ServerVersion.from_major(int(meta["pg"])), runner=meta["runner"]
+    )
+    migration = MigrationSource(
+        "20240101_0000_case",
+        SourceFile("case.up.sql", sql, "up"),
+        SourceFile("case.down.sql", "SELECT 1;", "down"),
+    )
+    result = lint_migrations([migration], options=options)
+    fired = [f.rule for f in result.findings if f.path == "case.up.sql"]
+    for rule in meta["expect"]:
+        assert rule in fired, f"{rule} did not fire; fired: {fired}"
+    for rule in meta["expect-not"]:
+        assert rule not in fired, f"{rule} fired: {result.findings}"
