@@ -21,7 +21,7 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.sql.classify import range_var
+from atomig.sql.classify import name_list, range_var
 from atomig.sql.parse import Statement
 
 ID = "rename-table"
@@ -59,7 +59,7 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     if ctx.is_new(relation):
         return
     what = (kind or "OBJECT").removeprefix("OBJECT_").lower().replace("_", " ")
-    name = relation or "it"
+    name = relation or _object_name(body.get("object")) or body.get("subname") or "it"
     if stmt.kind == "RenameStmt":
         action = f"renaming {what} {name} to {body.get('newname')}"
     else:
@@ -70,3 +70,15 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         "switch the code, then drop it in a later migration",
         relation=relation,
     )
+
+
+def _object_name(obj: object) -> str | None:
+    """The name of a non-relation object (``List`` of names, ``ObjectWithArgs``, String)."""
+    if not isinstance(obj, dict):
+        return None
+    if "String" in obj:
+        return str(obj["String"].get("sval", ""))
+    items = obj.get("List", {}).get("items") or obj.get("ObjectWithArgs", {}).get(
+        "objname"
+    )
+    return str(name_list(items)) if items else None
