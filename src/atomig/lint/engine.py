@@ -129,6 +129,7 @@ class Engine:
             for kind in list(self.by_kind):
                 self.by_kind[kind] = [*self.by_kind[kind], *self.every]
         self.suppressed = 0
+        self._alter_cache: dict[frozenset[str], list[Rule]] = {}
 
     # ---- one file -------------------------------------------------------------------------
 
@@ -183,18 +184,12 @@ class Engine:
         every = self.every
         for stmt in script.statements:
             rules = by_kind.get(stmt.kind, every)
-            if rules:
-                subtypes = _subtypes(stmt) if stmt.kind == "AlterTableStmt" else None
-                for rule in rules:
-                    if (
-                        rule.subtypes
-                        and subtypes is not None
-                        and not (rule.subtypes & subtypes)
-                    ):
-                        continue
-                    assert rule.check is not None
-                    for hit in rule.check(stmt, ctx):
-                        raw.append((rule, stmt, hit))
+            if stmt.kind == "AlterTableStmt" and rules:
+                rules = self._alter_rules(_subtypes(stmt), rules)
+            for rule in rules:
+                assert rule.check is not None
+                for hit in rule.check(stmt, ctx):
+                    raw.append((rule, stmt, hit))
             schema.apply(stmt, migration)
             for name in ctx.facts(stmt).creates if stmt.kind in _CREATES else ():
                 ctx.created_here.add(key_of(name))
@@ -203,6 +198,15 @@ class Engine:
             for stmt_or_none, hit in rule.finish(ctx):
                 raw.append((rule, stmt_or_none, hit))
         return self._finalise(ctx, raw)
+
+    def _alter_rules(self, subtypes: frozenset[str], rules: list[Rule]) -> list[Rule]:
+        """The ALTER TABLE rules interested in these subcommands (cached per set)."""
+        found = self._alter_cache.get(subtypes)
+        if found is None:
+            found = self._alter_cache[subtypes] = [
+                r for r in rules if not r.subtypes or r.subtypes & subtypes
+            ]
+        return found
 
     def _finalise(
         self,

@@ -42,6 +42,7 @@ TARGETS = (
     "AlterDatabaseStmt",
     "TransactionStmt",
 )
+SUBTYPES = ("AT_DetachPartition",)
 _BEFORE = "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint);"
 BAD = (
     Example(

@@ -30,6 +30,7 @@ ID = "foreign-key-without-index"
 SEVERITY = Severity.WARNING
 CATEGORY = "types"
 TARGETS = ("CreateStmt", "AlterTableStmt")
+SUBTYPES = ("AT_AddConstraint", "AT_AddColumn")
 _USERS = "CREATE TABLE users (id bigint PRIMARY KEY);"
 BAD = (
     Example(

@@ -31,6 +31,7 @@ TARGETS = (
     "CreateTableAsStmt",
     "CreateTrigStmt",
 )
+SUBTYPES = ("AT_AddColumn", "AT_AddConstraint", "AT_AddIndex", "AT_AlterColumnType")
 _LIMIT = 63
 BAD = (
     "CREATE TABLE orders (id bigint PRIMARY KEY, "

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
+from atomig.lint.helpers import alter_relation, commands
 from atomig.lint.rule import Example
 from atomig.lint.schema import key_of
 from atomig.sql.locks import LockMode
@@ -61,6 +62,7 @@ _QUICK = frozenset(
         "TransactionStmt",
     }
 )
+_PARTITION_CMDS = ("AT_AttachPartition", "AT_DetachPartition")
 _BEFORE = (
     "CREATE TABLE orders (id bigint PRIMARY KEY, status text);\n"
     "CREATE TABLE audit (id bigint, note text);"
@@ -83,16 +85,26 @@ GOOD = (
 
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
+    info = ctx.steps[stmt.index]
+    if not info.transactional:
+        return
+    reported = ctx.scratch(ID)
+    table = alter_relation(stmt)
+    if (
+        table is not None
+        and (info.step, key_of(table)) in reported
+        and not any(True for _ in commands(stmt, *_PARTITION_CMDS))
+    ):
+        return  # already reported for this step (and no partition is locked too)
     facts = ctx.facts(stmt)
     held = [
         lock.relation
         for lock in facts.locks
         if lock.mode is LockMode.ACCESS_EXCLUSIVE and not ctx.is_new(lock.relation)
     ]
-    if not held or not ctx.steps[stmt.index].transactional:
+    if not held:
         return
-    reported = ctx.scratch(ID)
-    step = ctx.steps[stmt.index].step
+    step = info.step
     for relation in held:
         if (step, key_of(relation)) in reported:
             continue

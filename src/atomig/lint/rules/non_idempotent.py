@@ -43,6 +43,7 @@ TARGETS = (
     "ViewStmt",
     "CreateFunctionStmt",
 )
+SUBTYPES = ("AT_DropColumn", "AT_DropConstraint", "AT_AddColumn")
 _UP = "CREATE TABLE carts (id bigint PRIMARY KEY);"
 BAD = (
     Example("DROP TABLE carts;", before=_UP, direction="down"),

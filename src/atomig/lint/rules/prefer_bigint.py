@@ -27,6 +27,7 @@ ID = "prefer-bigint"
 SEVERITY = Severity.WARNING
 CATEGORY = "types"
 TARGETS = ("CreateStmt", "AlterTableStmt")
+SUBTYPES = ("AT_AddColumn", "AT_AlterColumnType")
 _SMALL = {
     "int4": "integer",
     "int2": "smallint",

@@ -23,6 +23,7 @@ ID = "prefer-identity"
 SEVERITY = Severity.INFO
 CATEGORY = "types"
 TARGETS = ("CreateStmt", "AlterTableStmt")
+SUBTYPES = ("AT_AddColumn", "AT_AlterColumnType")
 BAD = ("CREATE TABLE users (id bigserial PRIMARY KEY);",)
 GOOD = ("CREATE TABLE users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY);",)
 

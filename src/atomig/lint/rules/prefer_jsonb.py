@@ -22,6 +22,7 @@ ID = "prefer-jsonb"
 SEVERITY = Severity.WARNING
 CATEGORY = "types"
 TARGETS = ("CreateStmt", "AlterTableStmt")
+SUBTYPES = ("AT_AddColumn", "AT_AlterColumnType")
 BAD = ("CREATE TABLE events (id bigint PRIMARY KEY, payload json);",)
 GOOD = ("CREATE TABLE events (id bigint PRIMARY KEY, payload jsonb);",)
 

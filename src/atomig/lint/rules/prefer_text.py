@@ -22,6 +22,7 @@ ID = "prefer-text"
 SEVERITY = Severity.INFO
 CATEGORY = "types"
 TARGETS = ("CreateStmt", "AlterTableStmt")
+SUBTYPES = ("AT_AddColumn", "AT_AlterColumnType")
 BAD = (
     "CREATE TABLE users (id bigint PRIMARY KEY, email varchar(255));",
     "CREATE TABLE codes (code char(3));",
