@@ -198,3 +198,30 @@ def test_down_files_are_linted_and_must_exist():
     assert "drop-index-not-concurrent" in fired and "non-idempotent" in fired
     # …but undoing what its own up created is not a compatibility break
     assert "drop-table" not in fired
+
+
+def test_down_files_may_undo_their_own_up_but_not_more():
+    history = migration(
+        "20240101_0000_a",
+        "CREATE TABLE u (id bigint PRIMARY KEY);\n"
+        "CREATE TABLE t (id bigint PRIMARY KEY, u_id bigint, note text);\n"
+        "ALTER TABLE t ADD CONSTRAINT t_note_check CHECK (note <> '') NOT VALID;",
+        report=(),
+    )
+    up = (
+        "ALTER TABLE t ADD CONSTRAINT t_u_fk FOREIGN KEY (u_id) REFERENCES u NOT VALID;\n"
+        "ALTER TABLE t ADD COLUMN extra text;"
+    )
+    down = (
+        "ALTER TABLE t DROP CONSTRAINT IF EXISTS t_u_fk, DROP COLUMN IF EXISTS extra;\n"
+        "ALTER TABLE t DROP CONSTRAINT IF EXISTS t_note_check, DROP COLUMN IF EXISTS note;"
+    )
+    target = migration("20240102_0000_b", up, down=down)
+    options = LintOptions(version=ServerVersion.from_major(15))
+    result = lint_migrations([history, target], options=options)
+    in_down = [
+        (f.rule, f.line) for f in result.findings if f.path.endswith("b.down.sql")
+    ]
+    # line 1 undoes what the up created; line 2 drops what an earlier migration made
+    assert ("drop-object", 1) not in in_down and ("drop-column", 1) not in in_down
+    assert ("drop-object", 2) in in_down and ("drop-column", 2) in in_down

@@ -53,6 +53,7 @@ class Constraint:
     columns: tuple[str, ...] = ()
     validated: bool = True
     not_null_column: str | None = None
+    origin: str = ""
 
 
 @dataclass(slots=True)
@@ -170,7 +171,11 @@ class SchemaState:
             handler(self, stmt.body, origin)
 
     def _add_constraint(
-        self, table: Table, con: Mapping[str, Any], columns: tuple[str, ...] = ()
+        self,
+        table: Table,
+        con: Mapping[str, Any],
+        columns: tuple[str, ...] = (),
+        origin: str = "",
     ) -> None:
         kind = _KINDS.get(con.get("contype", ""))
         if kind is None:
@@ -192,6 +197,7 @@ class SchemaState:
             keys,
             validated=not con.get("skip_validation"),
             not_null_column=not_null_check_column(con) if kind == "check" else None,
+            origin=origin,
         )
         if kind in ("primary", "unique", "exclusion"):
             index_name = con.get("indexname") or name
@@ -210,7 +216,7 @@ class SchemaState:
             name, TypeRef.from_node(type_node) if type_node else None, set_by=origin
         )
         for con in column_constraints(coldef):
-            self._add_constraint(table, con, (name,))
+            self._add_constraint(table, con, (name,), origin)
 
 
 def _create(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
@@ -222,7 +228,7 @@ def _create(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
         if "ColumnDef" in element:
             state._column(table, element["ColumnDef"], origin)
         elif "Constraint" in element:
-            state._add_constraint(table, element["Constraint"])
+            state._add_constraint(table, element["Constraint"], origin=origin)
         elif "TableLikeClause" in element:
             table.columns_known = False
     if body.get("inhRelations") or body.get("partbound"):
@@ -263,7 +269,9 @@ def _alter(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
             not_null = subtype == "AT_SetNotNull"
             table.columns[column_name] = replace(column, not_null=not_null)
         elif subtype == "AT_AddConstraint":
-            state._add_constraint(table, definition.get("Constraint", {}))
+            state._add_constraint(
+                table, definition.get("Constraint", {}), origin=origin
+            )
         elif subtype == "AT_ValidateConstraint" and column_name in table.constraints:
             con = table.constraints[column_name]
             table.constraints[column_name] = replace(con, validated=True)

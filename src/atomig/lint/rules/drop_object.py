@@ -62,6 +62,12 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             con = known.constraints.get(cmd.get("name", "")) if known else None
             if con is not None and con.not_null_column and ctx.direction != "down":
                 continue  # the helper CHECK of a SET NOT NULL, dropped once it is done
+            if (
+                con is not None
+                and ctx.direction == "down"
+                and con.origin == ctx.migration
+            ):
+                continue  # the down file undoing its own up
             yield Hit(
                 f"dropping constraint {cmd.get('name')} of {table} stops enforcing its rule "
                 "for every writer",
