@@ -7,6 +7,7 @@ from atomig.lint.rules import (
     check_without_not_valid,
     column_type_rewrite,
     concurrent_in_transaction,
+    concurrent_index_if_not_exists,
     detach_partition_not_concurrent,
     domain_check_constraint,
     drop_column,
@@ -93,6 +94,7 @@ MODULES = (
     dynamic_sql_concat,
     syntax_error,
     missing_down,
+    concurrent_index_if_not_exists,
     # backward compatibility
     rename_column,
     rename_table,
