@@ -186,3 +186,11 @@ def test_lint_does_not_import_psycopg_or_rich(project):
         [sys.executable, "-c", code, str(project.dir)], capture_output=True, text=True
     ).stdout
     assert "LOADED False False" in out
+
+
+def test_unreachable_database_is_a_usage_error_with_the_offline_hint(project):
+    project.url = "postgresql://nobody@127.0.0.1:1/nothing"
+    result = project.cli("lint")
+    assert result.exit_code == 2
+    assert "--no-database" in result.stderr
+    assert project.cli("lint", "--no-database").exit_code == 1

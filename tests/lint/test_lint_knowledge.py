@@ -225,3 +225,19 @@ def test_down_files_may_undo_their_own_up_but_not_more():
     # line 1 undoes what the up created; line 2 drops what an earlier migration made
     assert ("drop-object", 1) not in in_down and ("drop-column", 1) not in in_down
     assert ("drop-object", 2) in in_down and ("drop-column", 2) in in_down
+
+
+def test_an_index_added_by_a_later_migration_covers_a_foreign_key():
+    tables = migration(
+        "20240101_0000_a",
+        "CREATE TABLE u (id bigint PRIMARY KEY);\nCREATE TABLE t (id bigint PRIMARY KEY, u_id bigint);",
+    )
+    fk = migration(
+        "20240102_0000_b",
+        "ALTER TABLE t ADD CONSTRAINT t_u_fk FOREIGN KEY (u_id) REFERENCES u NOT VALID;",
+    )
+    index = migration(
+        "20240103_0000_c", "CREATE INDEX CONCURRENTLY t_u_id ON t (u_id);"
+    )
+    assert "foreign-key-without-index" in rules_fired(tables, fk)
+    assert "foreign-key-without-index" not in rules_fired(tables, fk, index)

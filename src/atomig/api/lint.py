@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from atomig.config import Settings
-from atomig.errors import ConfigError, SourceError, UsageError
+from atomig.errors import ConfigError, DatabaseUnavailable, SourceError, UsageError
 from atomig.events import Event, Reporter, null_reporter
 from atomig.lint.catalog import CatalogFacts
 from atomig.lint.context import DEFAULT_SMALL_TABLE_ROWS, RUNNERS, LintOptions
@@ -254,7 +254,15 @@ def _read_catalog(
     from atomig.db.dsn import parse_target
 
     target = parse_target(settings.database_url or "", settings.database_url_source)
-    with connect(target, application_name="atomig lint") as conn:
+    try:
+        conn = connect(target, application_name="atomig lint")
+    except DatabaseUnavailable as error:
+        raise DatabaseUnavailable(
+            error.message,
+            hint="check the URL and that the server is up, or lint offline with "
+            "--no-database (sizes and real column types are then unknown)",
+        ) from None
+    with conn:
         catalog = read_lint_catalog(conn, names, target.display)
     report(
         Event(

@@ -65,6 +65,8 @@ class LintContext:
         self.migration = migration
         self.created_here: set[Key] = set()
         self.down_state = "ok"  # "missing" / "empty" for an up whose down is
+        # The schema after every up of the directory (None for a lone file).
+        self.final_schema: SchemaState | None = None
         self._facts: dict[int, StatementFacts] = {}
         self._scratch: dict[str, Any] = {}
         self._types: dict[int, list[tuple[str, TypeRef, Any]]] = {}
@@ -152,6 +154,11 @@ class LintContext:
             return True
         live = self.catalog_table(table)
         return live is not None and column in live.not_null_checks
+
+    def covered_later(self, table: QualifiedName, columns: tuple[str, ...]) -> bool:
+        """A later migration of the directory creates an index leading with ``columns``."""
+        final = self.final_schema.table(table) if self.final_schema else None
+        return final is not None and final.covered_by_index(columns)
 
     def is_partitioned(self, name: QualifiedName | None) -> bool:
         """The table is a partitioned table (history or catalog)."""

@@ -129,6 +129,7 @@ class Engine:
             for kind in list(self.by_kind):
                 self.by_kind[kind] = [*self.by_kind[kind], *self.every]
         self.suppressed = 0
+        self.final_schema: SchemaState | None = None
         self._alter_cache: dict[frozenset[str], list[Rule]] = {}
 
     # ---- one file -------------------------------------------------------------------------
@@ -175,6 +176,7 @@ class Engine:
             migration=migration,
         )
         ctx.down_state = down_state
+        ctx.final_schema = self.final_schema
         if not report:
             for stmt in script.statements:
                 schema.apply(stmt, migration)
@@ -442,11 +444,23 @@ def _lint_migrations(
     parsed: dict[str, ParsedFile] | None,
 ) -> LintResult:
     engine = Engine(options, catalog)
-    cache = parsed or {}
+    cache = dict(parsed or {})
 
     def parse(source: SourceFile) -> ParsedFile:
         found = cache.get(source.path)
-        return found if found is not None else parse_file(source)
+        if found is None:
+            found = cache[source.path] = parse_file(source)
+        return found
+
+    if len(migrations) > 1:
+        # The schema once every up has run: what later migrations of the same directory
+        # add (an index for a foreign key added one migration earlier) is known.
+        final = SchemaState()
+        for migration in migrations:
+            up = parse(migration.up) if migration.up else None
+            for stmt in up.script or () if up else ():
+                final.apply(stmt, migration.name)
+        engine.final_schema = final
 
     findings: list[Finding] = []
     texts: dict[str, str] = {}

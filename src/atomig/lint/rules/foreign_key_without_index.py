@@ -11,8 +11,8 @@ Create an index that starts with the foreign-key columns, concurrently:
 or before it).
 
 ## Notes
-atomig looks for a covering index in the history, later in the same migration, and (when
-connected) in the live catalog.
+atomig looks for a covering index in the history, later in the same migration, in later
+migrations of the directory, and (when connected) in the live catalog.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
 
 def finish(ctx: LintContext) -> Iterator[tuple[Statement | None, Hit]]:
     for stmt, table, columns, referenced in ctx.scratch(ID).get("fks", []):
-        if ctx.covered_by_index(table, columns):
+        if ctx.covered_by_index(table, columns) or ctx.covered_later(table, columns):
             continue
         cols = ", ".join(columns)
         yield (
