@@ -116,3 +116,16 @@ def test_builtin_volatility_table_matches_the_server(database):
         f"regenerate with scripts/gen_builtin_volatility.py: {missing[:10]}"
     )
     assert not looser, looser[:10]
+
+
+def test_unqualified_names_follow_the_search_path(project):
+    db = project.database
+    db.execute("CREATE SCHEMA app")
+    db.execute("CREATE TABLE app.small (id bigint PRIMARY KEY, v int)")
+    db.execute("INSERT INTO app.small SELECT g, g FROM generate_series(1, 50) g")
+    db.execute("ANALYZE app.small")
+    db.execute(f'ALTER DATABASE "{db.name}" SET search_path = app, public')
+    (project.dir / "atomig.toml").write_text("[lint]\nsmall_table_rows = 1000\n")
+    project.add("20260101_0000_idx", "CREATE INDEX small_v ON small (v);", "SELECT 1;")
+    # found through the search_path (app), so its size is known: a small table
+    assert severities(project, "index-not-concurrent") == ["info"]

@@ -89,6 +89,7 @@ def read_lint_catalog(
             match = _NOT_NULL_CHECK.match(definition)
             if match:
                 tables[relid]["checks"].add(_unquote(match.group(1)))
+    search_path = conn.execute("SELECT current_schemas(false)").fetchone()
     functions: dict[str, Volatility] = {}
     for schema, name, code in conn.execute(_LINT_FUNCTIONS):
         level = Volatility.from_provolatile(code)
@@ -111,4 +112,5 @@ def read_lint_catalog(
         },
         functions=functions,
         database=database,
+        search_path=tuple(search_path[0]) if search_path else ("public",),
     )

@@ -46,3 +46,15 @@ class CatalogFacts:
     tables: Mapping[Key, CatalogTable] = field(default_factory=dict)
     functions: Mapping[str, Volatility] = field(default_factory=dict)
     database: str = ""
+    search_path: tuple[str, ...] = ("public",)
+
+    def table(self, schema: str | None, name: str) -> CatalogTable | None:
+        """A table by name; an unqualified name is resolved along the ``search_path`` of
+        the session that read the catalog (as the migration's statements will be)."""
+        if schema is not None:
+            return self.tables.get((schema, name))
+        for candidate in self.search_path:
+            found = self.tables.get((candidate, name))
+            if found is not None:
+                return found
+        return None

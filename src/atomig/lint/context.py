@@ -123,7 +123,7 @@ class LintContext:
         """The table as the live catalog knows it (only with a database)."""
         if self.catalog is None or name is None:
             return None
-        return self.catalog.tables.get(key_of(name))
+        return self.catalog.table(name.schema, name.name)
 
     def exists(self, name: QualifiedName | None) -> bool | None:
         """True: the table existed before this migration; False: created here; None: unknown
