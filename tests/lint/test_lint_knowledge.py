@@ -241,3 +241,32 @@ def test_an_index_added_by_a_later_migration_covers_a_foreign_key():
     )
     assert "foreign-key-without-index" in rules_fired(tables, fk)
     assert "foreign-key-without-index" not in rules_fired(tables, fk, index)
+
+
+def test_context_sources_add_findings_under_the_same_configuration():
+    from atomig.lint import Finding, Severity
+
+    def unreviewed(migrations):
+        for m in migrations:
+            yield Finding(
+                "unreviewed",
+                Severity.INFO,
+                m.up.path,
+                1,
+                1,
+                1,
+                2,
+                "not reviewed",
+                "review it",
+            )
+
+    source = migration("20240101_0000_a", "CREATE TABLE t (id bigint PRIMARY KEY);")
+    result = lint_migrations([source], context_sources=[unreviewed])
+    assert [f.rule for f in result.findings] == ["unreviewed"]
+    options = LintOptions(severities={"unreviewed": Severity.ERROR})
+    result = lint_migrations([source], options=options, context_sources=[unreviewed])
+    assert result.errors == 1
+    options = LintOptions(disabled=frozenset({"unreviewed"}))
+    assert not lint_migrations(
+        [source], options=options, context_sources=[unreviewed]
+    ).findings

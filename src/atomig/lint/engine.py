@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from atomig.errors import SourceError
 from atomig.lint.catalog import CatalogFacts
@@ -503,6 +503,12 @@ def _lint_migrations(
         texts[source.path] = source.text
         findings += engine.lint(item, SchemaState(), migration=source.path)
     for context_source in context_sources:
-        findings += context_source(migrations)
+        for finding in context_source(migrations):
+            if finding.rule in options.disabled:
+                continue
+            configured = options.severities.get(finding.rule)
+            if configured is not None and configured is not finding.severity:
+                finding = replace(finding, severity=configured)
+            findings.append(finding)
     findings.sort(key=lambda f: (f.path, f.line, f.column, f.rule))
     return LintResult(tuple(findings), files, statements, engine.suppressed, texts)

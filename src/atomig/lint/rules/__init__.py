@@ -30,6 +30,7 @@ from atomig.lint.rules import (
     missing_statement_timeout,
     multiple_alters_same_table,
     non_idempotent,
+    plan_rejected,
     prefer_bigint,
     prefer_identity,
     prefer_jsonb,
@@ -94,6 +95,7 @@ MODULES = (
     dynamic_sql_concat,
     syntax_error,
     missing_down,
+    plan_rejected,
     concurrent_index_if_not_exists,
     # backward compatibility
     rename_column,
