@@ -1,0 +1,1 @@
+"""Verification: schema fingerprints (and, later, reversibility proofs and traces)."""
