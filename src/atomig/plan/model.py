@@ -8,6 +8,7 @@ from enum import Enum
 
 from atomig.plan.envelope import SessionEnvelope
 from atomig.source.model import MigrationId
+from atomig.sql.facts import RelationLock
 from atomig.sql.parse import Statement
 
 
@@ -40,13 +41,37 @@ class RetryPolicy:
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One unit of execution: a transaction, an autocommit statement, or a backfill."""
+    """One unit of execution: a transaction, an autocommit statement, or a backfill.
+
+    ``locks`` are the table locks the step is known to take on relations that exist before
+    the migration (a relation created earlier in the same migration conflicts with nobody);
+    the runner waits for conflicting holders of those before it queues for them.
+    ``concurrent`` marks a CONCURRENTLY statement, whose waits block neither reads nor
+    writes: it runs with the full lock_timeout rather than short attempts.
+    """
 
     index: int
     kind: StepKind
     statements: tuple[Statement, ...]
     envelope: SessionEnvelope
     retry: RetryPolicy
+    locks: tuple[RelationLock, ...] = ()
+    concurrent: bool = False
+
+    @property
+    def short_attempts(self) -> bool:
+        """Lock waits of this step can stall other sessions' reads or writes, so it
+        acquires its locks in short attempts (``retry.attempt_lock_timeout_ms`` at first)."""
+        return not self.concurrent and self.kind is not StepKind.BACKFILL
+
+    @property
+    def first_attempt_lock_timeout_ms(self) -> int:
+        """The ``lock_timeout`` of the step's first attempt."""
+        ceiling = self.envelope.lock_timeout_ms
+        if not self.short_attempts:
+            return ceiling
+        start = self.retry.attempt_lock_timeout_ms
+        return min(start, ceiling) if ceiling > 0 else start
 
     @property
     def statement_hash(self) -> str:
@@ -72,6 +97,7 @@ class Plan:
     path: str
     steps: tuple[Step, ...]
     envelope: SessionEnvelope
+    on_failure: str = "rollback"
 
     @property
     def is_single_transaction(self) -> bool:

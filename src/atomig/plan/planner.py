@@ -22,7 +22,12 @@ from atomig.plan.envelope import SessionEnvelope, application_name_for
 from atomig.plan.model import Plan, RetryPolicy, Step, StepKind
 from atomig.source.model import Directives, MigrationId
 from atomig.sql.classify import statement_facts
-from atomig.sql.facts import TransactionControl
+from atomig.sql.facts import (
+    QualifiedName,
+    RelationLock,
+    StatementFacts,
+    TransactionControl,
+)
 from atomig.sql.parse import Script, Statement
 from atomig.sql.versions import ServerVersion
 from atomig.units import parse_duration_ms
@@ -184,14 +189,38 @@ def plan_migration(
     retry = _retry(settings, directives)
     steps: list[Step] = []
     run: list[Statement] = []
+    run_facts: list[StatementFacts] = []
+    created: set[QualifiedName] = set()
     block_start: Statement | None = None
+
+    def step_locks(facts: list[StatementFacts]) -> tuple[RelationLock, ...]:
+        # Locks on relations created earlier in this migration conflict with nobody; the
+        # strongest mode per relation is what the step must acquire.
+        strongest: dict[QualifiedName, RelationLock] = {}
+        for fact in facts:
+            for lock in fact.locks:
+                if _created_before(lock.relation, created):
+                    continue
+                known = strongest.get(lock.relation)
+                if known is None or lock.mode > known.mode:
+                    strongest[lock.relation] = lock
+            created.update(fact.creates)
+        return tuple(strongest.values())
 
     def flush() -> None:
         if run:
             steps.append(
-                Step(len(steps), StepKind.TRANSACTION, tuple(run), envelope, retry)
+                Step(
+                    len(steps),
+                    StepKind.TRANSACTION,
+                    tuple(run),
+                    envelope,
+                    retry,
+                    locks=step_locks(run_facts),
+                )
             )
             run.clear()
+            run_facts.clear()
 
     for statement in statements:
         facts = statement_facts(statement, version)
@@ -244,7 +273,14 @@ def plan_migration(
                 )
             flush()
             steps.append(
-                Step(len(steps), StepKind.BACKFILL, (statement,), envelope, retry)
+                Step(
+                    len(steps),
+                    StepKind.BACKFILL,
+                    (statement,),
+                    envelope,
+                    retry,
+                    locks=step_locks([facts]),
+                )
             )
             continue
         if not facts.transactional:
@@ -255,6 +291,14 @@ def plan_migration(
                     location=where,
                     hint="move it after COMMIT: atomig runs it as its own step",
                 )
+            if statement.kind == "IndexStmt" and not statement.body.get("idxname"):
+                raise SourceError(
+                    "CREATE INDEX CONCURRENTLY without an index name: if the build fails, "
+                    "the INVALID index it leaves cannot be found and dropped by name",
+                    location=where,
+                    hint="name the index: CREATE INDEX CONCURRENTLY IF NOT EXISTS "
+                    "<name> ON …",
+                )
             flush()
             steps.append(
                 Step(
@@ -263,10 +307,13 @@ def plan_migration(
                     (statement,),
                     autocommit_envelope,
                     retry,
+                    locks=step_locks([facts]),
+                    concurrent=facts.concurrent,
                 )
             )
             continue
         run.append(statement)
+        run_facts.append(facts)
     if block_start is not None:
         raise SourceError(
             "BEGIN without COMMIT",
@@ -280,4 +327,14 @@ def plan_migration(
         path=script.path,
         steps=tuple(steps),
         envelope=envelope,
+        on_failure=directives.get("on_failure") or settings.on_failure,
+    )
+
+
+def _created_before(relation: QualifiedName, created: set[QualifiedName]) -> bool:
+    # Names as written: an unqualified name matches a qualified one of the same name.
+    return any(
+        c.name == relation.name
+        and (c.schema is None or relation.schema is None or c.schema == relation.schema)
+        for c in created
     )

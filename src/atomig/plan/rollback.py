@@ -1,0 +1,68 @@
+"""Can a migration be rolled back after it stopped part-way? Checked before it starts. Pure.
+
+A migration of one transaction step never needs this: PostgreSQL rolls it back. A migration
+of several steps under the ``rollback`` failure policy may have to run its down file on a
+schema where only steps 1..k-1 happened; every down statement must then be safe on that
+partial state (:func:`atomig.sql.guards.partial_state_hazard`). atomig refuses to *start*
+such a migration when its down file is not, naming the statement, rather than discovering
+it at 3 a.m. half-way through.
+"""
+
+from __future__ import annotations
+
+from atomig.errors import SourceError, SourceLocation
+from atomig.plan.model import Plan, StepKind
+from atomig.sql.classify import statement_facts
+from atomig.sql.facts import QualifiedName
+from atomig.sql.guards import partial_state_hazard
+from atomig.sql.parse import Statement
+from atomig.sql.versions import ServerVersion
+
+
+def needs_partial_rollback(up: Plan) -> bool:
+    """True when a failure could leave ``up`` part-way (more than one step, or a step that
+    commits on its own): its down file may have to run on a partial state."""
+    if len(up.steps) > 1:
+        return True
+    return any(step.kind is not StepKind.TRANSACTION for step in up.steps)
+
+
+def rollback_hazard(
+    up: Plan, down: Plan, version: ServerVersion
+) -> tuple[Statement, str] | None:
+    """The first down statement that may fail on a partial up, and why; else ``None``."""
+    created: set[QualifiedName] = set()
+    for step in up.steps:
+        for statement in step.statements:
+            created.update(statement_facts(statement, version).creates)
+    for step in down.steps:
+        for statement in step.statements:
+            reason = partial_state_hazard(statement, created)
+            if reason is not None:
+                return statement, reason
+    return None
+
+
+def require_safe_rollback(up: Plan, down: Plan, version: ServerVersion) -> None:
+    """Refuse a multi-step migration under the rollback policy whose down file is not safe
+    on a partial state.
+
+    Raises:
+        SourceError: naming the down statement (file:line:column) and why.
+    """
+    if up.on_failure != "rollback" or not needs_partial_rollback(up):
+        return
+    found = rollback_hazard(up, down, version)
+    if found is None:
+        return
+    statement, reason = found
+    first = " ".join(statement.text.split())[:80]
+    raise SourceError(
+        f"{up.migration.name} runs in {len(up.steps)} steps, so a failure may roll it back "
+        f"from a partial state, but its down file is not safe there: {first!r}: {reason}",
+        location=SourceLocation(down.path, statement.span.line, statement.span.column),
+        hint="guard the down statements (DROP … IF EXISTS, ADD COLUMN IF NOT EXISTS, "
+        "CREATE … IF NOT EXISTS, OR REPLACE, or a DO block), or make the migration stop "
+        "and wait for you instead: -- atomig: on_failure=resume at the top of the up file",
+        details={"statement": statement.text, "reason": reason},
+    )

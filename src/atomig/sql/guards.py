@@ -1,0 +1,179 @@
+"""Is a statement safe to run on a *partial* state? (down files used to roll back a partial up)
+
+When step k of a migration fails after steps 1..k-1 committed, atomig rolls back by running
+the down file on a schema where only part of the up happened. A down statement is safe there
+when it succeeds whether or not the up got as far as the object it undoes:
+
+* guarded: ``DROP … IF EXISTS``, ``CREATE … IF NOT EXISTS``, ``CREATE OR REPLACE``,
+  ``ALTER TABLE … DROP COLUMN / DROP CONSTRAINT IF EXISTS``, ``ADD COLUMN IF NOT EXISTS``;
+* state-setting on objects that existed before the migration: ``ALTER COLUMN … SET/DROP
+  DEFAULT``, ``SET/DROP NOT NULL``, ``TYPE``, storage and statistics settings, data changes;
+* a ``DO`` block, the one way to guard what PostgreSQL has no IF [NOT] EXISTS for (an added
+  constraint, a rename): atomig cannot read PL/pgSQL and trusts its author;
+* session settings, transaction control, plain SELECT.
+
+Anything else — an unguarded DROP, ``ADD CONSTRAINT``, a rename — is refused up front, with
+the statement named, before the up runs. Pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from typing import Any
+
+from atomig.sql.classify import range_var
+from atomig.sql.facts import QualifiedName
+from atomig.sql.parse import Statement
+
+Body = Mapping[str, Any]
+Check = Callable[[Body, Collection[QualifiedName]], str | None]
+
+_ALWAYS_SAFE = frozenset(
+    {
+        "TransactionStmt",
+        "VariableSetStmt",
+        "VariableShowStmt",
+        "SelectStmt",
+        "DoStmt",
+        "CommentStmt",
+        "NotifyStmt",
+    }
+)
+# Guarded by IF NOT EXISTS.
+_IF_NOT_EXISTS = frozenset(
+    {
+        "IndexStmt",
+        "CreateStmt",
+        "CreateSeqStmt",
+        "CreateSchemaStmt",
+        "CreateExtensionStmt",
+        "CreateTableAsStmt",
+        "CreateForeignTableStmt",
+        "CreateStatsStmt",
+    }
+)
+# Guarded by OR REPLACE.
+_OR_REPLACE = frozenset(
+    {"CreateFunctionStmt", "ViewStmt", "CreateTrigStmt", "RuleStmt"}
+)
+# ALTER TABLE sub-commands that set a state and succeed whether or not it is already set.
+_IDEMPOTENT_ALTERS = frozenset(
+    {
+        "AT_ColumnDefault",
+        "AT_DropNotNull",
+        "AT_SetNotNull",
+        "AT_AlterColumnType",
+        "AT_SetStatistics",
+        "AT_SetStorage",
+        "AT_SetCompression",
+        "AT_SetOptions",
+        "AT_ResetOptions",
+        "AT_SetRelOptions",
+        "AT_ResetRelOptions",
+        "AT_SetLogged",
+        "AT_SetUnLogged",
+        "AT_ReplicaIdentity",
+        "AT_EnableRowSecurity",
+        "AT_DisableRowSecurity",
+        "AT_ForceRowSecurity",
+        "AT_NoForceRowSecurity",
+        "AT_EnableTrig",
+        "AT_DisableTrig",
+        "AT_EnableTrigAll",
+        "AT_DisableTrigAll",
+        "AT_EnableTrigUser",
+        "AT_DisableTrigUser",
+        "AT_ChangeOwner",
+    }
+)
+_GUARDED_ALTERS = {
+    "AT_DropColumn": "DROP COLUMN … needs IF EXISTS",
+    "AT_DropConstraint": "DROP CONSTRAINT … needs IF EXISTS",
+    "AT_AddColumn": "ADD COLUMN … needs IF NOT EXISTS",
+}
+
+
+def _created(
+    relation: QualifiedName | None, created: Collection[QualifiedName]
+) -> bool:
+    # Names as written: an unqualified name matches a qualified one of the same name.
+    if relation is None:
+        return False
+    return any(
+        c.name == relation.name
+        and (c.schema is None or relation.schema is None or c.schema == relation.schema)
+        for c in created
+    )
+
+
+def _alter_table(body: Body, created: Collection[QualifiedName]) -> str | None:
+    relation = range_var(body.get("relation"))
+    if _created(relation, created) and not body.get("missing_ok"):
+        return (
+            f"ALTER TABLE {relation} needs IF EXISTS: the up creates {relation}, so it "
+            "may not exist when the up stopped early"
+        )
+    for item in body.get("cmds", ()):
+        cmd = item.get("AlterTableCmd", {})
+        subtype = cmd.get("subtype", "")
+        if subtype in _GUARDED_ALTERS:
+            if not cmd.get("missing_ok"):
+                return _GUARDED_ALTERS[subtype]
+        elif subtype not in _IDEMPOTENT_ALTERS:
+            what = subtype.removeprefix("AT_")
+            return (
+                f"ALTER TABLE … {what} cannot be guarded with IF [NOT] EXISTS "
+                "(wrap it in a DO block that checks the catalog first)"
+            )
+    return None
+
+
+def _dml(body: Body, created: Collection[QualifiedName]) -> str | None:
+    relation = range_var(body.get("relation"))
+    if _created(relation, created):
+        return f"it changes rows of {relation}, which the up creates (it may not exist)"
+    return None
+
+
+def _drop(body: Body, created: Collection[QualifiedName]) -> str | None:
+    return None if body.get("missing_ok") else "DROP … needs IF EXISTS"
+
+
+_CHECKS: dict[str, Check] = {
+    "AlterTableStmt": _alter_table,
+    "InsertStmt": _dml,
+    "UpdateStmt": _dml,
+    "DeleteStmt": _dml,
+    "DropStmt": _drop,
+}
+
+
+def partial_state_hazard(
+    statement: Statement, created_by_up: Collection[QualifiedName] = ()
+) -> str | None:
+    """Why ``statement`` (of a down file) may fail on a partially applied up, or ``None``.
+
+    Args:
+        created_by_up: relations the up migration creates (they may not exist yet).
+
+    >>> from atomig.sql.parse import parse_script
+    >>> guarded, bare = parse_script("DROP INDEX IF EXISTS i; DROP INDEX i").statements
+    >>> partial_state_hazard(guarded) is None
+    True
+    >>> partial_state_hazard(bare)
+    'DROP … needs IF EXISTS'
+    """
+    kind, body = statement.kind, statement.body
+    if kind in _ALWAYS_SAFE:
+        return None
+    if kind in _IF_NOT_EXISTS:
+        if body.get("if_not_exists"):
+            return None
+        return "CREATE … needs IF NOT EXISTS"
+    if kind in _OR_REPLACE:
+        return None if body.get("replace") else "CREATE … needs OR REPLACE"
+    check = _CHECKS.get(kind)
+    if check is not None:
+        return check(body, created_by_up)
+    words = " ".join(statement.text.split()[:2]).upper()
+    return f"{words} … cannot be guarded with IF [NOT] EXISTS or OR REPLACE"

@@ -1,0 +1,139 @@
+"""Planner additions of the step engine: locks per step, concurrent steps, unnamed
+concurrent indexes, and rollback safety of down files on a partial state."""
+
+from dataclasses import replace
+
+import pytest
+
+from atomig.errors import SourceError
+from atomig.plan.model import StepKind
+from atomig.plan.rollback import needs_partial_rollback, require_safe_rollback
+from atomig.sql import LockMode, ServerVersion, parse_script
+from atomig.sql.guards import partial_state_hazard
+from tests.unit.test_planner import make_plan
+
+V15 = ServerVersion.from_major(15)
+
+
+def test_unnamed_concurrent_index_is_rejected_with_its_location():
+    with pytest.raises(SourceError, match="without an index name") as info:
+        make_plan("SELECT 1;\nCREATE INDEX CONCURRENTLY ON t (a);")
+    assert (info.value.location.line, info.value.location.column) == (2, 1)
+    assert "IF NOT EXISTS <name>" in info.value.hint
+
+
+def test_step_locks_skip_relations_created_earlier_in_the_migration():
+    plan = make_plan(
+        "CREATE TABLE fresh (id int);\n"
+        "ALTER TABLE fresh ADD COLUMN a int;\n"
+        "ALTER TABLE orders ADD COLUMN b int;\n"
+        "CREATE INDEX CONCURRENTLY i_fresh ON fresh (a);\n"
+        "CREATE INDEX CONCURRENTLY i_orders ON orders (b);"
+    )
+    first, build_fresh, build_orders = plan.steps
+    assert [(str(lock.relation), lock.mode) for lock in first.locks] == [
+        ("orders", LockMode.ACCESS_EXCLUSIVE)
+    ]
+    assert build_fresh.locks == () and build_fresh.concurrent
+    assert [(str(lock.relation), lock.mode) for lock in build_orders.locks] == [
+        ("orders", LockMode.SHARE_UPDATE_EXCLUSIVE)
+    ]
+
+
+def test_short_attempts_for_transaction_steps_full_timeout_for_concurrent_ones():
+    plan = make_plan(
+        "-- atomig: lock_timeout=3s\nALTER TABLE t ADD COLUMN a int;\n"
+        "CREATE INDEX CONCURRENTLY i ON t (a);\nVACUUM t;"
+    )
+    tx, build, vacuum = plan.steps
+    assert tx.short_attempts and tx.first_attempt_lock_timeout_ms == 50
+    assert not build.short_attempts and build.first_attempt_lock_timeout_ms == 3000
+    # VACUUM cannot run in a transaction but is not CONCURRENTLY: short attempts.
+    assert vacuum.kind is StepKind.AUTOCOMMIT and vacuum.short_attempts
+
+
+def test_failure_policy_from_directive_or_settings():
+    assert make_plan("SELECT 1;").on_failure == "rollback"
+    assert make_plan("-- atomig: on_failure=resume\nSELECT 1;").on_failure == "resume"
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "DROP INDEX CONCURRENTLY IF EXISTS i",
+        "DROP TABLE IF EXISTS t",
+        "ALTER TABLE orders DROP COLUMN IF EXISTS c, DROP CONSTRAINT IF EXISTS k",
+        "ALTER TABLE orders ALTER COLUMN c SET DEFAULT 0, ALTER COLUMN d DROP NOT NULL",
+        "ALTER TABLE orders ADD COLUMN IF NOT EXISTS c int",
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON orders (c)",
+        "CREATE TABLE IF NOT EXISTS t (id int)",
+        "CREATE OR REPLACE VIEW v AS SELECT 1",
+        "CREATE OR REPLACE FUNCTION f() RETURNS int LANGUAGE sql AS 'select 1'",
+        "DO $$ BEGIN IF true THEN NULL; END IF; END $$",
+        "UPDATE orders SET c = 0",
+        "SET lock_timeout = '1s'",
+        "COMMENT ON TABLE orders IS 'x'",
+    ],
+)
+def test_statements_safe_on_a_partial_state(statement):
+    (parsed,) = parse_script(statement).statements
+    assert partial_state_hazard(parsed) is None
+
+
+@pytest.mark.parametrize(
+    ("statement", "reason"),
+    [
+        ("DROP INDEX i", "DROP … needs IF EXISTS"),
+        ("ALTER TABLE orders DROP COLUMN c", "DROP COLUMN … needs IF EXISTS"),
+        ("ALTER TABLE orders ADD COLUMN c int", "ADD COLUMN … needs IF NOT EXISTS"),
+        (
+            "ALTER TABLE orders ADD CONSTRAINT k CHECK (c > 0)",
+            "AddConstraint cannot be",
+        ),
+        ("CREATE INDEX i ON orders (c)", "needs IF NOT EXISTS"),
+        ("CREATE VIEW v AS SELECT 1", "needs OR REPLACE"),
+        ("ALTER TABLE orders RENAME TO o", "ALTER TABLE … cannot be guarded"),
+        ("CREATE TYPE mood AS ENUM ('a')", "CREATE TYPE … cannot be guarded"),
+    ],
+)
+def test_statements_unsafe_on_a_partial_state(statement, reason):
+    (parsed,) = parse_script(statement).statements
+    assert reason in partial_state_hazard(parsed)
+
+
+def test_statements_on_tables_the_up_creates_need_guards():
+    from atomig.sql import QualifiedName
+
+    created = {QualifiedName(None, "fresh")}
+    alter, guarded, update = parse_script(
+        "ALTER TABLE fresh DROP COLUMN IF EXISTS a;"
+        "ALTER TABLE IF EXISTS fresh DROP COLUMN IF EXISTS a;"
+        "UPDATE fresh SET a = 1"
+    ).statements
+    assert "needs IF EXISTS" in partial_state_hazard(alter, created)
+    assert partial_state_hazard(guarded, created) is None
+    assert "which the up creates" in partial_state_hazard(update, created)
+
+
+def _down(text):
+    from atomig.plan import plan_migration
+    from atomig.source.model import Directives
+    from tests.unit.test_planner import MID, SETTINGS
+
+    return plan_migration(
+        MID, "down", parse_script(text, "m.down.sql"), Directives(), SETTINGS, V15
+    )
+
+
+def test_rollback_safety_is_required_only_when_a_partial_state_is_possible():
+    single = make_plan("ALTER TABLE t ADD COLUMN a int;")
+    multi = make_plan(
+        "ALTER TABLE t ADD COLUMN a int;\nCREATE INDEX CONCURRENTLY i ON t (a);"
+    )
+    unsafe = _down("DROP INDEX i;\nALTER TABLE t DROP COLUMN a;")
+    assert not needs_partial_rollback(single) and needs_partial_rollback(multi)
+    require_safe_rollback(single, unsafe, V15)
+    require_safe_rollback(replace(multi, on_failure="resume"), unsafe, V15)
+    with pytest.raises(SourceError, match="not safe there") as info:
+        require_safe_rollback(multi, unsafe, V15)
+    assert str(info.value.location) == "m.down.sql:1:1"
