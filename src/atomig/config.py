@@ -29,12 +29,17 @@ class SessionDefaults:
     ``concurrent_statement_timeout_ms`` applies to steps that cannot run in a transaction
     (``CREATE INDEX CONCURRENTLY`` …): 0 means no limit, because a 15-minute cap would kill a
     large index build half-way.
+
+    ``client_connection_check_interval_ms`` (PostgreSQL 14+) makes the server check, while a
+    migration statement runs, that atomig is still connected, so that a killed runner's
+    statement is cancelled within that time instead of running on as an orphan (0: off).
     """
 
     lock_timeout_ms: int = 2_000
     statement_timeout_ms: int = 15 * 60_000
     idle_in_transaction_session_timeout_ms: int = 60_000
     concurrent_statement_timeout_ms: int = 0
+    client_connection_check_interval_ms: int = 1_000
 
 
 @dataclass(frozen=True, slots=True)

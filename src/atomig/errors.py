@@ -110,3 +110,10 @@ class NeedsAttention(AtomigError):
 
     exit_code = 4
     kind = "needs-attention"
+
+
+class Interrupted(AtomigError):
+    """SIGINT or SIGTERM stopped a migration; the failure policy ran before atomig exited."""
+
+    exit_code = 130
+    kind = "interrupted"

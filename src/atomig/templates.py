@@ -33,6 +33,9 @@ CONFIG_TEMPLATE = """\
 # Statement timeout of steps that cannot run in a transaction (CREATE INDEX
 # CONCURRENTLY ...); 0 = none, so a large build is not killed half-way.
 # concurrent_statement_timeout = "0"
+# PostgreSQL 14+: the server checks this often that atomig is still connected while a
+# statement runs, so that a killed runner's statement does not run on as an orphan.
+# client_connection_check_interval = "1s"
 
 [retry]
 # Lock-bound failures (lock timeout, deadlock, serialization) are retried with

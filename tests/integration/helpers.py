@@ -36,3 +36,31 @@ def ledger_rows(db: Database, schema: str = "atomig") -> list[tuple]:
 
 def applied_versions(db: Database) -> list[str]:
     return [row[0] for row in ledger_rows(db)]
+
+
+def log_statements(db: Database) -> None:
+    """Make the server log every statement of ``db`` (read back with :func:`logged`)."""
+    db.execute(f"ALTER DATABASE \"{db.name}\" SET log_statement = 'all'")
+
+
+def logged(db: Database, pids) -> list[str]:
+    """What the server received from backends ``pids``, one entry per protocol message:
+    ``"statement: …"`` for a simple query (several statements in one message show up as
+    one entry), ``"execute <unnamed>: …"`` for the extended protocol (pipelines)."""
+    import re
+
+    wanted = {int(p) for p in pids}
+    pattern = re.compile(r"^.*? \[(\d+)\] LOG:  (statement|execute [^:]*): (.*)$")
+    entries: list[list[str]] = []
+    ours = False
+    for line in db.cluster.cluster.log_file.read_text(errors="replace").splitlines():
+        match = pattern.match(line)
+        if match:
+            ours = int(match.group(1)) in wanted
+            if ours:
+                entries.append([f"{match.group(2)}: {match.group(3)}"])
+        elif ours and line.startswith("\t"):
+            entries[-1].append(line[1:])
+        else:
+            ours = False
+    return ["\n".join(e) for e in entries]

@@ -20,17 +20,26 @@ def captured(project):
 def test_default_envelope(project):
     project.add("20261101_0900_capture", CAPTURE, "DROP TABLE IF EXISTS envelope;")
     assert project.cli("up").exit_code == 0
+    # The first attempt waits for locks at most the short per-attempt lock_timeout (50ms);
+    # the configured 2s is the ceiling later attempts may grow to.
     assert captured(project)[:4] == (
-        "2s",
+        "50ms",
         "15min",
         "1min",
         "migration:20261101_0900_capture",
     )
+    details = project.database.scalar("SELECT details FROM atomig.journal")
+    assert details["lock_timeout_ms"] == 50
+
+
+# With a per-attempt lock_timeout above the configured one, the configured one (the
+# ceiling of any single wait) is what a step runs with: these tests read it back.
+LONG_ATTEMPTS = '[retry]\nattempt_lock_timeout = "1min"\n'
 
 
 def test_project_and_migration_overrides(project):
     (project.dir / "atomig.toml").write_text(
-        '[session]\nlock_timeout = "3s"\nstatement_timeout = "1h"\n'
+        '[session]\nlock_timeout = "3s"\nstatement_timeout = "1h"\n' + LONG_ATTEMPTS
     )
     project.add(
         "20261101_0900_capture",
@@ -42,6 +51,7 @@ def test_project_and_migration_overrides(project):
 
 
 def test_leading_sets_become_the_envelope_and_do_not_leak(project):
+    (project.dir / "atomig.toml").write_text(LONG_ATTEMPTS)
     project.add(
         "20261101_0900_capture",
         "SET lock_timeout = '7s';\nSET search_path = app, public;\nCREATE SCHEMA app;\n"
@@ -82,8 +92,11 @@ def test_mid_file_session_set_does_not_leak_into_next_migration(project):
 @pytest.mark.parametrize(
     "statement", ["CREATE INDEX CONCURRENTLY i ON t (id)", "VACUUM t"]
 )
-def test_non_transactional_statement_fails_before_anything_runs(project, statement):
-    """Foundation behaviour: one transaction per migration; the step engine replaces it."""
+def test_non_transactional_statement_runs_as_its_own_autocommit_step(
+    project, statement
+):
+    """The step engine runs what PostgreSQL refuses in a transaction block as a step of its
+    own, outside any transaction, after the transaction step before it committed."""
     project.add(
         "20261101_0900_t", "CREATE TABLE t (id int);", "DROP TABLE IF EXISTS t;"
     )
@@ -93,8 +106,20 @@ def test_non_transactional_statement_fails_before_anything_runs(project, stateme
         "DROP TABLE IF EXISTS u;",
     )
     result = project.cli("up")
-    assert result.exit_code == 2
-    assert "cannot run inside a transaction" in result.stderr
-    assert "20261102_0900_idx.up.sql:2:1" in result.stderr
-    # Nothing ran, not even the earlier, valid migration.
-    assert project.database.scalar("SELECT to_regclass('t')") is None
+    assert result.exit_code == 0, result.stderr
+    journal = project.database.execute(
+        "SELECT version, step_index, step_kind, outcome, finished_at >= started_at"
+        " FROM atomig.journal ORDER BY id"
+    )
+    assert journal == [
+        ("20261101_0900", 0, "transaction", "committed", True),
+        ("20261102_0900", 0, "transaction", "committed", True),
+        ("20261102_0900", 1, "autocommit", "done", True),
+    ]
+    assert project.database.execute(
+        "SELECT status, step_count, steps_done FROM atomig.migrations ORDER BY order_key"
+    ) == [("applied", 1, 1), ("applied", 2, 2)]
+    if "INDEX" in statement:
+        assert project.database.scalar(
+            "SELECT indisvalid FROM pg_index WHERE indexrelid = 'i'::regclass"
+        )

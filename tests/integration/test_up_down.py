@@ -115,6 +115,7 @@ def test_status_check_and_json_shapes(project):
         "applied": 0,
         "pending": 3,
         "partial": 0,
+        "running": 0,
         "edited": 0,
         "missing": 0,
     }
@@ -141,6 +142,8 @@ def test_status_check_and_json_shapes(project):
         "steps_done",
         "step_count",
         "last_failure",
+        "reason",
+        "failure",
     }
     assert [m["state"] for m in document["migrations"]] == [
         "applied",

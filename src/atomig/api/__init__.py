@@ -35,6 +35,9 @@ if TYPE_CHECKING:  # explicit re-exports for type checkers
         plan as plan,
     )
     from atomig.api.migrate import (
+        plan_rollback_check as plan_rollback_check,
+    )
+    from atomig.api.migrate import (
         plan_to_dict as plan_to_dict,
     )
     from atomig.api.migrate import (
@@ -61,6 +64,12 @@ if TYPE_CHECKING:  # explicit re-exports for type checkers
     from atomig.api.project import (
         new_migration as new_migration,
     )
+    from atomig.api.recover import (
+        RecoverReport as RecoverReport,
+    )
+    from atomig.api.recover import (
+        recover as recover,
+    )
     from atomig.api.schema import (
         describe_table as describe_table,
     )
@@ -76,10 +85,12 @@ _EXPORTS = {
         "diff_applied",
         "migrate",
         "plan",
+        "plan_rollback_check",
         "plan_to_dict",
         "rollback",
         "status",
     ),
+    "atomig.api.recover": ("RecoverReport", "recover"),
     "atomig.api.project": (
         "InitResult",
         "NewResult",
@@ -96,6 +107,7 @@ __all__ = [
     "InitResult",
     "LintReport",
     "NewResult",
+    "RecoverReport",
     "RunReport",
     "accept_edit",
     "describe_table",
@@ -107,8 +119,10 @@ __all__ = [
     "migrate",
     "new_migration",
     "plan",
+    "plan_rollback_check",
     "plan_to_dict",
     "read_database_schema",
+    "recover",
     "rollback",
     "status",
 ]

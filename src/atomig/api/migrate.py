@@ -4,37 +4,46 @@ from __future__ import annotations
 
 import difflib
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from atomig.api.recover import (
+    new_context,
+    plan_text,
+    recovery_plans,
+    refuse_unfinished_down,
+    require_safe_down,
+    running,
+    unfinished_rows,
+)
 from atomig.config import Settings
+from atomig.db.indexes import invalid_indexes
 from atomig.errors import NeedsAttention, UsageError
 from atomig.events import Reporter, null_reporter
 from atomig.plan.model import Plan
-from atomig.plan.planner import plan_migration
+from atomig.plan.rollback import require_safe_rollback
 from atomig.run import ledger
+from atomig.run.recovery import ROLLBACK, check_action, recover_one
 from atomig.run.runner import (
     MigrationOutcome,
-    RunContext,
     apply_migration,
     check_runnable,
     current_actor,
     revert_migration,
 )
-from atomig.run.runner_lock import runner_lock
+from atomig.run.runner_lock import lock_holder, runner_lock
 from atomig.run.session import Session, open_session
 from atomig.run.status import (
     EDITED,
     MISSING,
-    PARTIAL,
     PENDING,
     StatusReport,
     compute_status,
 )
 from atomig.source.layout import discover_migrations, find_migration
 from atomig.source.model import Migration
-from atomig.sql.parse import parse_script
 from atomig.sql.versions import ServerVersion
+from atomig.verify.fingerprint import take_fingerprint
 
 __all__ = [
     "RunReport",
@@ -52,22 +61,60 @@ __all__ = [
 
 
 def _status_of(
-    settings: Settings, session: Session, migrations: list[Migration]
+    settings: Settings,
+    session: Session,
+    migrations: list[Migration],
+    *,
+    live_runner: bool = False,
 ) -> StatusReport:
     state = ledger.read_ledger(session.conn, settings.ledger_schema)
     return StatusReport(
         database=session.target.display,
         server_version=str(session.server_version),
         ledger_schema=settings.ledger_schema,
-        migrations=tuple(compute_status(migrations, state)),
+        migrations=tuple(compute_status(migrations, state, live_runner=live_runner)),
     )
 
 
-def status(settings: Settings, *, report: Reporter = null_reporter) -> StatusReport:
-    """Applied, pending, partial, edited and missing migrations. Reads only; never writes."""
+def status(
+    settings: Settings,
+    *,
+    fingerprint: bool = False,
+    report: Reporter = null_reporter,
+) -> StatusReport:
+    """Applied, pending, partial, edited and missing migrations, INVALID indexes, and (with
+    ``fingerprint``) the schema fingerprint. Reads only; never writes."""
     migrations = discover_migrations(settings.migrations_dir)
     with open_session(settings, report) as session:
-        return _status_of(settings, session, migrations)
+        holder = lock_holder(session.conn, settings.ledger_schema)
+        current = _status_of(
+            settings, session, migrations, live_runner=holder is not None
+        )
+        invalid = invalid_indexes(session.conn, [settings.ledger_schema])
+        notes = [
+            f"INVALID index {i.qualified} on {i.table}"
+            + (
+                " (being built)"
+                if i.building
+                else ": a concurrent build failed or was "
+                "interrupted (atomig recover drops those of atomig's own steps)"
+            )
+            for i in invalid
+        ]
+        if holder is not None:
+            notes.append(f"a runner is working: {holder.describe()}")
+        found = (
+            take_fingerprint(session.conn, settings.ledger_schema)
+            if fingerprint
+            else None
+        )
+        return replace(
+            current,
+            notes=tuple(notes),
+            invalid_indexes=tuple(i.qualified for i in invalid if not i.building),
+            fingerprint=found.digest if found else None,
+            fingerprint_objects=dict(found.objects) if found else None,
+        )
 
 
 # ---- plan ---------------------------------------------------------------------------
@@ -76,16 +123,7 @@ def status(settings: Settings, *, report: Reporter = null_reporter) -> StatusRep
 def _plan_for(
     settings: Settings, migration: Migration, direction: str, version: ServerVersion
 ) -> Plan:
-    file = migration.file(direction)
-    script = parse_script(file.text, str(file.path))
-    return plan_migration(
-        migration.id,
-        direction,
-        script,
-        migration.directives_for(direction),
-        settings,
-        version,
-    )
+    return plan_text(settings, migration, direction, version)
 
 
 def plan(
@@ -115,32 +153,76 @@ def plan(
         return server, [_plan_for(settings, m, direction, server) for m in chosen]
 
 
-def plan_to_dict(p: Plan) -> dict[str, Any]:
-    """The ``--json`` shape of one plan."""
+def plan_rollback_check(
+    settings: Settings, p: Plan, server: ServerVersion
+) -> dict[str, Any]:
+    """How a failure of the up plan ``p`` is handled: policy, and whether its down file is
+    safe to run on a partial state (the statement that is not, if any)."""
+    from atomig.plan.rollback import needs_partial_rollback, rollback_hazard
+
+    out: dict[str, Any] = {"on_failure": p.on_failure, "partial_possible": False}
+    if p.direction != "up" or not needs_partial_rollback(p):
+        return out
+    out["partial_possible"] = True
+    migration = find_migration(
+        discover_migrations(settings.migrations_dir), p.migration.version
+    )
+    down = _plan_for(settings, migration, "down", server)
+    found = rollback_hazard(p, down, server)
+    out["down_safe"] = found is None
+    if found is not None:
+        statement, reason = found
+        out["down_hazard"] = {
+            "file": down.path,
+            "line": statement.span.line,
+            "column": statement.span.column,
+            "reason": reason,
+        }
+    return out
+
+
+def _step_dict(step: Any) -> dict[str, Any]:
+    envelope = dict(step.envelope.settings())
+    retry = step.retry
     return {
+        "index": step.index + 1,
+        "kind": step.kind.value,
+        "envelope": envelope,
+        "concurrent": step.concurrent,
+        "locks": [
+            {"relation": str(lock.relation), "mode": lock.mode.label}
+            for lock in step.locks
+        ],
+        "retry": {
+            "max_attempts": retry.max_attempts,
+            "budget_ms": retry.budget_ms,
+            "first_attempt_lock_timeout_ms": step.first_attempt_lock_timeout_ms,
+            "lock_timeout_ceiling_ms": step.envelope.lock_timeout_ms,
+            "attempt_lock_timeout_ms": retry.attempt_lock_timeout_ms,
+            "initial_delay_ms": retry.initial_delay_ms,
+            "max_delay_ms": retry.max_delay_ms,
+            "blocker_age_ms": retry.blocker_age_ms,
+            "blocker_wait_ms": retry.blocker_wait_ms,
+        },
+        "statements": [
+            {"line": s.span.line, "column": s.span.column, "text": s.text}
+            for s in step.statements
+        ],
+    }
+
+
+def plan_to_dict(p: Plan, failure: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ``--json`` shape of one plan."""
+    out: dict[str, Any] = {
         "migration": p.migration.name,
         "direction": p.direction,
         "file": p.path,
-        "steps": [
-            {
-                "index": step.index + 1,
-                "kind": step.kind.value,
-                "envelope": dict(step.envelope.settings()),
-                "retry": {
-                    "max_attempts": step.retry.max_attempts,
-                    "budget_ms": step.retry.budget_ms,
-                    "attempt_lock_timeout_ms": step.retry.attempt_lock_timeout_ms,
-                    "initial_delay_ms": step.retry.initial_delay_ms,
-                    "max_delay_ms": step.retry.max_delay_ms,
-                },
-                "statements": [
-                    {"line": s.span.line, "column": s.span.column, "text": s.text}
-                    for s in step.statements
-                ],
-            }
-            for step in p.steps
-        ],
+        "on_failure": p.on_failure,
+        "steps": [_step_dict(step) for step in p.steps],
     }
+    if failure is not None:
+        out["failure"] = failure
+    return out
 
 
 # ---- up / down ----------------------------------------------------------------------
@@ -198,24 +280,23 @@ def _refuse_attention(report: StatusReport) -> None:
             f"applied migration(s) missing from the migrations directory: {names}",
             hint="restore the files from version control",
         )
-    partial = [m for m in report.migrations if m.state == PARTIAL]
-    if partial:
-        raise NeedsAttention(
-            f"migration {partial[0].version}_{partial[0].slug} is partially applied",
-            hint="atomig recover --rollback or --resume",
-        )
 
 
-def _new_context(settings: Settings, session: Session, report: Reporter) -> RunContext:
-    return RunContext(
-        conn=session.conn,
-        target=session.target,
-        settings=settings,
-        server_version=session.server_version,
-        run_id=str(uuid.uuid4()),
-        actor=current_actor(),
-        report=report,
-    )
+def _plans_for_up(
+    settings: Settings,
+    migration: Migration,
+    server: ServerVersion,
+    on_failure: str | None,
+) -> tuple[Plan, Plan]:
+    """The up and down plans of a migration about to be applied, checked: runnable, and (if
+    it can stop part-way under the rollback policy) its down file safe on a partial state."""
+    down = _plan_for(settings, migration, "down", server)
+    up = _plan_for(settings, migration, "up", server)
+    if on_failure is not None:
+        up = replace(up, on_failure=on_failure)
+    check_runnable(up)
+    require_safe_rollback(up, down, server)
+    return up, down
 
 
 def migrate(
@@ -223,14 +304,23 @@ def migrate(
     *,
     to: str | None = None,
     wait_ms: int | None = None,
+    on_failure: str | None = None,
     report: Reporter = null_reporter,
 ) -> RunReport:
     """Apply pending migrations in version order (up to and including ``to``).
 
-    Every file is read, parsed and planned before the first statement runs, so a syntax
-    error or an unrunnable plan in any pending migration changes nothing.
+    A migration a runner left unfinished is recovered first (resumed, or rolled back and
+    applied again, per its failure policy). Every file is read, parsed and planned before the
+    first statement runs, so a syntax error or an unrunnable plan in any pending migration
+    changes nothing. ``on_failure`` (``rollback`` or ``resume``) overrides the configured
+    policy and the migrations' directives.
+
+    **Commits** once per migration, and once per step for migrations of several steps.
     """
+    if on_failure not in (None, "rollback", "resume"):
+        raise UsageError("--on-failure must be rollback or resume")
     migrations = discover_migrations(settings.migrations_dir)
+    by_key = {m.id.order_key: m for m in migrations}
     limit = find_migration(migrations, to).id.order_key if to else None
     with (
         open_session(settings, report) as session,
@@ -238,11 +328,27 @@ def migrate(
             session.target,
             settings.ledger_schema,
             wait_ms if wait_ms is not None else settings.runner_lock_wait_ms,
-        ),
+        ) as lock_conn,
     ):
         ledger.ensure_ledger(session.conn, settings.ledger_schema)
+        server = session.server_version
         current = _status_of(settings, session, migrations)
         _refuse_attention(current)
+        state = ledger.read_ledger(session.conn, settings.ledger_schema)
+        rows = unfinished_rows(state)
+        refuse_unfinished_down(rows)
+        recoveries = []
+        for row in rows:
+            migration, plans = recovery_plans(
+                settings, session, by_key.get(row.order_key), row
+            )
+            action = check_action(row, None if on_failure is None else on_failure)
+            if on_failure is not None:
+                plans.up = replace(plans.up, on_failure=on_failure)
+            check_runnable(plans.up)
+            if action == ROLLBACK:
+                require_safe_down(plans, server)
+            recoveries.append((migration, row, plans, action))
         done = {s.order_key for s in current.migrations if s.state != PENDING}
         pending = [
             m
@@ -258,16 +364,35 @@ def migrate(
                 "with --allow-out-of-order (or allow_out_of_order = true)",
                 details={"out_of_order": [m.version for m in late]},
             )
-        plans = []
-        for migration in pending:
-            _plan_for(settings, migration, "down", session.server_version)
-            migration_plan = _plan_for(
-                settings, migration, "up", session.server_version
-            )
-            check_runnable(migration_plan)
-            plans.append((migration, migration_plan))
-        ctx = _new_context(settings, session, report)
-        outcomes = [apply_migration(ctx, migration, p) for migration, p in plans]
+        plans_by_key = {
+            m.id.order_key: _plans_for_up(settings, m, server, on_failure)
+            for m in pending
+        }
+        ctx = new_context(settings, session, report, lock_conn)
+        outcomes = []
+        with running(ctx):
+            for migration, row, plans, action in recoveries:
+                found = recover_one(ctx, migration, row, plans, action)
+                key = migration.id.order_key
+                if found.outcome == "applied":
+                    outcomes.append(
+                        MigrationOutcome(
+                            migration.version,
+                            migration.slug,
+                            "up",
+                            "applied",
+                            0,
+                            len(plans.up.steps),
+                        )
+                    )
+                elif key in by_key and (limit is None or key <= limit):
+                    # Rolled back after an interruption: apply it again, from the start.
+                    plans_by_key[key] = _plans_for_up(
+                        settings, by_key[key], server, on_failure
+                    )
+            for key in sorted(plans_by_key):
+                up, down = plans_by_key[key]
+                outcomes.append(apply_migration(ctx, by_key[key], up, down))
         return RunReport(session.target.display, "up", tuple(outcomes), ctx.run_id)
 
 
@@ -280,7 +405,11 @@ def rollback(
     report: Reporter = null_reporter,
 ) -> RunReport:
     """Revert applied migrations, newest first: ``steps`` of them (default 1), or all those
-    after ``to`` (``to`` itself stays applied; ``"0"`` reverts everything)."""
+    after ``to`` (``to`` itself stays applied; ``"0"`` reverts everything). A revert that
+    stopped part-way is resumed first.
+
+    **Commits** once per migration, and once per step for down files of several steps.
+    """
     if to is not None and steps is not None:
         raise UsageError("use either --to or --steps, not both")
     if steps is not None and steps < 1:
@@ -297,11 +426,22 @@ def rollback(
             session.target,
             settings.ledger_schema,
             wait_ms if wait_ms is not None else settings.runner_lock_wait_ms,
-        ),
+        ) as lock_conn,
     ):
         ledger.ensure_ledger(session.conn, settings.ledger_schema)
         current = _status_of(settings, session, migrations)
         _refuse_attention(current)
+        state = ledger.read_ledger(session.conn, settings.ledger_schema)
+        rows = unfinished_rows(state)
+        up_unfinished = [row for row in rows if row.direction == "up"]
+        if up_unfinished:
+            row = up_unfinished[0]
+            raise NeedsAttention(
+                f"migration {row.version}_{row.slug} did not finish ({row.status}, "
+                f"{row.steps_done} of {row.step_count} steps done)",
+                hint="atomig recover --rollback undoes it; atomig recover --resume finishes it",
+            )
+        resuming = {row.order_key: row for row in rows}
         done = {s.order_key for s in current.migrations if s.state != PENDING}
         applied = sorted(
             (m for m in migrations if m.id.order_key in done),
@@ -311,7 +451,11 @@ def rollback(
         if limit is not None:
             chosen = [m for m in applied if m.id.order_key > limit]
         else:
-            chosen = applied[: steps or 1]
+            count = steps or 1
+            chosen = [m for m in applied if m.id.order_key in resuming]
+            chosen += [m for m in applied if m.id.order_key not in resuming][
+                : max(0, count - len(chosen))
+            ]
         plans = []
         for migration in chosen:
             migration_plan = _plan_for(
@@ -319,8 +463,21 @@ def rollback(
             )
             check_runnable(migration_plan)
             plans.append((migration, migration_plan))
-        ctx = _new_context(settings, session, report)
-        outcomes = [revert_migration(ctx, migration, p) for migration, p in plans]
+        ctx = new_context(settings, session, report, lock_conn)
+        with running(ctx):
+            outcomes = [
+                revert_migration(
+                    ctx,
+                    migration,
+                    p,
+                    resume_from=(
+                        resuming[migration.id.order_key].steps_done
+                        if migration.id.order_key in resuming
+                        else 0
+                    ),
+                )
+                for migration, p in plans
+            ]
         return RunReport(session.target.display, "down", tuple(outcomes), ctx.run_id)
 
 

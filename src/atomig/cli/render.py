@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from atomig.events import Event, Reporter
 
@@ -17,6 +17,7 @@ _STATE_STYLE = {
     "applied": "green",
     "pending": "yellow",
     "partial": "bold red",
+    "running": "cyan",
     "edited": "bold red",
     "missing": "bold red",
 }
@@ -62,6 +63,7 @@ def render_status(report: StatusReport) -> None:
     )
     if not report.migrations:
         out.print("no migrations yet: create one with `atomig new SLUG`", markup=False)
+        _status_footer(out, report)
         return
     from rich.table import Table
 
@@ -72,8 +74,13 @@ def render_status(report: StatusReport) -> None:
         note = ""
         if m.edited_files:
             note = "edited: " + ", ".join(m.edited_files)
-        elif m.state == "partial":
+        elif m.state in ("partial", "running"):
             note = f"steps {m.steps_done}/{m.step_count}"
+            if m.reason:
+                note += f", {m.reason.replace('_', ' ')}"
+            cause = (m.failure or {}).get("cause")
+            if cause:
+                note += f": {str(cause).splitlines()[0][:80]}"
         elif m.out_of_order:
             note = "older than the latest applied"
         elif m.last_failure:
@@ -91,41 +98,117 @@ def render_status(report: StatusReport) -> None:
     out.print(table)
     summary = ", ".join(
         f"{report.count(state)} {state}"
-        for state in ("applied", "pending", "partial", "edited", "missing")
+        for state in ("applied", "pending", "partial", "running", "edited", "missing")
         if report.count(state)
     )
     out.print(summary, markup=False)
+    _status_footer(out, report)
 
 
-def render_plans(server: str, plans: list[Plan]) -> None:
-    """Each migration's steps with kind, envelope and retry policy."""
+def _status_footer(out: Console, report: StatusReport) -> None:
+    for note in report.notes:
+        out.print(f"note: {note}", markup=False)
+    if any(m.state == "partial" for m in report.migrations):
+        out.print(
+            "a migration did not finish: `atomig recover --dry-run` explains, "
+            "`atomig up` applies its failure policy",
+            markup=False,
+        )
+    if report.fingerprint:
+        out.print(
+            f"fingerprint: {report.fingerprint} "
+            f"({len(report.fingerprint_objects or {})} objects)",
+            markup=False,
+        )
+
+
+def _ms(ms: int) -> str:
+    from atomig.units import format_duration_ms
+
+    return format_duration_ms(ms) if ms else "none"
+
+
+def _step_lines(step: Any) -> list[str]:
+    env = step.envelope
+    kind = step.kind.value + (" (CONCURRENTLY)" if step.concurrent else "")
+    if step.short_attempts:
+        lock = (
+            f"lock_timeout {_ms(step.first_attempt_lock_timeout_ms)} first, doubling "
+            f"to {_ms(env.lock_timeout_ms)}"
+        )
+    else:
+        lock = f"lock_timeout {_ms(env.lock_timeout_ms)}"
+    lines = [f"{kind}  {lock}, statement_timeout {_ms(env.statement_timeout_ms)}"]
+    if step.locks:
+        lines.append(
+            "takes "
+            + ", ".join(f"{lock.mode.label} on {lock.relation}" for lock in step.locks)
+        )
+    if step.concurrent:
+        lines.append(
+            "waits first for old transactions holding snapshots; an INVALID index "
+            "a failed build leaves is dropped"
+        )
+    return lines
+
+
+def render_plans(
+    server: str, plans: list[Plan], failures: list[dict[str, Any]] | None = None
+) -> None:
+    """Each migration's steps with kind, envelope, locks and retry policy, and what
+    happens if it fails."""
     out = console()
     if not plans:
         out.print("nothing to plan: no pending migrations", markup=False)
         return
-    for plan in plans:
+    for number, plan in enumerate(plans):
         out.print(
             f"[bold]{plan.migration.name}[/] ({plan.direction}, PostgreSQL {server})"
         )
         if not plan.steps:
             out.print("  (no statements)", markup=False)
+        file_name = plan.path.rsplit("/", 1)[-1]
         for step in plan.steps:
-            env = step.envelope
-            out.print(
-                f"  step {step.index + 1}: [cyan]{step.kind.value}[/]"
-                f"  lock_timeout={env.lock_timeout_ms}ms"
-                f" statement_timeout={env.statement_timeout_ms}ms"
-                f"  retries≤{step.retry.max_attempts}"
-                f" (per-attempt lock wait {step.retry.attempt_lock_timeout_ms}ms)"
-            )
+            first, *rest = _step_lines(step)
+            out.print(f"  step {step.index + 1}: [cyan]{first}[/]")
+            for line in rest:
+                out.print(f"          {line}", markup=False)
             for statement in step.statements:
-                file_name = plan.path.rsplit("/", 1)[-1]
-                first = statement.text.splitlines()[0]
-                more = " …" if "\n" in statement.text or len(first) > 100 else ""
+                text = statement.text.splitlines()[0]
+                more = " …" if "\n" in statement.text or len(text) > 100 else ""
                 out.print(
-                    f"    {file_name}:{statement.span.line}  {first[:100]}{more}",
+                    f"    {file_name}:{statement.span.line}  {text[:100]}{more}",
                     markup=False,
                 )
+        if plan.steps:
+            retry = plan.steps[0].retry
+            out.print(
+                f"  retries: lock timeouts, deadlocks and serialization failures, up to "
+                f"{retry.max_attempts} attempts within {_ms(retry.budget_ms)}, pauses "
+                f"{_ms(retry.initial_delay_ms)} doubling to {_ms(retry.max_delay_ms)} "
+                f"with full jitter; before a retry, waits up to {_ms(retry.blocker_wait_ms)} "
+                f"(not queued) for transactions open over {_ms(retry.blocker_age_ms)} that "
+                "hold conflicting locks",
+                markup=False,
+            )
+        failure = failures[number] if failures else None
+        if failure and failure.get("partial_possible"):
+            policy = failure["on_failure"]
+            if policy == "resume":
+                text = "resume (stops at the failing step, recorded partial; `atomig up` resumes)"
+            elif failure.get("down_safe"):
+                text = (
+                    "rollback (runs the down file — safe on a partial state — and verifies "
+                    "the schema fingerprint)"
+                )
+            else:
+                hazard = failure["down_hazard"]
+                text = (
+                    f"rollback, but the down file is NOT safe on a partial state: "
+                    f"{hazard['file']}:{hazard['line']}:{hazard['column']}: "
+                    f"{hazard['reason']} (atomig up refuses to start it)"
+                )
+            out.print(f"  on failure: {text}", markup=False)
 
 
 def write(text: str) -> None:

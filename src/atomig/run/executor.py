@@ -13,18 +13,10 @@ from psycopg.pq import TransactionStatus
 from atomig.db.compose import set_config_params, set_config_query
 from atomig.errors import SourceLocation
 from atomig.plan.envelope import SessionEnvelope
+from atomig.run.retry import RETRYABLE_SQLSTATES
 from atomig.sql.parse import Statement
 
 Conn = psycopg.Connection[Any]
-
-# SQLSTATEs worth retrying: the statement lost a race for a lock, nothing is wrong with it.
-RETRYABLE_SQLSTATES = frozenset(
-    {
-        "55P03",  # lock_not_available (lock_timeout)
-        "40P01",  # deadlock_detected
-        "40001",  # serialization_failure
-    }
-)
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,6 +74,27 @@ _LEDGER_MIGRATIONS: tuple[tuple[int, str], ...] = (
         CREATE INDEX IF NOT EXISTS history_version_idx ON {schema}.history (version, id);
         """,
     ),
+    (
+        # The step engine: a migration of several steps is recorded before its first step
+        # runs ("running", with its owner, failure policy and the schema fingerprint taken
+        # before it), advances steps_done with each step, and ends "applied", deleted
+        # (rolled back, cause in history) or "partial" (stopped at steps_done, with the
+        # cause in failure). "rolling_back" marks a rollback in progress.
+        2,
+        """
+        ALTER TABLE {schema}.migrations DROP CONSTRAINT IF EXISTS migrations_status_check;
+        ALTER TABLE {schema}.migrations ADD CONSTRAINT migrations_status_check
+            CHECK (status IN ('applied', 'partial', 'running', 'rolling_back'));
+        ALTER TABLE {schema}.migrations
+            ADD COLUMN IF NOT EXISTS direction text NOT NULL DEFAULT 'up'
+                CHECK (direction IN ('up', 'down')),
+            ADD COLUMN IF NOT EXISTS on_failure text,
+            ADD COLUMN IF NOT EXISTS failure jsonb,
+            ADD COLUMN IF NOT EXISTS owner jsonb,
+            ADD COLUMN IF NOT EXISTS fingerprint jsonb;
+        CREATE INDEX IF NOT EXISTS journal_run_idx ON {schema}.journal (run_id, id);
+        """,
+    ),
 )
 LEDGER_VERSION = _LEDGER_MIGRATIONS[-1][0]
 
@@ -96,6 +117,16 @@ class AppliedMigration:
     steps_done: int
     run_id: str
     details: dict[str, Any]
+    direction: str = "up"
+    on_failure: str | None = None
+    failure: dict[str, Any] | None = None
+    owner: dict[str, Any] | None = None
+    fingerprint: dict[str, Any] | None = None
+
+    @property
+    def in_progress(self) -> bool:
+        """A multi-step run (or its rollback) started and has not ended."""
+        return self.status in ("running", "rolling_back")
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +159,12 @@ def _compose(template: str, schema: str) -> sql.Composed:
         journal_columns=sql.SQL(_JOURNAL_COLUMNS),
         journal_values=sql.SQL(_JOURNAL_VALUES),
     )
+
+
+def ledger_sql(template: str, schema: str) -> sql.Composed:
+    """A ledger query template (a module constant) composed for ``schema``: ``{schema}``,
+    ``{journal_columns}`` and ``{journal_values}`` are filled in."""
+    return _compose(template, schema)
 
 
 def ledger_exists(conn: Conn, schema: str) -> bool:
@@ -170,10 +207,17 @@ def ensure_ledger(conn: Conn, schema: str) -> None:
             )
 
 
+# The step engine's columns are read through to_jsonb so that a ledger not upgraded yet
+# (status never upgrades it) reads as well.
 _SELECT_APPLIED = """
     SELECT version, order_key, slug, up_checksum, down_checksum, status, applied_at,
-           duration_ms, applied_by, application_name, step_count, steps_done, run_id, details
-    FROM {schema}.migrations ORDER BY order_key
+           duration_ms, applied_by, application_name, step_count, steps_done, run_id, details,
+           coalesce(to_jsonb(m) ->> 'direction', 'up') AS direction,
+           to_jsonb(m) ->> 'on_failure' AS on_failure,
+           to_jsonb(m) -> 'failure' AS failure, to_jsonb(m) -> 'owner' AS owner,
+           CASE WHEN m.status <> 'applied' THEN to_jsonb(m) -> 'fingerprint' END
+               AS fingerprint
+    FROM {schema}.migrations m ORDER BY order_key
 """
 _SELECT_LAST_FAILURES = """
     SELECT DISTINCT ON (h.version) h.version, h.event, h.at, h.actor, h.details

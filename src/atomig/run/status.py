@@ -9,12 +9,13 @@ from typing import Any
 from atomig.run.ledger import LedgerState
 from atomig.source.model import Migration
 
-APPLIED, PENDING, PARTIAL, EDITED, MISSING = (
+APPLIED, PENDING, PARTIAL, EDITED, MISSING, RUNNING = (
     "applied",
     "pending",
     "partial",
     "edited",
     "missing",
+    "running",
 )
 
 
@@ -22,8 +23,10 @@ APPLIED, PENDING, PARTIAL, EDITED, MISSING = (
 class MigrationStatus:
     """One migration's state.
 
-    ``state`` is one of: applied, pending, partial (stopped part-way, resumable), edited
-    (applied, but a file changed since), missing (applied, but its files are gone).
+    ``state`` is one of: applied, pending, partial (stopped part-way: ``reason`` says why —
+    interrupted, failed, rollback_failed, rollback_mismatch, reverting), running (a live
+    runner is applying it now), edited (applied, but a file changed since), missing (applied,
+    but its files are gone).
     """
 
     version: str
@@ -38,6 +41,8 @@ class MigrationStatus:
     steps_done: int | None = None
     step_count: int | None = None
     last_failure: dict[str, Any] | None = None
+    reason: str | None = None
+    failure: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The ``--json`` shape of one migration."""
@@ -53,6 +58,8 @@ class MigrationStatus:
             "steps_done": self.steps_done,
             "step_count": self.step_count,
             "last_failure": self.last_failure,
+            "reason": self.reason,
+            "failure": self.failure,
         }
 
 
@@ -66,6 +73,8 @@ class StatusReport:
     migrations: tuple[MigrationStatus, ...]
     fingerprint: str | None = None
     notes: tuple[str, ...] = field(default=())
+    invalid_indexes: tuple[str, ...] = ()
+    fingerprint_objects: dict[str, str] | None = None
 
     def count(self, state: str) -> int:
         """How many migrations are in ``state``."""
@@ -78,8 +87,10 @@ class StatusReport:
 
     @property
     def needs_attention(self) -> bool:
-        """Partial, edited or missing migrations: a human must decide."""
-        return any(m.state in (PARTIAL, EDITED, MISSING) for m in self.migrations)
+        """Partial, edited or missing migrations, or INVALID indexes: a human must decide."""
+        return bool(self.invalid_indexes) or any(
+            m.state in (PARTIAL, EDITED, MISSING) for m in self.migrations
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The ``--json`` shape of ``atomig status``."""
@@ -90,19 +101,42 @@ class StatusReport:
             "ledger_schema": self.ledger_schema,
             "summary": {
                 state: self.count(state)
-                for state in (APPLIED, PENDING, PARTIAL, EDITED, MISSING)
+                for state in (APPLIED, PENDING, PARTIAL, RUNNING, EDITED, MISSING)
             },
             "needs_attention": self.needs_attention,
+            "invalid_indexes": list(self.invalid_indexes),
             "fingerprint": self.fingerprint,
+            **(
+                {"fingerprint_objects": self.fingerprint_objects}
+                if self.fingerprint_objects is not None
+                else {}
+            ),
             "migrations": [m.to_dict() for m in self.migrations],
             "notes": list(self.notes),
         }
 
 
+def unfinished_reason(row: Any) -> str:
+    """Why a ledger row is not ``applied``: interrupted, interrupted_rollback, failed,
+    rollback_failed, rollback_mismatch or reverting."""
+    failure = row.failure or {}
+    if row.direction == "down":
+        return "reverting"
+    if row.status == "rolling_back":
+        return "interrupted_rollback"
+    if row.status == "running":
+        return "interrupted"
+    return str(failure.get("attention") or "failed")
+
+
 def compute_status(
-    migrations: list[Migration], state: LedgerState
+    migrations: list[Migration], state: LedgerState, *, live_runner: bool = False
 ) -> list[MigrationStatus]:
-    """Join files and ledger rows into one ordered list of statuses."""
+    """Join files and ledger rows into one ordered list of statuses.
+
+    A row a runner is still working on is ``running`` while a runner holds the lock
+    (``live_runner``), else ``partial`` (interrupted).
+    """
     out: list[MigrationStatus] = []
     on_disk = {m.id.order_key: m for m in migrations}
     latest_applied = max(state.applied, default=0)
@@ -142,7 +176,17 @@ def compute_status(
             "step_count": row.step_count,
         }
         if migration is None:
-            out.append(MigrationStatus(state=MISSING, **common))
+            if row.status != APPLIED:
+                out.append(
+                    MigrationStatus(
+                        state=PARTIAL,
+                        reason=unfinished_reason(row),
+                        failure=row.failure,
+                        **common,
+                    )
+                )
+            else:
+                out.append(MigrationStatus(state=MISSING, **common))
             continue
         edited = tuple(
             name
@@ -152,8 +196,17 @@ def compute_status(
             )
             if disk != recorded
         )
-        if row.status == PARTIAL:
-            out.append(MigrationStatus(state=PARTIAL, edited_files=edited, **common))
+        if row.status != APPLIED:
+            live = live_runner and row.status in ("running", "rolling_back")
+            out.append(
+                MigrationStatus(
+                    state=RUNNING if live else PARTIAL,
+                    edited_files=edited,
+                    reason=None if live else unfinished_reason(row),
+                    failure=row.failure,
+                    **common,
+                )
+            )
         elif edited:
             out.append(MigrationStatus(state=EDITED, edited_files=edited, **common))
         else:

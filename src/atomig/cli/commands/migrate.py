@@ -1,8 +1,9 @@
-"""Migration commands: init, new, status, plan, up, down, diff, accept."""
+"""Migration commands: init, new, status, plan, up, down, recover, diff, accept."""
 
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
@@ -42,14 +43,23 @@ def new(opts: Options, slug: str) -> None:
     is_flag=True,
     help="Exit 3 when migrations are pending, 4 when something needs attention.",
 )
+@click.option(
+    "--fingerprint",
+    is_flag=True,
+    help="Also print the schema fingerprint (with --json: the digest of every object).",
+)
 @json_option
 @click.pass_obj
-def status(opts: Options, check: bool, as_json: bool) -> None:
-    """Applied, pending, partial and edited migrations."""
+def status(opts: Options, check: bool, fingerprint: bool, as_json: bool) -> None:
+    """Applied, pending, partial and edited migrations, and INVALID indexes."""
     from atomig import api
 
     report = run(
-        opts, as_json, lambda: api.status(opts.settings(), report=opts.reporter())
+        opts,
+        as_json,
+        lambda: api.status(
+            opts.settings(), fingerprint=fingerprint, report=opts.reporter()
+        ),
     )
     if as_json:
         write(dumps(report))
@@ -91,18 +101,27 @@ def plan(
             report=opts.reporter(),
         ),
     )
+    settings = opts.settings()
+
+    def rollback_checks() -> list[dict[str, Any]]:
+        return [api.plan_rollback_check(settings, p, server) for p in plans]
+
+    failures = run(opts, as_json, rollback_checks)
     if as_json:
         write(
             dumps(
                 {
                     "version": 1,
                     "server_version": str(server),
-                    "plans": [api.plan_to_dict(p) for p in plans],
+                    "plans": [
+                        api.plan_to_dict(p, f)
+                        for p, f in zip(plans, failures, strict=True)
+                    ],
                 }
             )
         )
     else:
-        render_plans(str(server), plans)
+        render_plans(str(server), plans, failures)
 
 
 @cli.command()
@@ -114,6 +133,13 @@ def plan(
     is_flag=True,
     help="Apply pending migrations older than the latest applied one.",
 )
+@click.option(
+    "--on-failure",
+    type=click.Choice(["rollback", "resume"]),
+    help="When a step of a multi-step migration fails for good: run the down file and "
+    "verify the schema is as before (rollback, the default), or stop and record the "
+    "migration partial so that the next `up` resumes at that step (resume).",
+)
 @wait_option
 @json_option
 @click.pass_obj
@@ -121,10 +147,11 @@ def up(
     opts: Options,
     to: str | None,
     allow_out_of_order: bool,
+    on_failure: str | None,
     wait: float | None,
     as_json: bool,
 ) -> None:
-    """Apply pending migrations."""
+    """Apply pending migrations (finishing one a runner left part-way first)."""
     from atomig import api
 
     overrides = {"allow_out_of_order": True} if allow_out_of_order else {}
@@ -135,6 +162,7 @@ def up(
             opts.settings(**overrides),
             to=to,
             wait_ms=None if wait is None else int(wait * 1000),
+            on_failure=on_failure,
             report=opts.reporter(),
         ),
     )
@@ -180,6 +208,63 @@ def down(
         click.echo("nothing to revert")
     else:
         click.echo(f"reverted {len(result.outcomes)} migration(s) on {result.database}")
+
+
+@cli.command()
+@click.option(
+    "--rollback",
+    "action",
+    flag_value="rollback",
+    help="Undo it: run its down file, then verify the schema is as before it.",
+)
+@click.option(
+    "--resume",
+    "action",
+    flag_value="resume",
+    help="Finish it: run the steps not done yet.",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Only explain what was found; change nothing."
+)
+@wait_option
+@json_option
+@click.pass_obj
+def recover(
+    opts: Options,
+    action: str | None,
+    dry_run: bool,
+    wait: float | None,
+    as_json: bool,
+) -> None:
+    """Finish a migration a runner left part-way (killed, disconnected, or failed).
+
+    Explains what it found (steps done, cause, orphaned backends still running the
+    migration's statements, INVALID indexes) before acting. Without --rollback or --resume,
+    applies the migration's failure policy.
+    """
+    from atomig import api
+
+    result = run(
+        opts,
+        as_json,
+        lambda: api.recover(
+            opts.settings(),
+            action=action,
+            dry_run=dry_run,
+            wait_ms=None if wait is None else int(wait * 1000),
+            report=opts.reporter(),
+        ),
+    )
+    if as_json:
+        write(dumps(result))
+        return
+    for note in result.notes:
+        click.echo(note)
+    for found in result.migrations:
+        if dry_run:
+            click.echo("\n".join(found.describe()))
+        else:
+            click.echo(f"{found.version}_{found.slug}: {found.outcome}")
 
 
 @cli.command()

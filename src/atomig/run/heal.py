@@ -1,0 +1,87 @@
+"""Self-healing concurrent index builds: no INVALID index is ever left behind.
+
+A failed ``CREATE INDEX CONCURRENTLY`` (lock timeout, cancel, unique violation, a killed
+session) leaves the index it was building in the catalog, marked INVALID
+(``pg_index.indisvalid = false``): useless for queries, yet maintained by every write, and in
+the way of a re-run (``IF NOT EXISTS`` then skips the build and keeps the broken index). Before
+(re)running such a step, and after it fails, atomig drops an INVALID index of that name with
+``DROP INDEX CONCURRENTLY`` — unless a build of it is still running.
+"""
+
+from __future__ import annotations
+
+from psycopg import sql
+
+from atomig.db.compose import set_config_params, set_config_query
+from atomig.db.indexes import IndexState, index_state
+from atomig.plan.model import Step
+from atomig.run.context import RunContext
+from atomig.sql.classify import range_var
+from atomig.sql.parse import Statement
+
+
+def concurrent_index_target(statement: Statement) -> tuple[str, str] | None:
+    """``(table as written, index name)`` of a named ``CREATE INDEX CONCURRENTLY``."""
+    if statement.kind != "IndexStmt" or not statement.body.get("concurrent"):
+        return None
+    table = range_var(statement.body.get("relation"))
+    name = statement.body.get("idxname")
+    if table is None or not name:
+        return None
+    return str(table), str(name)
+
+
+def step_index_target(step: Step) -> tuple[str, str] | None:
+    """The index a concurrent index step builds, if it is one."""
+    if not step.concurrent or len(step.statements) != 1:
+        return None
+    return concurrent_index_target(step.statements[0])
+
+
+def _with_search_path(
+    ctx: RunContext, step: Step, table: str, index: str
+) -> IndexState | None:
+    search_path = dict(step.envelope.extra).get("search_path")
+    if search_path is None:
+        return index_state(ctx.conn, table, index)
+    with ctx.conn.transaction():
+        ctx.conn.execute(
+            set_config_query(1),
+            set_config_params([("search_path", search_path)], local=True),
+        )
+        return index_state(ctx.conn, table, index)
+
+
+def built_index(ctx: RunContext, step: Step) -> IndexState | None:
+    """The index of a concurrent index step as it is in the catalog now, if it exists."""
+    target = step_index_target(step)
+    if target is None:
+        return None
+    return _with_search_path(ctx, step, *target)
+
+
+def drop_invalid_index(ctx: RunContext, step: Step, why: str) -> IndexState | None:
+    """Drop the INVALID index a concurrent index step left (if any, and not being built);
+    return what was dropped."""
+    state = built_index(ctx, step)
+    if state is None or state.valid or state.building:
+        return None
+    ctx.say(
+        "step.heal",
+        f"step {step.index + 1}: dropping INVALID index {state.qualified} ({why}) with "
+        "DROP INDEX CONCURRENTLY",
+        level="warning",
+        step=step.index + 1,
+        index=state.qualified,
+    )
+    # Sent alone, outside any transaction (it cannot run in one), with the step's envelope.
+    pairs = step.envelope.settings()
+    ctx.conn.execute(
+        set_config_query(len(pairs)), set_config_params(pairs, local=False)
+    )
+    ctx.conn.execute(
+        sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(
+            sql.Identifier(state.schema, state.name)
+        )
+    )
+    return state

@@ -1,0 +1,335 @@
+"""The step engine on real servers: mixed transaction and CONCURRENTLY steps, each in the
+right mode, all or nothing (rollback with a verified fingerprint, or resume)."""
+
+import contextlib
+import json
+
+import psycopg
+
+from atomig.verify.fingerprint import take_fingerprint
+from tests.integration.helpers import log_statements, logged
+
+BASE = (
+    "20261101_0900_base",
+    "CREATE TABLE users (id bigint PRIMARY KEY, email text);\n"
+    "CREATE TABLE orders (id bigint PRIMARY KEY, total numeric, note text);\n"
+    "INSERT INTO users SELECT g, 'u' || g FROM generate_series(1, 50) g;\n"
+    "INSERT INTO orders SELECT g, g, NULL FROM generate_series(1, 500) g;\n",
+    "DROP TABLE IF EXISTS orders;\nDROP TABLE IF EXISTS users;\n",
+)
+
+# The mission's style: session SETs on top, a BEGIN … COMMIT block, a VALIDATE, then
+# CREATE INDEX CONCURRENTLY — twice, to show several concurrent statements in one file.
+MISSION_UP = """\
+SET lock_timeout = '3s';
+SET statement_timeout = '20min';
+BEGIN;
+ALTER TABLE orders ADD COLUMN user_id bigint;
+ALTER TABLE orders ADD CONSTRAINT fk_orders_user FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID;
+COMMIT;
+ALTER TABLE orders VALIDATE CONSTRAINT fk_orders_user;
+CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_orders_user_id ON orders (user_id);
+CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_orders_total ON orders (total);
+"""
+MISSION_DOWN = """\
+DROP INDEX CONCURRENTLY IF EXISTS idx_orders_total;
+DROP INDEX CONCURRENTLY IF EXISTS idx_orders_user_id;
+ALTER TABLE orders DROP CONSTRAINT IF EXISTS fk_orders_user;
+ALTER TABLE orders DROP COLUMN IF EXISTS user_id;
+"""
+MISSION = ("20261102_0900_orders_user", MISSION_UP, MISSION_DOWN)
+
+
+def fingerprint(db):
+    with db.connect() as conn:
+        return take_fingerprint(conn, "atomig")
+
+
+def journal(db, version=None):
+    return db.execute(
+        "SELECT direction, step_index, step_kind, outcome, attempt, backend_pid"
+        " FROM atomig.journal WHERE %s::text IS NULL OR version = %s ORDER BY id",
+        (version, version),
+    )
+
+
+def invalid_indexes(db):
+    return db.execute(
+        "SELECT indexrelid::regclass::text FROM pg_index WHERE NOT indisvalid"
+    )
+
+
+def test_mission_style_file_runs_each_step_in_its_mode(project):
+    db = project.database
+    project.add(*BASE)
+    assert project.cli("up").exit_code == 0
+    log_statements(db)
+    project.add(*MISSION)
+    result = project.cli("up")
+    assert result.exit_code == 0, result.stderr
+    rows = journal(db, "20261102_0900")
+    assert [r[1:5] for r in rows] == [
+        (0, "transaction", "committed", 1),
+        (1, "transaction", "committed", 1),
+        (2, "autocommit", "done", 1),
+        (3, "autocommit", "done", 1),
+    ]
+    assert db.execute(
+        "SELECT status, step_count, steps_done FROM atomig.migrations WHERE version = '20261102_0900'"
+    ) == [("applied", 4, 4)]
+    assert db.scalar(
+        "SELECT convalidated FROM pg_constraint WHERE conname = 'fk_orders_user'"
+    )
+    assert invalid_indexes(db) == []
+    # What the server received from the migration's session, in order: each transaction
+    # step is BEGIN … COMMIT (pipelined, extended protocol); each CREATE INDEX CONCURRENTLY
+    # arrives alone as a simple query, outside any transaction block.
+    received = logged(db, {r[5] for r in rows})
+    begins = [i for i, e in enumerate(received) if e.endswith(": BEGIN")]
+    commits = [i for i, e in enumerate(received) if e.endswith(": COMMIT")]
+    cic = [i for i, e in enumerate(received) if "CREATE INDEX CONCURRENTLY" in e]
+    assert len(cic) == 2
+    for i in cic:
+        assert received[i].startswith("statement: CREATE INDEX CONCURRENTLY")
+        assert received[i].count(";") == 0  # one statement in the message
+        inside = [b for b in begins if b < i and not any(b < c < i for c in commits)]
+        assert inside == [], f"{received[i]!r} was sent inside a transaction block"
+    validate = next(i for i, e in enumerate(received) if "VALIDATE CONSTRAINT" in e)
+    add_column = next(i for i, e in enumerate(received) if "ADD COLUMN user_id" in e)
+    # The two transaction steps are separate transactions, in file order.
+    assert any(add_column < c < validate for c in commits)
+    assert add_column < validate < cic[0] < cic[1]
+    # The leading SETs became the envelope of every step (not statements that do nothing).
+    assert not any(e.endswith("SET lock_timeout = '3s'") for e in received)
+
+
+def test_later_step_fails_and_the_migration_is_rolled_back_exactly(project):
+    db = project.database
+    project.add(*BASE)
+    assert project.cli("up").exit_code == 0
+    before = fingerprint(db)
+    # Step 3 builds a UNIQUE index on duplicate values: it fails after steps 1-2 committed,
+    # leaving an INVALID index behind, which must not survive.
+    up = MISSION_UP.replace(
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_orders_user_id ON orders (user_id);",
+        "UPDATE orders SET note = 'x';\n"
+        "CREATE UNIQUE INDEX CONCURRENTLY idx_orders_note ON orders (note);",
+    )
+    down = "DROP INDEX CONCURRENTLY IF EXISTS idx_orders_note;\n" + MISSION_DOWN
+    project.add("20261102_0900_orders_user", up, down)
+    result = project.cli("up")
+    assert result.exit_code == 1, result.stderr
+    assert "rolled back" in result.stderr
+    assert "20261102_0900_orders_user.up.sql:9:1" in result.stderr
+    after = fingerprint(db)
+    assert after.diff(before) == []
+    assert after.digest == before.digest
+    assert invalid_indexes(db) == []
+    assert (
+        db.scalar(
+            "SELECT count(*) FROM atomig.migrations WHERE version = '20261102_0900'"
+        )
+        == 0
+    )
+    event, details = db.execute(
+        "SELECT event, details FROM atomig.history WHERE version = '20261102_0900' ORDER BY id DESC LIMIT 1"
+    )[0]
+    assert event == "rolled_back"
+    assert details["cause"]["sqlstate"] == "23505" and details["cause"]["step"] == 3
+    kinds = [(r[0], r[2], r[3]) for r in journal(db, "20261102_0900")]
+    assert kinds[:3] == [
+        ("up", "transaction", "committed"),
+        ("up", "transaction", "committed"),
+        ("up", "autocommit", "failed"),
+    ]
+    assert all(k[0] == "rollback" and k[2] in ("done", "committed") for k in kinds[3:])
+    status = json.loads(project.cli("status", "--json").stdout)
+    assert status["migrations"][1]["state"] == "pending"
+    assert status["migrations"][1]["last_failure"]["event"] == "rolled_back"
+    # Fixing the file and re-running converges.
+    project.add("20261102_0900_orders_user", MISSION_UP, MISSION_DOWN)
+    assert project.cli("up").exit_code == 0
+    assert invalid_indexes(db) == []
+
+
+def test_resume_policy_stops_partial_and_up_resumes_at_the_failed_step(project):
+    db = project.database
+    project.add(*BASE)
+    assert project.cli("up").exit_code == 0
+    broken = MISSION_UP.replace("ON orders (total)", "ON orders (no_such_column)")
+    project.add(
+        "20261102_0900_orders_user",
+        "-- atomig: on_failure=resume\n" + broken,
+        MISSION_DOWN,
+    )
+    result = project.cli("up")
+    assert result.exit_code == 4, result.stderr
+    assert (
+        "stopped at step 4/4" in result.stderr and "resume at step 4" in result.stderr
+    )
+    document = json.loads(project.cli("status", "--json").stdout)
+    second = document["migrations"][1]
+    assert (second["state"], second["steps_done"], second["reason"]) == (
+        "partial",
+        3,
+        "failed",
+    )
+    assert project.cli("status", "--check").exit_code == 4
+    # Steps 1-3 stay done; a later `up` after the fix runs only step 4.
+    project.add(
+        "20261102_0900_orders_user",
+        "-- atomig: on_failure=resume\n" + MISSION_UP,
+        MISSION_DOWN,
+    )
+    before = len(journal(db, "20261102_0900"))
+    result = project.cli("up")
+    assert result.exit_code == 0, result.stderr
+    ran = journal(db, "20261102_0900")[before:]
+    assert [(r[1], r[3]) for r in ran] == [(3, "done")]
+    assert db.execute(
+        "SELECT status, steps_done FROM atomig.migrations WHERE version = '20261102_0900'"
+    ) == [("applied", 4)]
+    events = [r[0] for r in db.execute("SELECT event FROM atomig.history ORDER BY id")]
+    assert events[-4:] == ["started", "partial", "resumed", "applied"]
+
+
+def test_resume_refuses_when_a_done_step_changed(project):
+    db = project.database
+    project.add(*BASE)
+    assert project.cli("up").exit_code == 0
+    broken = MISSION_UP.replace("ON orders (total)", "ON orders (no_such_column)")
+    project.add("20261102_0900_orders_user", broken, MISSION_DOWN)
+    assert project.cli("up", "--on-failure", "resume").exit_code == 4
+    edited = MISSION_UP.replace(
+        "ADD COLUMN user_id bigint", "ADD COLUMN user_id integer"
+    )
+    project.add("20261102_0900_orders_user", edited, MISSION_DOWN)
+    result = project.cli("up")
+    assert result.exit_code == 4
+    assert (
+        "step 1 (line 4)" in result.stderr and "changed since it ran" in result.stderr
+    )
+    # The explicit way out: roll back (the down file is guarded), then apply the new text.
+    result = project.cli("recover", "--rollback")
+    assert result.exit_code == 0, result.stderr
+    assert (
+        db.scalar(
+            "SELECT count(*) FROM atomig.migrations WHERE version = '20261102_0900'"
+        )
+        == 0
+    )
+    assert project.cli("up").exit_code == 0
+    assert (
+        db.scalar(
+            "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'orders'::regclass AND attname = 'user_id'"
+        )
+        == "integer"
+    )
+
+
+def test_down_file_unsafe_on_a_partial_state_is_refused_before_anything_runs(project):
+    db = project.database
+    project.add(*BASE)
+    assert project.cli("up").exit_code == 0
+    unsafe = MISSION_DOWN.replace(
+        "DROP COLUMN IF EXISTS user_id", "DROP COLUMN user_id"
+    )
+    project.add("20261102_0900_orders_user", MISSION_UP, unsafe)
+    result = project.cli("up")
+    assert result.exit_code == 2
+    assert "20261102_0900_orders_user.down.sql:4:1" in result.stderr
+    assert "DROP COLUMN … needs IF EXISTS" in result.stderr
+    assert "on_failure=resume" in result.stderr
+    assert db.scalar("SELECT count(*) FROM pg_attribute WHERE attname = 'user_id'") == 0
+    # With the resume policy the down file is never run on a partial state: accepted.
+    assert project.cli("up", "--on-failure", "resume").exit_code == 0
+
+
+def test_multi_step_down_and_status_fingerprint(project):
+    db = project.database
+    project.add(*BASE)
+    assert project.cli("up").exit_code == 0
+    pre = json.loads(project.cli("status", "--json", "--fingerprint").stdout)
+    project.add(*MISSION)
+    assert project.cli("up").exit_code == 0
+    post = json.loads(project.cli("status", "--json", "--fingerprint").stdout)
+    assert pre["fingerprint"] != post["fingerprint"]
+    added = set(post["fingerprint_objects"]) - set(pre["fingerprint_objects"])
+    assert added == {
+        "column public.orders.user_id",
+        "constraint public.orders.fk_orders_user",
+        "index public.idx_orders_user_id",
+        "index public.idx_orders_total",
+    }
+    text = project.cli("status", "--fingerprint").stdout
+    assert f"fingerprint: {post['fingerprint']}" in text
+    result = project.cli("down")
+    assert result.exit_code == 0, result.stderr
+    assert (
+        json.loads(project.cli("status", "--json", "--fingerprint").stdout)[
+            "fingerprint"
+        ]
+        == pre["fingerprint"]
+    )
+    down_rows = [r for r in journal(db, "20261102_0900") if r[0] == "down"]
+    assert [(r[1], r[2], r[3]) for r in down_rows] == [
+        (0, "autocommit", "done"),
+        (1, "autocommit", "done"),
+        (2, "transaction", "committed"),
+    ]
+
+
+def test_concurrent_index_self_heals_an_invalid_leftover(project):
+    db = project.database
+    project.add(*BASE)
+    assert project.cli("up").exit_code == 0
+    # An earlier, failed build left an INVALID index of the same name.
+    with db.connect() as conn:
+        conn.execute("UPDATE orders SET note = 'dup'")
+        with contextlib.suppress(psycopg.errors.UniqueViolation):
+            conn.execute(
+                "CREATE UNIQUE INDEX CONCURRENTLY idx_orders_total ON orders (note)"
+            )
+    assert invalid_indexes(db) == [("idx_orders_total",)]
+    project.add(
+        "20261102_0900_idx",
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_orders_total ON orders (total);",
+        "DROP INDEX CONCURRENTLY IF EXISTS idx_orders_total;",
+    )
+    result = project.cli("up")
+    assert result.exit_code == 0, result.stderr
+    assert "dropping INVALID index public.idx_orders_total" in result.stderr
+    assert invalid_indexes(db) == []
+    assert "(total)" in db.scalar(
+        "SELECT pg_get_indexdef('idx_orders_total'::regclass)"
+    )
+
+
+def test_plan_shows_kinds_envelopes_retries_and_failure_policy(project):
+    project.add(*BASE)
+    project.add(*MISSION)
+    result = project.cli("plan", "20261102_0900")
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    assert "step 1: transaction  lock_timeout 50ms first, doubling to 3s" in out
+    assert (
+        "step 3: autocommit (CONCURRENTLY)  lock_timeout 3s, statement_timeout none"
+        in out
+    )
+    assert "takes ACCESS EXCLUSIVE on orders" in out
+    assert (
+        "retries: lock timeouts, deadlocks and serialization failures, up to 60" in out
+    )
+    assert "on failure: rollback (runs the down file — safe on a partial state" in out
+    document = json.loads(project.cli("plan", "20261102_0900", "--json").stdout)
+    steps = document["plans"][0]["steps"]
+    assert [s["kind"] for s in steps] == [
+        "transaction",
+        "transaction",
+        "autocommit",
+        "autocommit",
+    ]
+    assert steps[2]["envelope"]["statement_timeout"] == "0"
+    assert steps[2]["retry"]["first_attempt_lock_timeout_ms"] == 3000
+    assert steps[0]["retry"]["first_attempt_lock_timeout_ms"] == 50
+    assert document["plans"][0]["failure"]["down_safe"] is True
