@@ -64,10 +64,10 @@ if TYPE_CHECKING:  # explicit re-exports for type checkers
     from atomig.api.project import (
         new_migration as new_migration,
     )
-    from atomig.api.recover import (
+    from atomig.api.recovery import (
         RecoverReport as RecoverReport,
     )
-    from atomig.api.recover import (
+    from atomig.api.recovery import (
         recover as recover,
     )
     from atomig.api.schema import (
@@ -90,7 +90,7 @@ _EXPORTS = {
         "rollback",
         "status",
     ),
-    "atomig.api.recover": ("RecoverReport", "recover"),
+    "atomig.api.recovery": ("RecoverReport", "recover"),
     "atomig.api.project": (
         "InitResult",
         "NewResult",

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from atomig.api.recover import (
+from atomig.api.recovery import (
     new_context,
     plan_text,
     recovery_plans,
