@@ -121,15 +121,20 @@ def parse_script(text: str, path: str = "<string>") -> Script:
             location=SourceLocation(path, line, column),
             hint=_syntax_hint(text, int(offset)),
         ) from None
-    # Decoding a large parse tree allocates millions of containers; the cyclic collector
-    # would scan them repeatedly for nothing (JSON cannot hold cycles).
+    # Decoding a large parse tree allocates millions of containers, and building the
+    # statements allocates more while they are alive; the cyclic collector would scan them
+    # repeatedly for nothing (JSON cannot hold cycles).
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        tree = json.loads(raw)
+        return _build(json.loads(raw), text, path, lines)
     finally:
         if was_enabled:
             gc.enable()
+
+
+def _build(tree: dict[str, Any], text: str, path: str, lines: LineIndex) -> Script:
+    """Statements with spans, comments and directives from the decoded parse tree."""
     to_char = ByteToChar(text)
     statements: list[Statement] = []
     leading: tuple[Comment, ...] = ()
