@@ -13,6 +13,15 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # explicit re-exports for type checkers
+    from atomig.api.backfill import (
+        BackfillResult as BackfillResult,
+    )
+    from atomig.api.backfill import (
+        backfill as backfill,
+    )
+    from atomig.api.backfill import (
+        backfill_status as backfill_status,
+    )
     from atomig.api.lint import (
         LintReport as LintReport,
     )
@@ -78,10 +87,13 @@ if TYPE_CHECKING:  # explicit re-exports for type checkers
     )
 
 _EXPORTS = {
+    "atomig.api.backfill": ("BackfillResult", "backfill", "backfill_status"),
     "atomig.api.lint": ("LintReport", "lint"),
     "atomig.api.migrate": (
         "RunReport",
         "accept_edit",
+    "backfill",
+    "backfill_status",
         "diff_applied",
         "migrate",
         "plan",
@@ -104,6 +116,7 @@ _EXPORTS = {
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = [
+    "BackfillResult",
     "InitResult",
     "LintReport",
     "NewResult",
@@ -132,6 +145,9 @@ def __getattr__(name: str) -> Any:
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module 'atomig.api' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+    imported = import_module(module)
+    # Bind every name of that module at once: importing atomig.api.migrate sets this
+    # package's attribute "migrate" to the module, which must not shadow the verb.
+    for exported in _EXPORTS[module]:
+        globals()[exported] = getattr(imported, exported)
+    return globals()[name]

@@ -95,6 +95,34 @@ _LEDGER_MIGRATIONS: tuple[tuple[int, str], ...] = (
         CREATE INDEX IF NOT EXISTS journal_run_idx ON {schema}.journal (run_id, id);
         """,
     ),
+    (
+        3,
+        # Backfill checkpoints (atomig.batched.checkpoint): one row per backfill, advanced in
+        # the same transaction as each batch it counts.
+        """
+        CREATE TABLE IF NOT EXISTS {schema}.backfills (
+            id text PRIMARY KEY,
+            relation text NOT NULL,
+            key_columns text[] NOT NULL,
+            statement_hash text NOT NULL,
+            statement text NOT NULL,
+            status text NOT NULL CHECK (status IN ('running', 'completed', 'failed')),
+            last_key text[],
+            batches bigint NOT NULL DEFAULT 0,
+            rows_affected bigint NOT NULL DEFAULT 0,
+            rows_scanned bigint NOT NULL DEFAULT 0,
+            retries bigint NOT NULL DEFAULT 0,
+            busy_ms bigint NOT NULL DEFAULT 0,
+            runs integer NOT NULL DEFAULT 1,
+            run_id text NOT NULL,
+            started_at timestamptz NOT NULL DEFAULT now(),
+            updated_at timestamptz NOT NULL DEFAULT now(),
+            finished_at timestamptz,
+            error text,
+            details jsonb NOT NULL DEFAULT '{{}}'
+        );
+        """,
+    ),
 )
 LEDGER_VERSION = _LEDGER_MIGRATIONS[-1][0]
 
@@ -173,6 +201,20 @@ def ledger_exists(conn: Conn, schema: str) -> bool:
         "SELECT to_regclass(format('%%I.migrations', %s::text)) IS NOT NULL", (schema,)
     ).fetchone()
     return bool(row and row[0])
+
+
+def ledger_version(conn: Conn, schema: str) -> int:
+    """The ledger's schema version in the database (0: no ledger yet). Reads only."""
+    row = conn.execute(
+        "SELECT to_regclass(format('%%I.ledger_version', %s::text)) IS NOT NULL",
+        (schema,),
+    ).fetchone()
+    if not (row and row[0]):
+        return 0
+    found = conn.execute(
+        _compose("SELECT version FROM {schema}.ledger_version", schema)
+    ).fetchone()
+    return int(found[0]) if found else 0
 
 
 def ensure_ledger(conn: Conn, schema: str) -> None:

@@ -1,0 +1,686 @@
+"""The backfill loop: one transaction per key window, its checkpoint in the same transaction.
+
+Each batch is three pipelined round trips in one transaction:
+
+1. ``BEGIN``; the envelope as ``set_config(…, is_local => true)`` (``SET LOCAL`` semantics:
+   nothing outlives the batch); lock the checkpoint row and read ``last_key``; find the
+   window's upper bound by keyset pagination (an index-only range scan);
+2. the statement rewritten with the window predicate (an index range scan on the key), and
+   the count of sessions waiting on our locks;
+3. the checkpoint advanced past the window; ``COMMIT``.
+
+A batch that loses a lock race (55P03, 40P01, 40001) is rolled back and retried after an
+exponential back-off with full jitter, with a smaller window. Anything else fails the
+backfill; its checkpoint keeps every committed window, so the next run resumes after it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.pq import TransactionStatus
+
+from atomig.batched import checkpoint
+from atomig.batched.throttle import BatchSizer, Pacer, backoff_ms
+from atomig.batched.windows import (
+    Probe,
+    Window,
+    eta_seconds,
+    fraction_done,
+    key_fraction,
+    next_window,
+)
+from atomig.db.catalog import (
+    WAITERS_ON_US,
+    TableKey,
+    TableRef,
+    resolve_table,
+    table_estimate,
+    table_key,
+)
+from atomig.db.compose import set_config_params, set_config_query
+from atomig.errors import AtomigError, SourceError
+from atomig.events import Event, Reporter
+from atomig.plan.backfill import BackfillOptions
+from atomig.plan.envelope import SessionEnvelope
+from atomig.plan.model import RetryPolicy
+from atomig.sql.backfill import (
+    BackfillStatement,
+    backfill_statement,
+    check_key_untouched,
+    window_predicate_sql,
+)
+from atomig.sql.parse import Statement
+
+Conn = psycopg.Connection[Any]
+Key = tuple[str, ...]
+
+RETRYABLE_SQLSTATES = frozenset({"55P03", "40P01", "40001"})
+_NUMERIC_TYPES = frozenset({"int2", "int4", "int8", "numeric", "float4", "float8"})
+# Custom plans for every batch: the window bounds are parameters, and a generic plan (chosen
+# by the server after a few executions of a prepared statement) cannot see how narrow the
+# range is.
+_BATCH_SETTINGS = (("plan_cache_mode", "force_custom_plan"),)
+
+
+class BackfillFailed(AtomigError):
+    """A backfill stopped on an error; committed windows stay, the next run resumes."""
+
+    exit_code = 1
+    kind = "backfill-failed"
+
+
+@dataclass(frozen=True, slots=True)
+class BackfillJob:
+    """One backfill to run: the statement, its identity, and how to pace it.
+
+    Attributes:
+        id: the checkpoint's name (``--name``, or ``<version>:<direction>:<step>`` in a
+            migration).
+        statement: the ``UPDATE``/``DELETE`` as parsed from its file.
+        path: that file (for messages).
+        params: values for the statement's own ``$1 … $n``.
+        restart: forget an existing checkpoint and start from the first key.
+        lock_wait_ms: how long to wait for another runner of the same backfill.
+    """
+
+    id: str
+    statement: Statement
+    path: str
+    options: BackfillOptions
+    envelope: SessionEnvelope
+    retry: RetryPolicy
+    ledger_schema: str
+    run_id: str
+    params: tuple[Any, ...] = ()
+    restart: bool = False
+    lock_wait_ms: int = 30_000
+
+    @property
+    def statement_hash(self) -> str:
+        """SHA-256 of the statement text: a checkpoint resumes only the same statement."""
+        return hashlib.sha256(self.statement.text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class BackfillResult:
+    """What a backfill did: this run, and the totals over every run of it."""
+
+    id: str
+    relation: str
+    key_columns: tuple[str, ...]
+    status: str
+    batches: int
+    rows_affected: int
+    rows_scanned: int
+    retries: int
+    runs: int
+    resumed: bool
+    run_batches: int
+    run_rows_affected: int
+    duration_ms: int
+    paused_ms: int
+    analyzed: bool
+    batch_ms: tuple[float, ...] = field(default=(), repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``--json`` shape of a backfill's outcome."""
+        return {
+            "name": self.id,
+            "relation": self.relation,
+            "key_columns": list(self.key_columns),
+            "status": self.status,
+            "resumed": self.resumed,
+            "totals": {
+                "batches": self.batches,
+                "rows_affected": self.rows_affected,
+                "rows_scanned": self.rows_scanned,
+                "retries": self.retries,
+                "runs": self.runs,
+            },
+            "this_run": {
+                "batches": self.run_batches,
+                "rows_affected": self.run_rows_affected,
+                "duration_ms": self.duration_ms,
+                "paused_ms": self.paused_ms,
+            },
+            "analyzed": self.analyzed,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _Queries:
+    """The SQL of one backfill, built once: discovery, the windowed statement."""
+
+    first_nth: sql.Composed
+    after_nth: sql.Composed
+    first_tail: sql.Composed
+    after_tail: sql.Composed
+    ends: sql.Composed
+    windowed_first: bytes
+    windowed_after: bytes
+
+
+def _queries(target: BackfillStatement, table: TableRef, key: TableKey) -> _Queries:
+    only = sql.SQL("ONLY ") if target.only else sql.SQL("")
+    relation = sql.Identifier(table.name.schema or "", table.name.name)
+    columns = [
+        sql.Identifier(table.name.schema or "", table.name.name, c.name)
+        for c in key.columns
+    ]
+    texts = sql.SQL(", ").join(sql.SQL("{}::text").format(c) for c in columns)
+    order = sql.SQL(", ").join(columns)
+    order_desc = sql.SQL(", ").join(sql.SQL("{} DESC").format(c) for c in columns)
+    casts = sql.SQL(", ").join(
+        sql.SQL("%s::{}").format(
+            sql.Identifier(c.type.schema or "pg_catalog", c.type.name)
+        )
+        for c in key.columns
+    )
+    row = sql.SQL("({})").format(order)
+    after = sql.SQL("WHERE {} > ({})").format(row, casts)
+    parts = {"texts": texts, "only": only, "rel": relation, "order": order}
+    nth = "SELECT {texts} FROM {only}{rel} {where} ORDER BY {order} OFFSET %s LIMIT 1"
+    tail = (
+        "SELECT {texts}, count(*) OVER () FROM {only}{rel} {where}"
+        " ORDER BY {order_desc} LIMIT 1"
+    )
+    ends = (
+        "SELECT (SELECT {first} FROM {only}{rel} ORDER BY {order} LIMIT 1),"
+        " (SELECT {first} FROM {only}{rel} ORDER BY {order_desc} LIMIT 1)"
+    )
+    return _Queries(
+        first_nth=sql.SQL(nth).format(where=sql.SQL(""), **parts),
+        after_nth=sql.SQL(nth).format(where=after, **parts),
+        first_tail=sql.SQL(tail).format(
+            where=sql.SQL(""), order_desc=order_desc, **parts
+        ),
+        after_tail=sql.SQL(tail).format(where=after, order_desc=order_desc, **parts),
+        ends=sql.SQL(ends).format(
+            first=sql.SQL("{}::text").format(columns[0]),
+            order_desc=order_desc,
+            **parts,
+        ),
+        windowed_first=window_predicate_sql(target, key.columns, lower=False).encode(),
+        windowed_after=window_predicate_sql(target, key.columns, lower=True).encode(),
+    )
+
+
+def _rollback(conn: Conn) -> None:
+    if conn.closed:
+        return
+    if conn.info.transaction_status in (
+        TransactionStatus.INTRANS,
+        TransactionStatus.INERROR,
+    ):
+        conn.execute(b"ROLLBACK")
+
+
+class _Run:
+    """State of one run of a backfill (the loop lives here to keep its pieces small)."""
+
+    def __init__(self, conn: Conn, job: BackfillJob, report: Reporter) -> None:
+        self.conn = conn
+        self.job = job
+        self.report = report
+        self.schema = job.ledger_schema
+        self.settings = [*job.envelope.settings(), *_BATCH_SETTINGS]
+        self.sizer = BatchSizer(job.options)
+        self.pacer = Pacer(job.options, report, job.id)
+        self.batch_ms: list[float] = []
+        self.run_batches = 0
+        self.run_rows = 0
+        self.estimate = 0
+        self.numeric_range: tuple[float, float] | None = None
+        self.started = time.monotonic()
+        self.active_s = 0.0
+
+    # -- set-up ---------------------------------------------------------------------
+
+    def _in_envelope(self, query: sql.Composed | bytes, params: Any = None) -> Any:
+        """Run one query in its own short transaction under the envelope."""
+        conn = self.conn
+        try:
+            with conn.pipeline():
+                conn.execute(b"BEGIN")
+                conn.execute(
+                    set_config_query(len(self.settings)),
+                    set_config_params(self.settings, local=True),
+                )
+                cursor = conn.execute(query, params)
+                conn.execute(b"COMMIT")
+        except BaseException:
+            _rollback(conn)
+            raise
+        return cursor.fetchall() if cursor.description else None
+
+    def prepare(self) -> tuple[BackfillStatement, TableRef, TableKey]:
+        """Check the statement, find its table and key (under the envelope's search_path)."""
+        job = self.job
+        target = backfill_statement(job.statement, job.path)
+        self.conn.execute(b"BEGIN")
+        try:
+            self.conn.execute(
+                set_config_query(len(self.settings)),
+                set_config_params(self.settings, local=True),
+            )
+            table = resolve_table(self.conn, target.relation)
+            key = table_key(self.conn, table.oid) if table else None
+        finally:
+            _rollback(self.conn)
+        if table is None:
+            raise SourceError(
+                f"table {target.relation} does not exist (as resolved by search_path)",
+                location=target.location,
+            )
+        if table.relkind not in ("r", "p"):
+            raise SourceError(
+                f"{table.name} is not a table (relkind {table.relkind!r}): a backfill "
+                "walks a table's key",
+                location=target.location,
+            )
+        if key is None:
+            raise SourceError(
+                f"{table.name} has no primary key and no unique index on NOT NULL columns: "
+                "a backfill needs a key to walk in windows",
+                location=target.location,
+                hint=f"add a primary key to {table.name} (CREATE UNIQUE INDEX CONCURRENTLY, "
+                "then ALTER TABLE … ADD PRIMARY KEY USING INDEX)",
+            )
+        check_key_untouched(target, key.columns)
+        return target, table, key
+
+    def measure(self, table: TableRef, key: TableKey, queries: _Queries) -> None:
+        """Row estimate for progress (analyzing a never-analyzed table first: without
+        statistics the planner cannot see that a window is a narrow range)."""
+        estimate = table_estimate(self.conn, table.oid)
+        if not estimate.analyzed:
+            self.report(
+                Event(
+                    "backfill.analyze",
+                    f"{table.name} has no statistics yet: analyzing it first",
+                    data={"name": self.job.id, "relation": str(table.name)},
+                )
+            )
+            self._in_envelope(
+                sql.SQL("ANALYZE {}").format(
+                    sql.Identifier(table.name.schema or "", table.name.name)
+                )
+            )
+            estimate = table_estimate(self.conn, table.oid)
+        self.estimate = estimate.rows
+        if len(key.columns) == 1 and key.columns[0].type.name in _NUMERIC_TYPES:
+            rows = self._in_envelope(queries.ends)
+            if rows and rows[0][0] is not None and rows[0][1] is not None:
+                self.numeric_range = (float(rows[0][0]), float(rows[0][1]))
+
+    # -- one batch ------------------------------------------------------------------
+
+    def _tail(self, q: _Queries, cursor: Key | None) -> Probe[Key]:
+        """Fewer than a window's worth of keys remain: the last one, and how many."""
+        cur = self.conn.execute(
+            q.after_tail if cursor else q.first_tail, [*(cursor or ())]
+        )
+        row = cur.fetchone()
+        if row is None:
+            return Probe(None)
+        return Probe(None, tuple(row[:-1]), int(row[-1]))
+
+    def batch(
+        self, q: _Queries, expected: Key | None, size: int, retries: int
+    ) -> tuple[Window[Key] | None, int, int, tuple[int, int, int], float]:
+        """One window in one transaction. Returns the window (``None``: walk finished),
+        rows changed, sessions that waited on us, checkpoint totals, duration in ms."""
+        conn, job = self.conn, self.job
+        t0 = time.monotonic()
+        with conn.pipeline():
+            conn.execute(b"BEGIN")
+            conn.execute(
+                set_config_query(len(self.settings)),
+                set_config_params(self.settings, local=True),
+            )
+            locked = conn.execute(checkpoint.lock_query(self.schema), (job.id,))
+            nth = conn.execute(
+                q.after_nth if expected else q.first_nth,
+                [*(expected or ()), size - 1],
+            )
+        row = locked.fetchone()
+        current = tuple(row[0]) if row and row[0] is not None else None
+        if row is None or current != expected:
+            _rollback(conn)
+            raise BackfillFailed(
+                f"backfill {job.id!r}: its checkpoint moved under this run "
+                f"(expected last key {expected}, found {current})",
+                hint="another session is running the same backfill; let it finish",
+            )
+        found = nth.fetchone()
+        probe = Probe(tuple(found)) if found else self._tail(q, expected)
+        window = next_window(expected, size, probe)
+        if window is None:
+            conn.execute(b"COMMIT")
+            return None, 0, 0, (0, 0, 0), (time.monotonic() - t0) * 1000
+        raw = psycopg.RawCursor(conn)
+        with conn.pipeline():
+            raw.execute(
+                q.windowed_after if window.lower else q.windowed_first,
+                [*job.params, *window.params()],
+            )
+            waiting = (
+                conn.execute(WAITERS_ON_US) if job.options.lock_wait_pause_ms else None
+            )
+        changed = max(raw.rowcount, 0)
+        waiters_row = waiting.fetchone() if waiting is not None else None
+        waiters = int(waiters_row[0]) if waiters_row else 0
+        busy_ms = round((time.monotonic() - t0) * 1000)
+        with conn.pipeline():
+            advanced = conn.execute(
+                checkpoint.advance_query(self.schema),
+                (list(window.upper), changed, window.keys, retries, busy_ms, job.id),
+            )
+            conn.execute(b"COMMIT")
+        duration = (time.monotonic() - t0) * 1000
+        totals_row = advanced.fetchone()
+        totals = (
+            (int(totals_row[0]), int(totals_row[1]), int(totals_row[2]))
+            if totals_row
+            else (0, 0, 0)
+        )
+        return window, changed, waiters, totals, duration
+
+    # -- the walk -------------------------------------------------------------------
+
+    def fraction(self, cursor: Key | None, scanned: int) -> float | None:
+        """Share of the table walked: by key range for a numeric key, else by rows."""
+        if cursor is None:
+            return 0.0
+        if self.numeric_range is not None:
+            first, last = self.numeric_range
+            return key_fraction(first, last, float(cursor[0]))
+        return fraction_done(scanned, self.estimate)
+
+    def _failed(self, exc: psycopg.Error, cursor: Key | None) -> BackfillFailed:
+        job = self.job
+        diag = exc.diag
+        message = diag.message_primary or str(exc).strip() or type(exc).__name__
+        sqlstate = exc.sqlstate
+        described = message + (f" [SQLSTATE {sqlstate}]" if sqlstate else "")
+        if diag.message_detail:
+            described += f"\nDETAIL: {diag.message_detail}"
+        alive = not self.conn.closed and not self.conn.broken
+        if alive:
+            try:
+                _rollback(self.conn)
+                checkpoint.finish(self.conn, self.schema, job.id, "failed", described)
+            except psycopg.Error:
+                alive = False
+        where = "from the first key" if cursor is None else f"after key {list(cursor)}"
+        return BackfillFailed(
+            f"backfill {job.id!r} failed on the window {where}: {message}",
+            location=backfill_statement(job.statement, job.path).location,
+            hint="every committed batch is kept in its checkpoint; fix the cause and run "
+            "the backfill again: it resumes with that window"
+            + ("" if alive else " (the connection was lost)"),
+            details={
+                "name": job.id,
+                "sqlstate": sqlstate,
+                "detail": diag.message_detail,
+                "last_key": list(cursor) if cursor else None,
+            },
+        )
+
+    def _one(
+        self, q: _Queries, cursor: Key | None
+    ) -> tuple[Window[Key] | None, int, int, tuple[int, int, int], float, int]:
+        """A batch with its retries: (window, rows, waiters, totals, ms, retries)."""
+        retry = self.job.retry
+        attempt = 0
+        first_try = time.monotonic()
+        while True:
+            try:
+                result = self.batch(q, cursor, self.sizer.size, attempt)
+            except psycopg.Error as exc:
+                if (
+                    exc.sqlstate not in RETRYABLE_SQLSTATES
+                    or self.conn.closed
+                    or self.conn.broken
+                ):
+                    raise self._failed(exc, cursor) from None
+                _rollback(self.conn)
+                attempt += 1
+                elapsed_ms = (time.monotonic() - first_try) * 1000
+                if attempt >= retry.max_attempts or elapsed_ms >= retry.budget_ms:
+                    raise self._failed(exc, cursor) from None
+                delay = backoff_ms(attempt, retry.initial_delay_ms, retry.max_delay_ms)
+                size = self.sizer.shrink()
+                self.report(
+                    Event(
+                        "backfill.retry",
+                        f"backfill {self.job.id}: batch lost a lock race "
+                        f"({exc.sqlstate}), retry {attempt} in {delay:.0f} ms with "
+                        f"{size} keys",
+                        level="warning",
+                        data={
+                            "name": self.job.id,
+                            "sqlstate": exc.sqlstate,
+                            "attempt": attempt,
+                            "delay_ms": round(delay),
+                            "size": size,
+                        },
+                    )
+                )
+                time.sleep(delay / 1000)
+                continue
+            window, changed, waiters, totals, ms = result
+            return window, changed, waiters, totals, ms, attempt
+
+    def walk(self, q: _Queries, cursor: Key | None, scanned: int) -> None:
+        """Run windows from ``cursor`` until no key is left after the last one."""
+        job = self.job
+        start_fraction = self.fraction(cursor, scanned) or 0.0
+        while True:
+            self.pacer.wait_for_replicas(self.conn)
+            t0 = time.monotonic()
+            window, changed, waiters, totals, ms, retries = self._one(q, cursor)
+            self.active_s += time.monotonic() - t0
+            if window is None:
+                return
+            cursor = window.upper
+            batches, _, scanned = totals
+            self.run_batches += 1
+            self.run_rows += changed
+            self.batch_ms.append(ms)
+            size = self.sizer.record(window.keys, ms, waiters)
+            fraction = self.fraction(cursor, scanned)
+            eta = eta_seconds(start_fraction, fraction, self.active_s)
+            self.report(
+                Event(
+                    "backfill.batch",
+                    f"backfill {job.id}: batch {batches}: {window.keys} keys, "
+                    f"{changed} rows, {ms:.0f} ms",
+                    data={
+                        "name": job.id,
+                        "batch": batches,
+                        "lower": list(window.lower) if window.lower else None,
+                        "upper": list(window.upper),
+                        "keys": window.keys,
+                        "rows": changed,
+                        "duration_ms": round(ms, 1),
+                        "retries": retries,
+                        "waiters": waiters,
+                        "next_size": size,
+                        "rows_affected": totals[1],
+                        "rows_scanned": scanned,
+                        "estimate": self.estimate,
+                        "fraction": None if fraction is None else round(fraction, 4),
+                        "eta_s": None if eta is None else round(eta, 1),
+                        "rate": round(self.run_rows / self.active_s)
+                        if self.active_s
+                        else None,
+                    },
+                )
+            )
+            self.pacer.after_batch(waiters)
+
+    def analyze(self, table: TableRef) -> bool:
+        """``ANALYZE`` the table; a failure (say, a lock timeout) is a warning only: the data
+        change is committed."""
+        try:
+            self._in_envelope(
+                sql.SQL("ANALYZE {}").format(
+                    sql.Identifier(table.name.schema or "", table.name.name)
+                )
+            )
+        except psycopg.Error as exc:
+            if self.conn.closed or self.conn.broken:
+                raise
+            self.report(
+                Event(
+                    "backfill.analyze_failed",
+                    f"ANALYZE {table.name} failed ({exc.sqlstate}): run it later; the "
+                    "backfill itself is complete",
+                    level="warning",
+                    data={"name": self.job.id, "sqlstate": exc.sqlstate},
+                )
+            )
+            return False
+        return True
+
+
+def run_backfill(conn: Conn, job: BackfillJob, report: Reporter) -> BackfillResult:
+    """Run (or resume) a backfill to its end on ``conn`` (autocommit).
+
+    **Commits once per window**: each batch is its own transaction, with its checkpoint.
+
+    Raises:
+        SourceError: the statement cannot be batched (not UPDATE/DELETE, no key, updates
+            the key, unknown table).
+        BackfillChanged: the checkpoint belongs to another statement.
+        BackfillFailed: a batch failed (not a lost lock race, or out of retries).
+        RunnerBusy: another session runs the same backfill.
+    """
+    run = _Run(conn, job, report)
+    target, table, key = run.prepare()
+    queries = _queries(target, table, key)
+    key_names = [c.name for c in key.columns]
+    with checkpoint.backfill_lock(conn, job.ledger_schema, job.id, job.lock_wait_ms):
+        state = checkpoint.begin(
+            conn,
+            job.ledger_schema,
+            job.id,
+            relation=str(table.name),
+            key_columns=key_names,
+            statement_hash=job.statement_hash,
+            statement=job.statement.text,
+            run_id=job.run_id,
+            restart=job.restart,
+        )
+        if state.status == "completed":
+            report(
+                Event(
+                    "backfill.done",
+                    f"backfill {job.id} already completed "
+                    f"({state.rows_affected} rows in {state.batches} batches): nothing to do",
+                    data={"name": job.id, "already_completed": True},
+                )
+            )
+            return _result(
+                state, run, "already_completed", resumed=False, analyzed=False
+            )
+        cursor = tuple(state.last_key) if state.last_key is not None else None
+        resumed = state.batches > 0
+        run.measure(table, key, queries)
+        where = f"resuming after key {list(cursor)}" if cursor else "from the first key"
+        report(
+            Event(
+                "backfill.start",
+                f"backfill {job.id} on {table.name} by {key.index} "
+                f"({', '.join(key_names)}): {where}, ~{run.estimate} rows",
+                data={
+                    "name": job.id,
+                    "relation": str(table.name),
+                    "key": key_names,
+                    "index": key.index,
+                    "resumed": resumed,
+                    "last_key": list(cursor) if cursor else None,
+                    "estimate": run.estimate,
+                    "options": job.options.to_dict(),
+                },
+            )
+        )
+        try:
+            run.walk(queries, cursor, state.rows_scanned)
+        except (AtomigError, psycopg.Error):
+            raise
+        except (
+            BaseException
+        ) as exc:  # Ctrl-C, SIGTERM turned exception: say how to resume
+            _interrupted(conn, job, report, exc)
+            raise
+        with conn.transaction():
+            checkpoint.finish(conn, job.ledger_schema, job.id, "completed")
+        analyzed = run.analyze(table) if job.options.analyze else False
+        final = checkpoint.load(conn, job.ledger_schema, job.id)
+    assert final is not None
+    result = _result(final, run, "completed", resumed=resumed, analyzed=analyzed)
+    report(
+        Event(
+            "backfill.done",
+            f"backfill {job.id} completed: {result.rows_affected} rows in "
+            f"{result.batches} batches"
+            + (f" (this run: {result.run_rows_affected} rows)" if resumed else "")
+            + (f", {table.name} analyzed" if analyzed else ""),
+            data=result.to_dict(),
+        )
+    )
+    return result
+
+
+def _interrupted(
+    conn: Conn, job: BackfillJob, report: Reporter, exc: BaseException | None
+) -> None:
+    """Roll back the batch in flight (best effort) and say how to resume."""
+    with contextlib.suppress(psycopg.Error):
+        _rollback(conn)
+    report(
+        Event(
+            "backfill.interrupted",
+            f"backfill {job.id} interrupted ({type(exc).__name__}): committed batches are "
+            "kept; run it again to resume",
+            level="warning",
+            data={"name": job.id},
+        )
+    )
+
+
+def _result(
+    state: checkpoint.Checkpoint,
+    run: _Run,
+    status: str,
+    *,
+    resumed: bool,
+    analyzed: bool,
+) -> BackfillResult:
+    return BackfillResult(
+        id=state.id,
+        relation=state.relation,
+        key_columns=tuple(state.key_columns),
+        status=status,
+        batches=state.batches,
+        rows_affected=state.rows_affected,
+        rows_scanned=state.rows_scanned,
+        retries=state.retries,
+        runs=state.runs,
+        resumed=resumed,
+        run_batches=run.run_batches,
+        run_rows_affected=run.run_rows,
+        duration_ms=round((time.monotonic() - run.started) * 1000),
+        paused_ms=round(run.pacer.paused_ms),
+        analyzed=analyzed,
+        batch_ms=tuple(run.batch_ms),
+    )
