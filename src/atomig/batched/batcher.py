@@ -564,6 +564,18 @@ def run_backfill(conn: Conn, job: BackfillJob, report: Reporter) -> BackfillResu
         BackfillFailed: a batch failed (not a lost lock race, or out of retries).
         RunnerBusy: another session runs the same backfill.
     """
+    # No server-side prepared statements: psycopg prepares a query on its fifth run, and a
+    # PREPARE sent inside a batch that is then rolled back is lost while psycopg still
+    # counts on it. Every batch is planned afresh anyway (force_custom_plan).
+    threshold = conn.prepare_threshold
+    conn.prepare_threshold = None
+    try:
+        return _run_backfill(conn, job, report)
+    finally:
+        conn.prepare_threshold = threshold
+
+
+def _run_backfill(conn: Conn, job: BackfillJob, report: Reporter) -> BackfillResult:
     run = _Run(conn, job, report)
     target, table, key = run.prepare()
     queries = _queries(target, table, key)

@@ -1,0 +1,151 @@
+"""Exactly-once under faults: a backfill killed with SIGKILL at random moments (and one whose
+backend is terminated) resumes each time, and at the end every row changed exactly once and
+the checkpoint's totals equal the rows changed."""
+
+import json
+import os
+import queue
+import random
+import threading
+import time
+
+import pytest
+
+ROWS = 200_000
+ARGS = (
+    "backfill",
+    "--sql",
+    "UPDATE t SET counter = counter + 1",
+    "--name",
+    "counter",
+    "--json",
+    "--batch-size",
+    "500",
+    "--min-batch-size",
+    "500",
+    "--max-batch-size",
+    "500",
+    "--sleep",
+    "10ms",
+)
+
+
+def make_table(database):
+    with database.connect() as conn:
+        conn.execute(
+            "CREATE TABLE t (id bigint PRIMARY KEY, counter int NOT NULL DEFAULT 0)"
+        )
+        conn.execute(f"INSERT INTO t (id) SELECT g FROM generate_series(1, {ROWS}) g")
+        conn.execute("VACUUM ANALYZE t")
+
+
+def lines_of(proc):
+    """Lines of the child's stdout, read in a thread so the test can time its kill."""
+    out: queue.Queue = queue.Queue()
+
+    def pump():
+        for line in proc.stdout:
+            out.put(line)
+        out.put(None)
+
+    thread = threading.Thread(target=pump, daemon=True)
+    thread.start()
+    proc.pump = thread
+    return out
+
+
+def kill(proc):
+    proc.kill()
+    proc.wait()
+    proc.pump.join(timeout=10)
+    proc.stdout.close()
+    proc.stderr.close()
+
+
+def wait_for_batch(lines, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=0.05)
+        except queue.Empty:
+            continue
+        if line is None:
+            return False
+        if json.loads(line)["event"] == "backfill.batch":
+            return True
+    raise AssertionError("no batch within the timeout")
+
+
+def assert_exactly_once(database, runs):
+    assert database.execute("SELECT counter, count(*) FROM t GROUP BY 1") == [(1, ROWS)]
+    row = database.execute(
+        "SELECT status, rows_affected, rows_scanned, batches, runs FROM atomig.backfills"
+        " WHERE id = 'counter'"
+    )[0]
+    assert row == ("completed", ROWS, ROWS, ROWS // 500, runs)
+
+
+@pytest.mark.faults
+def test_sigkill_at_random_moments_then_resume_changes_every_row_once(project):
+    make_table(project.database)
+    seed = int(os.environ.get("ATOMIG_FAULT_SEED", time.time_ns() % 1_000_000))
+    rng = random.Random(seed)
+    kills = mid_walk = 0
+    progress = []
+    while kills < 10:
+        proc = project.popen(*ARGS)
+        lines = lines_of(proc)
+        try:
+            if kills % 2:
+                # Anywhere: start-up, ledger, checkpoint, a batch, a commit.
+                time.sleep(rng.uniform(0.0, 0.8))
+            else:
+                # Inside the walk: after the first batch of this run.
+                assert wait_for_batch(lines), f"finished before the kill (seed {seed})"
+                time.sleep(rng.uniform(0.0, 0.15))
+            ended = proc.poll() is not None
+        finally:
+            kill(proc)
+        assert not ended, f"the run ended before kill {kills + 1} (seed {seed})"
+        kills += 1
+        done = project.database.scalar("SELECT count(*) FROM t WHERE counter = 1")
+        assert project.database.scalar("SELECT count(*) FROM t WHERE counter > 1") == 0
+        mid_walk += 0 < done < ROWS
+        progress.append(done)
+    assert mid_walk >= 5, (progress, seed)
+    final = project.run(*ARGS, timeout=120)
+    assert final.returncode == 0, final.stderr
+    result = json.loads(final.stdout.splitlines()[-1])
+    assert result["event"] == "result" and result["resumed"]
+    runs = project.database.scalar("SELECT runs FROM atomig.backfills")
+    assert (
+        runs >= kills - (kills // 2) + 1
+    )  # every run that got as far as its checkpoint
+    assert_exactly_once(project.database, runs)
+
+
+@pytest.mark.faults
+def test_terminated_backend_fails_resumably_and_resumes_exactly_once(project):
+    make_table(project.database)
+    rng = random.Random(7)
+    failures = 0
+    for _ in range(4):
+        proc = project.popen(*ARGS)
+        lines = lines_of(proc)
+        try:
+            assert wait_for_batch(lines)
+            time.sleep(rng.uniform(0.0, 0.1))
+            project.database.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE application_name = 'backfill:counter'"
+            )
+            proc.wait(timeout=60)
+            err = proc.stderr.read()
+        finally:
+            kill(proc)
+        assert proc.returncode == 1, err
+        assert "connection was lost" in err or "terminat" in err
+        failures += 1
+    final = project.run(*ARGS, timeout=120)
+    assert final.returncode == 0, final.stderr
+    assert_exactly_once(project.database, failures + 1)
