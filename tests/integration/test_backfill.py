@@ -10,8 +10,9 @@ import psycopg
 import pytest
 
 from atomig import api
-from atomig.batched.batcher import BackfillFailed, _queries
 from atomig.batched.checkpoint import BackfillChanged
+from atomig.batched.discovery import build_queries
+from atomig.batched.job import BackfillFailed
 from atomig.db.catalog import REPLICATION_LAG, resolve_table, table_key
 from atomig.errors import SourceError
 from atomig.events import EventLog
@@ -428,7 +429,7 @@ def test_every_batch_is_an_index_range_scan(project):
             target = backfill_statement(parse_script(text).statements[0], "f.sql")
             table = resolve_table(conn, target.relation)
             key = table_key(conn, table.oid)
-            q = _queries(target, table, key)
+            q = build_queries(target, table, key)
             # Windows of 5 000 keys as the walk finds them: the first, and one mid-table.
             first = list(conn.execute(q.first_nth, [4999]).fetchone())
             middle = list(conn.execute(q.first_nth, [50_000]).fetchone())

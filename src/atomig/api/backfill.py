@@ -15,14 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from atomig.batched import checkpoint
-from atomig.batched.batcher import (
-    BackfillFailed,
-    BackfillJob,
-    BackfillResult,
-    run_backfill,
-)
+from atomig.batched.batcher import run_backfill
 from atomig.batched.checkpoint import Checkpoint
+from atomig.batched.job import BackfillFailed, BackfillJob, BackfillResult
 from atomig.config import Settings
+from atomig.db.connect import connect
 from atomig.errors import ConfigError, SourceError, SourceLocation, UsageError
 from atomig.events import Reporter, null_reporter
 from atomig.plan.backfill import BackfillOptions, merge_backfill_options
@@ -198,11 +195,15 @@ def backfill(
     with open_session(settings, report, application_name=application_name) as session:
         _ensure_ledger(settings, session)
         started = datetime.now(UTC)
+        # A second connection finds the next window while a batch runs.
+        side = connect(session.target, application_name=application_name)
         try:
-            result = run_backfill(session.conn, job, report)
+            result = run_backfill(session.conn, job, report, side=side)
         except BackfillFailed as exc:
             _journal(session.conn, job, started, "failed", exc.details, exc.message)
             raise
+        finally:
+            side.close()
         if result.status == "completed":
             _journal(session.conn, job, started, "completed", result.to_dict())
         return result

@@ -17,9 +17,7 @@ backfill; its checkpoint keeps every committed window, so the next run resumes a
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -27,6 +25,14 @@ from psycopg import sql
 from psycopg.pq import TransactionStatus
 
 from atomig.batched import checkpoint
+from atomig.batched.discovery import (
+    Prefetch,
+    Queries,
+    build_queries,
+    nth_params,
+    probe_in_transaction,
+)
+from atomig.batched.job import BackfillFailed, BackfillJob, BackfillResult
 from atomig.batched.throttle import BatchSizer, Pacer, backoff_ms
 from atomig.batched.windows import (
     Probe,
@@ -47,16 +53,11 @@ from atomig.db.catalog import (
 from atomig.db.compose import set_config_params, set_config_query
 from atomig.errors import AtomigError, SourceError
 from atomig.events import Event, Reporter
-from atomig.plan.backfill import BackfillOptions
-from atomig.plan.envelope import SessionEnvelope
-from atomig.plan.model import RetryPolicy
 from atomig.sql.backfill import (
     BackfillStatement,
     backfill_statement,
     check_key_untouched,
-    window_predicate_sql,
 )
-from atomig.sql.parse import Statement
 
 Conn = psycopg.Connection[Any]
 Key = tuple[str, ...]
@@ -66,150 +67,10 @@ _NUMERIC_TYPES = frozenset({"int2", "int4", "int8", "numeric", "float4", "float8
 # Custom plans for every batch: the window bounds are parameters, and a generic plan (chosen
 # by the server after a few executions of a prepared statement) cannot see how narrow the
 # range is.
-_BATCH_SETTINGS = (("plan_cache_mode", "force_custom_plan"),)
-
-
-class BackfillFailed(AtomigError):
-    """A backfill stopped on an error; committed windows stay, the next run resumes."""
-
-    exit_code = 1
-    kind = "backfill-failed"
-
-
-@dataclass(frozen=True, slots=True)
-class BackfillJob:
-    """One backfill to run: the statement, its identity, and how to pace it.
-
-    Attributes:
-        id: the checkpoint's name (``--name``, or ``<version>:<direction>:<step>`` in a
-            migration).
-        statement: the ``UPDATE``/``DELETE`` as parsed from its file.
-        path: that file (for messages).
-        params: values for the statement's own ``$1 … $n``.
-        restart: forget an existing checkpoint and start from the first key.
-        lock_wait_ms: how long to wait for another runner of the same backfill.
-    """
-
-    id: str
-    statement: Statement
-    path: str
-    options: BackfillOptions
-    envelope: SessionEnvelope
-    retry: RetryPolicy
-    ledger_schema: str
-    run_id: str
-    params: tuple[Any, ...] = ()
-    restart: bool = False
-    lock_wait_ms: int = 30_000
-
-    @property
-    def statement_hash(self) -> str:
-        """SHA-256 of the statement text: a checkpoint resumes only the same statement."""
-        return hashlib.sha256(self.statement.text.encode("utf-8")).hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class BackfillResult:
-    """What a backfill did: this run, and the totals over every run of it."""
-
-    id: str
-    relation: str
-    key_columns: tuple[str, ...]
-    status: str
-    batches: int
-    rows_affected: int
-    rows_scanned: int
-    retries: int
-    runs: int
-    resumed: bool
-    run_batches: int
-    run_rows_affected: int
-    duration_ms: int
-    paused_ms: int
-    analyzed: bool
-    batch_ms: tuple[float, ...] = field(default=(), repr=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The ``--json`` shape of a backfill's outcome."""
-        return {
-            "name": self.id,
-            "relation": self.relation,
-            "key_columns": list(self.key_columns),
-            "status": self.status,
-            "resumed": self.resumed,
-            "totals": {
-                "batches": self.batches,
-                "rows_affected": self.rows_affected,
-                "rows_scanned": self.rows_scanned,
-                "retries": self.retries,
-                "runs": self.runs,
-            },
-            "this_run": {
-                "batches": self.run_batches,
-                "rows_affected": self.run_rows_affected,
-                "duration_ms": self.duration_ms,
-                "paused_ms": self.paused_ms,
-            },
-            "analyzed": self.analyzed,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class _Queries:
-    """The SQL of one backfill, built once: discovery, the windowed statement."""
-
-    first_nth: sql.Composed
-    after_nth: sql.Composed
-    first_tail: sql.Composed
-    after_tail: sql.Composed
-    ends: sql.Composed
-    windowed_first: bytes
-    windowed_after: bytes
-
-
-def _queries(target: BackfillStatement, table: TableRef, key: TableKey) -> _Queries:
-    only = sql.SQL("ONLY ") if target.only else sql.SQL("")
-    relation = sql.Identifier(table.name.schema or "", table.name.name)
-    columns = [
-        sql.Identifier(table.name.schema or "", table.name.name, c.name)
-        for c in key.columns
-    ]
-    texts = sql.SQL(", ").join(sql.SQL("{}::text").format(c) for c in columns)
-    order = sql.SQL(", ").join(columns)
-    order_desc = sql.SQL(", ").join(sql.SQL("{} DESC").format(c) for c in columns)
-    casts = sql.SQL(", ").join(
-        sql.SQL("%s::{}").format(
-            sql.Identifier(c.type.schema or "pg_catalog", c.type.name)
-        )
-        for c in key.columns
-    )
-    row = sql.SQL("({})").format(order)
-    after = sql.SQL("WHERE {} > ({})").format(row, casts)
-    parts = {"texts": texts, "only": only, "rel": relation, "order": order}
-    nth = "SELECT {texts} FROM {only}{rel} {where} ORDER BY {order} OFFSET %s LIMIT 1"
-    tail = (
-        "SELECT {texts}, count(*) OVER () FROM {only}{rel} {where}"
-        " ORDER BY {order_desc} LIMIT 1"
-    )
-    ends = (
-        "SELECT (SELECT {first} FROM {only}{rel} ORDER BY {order} LIMIT 1),"
-        " (SELECT {first} FROM {only}{rel} ORDER BY {order_desc} LIMIT 1)"
-    )
-    return _Queries(
-        first_nth=sql.SQL(nth).format(where=sql.SQL(""), **parts),
-        after_nth=sql.SQL(nth).format(where=after, **parts),
-        first_tail=sql.SQL(tail).format(
-            where=sql.SQL(""), order_desc=order_desc, **parts
-        ),
-        after_tail=sql.SQL(tail).format(where=after, order_desc=order_desc, **parts),
-        ends=sql.SQL(ends).format(
-            first=sql.SQL("{}::text").format(columns[0]),
-            order_desc=order_desc,
-            **parts,
-        ),
-        windowed_first=window_predicate_sql(target, key.columns, lower=False).encode(),
-        windowed_after=window_predicate_sql(target, key.columns, lower=True).encode(),
-    )
+_BATCH_SETTINGS = (
+    ("plan_cache_mode", "force_custom_plan"),
+    ("synchronous_commit", "off"),
+)
 
 
 def _rollback(conn: Conn) -> None:
@@ -225,8 +86,12 @@ def _rollback(conn: Conn) -> None:
 class _Run:
     """State of one run of a backfill (the loop lives here to keep its pieces small)."""
 
-    def __init__(self, conn: Conn, job: BackfillJob, report: Reporter) -> None:
+    def __init__(
+        self, conn: Conn, job: BackfillJob, report: Reporter, side: Conn | None
+    ) -> None:
         self.conn = conn
+        self.side = side
+        self.prefetch: Prefetch | None = None
         self.job = job
         self.report = report
         self.schema = job.ledger_schema
@@ -296,7 +161,7 @@ class _Run:
         check_key_untouched(target, key.columns)
         return target, table, key
 
-    def measure(self, table: TableRef, key: TableKey, queries: _Queries) -> None:
+    def measure(self, table: TableRef, key: TableKey, queries: Queries) -> None:
         """Row estimate for progress (analyzing a never-analyzed table first: without
         statistics the planner cannot see that a window is a narrow range)."""
         estimate = table_estimate(self.conn, table.oid)
@@ -322,21 +187,20 @@ class _Run:
 
     # -- one batch ------------------------------------------------------------------
 
-    def _tail(self, q: _Queries, cursor: Key | None) -> Probe[Key]:
-        """Fewer than a window's worth of keys remain: the last one, and how many."""
-        cur = self.conn.execute(
-            q.after_tail if cursor else q.first_tail, [*(cursor or ())]
-        )
-        row = cur.fetchone()
-        if row is None:
-            return Probe(None)
-        return Probe(None, tuple(row[:-1]), int(row[-1]))
-
     def batch(
-        self, q: _Queries, expected: Key | None, size: int, retries: int
+        self,
+        q: Queries,
+        expected: Key | None,
+        size: int,
+        retries: int,
+        prefetched: tuple[Probe[Key], int] | None = None,
     ) -> tuple[Window[Key] | None, int, int, tuple[int, int, int], float]:
         """One window in one transaction. Returns the window (``None``: walk finished),
-        rows changed, sessions that waited on us, checkpoint totals, duration in ms."""
+        rows changed, sessions that waited on us, checkpoint totals, duration in ms.
+
+        ``prefetched`` is the window's discovery done ahead (with the size it used);
+        without it, discovery runs in this transaction.
+        """
         conn, job = self.conn, self.job
         t0 = time.monotonic()
         with conn.pipeline():
@@ -346,9 +210,13 @@ class _Run:
                 set_config_params(self.settings, local=True),
             )
             locked = conn.execute(checkpoint.lock_query(self.schema), (job.id,))
-            nth = conn.execute(
-                q.after_nth if expected else q.first_nth,
-                [*(expected or ()), size - 1],
+            nth = (
+                conn.execute(
+                    q.after_nth if expected else q.first_nth,
+                    nth_params(expected, size),
+                )
+                if prefetched is None
+                else None
             )
         row = locked.fetchone()
         current = tuple(row[0]) if row and row[0] is not None else None
@@ -359,12 +227,17 @@ class _Run:
                 f"(expected last key {expected}, found {current})",
                 hint="another session is running the same backfill; let it finish",
             )
-        found = nth.fetchone()
-        probe = Probe(tuple(found)) if found else self._tail(q, expected)
+        if prefetched is None:
+            assert nth is not None
+            probe = probe_in_transaction(conn, q, expected, nth.fetchone())
+        else:
+            probe, size = prefetched
         window = next_window(expected, size, probe)
         if window is None:
             conn.execute(b"COMMIT")
             return None, 0, 0, (0, 0, 0), (time.monotonic() - t0) * 1000
+        if self.prefetch is not None:
+            self.prefetch.start(window.upper, self.sizer.size)
         raw = psycopg.RawCursor(conn)
         with conn.pipeline():
             raw.execute(
@@ -435,15 +308,16 @@ class _Run:
         )
 
     def _one(
-        self, q: _Queries, cursor: Key | None
+        self, q: Queries, cursor: Key | None
     ) -> tuple[Window[Key] | None, int, int, tuple[int, int, int], float, int]:
         """A batch with its retries: (window, rows, waiters, totals, ms, retries)."""
         retry = self.job.retry
         attempt = 0
         first_try = time.monotonic()
+        prefetched = self.prefetch.take(cursor) if self.prefetch else None
         while True:
             try:
-                result = self.batch(q, cursor, self.sizer.size, attempt)
+                result = self.batch(q, cursor, self.sizer.size, attempt, prefetched)
             except psycopg.Error as exc:
                 if (
                     exc.sqlstate not in RETRYABLE_SQLSTATES
@@ -452,6 +326,9 @@ class _Run:
                 ):
                     raise self._failed(exc, cursor) from None
                 _rollback(self.conn)
+                prefetched = None  # rediscover with the smaller size
+                if self.prefetch is not None:
+                    self.prefetch.take(None)
                 attempt += 1
                 elapsed_ms = (time.monotonic() - first_try) * 1000
                 if attempt >= retry.max_attempts or elapsed_ms >= retry.budget_ms:
@@ -479,7 +356,7 @@ class _Run:
             window, changed, waiters, totals, ms = result
             return window, changed, waiters, totals, ms, attempt
 
-    def walk(self, q: _Queries, cursor: Key | None, scanned: int) -> None:
+    def walk(self, q: Queries, cursor: Key | None, scanned: int) -> None:
         """Run windows from ``cursor`` until no key is left after the last one."""
         job = self.job
         start_fraction = self.fraction(cursor, scanned) or 0.0
@@ -552,10 +429,14 @@ class _Run:
         return True
 
 
-def run_backfill(conn: Conn, job: BackfillJob, report: Reporter) -> BackfillResult:
+def run_backfill(
+    conn: Conn, job: BackfillJob, report: Reporter, *, side: Conn | None = None
+) -> BackfillResult:
     """Run (or resume) a backfill to its end on ``conn`` (autocommit).
 
     **Commits once per window**: each batch is its own transaction, with its checkpoint.
+    With ``side`` (a second autocommit connection to the same database), the next window
+    is discovered on it while the current batch runs.
 
     Raises:
         SourceError: the statement cannot be batched (not UPDATE/DELETE, no key, updates
@@ -570,15 +451,17 @@ def run_backfill(conn: Conn, job: BackfillJob, report: Reporter) -> BackfillResu
     threshold = conn.prepare_threshold
     conn.prepare_threshold = None
     try:
-        return _run_backfill(conn, job, report)
+        return _run_backfill(conn, job, report, side)
     finally:
         conn.prepare_threshold = threshold
 
 
-def _run_backfill(conn: Conn, job: BackfillJob, report: Reporter) -> BackfillResult:
-    run = _Run(conn, job, report)
+def _run_backfill(
+    conn: Conn, job: BackfillJob, report: Reporter, side: Conn | None
+) -> BackfillResult:
+    run = _Run(conn, job, report, side)
     target, table, key = run.prepare()
-    queries = _queries(target, table, key)
+    queries = build_queries(target, table, key)
     key_names = [c.name for c in key.columns]
     with checkpoint.backfill_lock(conn, job.ledger_schema, job.id, job.lock_wait_ms):
         state = checkpoint.begin(
@@ -625,15 +508,19 @@ def _run_backfill(conn: Conn, job: BackfillJob, report: Reporter) -> BackfillRes
                 },
             )
         )
+        if side is not None:
+            run.prefetch = Prefetch(side, queries, run.settings)
         try:
             run.walk(queries, cursor, state.rows_scanned)
         except (AtomigError, psycopg.Error):
             raise
-        except (
-            BaseException
-        ) as exc:  # Ctrl-C, SIGTERM turned exception: say how to resume
+        except BaseException as exc:
+            # Ctrl-C (or a signal turned exception): say how to resume.
             _interrupted(conn, job, report, exc)
             raise
+        finally:
+            if run.prefetch is not None:
+                run.prefetch.close()
         with conn.transaction():
             checkpoint.finish(conn, job.ledger_schema, job.id, "completed")
         analyzed = run.analyze(table) if job.options.analyze else False
