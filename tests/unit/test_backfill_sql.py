@@ -105,3 +105,32 @@ def test_updating_the_key_is_refused():
     with pytest.raises(SourceError, match="updates id, the key"):
         check_key_untouched(target("UPDATE t SET id = id + 1000000"), ID)
     check_key_untouched(target("UPDATE t SET c = id"), ID)
+
+
+def test_planner_checks_backfill_options_before_anything_runs():
+    from pathlib import Path
+
+    from atomig.config import Settings
+    from atomig.plan import StepKind, plan_migration
+    from atomig.source.model import Directives, MigrationId
+    from atomig.sql import ServerVersion
+
+    mid = MigrationId(20261124153000, "20261124_1530", "fill")
+    settings = Settings(project_dir=Path("/p"), migrations_dir=Path("/p/m"))
+
+    def plan(text, settings=settings):
+        script = parse_script(text, "m.up.sql")
+        return plan_migration(
+            mid, "up", script, Directives(), settings, ServerVersion.from_major(15)
+        )
+
+    good = plan(
+        "ALTER TABLE t ADD c int;\n-- atomig: backfill batch_size=2000 sleep=10ms\nUPDATE t SET c = 1;"
+    )
+    assert [s.kind for s in good.steps] == [StepKind.TRANSACTION, StepKind.BACKFILL]
+    with pytest.raises(SourceError, match="unknown backfill option 'batch'") as info:
+        plan("-- atomig: backfill batch=2000\nUPDATE t SET c = 1;")
+    assert (info.value.location.path, info.value.location.line) == ("m.up.sql", 1)
+    configured = settings.with_overrides(extra={"backfill": {"max_batch_size": 1000}})
+    with pytest.raises(SourceError, match="outside min_batch_size..max_batch_size"):
+        plan("-- atomig: backfill batch_size=2000\nUPDATE t SET c = 1;", configured)

@@ -20,9 +20,9 @@ from atomig.batched.checkpoint import Checkpoint
 from atomig.batched.job import BackfillFailed, BackfillJob, BackfillResult
 from atomig.config import Settings
 from atomig.db.connect import connect
-from atomig.errors import ConfigError, SourceError, SourceLocation, UsageError
+from atomig.errors import SourceError, SourceLocation, UsageError
 from atomig.events import Reporter, null_reporter
-from atomig.plan.backfill import BackfillOptions, merge_backfill_options
+from atomig.plan.backfill import backfill_options
 from atomig.plan.envelope import SessionEnvelope
 from atomig.plan.model import RetryPolicy
 from atomig.run import ledger
@@ -31,47 +31,11 @@ from atomig.run.runner_lock import runner_lock
 from atomig.run.session import open_session
 from atomig.sql.parse import Statement, parse_script
 
-__all__ = ["BackfillResult", "backfill", "backfill_options", "backfill_status"]
+__all__ = ["BackfillResult", "backfill", "backfill_status"]
 
 _MAX_NAME = 200
 # The ledger version that created the backfills table (entry 3 of _LEDGER_MIGRATIONS).
 _CHECKPOINTS_SINCE = 3
-
-
-def backfill_options(
-    settings: Settings,
-    statement: Statement | None = None,
-    path: str = "<sql>",
-    overrides: Mapping[str, Any] | None = None,
-) -> BackfillOptions:
-    """The options of a backfill: defaults < ``[backfill]`` in the config < the statement's
-    ``-- atomig: backfill k=v`` directive < ``overrides`` (flags or Python arguments).
-
-    Raises:
-        ConfigError / SourceError / UsageError: an invalid option, naming where it was set.
-    """
-    options = BackfillOptions()
-    configured = settings.extra.get("backfill")
-    if configured is not None:
-        if not isinstance(configured, Mapping):
-            raise ConfigError("[backfill] must be a table")
-        try:
-            options = merge_backfill_options(options, configured)
-        except ValueError as exc:
-            where = settings.config_file or "configuration"
-            raise ConfigError(f"{where}: [backfill] {exc}") from None
-    directive = statement.directive("backfill") if statement else None
-    if directive is not None and statement is not None:
-        try:
-            options = merge_backfill_options(options, directive.options)
-        except ValueError as exc:
-            raise SourceError(
-                str(exc), location=SourceLocation(path, directive.line, 1)
-            ) from None
-    try:
-        return merge_backfill_options(options, overrides)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
 
 
 def _statement(sql_text: str | None, file: Path | None) -> tuple[Statement, str]:

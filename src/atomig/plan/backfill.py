@@ -12,6 +12,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from atomig.config import Settings
+from atomig.errors import ConfigError, SourceError, SourceLocation, UsageError
+from atomig.sql.parse import Statement
 from atomig.units import format_duration_ms, parse_duration_ms
 
 
@@ -142,3 +145,39 @@ def merge_backfill_options(
     if merged.target_duration_ms <= 0:
         raise ValueError("backfill option target_duration must be more than 0")
     return merged
+
+
+def backfill_options(
+    settings: Settings,
+    statement: Statement | None = None,
+    path: str = "<sql>",
+    overrides: Mapping[str, Any] | None = None,
+) -> BackfillOptions:
+    """The options of a backfill: defaults < ``[backfill]`` in the config < the statement's
+    ``-- atomig: backfill k=v`` directive < ``overrides`` (flags or Python arguments).
+
+    Raises:
+        ConfigError / SourceError / UsageError: an invalid option, naming where it was set.
+    """
+    options = BackfillOptions()
+    configured = settings.extra.get("backfill")
+    if configured is not None:
+        if not isinstance(configured, Mapping):
+            raise ConfigError("[backfill] must be a table")
+        try:
+            options = merge_backfill_options(options, configured)
+        except ValueError as exc:
+            where = settings.config_file or "configuration"
+            raise ConfigError(f"{where}: [backfill] {exc}") from None
+    directive = statement.directive("backfill") if statement else None
+    if directive is not None and statement is not None:
+        try:
+            options = merge_backfill_options(options, directive.options)
+        except ValueError as exc:
+            raise SourceError(
+                str(exc), location=SourceLocation(path, directive.line, 1)
+            ) from None
+    try:
+        return merge_backfill_options(options, overrides)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None

@@ -18,6 +18,7 @@ from typing import Any
 
 from atomig.config import Settings
 from atomig.errors import SourceError, SourceLocation
+from atomig.plan.backfill import backfill_options
 from atomig.plan.envelope import SessionEnvelope, application_name_for
 from atomig.plan.model import Plan, RetryPolicy, Step, StepKind
 from atomig.source.model import Directives, MigrationId
@@ -264,6 +265,8 @@ def plan_migration(
                     location=where,
                     hint="a backfill rewrites an UPDATE/DELETE into key-window batches",
                 )
+            # Options are checked now, so a typo fails before anything runs.
+            backfill_options(settings, statement, script.path)
             if block_start is not None:
                 raise SourceError(
                     "a backfill runs in batches of its own transactions; it cannot be inside "
