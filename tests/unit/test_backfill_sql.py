@@ -132,5 +132,5 @@ def test_planner_checks_backfill_options_before_anything_runs():
         plan("-- atomig: backfill batch=2000\nUPDATE t SET c = 1;")
     assert (info.value.location.path, info.value.location.line) == ("m.up.sql", 1)
     configured = settings.with_overrides(extra={"backfill": {"max_batch_size": 1000}})
-    with pytest.raises(SourceError, match="outside min_batch_size..max_batch_size"):
+    with pytest.raises(SourceError, match=r"outside min_batch_size\.\.max_batch_size"):
         plan("-- atomig: backfill batch_size=2000\nUPDATE t SET c = 1;", configured)

@@ -13,13 +13,13 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # explicit re-exports for type checkers
-    from atomig.api.backfill import (
+    from atomig.api.batched import (
         BackfillResult as BackfillResult,
     )
-    from atomig.api.backfill import (
+    from atomig.api.batched import (
         backfill as backfill,
     )
-    from atomig.api.backfill import (
+    from atomig.api.batched import (
         backfill_status as backfill_status,
     )
     from atomig.api.lint import (
@@ -87,13 +87,11 @@ if TYPE_CHECKING:  # explicit re-exports for type checkers
     )
 
 _EXPORTS = {
-    "atomig.api.backfill": ("BackfillResult", "backfill", "backfill_status"),
+    "atomig.api.batched": ("BackfillResult", "backfill", "backfill_status"),
     "atomig.api.lint": ("LintReport", "lint"),
     "atomig.api.migrate": (
         "RunReport",
         "accept_edit",
-    "backfill",
-    "backfill_status",
         "diff_applied",
         "migrate",
         "plan",
@@ -123,6 +121,8 @@ __all__ = [
     "RecoverReport",
     "RunReport",
     "accept_edit",
+    "backfill",
+    "backfill_status",
     "describe_table",
     "diff_applied",
     "embedded_info",
