@@ -50,6 +50,20 @@ CONFIG_TEMPLATE = """\
 # conflicting locks, up to blocker_wait.
 # blocker_age = "1s"
 # blocker_wait = "30s"
+
+[backfill]
+# Batched data changes (atomig backfill, -- atomig: backfill): window sizes adapt toward
+# target_duration between the bounds (set them equal for a fixed size).
+# batch_size = 1000
+# min_batch_size = 100
+# max_batch_size = 20000
+# target_duration = "200ms"
+# sleep = "0"
+# Pause while a standby or subscriber lags more (0: never check).
+# max_replication_lag = "10s"
+# After a batch other sessions waited on: pause, and halve the next batch (0: off).
+# lock_wait_pause = "50ms"
+# analyze = true
 """
 
 UP_TEMPLATE = """\

@@ -483,3 +483,38 @@ def test_replication_lag_probe_runs_without_standbys(database):
     with database.connect() as conn:
         assert conn.execute(REPLICATION_LAG).fetchone()[0] is None
         assert resolve_table(conn, QualifiedName(None, "nope")) is None
+
+
+def test_readme_examples_python_values_and_cli_params(project):
+    setup(
+        project.database,
+        "CREATE TABLE users (id bigint PRIMARY KEY, tier text);"
+        "INSERT INTO users SELECT g, 'free' FROM generate_series(1, 500) g;"
+        "CREATE TABLE events (id bigint PRIMARY KEY, at timestamptz NOT NULL);"
+        "INSERT INTO events SELECT g, timestamptz '2024-12-01' + g * interval '1 day'"
+        " FROM generate_series(1, 100) g",
+    )
+    vip_ids = [17, 42, 99]
+    result = api.backfill(
+        project.settings(),
+        "UPDATE users SET tier = $1 WHERE id = ANY ($2) AND tier IS DISTINCT FROM $1",
+        name="vip-tier",
+        params=["vip", vip_ids],
+        options={"max_batch_size": 5000},
+    )
+    assert result.rows_affected == 3
+    assert project.database.execute(
+        "SELECT id FROM users WHERE tier = 'vip' ORDER BY id"
+    ) == [(17,), (42,), (99,)]
+    cli = project.cli(
+        "backfill",
+        "--sql",
+        "DELETE FROM events WHERE at < $1",
+        "--name",
+        "purge",
+        "-p",
+        "2025-01-01",
+    )
+    assert cli.exit_code == 0, cli.stderr
+    assert "30 rows changed" in cli.stdout
+    assert project.database.scalar("SELECT count(*) FROM events") == 70

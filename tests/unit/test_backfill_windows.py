@@ -198,3 +198,24 @@ def test_options_merge_in_layers_and_bounds_move_the_start():
         500,
     )
     assert options.to_dict()["sleep"] == "1s"
+
+
+def test_the_config_template_and_readme_backfill_sections_are_valid(tmp_path):
+    import re
+    from pathlib import Path
+
+    from atomig.config import load_settings
+    from atomig.plan.backfill import backfill_options
+    from atomig.templates import CONFIG_TEMPLATE
+
+    uncommented = re.sub(r"(?m)^# ([a-z_]+ = )", r"\1", CONFIG_TEMPLATE)
+    uncommented = uncommented.replace(
+        'database_url = "postgresql://app@localhost:5432/app"\n', ""
+    )
+    (tmp_path / "atomig.toml").write_text(uncommented)
+    settings = load_settings(tmp_path, environ={})
+    assert backfill_options(settings) == BackfillOptions()
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    block = readme[readme.index("\n[backfill]") :].split("```")[0]
+    (tmp_path / "atomig.toml").write_text(block)
+    assert backfill_options(load_settings(tmp_path, environ={})) == BackfillOptions()
