@@ -29,6 +29,7 @@ from atomig.config import load_settings
 
 CHANGE = "UPDATE items SET counter = counter + 1"
 WRITE_EVERY_S = 0.002
+PAUSED: list[int] = []
 
 
 def load(server: BenchServer, rows: int) -> str:
@@ -102,6 +103,7 @@ def batched(url: str, root: Path, options: dict[str, object]) -> list[float]:
     result = atomig.backfill(
         settings, CHANGE, name=f"bench-{time.time_ns()}", options=options
     )
+    PAUSED.append(result.paused_ms)
     return list(result.batch_ms)
 
 
@@ -112,6 +114,7 @@ def main() -> None:
     parser.add_argument("--pg", type=int, default=18, choices=(15, 18))
     parser.add_argument("--max-batch-size", type=int, default=None)
     parser.add_argument("--target-duration", default=None)
+    parser.add_argument("--lock-wait-pause", default=None)
     parser.add_argument(
         "--no-writer", action="store_true", help="Time both without the writer."
     )
@@ -121,6 +124,8 @@ def main() -> None:
         options["max_batch_size"] = args.max_batch_size
     if args.target_duration:
         options["target_duration"] = args.target_duration
+    if args.lock_wait_pause:
+        options["lock_wait_pause"] = args.lock_wait_pause
     root = Path(__file__).resolve().parent / ".bench-project"
     root.mkdir(exist_ok=True)
     figures: dict[str, list[tuple[float, list[float], list[float]]]] = {
@@ -169,6 +174,7 @@ def main() -> None:
             f"{percentile(batches, 99):>9.0f}ms{max(batches):>9.0f}ms"
             f"{len(waits):>8}{percentile(waits, 99):>8.1f}ms{max(waits):>8.0f}ms"
         )
+    print(f"atomig paused (sleep, lock-wait pauses) per run: {PAUSED} ms")
     print(
         "\nwait: how long each single-row update of the concurrent writer took (one"
         " about every 2 ms, random rows)"

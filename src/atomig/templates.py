@@ -62,7 +62,7 @@ CONFIG_TEMPLATE = """\
 # Pause while a standby or subscriber lags more (0: never check).
 # max_replication_lag = "10s"
 # After a batch other sessions waited on: pause, and halve the next batch (0: off).
-# lock_wait_pause = "50ms"
+# lock_wait_pause = "10ms"
 # analyze = true
 """
 

@@ -104,7 +104,7 @@ class _Run:
         self.estimate = 0
         self.numeric_range: tuple[float, float] | None = None
         self.started = time.monotonic()
-        self.active_s = 0.0
+        self.elapsed_s = 0.0
 
     # -- set-up ---------------------------------------------------------------------
 
@@ -360,11 +360,12 @@ class _Run:
         """Run windows from ``cursor`` until no key is left after the last one."""
         job = self.job
         start_fraction = self.fraction(cursor, scanned) or 0.0
+        # Rate and ETA in wall-clock time: sleeps and pauses are part of the wait.
+        started = time.monotonic()
         while True:
             self.pacer.wait_for_replicas(self.conn)
-            t0 = time.monotonic()
             window, changed, waiters, totals, ms, retries = self._one(q, cursor)
-            self.active_s += time.monotonic() - t0
+            self.elapsed_s = time.monotonic() - started
             if window is None:
                 return
             cursor = window.upper
@@ -374,7 +375,7 @@ class _Run:
             self.batch_ms.append(ms)
             size = self.sizer.record(window.keys, ms, waiters)
             fraction = self.fraction(cursor, scanned)
-            eta = eta_seconds(start_fraction, fraction, self.active_s)
+            eta = eta_seconds(start_fraction, fraction, self.elapsed_s)
             self.report(
                 Event(
                     "backfill.batch",
@@ -396,8 +397,8 @@ class _Run:
                         "estimate": self.estimate,
                         "fraction": None if fraction is None else round(fraction, 4),
                         "eta_s": None if eta is None else round(eta, 1),
-                        "rate": round(self.run_rows / self.active_s)
-                        if self.active_s
+                        "rate": round(self.run_rows / self.elapsed_s)
+                        if self.elapsed_s
                         else None,
                     },
                 )

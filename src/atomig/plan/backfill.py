@@ -40,7 +40,7 @@ class BackfillOptions:
     target_duration_ms: int = 200
     sleep_ms: int = 0
     max_replication_lag_ms: int = 10_000
-    lock_wait_pause_ms: int = 50
+    lock_wait_pause_ms: int = 10
     analyze: bool = True
 
     def to_dict(self) -> dict[str, Any]:
