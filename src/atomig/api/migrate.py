@@ -342,7 +342,9 @@ def migrate(
             migration, plans = recovery_plans(
                 settings, session, by_key.get(row.order_key), row
             )
-            action = check_action(row, None if on_failure is None else on_failure)
+            action = check_action(
+                row, None if on_failure is None else on_failure, plans.up
+            )
             if on_failure is not None:
                 plans.up = replace(plans.up, on_failure=on_failure)
             check_runnable(plans.up)

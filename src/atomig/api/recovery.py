@@ -233,7 +233,7 @@ def recover(
                 if dry_run:
                     found.append(inspect(ctx, row, plans))
                     continue
-                chosen = check_action(row, action)
+                chosen = check_action(row, action, plans.up)
                 if chosen == ROLLBACK:
                     require_safe_down(plans, session.server_version)
                 work.append((migration, row, plans, chosen))

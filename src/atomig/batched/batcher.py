@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -32,7 +33,12 @@ from atomig.batched.discovery import (
     nth_params,
     probe_in_transaction,
 )
-from atomig.batched.job import BackfillFailed, BackfillJob, BackfillResult
+from atomig.batched.job import (
+    BackfillFailed,
+    BackfillJob,
+    BackfillResult,
+    BackfillStopped,
+)
 from atomig.batched.throttle import BatchSizer, Pacer, backoff_ms
 from atomig.batched.windows import (
     Probe,
@@ -92,6 +98,7 @@ class _Run:
         self.conn = conn
         self.side = side
         self.prefetch: Prefetch | None = None
+        self.stop: Callable[[], bool] | None = None
         self.job = job
         self.report = report
         self.schema = job.ledger_schema
@@ -363,6 +370,8 @@ class _Run:
         # Rate and ETA in wall-clock time: sleeps and pauses are part of the wait.
         started = time.monotonic()
         while True:
+            if self.stop is not None and self.stop():
+                raise BackfillStopped(f"backfill {job.id} stopped between two batches")
             self.pacer.wait_for_replicas(self.conn)
             window, changed, waiters, totals, ms, retries = self._one(q, cursor)
             self.elapsed_s = time.monotonic() - started
@@ -430,14 +439,25 @@ class _Run:
         return True
 
 
+OnComplete = Callable[[Conn, checkpoint.Checkpoint], None]
+
+
 def run_backfill(
-    conn: Conn, job: BackfillJob, report: Reporter, *, side: Conn | None = None
+    conn: Conn,
+    job: BackfillJob,
+    report: Reporter,
+    *,
+    side: Conn | None = None,
+    stop: Callable[[], bool] | None = None,
+    on_complete: OnComplete | None = None,
 ) -> BackfillResult:
     """Run (or resume) a backfill to its end on ``conn`` (autocommit).
 
     **Commits once per window**: each batch is its own transaction, with its checkpoint.
     With ``side`` (a second autocommit connection to the same database), the next window
-    is discovered on it while the current batch runs.
+    is discovered on it while the current batch runs. ``stop()`` is asked before each batch
+    (true: raise :class:`BackfillStopped`); ``on_complete(conn, checkpoint)`` runs inside the
+    transaction that marks the checkpoint completed (a migration step's ledger writes).
 
     Raises:
         SourceError: the statement cannot be batched (not UPDATE/DELETE, no key, updates
@@ -452,15 +472,21 @@ def run_backfill(
     threshold = conn.prepare_threshold
     conn.prepare_threshold = None
     try:
-        return _run_backfill(conn, job, report, side)
+        return _run_backfill(conn, job, report, side, stop, on_complete)
     finally:
         conn.prepare_threshold = threshold
 
 
 def _run_backfill(
-    conn: Conn, job: BackfillJob, report: Reporter, side: Conn | None
+    conn: Conn,
+    job: BackfillJob,
+    report: Reporter,
+    side: Conn | None,
+    stop: Callable[[], bool] | None,
+    on_complete: OnComplete | None,
 ) -> BackfillResult:
     run = _Run(conn, job, report, side)
+    run.stop = stop
     target, table, key = run.prepare()
     queries = build_queries(target, table, key)
     key_names = [c.name for c in key.columns]
@@ -477,6 +503,9 @@ def _run_backfill(
             restart=job.restart,
         )
         if state.status == "completed":
+            if on_complete is not None:
+                with conn.transaction():
+                    on_complete(conn, state)
             report(
                 Event(
                     "backfill.done",
@@ -524,6 +553,10 @@ def _run_backfill(
                 run.prefetch.close()
         with conn.transaction():
             checkpoint.finish(conn, job.ledger_schema, job.id, "completed")
+            if on_complete is not None:
+                done = checkpoint.load(conn, job.ledger_schema, job.id)
+                assert done is not None
+                on_complete(conn, done)
         analyzed = run.analyze(table) if job.options.analyze else False
         final = checkpoint.load(conn, job.ledger_schema, job.id)
     assert final is not None

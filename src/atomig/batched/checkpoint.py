@@ -250,3 +250,22 @@ def backfill_lock(
             conn.execute(
                 "SELECT pg_advisory_unlock(%s, hashtext(%s))", (LOCK_CLASS, key)
             )
+
+
+def forget(conn: Conn, schema: str, prefix: str) -> int:
+    """Delete the checkpoints whose name starts with ``prefix`` (a migration's backfill
+    steps, when the migration starts afresh or was rolled back); how many."""
+    if not _table_exists(conn, schema):
+        return 0
+    cur = conn.execute(
+        _q("DELETE FROM {schema}.backfills WHERE starts_with(id, %s)", schema),
+        (prefix,),
+    )
+    return cur.rowcount
+
+
+def _table_exists(conn: Conn, schema: str) -> bool:
+    row = conn.execute(
+        "SELECT to_regclass(format('%%I.backfills', %s::text)) IS NOT NULL", (schema,)
+    ).fetchone()
+    return bool(row and row[0])

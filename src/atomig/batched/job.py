@@ -21,6 +21,10 @@ class BackfillFailed(AtomigError):
     kind = "backfill-failed"
 
 
+class BackfillStopped(Exception):
+    """The caller asked the backfill to stop (a signal); committed batches are kept."""
+
+
 @dataclass(frozen=True, slots=True)
 class BackfillJob:
     """One backfill to run: the statement, its identity, and how to pace it.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from typing import TYPE_CHECKING, Any
 
 from atomig.events import Event, Reporter
@@ -33,13 +34,31 @@ def console(stderr: bool = False) -> Console:
     return Console(stderr=stderr, highlight=False, soft_wrap=True, width=width)
 
 
+_BATCH_LINE_EVERY_S = 10.0
+
+
 def stderr_reporter(quiet: bool = False) -> Reporter:
     """A reporter printing each event as one line on stderr (rich loads on first use)."""
     consoles: list[Console] = []
+    last_batch = [0.0]
 
     def report(event: Event) -> None:
         if quiet and event.level == "info":
             return
+        if event.kind == "backfill.batch":
+            # A backfill step reports every batch: one line every ten seconds is enough.
+            now = time.monotonic()
+            if now - last_batch[0] < _BATCH_LINE_EVERY_S:
+                return
+            last_batch[0] = now
+            data = event.data
+            fraction = data.get("fraction")
+            share = f" ({fraction:.0%})" if fraction is not None else ""
+            event = Event(
+                event.kind,
+                f"backfill {data.get('name')}: {data.get('rows_affected')} rows changed in "
+                f"{data.get('batch')} batches{share}",
+            )
         if not consoles:
             consoles.append(console(stderr=True))
         err = consoles[0]

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from atomig.errors import NeedsAttention, UsageError
-from atomig.plan.model import Plan
+from atomig.plan.model import Plan, StepKind
 from atomig.run import record
 from atomig.run.context import RunContext
 from atomig.run.heal import built_index
@@ -102,13 +102,25 @@ _REASONS = {
 }
 
 
-def default_action(row: AppliedMigration) -> str | None:
+def default_action(row: AppliedMigration, up: Plan | None = None) -> str | None:
     """What ``atomig up`` does with an unfinished migration on its own, or ``None`` when a
-    human must choose (``atomig recover --rollback`` / ``--resume``)."""
+    human must choose (``atomig recover --rollback`` / ``--resume``).
+
+    A runner killed during a backfill step resumes whatever the failure policy: the
+    backfill's checkpoint holds every committed batch, and its interruption is not a failure
+    of the change (a failing batch does fail the step, and the policy applies then).
+    """
     reason = reason_of(row)
     if reason == "interrupted_rollback":
         return ROLLBACK
     if reason == "interrupted":
+        if (
+            up is not None
+            and row.direction == "up"
+            and row.steps_done < len(up.steps)
+            and up.steps[row.steps_done].kind is StepKind.BACKFILL
+        ):
+            return RESUME
         return row.on_failure or ROLLBACK
     if reason in ("failed", "reverting"):
         return RESUME
@@ -155,7 +167,9 @@ def inspect(ctx: RunContext, row: AppliedMigration, plans: Plans) -> Unfinished:
     )
 
 
-def check_action(row: AppliedMigration, action: str | None) -> str:
+def check_action(
+    row: AppliedMigration, action: str | None, up: Plan | None = None
+) -> str:
     """The action to take: the one asked for (validated) or the default.
 
     Raises:
@@ -163,7 +177,7 @@ def check_action(row: AppliedMigration, action: str | None) -> str:
         NeedsAttention: no action was asked for and none is safe to choose.
     """
     if action is None:
-        chosen = default_action(row)
+        chosen = default_action(row, up)
         if chosen is None:
             raise NeedsAttention(
                 f"migration {row.version}_{row.slug}: {_REASONS[reason_of(row)]}",

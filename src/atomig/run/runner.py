@@ -27,6 +27,7 @@ from atomig.errors import (
 )
 from atomig.plan.model import Plan, RetryPolicy, Step, StepKind
 from atomig.run import ledger, record
+from atomig.run.backfill_step import forget_checkpoints, has_backfill
 from atomig.run.context import RunContext, current_actor
 from atomig.run.heal import drop_invalid_index
 from atomig.run.orphans import settle_orphans
@@ -285,6 +286,9 @@ def _apply_steps(
 ) -> int:
     started = time.monotonic()
     conn, schema = ctx.conn, ctx.schema
+    if resume_from == 0 and has_backfill(plan):
+        # Checkpoints of an earlier attempt (rolled back since) must not be resumed.
+        forget_checkpoints(ctx, migration.version, "up")
     if fingerprint is None:
         fingerprint = take_fingerprint(conn, schema).to_dict()
     record.start_up(
@@ -531,6 +535,8 @@ def roll_back(
         details={"cause": cause, "fingerprint": after.digest},
     )
     ctx.conn.execute(query, params)
+    if has_backfill(up) or has_backfill(down):
+        forget_checkpoints(ctx, migration.version, None)
     ctx.say(
         "rollback.done",
         f"rolled back {migration.id.name}: the schema is exactly as before the migration "
@@ -623,6 +629,8 @@ def _revert_steps(
     ctx: RunContext, migration: Migration, plan: Plan, resume_from: int
 ) -> int:
     started = time.monotonic()
+    if resume_from == 0 and has_backfill(plan):
+        forget_checkpoints(ctx, migration.version, "down")
     record.start_down(
         ctx.conn,
         ctx.schema,
