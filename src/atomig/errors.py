@@ -112,6 +112,13 @@ class NeedsAttention(AtomigError):
     kind = "needs-attention"
 
 
+class VerificationFailed(AtomigError):
+    """A proof, trace or dry run could not be carried out (or found a failure)."""
+
+    exit_code = 1
+    kind = "verification-failed"
+
+
 class Interrupted(AtomigError):
     """SIGINT or SIGTERM stopped a migration; the failure policy ran before atomig exited."""
 

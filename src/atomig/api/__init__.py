@@ -79,6 +79,12 @@ if TYPE_CHECKING:  # explicit re-exports for type checkers
     from atomig.api.recovery import (
         recover as recover,
     )
+    from atomig.api.safety import (
+        VerifyReport as VerifyReport,
+    )
+    from atomig.api.safety import (
+        verify as verify,
+    )
     from atomig.api.schema import (
         describe_table as describe_table,
     )
@@ -109,6 +115,7 @@ _EXPORTS = {
         "init_project",
         "new_migration",
     ),
+    "atomig.api.safety": ("VerifyReport", "verify"),
     "atomig.api.schema": ("describe_table", "read_database_schema"),
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
@@ -120,6 +127,7 @@ __all__ = [
     "NewResult",
     "RecoverReport",
     "RunReport",
+    "VerifyReport",
     "accept_edit",
     "backfill",
     "backfill_status",
@@ -138,6 +146,7 @@ __all__ = [
     "recover",
     "rollback",
     "status",
+    "verify",
 ]
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from atomig.cli.app import cli
-from atomig.cli.commands import backfill, embedded, lint, migrate, schema
+from atomig.cli.commands import backfill, embedded, lint, migrate, safety, schema
 
 __all__ = ["cli", "main"]
-_COMMAND_MODULES = (backfill, embedded, lint, migrate, schema)
+_COMMAND_MODULES = (backfill, embedded, lint, migrate, safety, schema)
 
 
 def main() -> None:

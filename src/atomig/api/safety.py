@@ -1,0 +1,277 @@
+"""Safety-net verbs that work on a scratch database: ``verify`` (reversibility proofs),
+``trace`` (lock traces) and the dry runs of ``up``.
+
+None of them changes the target: they read its ledger (which migrations are applied, as
+applied) and, for ``trace --scale-from-target``, its statistics. Everything else happens on
+a scratch database that is dropped afterwards (:mod:`atomig.verify.scratch`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from atomig.api.recovery import plan_text
+from atomig.config import Settings
+from atomig.errors import AtomigError, Interrupted, VerificationFailed
+from atomig.events import Event, EventLog, Reporter, null_reporter
+from atomig.plan.model import Plan
+from atomig.run import ledger
+from atomig.run.context import RunContext
+from atomig.run.interrupt import Interrupt, handle_signals
+from atomig.run.runner import apply_migration, check_runnable
+from atomig.run.session import Session, open_session
+from atomig.source.layout import discover_migrations, find_migration
+from atomig.source.model import Migration
+from atomig.verify.config import safety_settings
+from atomig.verify.reversible import MigrationProof, prove_migration
+from atomig.verify.scratch import (
+    close_context,
+    scratch_context,
+    scratch_database,
+    scratch_server,
+)
+
+__all__ = ["VerifyReport", "verify"]
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """A migration to replay on a scratch database, and the up plan to replay it with
+    (planned from the SQL as applied to the target when that differs from the file)."""
+
+    migration: Migration
+    text: str | None = None
+
+
+def _split(
+    settings: Settings, session: Session, migrations: list[Migration], everything: bool
+) -> tuple[list[Replay], list[Migration], list[str]]:
+    """(applied migrations to replay as applied, pending migrations, notes)."""
+    if everything:
+        return [], list(migrations), []
+    state = ledger.read_ledger(session.conn, settings.ledger_schema)
+    replay, notes = [], []
+    for migration in migrations:
+        row = state.applied.get(migration.id.order_key)
+        if row is None:
+            continue
+        text = None
+        if row.up_checksum != migration.up.checksum:
+            stored = ledger.applied_texts(
+                session.conn, settings.ledger_schema, migration.version
+            )
+            text = stored[0] if stored else None
+            notes.append(
+                f"{migration.id.name} changed since it was applied: replaying the SQL "
+                "stored in the ledger"
+            )
+        replay.append(Replay(migration, text))
+    pending = [m for m in migrations if m.id.order_key not in state.applied]
+    return replay, pending, notes
+
+
+def _up_plan(settings: Settings, ctx: RunContext, item: Replay) -> Plan:
+    return plan_text(settings, item.migration, "up", ctx.server_version, item.text)
+
+
+def _replay(settings: Settings, ctx: RunContext, items: list[Replay]) -> None:
+    """Apply ``items`` on the scratch database with the real runner.
+
+    Raises:
+        VerificationFailed: a migration does not apply there (naming it and why).
+    """
+    for item in items:
+        try:
+            plan = _up_plan(settings, ctx, item)
+            check_runnable(plan)
+            down = plan_text(settings, item.migration, "down", ctx.server_version)
+            apply_migration(ctx, item.migration, plan, down)
+        except Interrupted:
+            raise
+        except AtomigError as error:
+            raise VerificationFailed(
+                f"replaying {item.migration.id.name} on the scratch database failed: "
+                f"{error.message}",
+                location=error.location,
+                hint="the scratch database starts empty and is built by replaying the "
+                "migrations: objects created outside migrations (extensions, roles, "
+                "schemas) must be created by a migration too",
+            ) from None
+
+
+@contextmanager
+def scratch_run(
+    settings: Settings,
+    session: Session,
+    scratch_url: str | None,
+    report: Reporter,
+    interrupt: Interrupt,
+) -> Iterator[RunContext]:
+    """A runner context on a new scratch database (dropped when the block ends)."""
+    chosen = scratch_url or safety_settings(settings).verify.scratch_url
+    server = scratch_server(settings, session.target, chosen)
+    with scratch_database(server, report) as target:
+        # The runner's own events on a scratch database (injected failures, rollbacks) are
+        # not news: the verbs report what they found.
+        ctx = scratch_context(settings, target, EventLog(), interrupt)
+        try:
+            yield ctx
+        finally:
+            close_context(ctx)
+
+
+@contextmanager
+def stoppable(report: Reporter) -> Iterator[Interrupt]:
+    """SIGINT / SIGTERM cancel the statement in flight; the scratch database is dropped."""
+    interrupt = Interrupt()
+
+    def on_signal(name: str, first: bool) -> None:
+        if first:
+            report(
+                Event(
+                    "interrupt",
+                    f"{name}: stopping; the scratch database is dropped",
+                    level="warning",
+                )
+            )
+
+    with handle_signals(interrupt, on_signal):
+        yield interrupt
+
+
+def _check_interrupt(interrupt: Interrupt) -> None:
+    if interrupt.requested:
+        raise Interrupted(
+            f"interrupted by {interrupt.signal_name}",
+            hint="nothing changed on the target; the scratch database was dropped",
+        )
+
+
+# ---- verify ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyReport:
+    """What ``atomig verify`` proved."""
+
+    database: str
+    scratch_server: str
+    server_version: str
+    replayed: int
+    migrations: tuple[MigrationProof, ...]
+    duration_ms: int
+    notes: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Every migration proven reversible."""
+        return all(proof.ok for proof in self.migrations)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``--json`` shape of ``atomig verify``."""
+        return {
+            "version": 1,
+            "database": self.database,
+            "scratch_server": self.scratch_server,
+            "server_version": self.server_version,
+            "ok": self.ok,
+            "replayed": self.replayed,
+            "duration_ms": self.duration_ms,
+            "migrations": [proof.to_dict() for proof in self.migrations],
+            "notes": list(self.notes),
+        }
+
+
+def verify(
+    settings: Settings,
+    *,
+    everything: bool = False,
+    version: str | None = None,
+    scratch_url: str | None = None,
+    report: Reporter = null_reporter,
+) -> VerifyReport:
+    """Prove pending migrations (``everything``: all of them; ``version``: that one)
+    reversible on a scratch database: up, down (schema as before), every step boundary
+    (the runner's rollback path), up again (schema as after).
+
+    Never changes the target. The scratch database is dropped afterwards, even on Ctrl-C.
+    """
+    started = time.monotonic()
+    migrations = discover_migrations(settings.migrations_dir)
+    with open_session(settings, report) as session, stoppable(report) as interrupt:
+        replay, todo, notes = _split(settings, session, migrations, everything)
+        if version is not None:
+            wanted = find_migration(migrations, version)
+            before = [m for m in todo if m.id.order_key < wanted.id.order_key]
+            replay += [Replay(m) for m in before]
+            todo = [m for m in todo if m.id.order_key == wanted.id.order_key]
+            if not todo:
+                todo = [wanted]
+                replay = [r for r in replay if r.migration.id != wanted.id]
+        replayed = len(replay)
+        proofs: list[MigrationProof] = []
+        server_shown, server_version = session.target.display, ""
+        if todo:
+            report(
+                Event(
+                    "verify.start",
+                    f"verifying {len(todo)} migration(s) on a scratch database "
+                    f"(replaying {len(replay)} applied first)",
+                )
+            )
+        while todo:
+            with scratch_run(settings, session, scratch_url, report, interrupt) as ctx:
+                server_shown = ctx.target.display.rsplit("/", 1)[0]
+                server_version = str(ctx.server_version)
+                _replay(settings, ctx, replay)
+                while todo:
+                    _check_interrupt(interrupt)
+                    migration = todo.pop(0)
+                    proof, clean = _prove(settings, ctx, migration)
+                    proofs.append(proof)
+                    _say_proof(report, proof)
+                    replay.append(Replay(migration))
+                    if not clean:
+                        break  # rebuild a scratch database in a known state
+            if todo and not proofs[-1].checks[0].ok:
+                # Its up does not apply: the later ones cannot be proven after it.
+                reason = f"not verified: {proofs[-1].name} does not apply"
+                proofs += [_skipped(m, reason) for m in todo]
+                todo = []
+        return VerifyReport(
+            database=session.target.display,
+            scratch_server=server_shown,
+            server_version=server_version or str(session.server_version),
+            replayed=replayed,
+            migrations=tuple(proofs),
+            duration_ms=round((time.monotonic() - started) * 1000),
+            notes=tuple(notes),
+        )
+
+
+def _prove(
+    settings: Settings, ctx: RunContext, migration: Migration
+) -> tuple[MigrationProof, bool]:
+    up = plan_text(settings, migration, "up", ctx.server_version)
+    down = plan_text(settings, migration, "down", ctx.server_version)
+    return prove_migration(ctx, migration, up, down)
+
+
+def _skipped(migration: Migration, reason: str) -> MigrationProof:
+    return MigrationProof(migration.version, migration.slug, 0, (), 0, skipped=reason)
+
+
+def _say_proof(report: Reporter, proof: MigrationProof) -> None:
+    verdict = "reversible" if proof.ok else "NOT reversible"
+    report(
+        Event(
+            "verify.migration",
+            f"{proof.name}: {verdict} ({len(proof.checks)} checks, {proof.duration_ms} ms)",
+            level="info" if proof.ok else "error",
+            data=proof.to_dict(),
+        )
+    )
