@@ -90,7 +90,9 @@ def test_down_that_forgets_an_index(project):
     [difference] = check["differences"]
     assert difference["object"] == "index public.t_a_idx"
     assert difference["change"] == "unexpected"
-    assert "CREATE INDEX t_a_idx ON public.t USING btree (a)" in difference["details"][0]
+    assert (
+        "CREATE INDEX t_a_idx ON public.t USING btree (a)" in difference["details"][0]
+    )
     # The text report says the same, precisely.
     text = project.cli("verify")
     assert text.exit_code == 1

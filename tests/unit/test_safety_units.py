@@ -58,7 +58,10 @@ def test_sections_are_read_and_typed(tmp_path):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("[preflight]\nlock_holder = 'warn'\n", "unknown key 'lock_holder' in [preflight]"),
+        (
+            "[preflight]\nlock_holder = 'warn'\n",
+            "unknown key 'lock_holder' in [preflight]",
+        ),
         ("[preflight]\nlock_holders = 'ignore'\n", "lock_holders must be 'warn' or"),
         ("[watchdog]\nmax_blocked_wait = 'soon'\n", "max_blocked_wait: not a duration"),
         ("[postdeploy]\nanalyze = 'yes'\n", "analyze must be true or false"),
