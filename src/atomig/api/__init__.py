@@ -80,7 +80,13 @@ if TYPE_CHECKING:  # explicit re-exports for type checkers
         recover as recover,
     )
     from atomig.api.safety import (
+        TraceReport as TraceReport,
+    )
+    from atomig.api.safety import (
         VerifyReport as VerifyReport,
+    )
+    from atomig.api.safety import (
+        trace as trace,
     )
     from atomig.api.safety import (
         verify as verify,
@@ -115,7 +121,7 @@ _EXPORTS = {
         "init_project",
         "new_migration",
     ),
-    "atomig.api.safety": ("VerifyReport", "verify"),
+    "atomig.api.safety": ("TraceReport", "VerifyReport", "trace", "verify"),
     "atomig.api.schema": ("describe_table", "read_database_schema"),
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
@@ -127,6 +133,7 @@ __all__ = [
     "NewResult",
     "RecoverReport",
     "RunReport",
+    "TraceReport",
     "VerifyReport",
     "accept_edit",
     "backfill",
@@ -146,6 +153,7 @@ __all__ = [
     "recover",
     "rollback",
     "status",
+    "trace",
     "verify",
 ]
 

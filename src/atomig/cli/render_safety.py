@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rich.markup import escape
+
 from atomig.cli.render import console
+from atomig.sql.locks import LockMode
 
 if TYPE_CHECKING:
-    from atomig.api.safety import VerifyReport
+    from atomig.api.safety import TraceReport, VerifyReport
+    from atomig.verify.trace import LockTaken
 
 
 def render_verify(report: VerifyReport) -> None:
@@ -53,3 +57,76 @@ def render_verify(report: VerifyReport) -> None:
         )
     else:
         out.print(f"[green]all {len(report.migrations)} migration(s) reversible[/]")
+
+
+def _lock_line(lock: LockTaken) -> str:
+    if lock.created:
+        style = "dim"
+    elif lock.mode is LockMode.ACCESS_EXCLUSIVE:
+        style = "bold red"
+    else:
+        style = "yellow" if lock.mode.blocks_writes else ""
+    mode = f"[{style}]{lock.mode.label}[/]" if style else lock.mode.label
+    waiting = " (waited, not granted)" if not lock.granted else ""
+    held = f", held {_duration(lock.held_ms)}" if lock.held_ms is not None else ""
+    if lock.since_line is not None:
+        total = _duration(lock.held_ms or 0)
+        held = f", already held (taken at line {lock.since_line}; {total} in all)"
+    return f"{mode} on {escape(lock.relation)} ({lock.kind}){waiting}{held} — {lock.blocks}"
+
+
+def _duration(ms: int) -> str:
+    return f"{ms} ms" if ms < 10_000 else f"{ms / 1000:.1f} s"
+
+
+def render_trace(report: TraceReport) -> None:
+    """Per migration, per step, per statement: duration, locks (ACCESS EXCLUSIVE in bold
+    red) with how long each is held until its step commits, and rewrites."""
+    out = console()
+    out.print(
+        f"traced on a scratch database on {report.scratch_server} "
+        f"(PostgreSQL {report.server_version})",
+        markup=False,
+    )
+    for seeded in report.seeded:
+        note = f" ({seeded.note})" if seeded.note else ""
+        out.print(
+            f"seeded {seeded.table}: {seeded.rows:,} rows (target estimate "
+            f"{seeded.target_rows:,}){note}",
+            markup=False,
+        )
+    for note in report.notes:
+        out.print(f"note: {note}", markup=False)
+    if not report.migrations:
+        out.print("nothing to trace: no pending migrations (name a VERSION)")
+        return
+    for traced in report.migrations:
+        out.print(
+            f"\n[bold]{escape(traced.name)}[/] ({traced.direction}, {traced.steps} "
+            f"step(s), {_duration(traced.duration_ms)})"
+        )
+        step = 0
+        for statement in traced.statements:
+            if statement.step != step:
+                step = statement.step
+                out.print(f"  step {step} ({statement.step_kind})", markup=False)
+            first = " ".join(statement.text.split())
+            first = first[:100] + (" …" if len(first) > 100 else "")
+            out.print(
+                f"    {statement.path.rsplit('/', 1)[-1]}:{statement.line}  {first}  "
+                f"[dim]{_duration(statement.duration_ms)}[/]",
+                highlight=False,
+            )
+            for lock in statement.locks:
+                out.print(f"        {_lock_line(lock)}", highlight=False)
+            for rewrite in statement.rewrites:
+                out.print(f"        [yellow]{escape(rewrite)}[/]", highlight=False)
+            if statement.note:
+                out.print(f"        note: {statement.note}", markup=False)
+            if statement.error:
+                out.print(f"        [bold red]failed:[/] {escape(statement.error)}")
+        if traced.error:
+            out.print(
+                f"  [bold red]stopped:[/] {escape(traced.error)} (later migrations not "
+                "traced)"
+            )

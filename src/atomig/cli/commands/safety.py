@@ -62,3 +62,55 @@ def verify(
         render_verify(result)
     if not result.ok:
         sys.exit(exit_codes.FAILURE)
+
+
+@cli.command()
+@click.argument("version", required=False)
+@click.option(
+    "--down", is_flag=True, help="Trace VERSION's down file (after applying its up)."
+)
+@click.option(
+    "--scale-from-target",
+    is_flag=True,
+    help="First fill the scratch tables with as many rows as the target's statistics "
+    "say it has (capped by [verify] scale_max_rows), so durations mean something.",
+)
+@click.option("--scratch-url", metavar="URL", help=_SCRATCH_HELP)
+@json_option
+@click.pass_obj
+def trace(
+    opts: Options,
+    version: str | None,
+    down: bool,
+    scale_from_target: bool,
+    scratch_url: str | None,
+    as_json: bool,
+) -> None:
+    """Show what each statement locks and rewrites, on a scratch database.
+
+    Runs the pending migrations (or VERSION) statement by statement and reports the locks
+    each one took (pg_locks of atomig's own backend; ACCESS EXCLUSIVE highlighted), the
+    tables and indexes it rewrote (relfilenode), its duration, and how long each lock is
+    held until its step commits. The target is not changed.
+    """
+    from atomig import api
+    from atomig.cli.render_safety import render_trace
+
+    result = run(
+        opts,
+        as_json,
+        lambda: api.trace(
+            opts.settings(),
+            version,
+            down=down,
+            scale_from_target=scale_from_target,
+            scratch_url=scratch_url,
+            report=opts.reporter(),
+        ),
+    )
+    if as_json:
+        write(dumps(result))
+    else:
+        render_trace(result)
+    if not result.ok:
+        sys.exit(exit_codes.FAILURE)
