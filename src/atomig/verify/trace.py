@@ -84,7 +84,7 @@ class LockTaken:
     def blocks(self) -> str:
         """What waits behind it (nothing for a relation created by the same step)."""
         if self.created:
-            return "blocks nobody: created by this step, invisible to others until it commits"
+            return "blocks nobody: created by this step"
         return self.mode.impact
 
     def to_dict(self) -> dict[str, Any]:
