@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The stamp changes whenever pyproject.toml does, so dependency edits reinstall.
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check lint typecheck unit bench venv clean pg15 bench-deps docs
+.PHONY: demo test check lint typecheck unit bench bench-all venv clean pg15 bench-deps docs
 
 venv: $(STAMP)
 
@@ -36,8 +36,16 @@ unit: venv
 bench-deps: venv
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 
+# The headline benchmark: application traffic while migrations run (see README).
 bench: bench-deps
+	$(BIN)/python bench/live_traffic.py
+
+bench-all: bench-deps
+	$(BIN)/python bench/live_traffic.py
 	$(BIN)/python bench/runner_overhead.py
+	$(BIN)/python bench/lock_queue.py
+	$(BIN)/python bench/backfill.py
+	$(BIN)/python bench/lint_speed.py
 	$(BIN)/python bench/lint_speed.py
 
 # Rule pages (docs/rules/) and the README rule table, generated from the rule modules.
