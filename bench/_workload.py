@@ -7,6 +7,7 @@ wait never delays another's measurements (no shared GIL).
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing as mp
 import random
 import time
@@ -148,8 +149,8 @@ def longest_stall(txns: list[Txn], start: float, end: float) -> tuple[float, str
     worst, worst_kind = 0.0, ""
     for kind in KINDS:
         mine = [t for t in txns if t.kind == kind]
-        # Every moment some client has a transaction of this kind in flight or about to be:
-        # the gap between consecutive successful completions is a stall of that kind.
+        # Clients issue transactions back to back, so some transaction of each kind is always
+        # in flight: a gap between consecutive successful completions is a stall of that kind.
         ends = sorted(
             t.end for t in mine if t.error is None and start - 60 <= t.end <= end + 60
         )
@@ -157,8 +158,7 @@ def longest_stall(txns: list[Txn], start: float, end: float) -> tuple[float, str
         if not in_flight:
             continue
         points = [start, *[e for e in ends if start < e < end], end]
-        # Transactions that started in a gap and ended after it stretch the gap to their end.
-        for a, b in zip(points, points[1:], strict=False):
+        for a, b in itertools.pairwise(points):
             gap = b - a
             if gap > worst:
                 worst, worst_kind = gap, kind

@@ -42,8 +42,8 @@ import psycopg
 from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _cluster import bench_server  # noqa: E402
-from _workload import Workload, percentile, summarize  # noqa: E402
+from _cluster import bench_server
+from _workload import Workload, percentile, summarize
 
 ROOT = Path(__file__).resolve().parent
 VENV_BIN = Path(sys.executable).parent
