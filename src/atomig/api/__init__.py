@@ -80,10 +80,16 @@ if TYPE_CHECKING:  # explicit re-exports for type checkers
         recover as recover,
     )
     from atomig.api.safety import (
+        DryRunReport as DryRunReport,
+    )
+    from atomig.api.safety import (
         TraceReport as TraceReport,
     )
     from atomig.api.safety import (
         VerifyReport as VerifyReport,
+    )
+    from atomig.api.safety import (
+        dry_run as dry_run,
     )
     from atomig.api.safety import (
         trace as trace,
@@ -121,13 +127,21 @@ _EXPORTS = {
         "init_project",
         "new_migration",
     ),
-    "atomig.api.safety": ("TraceReport", "VerifyReport", "trace", "verify"),
+    "atomig.api.safety": (
+        "DryRunReport",
+        "TraceReport",
+        "VerifyReport",
+        "dry_run",
+        "trace",
+        "verify",
+    ),
     "atomig.api.schema": ("describe_table", "read_database_schema"),
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = [
     "BackfillResult",
+    "DryRunReport",
     "InitResult",
     "LintReport",
     "NewResult",
@@ -140,6 +154,7 @@ __all__ = [
     "backfill_status",
     "describe_table",
     "diff_applied",
+    "dry_run",
     "embedded_info",
     "embedded_stop",
     "init_project",

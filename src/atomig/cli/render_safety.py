@@ -10,7 +10,7 @@ from atomig.cli.render import console
 from atomig.sql.locks import LockMode
 
 if TYPE_CHECKING:
-    from atomig.api.safety import TraceReport, VerifyReport
+    from atomig.api.safety import DryRunReport, TraceReport, VerifyReport
     from atomig.verify.trace import LockTaken
 
 
@@ -129,4 +129,49 @@ def render_trace(report: TraceReport) -> None:
             out.print(
                 f"  [bold red]stopped:[/] {escape(traced.error)} (later migrations not "
                 "traced)"
+            )
+
+
+def render_dry_run(report: DryRunReport) -> None:
+    """Each migration tried: its outcome, and on the target each statement."""
+    out = console()
+    if not report.plans:
+        return
+    if report.mode == "target":
+        out.print(
+            f"\n[bold yellow]DRY RUN ON THE TARGET {escape(report.database)}[/]: rolled "
+            "back, nothing changed"
+        )
+    else:
+        out.print("\n[bold]dry run[/]", highlight=False)
+    for note in report.notes:
+        out.print(note, markup=False)
+    for migration in report.migrations:
+        if migration.outcome == "ok":
+            steps = ", ".join(_duration(ms) for ms in migration.step_durations_ms)
+            took = f"steps {steps}" if steps else _duration(migration.duration_ms)
+            out.print(f"[green]✓[/] {escape(migration.name)}: ok ({took})")
+        else:
+            where = f"{migration.location}: " if migration.location else ""
+            out.print(
+                f"[bold red]✗[/] {escape(migration.name)}: failed: {escape(where)}"
+                f"{escape(migration.message or '')}"
+            )
+        for statement in migration.statements:
+            mark = {"ok": "[green]ok[/]", "failed": "[bold red]failed[/]"}.get(
+                statement.outcome, "[yellow]skipped[/]"
+            )
+            extra = f": {statement.message}" if statement.message else ""
+            out.print(
+                f"    step {statement.step} line {statement.line}: {mark} "
+                f"[dim]{_duration(statement.duration_ms)}[/]  "
+                f"{escape(statement.text[:90])}{escape(extra)}",
+                highlight=False,
+            )
+    tried = {m.version for m in report.migrations}
+    for plan in report.plans:
+        if plan.migration.version not in tried:
+            out.print(
+                f"[yellow]-[/] {escape(plan.migration.name)}: not tried (an earlier "
+                "migration failed)"
             )

@@ -140,6 +140,17 @@ def plan(
     "verify the schema is as before (rollback, the default), or stop and record the "
     "migration partial so that the next `up` resumes at that step (resume).",
 )
+@click.option(
+    "--dry-run",
+    "dry_run",
+    type=click.Choice(["scratch", "target"]),
+    is_flag=False,
+    flag_value="scratch",
+    default=None,
+    help="Print the plan and try it without changing the target: on a scratch database "
+    "(--dry-run), or on the target inside a transaction that is always rolled back "
+    "(--dry-run=target).",
+)
 @wait_option
 @json_option
 @click.pass_obj
@@ -148,11 +159,16 @@ def up(
     to: str | None,
     allow_out_of_order: bool,
     on_failure: str | None,
+    dry_run: str | None,
     wait: float | None,
     as_json: bool,
 ) -> None:
     """Apply pending migrations (finishing one a runner left part-way first)."""
     from atomig import api
+
+    if dry_run is not None:
+        _dry_run(opts, dry_run, to, as_json)
+        return
 
     overrides = {"allow_out_of_order": True} if allow_out_of_order else {}
     result = run(
@@ -172,6 +188,29 @@ def up(
         click.echo("nothing to apply: the database is up to date")
     else:
         click.echo(f"applied {len(result.outcomes)} migration(s) to {result.database}")
+
+
+def _dry_run(opts: Options, mode: str, to: str | None, as_json: bool) -> None:
+    from atomig import api
+    from atomig.cli.render_safety import render_dry_run
+
+    result = run(
+        opts,
+        as_json,
+        lambda: api.dry_run(
+            opts.settings(),
+            on_target=mode == "target",
+            to=to,
+            report=opts.reporter(),
+        ),
+    )
+    if as_json:
+        write(dumps(result))
+    else:
+        render_plans(result.server_version, list(result.plans))
+        render_dry_run(result)
+    if not result.ok:
+        sys.exit(exit_codes.FAILURE)
 
 
 @cli.command()
