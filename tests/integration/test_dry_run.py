@@ -35,7 +35,9 @@ def with_duplicates(project):
     db = project.database
     project.add(*BASE)
     assert project.cli("up").exit_code == 0
-    db.execute("INSERT INTO users SELECT g, 'same@example.com' FROM generate_series(1, 50) g")
+    db.execute(
+        "INSERT INTO users SELECT g, 'same@example.com' FROM generate_series(1, 50) g"
+    )
     project.add(*UNIQUE)
     return db
 
@@ -93,7 +95,9 @@ def test_target_dry_run_skips_autocommit_steps_and_uses_tight_limits(project):
     [migration] = json.loads(result.stdout)["migrations"]
     outcomes = [(s["step"], s["outcome"]) for s in migration["statements"]]
     assert outcomes == [(1, "ok"), (1, "ok"), (2, "skipped")]
-    assert "cannot run inside a transaction block" in migration["statements"][2]["message"]
+    assert (
+        "cannot run inside a transaction block" in migration["statements"][2]["message"]
+    )
     assert db.scalar("SELECT to_regclass('users_note')") is None
     # A session holding a lock on users: the dry run gives up after its tight lock_timeout
     # instead of queueing behind it.
@@ -109,7 +113,9 @@ def test_target_dry_run_skips_autocommit_steps_and_uses_tight_limits(project):
     assert "not granted within 100 ms" in migration["message"]
     assert elapsed < 10
     # A statement running longer than the dry run's statement_timeout is cancelled.
-    (project.dir / "atomig.toml").write_text('[verify]\ntarget_statement_timeout = "200ms"\n')
+    (project.dir / "atomig.toml").write_text(
+        '[verify]\ntarget_statement_timeout = "200ms"\n'
+    )
     project.add("20260103_0900_slow", "SELECT pg_sleep(2);\n", "SELECT 1;\n")
     result = project.cli("up", "--dry-run=target", "--to", "20260103_0900", "--json")
     migrations = json.loads(result.stdout)["migrations"]
@@ -119,7 +125,9 @@ def test_target_dry_run_skips_autocommit_steps_and_uses_tight_limits(project):
 
 def test_scratch_dry_run_reports_a_failure_and_what_was_not_tried(project):
     project.add(*BASE)
-    project.add("20260102_0900_bad", "ALTER TABLE nope ADD COLUMN x int;\n", "SELECT 1;\n")
+    project.add(
+        "20260102_0900_bad", "ALTER TABLE nope ADD COLUMN x int;\n", "SELECT 1;\n"
+    )
     project.add("20260103_0900_after", "SELECT 1;\n", "SELECT 1;\n")
     result = project.cli("up", "--dry-run")
     assert result.exit_code == 1
