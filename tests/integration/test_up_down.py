@@ -306,3 +306,29 @@ def test_custom_ledger_schema(project):
     assert project.cli("up").exit_code == 0
     assert ledger_rows(project.database, "Ops Ledger")[0][0] == "20261101_0900"
     assert project.database.scalar("SELECT to_regnamespace('atomig')") is None
+
+
+def test_ledger_changes_apply_even_when_a_lower_number_lands_late(project):
+    """Ledger changes are tracked as a set: an entry merged after a higher-numbered one
+    still runs on databases that already have the higher one."""
+    from atomig.run import ledger
+
+    project.add(*USERS)
+    assert project.cli("up").exit_code == 0
+    db = project.database
+    known = sorted(n for n, _ in ledger._LEDGER_MIGRATIONS)
+    assert db.execute("SELECT applied FROM atomig.ledger_version")[0][0] == known
+    # Simulate a database upgraded by a build that did not have entry 2 yet.
+    db.execute(
+        "UPDATE atomig.ledger_version SET applied = %s", ([n for n in known if n != 2],)
+    )
+    with db.connect() as conn:
+        assert not ledger.ledger_up_to_date(conn, "atomig")
+        ledger.ensure_ledger(
+            conn, "atomig"
+        )  # entry 2 is idempotent DDL (IF NOT EXISTS)
+        assert ledger.ledger_up_to_date(conn, "atomig")
+    # A ledger from before the set existed: everything up to its version counts as applied.
+    db.execute("UPDATE atomig.ledger_version SET applied = NULL, version = 1")
+    with db.connect() as conn:
+        assert ledger.applied_ledger_changes(conn, "atomig") == {1}

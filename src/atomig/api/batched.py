@@ -84,7 +84,7 @@ def _ensure_ledger(settings: Settings, session: Any) -> None:
     """Create or upgrade the ledger, under the runner lock, only when it is needed (a
     running migration holds that lock; a backfill need not wait for it otherwise)."""
     schema = settings.ledger_schema
-    if ledger.ledger_version(session.conn, schema) >= ledger.LEDGER_VERSION:
+    if ledger.ledger_up_to_date(session.conn, schema):
         return
     with runner_lock(session.target, schema, settings.runner_lock_wait_ms):
         ledger.ensure_ledger(session.conn, schema)
@@ -208,7 +208,9 @@ def backfill_status(
     """Checkpoints of backfills (one, by ``name``), newest first. Reads only."""
     with open_session(settings, report) as session:
         schema = settings.ledger_schema
-        if ledger.ledger_version(session.conn, schema) < _CHECKPOINTS_SINCE:
+        if _CHECKPOINTS_SINCE not in ledger.applied_ledger_changes(
+            session.conn, schema
+        ):
             return []
         if name is not None:
             found = checkpoint.load(session.conn, schema, name)

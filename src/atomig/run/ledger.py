@@ -3,7 +3,7 @@
 
 DDL and queries are constants composed with :class:`psycopg.sql.Identifier` for the
 configurable schema name; values are always parameters. The ledger upgrades itself: each
-entry of ``_LEDGER_MIGRATIONS`` runs once, recorded in ``ledger_version``.
+entry of ``_LEDGER_MIGRATIONS`` runs once, recorded in ``ledger_version.applied``.
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ _LEDGER_MIGRATIONS: tuple[tuple[int, str], ...] = (
         """,
     ),
 )
-LEDGER_VERSION = _LEDGER_MIGRATIONS[-1][0]
+LEDGER_VERSION = max(number for number, _ in _LEDGER_MIGRATIONS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,18 +203,41 @@ def ledger_exists(conn: Conn, schema: str) -> bool:
     return bool(row and row[0])
 
 
-def ledger_version(conn: Conn, schema: str) -> int:
-    """The ledger's schema version in the database (0: no ledger yet). Reads only."""
+def applied_ledger_changes(conn: Conn, schema: str) -> frozenset[int]:
+    """The numbers of ``_LEDGER_MIGRATIONS`` entries applied in this database. Reads only.
+
+    Entries are tracked as a set, not a high-water mark: engineers land numbered entries in
+    parallel, and an entry that reaches a database after a higher-numbered one must still
+    run. Ledgers from before the set existed recorded only the highest number; every entry
+    up to it was applied then.
+    """
     row = conn.execute(
         "SELECT to_regclass(format('%%I.ledger_version', %s::text)) IS NOT NULL",
         (schema,),
     ).fetchone()
     if not (row and row[0]):
-        return 0
+        return frozenset()
     found = conn.execute(
-        _compose("SELECT version FROM {schema}.ledger_version", schema)
+        _compose("SELECT to_jsonb(v) FROM {schema}.ledger_version v", schema)
     ).fetchone()
-    return int(found[0]) if found else 0
+    if not found or not found[0]:
+        return frozenset()
+    record = found[0]
+    if record.get("applied") is not None:
+        return frozenset(int(n) for n in record["applied"])
+    legacy = int(record.get("version") or 0)
+    return frozenset(n for n, _ in _LEDGER_MIGRATIONS if n <= legacy)
+
+
+def ledger_version(conn: Conn, schema: str) -> int:
+    """The highest ledger change applied in the database (0: no ledger yet). Reads only."""
+    return max(applied_ledger_changes(conn, schema), default=0)
+
+
+def ledger_up_to_date(conn: Conn, schema: str) -> bool:
+    """True when every ledger change this atomig knows is applied (no upgrade needed)."""
+    known = {n for n, _ in _LEDGER_MIGRATIONS}
+    return known <= applied_ledger_changes(conn, schema)
 
 
 def ensure_ledger(conn: Conn, schema: str) -> None:
@@ -231,22 +254,27 @@ def ensure_ledger(conn: Conn, schema: str) -> None:
                 schema,
             )
         )
-        row = conn.execute(
-            _compose("SELECT version FROM {schema}.ledger_version", schema)
-        ).fetchone()
-        current = int(row[0]) if row else 0
+        applied = set(applied_ledger_changes(conn, schema))
         for number, ddl in _LEDGER_MIGRATIONS:
-            if number > current:
+            if number not in applied:
                 conn.execute(_compose(ddl, schema))
-        if current < LEDGER_VERSION:
-            conn.execute(
-                _compose(
-                    "INSERT INTO {schema}.ledger_version (version) VALUES (%s)"
-                    " ON CONFLICT (singleton) DO UPDATE SET version = EXCLUDED.version",
-                    schema,
-                ),
-                (LEDGER_VERSION,),
+                applied.add(number)
+        conn.execute(
+            _compose(
+                "ALTER TABLE {schema}.ledger_version"
+                " ADD COLUMN IF NOT EXISTS applied integer[]",
+                schema,
             )
+        )
+        conn.execute(
+            _compose(
+                "INSERT INTO {schema}.ledger_version (version, applied) VALUES (%s, %s)"
+                " ON CONFLICT (singleton) DO UPDATE"
+                " SET version = EXCLUDED.version, applied = EXCLUDED.applied",
+                schema,
+            ),
+            (max(applied), sorted(applied)),
+        )
 
 
 # The step engine's columns are read through to_jsonb so that a ledger not upgraded yet
