@@ -106,6 +106,7 @@ def lint_options(
         small_table_rows=rows,
         disabled=frozenset(disabled),
         severities=severities,
+        on_failure=settings.on_failure,
     )
 
 
@@ -234,6 +235,7 @@ def lint(
                 small_table_rows=options.small_table_rows,
                 disabled=options.disabled,
                 severities=options.severities,
+                on_failure=options.on_failure,
             )
     result = lint_migrations(
         migrations,

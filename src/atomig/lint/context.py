@@ -31,6 +31,7 @@ class LintOptions:
     small_table_rows: int = DEFAULT_SMALL_TABLE_ROWS
     disabled: frozenset[str] = frozenset()
     severities: Mapping[str, Severity] = field(default_factory=dict)
+    on_failure: str = "rollback"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,8 @@ class LintContext:
         self.down_state = "ok"  # "missing" / "empty" for an up whose down is
         # The schema after every up of the directory (None for a lone file).
         self.final_schema: SchemaState | None = None
+        # For a down file: the parsed up file of the same migration.
+        self.partner: Script | None = None
         self._facts: dict[int, StatementFacts] = {}
         self._scratch: dict[str, Any] = {}
         self._types: dict[int, list[tuple[str, TypeRef, Any]]] = {}
@@ -80,6 +83,10 @@ class LintContext:
         if found is None:
             found = self._facts[stmt.index] = statement_facts(stmt, self.version)
         return found
+
+    def facts_of(self, stmt: Statement) -> StatementFacts:
+        """Facts of a statement of another file (the partner up file): not cached."""
+        return statement_facts(stmt, self.version)
 
     def step_mates(self, stmt: Statement) -> Iterator[Statement]:
         """The statements after ``stmt`` in the same transaction step, in order (lazily:

@@ -116,21 +116,32 @@ class Engine:
             if r.id not in options.disabled and options.runner in r.runners
         ]
         self.rules = {r.id: r for r in all_rules().values()}
-        self.by_kind: dict[str, list[Rule]] = {}
         self.finishers = [r for r in rules if r.finish and r.id not in META_RULES]
         self.meta = [r for r in rules if r.id in META_RULES]
-        for rule in rules:
-            if rule.check is None:
-                continue
-            for kind in rule.targets:
-                self.by_kind.setdefault(kind, []).append(rule)
-        self.every = self.by_kind.pop("*", [])
-        if self.every:
-            for kind in list(self.by_kind):
-                self.by_kind[kind] = [*self.by_kind[kind], *self.every]
+        self._checkers = [r for r in rules if r.check is not None]
+        self._dispatch: dict[str | None, tuple[dict[str, list[Rule]], list[Rule]]] = {}
         self.suppressed = 0
         self.final_schema: SchemaState | None = None
-        self._alter_cache: dict[frozenset[str], list[Rule]] = {}
+        self._alter_cache: dict[tuple[str | None, frozenset[str]], list[Rule]] = {}
+
+    def dispatch(
+        self, direction: str | None
+    ) -> tuple[dict[str, list[Rule]], list[Rule]]:
+        """Rules by node kind (and the ones for every kind) for files of a direction."""
+        found = self._dispatch.get(direction)
+        if found is not None:
+            return found
+        by_kind: dict[str, list[Rule]] = {}
+        for rule in self._checkers:
+            if rule.applies is not None and not rule.applies(self.options, direction):
+                continue
+            for kind in rule.targets:
+                by_kind.setdefault(kind, []).append(rule)
+        every = by_kind.pop("*", [])
+        for kind in list(by_kind):
+            by_kind[kind] = [*by_kind[kind], *every]
+        found = self._dispatch[direction] = (by_kind, every)
+        return found
 
     # ---- one file -------------------------------------------------------------------------
 
@@ -142,6 +153,7 @@ class Engine:
         migration: str,
         down_state: str = "ok",
         report: bool = True,
+        partner: Script | None = None,
     ) -> list[Finding]:
         """Lint one parsed file against ``schema`` (which it then updates)."""
         if parsed.script is None:
@@ -177,17 +189,18 @@ class Engine:
         )
         ctx.down_state = down_state
         ctx.final_schema = self.final_schema
+        ctx.partner = partner
         if not report:
             for stmt in script.statements:
                 schema.apply(stmt, migration)
             return []
         raw: list[tuple[Rule, Statement | None, Hit]] = []
-        by_kind = self.by_kind
-        every = self.every
+        direction = parsed.source.direction
+        by_kind, every = self.dispatch(direction)
         for stmt in script.statements:
             rules = by_kind.get(stmt.kind, every)
             if stmt.kind == "AlterTableStmt" and rules:
-                rules = self._alter_rules(_subtypes(stmt), rules)
+                rules = self._alter_rules(direction, _subtypes(stmt), rules)
             for rule in rules:
                 assert rule.check is not None
                 for hit in rule.check(stmt, ctx):
@@ -201,11 +214,14 @@ class Engine:
                 raw.append((rule, stmt_or_none, hit))
         return self._finalise(ctx, raw)
 
-    def _alter_rules(self, subtypes: frozenset[str], rules: list[Rule]) -> list[Rule]:
+    def _alter_rules(
+        self, direction: str | None, subtypes: frozenset[str], rules: list[Rule]
+    ) -> list[Rule]:
         """The ALTER TABLE rules interested in these subcommands (cached per set)."""
-        found = self._alter_cache.get(subtypes)
+        key = (direction, subtypes)
+        found = self._alter_cache.get(key)
         if found is None:
-            found = self._alter_cache[subtypes] = [
+            found = self._alter_cache[key] = [
                 r for r in rules if not r.subtypes or r.subtypes & subtypes
             ]
         return found
@@ -495,6 +511,7 @@ def _lint_migrations(
                 after_up.fork(),
                 migration=migration.name,
                 down_state="ok",
+                partner=up.script if up is not None else None,
             )
     for source in loose:
         item = parse(source)

@@ -6,7 +6,8 @@ A rule module holds (see STYLE.md "Rule module anatomy"):
 * ``ID``, ``SEVERITY``, ``CATEGORY`` (``locking``, ``operations``, ``compatibility``,
   ``types``, ``meta``) and ``TARGETS`` (parse-node kinds it is handed; ``SUBTYPES`` narrows
   ``AlterTableStmt`` to the subcommands it cares about);
-* ``RUNNERS`` (optional): the ``--for-runner`` values the rule applies to;
+* ``RUNNERS`` (optional): the ``--for-runner`` values the rule applies to; ``applies(options,
+  direction)`` (optional): whether it runs on a file of that direction at all;
 * ``BAD`` and ``GOOD``: SQL strings or :class:`Example` values — also its tests;
 * ``check(stmt, ctx)`` yielding :class:`~atomig.lint.finding.Hit`, and/or
   ``finish(ctx)`` yielding ``(statement, hit)`` pairs once a file has been read.
@@ -22,11 +23,12 @@ from typing import TYPE_CHECKING, Any
 from atomig.lint.finding import Hit, Severity
 
 if TYPE_CHECKING:
-    from atomig.lint.context import LintContext
+    from atomig.lint.context import LintContext, LintOptions
     from atomig.sql.parse import Statement
 
 CATEGORIES = ("locking", "operations", "compatibility", "types", "meta")
 Check = Callable[["Statement", "LintContext"], Iterable[Hit]]
+Applies = Callable[["LintOptions", "str | None"], bool]
 Finish = Callable[["LintContext"], Iterable[tuple["Statement | None", Hit]]]
 
 
@@ -76,6 +78,7 @@ class Rule:
     check: Check | None = None
     finish: Finish | None = None
     runners: tuple[str, ...] = ("atomig", "other")
+    applies: Applies | None = None
     module: str = field(default="", compare=False)
 
     @property
@@ -115,5 +118,6 @@ def rule_from_module(module: ModuleType) -> Rule:
         check=check,
         finish=finish,
         runners=tuple(getattr(module, "RUNNERS", ("atomig", "other"))),
+        applies=getattr(module, "applies", None),
         module=name,
     )

@@ -5,6 +5,9 @@ The generated name (`orders_user_id_idx`, then `orders_user_id_idx1` …) depend
 already exists, so the down file cannot name it reliably, `IF NOT EXISTS` is not allowed
 without a name, and a retried `CREATE INDEX CONCURRENTLY` creates a second index.
 
+atomig refuses an unnamed `CREATE INDEX CONCURRENTLY` outright (error): after a failure it
+could not tell which INVALID index to drop.
+
 ## Instead
 Name every index: `CREATE INDEX CONCURRENTLY orders_user_id_idx ON orders (user_id)`.
 """
@@ -37,8 +40,15 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     if stmt.body.get("idxname"):
         return
     table = range_var(stmt.body.get("relation"))
+    refused = stmt.body.get("concurrent") and not ctx.other_runner
     yield Hit(
         f"the index on {table} has no name: PostgreSQL generates one, which the down "
-        "file cannot rely on",
+        "file cannot rely on"
+        + (
+            "; atomig refuses an unnamed CONCURRENTLY index (a retry could not find it)"
+            if refused
+            else ""
+        ),
         "name it: CREATE INDEX CONCURRENTLY <table>_<columns>_idx ON …",
+        severity=Severity.ERROR if refused else None,
     )

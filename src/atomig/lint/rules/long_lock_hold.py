@@ -97,11 +97,12 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     ):
         return  # already reported for this step (and no partition is locked too)
     facts = ctx.facts(stmt)
-    held = [
-        lock.relation
-        for lock in facts.locks
-        if lock.mode is LockMode.ACCESS_EXCLUSIVE and not ctx.is_new(lock.relation)
-    ]
+    held = []
+    for lock in facts.locks:
+        if lock.mode is LockMode.ACCESS_EXCLUSIVE and not ctx.is_new(lock.relation):
+            # DROP INDEX names the index; the lock that hurts is on its table.
+            owner = ctx.schema.table_of_index(lock.relation)
+            held.append(owner.name if owner is not None else lock.relation)
     if not held:
         return
     step = info.step

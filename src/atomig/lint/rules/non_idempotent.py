@@ -2,52 +2,55 @@
 object.
 
 ## Why
-A down file runs in production during a rollback, possibly after an up that failed half-way
-(a multi-step up, or a file applied statement by statement by another tool): a plain `DROP`
-of an object the up never created, or a `CREATE` of one it never dropped, fails and leaves
-the rollback stuck.
+A down file runs in production during a rollback, possibly after an up that stopped
+part-way (a migration of several steps, or a file applied statement by statement by another
+tool): a plain `DROP` of an object the up never created, or a `CREATE` of one it never
+dropped, fails and leaves the rollback stuck. atomig refuses to start a multi-step up under
+`on_failure = "rollback"` whose down file is not safe on such a partial state: then this is
+an error.
 
 ## Instead
 Guard down files: `DROP TABLE IF EXISTS`, `DROP INDEX CONCURRENTLY IF EXISTS`, `ALTER TABLE
 … DROP COLUMN IF EXISTS`, `DROP CONSTRAINT IF EXISTS`, `CREATE … IF NOT EXISTS`,
-`CREATE OR REPLACE`.
+`CREATE OR REPLACE`; what has no IF [NOT] EXISTS (an added constraint, a rename) goes in a
+`DO` block that checks the catalog first. Or set `-- atomig: on_failure=resume` on the up.
 
 ## Notes
 atomig runs an up file's steps exactly once each (journaled; a failed transaction step rolls
-back whole), so up files are only checked with `--for-runner=other`. Beware that
-`CREATE INDEX CONCURRENTLY IF NOT EXISTS` skips an INVALID leftover index: atomig drops those
-before a retry.
+back whole), so up files are only checked with `--for-runner=other`. For multi-step ups the
+down file is judged exactly as the runner judges it (`atomig.sql.guards`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
-from atomig.lint.context import LintContext
+from atomig.config import Settings
+from atomig.errors import SourceError
+from atomig.lint.context import LintContext, LintOptions
 from atomig.lint.finding import Hit, Severity
 from atomig.lint.helpers import commands
 from atomig.lint.rule import Example
+from atomig.plan.planner import plan_migration
+from atomig.plan.rollback import needs_partial_rollback
+from atomig.source.directives import parse_directives
+from atomig.source.model import MigrationId
+from atomig.sql.facts import QualifiedName
+from atomig.sql.guards import partial_state_hazard
 from atomig.sql.parse import Statement
 
 ID = "non-idempotent"
 SEVERITY = Severity.WARNING
 CATEGORY = "operations"
-TARGETS = (
-    "CreateStmt",
-    "IndexStmt",
-    "CreateSeqStmt",
-    "CreateSchemaStmt",
-    "CreateExtensionStmt",
-    "DropStmt",
-    "AlterTableStmt",
-    "ViewStmt",
-    "CreateFunctionStmt",
-)
-SUBTYPES = ("AT_DropColumn", "AT_DropConstraint", "AT_AddColumn")
+TARGETS = ("*",)
 _UP = "CREATE TABLE carts (id bigint PRIMARY KEY);"
+_MULTI = _UP + "\nCREATE INDEX CONCURRENTLY carts_id_idx ON carts (id);"
 BAD = (
     Example("DROP TABLE carts;", before=_UP, direction="down"),
-    Example("ALTER TABLE carts DROP COLUMN note;", before=_UP, direction="down"),
+    Example(
+        "DROP INDEX carts_id_idx;\nDROP TABLE carts;", before=_MULTI, direction="down"
+    ),
     Example(
         "CREATE TABLE carts (id bigint);\nCREATE INDEX carts_id ON carts (id);",
         runner="other",
@@ -56,50 +59,91 @@ BAD = (
 GOOD = (
     Example("DROP TABLE IF EXISTS carts;", before=_UP, direction="down"),
     Example(
-        "ALTER TABLE carts DROP COLUMN IF EXISTS note;", before=_UP, direction="down"
+        "DROP INDEX CONCURRENTLY IF EXISTS carts_id_idx;\nDROP TABLE IF EXISTS carts;",
+        before=_MULTI,
+        direction="down",
     ),
     Example("CREATE TABLE carts (id bigint PRIMARY KEY);"),
 )
-_DROP_GUARDED = ("AT_DropColumn", "AT_DropConstraint")
+_GUARDABLE = frozenset({"CreateStmt", "IndexStmt", "CreateSeqStmt", "CreateSchemaStmt"})
+_SETTINGS = Settings(project_dir=Path("."), migrations_dir=Path("."))
+
+
+def applies(options: LintOptions, direction: str | None) -> bool:
+    """Down files always; up and loose files only when another tool applies them."""
+    return direction == "down" or options.runner == "other"
 
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
-    if ctx.direction != "down" and not (ctx.other_runner and len(ctx.script) > 1):
+    if ctx.direction == "down":
+        yield from _down(stmt, ctx)
+    elif ctx.other_runner and len(ctx.script) > 1:
+        reason = _unguarded(stmt)
+        if reason is not None:
+            yield Hit(
+                f"{reason} in a file applied by another tool: run again after a partial "
+                "failure, it meets the object (or its absence) and fails",
+                "guard it: IF [NOT] EXISTS, OR REPLACE",
+            )
+
+
+def _down(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
+    state = ctx.scratch(ID)
+    if "partial" not in state:
+        state["partial"], state["created"] = _up_shape(ctx)
+    if state["partial"]:
+        reason = partial_state_hazard(stmt, state["created"])
+        if reason is not None:
+            yield Hit(
+                f"the up runs in several steps and may stop part-way, and this down "
+                f"statement is not safe there: {reason}; atomig refuses to start the up",
+                "guard it (IF EXISTS, IF NOT EXISTS, OR REPLACE, or a DO block), or set "
+                "-- atomig: on_failure=resume on the up",
+                severity=Severity.ERROR,
+            )
         return
-    body = stmt.body
-    kind = stmt.kind
+    reason = _unguarded(stmt)
+    if reason is not None:
+        yield Hit(
+            f"{reason} in a down file: run after a partial up or a failed earlier rollback, "
+            "it meets the object (or its absence) and fails",
+            "guard it: IF [NOT] EXISTS, OR REPLACE",
+        )
+
+
+def _unguarded(stmt: Statement) -> str | None:
+    body, kind = stmt.body, stmt.kind
     if kind == "DropStmt":
-        if body.get("missing_ok"):
-            return
-        what, fix = "DROP", "add IF EXISTS"
-    elif kind == "AlterTableStmt":
-        unguarded = [
-            cmd.get("name", "")
-            for _, cmd in commands(stmt, *_DROP_GUARDED)
-            if not cmd.get("missing_ok")
-        ]
-        unguarded += [
-            (cmd.get("def") or {}).get("ColumnDef", {}).get("colname", "")
-            for _, cmd in commands(stmt, "AT_AddColumn")
-            if not cmd.get("missing_ok")
-        ]
-        if not unguarded:
-            return
-        what = f"ALTER TABLE … ADD/DROP {', '.join(unguarded)}"
-        fix = "use DROP COLUMN/CONSTRAINT IF EXISTS and ADD COLUMN IF NOT EXISTS"
-    elif kind in ("ViewStmt", "CreateFunctionStmt"):
-        if body.get("replace"):
-            return
-        what, fix = "CREATE", "use CREATE OR REPLACE"
-    else:
-        if body.get("if_not_exists"):
-            return
-        what, fix = "CREATE", "add IF NOT EXISTS"
-    where = (
-        "a down file" if ctx.direction == "down" else "a file applied by another tool"
-    )
-    yield Hit(
-        f"{what} without a guard in {where}: run again after a partial failure, it meets "
-        "the object (or its absence) and fails",
-        fix,
-    )
+        return None if body.get("missing_ok") else "DROP without IF EXISTS"
+    if kind in _GUARDABLE:
+        return None if body.get("if_not_exists") else "CREATE without IF NOT EXISTS"
+    if kind in ("ViewStmt", "CreateFunctionStmt"):
+        return None if body.get("replace") else "CREATE without OR REPLACE"
+    if kind == "AlterTableStmt":
+        for subtype, cmd in commands(
+            stmt, "AT_DropColumn", "AT_DropConstraint", "AT_AddColumn"
+        ):
+            if not cmd.get("missing_ok"):
+                verb = "ADD COLUMN" if subtype == "AT_AddColumn" else "DROP"
+                return f"ALTER TABLE … {verb} without IF [NOT] EXISTS"
+    return None
+
+
+def _up_shape(ctx: LintContext) -> tuple[bool, set[QualifiedName]]:
+    """Whether the up may stop part-way under the rollback policy, and what it creates."""
+    up = ctx.partner
+    if up is None or ctx.other_runner:
+        return False, set()
+    created = {name for s in up for name in ctx.facts_of(s).creates}
+    try:
+        plan = plan_migration(
+            MigrationId(0, "0", "lint"),
+            "up",
+            up,
+            parse_directives(up.text, Path(up.path)),
+            _SETTINGS.with_overrides(on_failure=ctx.options.on_failure),
+            ctx.version,
+        )
+    except SourceError:
+        return False, created  # plan-rejected reports the up file
+    return plan.on_failure == "rollback" and needs_partial_rollback(plan), created

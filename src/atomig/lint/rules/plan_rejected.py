@@ -67,7 +67,11 @@ def finish(ctx: LintContext) -> Iterator[tuple[Statement | None, Hit]]:
 
 
 def _structural(stmt: Statement, ctx: LintContext) -> bool:
+    """Refusals other rules report: transaction control, CONCURRENTLY in a block, and an
+    unnamed CONCURRENTLY index (index-unnamed)."""
     facts = ctx.facts(stmt)
+    if stmt.kind == "IndexStmt" and not stmt.body.get("idxname"):
+        return True
     return facts.transaction_control is not None or (
         ctx.steps[stmt.index].in_block and not facts.transactional
     )
