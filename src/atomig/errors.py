@@ -112,6 +112,13 @@ class NeedsAttention(AtomigError):
     kind = "needs-attention"
 
 
+class PreflightFailed(AtomigError):
+    """A preflight check failed before ``atomig up`` changed anything."""
+
+    exit_code = 1
+    kind = "preflight-failed"
+
+
 class VerificationFailed(AtomigError):
     """A proof, trace or dry run could not be carried out (or found a failure)."""
 

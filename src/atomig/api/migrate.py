@@ -43,7 +43,10 @@ from atomig.run.status import (
 from atomig.source.layout import discover_migrations, find_migration
 from atomig.source.model import Migration
 from atomig.sql.versions import ServerVersion
+from atomig.verify.checks import CheckResult
+from atomig.verify.config import safety_settings
 from atomig.verify.fingerprint import take_fingerprint
+from atomig.verify.preflight import run_preflight
 
 __all__ = [
     "RunReport",
@@ -237,6 +240,7 @@ class RunReport:
     outcomes: tuple[MigrationOutcome, ...]
     run_id: str
     notes: tuple[str, ...] = field(default=())
+    checks: tuple[CheckResult, ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
         """The ``--json`` shape of ``atomig up`` / ``down``."""
@@ -256,6 +260,7 @@ class RunReport:
                 for o in self.outcomes
             ],
             "notes": list(self.notes),
+            "checks": [c.to_dict() for c in self.checks],
         }
 
 
@@ -305,9 +310,14 @@ def migrate(
     to: str | None = None,
     wait_ms: int | None = None,
     on_failure: str | None = None,
+    skip_backup_check: str | None = None,
     report: Reporter = null_reporter,
 ) -> RunReport:
     """Apply pending migrations in version order (up to and including ``to``).
+
+    Preflight checks run first when there is something to apply (``[preflight]``; their
+    results go to the ledger); ``skip_backup_check`` is the reason for skipping the backup
+    check.
 
     A migration a runner left unfinished is recovered first (resumed, or rolled back and
     applied again, per its failure policy). Every file is read, parsed and planned before the
@@ -319,6 +329,7 @@ def migrate(
     """
     if on_failure not in (None, "rollback", "resume"):
         raise UsageError("--on-failure must be rollback or resume")
+    safety = safety_settings(settings)
     migrations = discover_migrations(settings.migrations_dir)
     by_key = {m.id.order_key: m for m in migrations}
     limit = find_migration(migrations, to).id.order_key if to else None
@@ -372,7 +383,14 @@ def migrate(
         }
         ctx = new_context(settings, session, report, lock_conn)
         outcomes = []
+        checks: list[CheckResult] = []
         with running(ctx):
+            if recoveries or plans_by_key:
+                ups = [p.up for _m, _r, p, _a in recoveries]
+                ups += [up for up, _down in plans_by_key.values()]
+                checks += run_preflight(
+                    ctx, ups, safety.preflight, skip_backup_check=skip_backup_check
+                )
             for migration, row, plans, action in recoveries:
                 found = recover_one(ctx, migration, row, plans, action)
                 key = migration.id.order_key
@@ -395,7 +413,13 @@ def migrate(
             for key in sorted(plans_by_key):
                 up, down = plans_by_key[key]
                 outcomes.append(apply_migration(ctx, by_key[key], up, down))
-        return RunReport(session.target.display, "up", tuple(outcomes), ctx.run_id)
+        return RunReport(
+            session.target.display,
+            "up",
+            tuple(outcomes),
+            ctx.run_id,
+            checks=tuple(checks),
+        )
 
 
 def rollback(

@@ -123,6 +123,25 @@ _LEDGER_MIGRATIONS: tuple[tuple[int, str], ...] = (
         );
         """,
     ),
+    (
+        # The safety net: every preflight and post-deploy check result of a run (passes,
+        # warnings, failures, and skips with the reason given).
+        4,
+        """
+        CREATE TABLE IF NOT EXISTS {schema}.checks (
+            id bigserial PRIMARY KEY,
+            run_id text NOT NULL,
+            phase text NOT NULL,
+            name text NOT NULL,
+            outcome text NOT NULL CHECK (outcome IN ('pass', 'warn', 'fail', 'skipped')),
+            at timestamptz NOT NULL DEFAULT clock_timestamp(),
+            actor text NOT NULL,
+            message text NOT NULL,
+            details jsonb NOT NULL DEFAULT '{{}}'
+        );
+        CREATE INDEX IF NOT EXISTS checks_run_idx ON {schema}.checks (run_id, id);
+        """,
+    ),
 )
 LEDGER_VERSION = max(number for number, _ in _LEDGER_MIGRATIONS)
 

@@ -151,6 +151,12 @@ def plan(
     "(--dry-run), or on the target inside a transaction that is always rolled back "
     "(--dry-run=target).",
 )
+@click.option(
+    "--skip-backup-check",
+    metavar="REASON",
+    help="Skip the configured backup check of the preflight; the reason is recorded in "
+    "the ledger.",
+)
 @wait_option
 @json_option
 @click.pass_obj
@@ -160,6 +166,7 @@ def up(
     allow_out_of_order: bool,
     on_failure: str | None,
     dry_run: str | None,
+    skip_backup_check: str | None,
     wait: float | None,
     as_json: bool,
 ) -> None:
@@ -179,6 +186,7 @@ def up(
             to=to,
             wait_ms=None if wait is None else int(wait * 1000),
             on_failure=on_failure,
+            skip_backup_check=skip_backup_check,
             report=opts.reporter(),
         ),
     )
