@@ -70,9 +70,8 @@ class Database:
         return self.cluster.major
 
     def connect(self, **kwargs) -> psycopg.Connection:
-        return psycopg.connect(
-            self.cluster.conninfo(self.name), autocommit=True, **kwargs
-        )
+        kwargs.setdefault("autocommit", True)
+        return psycopg.connect(self.cluster.conninfo(self.name), **kwargs)
 
     def execute(self, query, params=None) -> list[tuple]:
         with self.connect() as conn:

@@ -63,17 +63,21 @@ def lock_holders(ctx: RunContext, step: Step) -> list[Session]:
     return _probe(ctx, step, lambda: conflicting_holders(ctx.conn, wanted))
 
 
+def is_transaction_blocker(session: Session, blocker_age_ms: int) -> bool:
+    """A lock holder worth waiting for rather than outlasting with a longer attempt: an
+    application's transaction (idle in it, or open longer than ``blocker_age_ms``)."""
+    return session.in_transaction or (
+        session.xact_age_ms is not None and session.xact_age_ms >= blocker_age_ms
+    )
+
+
 def blockers(ctx: RunContext, step: Step) -> list[Session]:
     """What the step should wait for before its next attempt: conflicting lock holders that
     are transactions (idle in one, or open longer than ``blocker_age``), and for a
-    concurrent step, old transactions holding snapshots."""
+    concurrent index build, old transactions holding snapshots."""
     age = step.retry.blocker_age_ms
-    found = [
-        s
-        for s in lock_holders(ctx, step)
-        if s.in_transaction or (s.xact_age_ms is not None and s.xact_age_ms >= age)
-    ]
-    if step.concurrent:
+    found = [s for s in lock_holders(ctx, step) if is_transaction_blocker(s, age)]
+    if _builds(step):
         seen = {s.pid for s in found}
         found += [
             s
@@ -83,6 +87,11 @@ def blockers(ctx: RunContext, step: Step) -> list[Session]:
             if s.pid not in seen
         ]
     return found
+
+
+def _builds(step: Step) -> bool:
+    # CREATE INDEX / REINDEX CONCURRENTLY wait for every older snapshot before finishing.
+    return step.concurrent and step.statements[0].kind in ("IndexStmt", "ReindexStmt")
 
 
 def wait_for_blockers(

@@ -7,8 +7,9 @@ shape each retry:
 * the attempt's ``lock_timeout``: short (``attempt_lock_timeout``, tens of milliseconds) so
   that a waiting ALTER never sits long at the head of a lock queue, where every later reader
   of the table queues behind it. It doubles only after an attempt that lost to *short*
-  lock holders (queries that were gone when we looked), never beyond the configured
-  ``lock_timeout``, which stays the ceiling of any single wait;
+  lock holders (queries, not transactions that are idle or old — those are waited for
+  without queueing), never beyond the configured ``lock_timeout``, which stays the ceiling
+  of any single wait;
 * the pause before the next attempt: exponential backoff with full jitter
   (``uniform(0, min(max_delay, initial_delay * 2**(n-1)))``), so that several runners or
   retrying clients do not synchronise.

@@ -186,6 +186,12 @@ def _reconnect_or_stop(ctx: RunContext, plan: Plan, failed: StepFailed) -> None:
         ) from None
     # The old backend may still be running the step's statement.
     settle_orphans(ctx, plan.envelope.application_name, [old_pid], terminate=True)
+    record.close_dangling(
+        ctx.conn,
+        ctx.schema,
+        plan.migration.version,
+        "the connection was lost before this attempt finished",
+    )
 
 
 # ---- several steps -------------------------------------------------------------------

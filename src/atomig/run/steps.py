@@ -29,7 +29,7 @@ import psycopg
 from atomig.errors import SourceLocation
 from atomig.plan.model import Plan, Step, StepKind
 from atomig.run import ledger, record
-from atomig.run.blockers import lock_holders, wait_for_blockers
+from atomig.run.blockers import is_transaction_blocker, lock_holders, wait_for_blockers
 from atomig.run.context import RunContext
 from atomig.run.executor import (
     StatementError,
@@ -351,8 +351,9 @@ def _after_failed_attempt(
         cause = failure.message if stop is None else f"{stop}: {failure.message}"
         raise StepFailed(job, cause, failure=failure, attempts=attempts)
     who = "; ".join(h.describe() for h in holders[:3]) or "sessions that are gone now"
-    if not holders:
-        # It lost to short-lived lock holders: a somewhat longer wait will get past them.
+    if not any(is_transaction_blocker(h, step.retry.blocker_age_ms) for h in holders):
+        # It lost to short-lived lock holders (queries): a somewhat longer wait gets past
+        # them. Transactions are waited for, not queued behind (wait_for_blockers).
         timeout.escalate()
     ctx.say(
         "step.retry",
