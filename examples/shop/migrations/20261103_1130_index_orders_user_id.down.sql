@@ -1,1 +1,1 @@
-DROP INDEX IF EXISTS idx_orders_user_id;
+DROP INDEX CONCURRENTLY IF EXISTS idx_orders_user_id;
