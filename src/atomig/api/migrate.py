@@ -40,6 +40,7 @@ from atomig.run.status import (
     StatusReport,
     compute_status,
 )
+from atomig.run.watchdog import watchdog_for
 from atomig.source.layout import discover_migrations, find_migration
 from atomig.source.model import Migration
 from atomig.sql.versions import ServerVersion
@@ -384,6 +385,7 @@ def migrate(
         ctx = new_context(settings, session, report, lock_conn)
         outcomes = []
         checks: list[CheckResult] = []
+        watchdog_for(ctx, safety.watchdog)
         with running(ctx):
             if recoveries or plans_by_key:
                 ups = [p.up for _m, _r, p, _a in recoveries]
@@ -490,6 +492,7 @@ def rollback(
             check_runnable(migration_plan)
             plans.append((migration, migration_plan))
         ctx = new_context(settings, session, report, lock_conn)
+        watchdog_for(ctx, safety_settings(settings).watchdog)
         with running(ctx):
             outcomes = [
                 revert_migration(

@@ -159,3 +159,70 @@ def alive(conn: Conn, pids: Sequence[int]) -> list[int]:
         "SELECT pid FROM pg_stat_activity WHERE pid = ANY (%s::int[])", (list(pids),)
     ).fetchall()
     return [int(r[0]) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class Waiter:
+    """A session waiting for a lock, and the sessions it waits for."""
+
+    pid: int
+    application_name: str
+    backend_type: str
+    wait_ms: int
+    query: str
+    blocked_by: list[int]
+
+    def describe(self) -> str:
+        """``pid 123 (report-job, waiting 1.2s): SELECT …``."""
+        who = self.application_name or self.backend_type or "no application_name"
+        query = " ".join(self.query.split())
+        more = f": {query[:100]}{' …' if len(query) > 100 else ''}" if query else ""
+        return f"pid {self.pid} ({who}, waiting {self.wait_ms / 1000:.1f}s){more}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The journal / ``--json`` shape."""
+        return {
+            "pid": self.pid,
+            "application_name": self.application_name,
+            "wait_ms": self.wait_ms,
+            "query": self.query[:200],
+        }
+
+
+# Sessions of this database waiting for a heavyweight lock, since when (pg_locks.waitstart,
+# PostgreSQL 14+; before that, since their state last changed), and whom they wait for
+# (pg_blocking_pids: holders and requests ahead of them in the queue).
+_WAITERS = """
+    SELECT a.pid, coalesce(a.application_name, '') AS application_name,
+           coalesce(a.backend_type, '') AS backend_type,
+           (extract(epoch FROM clock_timestamp() - coalesce({since}, a.state_change))
+             * 1000)::bigint AS wait_ms,
+           left(coalesce(a.query, ''), 300) AS query,
+           pg_blocking_pids(a.pid) AS blocked_by
+    FROM pg_stat_activity a
+    WHERE a.wait_event_type = 'Lock' AND a.datname = current_database()
+"""
+_WAITERS_14 = sql.SQL(_WAITERS).format(
+    since=sql.SQL(
+        "(SELECT min(l.waitstart) FROM pg_locks l WHERE l.pid = a.pid AND NOT l.granted)"
+    )
+)
+_WAITERS_OLD = sql.SQL(_WAITERS).format(since=sql.SQL("NULL::timestamptz"))
+
+
+def waiting_behind(conn: Conn, pid: int) -> list[Waiter]:
+    """Sessions waiting, directly or down a lock queue, behind backend ``pid``."""
+    query = _WAITERS_14 if conn.info.server_version >= 140000 else _WAITERS_OLD
+    with conn.cursor(row_factory=class_row(Waiter)) as cur:
+        waiters = cur.execute(query).fetchall()
+    behind: dict[int, Waiter] = {}
+    frontier = {pid}
+    while frontier:
+        found = [
+            w
+            for w in waiters
+            if w.pid not in behind and w.pid != pid and frontier & set(w.blocked_by)
+        ]
+        behind.update((w.pid, w) for w in found)
+        frontier = {w.pid for w in found}
+    return sorted(behind.values(), key=lambda w: -w.wait_ms)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import getpass
 import os
 import socket
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 
@@ -45,6 +46,17 @@ def prepare_work_session(
             )
 
 
+class StepWatch(Protocol):
+    """Watches one attempt of a step (entered around it); ``cancelled`` says why it
+    cancelled the attempt, if it did (the step engine then retries the step)."""
+
+    cancelled: str | None
+
+    def __enter__(self) -> Any: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
 @dataclass(slots=True)
 class RunContext:
     """The work connection (replaced if it is lost), the runner lock's connection, settings,
@@ -60,6 +72,9 @@ class RunContext:
     lock_conn: Conn | None = None
     interrupt: Interrupt = field(default_factory=Interrupt)
     opened: list[Conn] = field(default_factory=list)
+    # The extension point of the lock-queue watchdog (atomig.run.watchdog): called with
+    # the step before each attempt; None: attempts are not watched.
+    step_watch: Callable[[RunContext, Any], StepWatch] | None = None
 
     @property
     def schema(self) -> str:

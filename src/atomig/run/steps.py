@@ -30,7 +30,7 @@ from atomig.errors import SourceLocation
 from atomig.plan.model import Plan, Step, StepKind
 from atomig.run import ledger, record
 from atomig.run.blockers import is_transaction_blocker, lock_holders, wait_for_blockers
-from atomig.run.context import RunContext
+from atomig.run.context import RunContext, StepWatch
 from atomig.run.executor import (
     StatementError,
     StatementFailure,
@@ -121,10 +121,31 @@ class StepFailed(Exception):
 
 
 class _AttemptFailed(Exception):
-    def __init__(self, failure: StatementFailure, journal_id: int | None) -> None:
+    def __init__(
+        self,
+        failure: StatementFailure,
+        journal_id: int | None,
+        cancelled_by: str | None = None,
+    ) -> None:
         super().__init__(failure.message)
         self.failure = failure
         self.journal_id = journal_id
+        # Why the lock-queue watchdog cancelled the attempt (it is then retried).
+        self.cancelled_by = cancelled_by
+
+
+class _Unwatched:
+    cancelled: str | None = None
+
+    def __enter__(self) -> _Unwatched:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _watch(ctx: RunContext, step: Step) -> StepWatch:
+    return _Unwatched() if ctx.step_watch is None else ctx.step_watch(ctx, step)
 
 
 def _entry(
@@ -269,9 +290,12 @@ def _with_retries(ctx: RunContext, job: StepJob, attempt: Attempt) -> StepResult
         if attempts or not step.short_attempts:
             waited_ms, _ = wait_for_blockers(ctx, step, deadline)
         attempts += 1
+        watch = _watch(ctx, step)
         try:
-            attempt(ctx, job, attempts, timeout.current_ms, waited_ms)
+            with watch:
+                attempt(ctx, job, attempts, timeout.current_ms, waited_ms)
         except _AttemptFailed as error:
+            error.cancelled_by = watch.cancelled
             _after_failed_attempt(ctx, job, attempts, error, timeout, started, rng)
             continue
         except psycopg.Error as exc:
@@ -282,6 +306,15 @@ def _with_retries(ctx: RunContext, job: StepJob, attempt: Attempt) -> StepResult
                     attempts=attempts,
                     connection_lost=True,
                 ) from None
+            if watch.cancelled and exc.sqlstate == "57014":
+                # The watchdog's cancel hit the attempt's ledger writes, not a statement:
+                # the transaction rolled back all the same; retried like any other.
+                failure = failure_from(exc, step.statements[-1], job.plan.path)
+                cancelled = _AttemptFailed(failure, None, watch.cancelled)
+                _after_failed_attempt(
+                    ctx, job, attempts, cancelled, timeout, started, rng
+                )
+                continue
             raise
         duration_ms = round((time.monotonic() - started) * 1000)
         if several or attempts > 1:
@@ -316,7 +349,9 @@ def _after_failed_attempt(
             connection_lost=True,
         )
     interrupted = ctx.interrupt.requested
-    retryable = failure.retryable and not interrupted
+    retryable = (
+        failure.retryable or error.cancelled_by is not None
+    ) and not interrupted
     holders = lock_holders(ctx, step) if retryable else []
     pause = backoff_ms(step.retry, attempts, rng)
     elapsed_ms = (time.monotonic() - started) * 1000
@@ -326,6 +361,8 @@ def _after_failed_attempt(
         "lock_timeout_ms": timeout.current_ms,
         "blocked_by": [h.to_dict() for h in holders],
     }
+    if error.cancelled_by is not None:
+        details["cancelled_by_watchdog"] = error.cancelled_by
     _record_failed_attempt(
         ctx, job, attempts, error, "failed" if final else "retried", details
     )
@@ -351,13 +388,19 @@ def _after_failed_attempt(
         cause = failure.message if stop is None else f"{stop}: {failure.message}"
         raise StepFailed(job, cause, failure=failure, attempts=attempts)
     who = "; ".join(h.describe() for h in holders[:3]) or "sessions that are gone now"
-    if not any(is_transaction_blocker(h, step.retry.blocker_age_ms) for h in holders):
-        # It lost to short-lived lock holders (queries): a somewhat longer wait gets past
-        # them. Transactions are waited for, not queued behind (wait_for_blockers).
-        timeout.escalate()
+    if error.cancelled_by is not None:
+        what = "cancelled by the lock-queue watchdog (sessions queued behind it)"
+    else:
+        what = f"failed ({failure.message}); blocked by {who}"
+        if not any(
+            is_transaction_blocker(h, step.retry.blocker_age_ms) for h in holders
+        ):
+            # It lost to short-lived lock holders (queries): a somewhat longer wait gets
+            # past them. Transactions are waited for, not queued behind (wait_for_blockers).
+            timeout.escalate()
     ctx.say(
         "step.retry",
-        f"{job.label}: attempt {attempts} failed ({failure.message}); blocked by {who}; "
+        f"{job.label}: attempt {attempts} {what}; "
         f"next attempt in {pause} ms with lock_timeout {timeout.current_ms} ms",
         level="warning",
         step=step.index + 1,
