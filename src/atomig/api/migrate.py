@@ -47,6 +47,7 @@ from atomig.sql.versions import ServerVersion
 from atomig.verify.checks import CheckResult
 from atomig.verify.config import safety_settings
 from atomig.verify.fingerprint import take_fingerprint
+from atomig.verify.postdeploy import Applied, invalid_now, run_postdeploy
 from atomig.verify.preflight import run_preflight
 
 __all__ = [
@@ -386,6 +387,7 @@ def migrate(
         outcomes = []
         checks: list[CheckResult] = []
         watchdog_for(ctx, safety.watchdog)
+        applied: list[Applied] = []
         with running(ctx):
             if recoveries or plans_by_key:
                 ups = [p.up for _m, _r, p, _a in recoveries]
@@ -393,10 +395,12 @@ def migrate(
                 checks += run_preflight(
                     ctx, ups, safety.preflight, skip_backup_check=skip_backup_check
                 )
+            invalid_before = invalid_now(ctx) if safety.postdeploy.enabled else set()
             for migration, row, plans, action in recoveries:
                 found = recover_one(ctx, migration, row, plans, action)
                 key = migration.id.order_key
                 if found.outcome == "applied":
+                    applied.append(Applied(migration, plans.up, plans.down))
                     outcomes.append(
                         MigrationOutcome(
                             migration.version,
@@ -415,6 +419,10 @@ def migrate(
             for key in sorted(plans_by_key):
                 up, down = plans_by_key[key]
                 outcomes.append(apply_migration(ctx, by_key[key], up, down))
+                applied.append(Applied(by_key[key], up, down))
+            checks += run_postdeploy(
+                ctx, applied, safety.postdeploy, invalid_before=invalid_before
+            )
         return RunReport(
             session.target.display,
             "up",
