@@ -3,15 +3,17 @@
 While a step's attempt runs, a second connection watches ``pg_stat_activity`` and
 ``pg_blocking_pids`` for sessions waiting behind the migration's backend — directly, or
 further down a lock queue it heads — and shows them live. When one of them has waited
-longer than ``max_blocked_wait``, the watchdog cancels the attempt (``pg_cancel_backend``
-semantics, through libpq's cancel request): its transaction rolls back, the waiting
-sessions go through, and the step engine retries the step later, as after a lock timeout
-(backoff with jitter, within the retry budget). The cancel is journaled with who was
-waiting.
+longer than ``max_blocked_wait``, the watchdog cancels the attempt (libpq's cancel
+request, as ``pg_cancel_backend`` would): its transaction rolls back, the waiting sessions
+go through, and the step engine retries the step later, as after a lock timeout (backoff
+with jitter, within the retry budget). The cancel is journaled with who was waiting.
 
 Only transaction steps are cancelled: an autocommit step is a ``CREATE INDEX
 CONCURRENTLY`` or the like, whose locks block neither reads nor writes and whose cancel
 would throw away the whole build; sessions waiting behind one are shown, not acted on.
+
+One thread per run does the watching; an attempt only hands it over (no thread is started
+per attempt, and an attempt shorter than ``poll`` costs no query at all).
 """
 
 from __future__ import annotations
@@ -23,39 +25,33 @@ from typing import Any
 
 import psycopg
 
-from atomig.db.activity import Waiter, waiting_behind
+from atomig.db.activity import waiting_behind
 from atomig.db.connect import connect
 from atomig.plan.model import Step, StepKind
 from atomig.run.context import RunContext
 from atomig.verify.config import WatchdogSettings
 
+_IDLE_EXIT_S = 2.0
+
 
 class Watch:
-    """Watches one attempt of one step (a context manager around the attempt).
+    """One attempt of one step, as the watchdog sees it (a context manager around the
+    attempt). ``cancelled`` says why the watchdog cancelled the attempt, if it did."""
 
-    ``cancelled`` says why the watchdog cancelled the attempt (``None``: it did not).
-    """
-
-    def __init__(self, watchdog: Watchdog | None, ctx: RunContext, step: Step) -> None:
+    def __init__(self, watchdog: Watchdog, ctx: RunContext, step: Step) -> None:
         self.watchdog, self.ctx, self.step = watchdog, ctx, step
         self.cancelled: str | None = None
-        self.waiters: list[Waiter] = []
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._error: BaseException | None = None
+        self.pid = 0
+        self.since = 0.0
 
     def __enter__(self) -> Watch:
-        if self.watchdog is not None:
-            pid = self.ctx.conn.info.backend_pid
-            self._thread = threading.Thread(target=self._run, args=(pid,), daemon=True)
-            self._thread.start()
+        self.pid = self.ctx.conn.info.backend_pid
+        self.since = time.monotonic()
+        self.watchdog.begin(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._thread is None:
-            return
-        self._stop.set()
-        self._thread.join()
+        self.watchdog.end(self)
         if self.cancelled and exc[0] is None:
             # The attempt finished just as the cancel was sent: a cancel request that
             # arrives later would hit the next query instead. PostgreSQL ignores one that
@@ -63,95 +59,123 @@ class Watch:
             with suppress(psycopg.errors.QueryCanceled):
                 self.ctx.conn.execute(b"SELECT 1")
 
-    def _run(self, pid: int) -> None:
-        assert self.watchdog is not None
-        try:
-            self.watchdog.watch(self, pid)
-        except Exception as exc:  # the watchdog must never break the step it watches
-            self._error = exc
-            self.ctx.say(
-                "watchdog.error",
-                f"the lock-queue watchdog stopped: {exc}",
-                level="warning",
-            )
-
-    @property
-    def stopped(self) -> bool:
-        """The attempt ended."""
-        return self._stop.is_set()
-
-    def wait(self, seconds: float) -> bool:
-        """Sleep up to ``seconds``; False when the attempt ended meanwhile."""
-        return not self._stop.wait(seconds)
-
 
 class Watchdog:
-    """One per run: its settings and its own connection (opened on first use)."""
+    """One per run: its settings, its connection and thread (both started on first use)."""
 
     def __init__(self, ctx: RunContext, settings: WatchdogSettings) -> None:
         self.settings = settings
-        self._target = ctx.target
-        self._conn: psycopg.Connection[Any] | None = None
-        self._lock = threading.Lock()
         self._ctx = ctx
+        self._cond = threading.Condition()
+        self._current: Watch | None = None
+        self._acting: Watch | None = None
+        self._thread: threading.Thread | None = None
+        self._conn: psycopg.Connection[Any] | None = None
+
+    def begin(self, watch: Watch) -> None:
+        """An attempt starts: watch it (the thread looks once it ran for ``poll``)."""
+        with self._cond:
+            self._current = watch
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, daemon=True)
+                self._thread.start()
+
+    def end(self, watch: Watch) -> None:
+        """The attempt ended: stop watching it (after a cancel in flight is sent)."""
+        with self._cond:
+            self._current = None
+            while self._acting is watch:
+                self._cond.wait()
 
     def _connection(self) -> psycopg.Connection[Any]:
-        with self._lock:
-            if self._conn is None or self._conn.closed or self._conn.broken:
-                self._conn = connect(self._target, application_name="atomig:watchdog")
-                self._ctx.opened.append(self._conn)
-            return self._conn
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            self._conn = connect(self._ctx.target, application_name="atomig:watchdog")
+            self._ctx.opened.append(self._conn)
+        return self._conn
 
-    def watch(self, watch: Watch, pid: int) -> None:
-        """The loop of one attempt: look, show, and cancel when it is time."""
+    def _next(self) -> Watch | None:
+        """The attempt to look at next, once it has run for a poll interval; ``None``
+        after a while without attempts (the next attempt starts a new thread)."""
+        poll = self.settings.poll_ms / 1000
+        idle = 0.0
+        while True:
+            # Polling, not notified: an attempt costs the runner two lock acquisitions.
+            time.sleep(poll)
+            with self._cond:
+                watch = self._current
+                if watch is None:
+                    idle += poll
+                    if idle > _IDLE_EXIT_S:
+                        self._thread = None
+                        return None
+                    continue
+                idle = 0.0
+                if time.monotonic() - watch.since >= poll:
+                    self._acting = watch
+                    return watch
+
+    def _loop(self) -> None:
+        shown: dict[int, set[int]] = {}
+        said: dict[int, float] = {}
+        while (watch := self._next()) is not None:
+            try:
+                self._look(watch, shown.setdefault(id(watch), set()), said)
+            except (
+                Exception
+            ) as exc:  # the watchdog must never break the step it watches
+                watch.ctx.say(
+                    "watchdog.error",
+                    f"the lock-queue watchdog could not look: {exc}",
+                    level="warning",
+                )
+            finally:
+                with self._cond:
+                    self._acting = None
+                    watch.since = time.monotonic()  # next look after another interval
+                    self._cond.notify_all()
+
+    def _look(self, watch: Watch, shown: set[int], said: dict[int, float]) -> None:
         settings, ctx, step = self.settings, watch.ctx, watch.step
+        if watch.cancelled:
+            return
+        waiters = waiting_behind(self._connection(), watch.pid)
+        if not waiters:
+            return
         label = f"step {step.index + 1}"
+        now = time.monotonic()
+        new = {w.pid for w in waiters} - shown
+        if new or now - said.get(id(watch), 0.0) >= settings.report_every_ms / 1000:
+            said[id(watch)] = now
+            shown |= new
+            listed = "; ".join(w.describe() for w in waiters[:3])
+            more = f" (+{len(waiters) - 3} more)" if len(waiters) > 3 else ""
+            ctx.say(
+                "watchdog.waiting",
+                f"{label}: {len(waiters)} session(s) waiting behind the migration: "
+                f"{listed}{more}",
+                level="warning",
+                step=step.index + 1,
+                waiting=[w.to_dict() for w in waiters],
+            )
+        clients = [w for w in waiters if w.backend_type == "client backend"]
+        worst = max((w.wait_ms for w in clients), default=0)
         may_cancel = step.kind is StepKind.TRANSACTION and not step.concurrent
-        conn = self._connection()
-        last_said = 0.0
-        shown: set[int] = set()
-        while watch.wait(settings.poll_ms / 1000):
-            waiters = waiting_behind(conn, pid)
-            if not waiters:
-                continue
-            watch.waiters = waiters
-            longest = waiters[0]
-            now = time.monotonic()
-            new = {w.pid for w in waiters} - shown
-            if new or now - last_said >= settings.report_every_ms / 1000:
-                last_said, shown = now, shown | new
-                listed = "; ".join(w.describe() for w in waiters[:3])
-                more = f" (+{len(waiters) - 3} more)" if len(waiters) > 3 else ""
-                ctx.say(
-                    "watchdog.waiting",
-                    f"{label}: {len(waiters)} session(s) waiting behind the migration: "
-                    f"{listed}{more}",
-                    level="warning",
-                    step=step.index + 1,
-                    waiting=[w.to_dict() for w in waiters],
-                )
-            clients = [w for w in waiters if w.backend_type == "client backend"]
-            worst = max((w.wait_ms for w in clients), default=0)
-            if (
-                may_cancel
-                and worst >= settings.max_blocked_wait_ms
-                and not watch.cancelled
-            ):
-                watch.cancelled = (
-                    f"{len(clients)} session(s) waited behind it, the longest "
-                    f"{worst / 1000:.1f}s (over max_blocked_wait "
-                    f"{settings.max_blocked_wait_ms / 1000:g}s): {longest.describe()}"
-                )
-                ctx.say(
-                    "watchdog.cancel",
-                    f"{label}: cancelling the attempt so the queue behind it can drain; "
-                    f"{watch.cancelled}; the step is retried later",
-                    level="warning",
-                    step=step.index + 1,
-                    waiting=[w.to_dict() for w in waiters],
-                )
-                ctx.conn.cancel_safe()
-                return
+        if not may_cancel or worst < settings.max_blocked_wait_ms:
+            return
+        watch.cancelled = (
+            f"{len(clients)} session(s) waited behind it, the longest {worst / 1000:.1f}s "
+            f"(over max_blocked_wait {settings.max_blocked_wait_ms / 1000:g}s): "
+            f"{clients[0].describe()}"
+        )
+        ctx.say(
+            "watchdog.cancel",
+            f"{label}: cancelling the attempt so the queue behind it can drain; "
+            f"{watch.cancelled}; the step is retried later",
+            level="warning",
+            step=step.index + 1,
+            waiting=[w.to_dict() for w in waiters],
+        )
+        ctx.conn.cancel_safe()
 
 
 def watchdog_for(ctx: RunContext, settings: WatchdogSettings) -> None:
