@@ -34,6 +34,7 @@ from atomig.run.session import Session, open_session
 from atomig.source.layout import discover_migrations, find_migration
 from atomig.source.model import Migration
 from atomig.verify.config import safety_settings
+from atomig.verify.diff import Snapshot
 from atomig.verify.dryrun import DryRunMigration, dry_run_on_target
 from atomig.verify.reversible import MigrationProof, prove_migration
 from atomig.verify.scratch import (
@@ -238,14 +239,15 @@ def verify(
                 server_shown = ctx.target.display.rsplit("/", 1)[0]
                 server_version = str(ctx.server_version)
                 _replay(settings, ctx, replay)
+                schema: Snapshot | None = None
                 while todo:
                     _check_interrupt(interrupt)
                     migration = todo.pop(0)
-                    proof, clean = _prove(settings, ctx, migration)
+                    proof, schema = _prove(settings, ctx, migration, schema)
                     proofs.append(proof)
                     _say_proof(report, proof)
                     replay.append(Replay(migration))
-                    if not clean:
+                    if schema is None:
                         break  # rebuild a scratch database in a known state
             if todo and not proofs[-1].checks[0].ok:
                 # Its up does not apply: the later ones cannot be proven after it.
@@ -264,11 +266,11 @@ def verify(
 
 
 def _prove(
-    settings: Settings, ctx: RunContext, migration: Migration
-) -> tuple[MigrationProof, bool]:
+    settings: Settings, ctx: RunContext, migration: Migration, before: Snapshot | None
+) -> tuple[MigrationProof, Snapshot | None]:
     up = plan_text(settings, migration, "up", ctx.server_version)
     down = plan_text(settings, migration, "down", ctx.server_version)
-    return prove_migration(ctx, migration, up, down)
+    return prove_migration(ctx, migration, up, down, before)
 
 
 def _skipped(migration: Migration, reason: str) -> MigrationProof:

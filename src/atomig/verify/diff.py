@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 
 from atomig.db.introspect import read_schema
-from atomig.verify.fingerprint import Fingerprint, fingerprint_model, schema_objects
+from atomig.verify.fingerprint import Fingerprint, fingerprint_values, schema_objects
 
 _SHORT = 100
 
@@ -36,13 +36,8 @@ class Snapshot:
 def take_snapshot(conn: psycopg.Connection[Any], ledger_schema: str) -> Snapshot:
     """Read the connected database's schema (``conn`` must not be in a transaction)."""
     model = read_schema(conn, ledger_schema=ledger_schema)
-    values = {key: _plain(value) for key, value in schema_objects(model)}
-    return Snapshot(values, fingerprint_model(model))
-
-
-def _plain(value: Any) -> Any:
-    # Tuples and lists compare alike once they are JSON.
-    return json.loads(json.dumps(value, default=str))
+    values = dict(schema_objects(model))
+    return Snapshot(values, fingerprint_values(values))
 
 
 @dataclass(frozen=True, slots=True)

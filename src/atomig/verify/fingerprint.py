@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
 import psycopg
@@ -31,13 +31,38 @@ Conn = psycopg.Connection[Any]
 FORMAT = 1
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def plain(value: Any) -> Any:
+    """A dataclass value as plain dicts and lists — what :func:`dataclasses.asdict` gives,
+    tuples as lists (the same JSON), several times faster (the fingerprint of a large
+    schema is taken often: before and after every multi-step migration, and by every
+    proof of ``atomig verify``).
+
+    >>> from atomig.schema.model import Trigger
+    >>> plain((Trigger("t", "CREATE TRIGGER t …", "O"),))
+    [{'name': 't', 'definition': 'CREATE TRIGGER t …', 'enabled': 'O'}]
+    """
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, tuple | list):
+        return [plain(item) for item in value]
+    names = _FIELD_NAMES.get(type(value))
+    if names is None:
+        if not is_dataclass(value):
+            return value
+        names = _FIELD_NAMES[type(value)] = tuple(f.name for f in fields(value))
+    return {name: plain(getattr(value, name)) for name in names}
+
+
 def _digest(value: Any) -> str:
     text = json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def _index(index: Index) -> dict[str, Any]:
-    data = asdict(index)
+    data: dict[str, Any] = plain(index)
     data.pop("size_bytes")
     return data
 
@@ -52,11 +77,11 @@ def schema_objects(model: SchemaModel) -> Iterator[tuple[str, Any]]:
     for enum in model.enums:
         yield f"enum {enum.qualified}", list(enum.labels)
     for domain in model.domains:
-        yield f"domain {domain.qualified}", asdict(domain)
+        yield f"domain {domain.qualified}", plain(domain)
     for composite in model.composites:
-        yield f"type {composite.qualified}", asdict(composite)
+        yield f"type {composite.qualified}", plain(composite)
     for sequence in model.sequences:
-        yield f"sequence {sequence.qualified}", asdict(sequence)
+        yield f"sequence {sequence.qualified}", plain(sequence)
     for table in model.tables:
         yield (
             f"table {table.qualified}",
@@ -74,22 +99,22 @@ def schema_objects(model: SchemaModel) -> Iterator[tuple[str, Any]]:
             },
         )
         for column in table.columns:
-            yield f"column {table.qualified}.{column.name}", asdict(column)
+            yield f"column {table.qualified}.{column.name}", plain(column)
         for constraint in table.constraints:
-            yield f"constraint {table.qualified}.{constraint.name}", asdict(constraint)
+            yield f"constraint {table.qualified}.{constraint.name}", plain(constraint)
         for index in table.indexes:
             yield f"index {index.qualified}", _index(index)
         for trigger in table.triggers:
-            yield f"trigger {table.qualified}.{trigger.name}", asdict(trigger)
+            yield f"trigger {table.qualified}.{trigger.name}", plain(trigger)
     for view in model.views:
-        data = asdict(view)
+        data = plain(view)
         data["indexes"] = [_index(i) for i in view.indexes]
         yield (
             f"{'materialized view' if view.materialized else 'view'} {view.qualified}",
             data,
         )
     for function in model.functions:
-        yield f"{function.kind} {function.signature}", asdict(function)
+        yield f"{function.kind} {function.signature}", plain(function)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +173,12 @@ class Fingerprint:
 
 def fingerprint_model(model: SchemaModel) -> Fingerprint:
     """The fingerprint of a schema already read."""
-    return Fingerprint({key: _digest(value) for key, value in schema_objects(model)})
+    return fingerprint_values(dict(schema_objects(model)))
+
+
+def fingerprint_values(values: Mapping[str, Any]) -> Fingerprint:
+    """The fingerprint of :func:`schema_objects` values (key → defining value)."""
+    return Fingerprint({key: _digest(value) for key, value in values.items()})
 
 
 # The catalog reader takes ACCESS SHARE on tables for their sizes (which the fingerprint

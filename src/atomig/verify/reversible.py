@@ -117,6 +117,16 @@ class _Prover:
     ) -> None:
         self.ctx, self.migration, self.up, self.down = ctx, migration, up, down
         self.checks: list[ProofCheck] = []
+        self.before: Snapshot | None = None
+        self.last: Snapshot | None = None
+
+    def apply(self, plan: Plan) -> None:
+        # The runner fingerprints the schema before a multi-step migration; it is F0.
+        assert self.before is not None
+        fingerprint = self.before.fingerprint.to_dict()
+        apply_migration(
+            self.ctx, self.migration, plan, self.down, fingerprint=fingerprint
+        )
 
     def snapshot(self) -> Snapshot:
         return take_snapshot(self.ctx.conn, self.ctx.schema)
@@ -135,7 +145,7 @@ class _Prover:
         return True
 
     def compare(self, name: str, expected: Snapshot, what: str) -> bool:
-        actual = self.snapshot()
+        actual = self.last = self.snapshot()
         found = differences(expected, actual)
         if found:
             self.checks.append(
@@ -177,7 +187,7 @@ class _Prover:
             on_failure="rollback",
         )
         try:
-            apply_migration(self.ctx, self.migration, partial, self.down)
+            self.apply(partial)
         except Interrupted:
             raise
         except MigrationFailed as error:
@@ -218,20 +228,27 @@ def _partial_message(k: int, error: NeedsAttention) -> str:
 
 
 def prove_migration(
-    ctx: RunContext, migration: Migration, up: Plan, down: Plan
-) -> tuple[MigrationProof, bool]:
-    """Prove ``migration`` reversible on the scratch database of ``ctx``.
+    ctx: RunContext,
+    migration: Migration,
+    up: Plan,
+    down: Plan,
+    before: Snapshot | None = None,
+) -> tuple[MigrationProof, Snapshot | None]:
+    """Prove ``migration`` reversible on the scratch database of ``ctx``, whose schema is
+    ``before`` (read now when not given).
 
-    Returns the proof and whether the scratch database ended in a known state — the
-    migration applied, F1 — so that the next migration can be proven on it.
+    Returns the proof and, when the scratch database ended in a known state — the
+    migration applied — its schema (F1), so that the next migration can start from it.
     """
     started = time.monotonic()
     prover = _Prover(ctx, migration, up, down)
-    before = prover.snapshot()
+    if before is None:
+        before = prover.snapshot()
+    prover.before = before
 
     def first_up() -> None:
         check_runnable(up)
-        apply_migration(ctx, migration, up, down)
+        prover.apply(up)
 
     clean = prover.attempt("up", first_up)
     if clean:
@@ -248,7 +265,7 @@ def prove_migration(
                     break
         if clean:
             clean = prover.attempt(
-                "up again", lambda: apply_migration(ctx, migration, up, down)
+                "up again", lambda: prover.apply(up)
             ) and prover.compare(
                 "up again gives the same schema", after, "after up again"
             )
@@ -259,4 +276,4 @@ def prove_migration(
         tuple(prover.checks),
         round((time.monotonic() - started) * 1000),
     )
-    return proof, clean and proof.ok
+    return proof, prover.last if clean and proof.ok else None
