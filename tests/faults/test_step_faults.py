@@ -221,6 +221,11 @@ def test_sigkill_inside_a_long_concurrent_build_server_cancels_it(project):
     db = project.database
     pre, post, snapshot, runner, pid = start_slow_build(project)
     try:
+        # While the runner lives, status says the migration is running (not partial).
+        live = json.loads(project.cli("status", "--json").stdout)
+        assert live["migrations"][1]["state"] == "running"
+        assert live["needs_attention"] is False
+        assert project.cli("status", "--check").exit_code == 3
         runner.send_signal(signal.SIGKILL)
         runner.communicate(timeout=30)
         # client_connection_check_interval: the server notices the vanished runner and

@@ -333,3 +333,79 @@ def test_plan_shows_kinds_envelopes_retries_and_failure_policy(project):
     assert steps[2]["retry"]["first_attempt_lock_timeout_ms"] == 3000
     assert steps[0]["retry"]["first_attempt_lock_timeout_ms"] == 50
     assert document["plans"][0]["failure"]["down_safe"] is True
+
+
+def test_a_revert_that_stops_part_way_is_resumed_by_down(project):
+    db = project.database
+    project.add(*BASE)
+    project.add(*MISSION)
+    assert project.cli("up").exit_code == 0
+    # Someone built a view on the new column: the down file's DROP COLUMN (step 3) fails
+    # after the two index drops (steps 1-2) committed.
+    db.execute("CREATE VIEW order_users AS SELECT id, user_id FROM orders")
+    result = project.cli("down")
+    assert result.exit_code == 4, result.stderr
+    assert "stopped at down step 3/3" in result.stderr
+    document = json.loads(project.cli("status", "--json").stdout)
+    second = document["migrations"][1]
+    assert (second["state"], second["reason"], second["steps_done"]) == (
+        "partial",
+        "reverting",
+        2,
+    )
+    assert db.scalar("SELECT to_regclass('idx_orders_user_id')") is None
+    assert (
+        db.scalar(
+            "SELECT count(*) FROM pg_attribute WHERE attrelid = 'orders'::regclass AND attname = 'user_id'"
+        )
+        == 1
+    )
+    refused = project.cli("up")
+    assert refused.exit_code == 4 and "partially reverted" in refused.stderr
+    db.execute("DROP VIEW order_users")
+    before = len(journal(db, "20261102_0900"))
+    result = project.cli("down")
+    assert result.exit_code == 0, result.stderr
+    ran = journal(db, "20261102_0900")[before:]
+    assert [(r[0], r[1], r[3]) for r in ran] == [("down", 2, "committed")]
+    assert (
+        db.scalar(
+            "SELECT count(*) FROM atomig.migrations WHERE version = '20261102_0900'"
+        )
+        == 0
+    )
+    assert (
+        db.scalar(
+            "SELECT count(*) FROM pg_attribute WHERE attrelid = 'orders'::regclass AND attname = 'user_id'"
+        )
+        == 0
+    )
+
+
+def test_failed_reindex_concurrently_leaves_no_ccnew_index(project):
+    db = project.database
+    project.add(*BASE)
+    assert project.cli("up").exit_code == 0
+    db.execute("CREATE INDEX idx_orders_total ON orders (total)")
+    # The runner must not wait for the old snapshot (blocker_age), and the rebuild's final
+    # wait for it times out: each failed attempt leaves idx_orders_total_ccnew INVALID.
+    (project.dir / "atomig.toml").write_text('[retry]\nblocker_age = "1h"\n')
+    project.add(
+        "20261102_0900_reindex",
+        "-- atomig: lock_timeout=200ms retry_budget=1s\n"
+        "REINDEX INDEX CONCURRENTLY idx_orders_total;",
+        "SELECT 1;",
+    )
+    snapshot = db.connect(autocommit=False)
+    snapshot.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+    snapshot.execute("SELECT 1")
+    try:
+        result = project.cli("up")
+    finally:
+        snapshot.rollback()
+        snapshot.close()
+    assert result.exit_code == 1, result.stderr
+    assert "dropping INVALID index public.idx_orders_total_ccnew" in result.stderr
+    assert invalid_indexes(db) == []
+    assert project.cli("up").exit_code == 0
+    assert invalid_indexes(db) == []

@@ -77,3 +77,24 @@ def invalid_indexes(conn: Conn, exclude_schemas: list[str]) -> list[IndexState]:
         return cur.execute(
             _INVALID_INDEXES, (["information_schema", *exclude_schemas],)
         ).fetchall()
+
+
+# REINDEX CONCURRENTLY builds <index>_ccnew (and renames the old one <index>_ccold before
+# dropping it); a failure leaves them INVALID (PostgreSQL docs, REINDEX "Rebuilding Indexes
+# Concurrently"). The relation is the table, or the index itself for REINDEX INDEX.
+_REINDEX_LEFTOVERS = sql.SQL(
+    """{columns}
+    WHERE NOT i.indisvalid AND c.relname ~ '_cc(new|old)[0-9]*$'
+      AND i.indrelid = coalesce(
+          (SELECT x.indrelid FROM pg_index x WHERE x.indexrelid = to_regclass(%s)),
+          to_regclass(%s))
+    ORDER BY 2
+"""
+).format(columns=sql.SQL(_INDEX_COLUMNS))
+
+
+def reindex_leftovers(conn: Conn, relation: str) -> list[IndexState]:
+    """INVALID ``*_ccnew`` / ``*_ccold`` indexes a failed REINDEX CONCURRENTLY of
+    ``relation`` (a table, or an index: its table) left."""
+    with conn.cursor(row_factory=class_row(IndexState)) as cur:
+        return cur.execute(_REINDEX_LEFTOVERS, (relation, relation)).fetchall()

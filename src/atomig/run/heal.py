@@ -5,19 +5,26 @@ session) leaves the index it was building in the catalog, marked INVALID
 (``pg_index.indisvalid = false``): useless for queries, yet maintained by every write, and in
 the way of a re-run (``IF NOT EXISTS`` then skips the build and keeps the broken index). Before
 (re)running such a step, and after it fails, atomig drops an INVALID index of that name with
-``DROP INDEX CONCURRENTLY`` — unless a build of it is still running.
+``DROP INDEX CONCURRENTLY`` — unless a build of it is still running. Likewise for ``REINDEX
+CONCURRENTLY``, whose failure leaves ``<index>_ccnew`` (the new build) or ``<index>_ccold``
+(the old index it could not drop) INVALID.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from psycopg import sql
 
 from atomig.db.compose import set_config_params, set_config_query
-from atomig.db.indexes import IndexState, index_state
+from atomig.db.indexes import IndexState, index_state, reindex_leftovers
 from atomig.plan.model import Step
 from atomig.run.context import RunContext
 from atomig.sql.classify import range_var
 from atomig.sql.parse import Statement
+
+T = TypeVar("T")
 
 
 def concurrent_index_target(statement: Statement) -> tuple[str, str] | None:
@@ -38,18 +45,17 @@ def step_index_target(step: Step) -> tuple[str, str] | None:
     return concurrent_index_target(step.statements[0])
 
 
-def _with_search_path(
-    ctx: RunContext, step: Step, table: str, index: str
-) -> IndexState | None:
+def _with_search_path(ctx: RunContext, step: Step, read: Callable[[], T]) -> T:
+    # Names resolve as the step's statement sees them: with its search_path.
     search_path = dict(step.envelope.extra).get("search_path")
     if search_path is None:
-        return index_state(ctx.conn, table, index)
+        return read()
     with ctx.conn.transaction():
         ctx.conn.execute(
             set_config_query(1),
             set_config_params([("search_path", search_path)], local=True),
         )
-        return index_state(ctx.conn, table, index)
+        return read()
 
 
 def built_index(ctx: RunContext, step: Step) -> IndexState | None:
@@ -57,15 +63,21 @@ def built_index(ctx: RunContext, step: Step) -> IndexState | None:
     target = step_index_target(step)
     if target is None:
         return None
-    return _with_search_path(ctx, step, *target)
+    table, index = target
+    return _with_search_path(ctx, step, lambda: index_state(ctx.conn, table, index))
 
 
-def drop_invalid_index(ctx: RunContext, step: Step, why: str) -> IndexState | None:
-    """Drop the INVALID index a concurrent index step left (if any, and not being built);
-    return what was dropped."""
-    state = built_index(ctx, step)
-    if state is None or state.valid or state.building:
+def _reindex_target(step: Step) -> str | None:
+    if not step.concurrent or len(step.statements) != 1:
         return None
+    statement = step.statements[0]
+    if statement.kind != "ReindexStmt":
+        return None
+    relation = range_var(statement.body.get("relation"))
+    return str(relation) if relation else None
+
+
+def _drop(ctx: RunContext, step: Step, state: IndexState, why: str) -> None:
     ctx.say(
         "step.heal",
         f"step {step.index + 1}: dropping INVALID index {state.qualified} ({why}) with "
@@ -84,4 +96,20 @@ def drop_invalid_index(ctx: RunContext, step: Step, why: str) -> IndexState | No
             sql.Identifier(state.schema, state.name)
         )
     )
-    return state
+
+
+def drop_invalid_index(ctx: RunContext, step: Step, why: str) -> list[IndexState]:
+    """Drop the INVALID indexes a concurrent index step (CREATE INDEX or REINDEX
+    CONCURRENTLY) left — unless a build of them is running; return what was dropped."""
+    relation = _reindex_target(step)
+    if relation is not None:
+        found = _with_search_path(
+            ctx, step, lambda: reindex_leftovers(ctx.conn, relation)
+        )
+    else:
+        state = built_index(ctx, step)
+        found = [state] if state is not None else []
+    dropped = [s for s in found if not s.valid and not s.building]
+    for state in dropped:
+        _drop(ctx, step, state, why)
+    return dropped

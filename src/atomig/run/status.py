@@ -82,8 +82,8 @@ class StatusReport:
 
     @property
     def pending(self) -> int:
-        """Migrations not applied yet."""
-        return self.count(PENDING)
+        """Migrations not applied yet (including one a live runner is applying now)."""
+        return self.count(PENDING) + self.count(RUNNING)
 
     @property
     def needs_attention(self) -> bool:
