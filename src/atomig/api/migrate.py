@@ -14,6 +14,7 @@ from atomig.api.recovery import (
     refuse_unfinished_down,
     require_safe_down,
     running,
+    stop_if_interrupted,
     unfinished_rows,
 )
 from atomig.config import Settings
@@ -417,6 +418,7 @@ def migrate(
                         settings, by_key[key], server, on_failure
                     )
             for key in sorted(plans_by_key):
+                stop_if_interrupted(ctx, outcomes, by_key[key].id.name)
                 up, down = plans_by_key[key]
                 outcomes.append(apply_migration(ctx, by_key[key], up, down))
                 applied.append(Applied(by_key[key], up, down))
@@ -501,20 +503,19 @@ def rollback(
             plans.append((migration, migration_plan))
         ctx = new_context(settings, session, report, lock_conn)
         watchdog_for(ctx, safety_settings(settings).watchdog)
+        outcomes: list[MigrationOutcome] = []
         with running(ctx):
-            outcomes = [
-                revert_migration(
-                    ctx,
-                    migration,
-                    p,
-                    resume_from=(
-                        resuming[migration.id.order_key].steps_done
-                        if migration.id.order_key in resuming
-                        else 0
-                    ),
+            for migration, p in plans:
+                stop_if_interrupted(ctx, outcomes, migration.id.name)
+                key = migration.id.order_key
+                outcomes.append(
+                    revert_migration(
+                        ctx,
+                        migration,
+                        p,
+                        resume_from=resuming[key].steps_done if key in resuming else 0,
+                    )
                 )
-                for migration, p in plans
-            ]
         return RunReport(session.target.display, "down", tuple(outcomes), ctx.run_id)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from atomig.config import Settings
-from atomig.errors import NeedsAttention, SourceError, SourceLocation
+from atomig.errors import Interrupted, NeedsAttention, SourceError, SourceLocation
 from atomig.events import Reporter, null_reporter
 from atomig.plan.model import Plan
 from atomig.plan.planner import plan_migration
@@ -54,7 +54,6 @@ def new_context(
         report=report,
         lock_conn=lock_conn,
     )
-    ctx.interrupt.cancel = session.conn.cancel_safe
     return ctx
 
 
@@ -83,6 +82,16 @@ def running(ctx: RunContext) -> Iterator[RunContext]:
             yield ctx
     finally:
         ctx.close_opened()
+
+
+def stop_if_interrupted(ctx: RunContext, done: list[Any], next_name: str) -> None:
+    """Between migrations: a SIGINT/SIGTERM received meanwhile stops the run here."""
+    if ctx.interrupt.requested:
+        raise Interrupted(
+            f"{ctx.interrupt.signal_name}: stopped before {next_name} "
+            f"({len(done)} migration(s) done in this run)",
+            hint="nothing of the stopped migration ran; run the command again to continue",
+        )
 
 
 def plan_text(

@@ -115,7 +115,6 @@ class RunContext:
         prepare_work_session(conn, self.settings, self.server_version)
         self.opened.append(conn)
         self.conn = conn
-        self.interrupt.cancel = conn.cancel_safe
         return conn
 
     def close_opened(self) -> None:

@@ -49,6 +49,16 @@ class Interrupt:
         finally:
             self.shielded = previous
 
+    @contextmanager
+    def cancellable(self, cancel: Callable[[], None]) -> Iterator[None]:
+        """Within the block, a stop request cancels the statement in flight with
+        ``cancel`` (outside it, ledger writes and catalog reads are never cancelled)."""
+        previous, self.cancel = self.cancel, cancel
+        try:
+            yield
+        finally:
+            self.cancel = previous
+
     def request(self, name: str) -> None:
         """Record a stop request and cancel the statement in flight (if any)."""
         first = self.signal_name is None

@@ -177,13 +177,14 @@ def _transaction_attempt(
         details={"lock_timeout_ms": lock_timeout_ms, "waited_ms": waited_ms},
     )
     try:
-        run_transaction_pipelined(
-            ctx.conn,
-            step.envelope.with_lock_timeout(lock_timeout_ms),
-            step.statements,
-            job.plan.path,
-            job.commit_writes(entry),
-        )
+        with ctx.interrupt.cancellable(ctx.conn.cancel_safe):
+            run_transaction_pipelined(
+                ctx.conn,
+                step.envelope.with_lock_timeout(lock_timeout_ms),
+                step.statements,
+                job.plan.path,
+                job.commit_writes(entry),
+            )
     except StatementError as exc:
         raise _AttemptFailed(exc.failure, None) from None
     finally:
@@ -209,7 +210,8 @@ def _autocommit_attempt(
     apply_envelope(conn, step.envelope.with_lock_timeout(lock_timeout_ms), local=False)
     try:
         # Alone, as written, outside any transaction block or pipeline.
-        conn.execute(statement.text.encode("utf-8"))
+        with ctx.interrupt.cancellable(conn.cancel_safe):
+            conn.execute(statement.text.encode("utf-8"))
     except psycopg.Error as exc:
         raise _AttemptFailed(
             failure_from(exc, statement, job.plan.path), journal_id
@@ -278,17 +280,12 @@ def _with_retries(ctx: RunContext, job: StepJob, attempt: Attempt) -> StepResult
             step_kind=step.kind.value,
         )
     while True:
-        if ctx.interrupt.requested:
-            raise StepFailed(
-                job,
-                f"interrupted by {ctx.interrupt.signal_name}",
-                attempts=attempts,
-                interrupted=True,
-            )
+        _stop_if_interrupted(ctx, job, attempts)
         # The first attempt of a transaction step is optimistic (a short lock_timeout bounds
         # what it can cost); a concurrent step looks first, since its failure is expensive.
         if attempts or not step.short_attempts:
             waited_ms, _ = wait_for_blockers(ctx, step, deadline)
+            _stop_if_interrupted(ctx, job, attempts)
         attempts += 1
         watch = _watch(ctx, step)
         try:
@@ -327,6 +324,16 @@ def _with_retries(ctx: RunContext, job: StepJob, attempt: Attempt) -> StepResult
                 duration_ms=duration_ms,
             )
         return StepResult(attempts, duration_ms)
+
+
+def _stop_if_interrupted(ctx: RunContext, job: StepJob, attempts: int) -> None:
+    if ctx.interrupt.requested:
+        raise StepFailed(
+            job,
+            f"interrupted by {ctx.interrupt.signal_name}",
+            attempts=attempts,
+            interrupted=True,
+        )
 
 
 def _after_failed_attempt(
