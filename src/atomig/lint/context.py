@@ -170,7 +170,7 @@ class LintContext:
     def is_partitioned(self, name: QualifiedName | None) -> bool:
         """The table is a partitioned table (history or catalog)."""
         known = self.table(name)
-        if known is not None:
+        if known is not None and not known.placeholder:
             return known.partitioned
         live = self.catalog_table(name)
         return live is not None and live.partitioned
@@ -185,6 +185,26 @@ class LintContext:
         return live is not None and any(
             set(cols[: len(columns)]) == wanted for _, cols, _ in live.indexes
         )
+
+    def unique_columns(self, table: QualifiedName | None) -> set[str]:
+        """Columns that alone are a PRIMARY KEY or UNIQUE key (history or catalog)."""
+        found: set[str] = set()
+        known = self.table(table)
+        if known is not None:
+            found.update(
+                c.columns[0]
+                for c in known.constraints.values()
+                if c.kind in ("primary", "unique") and len(c.columns) == 1
+            )
+            found.update(
+                i.columns[0]
+                for i in known.indexes.values()
+                if i.unique and len(i.columns) == 1
+            )
+        live = self.catalog_table(table)
+        if live is not None:
+            found.update(cols[0] for _, cols, unique in live.indexes if unique and cols)
+        return found
 
     def created_by_this_up(
         self, name: QualifiedName | None, column: str | None = None
@@ -201,6 +221,15 @@ class LintContext:
         return known.origin == self.migration or (
             col is not None and col.set_by == self.migration
         )
+
+    def made_here(self, kind: str, name: QualifiedName | None, sub: str = "") -> bool:
+        """The object was created by this migration: earlier in this up file, or (for a
+        down file) by its up file, even when the up dropped it again (a temporary helper).
+
+        ``kind``: ``relation``, ``column``, ``constraint``, ``index``, ``trigger``,
+        ``function`` or ``type`` (``sub`` names the column, constraint or trigger).
+        """
+        return self.schema.creator(kind, name, sub) == self.migration
 
     def functions(self) -> Mapping[str, Volatility] | None:
         """Function volatility from the live catalog (``None`` offline)."""

@@ -239,8 +239,9 @@ class Engine:
         findings: list[Finding] = []
         seen: set[tuple[str, int, int]] = set()
         for rule, stmt, hit in raw:
+            # (Severity.INFO is 0: test for None, not truth.)
             severity = self.options.severities.get(
-                rule.id, hit.severity or rule.severity
+                rule.id, rule.severity if hit.severity is None else hit.severity
             )
             message = hit.message
             if (
@@ -335,7 +336,8 @@ class Engine:
                     f"{threshold}-row threshold: info"
                 )
             return None
-        if ctx.table(relation) is not None:
+        known = ctx.table(relation)
+        if known is not None and not known.placeholder:
             return f"{relation} is created by a pending migration: info"
         return None
 

@@ -12,6 +12,50 @@ from atomig.sql.types import TypeRef
 
 Body = Mapping[str, Any]
 
+# Statement kinds that only touch the catalog and take no lock on an existing table.
+QUICK_KINDS = frozenset(
+    {
+        "VariableSetStmt",
+        "CommentStmt",
+        "GrantStmt",
+        "GrantRoleStmt",
+        "CreateStmt",
+        "CreateSeqStmt",
+        "AlterSeqStmt",
+        "ViewStmt",
+        "CreateFunctionStmt",
+        "CompositeTypeStmt",
+        "CreateEnumStmt",
+        "CreateDomainStmt",
+        "TransactionStmt",
+    }
+)
+# Catalog-only work that may lock an existing table (to wait for, not to scan).
+CATALOG_ONLY_KINDS = frozenset(
+    {
+        "DropStmt",
+        "CreateTrigStmt",
+        "RenameStmt",
+        "AlterOwnerStmt",
+        "AlterFunctionStmt",
+        "AlterObjectSchemaStmt",
+        "CreatePolicyStmt",
+        "AlterPolicyStmt",
+        "RuleStmt",
+        "DefineStmt",
+    }
+)
+# DROP kinds whose lock is on the object dropped (its queries fail once it is gone).
+DROPS_ITSELF = frozenset(
+    {
+        "OBJECT_TABLE",
+        "OBJECT_VIEW",
+        "OBJECT_MATVIEW",
+        "OBJECT_SEQUENCE",
+        "OBJECT_FOREIGN_TABLE",
+    }
+)
+
 
 def alter_relation(stmt: Statement) -> QualifiedName | None:
     """The table of an ``ALTER TABLE`` (None for ALTER INDEX/VIEW/… and other kinds)."""
@@ -94,3 +138,18 @@ def declared_types(stmt: Statement) -> Iterator[tuple[str, TypeRef, Body]]:
             coldef = (cmd.get("def") or {}).get("ColumnDef", {})
             if coldef.get("typeName"):
                 yield cmd.get("name", ""), TypeRef.from_node(coldef["typeName"]), coldef
+
+
+def dropped_names(stmt: Statement) -> Iterator[str]:
+    """The bare names of the objects a ``DROP`` names (tables, indexes, views, …)."""
+    for obj in stmt.body.get("objects", ()):
+        items = names(obj.get("List", {}).get("items"))
+        if items:
+            yield items[-1]
+
+
+def created_name(stmt: Statement) -> str | None:
+    """The bare name of the table, index or sequence a ``CREATE`` makes."""
+    body = stmt.body
+    relation = body.get("relation") or body.get("sequence") or {}
+    return body.get("idxname") or relation.get("relname")

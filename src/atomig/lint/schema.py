@@ -4,6 +4,12 @@ Linting a directory replays its history (every earlier up file, in order), so ru
 which tables exist, their columns and types, their indexes and constraints (with validity).
 Unqualified names are taken as ``public`` (the default ``search_path``). Knowledge is only
 what the SQL says: a table created by ``CREATE TABLE … AS`` or ``LIKE`` has unknown columns.
+
+A table the history never created (it predates the directory, or a lone file is linted) is
+still followed from its first ALTER or CREATE INDEX on, as a *placeholder*: what the
+migrations add to it (a validated CHECK, an index, a column) is known to the statements
+after, even in the same file. Every object a migration creates is also logged with that
+migration (``created``), dropped or not, so a down file can tell what its own up made.
 """
 
 from __future__ import annotations
@@ -18,6 +24,9 @@ from atomig.sql.parse import Statement
 from atomig.sql.types import TypeRef
 
 Key = tuple[str, str]
+ObjectKey = tuple[
+    str, str, str, str
+]  # kind, schema, name, sub-name (column, trigger, …)
 
 
 def key_of(name: QualifiedName) -> Key:
@@ -67,6 +76,8 @@ class Table:
     origin: str = ""
     columns_known: bool = True
     partitioned: bool = False
+    placeholder: bool = False  # existed before the history: only its changes are known
+    attached_by: str = ""  # the migration that attached it as a partition
 
     def copy(self) -> Table:
         """An independent copy (the schema forks per down file)."""
@@ -78,6 +89,8 @@ class Table:
             self.origin,
             self.columns_known,
             self.partitioned,
+            self.placeholder,
+            self.attached_by,
         )
 
     @property
@@ -130,6 +143,8 @@ class SchemaState:
     def __init__(self) -> None:
         self.tables: dict[Key, Table] = {}
         self.index_owner: dict[Key, Key] = {}
+        # The migration that last created each object (kept after the object is dropped).
+        self.created: dict[ObjectKey, str] = {}
         self._owned: set[Key] = set()
 
     def fork(self) -> SchemaState:
@@ -137,11 +152,36 @@ class SchemaState:
         child = SchemaState()
         child.tables = dict(self.tables)
         child.index_owner = dict(self.index_owner)
+        child.created = dict(self.created)
         return child
 
     def table(self, name: QualifiedName | None) -> Table | None:
-        """The known table called ``name``."""
+        """The known table called ``name`` (possibly a placeholder)."""
         return None if name is None else self.tables.get(key_of(name))
+
+    def creator(
+        self, kind: str, name: QualifiedName | None, sub: str = ""
+    ) -> str | None:
+        """The migration that last created the object (``kind`` is one of ``relation``,
+        ``column``, ``constraint``, ``index``, ``trigger``, ``function``, ``type``)."""
+        if name is None:
+            return None
+        schema, plain = key_of(name)
+        return self.created.get((kind, schema, plain, sub))
+
+    def _log(self, kind: str, name: QualifiedName, origin: str, sub: str = "") -> None:
+        schema, plain = key_of(name)
+        self.created[(kind, schema, plain, sub)] = origin
+
+    def _followed(self, name: QualifiedName) -> Table:
+        """The table to record a change in: a placeholder when the history lacks it."""
+        key = key_of(name)
+        table = self._mutable(key)
+        if table is None:
+            table = Table(name, columns_known=False, placeholder=True)
+            self.tables[key] = table
+            self._owned.add(key)
+        return table
 
     def table_of_index(self, name: QualifiedName) -> Table | None:
         """The table an index (by name) belongs to."""
@@ -199,6 +239,7 @@ class SchemaState:
             not_null_column=not_null_check_column(con) if kind == "check" else None,
             origin=origin,
         )
+        self._log("constraint", table.name, origin, name)
         if kind in ("primary", "unique", "exclusion"):
             index_name = con.get("indexname") or name
             old = table.indexes.pop(index_name, None)
@@ -215,6 +256,7 @@ class SchemaState:
         table.columns[name] = Column(
             name, TypeRef.from_node(type_node) if type_node else None, set_by=origin
         )
+        self._log("column", table.name, origin, name)
         for con in column_constraints(coldef):
             self._add_constraint(table, con, (name,), origin)
 
@@ -234,21 +276,21 @@ def _create(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
     if body.get("inhRelations") or body.get("partbound"):
         table.columns_known = False
     state._add_table(table)
+    state._log("relation", name, origin)
 
 
 def _create_as(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
     name = range_var(body.get("into", {}).get("IntoClause", {}).get("rel"))
     if name is not None:
         state._add_table(Table(name, origin=origin, columns_known=False))
+        state._log("relation", name, origin)
 
 
 def _alter(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
     name = range_var(body.get("relation"))
     if name is None or body.get("objtype", "OBJECT_TABLE") != "OBJECT_TABLE":
         return
-    table = state._mutable(key_of(name))
-    if table is None:
-        return
+    table = state._followed(name)
     for item in body.get("cmds", ()):
         cmd = item.get("AlterTableCmd", {})
         subtype, column_name = cmd.get("subtype"), cmd.get("name", "")
@@ -261,10 +303,11 @@ def _alter(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
             for cname, con in list(table.constraints.items()):
                 if column_name in con.columns or con.not_null_column == column_name:
                     del table.constraints[cname]
-        elif subtype == "AT_AlterColumnType" and column is not None:
+        elif subtype == "AT_AlterColumnType" and (column or table.placeholder):
             type_node = definition.get("ColumnDef", {}).get("typeName")
             new_type = TypeRef.from_node(type_node) if type_node else None
-            table.columns[column_name] = replace(column, type=new_type, set_by=origin)
+            old = column or Column(column_name, None)
+            table.columns[column_name] = replace(old, type=new_type, set_by=origin)
         elif subtype in ("AT_SetNotNull", "AT_DropNotNull") and column is not None:
             not_null = subtype == "AT_SetNotNull"
             table.columns[column_name] = replace(column, not_null=not_null)
@@ -278,13 +321,17 @@ def _alter(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
         elif subtype == "AT_DropConstraint":
             table.constraints.pop(column_name, None)
             table.indexes.pop(column_name, None)
+        elif subtype == "AT_AttachPartition":
+            child = range_var((definition.get("PartitionCmd") or {}).get("name"))
+            if child is not None:
+                state._followed(child).attached_by = origin
 
 
 def _index(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
     name = range_var(body.get("relation"))
-    table = None if name is None else state._mutable(key_of(name))
-    if table is None or name is None:
+    if name is None:
         return
+    table = state._followed(name)
     columns = tuple(
         p["IndexElem"].get("name") or "(expr)"
         for p in body.get("indexParams", ())
@@ -293,6 +340,7 @@ def _index(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
     index_name = body.get("idxname") or f"{name.name}_{'_'.join(columns)}_idx"
     table.indexes[index_name] = Index(index_name, columns, bool(body.get("unique")))
     state.index_owner[(name.schema or "public", index_name)] = key_of(name)
+    state._log("index", QualifiedName(name.schema, index_name), origin)
 
 
 def _drop(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
@@ -309,6 +357,25 @@ def _drop(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
             table = None if owner is None else state._mutable(owner)
             if table is not None:
                 table.indexes.pop(name.name, None)
+
+
+def _object(kind: str, field: str, *, relation: bool = False) -> Any:
+    """A replay handler that logs the creation of a non-table object."""
+
+    def handle(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
+        value = body.get(field)
+        name = range_var(value) if relation else name_list(value) if value else None
+        if name is not None:
+            state._log(kind, name, origin)
+
+    return handle
+
+
+def _trigger(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
+    table = range_var(body.get("relation"))
+    trigger = body.get("trigname")
+    if table is not None and trigger:
+        state._log("trigger", table, origin, trigger)
 
 
 def _rename(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
@@ -342,4 +409,11 @@ _APPLY = {
     "IndexStmt": _index,
     "DropStmt": _drop,
     "RenameStmt": _rename,
+    "CreateTrigStmt": _trigger,
+    "CreateFunctionStmt": _object("function", "funcname"),
+    "ViewStmt": _object("relation", "view", relation=True),
+    "CreateSeqStmt": _object("relation", "sequence", relation=True),
+    "CompositeTypeStmt": _object("type", "typevar", relation=True),
+    "CreateEnumStmt": _object("type", "typeName"),
+    "CreateDomainStmt": _object("type", "domainname"),
 }

@@ -29,8 +29,13 @@ SEVERITY = Severity.WARNING
 CATEGORY = "locking"
 TARGETS = ("AlterTableStmt",)
 SUBTYPES = ("AT_AttachPartition",)
-_PARENT = "CREATE TABLE events (at date NOT NULL, name text) PARTITION BY RANGE (at);\n"
-_CHILD = "CREATE TABLE events_2024 (at date NOT NULL, name text);\n"
+_PARENT = (
+    "CREATE TABLE events (id bigint, at date, name text, PRIMARY KEY (id, at)) "
+    "PARTITION BY RANGE (at);\n"
+)
+_CHILD = (
+    "CREATE TABLE events_2024 (id bigint, at date, name text, PRIMARY KEY (id, at));\n"
+)
 _ATTACH = (
     "ALTER TABLE events ATTACH PARTITION events_2024 "
     "FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');"

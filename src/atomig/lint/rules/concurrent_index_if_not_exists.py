@@ -36,6 +36,7 @@ BAD = (
 )
 GOOD = (
     Example(
+        "SET lock_timeout = '2s';\nSET statement_timeout = '1h';\n"
         "DROP INDEX CONCURRENTLY IF EXISTS orders_user_id_idx;\n"
         "CREATE INDEX CONCURRENTLY orders_user_id_idx ON orders (user_id);",
         before=_BEFORE,

@@ -11,6 +11,9 @@ Remove every use first (deploy), then drop it in a later migration. Prefer `CREA
 REPLACE` to change a view or function in place.
 
 ## Notes
+Not reported for what the same migration created (a temporary helper), for a down file
+undoing its own up, for the `CHECK (col IS NOT NULL)` helper once `SET NOT NULL` is done,
+nor for a partition's CHECK once the migration attached it (the bound now enforces it).
 Tables, schemas and databases are `drop-table`; indexes `drop-index-not-concurrent`;
 triggers `trigger-change`; columns `drop-column`.
 """
@@ -22,6 +25,7 @@ from collections.abc import Iterator
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
 from atomig.lint.helpers import alter_relation, commands
+from atomig.lint.rule import Example
 from atomig.lint.schema import key_of
 from atomig.sql.classify import name_list
 from atomig.sql.parse import Statement
@@ -49,6 +53,19 @@ BAD = (
 GOOD = (
     "CREATE VIEW answer AS SELECT 42 AS value;\nDROP VIEW answer;",
     "CREATE OR REPLACE VIEW answer AS SELECT 42 AS value;",
+    Example(
+        "ALTER TABLE orders ADD CONSTRAINT orders_total_positive CHECK (total > 0) "
+        "NOT VALID;\nALTER TABLE orders DROP CONSTRAINT orders_total_positive;",
+        before="CREATE TABLE orders (id bigint PRIMARY KEY, total bigint);",
+    ),
+    Example(
+        "DROP FUNCTION IF EXISTS order_total(bigint);\n"
+        "DROP TYPE IF EXISTS order_status;",
+        before="CREATE TYPE order_status AS ENUM ('new', 'paid');\n"
+        "CREATE FUNCTION order_total(bigint) RETURNS bigint LANGUAGE sql "
+        "AS 'SELECT $1';",
+        direction="down",
+    ),
 )
 
 
@@ -58,18 +75,17 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         if ctx.is_new(table):
             return
         for _, cmd in commands(stmt, "AT_DropConstraint"):
+            name = cmd.get("name", "")
             known = ctx.table(table)
-            con = known.constraints.get(cmd.get("name", "")) if known else None
+            con = known.constraints.get(name) if known else None
             if con is not None and con.not_null_column and ctx.direction != "down":
                 continue  # the helper CHECK of a SET NOT NULL, dropped once it is done
-            if (
-                con is not None
-                and ctx.direction == "down"
-                and con.origin == ctx.migration
-            ):
-                continue  # the down file undoing its own up
+            if con is not None and con.kind == "check" and known and known.attached_by:
+                continue  # a partition's CHECK once ATTACH made the bound enforce it
+            if ctx.made_here("constraint", table, name):
+                continue  # made by this migration: nothing outside it relies on it
             yield Hit(
-                f"dropping constraint {cmd.get('name')} of {table} stops enforcing its rule "
+                f"dropping constraint {name} of {table} stops enforcing its rule "
                 "for every writer",
                 "make sure no code relies on it, and that the down file can re-add it "
                 "(NOT VALID, then VALIDATE)",
@@ -79,15 +95,29 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     if remove in _ELSEWHERE:
         return
     what = remove.removeprefix("OBJECT_").lower().replace("_", " ")
+    kind = _KINDS.get(remove, "relation")
     for obj in stmt.body.get("objects", ()):
-        items = obj.get("List", {}).get("items") or obj.get("ObjectWithArgs", {}).get(
-            "objname"
+        items = (
+            obj.get("List", {}).get("items")
+            or obj.get("ObjectWithArgs", {}).get("objname")
+            or obj.get("TypeName", {}).get("names")
         )
         name = name_list(items) if items else None
-        if name is not None and key_of(name) in ctx.created_here:
+        if name is not None and (
+            key_of(name) in ctx.created_here or ctx.made_here(kind, name)
+        ):
             continue
         yield Hit(
             f"dropping {what} {name or ''} breaks running code and objects that still use it",
             "remove every use first (deploy), then drop it in a later migration; prefer "
             "CREATE OR REPLACE to change it",
         )
+
+
+_KINDS = {
+    "OBJECT_FUNCTION": "function",
+    "OBJECT_PROCEDURE": "function",
+    "OBJECT_ROUTINE": "function",
+    "OBJECT_TYPE": "type",
+    "OBJECT_DOMAIN": "type",
+}

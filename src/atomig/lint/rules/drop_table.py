@@ -31,7 +31,7 @@ _KINDS = {
     "OBJECT_FOREIGN_TABLE": "foreign table",
 }
 BAD = ("DROP TABLE orders;", "DROP SCHEMA archive CASCADE;", "DROP DATABASE shop;")
-GOOD = ("CREATE TABLE scratch (id int);\nDROP TABLE scratch;",)
+GOOD = ("CREATE TABLE scratch (id bigint PRIMARY KEY);\nDROP TABLE scratch;",)
 
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:

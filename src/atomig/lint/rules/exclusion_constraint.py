@@ -31,7 +31,7 @@ BAD = (
     "EXCLUDE USING gist (room WITH =, during WITH &&);",
 )
 GOOD = (
-    "CREATE TABLE bookings (during tstzrange, "
+    "CREATE TABLE bookings (id bigint PRIMARY KEY, during tstzrange, "
     "CONSTRAINT bookings_no_overlap EXCLUDE USING gist (during WITH &&));",
 )
 

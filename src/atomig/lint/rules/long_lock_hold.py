@@ -10,17 +10,25 @@ tables) extends the outage.
 ## Instead
 Put the ACCESS EXCLUSIVE statement last in its step, or in its own step: wrap it alone in
 `BEGIN … COMMIT`, or move the rest to another migration. Quick catalog-only statements
-(`COMMENT`, `GRANT`, `CREATE TABLE`, …) and changes to tables created in the same migration
-are not counted.
+(`COMMENT`, `GRANT`, `CREATE TABLE`, `CREATE FUNCTION`, `DROP FUNCTION`, a trigger on the
+locked table itself, …) and changes to tables created in the same migration are not counted,
+nor is the lock of a `DROP TABLE` (the table's queries fail once it is gone anyway).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import alter_relation, commands
+from atomig.lint.helpers import (
+    CATALOG_ONLY_KINDS,
+    DROPS_ITSELF,
+    QUICK_KINDS,
+    alter_relation,
+    commands,
+)
 from atomig.lint.rule import Example
 from atomig.lint.schema import key_of
 from atomig.sql.locks import LockMode
@@ -45,27 +53,10 @@ TARGETS = (
     "ReindexStmt",
     "VacuumStmt",
 )
-_QUICK = frozenset(
-    {
-        "VariableSetStmt",
-        "CommentStmt",
-        "GrantStmt",
-        "GrantRoleStmt",
-        "CreateStmt",
-        "CreateSeqStmt",
-        "AlterSeqStmt",
-        "ViewStmt",
-        "CreateFunctionStmt",
-        "CompositeTypeStmt",
-        "CreateEnumStmt",
-        "CreateDomainStmt",
-        "TransactionStmt",
-    }
-)
 _PARTITION_CMDS = ("AT_AttachPartition", "AT_DetachPartition")
 _BEFORE = (
     "CREATE TABLE orders (id bigint PRIMARY KEY, status text);\n"
-    "CREATE TABLE audit (id bigint, note text);"
+    "CREATE TABLE audit (id bigint PRIMARY KEY, note text);"
 )
 BAD = (
     Example(
@@ -97,6 +88,8 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     ):
         return  # already reported for this step (and no partition is locked too)
     facts = ctx.facts(stmt)
+    if stmt.kind == "DropStmt" and stmt.body.get("removeType") in DROPS_ITSELF:
+        return
     held = []
     for lock in facts.locks:
         if lock.mode is LockMode.ACCESS_EXCLUSIVE and not ctx.is_new(lock.relation):
@@ -106,12 +99,13 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     if not held:
         return
     step = info.step
+    locked = {lock.relation for lock in facts.locks}
     for relation in held:
         if (step, key_of(relation)) in reported:
             continue
         slow = []
         for mate in ctx.step_mates(stmt):
-            if _slow(mate, relation, ctx):
+            if _slow(mate, relation, locked, ctx):
                 slow.append(mate)
                 if len(slow) > 5:
                     break
@@ -131,12 +125,26 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         )
 
 
-def _slow(mate: Statement, relation: object, ctx: LintContext) -> bool:
-    if mate.kind in _QUICK:
+def _slow(
+    mate: Statement, relation: object, locked: set[Any], ctx: LintContext
+) -> bool:
+    """``mate`` extends the hold: it reads or writes rows, or may wait for a lock that the
+    statement holding ``relation`` (which locked ``locked``) does not already have."""
+    if mate.kind in QUICK_KINDS:
         return False
-    locks = ctx.facts(mate).locks
+    facts = ctx.facts(mate)
+    locks = facts.locks
     if mate.kind == "AlterTableStmt" and any(
         lock.relation == relation for lock in locks
     ):
         return False  # another ALTER of the same table: multiple-alters-same-table
+    catalog_only = mate.kind in CATALOG_ONLY_KINDS or (
+        mate.kind == "AlterTableStmt"
+        and not (facts.scans or facts.rewrites or facts.may_rewrite)
+    )
+    if catalog_only:
+        return any(
+            lock.relation not in locked and not ctx.is_new(lock.relation)
+            for lock in locks
+        )
     return not (locks and all(ctx.is_new(lock.relation) for lock in locks))

@@ -32,7 +32,7 @@ _BEFORE = "CREATE TABLE orders (id bigint PRIMARY KEY);"
 BAD = (Example("ALTER TABLE orders ADD COLUMN note text;", runner="other"),)
 GOOD = (
     Example(
-        "SET lock_timeout = '2s';\nALTER TABLE orders ADD COLUMN note text;",
+        "SET lock_timeout = '2s';\nALTER TABLE orders ADD COLUMN IF NOT EXISTS note text;",
         before=_BEFORE,
         runner="other",
     ),

@@ -35,9 +35,10 @@ BAD = (
 )
 GOOD = (
     Example(
-        "SET statement_timeout = '15min';\n"
-        "UPDATE orders SET status = 'new' WHERE status IS NULL;",
-        before=_BEFORE,
+        "SET lock_timeout = '2s';\nSET statement_timeout = '15min';\n"
+        "ALTER TABLE orders VALIDATE CONSTRAINT orders_status_check;",
+        before=_BEFORE + "\nALTER TABLE orders ADD CONSTRAINT orders_status_check "
+        "CHECK (status <> '') NOT VALID;",
         runner="other",
     ),
 )

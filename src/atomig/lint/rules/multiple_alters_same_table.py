@@ -1,12 +1,17 @@
-"""Several ALTER TABLE statements on the same table in one transaction step.
+"""Several ALTER TABLE statements on the same table in one transaction step each make a
+pass over the table.
 
 ## Why
-Each `ALTER TABLE` queues for the table's lock again and may scan or rewrite the table again;
-one `ALTER TABLE` with several subcommands takes the lock once and does at most one pass.
+Each `ALTER TABLE` that rewrites the table (a type change, a volatile default) or scans it
+(a validated CHECK, `SET NOT NULL` without a proving constraint) reads every row while
+holding ACCESS EXCLUSIVE, and the lock is held until COMMIT: two such statements make two
+passes. One `ALTER TABLE` with several subcommands makes at most one pass for all of them.
 
 ## Instead
-Combine them: `ALTER TABLE t ADD COLUMN a int, ADD COLUMN b text;`. Keep separate only what
-must be separate (a `VALIDATE CONSTRAINT` belongs in a later step anyway).
+Combine them: `ALTER TABLE t ALTER COLUMN a TYPE bigint, ALTER COLUMN b TYPE bigint;`.
+ALTERs that only change the catalog (a nullable column, a constraint `NOT VALID`) cost
+nothing more when separate, and some must stay separate: `SET NOT NULL` followed by the
+drop of the CHECK that proves it (combined, PostgreSQL drops the CHECK first and scans).
 """
 
 from __future__ import annotations
@@ -15,35 +20,54 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import alter_relation
+from atomig.lint.helpers import alter_relation, commands
 from atomig.lint.rule import Example
 from atomig.lint.schema import key_of
+from atomig.sql.facts import QualifiedName
 from atomig.sql.parse import Statement
 
 ID = "multiple-alters-same-table"
 SEVERITY = Severity.INFO
 CATEGORY = "locking"
 TARGETS = ("AlterTableStmt",)
-_BEFORE = "CREATE TABLE orders (id bigint PRIMARY KEY);"
+_BEFORE = "CREATE TABLE orders (id int PRIMARY KEY, qty int, total int, note text);"
+_CHECKED = (
+    "ALTER TABLE orders ADD CONSTRAINT orders_note_nn CHECK (note IS NOT NULL) NOT VALID;"
+    "\nALTER TABLE orders VALIDATE CONSTRAINT orders_note_nn;"
+)
 BAD = (
     Example(
-        "ALTER TABLE orders ADD COLUMN note text;\n"
-        "ALTER TABLE orders ADD COLUMN status text;",
+        "ALTER TABLE orders ALTER COLUMN qty TYPE bigint;\n"
+        "ALTER TABLE orders ALTER COLUMN total TYPE bigint;",
         before=_BEFORE,
     ),
 )
 GOOD = (
     Example(
-        "ALTER TABLE orders ADD COLUMN note text, ADD COLUMN status text;",
+        "-- atomig-ignore: column-type-rewrite orders holds a few hundred rows\n"
+        "ALTER TABLE orders ALTER COLUMN qty TYPE bigint, ALTER COLUMN total TYPE bigint;",
         before=_BEFORE,
     ),
+    Example(
+        "ALTER TABLE orders ADD COLUMN status text;\n"
+        "ALTER TABLE orders ADD CONSTRAINT orders_status_check "
+        "CHECK (status <> '') NOT VALID;",
+        before=_BEFORE,
+    ),
+    Example(
+        "BEGIN;\nALTER TABLE orders ALTER COLUMN note SET NOT NULL;\n"
+        "ALTER TABLE orders DROP CONSTRAINT orders_note_nn;\nCOMMIT;",
+        before=_BEFORE + "\n" + _CHECKED,
+        pg=(12, None),
+    ),
 )
+_SCANNING = ("CONSTR_CHECK", "CONSTR_PRIMARY", "CONSTR_UNIQUE", "CONSTR_EXCLUSION")
 
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     table = alter_relation(stmt)
     info = ctx.steps[stmt.index]
-    if table is None or not info.transactional:
+    if table is None or not info.transactional or not _pass(stmt, table, ctx):
         return
     seen = ctx.scratch(ID)
     marker = (info.step, key_of(table))
@@ -52,8 +76,33 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         seen[marker] = stmt.span.line
         return
     yield Hit(
-        f"{table} is already altered on line {first} in this transaction step: each "
-        "ALTER TABLE takes the lock (and may scan the table) again",
-        f"combine them into one ALTER TABLE {table} with comma-separated subcommands",
+        f"{table} is already rewritten or scanned on line {first} in this transaction "
+        "step: this ALTER TABLE reads every row again while the ACCESS EXCLUSIVE lock "
+        "is held",
+        f"combine them into one ALTER TABLE {table} with comma-separated subcommands "
+        "(one pass for all)",
         relation=table,
     )
+
+
+def _pass(stmt: Statement, table: QualifiedName, ctx: LintContext) -> bool:
+    """The statement reads or rewrites every row of ``table`` under its lock (VALIDATE
+    CONSTRAINT is left out: it belongs in a step of its own, not in a combined ALTER)."""
+    facts = ctx.facts(stmt)
+    if facts.rewrites or facts.may_rewrite:
+        return True
+    for subtype, cmd in commands(stmt, "AT_AddConstraint", "AT_SetNotNull"):
+        if subtype == "AT_SetNotNull":
+            column = cmd.get("name", "")
+            proven = ctx.has_validated_not_null_check(table, column)
+            if not (proven and ctx.version.set_not_null_uses_check):
+                return True
+            continue
+        con = (cmd.get("def") or {}).get("Constraint") or {}
+        if (
+            con.get("contype") in _SCANNING
+            and not con.get("skip_validation")
+            and not con.get("indexname")
+        ):
+            return True
+    return False

@@ -12,8 +12,9 @@ an error.
 ## Instead
 Guard down files: `DROP TABLE IF EXISTS`, `DROP INDEX CONCURRENTLY IF EXISTS`, `ALTER TABLE
 … DROP COLUMN IF EXISTS`, `DROP CONSTRAINT IF EXISTS`, `CREATE … IF NOT EXISTS`,
-`CREATE OR REPLACE`; what has no IF [NOT] EXISTS (an added constraint, a rename) goes in a
-`DO` block that checks the catalog first. Or set `-- atomig: on_failure=resume` on the up.
+`CREATE OR REPLACE` (or a `CREATE` after `DROP … IF EXISTS` of the same name); what has no
+IF [NOT] EXISTS (an added constraint, a rename) goes in a `DO` block that checks the catalog
+first. Or set `-- atomig: on_failure=resume` on the up.
 
 ## Notes
 atomig runs an up file's steps exactly once each (journaled; a failed transaction step rolls
@@ -30,7 +31,7 @@ from atomig.config import Settings
 from atomig.errors import SourceError
 from atomig.lint.context import LintContext, LintOptions
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import commands
+from atomig.lint.helpers import commands, created_name, dropped_names
 from atomig.lint.rule import Example
 from atomig.plan.planner import plan_migration
 from atomig.plan.rollback import needs_partial_rollback
@@ -67,6 +68,8 @@ GOOD = (
 )
 _GUARDABLE = frozenset({"CreateStmt", "IndexStmt", "CreateSeqStmt", "CreateSchemaStmt"})
 _SETTINGS = Settings(project_dir=Path("."), migrations_dir=Path("."))
+_DOWN = "a down file: run after a partial up or a failed earlier rollback"
+_OTHER = "a file applied by another tool: run again after a partial failure"
 
 
 def applies(options: LintOptions, direction: str | None) -> bool:
@@ -75,23 +78,13 @@ def applies(options: LintOptions, direction: str | None) -> bool:
 
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
-    if ctx.direction == "down":
-        yield from _down(stmt, ctx)
-    elif ctx.other_runner and len(ctx.script) > 1:
-        reason = _unguarded(stmt)
-        if reason is not None:
-            yield Hit(
-                f"{reason} in a file applied by another tool: run again after a partial "
-                "failure, it meets the object (or its absence) and fails",
-                "guard it: IF [NOT] EXISTS, OR REPLACE",
-            )
-
-
-def _down(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     state = ctx.scratch(ID)
-    if "partial" not in state:
+    if stmt.kind == "DropStmt" and stmt.body.get("missing_ok"):
+        # A CREATE after DROP … IF EXISTS of the same name is safe to run again.
+        state.setdefault("dropped", set()).update(dropped_names(stmt))
+    if ctx.direction == "down" and "partial" not in state:
         state["partial"], state["created"] = _up_shape(ctx)
-    if state["partial"]:
+    if ctx.direction == "down" and state["partial"]:
         reason = partial_state_hazard(stmt, state["created"])
         if reason is not None:
             yield Hit(
@@ -102,21 +95,26 @@ def _down(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
                 severity=Severity.ERROR,
             )
         return
-    reason = _unguarded(stmt)
+    if ctx.direction != "down" and not (ctx.other_runner and len(ctx.script) > 1):
+        return
+    reason = _unguarded(stmt, ctx)
     if reason is not None:
         yield Hit(
-            f"{reason} in a down file: run after a partial up or a failed earlier rollback, "
-            "it meets the object (or its absence) and fails",
+            f"{reason} in {_DOWN if ctx.direction == 'down' else _OTHER}, it meets the "
+            "object (or its absence) and fails",
             "guard it: IF [NOT] EXISTS, OR REPLACE",
         )
 
 
-def _unguarded(stmt: Statement) -> str | None:
+def _unguarded(stmt: Statement, ctx: LintContext) -> str | None:
     body, kind = stmt.body, stmt.kind
     if kind == "DropStmt":
         return None if body.get("missing_ok") else "DROP without IF EXISTS"
     if kind in _GUARDABLE:
-        return None if body.get("if_not_exists") else "CREATE without IF NOT EXISTS"
+        dropped = ctx.scratch(ID).get("dropped", ())
+        if body.get("if_not_exists") or created_name(stmt) in dropped:
+            return None
+        return "CREATE without IF NOT EXISTS"
     if kind in ("ViewStmt", "CreateFunctionStmt"):
         return None if body.get("replace") else "CREATE without OR REPLACE"
     if kind == "AlterTableStmt":

@@ -39,7 +39,10 @@ BAD = (
     "ALTER TABLE events SET TABLESPACE archive;",
     Example("ALTER TABLE events SET ACCESS METHOD heap;", pg=(15, None)),
 )
-GOOD = ("CREATE UNLOGGED TABLE staging (id bigint);\nALTER TABLE staging SET LOGGED;",)
+GOOD = (
+    "CREATE UNLOGGED TABLE staging (id bigint PRIMARY KEY);\n"
+    "ALTER TABLE staging SET LOGGED;",
+)
 
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:

@@ -33,7 +33,7 @@ BAD = (
 GOOD = (
     Example("ALTER TABLE orders ADD COLUMN total_cents bigint;", before=_BEFORE),
     Example(
-        "CREATE TABLE invoices (total numeric(10,2), "
+        "CREATE TABLE invoices (id bigint PRIMARY KEY, total numeric(10,2), "
         "total_cents bigint GENERATED ALWAYS AS ((total * 100)::bigint) STORED);"
     ),
 )

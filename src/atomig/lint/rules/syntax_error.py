@@ -25,7 +25,7 @@ ID = "syntax-error"
 SEVERITY = Severity.ERROR
 CATEGORY = "operations"
 BAD = ("ALTER TABLE orders ADD COLUMN;", "CREATE TABLE t (id int,);")
-GOOD = ("CREATE TABLE t (id int);",)
+GOOD = ("CREATE TABLE t (id bigint PRIMARY KEY);",)
 
 
 def finish(ctx: LintContext) -> Iterator[tuple[Statement | None, Hit]]:

@@ -35,7 +35,8 @@ BAD = (
     "BEGIN;\nCREATE TABLE a (id int);\nROLLBACK;",
 )
 GOOD = (
-    "BEGIN;\nCREATE TABLE a (id int);\nCOMMIT;\nBEGIN;\nCREATE TABLE b (id int);\nCOMMIT;",
+    "BEGIN;\nCREATE TABLE a (id bigint PRIMARY KEY);\nCOMMIT;\n"
+    "BEGIN;\nCREATE TABLE b (id bigint PRIMARY KEY);\nCOMMIT;",
 )
 
 

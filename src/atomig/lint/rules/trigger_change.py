@@ -10,6 +10,11 @@ being enforced.
 Keep trigger functions small, create the trigger with a short `lock_timeout` (atomig's
 envelope does) in a step of its own, and ship the code that relies on it after the
 migration. Prefer `CREATE OR REPLACE FUNCTION` to change what an existing trigger does.
+
+## Notes
+A trigger whose function the same migration creates (the sync trigger of the expand
+pattern) is reported as info: its per-row work is in the file under review. A down file
+dropping the trigger its own up created is not reported.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from collections.abc import Iterator
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
 from atomig.lint.helpers import alter_relation, commands
+from atomig.lint.rule import Example
 from atomig.sql.classify import name_list, range_var
 from atomig.sql.parse import Statement
 
@@ -48,6 +54,14 @@ BAD = (
     "DROP TRIGGER orders_touch ON orders;",
 )
 GOOD = (
+    Example(
+        "DROP TRIGGER IF EXISTS orders_touch ON orders;",
+        before="CREATE TABLE orders (id bigint PRIMARY KEY, updated_at timestamptz);\n"
+        + _FUNCTION
+        + "\nCREATE TRIGGER orders_touch BEFORE UPDATE ON orders "
+        "FOR EACH ROW EXECUTE FUNCTION touch();",
+        direction="down",
+    ),
     "CREATE TABLE carts (id bigint PRIMARY KEY, updated_at timestamptz);\n"
     + _FUNCTION
     + "\nCREATE TRIGGER carts_touch BEFORE UPDATE ON carts "
@@ -56,12 +70,18 @@ GOOD = (
 
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
+    severity, note = None, ""
     if stmt.kind == "CreateTrigStmt":
         table = range_var(stmt.body.get("relation"))
         what, lock = (
             f"CREATE TRIGGER {stmt.body.get('trigname')}",
             "SHARE ROW EXCLUSIVE",
         )
+        function = name_list(stmt.body.get("funcname") or ())
+        if ctx.made_here("function", function):
+            # The expand pattern's sync trigger: its function is reviewed in this file.
+            severity = Severity.INFO
+            note = f" (its function {function} is created by this migration)"
     elif stmt.kind == "DropStmt":
         if stmt.body.get("removeType") != "OBJECT_TRIGGER":
             return
@@ -71,7 +91,10 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         if not items or len(items[0]) < 2:
             return
         table, lock = name_list(items[0][:-1]), "ACCESS EXCLUSIVE"
-        what = f"DROP TRIGGER {items[0][-1].get('String', {}).get('sval', '')}"
+        trigger = items[0][-1].get("String", {}).get("sval", "")
+        if ctx.direction == "down" and ctx.made_here("trigger", table, trigger):
+            return  # the down file removing the trigger its own up created
+        what = f"DROP TRIGGER {trigger}"
     else:
         table = alter_relation(stmt)
         toggles = [cmd.get("name") or "ALL" for _, cmd in commands(stmt, *_TOGGLES)]
@@ -83,8 +106,9 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         )
     yield Hit(
         f"{what} on {table} takes {lock} (writes wait) and changes what every write to "
-        f"{table} does",
+        f"{table} does{note}",
         "keep it in a step of its own with a short lock_timeout, and deploy the code that "
         "relies on it after the migration",
         relation=table,
+        severity=severity,
     )

@@ -23,7 +23,7 @@ SEVERITY = Severity.WARNING
 CATEGORY = "compatibility"
 TARGETS = ("TruncateStmt",)
 BAD = ("TRUNCATE orders;", "TRUNCATE orders CASCADE;")
-GOOD = ("CREATE TABLE staging (id int);\nTRUNCATE staging;",)
+GOOD = ("CREATE TABLE staging (id bigint PRIMARY KEY);\nTRUNCATE staging;",)
 
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:

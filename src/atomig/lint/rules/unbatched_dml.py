@@ -12,13 +12,15 @@ and atomig runs it in primary-key windows, one short transaction each, with chec
 throttling. With another runner, batch it yourself by key ranges outside the schema change.
 
 ## Notes
-Not reported for a table created earlier in the same migration. Error without WHERE, warning
-with one.
+Not reported for a table created earlier in the same migration, nor for a point change: a
+WHERE that pins a single-column primary or unique key to constants (`WHERE id = 42`,
+`WHERE code IN ('a', 'b')`). Error without WHERE, warning with one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
@@ -43,6 +45,7 @@ GOOD = (
     ),
     "CREATE TABLE carts (id bigint PRIMARY KEY, status text);\n"
     "UPDATE carts SET status = 'new';",
+    Example("UPDATE orders SET status = 'void' WHERE id IN (1, 2);", before=_BEFORE),
 )
 
 
@@ -53,7 +56,10 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     if ctx.is_new(table):
         return
     verb = "UPDATE" if stmt.kind == "UpdateStmt" else "DELETE"
-    where = stmt.body.get("whereClause") is not None
+    clause = stmt.body.get("whereClause")
+    where = clause is not None
+    if clause is not None and _pinned(clause) & ctx.unique_columns(table):
+        return  # a point change: a handful of rows by key
     scope = "the matching rows" if where else "EVERY row"
     fix = (
         f"put -- atomig: backfill on the line before the {verb}: atomig runs it in "
@@ -68,3 +74,31 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         relation=table,
         severity=None if not where else Severity.WARNING,
     )
+
+
+def _pinned(clause: dict[str, Any]) -> set[str]:
+    """Columns the WHERE clause sets equal to constants (through ANDs)."""
+    if "BoolExpr" in clause:
+        expr = clause["BoolExpr"]
+        if expr.get("boolop") != "AND_EXPR":
+            return set()
+        return {c for arg in expr.get("args", ()) for c in _pinned(arg)}
+    expr = clause.get("A_Expr") or {}
+    names = [n.get("String", {}).get("sval") for n in expr.get("name", ())]
+    if expr.get("kind") not in ("AEXPR_OP", "AEXPR_IN") or names != ["="]:
+        return set()
+    column = (expr.get("lexpr") or {}).get("ColumnRef", {}).get("fields", ())
+    right = expr.get("rexpr") or {}
+    values = right["List"].get("items", ()) if "List" in right else (right,)
+    if not column or "String" not in column[-1]:
+        return set()
+    if all(_constant(v) for v in values):
+        return {column[-1]["String"]["sval"]}
+    return set()
+
+
+def _constant(node: dict[str, Any]) -> bool:
+    kind = next(iter(node), None)
+    if kind == "TypeCast":
+        return _constant(node["TypeCast"].get("arg") or {})
+    return kind in ("A_Const", "ParamRef")
