@@ -518,8 +518,9 @@ VOLATILE = frozenset(
     binary_upgrade_add_sub_rel_state binary_upgrade_create_empty_extension
     binary_upgrade_logical_slot_has_caught_up binary_upgrade_replorigin_advance
     binary_upgrade_set_missing_value binary_upgrade_set_next_array_pg_type_oid
-    binary_upgrade_set_next_heap_pg_class_oid binary_upgrade_set_next_heap_relfilenode
-    binary_upgrade_set_next_index_pg_class_oid binary_upgrade_set_next_index_relfilenode
+    binary_upgrade_set_next_attribute_versions binary_upgrade_set_next_heap_pg_class_oid
+    binary_upgrade_set_next_heap_relfilenode binary_upgrade_set_next_index_pg_class_oid
+    binary_upgrade_set_next_index_relfilenode
     binary_upgrade_set_next_multirange_array_pg_type_oid
     binary_upgrade_set_next_multirange_pg_type_oid binary_upgrade_set_next_pg_authid_oid
     binary_upgrade_set_next_pg_enum_oid binary_upgrade_set_next_pg_tablespace_oid
