@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The stamp changes whenever pyproject.toml does, so dependency edits reinstall.
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check lint typecheck unit bench bench-all venv clean pg15 bench-deps docs
+.PHONY: demo test check lint typecheck unit bench bench-all venv clean pg15 bench-deps docs new-rule snapshots
 
 venv: $(STAMP)
 
@@ -54,3 +54,13 @@ docs: venv
 
 clean:
 	rm -rf $(VENV) .atomig .pytest_cache .mypy_cache .ruff_cache
+
+# Scaffold a lint rule: make new-rule NAME=rule-id [CATEGORY=locking] [SEVERITY=warning]
+new-rule: venv
+	@test -n "$(NAME)" || (echo "usage: make new-rule NAME=rule-id [CATEGORY=…] [SEVERITY=…]" && exit 2)
+	$(BIN)/python scripts/new_rule.py $(NAME) --category $(or $(CATEGORY),locking) --severity $(or $(SEVERITY),warning)
+	$(BIN)/python -m atomig.lint.docs .
+
+# Rewrite the snapshots of rendered findings (tests/lint/__snapshots__/) after a wording change.
+snapshots: venv
+	ATOMIG_SNAPSHOT_UPDATE=1 $(BIN)/pytest -q -p no:randomly tests/lint/test_snapshots.py

@@ -12,6 +12,23 @@ from atomig.sql.types import TypeRef
 
 Body = Mapping[str, Any]
 
+# Statement kinds that can take ACCESS EXCLUSIVE on an existing table.
+ACCESS_EXCLUSIVE_KINDS = (
+    "AlterTableStmt",
+    "DropStmt",
+    "RenameStmt",
+    "TruncateStmt",
+    "LockStmt",
+    "ClusterStmt",
+    "RuleStmt",
+    "CreatePolicyStmt",
+    "AlterPolicyStmt",
+    "AlterObjectSchemaStmt",
+    "ViewStmt",
+    "RefreshMatViewStmt",
+    "ReindexStmt",
+    "VacuumStmt",
+)
 # Statement kinds that only touch the catalog and take no lock on an existing table.
 QUICK_KINDS = frozenset(
     {

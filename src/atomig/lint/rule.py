@@ -9,6 +9,8 @@ A rule module holds (see STYLE.md "Rule module anatomy"):
 * ``RUNNERS`` (optional): the ``--for-runner`` values the rule applies to; ``applies(options,
   direction)`` (optional): whether it runs on a file of that direction at all;
 * ``BAD`` and ``GOOD``: SQL strings or :class:`Example` values — also its tests;
+* ``DOCS``: ``(title, "page.html#ANCHOR")`` pairs, the exact sections of the PostgreSQL
+  documentation (current version) that back the rule; the rule page links them;
 * ``check(stmt, ctx)`` yielding :class:`~atomig.lint.finding.Hit`, and/or
   ``finish(ctx)`` yielding ``(statement, hit)`` pairs once a file has been read.
 """
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     from atomig.sql.parse import Statement
 
 CATEGORIES = ("locking", "operations", "compatibility", "types", "meta")
+PG_DOCS = "https://www.postgresql.org/docs/current/"
 Check = Callable[["Statement", "LintContext"], Iterable[Hit]]
 Applies = Callable[["LintOptions", "str | None"], bool]
 Finish = Callable[["LintContext"], Iterable[tuple["Statement | None", Hit]]]
@@ -75,6 +78,7 @@ class Rule:
     subtypes: frozenset[str]
     bad: tuple[Example, ...]
     good: tuple[Example, ...]
+    links: tuple[tuple[str, str], ...] = ()
     check: Check | None = None
     finish: Finish | None = None
     runners: tuple[str, ...] = ("atomig", "other")
@@ -115,6 +119,7 @@ def rule_from_module(module: ModuleType) -> Rule:
         subtypes=frozenset(getattr(module, "SUBTYPES", ())),
         bad=_examples(getattr(module, "BAD", ())),
         good=_examples(getattr(module, "GOOD", ())),
+        links=tuple(getattr(module, "DOCS", ())),
         check=check,
         finish=finish,
         runners=tuple(getattr(module, "RUNNERS", ("atomig", "other"))),

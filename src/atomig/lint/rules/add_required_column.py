@@ -24,6 +24,10 @@ from atomig.sql.parse import Statement
 ID = "add-required-column"
 SEVERITY = Severity.ERROR
 CATEGORY = "compatibility"
+DOCS = (
+    ("ALTER TABLE … ADD COLUMN", "sql-altertable.html#SQL-ALTERTABLE-DESC-ADD-COLUMN"),
+    ("Adding a column", "ddl-alter.html#DDL-ALTER-ADDING-A-COLUMN"),
+)
 TARGETS = ("AlterTableStmt",)
 SUBTYPES = ("AT_AddColumn",)
 _BEFORE = "CREATE TABLE orders (id bigint PRIMARY KEY);"

@@ -27,6 +27,16 @@ from atomig.sql.parse import Statement
 ID = "attach-partition-scan"
 SEVERITY = Severity.WARNING
 CATEGORY = "locking"
+DOCS = (
+    (
+        "ALTER TABLE … ATTACH PARTITION",
+        "sql-altertable.html#SQL-ALTERTABLE-ATTACH-PARTITION",
+    ),
+    (
+        "Partition maintenance",
+        "ddl-partitioning.html#DDL-PARTITIONING-DECLARATIVE-MAINTENANCE",
+    ),
+)
 TARGETS = ("AlterTableStmt",)
 SUBTYPES = ("AT_AttachPartition",)
 _PARENT = (

@@ -25,6 +25,13 @@ from atomig.sql.parse import Statement
 ID = "check-without-not-valid"
 SEVERITY = Severity.ERROR
 CATEGORY = "locking"
+DOCS = (
+    (
+        "ALTER TABLE … ADD table_constraint [ NOT VALID ]",
+        "sql-altertable.html#SQL-ALTERTABLE-DESC-ADD-TABLE-CONSTRAINT",
+    ),
+    ("ALTER TABLE: notes (NOT VALID)", "sql-altertable.html#SQL-ALTERTABLE-NOTES"),
+)
 TARGETS = ("AlterTableStmt",)
 SUBTYPES = ("AT_AddConstraint", "AT_AddColumn")
 _BEFORE = "CREATE TABLE orders (id bigint PRIMARY KEY, total numeric(10,2));"

@@ -34,6 +34,13 @@ from atomig.sql.types import TypeRef, change_rewrites
 ID = "column-type-rewrite"
 SEVERITY = Severity.ERROR
 CATEGORY = "locking"
+DOCS = (
+    (
+        "ALTER TABLE … SET DATA TYPE",
+        "sql-altertable.html#SQL-ALTERTABLE-DESC-SET-DATA-TYPE",
+    ),
+    ("ALTER TABLE: notes (rewrites)", "sql-altertable.html#SQL-ALTERTABLE-NOTES"),
+)
 TARGETS = ("AlterTableStmt",)
 SUBTYPES = ("AT_AlterColumnType",)
 _BEFORE = (

@@ -22,6 +22,13 @@ from atomig.sql.parse import Statement
 ID = "concurrent-in-transaction"
 SEVERITY = Severity.ERROR
 CATEGORY = "operations"
+DOCS = (
+    (
+        "CREATE INDEX: building indexes concurrently",
+        "sql-createindex.html#SQL-CREATEINDEX-CONCURRENTLY",
+    ),
+    ("BEGIN", "sql-begin.html#SQL-BEGIN"),
+)
 TARGETS = (
     "IndexStmt",
     "DropStmt",

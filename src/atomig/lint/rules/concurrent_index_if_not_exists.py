@@ -25,6 +25,12 @@ from atomig.sql.parse import Statement
 ID = "concurrent-index-if-not-exists"
 SEVERITY = Severity.WARNING
 CATEGORY = "operations"
+DOCS = (
+    (
+        "CREATE INDEX: building indexes concurrently (INVALID leftovers)",
+        "sql-createindex.html#SQL-CREATEINDEX-CONCURRENTLY",
+    ),
+)
 TARGETS = ("IndexStmt",)
 RUNNERS = ("other",)
 _BEFORE = "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint);"

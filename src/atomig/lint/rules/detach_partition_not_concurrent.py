@@ -26,6 +26,16 @@ from atomig.sql.parse import Statement
 ID = "detach-partition-not-concurrent"
 SEVERITY = Severity.ERROR
 CATEGORY = "locking"
+DOCS = (
+    (
+        "ALTER TABLE … DETACH PARTITION",
+        "sql-altertable.html#SQL-ALTERTABLE-DETACH-PARTITION",
+    ),
+    (
+        "Partition maintenance",
+        "ddl-partitioning.html#DDL-PARTITIONING-DECLARATIVE-MAINTENANCE",
+    ),
+)
 TARGETS = ("AlterTableStmt",)
 SUBTYPES = ("AT_DetachPartition",)
 _BEFORE = (

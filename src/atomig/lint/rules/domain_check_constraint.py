@@ -24,6 +24,7 @@ from atomig.sql.parse import Statement
 ID = "domain-check-constraint"
 SEVERITY = Severity.ERROR
 CATEGORY = "locking"
+DOCS = (("ALTER DOMAIN", "sql-alterdomain.html#SQL-ALTERDOMAIN"),)
 TARGETS = ("AlterDomainStmt",)
 _BEFORE = "CREATE DOMAIN price AS numeric;"
 BAD = (

@@ -22,6 +22,13 @@ from atomig.sql.parse import Statement
 ID = "drop-column"
 SEVERITY = Severity.WARNING
 CATEGORY = "compatibility"
+DOCS = (
+    (
+        "ALTER TABLE … DROP COLUMN",
+        "sql-altertable.html#SQL-ALTERTABLE-DESC-DROP-COLUMN",
+    ),
+    ("Removing a column", "ddl-alter.html#DDL-ALTER-REMOVING-A-COLUMN"),
+)
 TARGETS = ("AlterTableStmt",)
 SUBTYPES = ("AT_DropColumn",)
 BAD = ("ALTER TABLE orders DROP COLUMN note;",)

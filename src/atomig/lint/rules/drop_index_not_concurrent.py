@@ -27,6 +27,10 @@ from atomig.sql.parse import Statement
 ID = "drop-index-not-concurrent"
 SEVERITY = Severity.ERROR
 CATEGORY = "locking"
+DOCS = (
+    ("DROP INDEX (CONCURRENTLY)", "sql-dropindex.html#SQL-DROPINDEX"),
+    ("Table-level locks", "explicit-locking.html#LOCKING-TABLES"),
+)
 TARGETS = ("DropStmt",)
 _BEFORE = (
     "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint);\n"

@@ -22,6 +22,12 @@ from atomig.sql.parse import Statement
 ID = "drop-not-null"
 SEVERITY = Severity.WARNING
 CATEGORY = "compatibility"
+DOCS = (
+    (
+        "ALTER TABLE … SET/DROP NOT NULL",
+        "sql-altertable.html#SQL-ALTERTABLE-DESC-SET-DROP-NOT-NULL",
+    ),
+)
 TARGETS = ("AlterTableStmt",)
 SUBTYPES = ("AT_DropNotNull",)
 BAD = ("ALTER TABLE orders ALTER COLUMN user_id DROP NOT NULL;",)

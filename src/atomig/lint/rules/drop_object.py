@@ -33,6 +33,14 @@ from atomig.sql.parse import Statement
 ID = "drop-object"
 SEVERITY = Severity.WARNING
 CATEGORY = "compatibility"
+DOCS = (
+    (
+        "ALTER TABLE … DROP CONSTRAINT",
+        "sql-altertable.html#SQL-ALTERTABLE-DESC-DROP-CONSTRAINT",
+    ),
+    ("DROP VIEW", "sql-dropview.html#SQL-DROPVIEW"),
+    ("DROP FUNCTION", "sql-dropfunction.html#SQL-DROPFUNCTION"),
+)
 TARGETS = ("DropStmt", "AlterTableStmt")
 SUBTYPES = ("AT_DropConstraint",)
 _ELSEWHERE = frozenset(

@@ -24,6 +24,7 @@ from atomig.sql.parse import Statement
 ID = "drop-table"
 SEVERITY = Severity.WARNING
 CATEGORY = "compatibility"
+DOCS = (("DROP TABLE", "sql-droptable.html#SQL-DROPTABLE"),)
 TARGETS = ("DropStmt", "DropdbStmt")
 _KINDS = {
     "OBJECT_TABLE": "table",

@@ -24,6 +24,16 @@ from atomig.sql.parse import Statement
 ID = "dynamic-sql-concat"
 SEVERITY = Severity.ERROR
 CATEGORY = "operations"
+DOCS = (
+    (
+        "PL/pgSQL: executing dynamic commands",
+        "plpgsql-statements.html#PLPGSQL-STATEMENTS-EXECUTING-DYN",
+    ),
+    (
+        "PL/pgSQL: quoting values in dynamic queries",
+        "plpgsql-statements.html#PLPGSQL-QUOTE-LITERAL-EXAMPLE",
+    ),
+)
 TARGETS = ("DoStmt", "CreateFunctionStmt")
 BAD = (
     "DO $$ DECLARE t text := 'orders'; BEGIN\n  EXECUTE 'ANALYZE ' || t;\nEND $$;",

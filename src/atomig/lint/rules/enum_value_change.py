@@ -26,6 +26,7 @@ from atomig.sql.parse import Statement
 ID = "enum-value-change"
 SEVERITY = Severity.ERROR
 CATEGORY = "compatibility"
+DOCS = (("ALTER TYPE (ADD VALUE, RENAME VALUE)", "sql-altertype.html#SQL-ALTERTYPE"),)
 TARGETS = ("AlterEnumStmt",)
 _BEFORE = (
     "CREATE TYPE order_status AS ENUM ('new', 'paid');\n"

@@ -24,6 +24,13 @@ from atomig.sql.parse import Statement
 ID = "exclusion-constraint"
 SEVERITY = Severity.WARNING
 CATEGORY = "locking"
+DOCS = (
+    ("Exclusion constraints", "ddl-constraints.html#DDL-CONSTRAINTS-EXCLUSION"),
+    (
+        "ALTER TABLE … ADD table_constraint",
+        "sql-altertable.html#SQL-ALTERTABLE-DESC-ADD-TABLE-CONSTRAINT",
+    ),
+)
 TARGETS = ("AlterTableStmt",)
 SUBTYPES = ("AT_AddConstraint",)
 BAD = (

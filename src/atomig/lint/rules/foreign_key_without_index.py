@@ -29,6 +29,12 @@ from atomig.sql.parse import Statement
 ID = "foreign-key-without-index"
 SEVERITY = Severity.WARNING
 CATEGORY = "types"
+DOCS = (
+    (
+        "Foreign keys (indexing the referencing columns)",
+        "ddl-constraints.html#DDL-CONSTRAINTS-FK",
+    ),
+)
 TARGETS = ("CreateStmt", "AlterTableStmt")
 SUBTYPES = ("AT_AddConstraint", "AT_AddColumn")
 _USERS = "CREATE TABLE users (id bigint PRIMARY KEY);"

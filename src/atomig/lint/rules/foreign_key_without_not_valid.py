@@ -30,6 +30,13 @@ from atomig.sql.parse import Statement
 ID = "foreign-key-without-not-valid"
 SEVERITY = Severity.ERROR
 CATEGORY = "locking"
+DOCS = (
+    (
+        "ALTER TABLE … ADD table_constraint [ NOT VALID ]",
+        "sql-altertable.html#SQL-ALTERTABLE-DESC-ADD-TABLE-CONSTRAINT",
+    ),
+    ("Foreign keys", "ddl-constraints.html#DDL-CONSTRAINTS-FK"),
+)
 TARGETS = ("AlterTableStmt",)
 SUBTYPES = ("AT_AddConstraint", "AT_AddColumn")
 _BEFORE = (

@@ -21,6 +21,12 @@ from atomig.sql.tokens import long_identifiers
 ID = "identifier-too-long"
 SEVERITY = Severity.ERROR
 CATEGORY = "types"
+DOCS = (
+    (
+        "Identifiers and key words (NAMEDATALEN)",
+        "sql-syntax-lexical.html#SQL-SYNTAX-IDENTIFIERS",
+    ),
+)
 TARGETS = (
     "CreateStmt",
     "IndexStmt",

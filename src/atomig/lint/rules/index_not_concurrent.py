@@ -34,6 +34,13 @@ from atomig.sql.parse import Statement
 ID = "index-not-concurrent"
 SEVERITY = Severity.ERROR
 CATEGORY = "locking"
+DOCS = (
+    (
+        "CREATE INDEX: building indexes concurrently",
+        "sql-createindex.html#SQL-CREATEINDEX-CONCURRENTLY",
+    ),
+    ("Table-level locks", "explicit-locking.html#LOCKING-TABLES"),
+)
 TARGETS = ("IndexStmt",)
 _TABLE = "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint);"
 _EVENTS = (

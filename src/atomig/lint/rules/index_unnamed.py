@@ -25,6 +25,7 @@ from atomig.sql.parse import Statement
 ID = "index-unnamed"
 SEVERITY = Severity.WARNING
 CATEGORY = "operations"
+DOCS = (("CREATE INDEX", "sql-createindex.html#SQL-CREATEINDEX"),)
 TARGETS = ("IndexStmt",)
 _BEFORE = "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint);"
 BAD = (Example("CREATE INDEX CONCURRENTLY ON orders (user_id);", before=_BEFORE),)

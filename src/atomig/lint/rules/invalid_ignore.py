@@ -25,6 +25,7 @@ from atomig.sql.parse import Statement
 ID = "invalid-ignore"
 SEVERITY = Severity.WARNING
 CATEGORY = "meta"
+DOCS = ()  # atomig's own rule: no PostgreSQL page
 BAD = ("-- atomig-ignore: truncate\nTRUNCATE orders;",)
 GOOD = (
     Example(

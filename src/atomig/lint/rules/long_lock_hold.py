@@ -23,6 +23,7 @@ from typing import Any
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
 from atomig.lint.helpers import (
+    ACCESS_EXCLUSIVE_KINDS,
     CATALOG_ONLY_KINDS,
     DROPS_ITSELF,
     QUICK_KINDS,
@@ -37,22 +38,11 @@ from atomig.sql.parse import Statement
 ID = "long-lock-hold"
 SEVERITY = Severity.WARNING
 CATEGORY = "locking"
-TARGETS = (
-    "AlterTableStmt",
-    "DropStmt",
-    "RenameStmt",
-    "TruncateStmt",
-    "LockStmt",
-    "ClusterStmt",
-    "RuleStmt",
-    "CreatePolicyStmt",
-    "AlterPolicyStmt",
-    "AlterObjectSchemaStmt",
-    "ViewStmt",
-    "RefreshMatViewStmt",
-    "ReindexStmt",
-    "VacuumStmt",
+DOCS = (
+    ("Table-level locks", "explicit-locking.html#LOCKING-TABLES"),
+    ("Lock conflicts", "explicit-locking.html#TABLE-LOCK-COMPATIBILITY"),
 )
+TARGETS = ACCESS_EXCLUSIVE_KINDS
 _PARTITION_CMDS = ("AT_AttachPartition", "AT_DetachPartition")
 _BEFORE = (
     "CREATE TABLE orders (id bigint PRIMARY KEY, status text);\n"

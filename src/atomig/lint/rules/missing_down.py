@@ -24,6 +24,7 @@ from atomig.sql.parse import Statement
 ID = "missing-down"
 SEVERITY = Severity.ERROR
 CATEGORY = "operations"
+DOCS = ()  # atomig's own rule: no PostgreSQL page
 BAD = (Example("CREATE TABLE carts (id bigint PRIMARY KEY);", down=""),)
 GOOD = (
     Example(

@@ -25,6 +25,10 @@ from atomig.sql.parse import Statement
 ID = "missing-lock-timeout"
 SEVERITY = Severity.ERROR
 CATEGORY = "operations"
+DOCS = (
+    ("lock_timeout", "runtime-config-client.html#GUC-LOCK-TIMEOUT"),
+    ("Table-level locks", "explicit-locking.html#LOCKING-TABLES"),
+)
 TARGETS = ("*",)
 RUNNERS = ("other",)
 SETTING = "lock_timeout"

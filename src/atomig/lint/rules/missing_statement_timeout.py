@@ -26,6 +26,7 @@ from atomig.sql.parse import Statement
 ID = "missing-statement-timeout"
 SEVERITY = Severity.WARNING
 CATEGORY = "operations"
+DOCS = (("statement_timeout", "runtime-config-client.html#GUC-STATEMENT-TIMEOUT"),)
 TARGETS = ("*",)
 RUNNERS = ("other",)
 _LONG = frozenset({"UpdateStmt", "DeleteStmt", "InsertStmt", "MergeStmt", "IndexStmt"})

@@ -29,6 +29,16 @@ from atomig.sql.parse import Statement
 ID = "multiple-alters-same-table"
 SEVERITY = Severity.INFO
 CATEGORY = "locking"
+DOCS = (
+    (
+        "ALTER TABLE: notes (one pass for several subcommands)",
+        "sql-altertable.html#SQL-ALTERTABLE-NOTES",
+    ),
+    (
+        "ALTER TABLE … SET/DROP NOT NULL",
+        "sql-altertable.html#SQL-ALTERTABLE-DESC-SET-DROP-NOT-NULL",
+    ),
+)
 TARGETS = ("AlterTableStmt",)
 _BEFORE = "CREATE TABLE orders (id int PRIMARY KEY, qty int, total int, note text);"
 _CHECKED = (

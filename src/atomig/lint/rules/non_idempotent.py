@@ -44,6 +44,7 @@ from atomig.sql.parse import Statement
 ID = "non-idempotent"
 SEVERITY = Severity.WARNING
 CATEGORY = "operations"
+DOCS = (("DROP TABLE (IF EXISTS)", "sql-droptable.html#SQL-DROPTABLE"),)
 TARGETS = ("*",)
 _UP = "CREATE TABLE carts (id bigint PRIMARY KEY);"
 _MULTI = _UP + "\nCREATE INDEX CONCURRENTLY carts_id_idx ON carts (id);"

@@ -29,6 +29,7 @@ from atomig.sql.parse import Statement
 ID = "plan-rejected"
 SEVERITY = Severity.ERROR
 CATEGORY = "operations"
+DOCS = ()  # atomig's own rule: no PostgreSQL page
 RUNNERS = ("atomig",)
 BAD = (
     "-- atomig: backfill\nCREATE TABLE t (id bigint PRIMARY KEY);",

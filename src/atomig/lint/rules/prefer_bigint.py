@@ -26,6 +26,7 @@ from atomig.sql.parse import Statement
 ID = "prefer-bigint"
 SEVERITY = Severity.WARNING
 CATEGORY = "types"
+DOCS = (("Integer types", "datatype-numeric.html#DATATYPE-INT"),)
 TARGETS = ("CreateStmt", "AlterTableStmt")
 SUBTYPES = ("AT_AddColumn", "AT_AlterColumnType")
 _SMALL = {

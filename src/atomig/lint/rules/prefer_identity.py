@@ -22,6 +22,10 @@ from atomig.sql.types import SERIAL_TYPES
 ID = "prefer-identity"
 SEVERITY = Severity.INFO
 CATEGORY = "types"
+DOCS = (
+    ("Serial types", "datatype-numeric.html#DATATYPE-SERIAL"),
+    ("CREATE TABLE (GENERATED … AS IDENTITY)", "sql-createtable.html#SQL-CREATETABLE"),
+)
 TARGETS = ("CreateStmt", "AlterTableStmt")
 SUBTYPES = ("AT_AddColumn", "AT_AlterColumnType")
 BAD = ("CREATE TABLE users (id bigserial PRIMARY KEY);",)

@@ -21,6 +21,7 @@ from atomig.sql.parse import Statement
 ID = "prefer-jsonb"
 SEVERITY = Severity.WARNING
 CATEGORY = "types"
+DOCS = (("JSON types", "datatype-json.html#DATATYPE-JSON"),)
 TARGETS = ("CreateStmt", "AlterTableStmt")
 SUBTYPES = ("AT_AddColumn", "AT_AlterColumnType")
 BAD = ("CREATE TABLE events (id bigint PRIMARY KEY, payload json);",)

@@ -21,6 +21,7 @@ from atomig.sql.parse import Statement
 ID = "prefer-text"
 SEVERITY = Severity.INFO
 CATEGORY = "types"
+DOCS = (("Character types", "datatype-character.html#DATATYPE-CHARACTER"),)
 TARGETS = ("CreateStmt", "AlterTableStmt")
 SUBTYPES = ("AT_AddColumn", "AT_AlterColumnType")
 BAD = (

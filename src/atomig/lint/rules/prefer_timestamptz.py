@@ -21,6 +21,10 @@ from atomig.sql.parse import Statement
 ID = "prefer-timestamptz"
 SEVERITY = Severity.WARNING
 CATEGORY = "types"
+DOCS = (
+    ("Date/time types", "datatype-datetime.html#DATATYPE-DATETIME"),
+    ("Time zones", "datatype-datetime.html#DATATYPE-TIMEZONES"),
+)
 TARGETS = ("CreateStmt", "AlterTableStmt")
 SUBTYPES = ("AT_AddColumn", "AT_AlterColumnType")
 BAD = ("CREATE TABLE events (id bigint PRIMARY KEY, at timestamp);",)

@@ -23,6 +23,13 @@ from atomig.sql.parse import Statement
 ID = "primary-key-direct"
 SEVERITY = Severity.ERROR
 CATEGORY = "locking"
+DOCS = (
+    (
+        "ALTER TABLE … ADD table_constraint_using_index",
+        "sql-altertable.html#SQL-ALTERTABLE-DESC-ADD-TABLE-CONSTRAINT-USING-INDEX",
+    ),
+    ("Primary keys", "ddl-constraints.html#DDL-CONSTRAINTS-PRIMARY-KEYS"),
+)
 TARGETS = ("AlterTableStmt",)
 SUBTYPES = ("AT_AddConstraint",)
 _BEFORE = "CREATE TABLE events (id bigint NOT NULL, name text);"

@@ -22,6 +22,12 @@ from atomig.sql.parse import Statement
 ID = "refresh-matview-not-concurrent"
 SEVERITY = Severity.WARNING
 CATEGORY = "locking"
+DOCS = (
+    (
+        "REFRESH MATERIALIZED VIEW (CONCURRENTLY)",
+        "sql-refreshmaterializedview.html#SQL-REFRESHMATERIALIZEDVIEW",
+    ),
+)
 TARGETS = ("RefreshMatViewStmt",)
 _BEFORE = (
     "CREATE TABLE orders (id bigint PRIMARY KEY, total numeric);\n"

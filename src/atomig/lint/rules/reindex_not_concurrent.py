@@ -23,6 +23,12 @@ from atomig.sql.parse import Statement
 ID = "reindex-not-concurrent"
 SEVERITY = Severity.WARNING
 CATEGORY = "locking"
+DOCS = (
+    (
+        "REINDEX: rebuilding indexes concurrently",
+        "sql-reindex.html#SQL-REINDEX-CONCURRENTLY",
+    ),
+)
 TARGETS = ("ReindexStmt",)
 _BEFORE = "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint);"
 BAD = (

@@ -23,6 +23,7 @@ from atomig.sql.parse import Statement
 ID = "rename-column"
 SEVERITY = Severity.WARNING
 CATEGORY = "compatibility"
+DOCS = (("ALTER TABLE … RENAME", "sql-altertable.html#SQL-ALTERTABLE-DESC-RENAME"),)
 TARGETS = ("RenameStmt",)
 BAD = ("ALTER TABLE orders RENAME COLUMN total TO amount;",)
 GOOD = (

@@ -27,6 +27,10 @@ from atomig.sql.parse import Statement
 ID = "rename-table"
 SEVERITY = Severity.WARNING
 CATEGORY = "compatibility"
+DOCS = (
+    ("ALTER TABLE … RENAME", "sql-altertable.html#SQL-ALTERTABLE-DESC-RENAME"),
+    ("ALTER TABLE … SET SCHEMA", "sql-altertable.html#SQL-ALTERTABLE-DESC-SET-SCHEMA"),
+)
 TARGETS = ("RenameStmt", "AlterObjectSchemaStmt")
 _SILENT = frozenset(
     {

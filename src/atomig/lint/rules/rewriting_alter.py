@@ -26,6 +26,20 @@ from atomig.sql.parse import Statement
 ID = "rewriting-alter"
 SEVERITY = Severity.ERROR
 CATEGORY = "locking"
+DOCS = (
+    (
+        "ALTER TABLE … SET LOGGED/UNLOGGED",
+        "sql-altertable.html#SQL-ALTERTABLE-DESC-SET-LOGGED-UNLOGGED",
+    ),
+    (
+        "ALTER TABLE … SET TABLESPACE",
+        "sql-altertable.html#SQL-ALTERTABLE-DESC-SET-TABLESPACE",
+    ),
+    (
+        "ALTER TABLE … SET ACCESS METHOD",
+        "sql-altertable.html#SQL-ALTERTABLE-DESC-SET-ACCESS-METHOD",
+    ),
+)
 TARGETS = ("AlterTableStmt",)
 SUBTYPES = ("AT_SetLogged", "AT_SetUnLogged", "AT_SetTableSpace", "AT_SetAccessMethod")
 _WHAT = {

@@ -30,6 +30,10 @@ from atomig.sql.types import SERIAL_TYPES
 ID = "serial-column-added"
 SEVERITY = Severity.ERROR
 CATEGORY = "locking"
+DOCS = (
+    ("Serial types", "datatype-numeric.html#DATATYPE-SERIAL"),
+    ("ALTER TABLE: notes (rewrites)", "sql-altertable.html#SQL-ALTERTABLE-NOTES"),
+)
 TARGETS = ("AlterTableStmt",)
 SUBTYPES = ("AT_AddColumn",)
 _BEFORE = "CREATE TABLE events (name text);"

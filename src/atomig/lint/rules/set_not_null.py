@@ -29,6 +29,13 @@ from atomig.sql.parse import Statement
 ID = "set-not-null"
 SEVERITY = Severity.ERROR
 CATEGORY = "locking"
+DOCS = (
+    (
+        "ALTER TABLE … SET/DROP NOT NULL",
+        "sql-altertable.html#SQL-ALTERTABLE-DESC-SET-DROP-NOT-NULL",
+    ),
+    ("Table-level locks", "explicit-locking.html#LOCKING-TABLES"),
+)
 TARGETS = ("AlterTableStmt",)
 SUBTYPES = ("AT_SetNotNull",)
 _BEFORE = "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint);"

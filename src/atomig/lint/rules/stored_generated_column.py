@@ -23,6 +23,10 @@ from atomig.sql.parse import Statement
 ID = "stored-generated-column"
 SEVERITY = Severity.ERROR
 CATEGORY = "locking"
+DOCS = (
+    ("Generated columns", "ddl-generated-columns.html#DDL-GENERATED-COLUMNS"),
+    ("ALTER TABLE: notes (rewrites)", "sql-altertable.html#SQL-ALTERTABLE-NOTES"),
+)
 TARGETS = ("AlterTableStmt",)
 SUBTYPES = ("AT_AddColumn",)
 _BEFORE = "CREATE TABLE orders (id bigint PRIMARY KEY, total numeric(10,2));"

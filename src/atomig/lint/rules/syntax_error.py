@@ -24,6 +24,7 @@ from atomig.sql.parse import Statement
 ID = "syntax-error"
 SEVERITY = Severity.ERROR
 CATEGORY = "operations"
+DOCS = (("Lexical structure", "sql-syntax-lexical.html#SQL-SYNTAX-LEXICAL"),)
 BAD = ("ALTER TABLE orders ADD COLUMN;", "CREATE TABLE t (id int,);")
 GOOD = ("CREATE TABLE t (id bigint PRIMARY KEY);",)
 

@@ -22,6 +22,10 @@ from atomig.sql.parse import Statement
 ID = "table-rewrite-command"
 SEVERITY = Severity.ERROR
 CATEGORY = "locking"
+DOCS = (
+    ("VACUUM (FULL)", "sql-vacuum.html#SQL-VACUUM"),
+    ("CLUSTER", "sql-cluster.html#SQL-CLUSTER"),
+)
 TARGETS = ("VacuumStmt", "ClusterStmt")
 _BEFORE = "CREATE TABLE orders (id bigint PRIMARY KEY);"
 BAD = (

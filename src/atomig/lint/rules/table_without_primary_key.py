@@ -27,6 +27,7 @@ from atomig.sql.parse import Statement
 ID = "table-without-primary-key"
 SEVERITY = Severity.WARNING
 CATEGORY = "types"
+DOCS = (("Primary keys", "ddl-constraints.html#DDL-CONSTRAINTS-PRIMARY-KEYS"),)
 TARGETS = ("CreateStmt",)
 BAD = ("CREATE TABLE events (name text, at timestamptz);",)
 GOOD = (

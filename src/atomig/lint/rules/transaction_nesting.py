@@ -25,6 +25,7 @@ from atomig.sql.parse import Statement
 ID = "transaction-nesting"
 SEVERITY = Severity.ERROR
 CATEGORY = "operations"
+DOCS = (("BEGIN", "sql-begin.html#SQL-BEGIN"),)
 TARGETS = ("TransactionStmt",)
 _T = TransactionControl
 _FORBIDDEN = (_T.ROLLBACK, _T.PREPARE, _T.COMMIT_PREPARED, _T.ROLLBACK_PREPARED)

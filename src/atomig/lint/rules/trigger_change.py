@@ -31,6 +31,13 @@ from atomig.sql.parse import Statement
 ID = "trigger-change"
 SEVERITY = Severity.WARNING
 CATEGORY = "locking"
+DOCS = (
+    ("CREATE TRIGGER: notes", "sql-createtrigger.html#SQL-CREATETRIGGER-NOTES"),
+    (
+        "ALTER TABLE … DISABLE/ENABLE TRIGGER",
+        "sql-altertable.html#SQL-ALTERTABLE-DESC-DISABLE-ENABLE-TRIGGER",
+    ),
+)
 TARGETS = ("CreateTrigStmt", "DropStmt", "AlterTableStmt")
 _TOGGLES = (
     "AT_EnableTrig",

@@ -21,6 +21,7 @@ from atomig.sql.parse import Statement
 ID = "truncate"
 SEVERITY = Severity.WARNING
 CATEGORY = "compatibility"
+DOCS = (("TRUNCATE", "sql-truncate.html#SQL-TRUNCATE"),)
 TARGETS = ("TruncateStmt",)
 BAD = ("TRUNCATE orders;", "TRUNCATE orders CASCADE;")
 GOOD = ("CREATE TABLE staging (id bigint PRIMARY KEY);\nTRUNCATE staging;",)

@@ -31,6 +31,10 @@ from atomig.sql.parse import Statement
 ID = "unbatched-dml"
 SEVERITY = Severity.ERROR
 CATEGORY = "operations"
+DOCS = (
+    ("UPDATE", "sql-update.html#SQL-UPDATE"),
+    ("Row-level locks", "explicit-locking.html#LOCKING-ROWS"),
+)
 TARGETS = ("UpdateStmt", "DeleteStmt")
 _BEFORE = "CREATE TABLE orders (id bigint PRIMARY KEY, status text);"
 BAD = (

@@ -29,6 +29,16 @@ from atomig.sql.parse import Statement
 ID = "unique-constraint-direct"
 SEVERITY = Severity.ERROR
 CATEGORY = "locking"
+DOCS = (
+    (
+        "ALTER TABLE … ADD table_constraint_using_index",
+        "sql-altertable.html#SQL-ALTERTABLE-DESC-ADD-TABLE-CONSTRAINT-USING-INDEX",
+    ),
+    (
+        "CREATE INDEX: building indexes concurrently",
+        "sql-createindex.html#SQL-CREATEINDEX-CONCURRENTLY",
+    ),
+)
 TARGETS = ("AlterTableStmt",)
 SUBTYPES = ("AT_AddConstraint", "AT_AddColumn")
 _BEFORE = "CREATE TABLE users (id bigint PRIMARY KEY, email text);"

@@ -22,6 +22,12 @@ from atomig.sql.parse import Statement
 ID = "unnamed-constraint"
 SEVERITY = Severity.WARNING
 CATEGORY = "types"
+DOCS = (
+    (
+        "ALTER TABLE … ADD table_constraint",
+        "sql-altertable.html#SQL-ALTERTABLE-DESC-ADD-TABLE-CONSTRAINT",
+    ),
+)
 TARGETS = ("AlterTableStmt",)
 SUBTYPES = ("AT_AddConstraint",)
 _KINDS = {

@@ -23,6 +23,7 @@ from atomig.sql.parse import Statement
 ID = "unused-ignore"
 SEVERITY = Severity.INFO
 CATEGORY = "meta"
+DOCS = ()  # atomig's own rule: no PostgreSQL page
 BAD = ("-- atomig-ignore: truncate not needed any more\nCREATE TABLE t (id int);",)
 GOOD = (
     Example(

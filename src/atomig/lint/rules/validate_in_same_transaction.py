@@ -24,6 +24,13 @@ from atomig.sql.parse import Statement
 ID = "validate-in-same-transaction"
 SEVERITY = Severity.ERROR
 CATEGORY = "locking"
+DOCS = (
+    (
+        "ALTER TABLE … VALIDATE CONSTRAINT",
+        "sql-altertable.html#SQL-ALTERTABLE-DESC-VALIDATE-CONSTRAINT",
+    ),
+    ("Table-level locks", "explicit-locking.html#LOCKING-TABLES"),
+)
 TARGETS = ("AlterTableStmt",)
 SUBTYPES = ("AT_AddConstraint", "AT_ValidateConstraint")
 _BEFORE = "CREATE TABLE orders (id bigint PRIMARY KEY, total numeric(10,2));"

@@ -31,6 +31,13 @@ from atomig.sql.volatility import Volatility, expression_volatility
 ID = "volatile-default"
 SEVERITY = Severity.ERROR
 CATEGORY = "locking"
+DOCS = (
+    (
+        "ALTER TABLE: notes (fast defaults, rewrites)",
+        "sql-altertable.html#SQL-ALTERTABLE-NOTES",
+    ),
+    ("Adding a column", "ddl-alter.html#DDL-ALTER-ADDING-A-COLUMN"),
+)
 TARGETS = ("AlterTableStmt",)
 SUBTYPES = ("AT_AddColumn",)
 _BEFORE = "CREATE TABLE orders (id bigint PRIMARY KEY);"
