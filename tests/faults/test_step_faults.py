@@ -179,6 +179,20 @@ class Snapshot:
         self.conn.close()
 
 
+def reap(*procs):
+    """Kill what still runs and close every pipe (no ResourceWarning leaks into later
+    tests, whatever assertion failed first)."""
+    for proc in procs:
+        if proc is None:
+            continue
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=30)
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None and not pipe.closed:
+                pipe.close()
+
+
 def wait_for(predicate, timeout=30.0, what="condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -213,7 +227,14 @@ def start_slow_build(project, check_interval="1s"):
     pre, post = prepare(project)
     snapshot = Snapshot(project.database)
     runner = project.popen("up")
-    pid = wait_for(lambda: build_waiting(project.database), what="the build to wait")
+    try:
+        pid = wait_for(
+            lambda: build_waiting(project.database), what="the build to wait"
+        )
+    except BaseException:
+        reap(runner)
+        snapshot.release()
+        raise
     return pre, post, snapshot, runner, pid
 
 
@@ -245,6 +266,7 @@ def test_sigkill_inside_a_long_concurrent_build_server_cancels_it(project):
         assert "dropping INVALID index public.idx_orders_user_id" in result.stderr
         assert assert_consistent(project, pre, post) == pre
     finally:
+        reap(runner)
         snapshot.release()
     converge(project, post)
 
@@ -267,6 +289,7 @@ def test_sigkill_inside_a_long_build_orphan_is_terminated_before_rollback(projec
         )
         assert assert_consistent(project, pre, post) == pre
     finally:
+        reap(runner)
         snapshot.release()
     converge(project, post)
 
@@ -275,10 +298,12 @@ def test_sigkill_inside_a_long_build_resume_waits_for_the_orphan_to_finish(proje
     db = project.database
     pre, post, snapshot, runner, _pid = start_slow_build(project, check_interval="0")
     released = False
+    procs = [runner]
     try:
         runner.send_signal(signal.SIGKILL)
         runner.communicate(timeout=30)
         recover = project.popen("recover", "--resume")
+        procs.append(recover)
         for line in recover.stderr:
             if "waiting up to" in line:
                 # The orphan finishes its build once the old transaction ends.
@@ -304,6 +329,7 @@ def test_sigkill_inside_a_long_build_resume_waits_for_the_orphan_to_finish(proje
             (3, "done"),
         ]
     finally:
+        reap(*procs)
         if not released:
             snapshot.release()
     converge(project, post)
@@ -321,6 +347,7 @@ def test_backend_terminated_mid_step_rolls_back(project):
         assert "rolled back" in err
         assert assert_consistent(project, pre, post) == pre
     finally:
+        reap(runner)
         snapshot.release()
     converge(project, post)
 
@@ -393,6 +420,7 @@ def test_interrupt_cancels_the_running_statement_and_rolls_back(project):
             )
         )
     finally:
+        reap(runner)
         snapshot.release()
     converge(project, post)
 
