@@ -41,19 +41,19 @@ if TYPE_CHECKING:  # explicit re-exports for type checkers
         migrate as migrate,
     )
     from atomig.api.migrate import (
-        plan as plan,
-    )
-    from atomig.api.migrate import (
-        plan_rollback_check as plan_rollback_check,
-    )
-    from atomig.api.migrate import (
-        plan_to_dict as plan_to_dict,
-    )
-    from atomig.api.migrate import (
         rollback as rollback,
     )
     from atomig.api.migrate import (
         status as status,
+    )
+    from atomig.api.planning import (
+        plan as plan,
+    )
+    from atomig.api.planning import (
+        plan_rollback_check as plan_rollback_check,
+    )
+    from atomig.api.planning import (
+        plan_to_dict as plan_to_dict,
     )
     from atomig.api.project import (
         InitResult as InitResult,
@@ -112,12 +112,10 @@ _EXPORTS = {
         "accept_edit",
         "diff_applied",
         "migrate",
-        "plan",
-        "plan_rollback_check",
-        "plan_to_dict",
         "rollback",
         "status",
     ),
+    "atomig.api.planning": ("plan", "plan_rollback_check", "plan_to_dict"),
     "atomig.api.recovery": ("RecoverReport", "recover"),
     "atomig.api.project": (
         "InitResult",

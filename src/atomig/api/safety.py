@@ -434,7 +434,7 @@ class DryRunReport:
 
     def to_dict(self) -> dict[str, Any]:
         """The ``--json`` shape of ``atomig up --dry-run``."""
-        from atomig.api.migrate import plan_to_dict
+        from atomig.api.planning import plan_to_dict
 
         return {
             "version": 1,
