@@ -253,3 +253,26 @@ def test_ctrl_c_drops_the_scratch_database(project):
     assert time.monotonic() - started < 10, "the sleeping statement was cancelled"
     assert process.returncode == 130, stderr
     assert scratch_databases(db) == []
+
+
+def test_scratch_databases_left_by_a_killed_run_are_dropped_once_stale(project):
+    db = project.database
+    project.add(*BASE)
+    old, recent = PREFIX + "0ld0ld0ld0ld", PREFIX + "rec3nt0000000"
+    with db.cluster.connect() as conn:
+        for name, age in ((old, 7200), (recent, 60)):
+            conn.execute(f'CREATE DATABASE "{name}"')
+            epoch = int(time.time()) - age
+            conn.execute(
+                f'COMMENT ON DATABASE "{name}" IS \'atomig scratch database, created at'
+                f" epoch {epoch}; safe to drop'"
+            )
+    result = project.cli("verify")
+    assert result.exit_code == 0, result.output
+    assert (
+        f"dropped {old}, a scratch database an earlier run left behind" in result.stderr
+    )
+    # A recent one may belong to a run going on right now: left alone.
+    assert scratch_databases(db) == [(recent,)]
+    with db.cluster.connect() as conn:
+        conn.execute(f'DROP DATABASE "{recent}"')

@@ -49,7 +49,7 @@ from atomig.verify.checks import CheckResult
 from atomig.verify.config import safety_settings
 from atomig.verify.fingerprint import take_fingerprint
 from atomig.verify.postdeploy import Applied, invalid_now, run_postdeploy
-from atomig.verify.preflight import run_preflight
+from atomig.verify.preflight import refuse_standby, run_preflight
 
 __all__ = [
     "RunReport",
@@ -228,6 +228,7 @@ def migrate(
     limit = find_migration(migrations, to).id.order_key if to else None
     with (
         open_session(settings, report) as session,
+        refuse_standby(session.conn, session.target.display),
         runner_lock(
             session.target,
             settings.ledger_schema,

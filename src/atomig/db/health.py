@@ -51,7 +51,7 @@ class Standby:
 
 
 _STANDBYS = """
-    SELECT coalesce(application_name, '') AS name, client_addr::text AS client, state,
+    SELECT coalesce(application_name, '') AS name, host(client_addr) AS client, state,
            sync_state,
            (extract(epoch FROM replay_lag) * 1000)::bigint AS replay_lag_ms,
            pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint AS replay_lag_bytes
