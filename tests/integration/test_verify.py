@@ -241,15 +241,20 @@ def test_ctrl_c_drops_the_scratch_database(project):
     project.add(*BASE)
     project.add("20260102_0900_slow", "SELECT pg_sleep(30);\n", "SELECT 1;\n")
     process = project.popen("verify")
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not db.scalar(
-        "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(30)%'"
-    ):
-        time.sleep(0.05)
-    assert scratch_databases(db), "the scratch database exists while verify runs"
-    started = time.monotonic()
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=30)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not db.scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(30)%'"
+        ):
+            time.sleep(0.05)
+        assert scratch_databases(db), "the scratch database exists while verify runs"
+        started = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
     assert time.monotonic() - started < 10, "the sleeping statement was cancelled"
     assert process.returncode == 130, stderr
     assert scratch_databases(db) == []
