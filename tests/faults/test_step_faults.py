@@ -403,17 +403,19 @@ def test_blocker_beyond_the_retry_budget_rolls_back_and_names_it(project):
     converge(project, post)
 
 
-def test_interrupt_cancels_the_running_statement_and_rolls_back(project):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_cancels_the_running_statement_and_rolls_back(project, signum):
     db = project.database
     pre, post, snapshot, runner, _pid = start_slow_build(project)
+    name = signal.Signals(signum).name
     try:
-        runner.send_signal(signal.SIGINT)
+        runner.send_signal(signum)
         _out, err = runner.communicate(timeout=60)
         assert runner.returncode == 130, err
-        assert "SIGINT: cancelling the running statement" in err
+        assert f"{name}: cancelling the running statement" in err
         assert "rolled back" in err
         assert assert_consistent(project, pre, post) == pre
-        assert "interrupted by SIGINT" in json.dumps(
+        assert f"interrupted by {name}" in json.dumps(
             db.scalar(
                 "SELECT details FROM atomig.history WHERE version = %s AND event = 'rolled_back'",
                 (VERSION,),
