@@ -22,6 +22,12 @@ if TYPE_CHECKING:  # explicit re-exports for type checkers
     from atomig.api.batched import (
         backfill_status as backfill_status,
     )
+    from atomig.api.dryrun import (
+        DryRunReport as DryRunReport,
+    )
+    from atomig.api.dryrun import (
+        dry_run as dry_run,
+    )
     from atomig.api.lint import (
         LintReport as LintReport,
     )
@@ -80,19 +86,7 @@ if TYPE_CHECKING:  # explicit re-exports for type checkers
         recover as recover,
     )
     from atomig.api.safety import (
-        DryRunReport as DryRunReport,
-    )
-    from atomig.api.safety import (
-        TraceReport as TraceReport,
-    )
-    from atomig.api.safety import (
         VerifyReport as VerifyReport,
-    )
-    from atomig.api.safety import (
-        dry_run as dry_run,
-    )
-    from atomig.api.safety import (
-        trace as trace,
     )
     from atomig.api.safety import (
         verify as verify,
@@ -102,6 +96,12 @@ if TYPE_CHECKING:  # explicit re-exports for type checkers
     )
     from atomig.api.schema import (
         read_database_schema as read_database_schema,
+    )
+    from atomig.api.tracing import (
+        TraceReport as TraceReport,
+    )
+    from atomig.api.tracing import (
+        trace as trace,
     )
 
 _EXPORTS = {
@@ -125,14 +125,9 @@ _EXPORTS = {
         "init_project",
         "new_migration",
     ),
-    "atomig.api.safety": (
-        "DryRunReport",
-        "TraceReport",
-        "VerifyReport",
-        "dry_run",
-        "trace",
-        "verify",
-    ),
+    "atomig.api.dryrun": ("DryRunReport", "dry_run"),
+    "atomig.api.safety": ("VerifyReport", "verify"),
+    "atomig.api.tracing": ("TraceReport", "trace"),
     "atomig.api.schema": ("describe_table", "read_database_schema"),
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}

@@ -10,7 +10,9 @@ from atomig.cli.render import console
 from atomig.sql.locks import LockMode
 
 if TYPE_CHECKING:
-    from atomig.api.safety import DryRunReport, TraceReport, VerifyReport
+    from atomig.api.dryrun import DryRunReport
+    from atomig.api.safety import VerifyReport
+    from atomig.api.tracing import TraceReport
     from atomig.verify.trace import LockTaken
 
 

@@ -1,0 +1,151 @@
+"""What the scratch-database verbs share: which migrations to replay (as applied to the
+target), replaying them with the real runner, a scratch database for the duration of a
+block, and SIGINT/SIGTERM handling that always drops it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from atomig.api.recovery import plan_text
+from atomig.config import Settings
+from atomig.errors import AtomigError, Interrupted, VerificationFailed
+from atomig.events import Event, EventLog, Reporter
+from atomig.plan.model import Plan
+from atomig.run import ledger
+from atomig.run.context import RunContext
+from atomig.run.interrupt import Interrupt, handle_signals
+from atomig.run.runner import apply_migration, check_runnable
+from atomig.run.session import Session
+from atomig.source.model import Migration
+from atomig.verify.config import safety_settings
+from atomig.verify.scratch import (
+    close_context,
+    scratch_context,
+    scratch_database,
+    scratch_server,
+)
+
+__all__ = [
+    "Replay",
+    "check_interrupt",
+    "replay_migrations",
+    "scratch_run",
+    "split_applied",
+    "stoppable",
+    "up_plan",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """A migration to replay on a scratch database, and the up plan to replay it with
+    (planned from the SQL as applied to the target when that differs from the file)."""
+
+    migration: Migration
+    text: str | None = None
+
+
+def split_applied(
+    settings: Settings, session: Session, migrations: list[Migration], everything: bool
+) -> tuple[list[Replay], list[Migration], list[str]]:
+    """(applied migrations to replay as applied, pending migrations, notes)."""
+    if everything:
+        return [], list(migrations), []
+    state = ledger.read_ledger(session.conn, settings.ledger_schema)
+    replay, notes = [], []
+    for migration in migrations:
+        row = state.applied.get(migration.id.order_key)
+        if row is None:
+            continue
+        text = None
+        if row.up_checksum != migration.up.checksum:
+            stored = ledger.applied_texts(
+                session.conn, settings.ledger_schema, migration.version
+            )
+            text = stored[0] if stored else None
+            notes.append(
+                f"{migration.id.name} changed since it was applied: replaying the SQL "
+                "stored in the ledger"
+            )
+        replay.append(Replay(migration, text))
+    pending = [m for m in migrations if m.id.order_key not in state.applied]
+    return replay, pending, notes
+
+
+def up_plan(settings: Settings, ctx: RunContext, item: Replay) -> Plan:
+    return plan_text(settings, item.migration, "up", ctx.server_version, item.text)
+
+
+def replay_migrations(settings: Settings, ctx: RunContext, items: list[Replay]) -> None:
+    """Apply ``items`` on the scratch database with the real runner.
+
+    Raises:
+        VerificationFailed: a migration does not apply there (naming it and why).
+    """
+    for item in items:
+        try:
+            plan = up_plan(settings, ctx, item)
+            check_runnable(plan)
+            down = plan_text(settings, item.migration, "down", ctx.server_version)
+            apply_migration(ctx, item.migration, plan, down)
+        except Interrupted:
+            raise
+        except AtomigError as error:
+            raise VerificationFailed(
+                f"replaying {item.migration.id.name} on the scratch database failed: "
+                f"{error.message}",
+                location=error.location,
+                hint="the scratch database starts empty and is built by replaying the "
+                "migrations: objects created outside migrations (extensions, roles, "
+                "schemas) must be created by a migration too",
+            ) from None
+
+
+@contextmanager
+def scratch_run(
+    settings: Settings,
+    session: Session,
+    scratch_url: str | None,
+    report: Reporter,
+    interrupt: Interrupt,
+) -> Iterator[RunContext]:
+    """A runner context on a new scratch database (dropped when the block ends)."""
+    chosen = scratch_url or safety_settings(settings).verify.scratch_url
+    server = scratch_server(settings, session.target, chosen)
+    with scratch_database(server, report) as target:
+        # The runner's own events on a scratch database (injected failures, rollbacks) are
+        # not news: the verbs report what they found.
+        ctx = scratch_context(settings, target, EventLog(), interrupt)
+        try:
+            yield ctx
+        finally:
+            close_context(ctx)
+
+
+@contextmanager
+def stoppable(report: Reporter) -> Iterator[Interrupt]:
+    """SIGINT / SIGTERM cancel the statement in flight; the scratch database is dropped."""
+    interrupt = Interrupt()
+
+    def on_signal(name: str, first: bool) -> None:
+        if first:
+            report(
+                Event(
+                    "interrupt",
+                    f"{name}: stopping; the scratch database is dropped",
+                    level="warning",
+                )
+            )
+
+    with handle_signals(interrupt, on_signal):
+        yield interrupt
+
+
+def check_interrupt(interrupt: Interrupt) -> None:
+    if interrupt.requested:
+        raise Interrupted(
+            f"interrupted by {interrupt.signal_name}",
+            hint="nothing changed on the target; the scratch database was dropped",
+        )
