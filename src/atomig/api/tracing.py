@@ -120,6 +120,14 @@ def trace(
                     counts,
                     settings.ledger_schema,
                     safety.verify.scale_max_rows,
+                    lambda done, seconds: report(
+                        Event(
+                            "trace.seeded",
+                            f"seeded {done.table}: {done.rows:,} rows in {seconds:.1f}s"
+                            + (f" ({done.note})" if done.note else ""),
+                            level="warning" if done.rows == 0 else "info",
+                        )
+                    ),
                 )
             traces = _trace_all(
                 settings, ctx, todo, "down" if down else "up", interrupt

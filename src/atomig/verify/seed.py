@@ -13,7 +13,8 @@ whose constraints the generated rows do not satisfy is reported, not fatal.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
 from typing import Any
@@ -181,6 +182,7 @@ def seed_scratch(
     counts: Mapping[tuple[str, str], int],
     ledger_schema: str,
     max_rows: int,
+    progress: Callable[[Seeded, float], None] = lambda seeded, seconds: None,
 ) -> list[Seeded]:
     """Insert as many rows as ``counts`` says (at most ``max_rows`` per table) into each
     table of the scratch database that ``conn`` is connected to, parents before children,
@@ -199,6 +201,7 @@ def seed_scratch(
         name = str(QualifiedName(*key))
         rows = min(wanted, max_rows)
         capped = f"capped at {max_rows:,} rows" if rows < wanted else None
+        started = time.monotonic()
         try:
             with conn.transaction():
                 row = conn.execute(
@@ -209,4 +212,5 @@ def seed_scratch(
         except psycopg.Error as exc:
             reason = (exc.diag.message_primary or str(exc)).strip()
             out.append(Seeded(name, wanted, 0, f"not seeded: {reason}"))
+        progress(out[-1], time.monotonic() - started)
     return out
