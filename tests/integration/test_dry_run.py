@@ -135,3 +135,29 @@ def test_scratch_dry_run_reports_a_failure_and_what_was_not_tried(project):
     assert 'relation "nope" does not exist' in result.stdout
     assert "- 20260103_0900_after: not tried" in result.stdout
     assert project.database.scalar("SELECT to_regclass('users')") is None
+
+
+def test_dry_runs_rehearse_the_preflight_without_recording_it(project):
+    db = project.database
+    project.add(*BASE)
+    assert project.cli("up").exit_code == 0
+    project.add(*UNIQUE)
+    recorded = db.scalar("SELECT count(*) FROM atomig.checks")
+    (project.dir / "atomig.toml").write_text(
+        '[preflight]\nbackup_command = "echo no snapshot >&2; exit 1"\nlock_holders = "wait"\n'
+    )
+    with db.connect() as holder:
+        holder.execute("BEGIN")
+        holder.execute("SELECT count(*) FROM users")
+        started = time.monotonic()
+        result = project.cli("up", "--dry-run=target", "--json")
+        elapsed = time.monotonic() - started
+        holder.execute("ROLLBACK")
+    assert result.exit_code == 1
+    assert elapsed < 10  # "wait" does not wait in a rehearsal
+    document = json.loads(result.stdout)
+    outcomes = {c["check"]: c["outcome"] for c in document["preflight"]}
+    assert outcomes["backup"] == "fail"
+    assert outcomes["lock_holders"] == "warn"
+    assert "preflight: backup: `echo no snapshot >&2; exit 1` exited 1" in result.stderr
+    assert db.scalar("SELECT count(*) FROM atomig.checks") == recorded

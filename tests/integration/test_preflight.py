@@ -195,8 +195,9 @@ def test_backup_query_and_archive_recency(project):
     configure(
         project, '[preflight]\nbackup_query = "SELECT count(*) > 100 FROM pg_class"\n'
     )
-    result = project.cli("up", "--dry-run")  # a dry run runs no preflight
+    result = project.cli("up", "--dry-run")  # a rehearsal: nothing recorded
     assert result.exit_code == 0
+    assert outcome_of(db, "backup")[:2] == ("skipped", "no backup check configured")
     configure(project, '[preflight]\nbackup_query = "SELECT false"\n')
     result = project.cli("up")
     assert result.exit_code == 1

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from atomig.api.recovery import plan_text
+from atomig.api.recovery import new_context, plan_text
 from atomig.api.scratch_runs import (
     Replay,
     check_interrupt,
@@ -27,8 +27,10 @@ from atomig.run.runner import apply_migration, check_runnable
 from atomig.run.session import Session, open_session
 from atomig.source.layout import discover_migrations, find_migration
 from atomig.source.model import Migration
+from atomig.verify.checks import CheckResult
 from atomig.verify.config import safety_settings
 from atomig.verify.dryrun import DryRunMigration, dry_run_on_target
+from atomig.verify.preflight import run_preflight
 
 __all__ = ["DryRunReport", "dry_run"]
 
@@ -43,11 +45,14 @@ class DryRunReport:
     plans: tuple[Plan, ...]
     migrations: tuple[DryRunMigration, ...]
     notes: tuple[str, ...] = ()
+    checks: tuple[CheckResult, ...] = ()
 
     @property
     def ok(self) -> bool:
-        """Every migration tried ran without an error."""
-        return all(m.outcome != "failed" for m in self.migrations)
+        """Every migration tried ran without an error, and no preflight check failed."""
+        return all(m.outcome != "failed" for m in self.migrations) and all(
+            c.outcome != "fail" for c in self.checks
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The ``--json`` shape of ``atomig up --dry-run``."""
@@ -61,6 +66,7 @@ class DryRunReport:
             "ok": self.ok,
             "plans": [plan_to_dict(p) for p in self.plans],
             "migrations": [m.to_dict() for m in self.migrations],
+            "preflight": [c.to_dict() for c in self.checks],
             "notes": list(self.notes),
         }
 
@@ -112,6 +118,16 @@ def dry_run(
         plans = [plan_text(settings, m, "up", server) for m in pending]
         for p in plans:
             check_runnable(p)
+        checks: list[CheckResult] = []
+        if plans:
+            # What the preflight of `atomig up` would say now (nothing recorded).
+            ctx = new_context(settings, session, report)
+            checks = run_preflight(
+                ctx,
+                plans,
+                safety_settings(settings).preflight,
+                rehearsal=True,
+            )
         if on_target:
             report(
                 Event(
@@ -146,6 +162,7 @@ def dry_run(
                 str(server),
                 tuple(plans),
                 tuple(results),
+                checks=tuple(checks),
             )
         with scratch_run(settings, session, scratch_url, report, interrupt) as ctx:
             applied = [Replay(m) for m in migrations if m not in pending]
@@ -161,6 +178,7 @@ def dry_run(
                     f"tried on a scratch database on {ctx.target.display.rsplit('/', 1)[0]}"
                     " (dropped afterwards), every step for real",
                 ),
+                checks=tuple(checks),
             )
 
 

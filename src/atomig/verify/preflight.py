@@ -24,6 +24,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 from atomig.db.activity import Session
@@ -373,15 +374,27 @@ def run_preflight(
     config: PreflightSettings,
     *,
     skip_backup_check: str | None = None,
+    rehearsal: bool = False,
 ) -> list[CheckResult]:
     """Run the checks (standby and server first, then backup, replication, invalid objects,
     and lock holders last, closest to the first step), record every result in the ledger,
     and tell the user.
 
+    ``rehearsal`` (a dry run): nothing is recorded, ``wait`` policies do not wait (they
+    report), and a failed check is returned, not raised.
+
     Raises:
         PreflightFailed: a check failed (nothing was applied).
         UsageError: ``skip_backup_check`` is an empty reason.
     """
+    if rehearsal:
+        config = replace(
+            config,
+            lock_holders=WARN if config.lock_holders == WAIT else config.lock_holders,
+            replication_lag=(
+                WARN if config.replication_lag == WAIT else config.replication_lag
+            ),
+        )
     if skip_backup_check is not None and not skip_backup_check.strip():
         raise UsageError(
             '--skip-backup-check needs a reason: --skip-backup-check "restore tested today"'
@@ -395,12 +408,13 @@ def run_preflight(
         results.append(check_replication(ctx, config))
         results.append(check_invalid_objects(ctx, config))
         results.append(check_lock_holders(ctx, plans, config))
-    record_checks(ctx.conn, ctx.schema, ctx.run_id, ctx.actor, results)
+    if not rehearsal:
+        record_checks(ctx.conn, ctx.schema, ctx.run_id, ctx.actor, results)
     for result in results:
         say(ctx.report, result)
     summary(ctx.report, PHASE, results)
     failed = [r for r in results if r.outcome == FAIL]
-    if failed:
+    if failed and not rehearsal:
         first = failed[0]
         raise PreflightFailed(
             f"preflight failed, nothing was applied: {first.name}: {first.message}"
