@@ -27,16 +27,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from atomig.config import Settings
 from atomig.errors import SourceError
 from atomig.lint.context import LintContext, LintOptions
 from atomig.lint.finding import Hit, Severity
 from atomig.lint.helpers import commands, created_name, dropped_names
 from atomig.lint.rule import Example
-from atomig.plan.planner import plan_migration
-from atomig.plan.rollback import needs_partial_rollback
-from atomig.source.directives import parse_directives
-from atomig.source.model import MigrationId
 from atomig.sql.facts import QualifiedName
 from atomig.sql.guards import partial_state_hazard
 from atomig.sql.parse import Statement
@@ -68,7 +63,6 @@ GOOD = (
     Example("CREATE TABLE carts (id bigint PRIMARY KEY);"),
 )
 _GUARDABLE = frozenset({"CreateStmt", "IndexStmt", "CreateSeqStmt", "CreateSchemaStmt"})
-_SETTINGS = Settings(project_dir=Path("."), migrations_dir=Path("."))
 _DOWN = "a down file: run after a partial up or a failed earlier rollback"
 _OTHER = "a file applied by another tool: run again after a partial failure"
 
@@ -129,7 +123,14 @@ def _unguarded(stmt: Statement, ctx: LintContext) -> str | None:
 
 
 def _up_shape(ctx: LintContext) -> tuple[bool, set[QualifiedName]]:
-    """Whether the up may stop part-way under the rollback policy, and what it creates."""
+    """Whether the up may stop part-way under the rollback policy, and what it creates
+    (the planner is imported here: only down files need it, lint starts faster)."""
+    from atomig.config import Settings
+    from atomig.plan.planner import plan_migration
+    from atomig.plan.rollback import needs_partial_rollback
+    from atomig.source.directives import parse_directives
+    from atomig.source.model import MigrationId
+
     up = ctx.partner
     if up is None or ctx.other_runner:
         return False, set()
@@ -140,7 +141,7 @@ def _up_shape(ctx: LintContext) -> tuple[bool, set[QualifiedName]]:
             "up",
             up,
             parse_directives(up.text, Path(up.path)),
-            _SETTINGS.with_overrides(on_failure=ctx.options.on_failure),
+            Settings(Path("."), Path("."), on_failure=ctx.options.on_failure),
             ctx.version,
         )
     except SourceError:
