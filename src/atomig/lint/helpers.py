@@ -74,23 +74,48 @@ DROPS_ITSELF = frozenset(
 )
 
 
+# Rules ask the same statement the same questions, one rule after another: remember the
+# answers for the statement being linted (a strong reference, so ``is`` cannot be fooled).
+_LAST_RELATION: list[Any] = [None, None]
+_LAST_COMMANDS: list[Any] = [None, ()]
+
+
 def alter_relation(stmt: Statement) -> QualifiedName | None:
     """The table of an ``ALTER TABLE`` (None for ALTER INDEX/VIEW/… and other kinds)."""
+    if _LAST_RELATION[0] is stmt:
+        found: QualifiedName | None = _LAST_RELATION[1]
+        return found
     body = stmt.body
     if stmt.kind != "AlterTableStmt" or body.get("objtype") not in (
         None,
         "OBJECT_TABLE",
     ):
-        return None
-    return range_var(body.get("relation"))
+        found = None
+    else:
+        found = range_var(body.get("relation"))
+    _LAST_RELATION[0], _LAST_RELATION[1] = stmt, found
+    return found
+
+
+def _commands(stmt: Statement) -> tuple[tuple[str, Body], ...]:
+    if _LAST_COMMANDS[0] is stmt:
+        found: tuple[tuple[str, Body], ...] = _LAST_COMMANDS[1]
+        return found
+    found = tuple(
+        (cmd.get("subtype", ""), cmd)
+        for item in stmt.body.get("cmds", ())
+        if (cmd := item.get("AlterTableCmd")) is not None
+    )
+    _LAST_COMMANDS[0], _LAST_COMMANDS[1] = stmt, found
+    return found
 
 
 def commands(stmt: Statement, *subtypes: str) -> Iterator[tuple[str, Body]]:
     """``(subtype, AlterTableCmd)`` of an ALTER TABLE, optionally only some subtypes."""
-    for item in stmt.body.get("cmds", ()):
-        cmd = item.get("AlterTableCmd")
-        if cmd is not None and (not subtypes or cmd.get("subtype") in subtypes):
-            yield cmd.get("subtype", ""), cmd
+    found = _commands(stmt)
+    if not subtypes:
+        return iter(found)
+    return (pair for pair in found if pair[0] in subtypes)
 
 
 def added_columns(stmt: Statement) -> Iterator[Body]:
