@@ -2,6 +2,9 @@
 
 Precedence, highest first: command-line flags > environment (``ATOMIG_DATABASE_URL``, then
 ``DATABASE_URL``) > ``atomig.toml`` (or ``[tool.atomig]`` in ``pyproject.toml``) > defaults.
+A deployment environment (``--env NAME`` or ``ATOMIG_ENV``) selects the table
+``[environments.NAME]`` of the file, whose keys override the file's own (sections merge key
+by key); naming an environment the file does not define is an error.
 With no database configured anywhere, atomig uses an embedded PostgreSQL under ``.atomig/``.
 Unknown keys are errors: a typo in a timeout must not silently fall back to a default.
 """
@@ -78,6 +81,8 @@ class Settings:
     retry: RetrySettings = field(default_factory=RetrySettings)
     config_file: Path | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    environment: str | None = None
+    require_review: bool = False
 
     @property
     def embedded_dir(self) -> Path:
@@ -104,6 +109,8 @@ _TOP_KEYS = frozenset(
         "allow_out_of_order",
         "session",
         "retry",
+        "require_review",
+        "environments",
     }
 )
 
@@ -182,16 +189,20 @@ def load_settings(
     config_file: Path | None = None,
     environ: Mapping[str, str] | None = None,
     migrations_dir: Path | None = None,
+    environment: str | None = None,
 ) -> Settings:
     """Resolve settings with the documented precedence.
 
     Raises:
-        ConfigError: for unknown keys, wrong types or invalid durations, naming the file.
+        ConfigError: for unknown keys, wrong types or invalid durations, naming the file,
+            and for an environment the file does not define.
     """
     project = (project_dir or Path.cwd()).resolve()
     env = os.environ if environ is None else environ
     data, path = read_config_file(project, config_file)
     where = str(path) if path else "configuration"
+    chosen = environment or env.get("ATOMIG_ENV") or None
+    data = _with_environment(data, chosen, where)
     unknown = set(data) - _TOP_KEYS - _EXTRA_SECTIONS
     if unknown:
         raise ConfigError(
@@ -227,6 +238,11 @@ def load_settings(
         )
     if "retry" in data:
         changes["retry"] = _section(RetrySettings, data["retry"], "retry", where)
+    if "require_review" in data:
+        if not isinstance(data["require_review"], bool):
+            raise ConfigError(f"{where}: require_review must be true or false")
+        changes["require_review"] = data["require_review"]
+    changes["environment"] = chosen
     changes["extra"] = {k: v for k, v in data.items() if k in _EXTRA_SECTIONS}
     url, source = _resolve_database_url(
         database_url, env, data.get("database_url"), where
@@ -235,6 +251,36 @@ def load_settings(
     if migrations_dir is not None:
         changes["migrations_dir"] = migrations_dir.resolve()
     return replace(settings, **changes)
+
+
+def _with_environment(
+    data: dict[str, Any], name: str | None, where: str
+) -> dict[str, Any]:
+    """The file's settings with ``[environments.NAME]`` laid over them."""
+    environments = data.pop("environments", {})
+    if not isinstance(environments, dict) or not all(
+        isinstance(v, dict) for v in environments.values()
+    ):
+        raise ConfigError(f"{where}: [environments.NAME] must be tables")
+    if name is None:
+        return data
+    if name not in environments:
+        known = ", ".join(sorted(environments)) or "none"
+        raise ConfigError(
+            f"{where}: unknown environment {name!r} (from --env or ATOMIG_ENV)",
+            hint=f"environments defined: {known}; add [environments.{name}] or fix the name",
+        )
+    merged = dict(data)
+    for key, value in environments[name].items():
+        if key == "environments":
+            raise ConfigError(
+                f"{where}: [environments.{name}] cannot nest environments"
+            )
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
 
 
 def _resolve_database_url(

@@ -131,3 +131,10 @@ class Interrupted(AtomigError):
 
     exit_code = 130
     kind = "interrupted"
+
+
+class ReviewRequired(AtomigError):
+    """``require_review`` is on and a migration to apply is unreviewed or changed since."""
+
+    exit_code = 1
+    kind = "review-required"

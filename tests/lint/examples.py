@@ -47,8 +47,36 @@ def lint_example(example: Example, major: int) -> list[Finding]:
     options = LintOptions(
         version=ServerVersion.from_major(major), runner=example.runner
     )
-    result = lint_migrations(migrations, options=options)
+    sources = ()
+    if example.reviewed is not None:
+        # The review gate: the example migration approved (or not) as it is.
+        sources = (_review_source(example.reviewed),)
+    result = lint_migrations(migrations, options=options, context_sources=sources)
     return [f for f in result.findings if f.path == target]
+
+
+def _review_source(reviewed: bool):
+    from datetime import UTC, datetime
+
+    from atomig.lint.rules.unreviewed_migration import review_findings
+    from atomig.source.checksum import checksum_text
+    from atomig.source.review import Approval
+
+    def source(migrations):
+        approvals = [
+            Approval(
+                m.name,
+                checksum_text(m.up.text),
+                checksum_text(m.down.text),
+                datetime.now(UTC),
+                "reviewer",
+            )
+            for m in migrations
+            if reviewed and m.up and m.down
+        ]
+        return review_findings(migrations, lambda _directory: approvals)
+
+    return source
 
 
 def majors_for(example: Example) -> list[int]:

@@ -28,6 +28,21 @@ if TYPE_CHECKING:  # explicit re-exports for type checkers
     from atomig.api.dryrun import (
         dry_run as dry_run,
     )
+    from atomig.api.gen import (
+        GenResult as GenResult,
+    )
+    from atomig.api.gen import (
+        HeldPhase as HeldPhase,
+    )
+    from atomig.api.gen import (
+        generate as generate,
+    )
+    from atomig.api.gen import (
+        held_phases as held_phases,
+    )
+    from atomig.api.gen import (
+        release_phase as release_phase,
+    )
     from atomig.api.lint import (
         LintReport as LintReport,
     )
@@ -85,6 +100,18 @@ if TYPE_CHECKING:  # explicit re-exports for type checkers
     from atomig.api.recovery import (
         recover as recover,
     )
+    from atomig.api.review import (
+        ApproveResult as ApproveResult,
+    )
+    from atomig.api.review import (
+        ReviewReport as ReviewReport,
+    )
+    from atomig.api.review import (
+        approve_migrations as approve_migrations,
+    )
+    from atomig.api.review import (
+        review_status as review_status,
+    )
     from atomig.api.safety import (
         VerifyReport as VerifyReport,
     )
@@ -106,6 +133,13 @@ if TYPE_CHECKING:  # explicit re-exports for type checkers
 
 _EXPORTS = {
     "atomig.api.batched": ("BackfillResult", "backfill", "backfill_status"),
+    "atomig.api.gen": (
+        "GenResult",
+        "HeldPhase",
+        "generate",
+        "held_phases",
+        "release_phase",
+    ),
     "atomig.api.lint": ("LintReport", "lint"),
     "atomig.api.migrate": (
         "RunReport",
@@ -128,21 +162,32 @@ _EXPORTS = {
     "atomig.api.dryrun": ("DryRunReport", "dry_run"),
     "atomig.api.safety": ("VerifyReport", "verify"),
     "atomig.api.tracing": ("TraceReport", "trace"),
+    "atomig.api.review": (
+        "ApproveResult",
+        "ReviewReport",
+        "approve_migrations",
+        "review_status",
+    ),
     "atomig.api.schema": ("describe_table", "read_database_schema"),
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = [
+    "ApproveResult",
     "BackfillResult",
     "DryRunReport",
+    "GenResult",
+    "HeldPhase",
     "InitResult",
     "LintReport",
     "NewResult",
     "RecoverReport",
+    "ReviewReport",
     "RunReport",
     "TraceReport",
     "VerifyReport",
     "accept_edit",
+    "approve_migrations",
     "backfill",
     "backfill_status",
     "describe_table",
@@ -150,6 +195,8 @@ __all__ = [
     "dry_run",
     "embedded_info",
     "embedded_stop",
+    "generate",
+    "held_phases",
     "init_project",
     "lint",
     "migrate",
@@ -159,6 +206,8 @@ __all__ = [
     "plan_to_dict",
     "read_database_schema",
     "recover",
+    "release_phase",
+    "review_status",
     "rollback",
     "status",
     "trace",

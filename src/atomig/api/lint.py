@@ -242,10 +242,36 @@ def lint(
         loose,
         options=options,
         catalog=catalog,
-        context_sources=CONTEXT_SOURCES,
+        context_sources=(*CONTEXT_SOURCES, *_review_sources(settings)),
         parsed=parsed,
     )
     return LintReport(result, options, database)
+
+
+def _review_sources(settings: Settings) -> tuple[ContextSource, ...]:
+    """The review gate's findings, in projects that use it (an approvals file exists, or
+    ``require_review`` is set in the configuration or any of its environments)."""
+    from atomig.api.review import read_approvals
+    from atomig.config import read_config_file
+    from atomig.lint.rules.unreviewed_migration import review_findings
+    from atomig.source.review import review_file_path
+
+    data, _ = read_config_file(settings.project_dir, settings.config_file)
+    environments = data.get("environments") or {}
+    configured = settings.require_review or any(
+        isinstance(table, dict) and table.get("require_review")
+        for table in environments.values()
+    )
+    if not configured and not review_file_path(settings.migrations_dir).is_file():
+        return ()
+    cache: dict[Path, Any] = {}
+
+    def approvals_for(directory: Path) -> Any:
+        if directory not in cache:
+            cache[directory] = read_approvals(directory)
+        return cache[directory]
+
+    return (lambda migrations: review_findings(migrations, approvals_for),)
 
 
 def _read_catalog(

@@ -17,6 +17,7 @@ from atomig.api.recovery import (
     stop_if_interrupted,
     unfinished_rows,
 )
+from atomig.api.review import require_reviewed
 from atomig.config import Settings
 from atomig.db.indexes import invalid_indexes
 from atomig.errors import NeedsAttention, UsageError
@@ -262,6 +263,7 @@ def migrate(
             for m in migrations
             if m.id.order_key not in done and (limit is None or m.id.order_key <= limit)
         ]
+        require_reviewed(settings, pending)
         late = [m for m in pending if done and m.id.order_key < max(done)]
         if late and not settings.allow_out_of_order:
             raise NeedsAttention(

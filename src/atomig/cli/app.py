@@ -34,6 +34,7 @@ class Options:
     migrations_dir: Path | None
     debug: bool
     quiet: bool
+    environment: str | None = None
 
     def settings(self, **overrides: Any) -> Any:
         from atomig.config import load_settings
@@ -43,6 +44,7 @@ class Options:
             database_url=self.database_url,
             config_file=self.config,
             migrations_dir=self.migrations_dir,
+            environment=self.environment,
         )
         return settings.with_overrides(**overrides) if overrides else settings
 
@@ -104,6 +106,12 @@ def run(opts: Options, as_json: bool, action: Callable[[], Any]) -> Any:
     type=click.Path(file_okay=False, path_type=Path),
     help="Migrations directory (default: migrations/).",
 )
+@click.option(
+    "--env",
+    "environment",
+    metavar="NAME",
+    help="Deployment environment: [environments.NAME] of the config (or ATOMIG_ENV).",
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
 @click.option(
     "-q", "--quiet", is_flag=True, help="Only print warnings and errors on stderr."
@@ -116,6 +124,7 @@ def cli(
     database_url: str | None,
     config: Path | None,
     migrations_dir: Path | None,
+    environment: str | None,
     debug: bool,
     quiet: bool,
 ) -> None:
@@ -128,7 +137,9 @@ def cli(
             stream=sys.stderr,
             format="%(asctime)s %(name)s %(levelname)s %(message)s",
         )
-    ctx.obj = Options(project_dir, database_url, config, migrations_dir, debug, quiet)
+    ctx.obj = Options(
+        project_dir, database_url, config, migrations_dir, debug, quiet, environment
+    )
 
 
 def wait_option(func: F) -> F:

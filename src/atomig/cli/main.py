@@ -3,10 +3,28 @@
 from __future__ import annotations
 
 from atomig.cli.app import cli
-from atomig.cli.commands import backfill, embedded, lint, migrate, safety, schema
+from atomig.cli.commands import (
+    backfill,
+    embedded,
+    gen,
+    lint,
+    migrate,
+    review,
+    safety,
+    schema,
+)
 
 __all__ = ["cli", "main"]
-_COMMAND_MODULES = (backfill, embedded, lint, migrate, safety, schema)
+_COMMAND_MODULES = (
+    backfill,
+    embedded,
+    gen,
+    lint,
+    migrate,
+    review,
+    safety,
+    schema,
+)
 
 
 def main() -> None:

@@ -49,6 +49,8 @@ class Example:
         down: the down file of the migration (``None``: a down that drops what ``sql``
             creates is not needed for the example).
         apply: False for a GOOD example that cannot be applied as is (documented why).
+        reviewed: whether the example migration counts as approved in the review gate
+            (``None``: the project does not use the gate).
     """
 
     sql: str
@@ -58,6 +60,7 @@ class Example:
     direction: str = "up"
     down: str | None = None
     apply: bool = True
+    reviewed: bool | None = None
 
     def holds_for(self, major: int) -> bool:
         """True when the example applies to PostgreSQL ``major``."""

@@ -47,6 +47,9 @@ FILE_DIRECTIVES: dict[str, Callable[[str], str]] = {
     "on_failure": _choice("rollback", "resume"),
     "retry_max_attempts": _positive_int,
     "retry_budget": _duration,
+    # A down file that re-adds dropped columns: PostgreSQL appends them at the end of the
+    # table, so `atomig verify` compares the table's columns as a set, not in order.
+    "column_order": _choice("restored", "appended"),
 }
 
 # Directives that attach to the next statement; read by atomig.sql, skipped here.

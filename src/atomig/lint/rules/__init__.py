@@ -54,6 +54,7 @@ from atomig.lint.rules import (
     unbatched_dml,
     unique_constraint_direct,
     unnamed_constraint,
+    unreviewed_migration,
     unused_ignore,
     validate_in_same_transaction,
     volatile_default,
@@ -120,4 +121,6 @@ MODULES = (
     # suppressions
     invalid_ignore,
     unused_ignore,
+    # the review gate
+    unreviewed_migration,
 )
