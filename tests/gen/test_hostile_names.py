@@ -4,6 +4,8 @@ keywords, a newline, names of exactly 63 bytes and generated names that would ex
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from atomig.sql.quote import parse_column_name
@@ -96,7 +98,7 @@ def test_hostile_identifiers_round_trip(project, args):
         for text in (phase["up"], phase["down"]):
             # A newline in a name never ends a comment early.
             lines = text.splitlines()
-            for comment, after in zip(lines, lines[1:], strict=False):
+            for comment, after in itertools.pairwise(lines):
                 assert not (comment.startswith("--") and after.startswith("break"))
     assert lint_errors(project) == []
     verify(project)

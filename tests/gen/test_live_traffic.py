@@ -12,7 +12,7 @@ from pathlib import Path
 from tests.gen.base import gen, release_all
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-from _workload import Workload  # noqa: E402
+from _workload import Workload
 
 ROWS, CUSTOMERS = 20_000, 500
 SETUP = f"""

@@ -45,9 +45,9 @@ def test_approve_records_reviewer_time_and_both_checksums(offline_project):
     assert result.exit_code == 0, result.output
     assert "approved 20260101_0900_carts" in result.stdout
     [line] = [
-        l
-        for l in review_file(offline_project).read_text().splitlines()
-        if not l.startswith("#")
+        line
+        for line in review_file(offline_project).read_text().splitlines()
+        if not line.startswith("#")
     ]
     name, up, down, at, by = line.split("\t")
     assert name == "20260101_0900_carts" and by == "Alice Example"
@@ -84,9 +84,9 @@ def test_edit_after_approval_is_changed_and_refused(project):
         == 0
     )
     lines = [
-        l
-        for l in review_file(project).read_text().splitlines()
-        if not l.startswith("#")
+        line
+        for line in review_file(project).read_text().splitlines()
+        if not line.startswith("#")
     ]
     assert len(lines) == 1 and lines[0].endswith(
         "\tcarol"
