@@ -47,12 +47,18 @@ def lint_example(example: Example, major: int) -> list[Finding]:
     options = LintOptions(
         version=ServerVersion.from_major(major), runner=example.runner
     )
-    sources = ()
-    if example.reviewed is not None:
-        # The review gate: the example migration approved (or not) as it is.
-        sources = (_review_source(example.reviewed),)
-    result = lint_migrations(migrations, options=options, context_sources=sources)
+    result = lint_migrations(
+        migrations, options=options, context_sources=example_context_sources(example)
+    )
     return [f for f in result.findings if f.path == target]
+
+
+def example_context_sources(example: Example) -> tuple:
+    """The project-level sources an example needs: the review gate, with the example
+    migration approved (or not) as it is."""
+    if example.reviewed is None:
+        return ()
+    return (_review_source(example.reviewed),)
 
 
 def _review_source(reviewed: bool):

@@ -19,7 +19,11 @@ import pytest
 from atomig.lint import LintOptions, all_rules, lint_migrations
 from atomig.lint.report import render_json, render_text
 from atomig.sql.versions import ServerVersion
-from tests.lint.examples import example_sources, majors_for
+from tests.lint.examples import (
+    example_context_sources,
+    example_sources,
+    majors_for,
+)
 
 SNAPSHOTS = Path(__file__).parent / "__snapshots__"
 UPDATE = os.environ.get("ATOMIG_SNAPSHOT_UPDATE") == "1"
@@ -36,7 +40,11 @@ def rendered(rule) -> tuple[str, str]:
         options = LintOptions(
             version=ServerVersion.from_major(major), runner=example.runner
         )
-        result = lint_migrations(migrations, options=options)
+        result = lint_migrations(
+            migrations,
+            options=options,
+            context_sources=example_context_sources(example),
+        )
         own = tuple(
             f for f in result.findings if f.rule == rule.id and f.path == target
         )
