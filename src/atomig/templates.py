@@ -25,6 +25,15 @@ CONFIG_TEMPLATE = """\
 # Apply pending migrations older than the latest applied one (branches merged late).
 # allow_out_of_order = false
 
+# The review gate: `atomig up` refuses migrations nobody approved as they are now
+# (atomig review approve VERSION --by NAME writes migrations/atomig.reviewed).
+# require_review = false
+
+# Deployment environments, chosen by --env NAME or ATOMIG_ENV=NAME: their keys override the
+# ones of this file (sections merge key by key).
+# [environments.production]
+# require_review = true
+
 [session]
 # The envelope of every migration (per migration: -- atomig: lock_timeout=5s).
 # lock_timeout = "2s"
