@@ -30,9 +30,9 @@ CONFIG_TEMPLATE = """\
 # require_review = false
 
 # Deployment environments, chosen by --env NAME or ATOMIG_ENV=NAME: their keys override the
-# ones of this file (sections merge key by key).
-# [environments.production]
-# require_review = true
+# ones of this file (sections merge key by key). For example, at the end of this file:
+#     [environments.production]
+#     require_review = true
 
 [session]
 # The envelope of every migration (per migration: -- atomig: lock_timeout=5s).
