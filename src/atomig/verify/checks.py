@@ -98,16 +98,22 @@ def say(report: Reporter, result: CheckResult, *, quiet_pass: bool = True) -> No
 
 
 def summary(report: Reporter, phase: str, results: list[CheckResult]) -> None:
-    """One line: how many checks passed, and the passes' messages in short."""
+    """One line: what passed (in short) and what was skipped, so that the reader never has
+    to guess which check did not pass."""
     passed = [r for r in results if r.outcome == PASS]
     if not passed:
         return
+    text = (
+        f"{phase}: {len(passed)} passed (" + "; ".join(r.message for r in passed) + ")"
+    )
+    # Warnings and failures were told one by one (say); skipped checks only here.
+    skipped = [r for r in results if r.outcome == SKIPPED]
+    if skipped:
+        text += "; skipped: " + "; ".join(f"{r.name} ({r.message})" for r in skipped)
     report(
         Event(
             f"{phase}.summary",
-            f"{phase}: {len(passed)} of {len(results)} checks passed ("
-            + "; ".join(r.message for r in passed)
-            + ")",
+            text,
             data={"results": [r.to_dict() for r in results]},
         )
     )
