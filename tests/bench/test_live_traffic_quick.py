@@ -54,9 +54,11 @@ def test_quick_run_result_shape_and_zero_failures(tmp_path):
         }
         assert variant["completed"], variant.get("migration_error")
         assert variant["rows_left_null"] == 0
-        assert variant["before"]["ok"] > 0 and variant["during"]["ok"] > 0
+        assert variant["before"]["ok"] > 0
     for name in ("atomig", "atomig-long-reader"):
         assert by[name]["all"]["failed"] == 0
+        # Traffic flows while atomig migrates (naive may legitimately block it all).
+        assert by[name]["during"]["ok"] > 0
         # Every atomig step is journaled: the spans come from the journal.
         assert len(by[name]["spans"]) >= 5
     # The long reader blocks naive DDL for as long as it holds its transaction (3 s in
