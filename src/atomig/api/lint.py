@@ -3,6 +3,7 @@ the pure engine."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -244,6 +245,7 @@ def lint(
         catalog=catalog,
         context_sources=(*CONTEXT_SOURCES, *_review_sources(settings)),
         parsed=parsed,
+        workers=min(2, os.cpu_count() or 1),
     )
     return LintReport(result, options, database)
 

@@ -23,6 +23,9 @@ from atomig.sql.parse import Script, Statement, parse_script
 from atomig.sql.spans import ByteToChar, LineIndex
 
 META_RULES = ("invalid-ignore", "unused-ignore")
+# Below this many statements a file is linted in one process (a fork costs more).
+PARALLEL_MIN_STATEMENTS = 2000
+Tagged = tuple[int, int, str, int, Hit]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,9 +109,14 @@ class Engine:
     """Runs the rules over parsed files; one engine per lint run."""
 
     def __init__(
-        self, options: LintOptions, catalog: CatalogFacts | None = None
+        self,
+        options: LintOptions,
+        catalog: CatalogFacts | None = None,
+        *,
+        workers: int = 1,
     ) -> None:
         self.options = options
+        self.workers = workers
         self.catalog = catalog
         rules = [
             r
@@ -179,6 +187,10 @@ class Engine:
                 )
             ]
         script = parsed.script
+        if not report:
+            for stmt in script.statements:
+                schema.apply(stmt, migration)
+            return []
         ctx = LintContext(
             script,
             self.options,
@@ -190,14 +202,21 @@ class Engine:
         ctx.down_state = down_state
         ctx.final_schema = self.final_schema
         ctx.partner = partner
-        if not report:
-            for stmt in script.statements:
-                schema.apply(stmt, migration)
-            return []
+        if self.workers > 1 and len(script) >= PARALLEL_MIN_STATEMENTS:
+            from atomig.lint.parallel import collect_split
+
+            raw = collect_split(self, ctx)
+            if raw is not None:
+                return self._finalise(ctx, raw)
+        return self._finalise(ctx, self.collect(ctx))
+
+    def collect(self, ctx: LintContext) -> list[tuple[Rule, Statement | None, Hit]]:
+        """Every rule's hits on ``ctx``'s file, in order, replaying it into ``ctx.schema``."""
         raw: list[tuple[Rule, Statement | None, Hit]] = []
-        direction = parsed.source.direction
+        direction = ctx.direction
         by_kind, every = self.dispatch(direction)
-        for stmt in script.statements:
+        schema, migration = ctx.schema, ctx.migration
+        for stmt in ctx.script.statements:
             rules = by_kind.get(stmt.kind, every)
             if stmt.kind == "AlterTableStmt" and rules:
                 rules = self._alter_rules(direction, _subtypes(stmt), rules)
@@ -212,7 +231,43 @@ class Engine:
             assert rule.finish is not None
             for stmt_or_none, hit in rule.finish(ctx):
                 raw.append((rule, stmt_or_none, hit))
-        return self._finalise(ctx, raw)
+        return raw
+
+    def collect_tagged(self, ctx: LintContext, keep: frozenset[str]) -> list[Tagged]:
+        """Like :meth:`collect` for the rules in ``keep`` only, each hit tagged with its
+        place in the sequential order: (statement index, rule position, rule id, statement
+        index or -1, hit); finishers come after every statement."""
+        out: list[Tagged] = []
+        direction = ctx.direction
+        by_kind, every = self.dispatch(direction)
+        schema, migration = ctx.schema, ctx.migration
+        kept: dict[int, list[tuple[int, Rule]]] = {}
+        for stmt in ctx.script.statements:
+            rules = by_kind.get(stmt.kind, every)
+            if stmt.kind == "AlterTableStmt" and rules:
+                rules = self._alter_rules(direction, _subtypes(stmt), rules)
+            mine = kept.get(id(rules))
+            if mine is None:
+                mine = kept[id(rules)] = [
+                    (pos, r) for pos, r in enumerate(rules) if r.id in keep
+                ]
+            index = stmt.index
+            for pos, rule in mine:
+                assert rule.check is not None
+                for hit in rule.check(stmt, ctx):
+                    out.append((index, pos, rule.id, index, hit))
+            schema.apply(stmt, migration)
+            for name in ctx.facts(stmt).creates if stmt.kind in _CREATES else ():
+                ctx.created_here.add(key_of(name))
+        after = len(ctx.script)
+        for pos, rule in enumerate(self.finishers):
+            if rule.id not in keep:
+                continue
+            assert rule.finish is not None
+            for stmt_or_none, hit in rule.finish(ctx):
+                where = -1 if stmt_or_none is None else stmt_or_none.index
+                out.append((after, pos, rule.id, where, hit))
+        return out
 
     def _alter_rules(
         self, direction: str | None, subtypes: frozenset[str], rules: list[Rule]
@@ -429,11 +484,13 @@ def lint_migrations(
     catalog: CatalogFacts | None = None,
     context_sources: Sequence[ContextSource] = (),
     parsed: dict[str, ParsedFile] | None = None,
+    workers: int = 1,
 ) -> LintResult:
     """Lint migrations in order (history replayed) and loose files (no history).
 
     ``parsed`` may hold files already parsed (by path), e.g. to ask the catalog about the
-    relations they reference before linting.
+    relations they reference before linting. ``workers=2`` lints a large file on two
+    processes (same findings; see :mod:`atomig.lint.parallel`).
     """
     # Parse trees are millions of small containers that hold no cycles: letting the cyclic
     # collector scan them again and again would cost more than the whole lint run.
@@ -447,6 +504,7 @@ def lint_migrations(
             catalog,
             context_sources,
             parsed,
+            workers,
         )
     finally:
         if was_enabled:
@@ -460,8 +518,9 @@ def _lint_migrations(
     catalog: CatalogFacts | None,
     context_sources: Sequence[ContextSource],
     parsed: dict[str, ParsedFile] | None,
+    workers: int,
 ) -> LintResult:
-    engine = Engine(options, catalog)
+    engine = Engine(options, catalog, workers=workers)
     cache = dict(parsed or {})
 
     def parse(source: SourceFile) -> ParsedFile:

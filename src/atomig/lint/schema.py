@@ -155,6 +155,14 @@ class SchemaState:
         child.created = dict(self.created)
         return child
 
+    def snapshot(self) -> SchemaState:
+        """A copy of the state as it is now, kept intact while this one changes on."""
+        copy = self.fork()
+        self._owned = (
+            set()
+        )  # tables now shared with the copy: copy them before a change
+        return copy
+
     def table(self, name: QualifiedName | None) -> Table | None:
         """The known table called ``name`` (possibly a placeholder)."""
         return None if name is None else self.tables.get(key_of(name))

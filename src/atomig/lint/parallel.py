@@ -1,0 +1,111 @@
+"""Linting one large file on two cores.
+
+The rules are split in two groups. A forked child process (which shares the parsed file with
+its parent, copy on write) replays the file and runs one group while the parent replays it
+and runs the other; the child sends its hits back through a pipe and the parent merges them
+into the order a single process produces (statement by statement, rules in dispatch order,
+then the finishers), so the findings are the same. Every rule keeps its own state (its
+``ctx.scratch``) and reads only what the engine replays (schema, created objects, steps),
+which both processes replay identically.
+
+Used only where ``os.fork`` exists and no other thread runs (forking a threaded process is
+unsafe). A child that fails is not trusted: its rules are run again here, on a snapshot of
+the schema taken before the file.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import threading
+from operator import itemgetter
+from typing import TYPE_CHECKING
+
+from atomig.lint.context import LintContext
+
+if TYPE_CHECKING:
+    from atomig.lint.engine import Engine, Tagged
+    from atomig.lint.finding import Hit
+    from atomig.lint.rule import Rule
+    from atomig.sql.parse import Statement
+
+# The child's rules: about half of the rule time on mixed DDL (bench/lint_speed.py), a bit
+# more than half since the parent also finalises and merges. Any other rule (a new one
+# included) runs in the parent.
+CHILD_RULES = frozenset(
+    {
+        "long-lock-hold",
+        "prefer-jsonb",
+        "multiple-alters-same-table",
+        "identifier-too-long",
+        "foreign-key-without-index",
+    }
+)
+
+
+def collect_split(
+    engine: Engine, ctx: LintContext
+) -> list[tuple[Rule, Statement | None, Hit]] | None:
+    """The hits of :meth:`Engine.collect`, computed by two processes; ``None`` when this
+    process cannot fork safely (the caller then lints in one process)."""
+    if not hasattr(os, "fork") or threading.active_count() > 1:
+        return None
+    child_rules = frozenset(r for r in engine.rules if r in CHILD_RULES)
+    parent_rules = frozenset(r for r in engine.rules if r not in CHILD_RULES)
+    before = ctx.schema.snapshot()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: run its rules, send the hits, never return
+        code = 1
+        try:
+            os.close(read)
+            data = pickle.dumps(
+                engine.collect_tagged(ctx, child_rules), pickle.HIGHEST_PROTOCOL
+            )
+            with os.fdopen(write, "wb") as pipe:
+                pipe.write(data)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    try:
+        mine = engine.collect_tagged(ctx, parent_rules)
+        with os.fdopen(read, "rb") as pipe:
+            data = pipe.read()
+    finally:
+        _, status = os.waitpid(pid, 0)
+    theirs: list[Tagged] | None = None
+    if status == 0 and data:
+        try:
+            theirs = pickle.loads(data)  # our own child's output
+        except Exception:
+            theirs = None
+    if theirs is None:
+        again = _fresh(ctx, before)
+        theirs = engine.collect_tagged(again, child_rules)
+    merged = sorted(mine + theirs, key=itemgetter(0, 1))
+    statements = ctx.script.statements
+    rules = engine.rules
+    return [
+        (rules[rule_id], statements[where] if where >= 0 else None, hit)
+        for _, _, rule_id, where, hit in merged
+    ]
+
+
+def _fresh(ctx: LintContext, schema: object) -> LintContext:
+    """A new context for the same file, from ``schema`` (the state before the file)."""
+    from atomig.lint.schema import SchemaState
+
+    assert isinstance(schema, SchemaState)
+    again = LintContext(
+        ctx.script,
+        ctx.options,
+        schema,
+        ctx.catalog,
+        direction=ctx.direction,
+        migration=ctx.migration,
+    )
+    again.down_state = ctx.down_state
+    again.final_schema = ctx.final_schema
+    again.partner = ctx.partner
+    return again

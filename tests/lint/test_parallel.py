@@ -1,0 +1,96 @@
+"""Linting a large file on two processes gives exactly the findings of one process."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+import atomig.lint.engine as engine
+from atomig.lint import LintOptions, MigrationSource, SourceFile, lint_migrations
+from atomig.lint.registry import all_rules
+
+# Every rule's bad examples in one file (history first), plus suppressions that are used,
+# unused and invalid: findings from both processes, finishers and meta rules all show.
+HISTORY = "\n".join(
+    example.before for rule in all_rules().values() for example in rule.bad
+)
+BODY = "\n".join(
+    example.sql
+    for rule in all_rules().values()
+    for example in rule.bad
+    if example.direction == "up" and rule.id != "syntax-error"
+)
+SUPPRESSIONS = (
+    "-- atomig-ignore: long-lock-hold table is tiny\n"
+    "ALTER TABLE accounts ADD COLUMN flag boolean;\n"
+    "UPDATE accounts SET flag = true WHERE id = 1;\n"
+    "-- atomig-ignore: prefer-text\n"
+    "ALTER TABLE accounts ADD COLUMN label varchar(20);\n"
+    "-- atomig-ignore: drop-table never fires here\n"
+    "CREATE INDEX accounts_flag_idx ON accounts (flag);\n"
+)
+
+
+def _migrations() -> list[MigrationSource]:
+    return [
+        MigrationSource(
+            "20240101_0000_history",
+            SourceFile("history.up.sql", HISTORY, "up"),
+            SourceFile("history.down.sql", "SELECT 1;", "down"),
+            report=(),
+        ),
+        MigrationSource(
+            "20240102_0000_all",
+            SourceFile("all.up.sql", BODY + "\n" + SUPPRESSIONS, "up"),
+            SourceFile("all.down.sql", BODY, "down"),
+        ),
+    ]
+
+
+@pytest.fixture
+def forks(monkeypatch):
+    """Split every file (whatever its size) and count the forks."""
+    monkeypatch.setattr(engine, "PARALLEL_MIN_STATEMENTS", 0)
+    calls = []
+    real_fork = os.fork
+
+    def fork():
+        calls.append(1)
+        return real_fork()
+
+    monkeypatch.setattr(os, "fork", fork)
+    return calls
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+@pytest.mark.parametrize("runner", ["atomig", "other"])
+def test_two_processes_same_findings(forks, runner):
+    options = LintOptions(runner=runner)
+    one = lint_migrations(_migrations(), options=options)
+    assert not forks
+    two = lint_migrations(_migrations(), options=options, workers=2)
+    if not forks:
+        pytest.skip("another thread runs in this process: no fork")
+    assert two == one
+    rules = {f.rule for f in one.findings}
+    assert {"long-lock-hold", "prefer-text", "unused-ignore"} <= rules
+    assert one.suppressed == two.suppressed > 0
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_failed_child_is_redone_in_the_parent(forks, monkeypatch):
+    one = lint_migrations(_migrations())
+    parent = os.getpid()
+    real = engine.Engine.collect_tagged
+
+    def collect_tagged(self, ctx, keep):
+        if os.getpid() != parent:
+            raise RuntimeError("child dies")
+        return real(self, ctx, keep)
+
+    monkeypatch.setattr(engine.Engine, "collect_tagged", collect_tagged)
+    two = lint_migrations(_migrations(), workers=2)
+    if not forks:
+        pytest.skip("another thread runs in this process: no fork")
+    assert two == one
