@@ -1,7 +1,9 @@
 """atomig: atomic, zero-downtime, reversible PostgreSQL schema and data migrations.
 
 The library API lives in :mod:`atomig.api`; this package re-exports its verbs lazily so that
-importing ``atomig`` stays cheap.
+importing ``atomig`` stays cheap. A verb named like a subpackage (``plan``) is not re-exported
+here: importing ``atomig.plan`` sets this package's attribute to the subpackage, hiding the
+verb; use ``atomig.api.plan``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ __all__ = [
     "load_settings",
     "migrate",
     "new_migration",
-    "plan",
     "rollback",
     "status",
 ]

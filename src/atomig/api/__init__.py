@@ -43,28 +43,28 @@ if TYPE_CHECKING:  # explicit re-exports for type checkers
     from atomig.api.gen import (
         release_phase as release_phase,
     )
-    from atomig.api.lint import (
+    from atomig.api.linting import (
         LintReport as LintReport,
     )
-    from atomig.api.lint import (
+    from atomig.api.linting import (
         lint as lint,
     )
-    from atomig.api.migrate import (
+    from atomig.api.migrations import (
         RunReport as RunReport,
     )
-    from atomig.api.migrate import (
+    from atomig.api.migrations import (
         accept_edit as accept_edit,
     )
-    from atomig.api.migrate import (
+    from atomig.api.migrations import (
         diff_applied as diff_applied,
     )
-    from atomig.api.migrate import (
+    from atomig.api.migrations import (
         migrate as migrate,
     )
-    from atomig.api.migrate import (
+    from atomig.api.migrations import (
         rollback as rollback,
     )
-    from atomig.api.migrate import (
+    from atomig.api.migrations import (
         status as status,
     )
     from atomig.api.planning import (
@@ -140,8 +140,8 @@ _EXPORTS = {
         "held_phases",
         "release_phase",
     ),
-    "atomig.api.lint": ("LintReport", "lint"),
-    "atomig.api.migrate": (
+    "atomig.api.linting": ("LintReport", "lint"),
+    "atomig.api.migrations": (
         "RunReport",
         "accept_edit",
         "diff_applied",
@@ -220,8 +220,9 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module 'atomig.api' has no attribute {name!r}")
     imported = import_module(module)
-    # Bind every name of that module at once: importing atomig.api.migrate sets this
-    # package's attribute "migrate" to the module, which must not shadow the verb.
+    # Bind every name of that module at once. No module here is named like a verb: the
+    # import system sets the package attribute of a submodule's name to the module, which
+    # would then hide a verb of that name (tests/unit/test_api_exports.py).
     for exported in _EXPORTS[module]:
         globals()[exported] = getattr(imported, exported)
     return globals()[name]

@@ -72,7 +72,7 @@ def lint(
     if explain is not None:
         _explain(explain)
         return
-    from atomig.api.lint import lint as run_lint
+    from atomig.api.linting import lint as run_lint
 
     fmt = "json" if as_json else output
     lint_report = run(
