@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -130,17 +130,28 @@ def _int_field(section: str, key: str, value: Any, where: str) -> int:
     return value
 
 
-def _section(
-    cls: type[SessionDefaults] | type[RetrySettings],
-    data: Any,
+def read_section(
+    cls: Any,
     section: str,
+    data: Any,
     where: str,
+    convert: Callable[[str, str, Any], Any],
 ) -> Any:
-    if not isinstance(data, dict):
+    """A ``[section]`` table as an instance of the dataclass ``cls``.
+
+    Keys name fields; a duration field ``x_ms`` is written ``x`` in the file (with a unit).
+    ``convert(key, field_name, raw)`` validates one value. Missing section: the defaults.
+
+    Raises:
+        ConfigError: the section is not a table, or a key is unknown (naming the known ones).
+    """
+    if data is None:
+        return cls()
+    if not isinstance(data, Mapping):
         raise ConfigError(f"{where}: [{section}] must be a table")
-    known = {f.name: f for f in fields(cls)}
-    values: dict[str, int] = {}
-    for key, value in data.items():
+    known = {f.name for f in fields(cls)}
+    values: dict[str, Any] = {}
+    for key, raw in data.items():
         name = f"{key}_ms" if f"{key}_ms" in known else key
         if name not in known:
             allowed = ", ".join(k.removesuffix("_ms") for k in known)
@@ -148,11 +159,22 @@ def _section(
                 f"{where}: unknown key {key!r} in [{section}]",
                 hint=f"known keys: {allowed}",
             )
-        if name.endswith("_ms"):
-            values[name] = _duration_field(section, key, value, where)
-        else:
-            values[name] = _int_field(section, key, value, where)
+        values[name] = convert(key, name, raw)
     return cls(**values)
+
+
+def _number_section(
+    cls: type[SessionDefaults] | type[RetrySettings],
+    data: Any,
+    section: str,
+    where: str,
+) -> Any:
+    def convert(key: str, name: str, raw: Any) -> int:
+        if name.endswith("_ms"):
+            return _duration_field(section, key, raw, where)
+        return _int_field(section, key, raw, where)
+
+    return read_section(cls, section, data, where, convert)
 
 
 def read_config_file(
@@ -233,11 +255,11 @@ def load_settings(
             raise ConfigError(f"{where}: allow_out_of_order must be true or false")
         changes["allow_out_of_order"] = data["allow_out_of_order"]
     if "session" in data:
-        changes["session"] = _section(
+        changes["session"] = _number_section(
             SessionDefaults, data["session"], "session", where
         )
     if "retry" in data:
-        changes["retry"] = _section(RetrySettings, data["retry"], "retry", where)
+        changes["retry"] = _number_section(RetrySettings, data["retry"], "retry", where)
     if "require_review" in data:
         if not isinstance(data["require_review"], bool):
             raise ConfigError(f"{where}: require_review must be true or false")

@@ -7,11 +7,10 @@ errors that name the file, durations use PostgreSQL's units. Pure.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from atomig.config import Settings
+from atomig.config import Settings, read_section
 from atomig.errors import ConfigError
 from atomig.units import parse_duration_ms
 
@@ -139,24 +138,13 @@ def _value(section: str, key: str, name: str, kind: Any, raw: Any, where: str) -
 
 
 def _section(cls: Any, section: str, data: Any, where: str) -> Any:
-    if data is None:
-        return cls()
-    if not isinstance(data, Mapping):
-        raise ConfigError(f"{where}: [{section}] must be a table")
-    known = {f.name: f for f in fields(cls)}
-    values: dict[str, Any] = {}
-    for key, raw in data.items():
-        name = f"{key}_ms" if f"{key}_ms" in known else key
-        if name not in known:
-            allowed = ", ".join(k.removesuffix("_ms") for k in known)
-            raise ConfigError(
-                f"{where}: unknown key {key!r} in [{section}]",
-                hint=f"known keys: {allowed}",
-            )
-        kind = str(known[name].type)
-        kind = "bool" if kind == "bool" else "int" if kind == "int" else "str"
-        values[name] = _value(section, key, name, kind, raw, where)
-    return cls(**values)
+    kinds = {f.name: str(f.type) for f in fields(cls)}
+
+    def convert(key: str, name: str, raw: Any) -> Any:
+        kind = kinds[name] if kinds[name] in ("bool", "int") else "str"
+        return _value(section, key, name, kind, raw, where)
+
+    return read_section(cls, section, data, where, convert)
 
 
 def safety_settings(settings: Settings) -> SafetySettings:
