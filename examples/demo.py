@@ -30,6 +30,7 @@ def atomig(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 def main() -> None:
     print(f"atomig demo: the shop example in {SHOP}")
     atomig("status")
+    atomig("lint")  # every hazard of the files, before anything runs
     atomig("plan")
     atomig("up")
     atomig("status")
@@ -37,6 +38,8 @@ def main() -> None:
     atomig("status")
     atomig("up")
     atomig("status", "--check")
+    # Up, down, every step boundary, up again: on a scratch database, dropped after.
+    atomig("verify", "--all")
     data = SHOP / ".atomig" / "pgdata"
     print(f"\nThe data lives in {data} (an embedded PostgreSQL that keeps running).")
     subprocess.run([ATOMIG, "-C", str(SHOP), "embedded", "status"], check=False)
