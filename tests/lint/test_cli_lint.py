@@ -176,10 +176,11 @@ def test_loose_sql_files_and_syntax_errors(offline_project, tmp_path):
 
 
 def test_lint_does_not_import_psycopg_or_rich(project):
+    # (The command group, not main(): the console script ends the process at once.)
     code = (
-        "import sys\nfrom atomig.cli.main import main\n"
-        "sys.argv = ['atomig', '-C', sys.argv[1], 'lint', '--format', 'json']\n"
-        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "import sys\nfrom atomig.cli.main import cli\n"
+        "args = ['-C', sys.argv[1], 'lint', '--format', 'json']\n"
+        "try:\n    cli.main(args, prog_name='atomig')\nexcept SystemExit:\n    pass\n"
         "print('LOADED', 'psycopg' in sys.modules, 'rich' in sys.modules)\n"
     )
     out = subprocess.run(

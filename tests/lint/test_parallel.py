@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -94,3 +95,25 @@ def test_failed_child_is_redone_in_the_parent(forks, monkeypatch):
     if not forks:
         pytest.skip("another thread runs in this process: no fork")
     assert two == one
+
+
+def test_console_script_on_a_large_file(offline_project):
+    """The real command on a file large enough to be split: the whole report, the exit
+    code, the same findings as in one process (the command ends without freeing)."""
+    statements = [
+        f"ALTER TABLE t0 ADD COLUMN c{i} varchar(10);\n"
+        f"CREATE INDEX t0_c{i}_idx ON t0 (c{i});\n"
+        f"UPDATE t0 SET c{i} = 'x';"
+        for i in range(engine.PARALLEL_MIN_STATEMENTS // 3 + 1)
+    ]
+    path = offline_project.dir / "big.sql"
+    path.write_text("\n".join(statements) + "\n")
+    done = offline_project.run("lint", str(path), "--format", "json")
+    one = lint_migrations([], [SourceFile(str(path), path.read_text())])
+    assert one.errors
+    assert done.returncode == 1, done.stderr
+    report = json.loads(done.stdout)
+    assert report["statements"] == one.statements >= engine.PARALLEL_MIN_STATEMENTS
+    assert [(f["rule"], f["line"], f["column"]) for f in report["findings"]] == [
+        (f.rule, f.line, f.column) for f in one.findings
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from atomig.lint.engine import (
     ContextSource,
     LintResult,
     MigrationSource,
+    ParsedFile,
     SourceFile,
     lint_migrations,
     parse_file,
@@ -43,6 +44,10 @@ class LintReport:
     result: LintResult
     options: LintOptions
     database: str | None
+    # The parsed files by path (statements and parse trees).
+    parsed: Mapping[str, ParsedFile] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @property
     def failed(self) -> bool:
@@ -221,10 +226,10 @@ def lint(
     migrations, loose = _collect(settings, paths)
     catalog: CatalogFacts | None = None
     database = None
-    parsed = None
+    parsed: dict[str, ParsedFile] = {}
     if use_database and settings.database_url:
         sources = [f for m in migrations for f in (m.up, m.down) if f] + loose
-        parsed = {f.path: parse_file(f) for f in sources}
+        parsed.update((f.path, parse_file(f)) for f in sources)
         names = {rel.name for rel in referenced_relations(parsed.values())}
         catalog, database = _read_catalog(settings, names, report)
         if pg_version is None and "pg_version" not in (
@@ -247,7 +252,7 @@ def lint(
         parsed=parsed,
         workers=min(2, os.cpu_count() or 1),
     )
-    return LintReport(result, options, database)
+    return LintReport(result, options, database, parsed)
 
 
 def _review_sources(settings: Settings) -> tuple[ContextSource, ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from atomig.cli import app
 from atomig.cli.app import cli
 from atomig.cli.commands import (
     backfill,
@@ -29,4 +30,5 @@ _COMMAND_MODULES = (
 
 def main() -> None:
     """Console-script entry point."""
+    app.STANDALONE = True
     cli(prog_name="atomig")

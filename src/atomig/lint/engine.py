@@ -489,8 +489,9 @@ def lint_migrations(
     """Lint migrations in order (history replayed) and loose files (no history).
 
     ``parsed`` may hold files already parsed (by path), e.g. to ask the catalog about the
-    relations they reference before linting. ``workers=2`` lints a large file on two
-    processes (same findings; see :mod:`atomig.lint.parallel`).
+    relations they reference before linting; the files parsed here are added to it.
+    ``workers=2`` lints a large file on two processes (same findings; see
+    :mod:`atomig.lint.parallel`).
     """
     # Parse trees are millions of small containers that hold no cycles: letting the cyclic
     # collector scan them again and again would cost more than the whole lint run.
@@ -521,7 +522,7 @@ def _lint_migrations(
     workers: int,
 ) -> LintResult:
     engine = Engine(options, catalog, workers=workers)
-    cache = dict(parsed or {})
+    cache = parsed if parsed is not None else {}
 
     def parse(source: SourceFile) -> ParsedFile:
         found = cache.get(source.path)

@@ -22,10 +22,11 @@ from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from atomig.lint.context import LintContext
+from atomig.lint.finding import Hit, Severity
+from atomig.sql.facts import QualifiedName
 
 if TYPE_CHECKING:
     from atomig.lint.engine import Engine, Tagged
-    from atomig.lint.finding import Hit
     from atomig.lint.rule import Rule
     from atomig.sql.parse import Statement
 
@@ -37,7 +38,6 @@ CHILD_RULES = frozenset(
         "long-lock-hold",
         "prefer-jsonb",
         "multiple-alters-same-table",
-        "identifier-too-long",
         "foreign-key-without-index",
     }
 )
@@ -60,7 +60,8 @@ def collect_split(
         try:
             os.close(read)
             data = pickle.dumps(
-                engine.collect_tagged(ctx, child_rules), pickle.HIGHEST_PROTOCOL
+                _flat(engine.collect_tagged(ctx, child_rules)),
+                pickle.HIGHEST_PROTOCOL,
             )
             with os.fdopen(write, "wb") as pipe:
                 pipe.write(data)
@@ -77,7 +78,7 @@ def collect_split(
     theirs: list[Tagged] | None = None
     if status == 0 and data:
         try:
-            theirs = pickle.loads(data)  # our own child's output
+            theirs = _unflat(pickle.loads(data))  # our own child's output
         except Exception:
             theirs = None
     if theirs is None:
@@ -89,6 +90,59 @@ def collect_split(
     return [
         (rules[rule_id], statements[where] if where >= 0 else None, hit)
         for _, _, rule_id, where, hit in merged
+    ]
+
+
+# Hits cross the pipe as plain tuples: pickling dataclass instances costs twice as much.
+Flat = tuple[
+    int,
+    int,
+    str,
+    int,
+    str,
+    str,
+    "tuple[str | None, str] | None",
+    "int | None",
+    "int | None",
+    "int | None",
+]
+
+
+def _flat(tagged: list[Tagged]) -> list[Flat]:
+    return [
+        (
+            a,
+            b,
+            rule_id,
+            where,
+            hit.message,
+            hit.fix,
+            None if hit.relation is None else (hit.relation.schema, hit.relation.name),
+            hit.location,
+            hit.offset,
+            None if hit.severity is None else int(hit.severity),
+        )
+        for a, b, rule_id, where, hit in tagged
+    ]
+
+
+def _unflat(flat: list[Flat]) -> list[Tagged]:
+    return [
+        (
+            a,
+            b,
+            rule_id,
+            where,
+            Hit(
+                message,
+                fix,
+                None if relation is None else QualifiedName(*relation),
+                location,
+                offset,
+                None if severity is None else Severity(severity),
+            ),
+        )
+        for a, b, rule_id, where, message, fix, relation, location, offset, severity in flat
     ]
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from pathlib import Path
 
 import click
 
 from atomig.cli import exit_codes
-from atomig.cli.app import Options, cli, run
+from atomig.cli.app import Options, cli, exit_now, run
 from atomig.cli.render import write
 
 _ANSI = {
@@ -72,9 +73,29 @@ def lint(
     if explain is not None:
         _explain(explain)
         return
+    # Parse trees are millions of containers without cycles: the cyclic collector stays
+    # off while they live (in the console script, until the process ends: exit_now).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        _lint(
+            opts, paths, "json" if as_json else output, pg_version, runner, no_database
+        )
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _lint(
+    opts: Options,
+    paths: tuple[Path, ...],
+    fmt: str,
+    pg_version: int | None,
+    runner: str | None,
+    no_database: bool,
+) -> None:
     from atomig.api.linting import lint as run_lint
 
-    fmt = "json" if as_json else output
     lint_report = run(
         opts,
         fmt == "json",
@@ -104,7 +125,7 @@ def lint(
     else:
         colour = sys.stdout.isatty() and "NO_COLOR" not in __import__("os").environ
         write(report.render_text(result, _ansi if colour else None))
-    sys.exit(exit_codes.FAILURE if lint_report.failed else exit_codes.OK)
+    exit_now(exit_codes.FAILURE if lint_report.failed else exit_codes.OK)
 
 
 def _explain(rule_id: str) -> None:
