@@ -279,39 +279,53 @@ def _steps(script: Script, ctx: LintContext) -> list[StepInfo]:
     and misplaced statements are findings of their own rules, not errors here."""
     out: list[StepInfo] = []
     step, run_open, in_block = 0, False, False
+    shared = StepInfo(
+        0, False, True
+    )  # (equal neighbours share one value: it is frozen)
+
+    def info(step: int, in_block: bool, transactional: bool) -> StepInfo:
+        nonlocal shared
+        if (
+            shared.step != step
+            or shared.in_block != in_block
+            or shared.transactional != transactional
+        ):
+            shared = StepInfo(step, in_block, transactional)
+        return shared
+
     for stmt in script.statements:
         if stmt.kind not in _TX_KINDS or _plain(stmt):
             # Always transactional, never transaction control: skip computing facts.
             if in_block:
-                out.append(StepInfo(step, True, True))
+                out.append(info(step, True, True))
                 continue
-            if stmt.directive("backfill") is not None:
+            if stmt.directives and stmt.directive("backfill") is not None:
                 step, run_open = step + 1, False
-                out.append(StepInfo(step, False, False))
+                out.append(info(step, False, False))
                 continue
             if not run_open:
                 step, run_open = step + 1, True
-            out.append(StepInfo(step, False, True))
+            out.append(info(step, False, True))
             continue
         facts = ctx.facts(stmt)
         control = facts.transaction_control
         if control is TransactionControl.BEGIN:
             if not in_block:
                 step, in_block, run_open = step + 1, True, False
-            out.append(StepInfo(step, True, True))
+            out.append(info(step, True, True))
             continue
         if control in (TransactionControl.COMMIT, TransactionControl.ROLLBACK):
-            out.append(StepInfo(step, in_block, True))
+            out.append(info(step, in_block, True))
             in_block, run_open = False, False
             continue
         if in_block:
-            out.append(StepInfo(step, True, facts.transactional))
+            out.append(info(step, True, facts.transactional))
             continue
         if not facts.transactional or stmt.directive("backfill") is not None:
             step, run_open = step + 1, False
-            out.append(StepInfo(step, False, False))
+            out.append(info(step, False, False))
             continue
         if not run_open:
             step, run_open = step + 1, True
-        out.append(StepInfo(step, False, True))
+        out.append(info(step, False, True))
     return out

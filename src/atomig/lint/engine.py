@@ -202,13 +202,15 @@ class Engine:
         ctx.down_state = down_state
         ctx.final_schema = self.final_schema
         ctx.partner = partner
+        judge = _Judge(self, ctx)
+        found = None
         if self.workers > 1 and len(script) >= PARALLEL_MIN_STATEMENTS:
             from atomig.lint.parallel import collect_split
 
-            raw = collect_split(self, ctx)
-            if raw is not None:
-                return self._finalise(ctx, raw)
-        return self._finalise(ctx, self.collect(ctx))
+            found = collect_split(self, ctx, judge.findings)
+        if found is None:
+            found = judge.findings(self.collect(ctx))
+        return found + judge.meta()
 
     def collect(self, ctx: LintContext) -> list[tuple[Rule, Statement | None, Hit]]:
         """Every rule's hits on ``ctx``'s file, in order, replaying it into ``ctx.schema``."""
@@ -280,103 +282,6 @@ class Engine:
                 r for r in rules if not r.subtypes or r.subtypes & subtypes
             ]
         return found
-
-    def _finalise(
-        self,
-        ctx: LintContext,
-        raw: list[tuple[Rule, Statement | None, Hit]],
-    ) -> list[Finding]:
-        script = ctx.script
-        lines: LineIndex | None = None
-        to_char: ByteToChar | None = None
-        per_file = file_ignores(script)
-        per_statement: dict[int, list[Ignore]] = {}
-        findings: list[Finding] = []
-        seen: set[tuple[str, int, int]] = set()
-        for rule, stmt, hit in raw:
-            # (Severity.INFO is 0: test for None, not truth.)
-            severity = self.options.severities.get(
-                rule.id, rule.severity if hit.severity is None else hit.severity
-            )
-            message = hit.message
-            if (
-                ctx.direction == "down"
-                and rule.category == "compatibility"
-                and ctx.created_by_this_up(hit.relation)
-            ):
-                continue  # a down file undoing what its own up created
-            if rule.locking and hit.relation is not None:
-                if ctx.is_new(hit.relation):
-                    continue
-                small = self._small_table(ctx, hit.relation)
-                if small is not None and severity > Severity.INFO:
-                    severity = Severity.INFO
-                    message += f" ({small})"
-            if stmt is not None:
-                ignores = per_statement.get(stmt.index)
-                if ignores is None:
-                    ignores = per_statement[stmt.index] = statement_ignores(stmt)
-                if _suppress(rule.id, ignores) or _suppress(rule.id, per_file):
-                    self.suppressed += 1
-                    continue
-            elif _suppress(rule.id, per_file):
-                self.suppressed += 1
-                continue
-            if (
-                hit.location is not None or hit.offset is not None
-            ) and stmt is not None:
-                if lines is None:
-                    lines, to_char = LineIndex(script.text), ByteToChar(script.text)
-                assert to_char is not None
-                offset = (
-                    hit.offset
-                    if hit.offset is not None
-                    else to_char.offset(hit.location or 0)
-                )
-                line, column = lines.position(offset)
-                end = stmt.span if line == stmt.span.line else None
-                end_line, end_column = (
-                    (end.end_line, end.end_column) if end else (line, column + 1)
-                )
-            elif stmt is not None:
-                span = stmt.span
-                line, column, end_line, end_column = (
-                    span.line,
-                    span.column,
-                    span.end_line,
-                    span.end_column,
-                )
-            else:
-                line, column, end_line, end_column = 1, 1, 1, 1
-            # One hazard, one finding: a rule reports a statement once per position.
-            marker = (rule.id, line, column)
-            if marker in seen:
-                continue
-            seen.add(marker)
-            findings.append(
-                Finding(
-                    rule.id,
-                    severity,
-                    ctx.path,
-                    line,
-                    column,
-                    end_line,
-                    end_column,
-                    message,
-                    hit.fix,
-                )
-            )
-        ignores = per_file + [
-            ignore
-            for stmt in script.statements
-            for ignore in (
-                per_statement[stmt.index]
-                if stmt.index in per_statement
-                else statement_ignores(stmt)
-            )
-        ]
-        findings.extend(self._meta(ctx, ignores))
-        return findings
 
     def _small_table(self, ctx: LintContext, relation: QualifiedName) -> str | None:
         """Why a table counts as small (only with a live catalog), else ``None``."""
@@ -454,6 +359,124 @@ class Engine:
                     "remove it (or the rule ids that no longer fire)",
                 )
         return found
+
+
+class _Judge:
+    """Turns one file's hits into findings: configured severity, the size threshold,
+    suppressions, positions, one finding per rule and position.
+
+    Hits may come in several batches (one per process), each rule's hits in one batch and
+    in order: the findings are sorted by position afterwards, so the batches' order does not
+    matter.
+    """
+
+    def __init__(self, engine: Engine, ctx: LintContext) -> None:
+        self.engine = engine
+        self.ctx = ctx
+        self.per_file = file_ignores(ctx.script)
+        self.per_statement: dict[int, list[Ignore]] = {}
+        self.lines: LineIndex | None = None
+        self.to_char: ByteToChar | None = None
+        self.seen: set[tuple[str, int, int]] = set()
+
+    def findings(
+        self, raw: Iterable[tuple[Rule, Statement | None, Hit]]
+    ) -> list[Finding]:
+        """The findings of a batch of hits."""
+        engine, ctx = self.engine, self.ctx
+        severities = engine.options.severities
+        script = ctx.script
+        per_file, per_statement, seen = self.per_file, self.per_statement, self.seen
+        findings: list[Finding] = []
+        for rule, stmt, hit in raw:
+            # (Severity.INFO is 0: test for None, not truth.)
+            severity = severities.get(
+                rule.id, rule.severity if hit.severity is None else hit.severity
+            )
+            message = hit.message
+            if (
+                ctx.direction == "down"
+                and rule.category == "compatibility"
+                and ctx.created_by_this_up(hit.relation)
+            ):
+                continue  # a down file undoing what its own up created
+            if rule.locking and hit.relation is not None:
+                if ctx.is_new(hit.relation):
+                    continue
+                small = engine._small_table(ctx, hit.relation)
+                if small is not None and severity > Severity.INFO:
+                    severity = Severity.INFO
+                    message += f" ({small})"
+            if stmt is not None:
+                ignores = per_statement.get(stmt.index)
+                if ignores is None:
+                    ignores = per_statement[stmt.index] = statement_ignores(stmt)
+                if _suppress(rule.id, ignores) or _suppress(rule.id, per_file):
+                    engine.suppressed += 1
+                    continue
+            elif _suppress(rule.id, per_file):
+                engine.suppressed += 1
+                continue
+            if (
+                hit.location is not None or hit.offset is not None
+            ) and stmt is not None:
+                if self.lines is None:
+                    self.lines = LineIndex(script.text)
+                    self.to_char = ByteToChar(script.text)
+                assert self.to_char is not None
+                offset = (
+                    hit.offset
+                    if hit.offset is not None
+                    else self.to_char.offset(hit.location or 0)
+                )
+                line, column = self.lines.position(offset)
+                end = stmt.span if line == stmt.span.line else None
+                end_line, end_column = (
+                    (end.end_line, end.end_column) if end else (line, column + 1)
+                )
+            elif stmt is not None:
+                span = stmt.span
+                line, column, end_line, end_column = (
+                    span.line,
+                    span.column,
+                    span.end_line,
+                    span.end_column,
+                )
+            else:
+                line, column, end_line, end_column = 1, 1, 1, 1
+            # One hazard, one finding: a rule reports a statement once per position.
+            marker = (rule.id, line, column)
+            if marker in seen:
+                continue
+            seen.add(marker)
+            findings.append(
+                Finding(
+                    rule.id,
+                    severity,
+                    ctx.path,
+                    line,
+                    column,
+                    end_line,
+                    end_column,
+                    message,
+                    hit.fix,
+                )
+            )
+        return findings
+
+    def meta(self) -> list[Finding]:
+        """Findings about the suppressions themselves, once every batch is judged."""
+        per_statement = self.per_statement
+        ignores = self.per_file + [
+            ignore
+            for stmt in self.ctx.script.statements
+            for ignore in (
+                per_statement[stmt.index]
+                if stmt.index in per_statement
+                else statement_ignores(stmt)
+            )
+        ]
+        return self.engine._meta(self.ctx, ignores)
 
 
 def _suppress(rule_id: str, ignores: list[Ignore]) -> bool:

@@ -2,9 +2,10 @@
 
 The rules are split in two groups. A forked child process (which shares the parsed file with
 its parent, copy on write) replays the file and runs one group while the parent replays it
-and runs the other; the child sends its hits back through a pipe and the parent merges them
-into the order a single process produces (statement by statement, rules in dispatch order,
-then the finishers), so the findings are the same. Every rule keeps its own state (its
+and runs the other, then judges its own hits (suppressions, positions) while the child
+finishes; the child sends its hits back through a pipe and the parent judges them too. Each
+rule's hits stay in one process and in order, and the findings are sorted by position, so
+they are the same as one process finds. Every rule keeps its own state (its
 ``ctx.scratch``) and reads only what the engine replays (schema, created objects, steps),
 which both processes replay identically.
 
@@ -26,7 +27,10 @@ from atomig.lint.finding import Hit, Severity
 from atomig.sql.facts import QualifiedName
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from atomig.lint.engine import Engine, Tagged
+    from atomig.lint.finding import Finding
     from atomig.lint.rule import Rule
     from atomig.sql.parse import Statement
 
@@ -44,10 +48,13 @@ CHILD_RULES = frozenset(
 
 
 def collect_split(
-    engine: Engine, ctx: LintContext
-) -> list[tuple[Rule, Statement | None, Hit]] | None:
-    """The hits of :meth:`Engine.collect`, computed by two processes; ``None`` when this
-    process cannot fork safely (the caller then lints in one process)."""
+    engine: Engine,
+    ctx: LintContext,
+    judge: Callable[[list[tuple[Rule, Statement | None, Hit]]], list[Finding]],
+) -> list[Finding] | None:
+    """The findings ``judge`` makes of the hits of :meth:`Engine.collect`, computed by two
+    processes (the parent judges its own hits while the child still runs); ``None`` when
+    this process cannot fork safely (the caller then lints in one process)."""
     if not hasattr(os, "fork") or threading.active_count() > 1:
         return None
     child_rules = frozenset(r for r in engine.rules if r in CHILD_RULES)
@@ -70,7 +77,7 @@ def collect_split(
             os._exit(code)
     os.close(write)
     try:
-        mine = engine.collect_tagged(ctx, parent_rules)
+        found = judge(_hits(engine, ctx, engine.collect_tagged(ctx, parent_rules)))
         with os.fdopen(read, "rb") as pipe:
             data = pipe.read()
     finally:
@@ -84,12 +91,18 @@ def collect_split(
     if theirs is None:
         again = _fresh(ctx, before)
         theirs = engine.collect_tagged(again, child_rules)
-    merged = sorted(mine + theirs, key=itemgetter(0, 1))
+    return found + judge(_hits(engine, ctx, theirs))
+
+
+def _hits(
+    engine: Engine, ctx: LintContext, tagged: list[Tagged]
+) -> list[tuple[Rule, Statement | None, Hit]]:
+    """Tagged hits in the order one process finds them."""
     statements = ctx.script.statements
     rules = engine.rules
     return [
         (rules[rule_id], statements[where] if where >= 0 else None, hit)
-        for _, _, rule_id, where, hit in merged
+        for _, _, rule_id, where, hit in sorted(tagged, key=itemgetter(0, 1))
     ]
 
 

@@ -114,6 +114,11 @@ class Table:
         )
 
 
+def _not_null(column: Column, not_null: bool) -> Column:
+    # (dataclasses.replace costs several times a constructor call: this runs per column)
+    return Column(column.name, column.type, not_null, column.set_by)
+
+
 def _names(items: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
     return tuple(i["String"]["sval"] for i in items if "String" in i)
 
@@ -230,14 +235,14 @@ class SchemaState:
             if con.get("contype") == "CONSTR_NOTNULL" and columns:
                 column = table.columns.get(columns[0])
                 if column is not None:
-                    table.columns[column.name] = replace(column, not_null=True)
+                    table.columns[column.name] = _not_null(column, True)
             return
         keys = columns or _names(con.get("keys", ()) or con.get("fk_attrs", ()))
         if kind == "primary":
             for col in keys:
                 column = table.columns.get(col)
                 if column is not None:
-                    table.columns[col] = replace(column, not_null=True)
+                    table.columns[col] = _not_null(column, True)
         name = con.get("conname") or f"{table.name.name}_{'_'.join(keys)}_{kind}"
         table.constraints[name] = Constraint(
             name,
@@ -315,10 +320,12 @@ def _alter(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
             type_node = definition.get("ColumnDef", {}).get("typeName")
             new_type = TypeRef.from_node(type_node) if type_node else None
             old = column or Column(column_name, None)
-            table.columns[column_name] = replace(old, type=new_type, set_by=origin)
+            table.columns[column_name] = Column(
+                old.name, new_type, old.not_null, origin
+            )
         elif subtype in ("AT_SetNotNull", "AT_DropNotNull") and column is not None:
             not_null = subtype == "AT_SetNotNull"
-            table.columns[column_name] = replace(column, not_null=not_null)
+            table.columns[column_name] = _not_null(column, not_null)
         elif subtype == "AT_AddConstraint":
             state._add_constraint(
                 table, definition.get("Constraint", {}), origin=origin

@@ -21,7 +21,6 @@ from atomig.config import Settings
 from atomig.errors import SourceError
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.plan.planner import plan_migration
 from atomig.source.directives import parse_directives
 from atomig.source.model import MigrationId
 from atomig.sql.parse import Statement
@@ -43,6 +42,8 @@ _SETTINGS = Settings(project_dir=Path("."), migrations_dir=Path("."))
 def finish(ctx: LintContext) -> Iterator[tuple[Statement | None, Hit]]:
     if ctx.direction not in ("up", "down"):
         return
+    from atomig.plan.planner import plan_migration  # (not for loose files: start-up)
+
     try:
         directives = parse_directives(ctx.script.text, Path(ctx.path))
         plan_migration(
