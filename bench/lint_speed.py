@@ -11,13 +11,14 @@ on the same file, each tool's whole command as a user runs it (process start-up 
 * ``squawk --reporter json FILE`` (squawk-cli from PyPI, ``make bench-deps``)
 
 Prints the median wall time of each and the ratio atomig ÷ squawk (below 1: atomig is
-faster). Both outputs are parsed to make sure each tool really linted the file.
+faster), with the load average before and after (the machine may be shared). Both outputs are parsed to make sure each tool really linted the file.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -92,6 +93,7 @@ def main() -> None:
     atomig = [str(BIN / "atomig")]
     version = subprocess.run([squawk, "--version"], capture_output=True, text=True)
     print(f"squawk: {version.stdout.strip()}; atomig: {atomig[0]}; runs: {args.runs}")
+    print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     print(
         f"{'statements':>10}  {'atomig':>9}  {'squawk':>9}  {'atomig ÷ squawk':>15}  findings"
     )
@@ -114,6 +116,7 @@ def main() -> None:
                 f"{size:>10}  {a:>8.2f}s  {s:>8.2f}s  {a / s:>15.2f}  "
                 f"atomig {found_ours}, squawk {found_theirs}"
             )
+    print("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 
 if __name__ == "__main__":
