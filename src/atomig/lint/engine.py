@@ -470,6 +470,7 @@ class _Judge:
         ignores = self.per_file + [
             ignore
             for stmt in self.ctx.script.statements
+            if stmt.comments  # (ignores are comments)
             for ignore in (
                 per_statement[stmt.index]
                 if stmt.index in per_statement
