@@ -57,8 +57,10 @@ def forks(monkeypatch):
     real_fork = os.fork
 
     def fork():
-        calls.append(1)
-        return real_fork()
+        pid = real_fork()
+        if pid:
+            calls.append(pid)
+        return pid
 
     monkeypatch.setattr(os, "fork", fork)
     return calls
@@ -117,3 +119,29 @@ def test_console_script_on_a_large_file(offline_project):
     assert [(f["rule"], f["line"], f["column"]) for f in report["findings"]] == [
         (f.rule, f.line, f.column) for f in one.findings
     ]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_parent_error_ends_the_child(forks, monkeypatch):
+    """An error in the parent while the child waits to send a large result: the child is
+    ended and reaped, and the error reaches the caller (no hang)."""
+    statements = "\n".join(
+        f"CREATE TABLE t{i} (id bigint PRIMARY KEY, p bigint REFERENCES t{i} (id));"
+        for i in range(3000)
+    )
+    parent = os.getpid()
+    real = engine.Engine.collect_tagged
+
+    def collect_tagged(self, ctx, keep):
+        found = real(self, ctx, keep)
+        if os.getpid() == parent:
+            raise RuntimeError("parent fails")
+        return found
+
+    monkeypatch.setattr(engine.Engine, "collect_tagged", collect_tagged)
+    with pytest.raises(RuntimeError, match="parent fails"):
+        lint_migrations([], [SourceFile("big.sql", statements)], workers=2)
+    if not forks:
+        pytest.skip("another thread runs in this process: no fork")
+    with pytest.raises(ChildProcessError):
+        os.waitpid(forks[0], os.WNOHANG)  # reaped already

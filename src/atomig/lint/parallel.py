@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 import threading
 from operator import itemgetter
 from typing import TYPE_CHECKING
@@ -75,12 +76,18 @@ def collect_split(
         finally:
             os._exit(code)
     os.close(write)
+    reader = os.fdopen(read, "rb")
     try:
         found = judge(_hits(engine, ctx, engine.collect_tagged(ctx, parent_rules)))
-        with os.fdopen(read, "rb") as pipe:
-            data = pipe.read()
-    finally:
-        _, status = os.waitpid(pid, 0)
+        data = reader.read()
+    except BaseException:
+        # (an error or Ctrl-C here: the child may be blocked writing to the pipe)
+        reader.close()
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise
+    reader.close()
+    _, status = os.waitpid(pid, 0)
     theirs: list[Tagged] | None = None
     if status == 0 and data:
         try:
