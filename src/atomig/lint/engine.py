@@ -14,13 +14,12 @@ from atomig.errors import SourceError
 from atomig.lint.catalog import CatalogFacts
 from atomig.lint.context import LintContext, LintOptions
 from atomig.lint.finding import Finding, Hit, Severity
+from atomig.lint.judge import Judge
 from atomig.lint.registry import all_rules
 from atomig.lint.rule import Rule
 from atomig.lint.schema import SchemaState, key_of
-from atomig.lint.suppress import Ignore, file_ignores, statement_ignores
 from atomig.sql.facts import QualifiedName
 from atomig.sql.parse import Script, Statement, parse_script
-from atomig.sql.spans import ByteToChar, LineIndex
 
 META_RULES = ("invalid-ignore", "unused-ignore")
 # Below this many statements a file is linted in one process (a fork costs more).
@@ -202,7 +201,7 @@ class Engine:
         ctx.down_state = down_state
         ctx.final_schema = self.final_schema
         ctx.partner = partner
-        judge = _Judge(self, ctx)
+        judge = Judge(self, ctx)
         found = None
         if self.workers > 1 and len(script) >= PARALLEL_MIN_STATEMENTS:
             from atomig.lint.parallel import collect_split
@@ -282,210 +281,6 @@ class Engine:
                 r for r in rules if not r.subtypes or r.subtypes & subtypes
             ]
         return found
-
-    def _small_table(self, ctx: LintContext, relation: QualifiedName) -> str | None:
-        """Why a table counts as small (only with a live catalog), else ``None``."""
-        if self.catalog is None:
-            return None
-        live = ctx.catalog_table(relation)
-        threshold = self.options.small_table_rows
-        if live is not None:
-            if live.estimated_rows < threshold:
-                return (
-                    f"{relation} has ~{live.estimated_rows} rows, below the "
-                    f"{threshold}-row threshold: info"
-                )
-            return None
-        known = ctx.table(relation)
-        if known is not None and not known.placeholder:
-            return f"{relation} is created by a pending migration: info"
-        return None
-
-    def _meta(self, ctx: LintContext, ignores: list[Ignore]) -> list[Finding]:
-        enabled = {rule.id: rule for rule in self.meta}
-        found: list[Finding] = []
-
-        def add(rule_id: str, ignore: Ignore, message: str, fix: str) -> None:
-            rule = enabled.get(rule_id)
-            if rule is None:
-                return
-            found.append(
-                Finding(
-                    rule_id,
-                    self.options.severities.get(rule_id, rule.severity),
-                    ctx.path,
-                    ignore.line,
-                    ignore.column,
-                    ignore.line,
-                    ignore.end_column,
-                    message,
-                    fix,
-                )
-            )
-
-        for ignore in ignores:
-            unknown = [r for r in ignore.rules if r not in self.rules]
-            if not ignore.rules:
-                add(
-                    "invalid-ignore",
-                    ignore,
-                    "suppression names no rule",
-                    "write: -- atomig-ignore: rule-id reason",
-                )
-            elif unknown:
-                add(
-                    "invalid-ignore",
-                    ignore,
-                    f"unknown rule {', '.join(unknown)} in a suppression",
-                    "`atomig lint --explain RULE` lists the rules; fix the id",
-                )
-            elif not ignore.reason:
-                add(
-                    "invalid-ignore",
-                    ignore,
-                    f"suppression of {', '.join(ignore.rules)} gives no reason",
-                    "say why it is safe after the rule ids, for the reviewer",
-                )
-            unused = [
-                r
-                for r in ignore.rules
-                if r not in ignore.used and r in self.rules and r not in unknown
-            ]
-            if unused and not unknown:
-                add(
-                    "unused-ignore",
-                    ignore,
-                    f"suppression of {', '.join(unused)} suppresses nothing",
-                    "remove it (or the rule ids that no longer fire)",
-                )
-        return found
-
-
-class _Judge:
-    """Turns one file's hits into findings: configured severity, the size threshold,
-    suppressions, positions, one finding per rule and position.
-
-    Hits may come in several batches (one per process), each rule's hits in one batch and
-    in order: the findings are sorted by position afterwards, so the batches' order does not
-    matter.
-    """
-
-    def __init__(self, engine: Engine, ctx: LintContext) -> None:
-        self.engine = engine
-        self.ctx = ctx
-        self.per_file = file_ignores(ctx.script)
-        self.per_statement: dict[int, list[Ignore]] = {}
-        self.lines: LineIndex | None = None
-        self.to_char: ByteToChar | None = None
-        self.seen: set[tuple[str, int, int]] = set()
-
-    def findings(
-        self, raw: Iterable[tuple[Rule, Statement | None, Hit]]
-    ) -> list[Finding]:
-        """The findings of a batch of hits."""
-        engine, ctx = self.engine, self.ctx
-        severities = engine.options.severities
-        script = ctx.script
-        per_file, per_statement, seen = self.per_file, self.per_statement, self.seen
-        findings: list[Finding] = []
-        for rule, stmt, hit in raw:
-            # (Severity.INFO is 0: test for None, not truth.)
-            severity = severities.get(
-                rule.id, rule.severity if hit.severity is None else hit.severity
-            )
-            message = hit.message
-            if (
-                ctx.direction == "down"
-                and rule.category == "compatibility"
-                and ctx.created_by_this_up(hit.relation)
-            ):
-                continue  # a down file undoing what its own up created
-            if rule.locking and hit.relation is not None:
-                if ctx.is_new(hit.relation):
-                    continue
-                small = engine._small_table(ctx, hit.relation)
-                if small is not None and severity > Severity.INFO:
-                    severity = Severity.INFO
-                    message += f" ({small})"
-            if stmt is not None:
-                ignores = per_statement.get(stmt.index)
-                if ignores is None:
-                    ignores = per_statement[stmt.index] = statement_ignores(stmt)
-                if _suppress(rule.id, ignores) or _suppress(rule.id, per_file):
-                    engine.suppressed += 1
-                    continue
-            elif _suppress(rule.id, per_file):
-                engine.suppressed += 1
-                continue
-            if (
-                hit.location is not None or hit.offset is not None
-            ) and stmt is not None:
-                if self.lines is None:
-                    self.lines = LineIndex(script.text)
-                    self.to_char = ByteToChar(script.text)
-                assert self.to_char is not None
-                offset = (
-                    hit.offset
-                    if hit.offset is not None
-                    else self.to_char.offset(hit.location or 0)
-                )
-                line, column = self.lines.position(offset)
-                end = stmt.span if line == stmt.span.line else None
-                end_line, end_column = (
-                    (end.end_line, end.end_column) if end else (line, column + 1)
-                )
-            elif stmt is not None:
-                span = stmt.span
-                line, column, end_line, end_column = (
-                    span.line,
-                    span.column,
-                    span.end_line,
-                    span.end_column,
-                )
-            else:
-                line, column, end_line, end_column = 1, 1, 1, 1
-            # One hazard, one finding: a rule reports a statement once per position.
-            marker = (rule.id, line, column)
-            if marker in seen:
-                continue
-            seen.add(marker)
-            findings.append(
-                Finding(
-                    rule.id,
-                    severity,
-                    ctx.path,
-                    line,
-                    column,
-                    end_line,
-                    end_column,
-                    message,
-                    hit.fix,
-                )
-            )
-        return findings
-
-    def meta(self) -> list[Finding]:
-        """Findings about the suppressions themselves, once every batch is judged."""
-        per_statement = self.per_statement
-        ignores = self.per_file + [
-            ignore
-            for stmt in self.ctx.script.statements
-            if stmt.comments  # (ignores are comments)
-            for ignore in (
-                per_statement[stmt.index]
-                if stmt.index in per_statement
-                else statement_ignores(stmt)
-            )
-        ]
-        return self.engine._meta(self.ctx, ignores)
-
-
-def _suppress(rule_id: str, ignores: list[Ignore]) -> bool:
-    for ignore in ignores:
-        if rule_id in ignore.rules:
-            ignore.used.add(rule_id)
-            return True
-    return False
 
 
 _CREATES = frozenset(
