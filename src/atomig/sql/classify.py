@@ -6,6 +6,7 @@ Nodes are libpg_query's JSON (plain dicts). Each function reads only the fields 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from atomig.sql.facts import (
@@ -28,7 +29,12 @@ def range_var(node: Body | None) -> QualifiedName | None:
     """A ``RangeVar`` dict as a :class:`QualifiedName`."""
     if not node or "relname" not in node:
         return None
-    return QualifiedName(node.get("schemaname"), node["relname"])
+    return _qualified(node.get("schemaname"), node["relname"])
+
+
+# Migrations name the same tables over and over, and lint asks each statement's relation
+# several times: one (frozen) name per spelling is cheaper than a new one per question.
+_qualified = lru_cache(maxsize=4096)(QualifiedName)
 
 
 def name_list(items: Iterable[Body]) -> QualifiedName:
