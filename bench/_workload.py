@@ -3,6 +3,13 @@ reads, inserts and single-row updates, every transaction recorded (start, latenc
 
 Processes, not threads: each client has its own interpreter and connection, so one client's
 wait never delays another's measurements (no shared GIL).
+
+Two modes. Closed loop (``rate=0``): each client sends its next transaction as soon as the last
+one returns — the server runs flat out, so any extra work (a migration's index build) shows
+up as CPU contention. Fixed rate (``rate`` transactions per second per client, as pgbench
+``-R``): transactions are scheduled at fixed intervals and each one's latency counts from its
+*scheduled* start, so a client held up by a lock is charged for every transaction it could
+not send meanwhile (no coordinated omission).
 """
 
 from __future__ import annotations
@@ -47,8 +54,12 @@ def _client(
     results,
     seed: int,
     app_timeout: str,
+    rate: float,
 ) -> None:
     rng = random.Random(seed)
+    interval = 1.0 / rate if rate > 0 else 0.0
+    # A random phase, so that the clients' schedules do not fire in lockstep.
+    scheduled = time.perf_counter() + rng.random() * interval
     records: list[tuple[float, float, int, str | None]] = []
     conn = psycopg.connect(conninfo, autocommit=True, application_name="app")
     if app_timeout:
@@ -60,7 +71,14 @@ def _client(
     while not stop.is_set():
         kind = kinds[i % len(kinds)]
         i += 1
-        started = time.perf_counter()
+        if interval:
+            wait = scheduled - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+            started = scheduled
+            scheduled += interval
+        else:
+            started = time.perf_counter()
         error = None
         try:
             if kind == 0:
@@ -94,6 +112,7 @@ class Workload:
         customers: int,
         clients: int = 8,
         app_timeout: str = "",
+        rate: float = 0.0,
     ) -> None:
         self._ctx = mp.get_context("spawn")
         self._stop = self._ctx.Event()
@@ -111,6 +130,7 @@ class Workload:
                     self._results,
                     n,
                     app_timeout,
+                    rate,
                 ),
                 daemon=True,
             )
@@ -149,8 +169,9 @@ def longest_stall(txns: list[Txn], start: float, end: float) -> tuple[float, str
     worst, worst_kind = 0.0, ""
     for kind in KINDS:
         mine = [t for t in txns if t.kind == kind]
-        # Clients issue transactions back to back, so some transaction of each kind is always
-        # in flight: a gap between consecutive successful completions is a stall of that kind.
+        # Clients issue transactions back to back (or, at a fixed rate, one of each kind is due
+        # every few milliseconds), so a gap between consecutive successful completions is a
+        # stall of that kind.
         ends = sorted(
             t.end for t in mine if t.error is None and start - 60 <= t.end <= end + 60
         )

@@ -15,6 +15,12 @@ CREATE INDEX CONCURRENTLY, a batched backfill, then NOT NULL via CHECK … NOT V
   *-long-reader          the same, while a session holds an open transaction that read the
                          table 30 s before the migration starts (the lock-queue trap)
 
+The application runs at half of what the server sustains flat out (measured first; `--load`):
+production servers run with headroom, and a saturated one charges any extra work — an index
+build, a backfill batch — to the application as CPU contention, which no migration tool can
+avoid. `--load 1` runs every client back to back instead. Latency counts from each
+transaction's scheduled start, so time spent blocked is charged in full.
+
 For each: app transactions ok/failed, p50/p99/max latency before and during the migration,
 the longest stall, the migration's duration, and ratios to naive. Writes JSON and a PNG plot.
 
@@ -332,6 +338,7 @@ def run_variant(variant: str, server, args, project: Path) -> dict:
         customers=args.customers,
         clients=args.clients,
         app_timeout=args.app_statement_timeout,
+        rate=args.client_rate,
     )
     clock = workload.now
     time.sleep(args.warmup)
@@ -402,6 +409,33 @@ def run_variant(variant: str, server, args, project: Path) -> dict:
         **summary,
         "_txns": txns,
     }
+
+
+def calibrate(server, args) -> tuple[float, float]:
+    """What the server sustains flat out (closed loop, on a fresh copy), and the per-client
+    rate that offers ``args.load`` of it (0: closed loop)."""
+    fresh_copy(server.conninfo(), "live_calibrate")
+    workload = Workload(
+        server.conninfo("live_calibrate"),
+        rows=args.rows,
+        customers=args.customers,
+        clients=args.clients,
+    )
+    time.sleep(args.warmup)
+    start = workload.now()
+    time.sleep(args.calibration)
+    end = workload.now()
+    txns = workload.stop()
+    done = sum(1 for t in txns if t.error is None and start <= t.end < end)
+    saturated = done / (end - start)
+    rate = 0.0 if args.load >= 1 else args.load * saturated / args.clients
+    offered = (
+        "closed loop (every client back to back)"
+        if not rate
+        else f"{rate * args.clients:,.0f} tps ({args.load:.0%})"
+    )
+    print(f"calibration: {saturated:,.0f} tps flat out; offered load {offered}")
+    return saturated, rate
 
 
 def span_stats(txns, start: float, end: float) -> dict:
@@ -569,6 +603,14 @@ def main() -> None:
         "--no-plot", action="store_true", help="skip the PNG (no matplotlib needed)"
     )
     parser.add_argument(
+        "--load",
+        type=float,
+        default=0.5,
+        help="the application's offered load as a fraction of what the server sustains "
+        "flat out, measured first (default 0.5: a server with headroom, as production "
+        "runs); 1 = closed loop, every client back to back (a saturated server)",
+    )
+    parser.add_argument(
         "--app-statement-timeout",
         default="",
         help="statement_timeout of app sessions (default none)",
@@ -581,6 +623,7 @@ def main() -> None:
         (1.0, 2.0, 1.0) if args.quick else (2.0, 5.0, 3.0)
     )
     args.reader_age, args.reader_hold = (3.0, 3.0) if args.quick else (30.0, 15.0)
+    args.calibration = 2.0 if args.quick else 5.0
     variants = [v for v in args.variants.split(",") if v]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     project = atomig_files(Path(tempfile.mkdtemp(prefix="atomig-live-")))
@@ -598,6 +641,7 @@ def main() -> None:
         print(
             f"setup: {args.rows:,} orders, {args.customers:,} customers in {time.perf_counter() - t0:.1f}s; PostgreSQL {args.pg}, {args.clients} clients"
         )
+        args.saturated_tps, args.client_rate = calibrate(server, args)
         results = []
         for variant in variants:
             print(f"running {variant} ...", flush=True)
@@ -609,6 +653,11 @@ def main() -> None:
         "clients": args.clients,
         "postgres": args.pg,
         "cpus": os.cpu_count(),
+        "load": args.load,
+        "saturated_tps": round(args.saturated_tps, 1),
+        "offered_tps": round(args.client_rate * args.clients, 1)
+        if args.client_rate
+        else None,
         "variants": [
             {k: v for k, v in r.items() if not k.startswith("_")} for r in results
         ],
