@@ -1,0 +1,112 @@
+"""What ``atomig lint`` reads from a live database: sizes, real column types, valid indexes,
+validated NOT NULL checks and function volatility. Reads only.
+
+Its own module so that the runner, which imports :mod:`atomig.db.catalog`, does not import
+the linter and its rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import psycopg
+
+from atomig.db.connect import server_version
+from atomig.lint.catalog import CatalogFacts, CatalogTable
+from atomig.sql.volatility import Volatility
+
+_LINT_TABLES = """
+    SELECT c.oid, n.nspname, c.relname, c.reltuples::bigint,
+           pg_total_relation_size(c.oid), c.relkind = 'p'
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p', 'm', 'f') AND c.relname = ANY (%(names)s)
+      AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+"""
+_LINT_COLUMNS = """
+    SELECT attrelid, attname, format_type(atttypid, atttypmod) FROM pg_attribute
+    WHERE attrelid = ANY (%(oids)s) AND attnum > 0 AND NOT attisdropped
+"""
+# Index columns in key order; an expression column shows as '(expr)'.
+_LINT_INDEXES = """
+    SELECT i.indrelid, ic.relname, i.indisunique,
+           ARRAY(SELECT coalesce(a.attname, '(expr)')
+                 FROM unnest(i.indkey[0:i.indnkeyatts - 1]) WITH ORDINALITY AS k(attnum, ord)
+                 LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+                 ORDER BY k.ord)
+    FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+    WHERE i.indrelid = ANY (%(oids)s) AND i.indisvalid
+"""
+# A validated CHECK (col IS NOT NULL) on one column: compared with the server's own
+# rendering of that constraint, so no SQL text is parsed here.
+_LINT_CHECKS = """
+    SELECT c.conrelid, a.attname FROM pg_constraint c
+    JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+    WHERE c.contype = 'c' AND c.convalidated AND c.conrelid = ANY (%(oids)s)
+      AND cardinality(c.conkey) = 1
+      AND pg_get_constraintdef(c.oid) = format('CHECK ((%%s IS NOT NULL))', quote_ident(a.attname))
+"""
+# provolatile sorts i < s < v, so max() is the most volatile overload.
+_LINT_FUNCTIONS = """
+    SELECT n.nspname, p.proname, max(p.provolatile::text)
+    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+    GROUP BY 1, 2
+"""
+
+
+def read_lint_catalog(
+    conn: psycopg.Connection[Any], relation_names: Iterable[str], database: str = ""
+) -> CatalogFacts:
+    """What lint needs from the live catalog about the tables named ``relation_names``:
+    row estimates, total sizes, real column types, valid indexes, validated NOT NULL checks,
+    and the volatility of every user-defined function. Reads only."""
+    names = sorted(set(relation_names))
+    tables: dict[int, dict[str, Any]] = {}
+    rows_of = conn.execute(_LINT_TABLES, {"names": names})
+    for oid, schema, name, rows, size, partitioned in rows_of:
+        tables[oid] = {
+            "partitioned": bool(partitioned),
+            "schema": schema,
+            "name": name,
+            "rows": int(rows),
+            "bytes": int(size),
+            "columns": {},
+            "indexes": [],
+            "checks": set(),
+        }
+    oids = list(tables)
+    if oids:
+        for relid, column, type_text in conn.execute(_LINT_COLUMNS, {"oids": oids}):
+            tables[relid]["columns"][column] = type_text
+        for relid, index, unique, columns in conn.execute(
+            _LINT_INDEXES, {"oids": oids}
+        ):
+            tables[relid]["indexes"].append((index, tuple(columns), bool(unique)))
+        for relid, column in conn.execute(_LINT_CHECKS, {"oids": oids}):
+            tables[relid]["checks"].add(column)
+    search_path = conn.execute("SELECT current_schemas(false)").fetchone()
+    functions: dict[str, Volatility] = {}
+    for schema, name, code in conn.execute(_LINT_FUNCTIONS):
+        level = Volatility.from_provolatile(code)
+        functions[f"{schema}.{name}"] = level
+        functions[name] = max(level, functions.get(name, Volatility.IMMUTABLE))
+    return CatalogFacts(
+        server_version=server_version(conn),
+        tables={
+            (t["schema"], t["name"]): CatalogTable(
+                t["schema"],
+                t["name"],
+                t["rows"],
+                t["bytes"],
+                t["columns"],
+                tuple(t["indexes"]),
+                frozenset(t["checks"]),
+                t["partitioned"],
+            )
+            for t in tables.values()
+        },
+        functions=functions,
+        database=database,
+        search_path=tuple(search_path[0]) if search_path else ("public",),
+    )
