@@ -284,9 +284,9 @@ def _review_sources(settings: Settings) -> tuple[ContextSource, ...]:
 def _read_catalog(
     settings: Settings, names: set[str], report: Reporter
 ) -> tuple[CatalogFacts, str]:
-    from atomig.db.lint_catalog import read_lint_catalog
     from atomig.db.connect import connect
     from atomig.db.dsn import parse_target
+    from atomig.db.lint_catalog import read_lint_catalog
 
     target = parse_target(settings.database_url or "", settings.database_url_source)
     try:
