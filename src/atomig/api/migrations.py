@@ -48,7 +48,6 @@ from atomig.source.model import Migration
 from atomig.sql.versions import ServerVersion
 from atomig.verify.checks import CheckResult
 from atomig.verify.config import safety_settings
-from atomig.verify.fingerprint import take_fingerprint
 from atomig.verify.postdeploy import Applied, invalid_now, run_postdeploy
 from atomig.verify.preflight import refuse_standby, run_preflight
 
@@ -108,11 +107,11 @@ def status(
         ]
         if holder is not None:
             notes.append(f"a runner is working: {holder.describe()}")
-        found = (
-            take_fingerprint(session.conn, settings.ledger_schema)
-            if fingerprint
-            else None
-        )
+        found = None
+        if fingerprint:
+            from atomig.verify.fingerprint import take_fingerprint
+
+            found = take_fingerprint(session.conn, settings.ledger_schema)
         return replace(
             current,
             notes=tuple(notes),

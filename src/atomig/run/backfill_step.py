@@ -27,7 +27,7 @@ from atomig.batched.job import BackfillFailed, BackfillJob, BackfillStopped
 from atomig.db.connect import connect
 from atomig.errors import AtomigError, SourceLocation
 from atomig.plan.backfill import backfill_options
-from atomig.plan.model import Plan, StepKind
+from atomig.plan.model import StepKind
 from atomig.run import ledger, record
 from atomig.run.context import RunContext
 from atomig.run.executor import StatementFailure
@@ -178,11 +178,6 @@ def _failure(job: StepJob, exc: BackfillFailed) -> StatementFailure:
         location=exc.location
         or SourceLocation(job.plan.path, statement.span.line, statement.span.column),
     )
-
-
-def has_backfill(plan: Plan) -> bool:
-    """The plan has a BACKFILL step."""
-    return any(step.kind is StepKind.BACKFILL for step in plan.steps)
 
 
 STEP_RUNNERS[StepKind.BACKFILL] = run_backfill_step

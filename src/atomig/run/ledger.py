@@ -261,6 +261,9 @@ def ledger_up_to_date(conn: Conn, schema: str) -> bool:
 
 def ensure_ledger(conn: Conn, schema: str) -> None:
     """Create or upgrade the ledger. Call with the runner lock held."""
+    if ledger_up_to_date(conn, schema):
+        # The common case: two reads, no DDL (and no lock on ledger_version) per run.
+        return
     with conn.transaction():
         conn.execute(
             sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))

@@ -12,10 +12,15 @@ import time
 from atomig.errors import Interrupted, NeedsAttention
 from atomig.plan.model import Plan, Step
 from atomig.run import ledger, record
-from atomig.run.backfill_step import forget_checkpoints, has_backfill
 from atomig.run.context import RunContext
 from atomig.run.record import Write
-from atomig.run.steps import StepFailed, StepJob, run_step
+from atomig.run.steps import (
+    StepFailed,
+    StepJob,
+    forget_checkpoints,
+    has_backfill,
+    run_step,
+)
 from atomig.run.transaction import (
     MigrationOutcome,
     check_runner_lock,

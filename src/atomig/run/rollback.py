@@ -14,14 +14,18 @@ from typing import Any
 from atomig.errors import NeedsAttention, SourceLocation
 from atomig.plan.model import Plan
 from atomig.run import ledger, record
-from atomig.run.backfill_step import forget_checkpoints, has_backfill
 from atomig.run.context import RunContext
 from atomig.run.heal import drop_invalid_index
 from atomig.run.record import Write
-from atomig.run.steps import StepFailed, StepJob, run_step
+from atomig.run.steps import (
+    StepFailed,
+    StepJob,
+    forget_checkpoints,
+    has_backfill,
+    run_step,
+)
 from atomig.run.transaction import ms_since, reconnect_or_stop
 from atomig.source.model import Migration
-from atomig.verify.fingerprint import Fingerprint, take_fingerprint
 
 
 def roll_back(
@@ -70,6 +74,9 @@ def roll_back(
                 failed.location,
             )
     ctx.reset_session()
+    # Imported here: only multi-step migrations take fingerprints (10 ms of imports).
+    from atomig.verify.fingerprint import Fingerprint, take_fingerprint
+
     after = take_fingerprint(ctx.conn, ctx.schema)
     changes = (
         Fingerprint.from_dict(fingerprint).diff(after)

@@ -446,6 +446,29 @@ STEP_RUNNERS: dict[StepKind, StepRunner] = {
 }
 
 
+def step_runner(kind: StepKind) -> StepRunner | None:
+    """The runner of ``kind`` steps, or ``None`` when this atomig has none."""
+    if kind is StepKind.BACKFILL and kind not in STEP_RUNNERS:
+        # Loaded on first use: the backfill engine's imports would cost every `atomig up`
+        # about 25 ms, and most migrations have no backfill step. Importing it registers it.
+        import atomig.run.backfill_step  # noqa: F401
+    return STEP_RUNNERS.get(kind)
+
+
+def has_backfill(plan: Plan) -> bool:
+    """The plan has a BACKFILL step."""
+    return any(step.kind is StepKind.BACKFILL for step in plan.steps)
+
+
+def forget_checkpoints(ctx: RunContext, version: str, direction: str | None) -> None:
+    """Drop a migration's backfill checkpoints (it starts afresh, or was rolled back)."""
+    from atomig.run.backfill_step import forget_checkpoints as forget
+
+    forget(ctx, version, direction)
+
+
 def run_step(ctx: RunContext, job: StepJob) -> StepResult:
     """Run ``job`` with the runner of its step's kind."""
-    return STEP_RUNNERS[job.step.kind](ctx, job)
+    runner = step_runner(job.step.kind)
+    assert runner is not None, "check_runnable refuses plans with unknown step kinds"
+    return runner(ctx, job)
