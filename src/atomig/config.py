@@ -205,12 +205,12 @@ def read_config_file(
 
 
 def load_settings(
-    project_dir: Path | None = None,
+    project_dir: str | os.PathLike[str] | None = None,
     *,
     database_url: str | None = None,
-    config_file: Path | None = None,
+    config_file: str | os.PathLike[str] | None = None,
     environ: Mapping[str, str] | None = None,
-    migrations_dir: Path | None = None,
+    migrations_dir: str | os.PathLike[str] | None = None,
     environment: str | None = None,
 ) -> Settings:
     """Resolve settings with the documented precedence.
@@ -219,9 +219,12 @@ def load_settings(
         ConfigError: for unknown keys, wrong types or invalid durations, naming the file,
             and for an environment the file does not define.
     """
-    project = (project_dir or Path.cwd()).resolve()
+    # Library callers pass strings as often as paths: accept both.
+    project = (Path(project_dir) if project_dir else Path.cwd()).resolve()
     env = os.environ if environ is None else environ
-    data, path = read_config_file(project, config_file)
+    data, path = read_config_file(
+        project, Path(config_file) if config_file is not None else None
+    )
     where = str(path) if path else "configuration"
     chosen = environment or env.get("ATOMIG_ENV") or None
     data = _with_environment(data, chosen, where)
@@ -271,7 +274,7 @@ def load_settings(
     )
     changes["database_url"], changes["database_url_source"] = url, source
     if migrations_dir is not None:
-        changes["migrations_dir"] = migrations_dir.resolve()
+        changes["migrations_dir"] = Path(migrations_dir).resolve()
     return replace(settings, **changes)
 
 

@@ -92,3 +92,14 @@ def test_invalid_files_are_errors_naming_the_file(tmp_path, text, message):
 def test_explicit_missing_config(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings(tmp_path, environ={}, config_file=Path(tmp_path / "nope.toml"))
+
+
+def test_library_callers_may_pass_strings(tmp_path, monkeypatch):
+    (tmp_path / "custom.toml").write_text('ledger_schema = "ops"\n')
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(
+        ".", config_file=str(tmp_path / "custom.toml"), migrations_dir="db", environ={}
+    )
+    assert settings.project_dir == tmp_path.resolve()
+    assert settings.ledger_schema == "ops"
+    assert settings.migrations_dir == tmp_path.resolve() / "db"
