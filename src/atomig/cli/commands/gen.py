@@ -128,7 +128,39 @@ def _generate(
         click.echo(f"note: {note}", err=True)
 
 
-@gen.command("add-column")
+_COMMON = ("print_only", "pg_version", "no_database", "as_json")
+
+
+def _generator(kind: str) -> Callable[[Callable[[], None]], click.Command]:
+    """Register ``atomig gen KIND``: its arguments, options and help come from the
+    decorated declaration; every generator shares the common options and one callback,
+    which hands the arguments and options to :func:`atomig.api.generate` by name."""
+
+    def register(declared: Callable[[], None]) -> click.Command:
+        def callback(opts: Options, **values: Any) -> None:
+            common = {name: values.pop(name) for name in _COMMON}
+            positional = {
+                param.name: values.pop(param.name)
+                for param in command.params
+                if isinstance(param, click.Argument) and param.name
+            }
+            shown: list[str] = []
+            for value in positional.values():
+                shown += list(value) if isinstance(value, tuple) else [value]
+            _generate(
+                opts, kind, shown, values, request={**positional, **values}, **common
+            )
+
+        wrapped: Any = _common(callback)
+        # After the common options, so that --help lists the command's own first.
+        wrapped.__click_params__ += getattr(declared, "__click_params__", [])
+        command = gen.command(kind, help=declared.__doc__)(wrapped)
+        return command
+
+    return register
+
+
+@_generator("add-column")
 @click.argument("table")
 @click.argument("column")
 @click.argument("type")
@@ -155,69 +187,11 @@ def _generate(
     is_flag=True,
     help="Then NOT NULL: CHECK NOT VALID, VALIDATE, SET NOT NULL, drop the check.",
 )
-@_common
-def add_column(
-    opts: Options,
-    table: str,
-    column: str,
-    type: str,
-    default: str | None,
-    references: str | None,
-    on_delete: str | None,
-    no_index: bool,
-    backfill: str | None,
-    not_null: bool,
-    print_only: bool,
-    pg_version: int | None,
-    no_database: bool,
-    as_json: bool,
-) -> None:
+def add_column_command() -> None:
     """Add a nullable column to TABLE (foreign key, backfill, NOT NULL optional)."""
-    options = {
-        "default": default,
-        "references": references,
-        "on_delete": on_delete,
-        "no_index": no_index,
-        "backfill": backfill,
-        "not_null": not_null,
-    }
-    _generate(
-        opts,
-        "add-column",
-        [table, column, type],
-        options,
-        print_only=print_only,
-        pg_version=pg_version,
-        no_database=no_database,
-        as_json=as_json,
-        request={"table": table, "column": column, "type": type, **options},
-    )
 
 
-def _run_kind(
-    opts: Options,
-    kind: str,
-    positional: dict[str, Any],
-    options: dict[str, Any],
-    common: dict[str, Any],
-) -> None:
-    shown_positional: list[str] = []
-    for value in positional.values():
-        if isinstance(value, (tuple, list)):
-            shown_positional += list(value)
-        else:
-            shown_positional.append(value)
-    _generate(
-        opts,
-        kind,
-        shown_positional,
-        options,
-        request={**positional, **options},
-        **common,
-    )
-
-
-@gen.command("add-index")
+@_generator("add-index")
 @click.argument("table")
 @click.argument("columns", nargs=-1, required=True)
 @click.option("--unique", is_flag=True, help="A unique index (named uq_…).")
@@ -230,53 +204,19 @@ def _run_kind(
 @click.option("--using", metavar="METHOD", help="Index method (btree, gin, gist, …).")
 @click.option("--include", multiple=True, metavar="COLUMN", help="INCLUDE column.")
 @click.option("--where", metavar="PREDICATE", help="A partial index.")
-@_common
-def add_index(
-    opts: Options,
-    table: str,
-    columns: tuple[str, ...],
-    print_only: bool,
-    pg_version: int | None,
-    no_database: bool,
-    as_json: bool,
-    **options: Any,
-) -> None:
+def add_index_command() -> None:
     """Build an index CONCURRENTLY on TABLE (COLUMNS: col, 'col DESC', '(lower(col))')."""
-    _run_kind(
-        opts,
-        "add-index",
-        {"table": table, "columns": columns},
-        options,
-        _c(print_only, pg_version, no_database, as_json),
-    )
 
 
-@gen.command("add-unique")
+@_generator("add-unique")
 @click.argument("table")
 @click.argument("columns", nargs=-1, required=True)
 @click.option("--name", help="The constraint name (default: uq_<table>_<columns>).")
-@_common
-def add_unique(
-    opts: Options,
-    table: str,
-    columns: tuple[str, ...],
-    print_only: bool,
-    pg_version: int | None,
-    no_database: bool,
-    as_json: bool,
-    **options: Any,
-) -> None:
+def add_unique_command() -> None:
     """Add a UNIQUE constraint: a unique index CONCURRENTLY, then USING INDEX."""
-    _run_kind(
-        opts,
-        "add-unique",
-        {"table": table, "columns": columns},
-        options,
-        _c(print_only, pg_version, no_database, as_json),
-    )
 
 
-@gen.command("add-foreign-key")
+@_generator("add-foreign-key")
 @click.argument("table")
 @click.argument("columns", nargs=-1, required=True)
 @click.option(
@@ -286,76 +226,26 @@ def add_unique(
 @click.option("--on-update", metavar="ACTION", help="ON UPDATE action.")
 @click.option("--no-index", is_flag=True, help="No index on the referencing columns.")
 @click.option("--name", help="The constraint name (default: fk_<table>_<columns>).")
-@_common
-def add_foreign_key(
-    opts: Options,
-    table: str,
-    columns: tuple[str, ...],
-    print_only: bool,
-    pg_version: int | None,
-    no_database: bool,
-    as_json: bool,
-    **options: Any,
-) -> None:
+def add_foreign_key_command() -> None:
     """Add a foreign key: NOT VALID, VALIDATE in its own step, an index CONCURRENTLY."""
-    _run_kind(
-        opts,
-        "add-foreign-key",
-        {"table": table, "columns": columns},
-        options,
-        _c(print_only, pg_version, no_database, as_json),
-    )
 
 
-@gen.command("add-check")
+@_generator("add-check")
 @click.argument("table")
 @click.argument("check")
 @click.option("--name", help="chk_<table>_<NAME> (default: the columns it names).")
-@_common
-def add_check(
-    opts: Options,
-    table: str,
-    check: str,
-    print_only: bool,
-    pg_version: int | None,
-    no_database: bool,
-    as_json: bool,
-    **options: Any,
-) -> None:
+def add_check_command() -> None:
     """Add a CHECK (an SQL expression): NOT VALID, then VALIDATE in its own step."""
-    _run_kind(
-        opts,
-        "add-check",
-        {"table": table, "check": check},
-        options,
-        _c(print_only, pg_version, no_database, as_json),
-    )
 
 
-@gen.command("set-not-null")
+@_generator("set-not-null")
 @click.argument("table")
 @click.argument("column")
-@_common
-def set_not_null(
-    opts: Options,
-    table: str,
-    column: str,
-    print_only: bool,
-    pg_version: int | None,
-    no_database: bool,
-    as_json: bool,
-) -> None:
+def set_not_null_command() -> None:
     """Make a column NOT NULL: CHECK NOT VALID, VALIDATE, SET NOT NULL, drop the check."""
-    _run_kind(
-        opts,
-        "set-not-null",
-        {"table": table, "column": column},
-        {},
-        _c(print_only, pg_version, no_database, as_json),
-    )
 
 
-@gen.command("change-column-type")
+@_generator("change-column-type")
 @click.argument("table")
 @click.argument("column")
 @click.argument("type")
@@ -365,29 +255,11 @@ def set_not_null(
     "--from", "from_type", metavar="TYPE", help="The current type (without a database)."
 )
 @click.option("--default", metavar="EXPR", help="Default of the new column.")
-@_common
-def change_column_type(
-    opts: Options,
-    table: str,
-    column: str,
-    type: str,
-    print_only: bool,
-    pg_version: int | None,
-    no_database: bool,
-    as_json: bool,
-    **options: Any,
-) -> None:
+def change_column_type_command() -> None:
     """Change a column's type by expand/contract: new column, trigger, backfill, swap."""
-    _run_kind(
-        opts,
-        "change-column-type",
-        {"table": table, "column": column, "type": type},
-        options,
-        _c(print_only, pg_version, no_database, as_json),
-    )
 
 
-@gen.command("rename-column")
+@_generator("rename-column")
 @click.argument("table")
 @click.argument("old")
 @click.argument("new")
@@ -395,29 +267,11 @@ def change_column_type(
 @click.option(
     "--not-null", is_flag=True, help="The column is NOT NULL (without a database)."
 )
-@_common
-def rename_column(
-    opts: Options,
-    table: str,
-    old: str,
-    new: str,
-    print_only: bool,
-    pg_version: int | None,
-    no_database: bool,
-    as_json: bool,
-    **options: Any,
-) -> None:
+def rename_column_command() -> None:
     """Rename a column by expand/contract: both names kept in sync until the old goes."""
-    _run_kind(
-        opts,
-        "rename-column",
-        {"table": table, "old": old, "new": new},
-        options,
-        _c(print_only, pg_version, no_database, as_json),
-    )
 
 
-@gen.command("drop-column")
+@_generator("drop-column")
 @click.argument("table")
 @click.argument("column")
 @click.option("--type", metavar="TYPE", help="The column's type (without a database).")
@@ -426,28 +280,11 @@ def rename_column(
     is_flag=True,
     help="The column is NOT NULL without a default (without a database).",
 )
-@_common
-def drop_column(
-    opts: Options,
-    table: str,
-    column: str,
-    print_only: bool,
-    pg_version: int | None,
-    no_database: bool,
-    as_json: bool,
-    **options: Any,
-) -> None:
+def drop_column_command() -> None:
     """Drop a column in two phases (the DROP COLUMN waits until no code uses it)."""
-    _run_kind(
-        opts,
-        "drop-column",
-        {"table": table, "column": column},
-        options,
-        _c(print_only, pg_version, no_database, as_json),
-    )
 
 
-@gen.command("add-enum-value")
+@_generator("add-enum-value")
 @click.argument("type")
 @click.argument("value")
 @click.option("--before", metavar="VALUE", help="Place it before this value.")
@@ -457,28 +294,11 @@ def drop_column(
     metavar="A,B,…",
     help="The type's current values in order (without a database; for the down file).",
 )
-@_common
-def add_enum_value(
-    opts: Options,
-    type: str,
-    value: str,
-    print_only: bool,
-    pg_version: int | None,
-    no_database: bool,
-    as_json: bool,
-    **options: Any,
-) -> None:
+def add_enum_value_command() -> None:
     """Add VALUE (taken literally) to the enum TYPE."""
-    _run_kind(
-        opts,
-        "add-enum-value",
-        {"type": type, "value": value},
-        options,
-        _c(print_only, pg_version, no_database, as_json),
-    )
 
 
-@gen.command("backfill")
+@_generator("backfill")
 @click.argument("table")
 @click.option(
     "--set",
@@ -497,35 +317,8 @@ def add_enum_value(
     help="A fixed number of keys per batch (default: adaptive).",
 )
 @click.option("--name", help="Name for the slug (default: the table).")
-@_common
-def backfill_(
-    opts: Options,
-    table: str,
-    print_only: bool,
-    pg_version: int | None,
-    no_database: bool,
-    as_json: bool,
-    **options: Any,
-) -> None:
+def backfill_command() -> None:
     """A batched UPDATE of TABLE as a migration step (-- atomig: backfill)."""
-    _run_kind(
-        opts,
-        "backfill",
-        {"table": table},
-        options,
-        _c(print_only, pg_version, no_database, as_json),
-    )
-
-
-def _c(
-    print_only: bool, pg_version: int | None, no_database: bool, as_json: bool
-) -> dict[str, Any]:
-    return {
-        "print_only": print_only,
-        "pg_version": pg_version,
-        "no_database": no_database,
-        "as_json": as_json,
-    }
 
 
 @gen.command("release")
