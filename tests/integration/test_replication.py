@@ -126,3 +126,8 @@ def test_a_standby_target_is_refused(project, standby):
     assert result.exit_code == 1
     assert "is a standby (in recovery): it accepts no writes" in result.stderr
     assert "point atomig at the primary" in result.stderr
+    # Every command that writes starts the same way: down and recover are refused too.
+    for command in (["down"], ["recover", "--rollback"]):
+        result = project.cli("--database-url", standby, *command)
+        assert result.exit_code == 1, (command, result.stderr)
+        assert "is a standby (in recovery)" in result.stderr, command

@@ -9,6 +9,7 @@ from typing import Any
 
 from atomig.api.planning import plan_for
 from atomig.api.recovery import (
+    locked_session,
     new_context,
     recovery_plans,
     refuse_unfinished_down,
@@ -49,7 +50,7 @@ from atomig.sql.versions import ServerVersion
 from atomig.verify.checks import CheckResult
 from atomig.verify.config import safety_settings
 from atomig.verify.postdeploy import Applied, invalid_now, run_postdeploy
-from atomig.verify.preflight import refuse_standby, run_preflight
+from atomig.verify.preflight import run_preflight
 
 __all__ = [
     "RunReport",
@@ -226,16 +227,7 @@ def migrate(
     migrations = discover_migrations(settings.migrations_dir)
     by_key = {m.id.order_key: m for m in migrations}
     limit = find_migration(migrations, to).id.order_key if to else None
-    with (
-        open_session(settings, report) as session,
-        refuse_standby(session.conn, session.target.display),
-        runner_lock(
-            session.target,
-            settings.ledger_schema,
-            wait_ms if wait_ms is not None else settings.runner_lock_wait_ms,
-        ) as lock_conn,
-    ):
-        ledger.ensure_ledger(session.conn, settings.ledger_schema)
+    with locked_session(settings, report, wait_ms) as (session, lock_conn):
         server = session.server_version
         current = _status_of(settings, session, migrations)
         _refuse_attention(current)
@@ -350,15 +342,7 @@ def rollback(
         if to == "0"
         else (find_migration(migrations, to).id.order_key if to else None)
     )
-    with (
-        open_session(settings, report) as session,
-        runner_lock(
-            session.target,
-            settings.ledger_schema,
-            wait_ms if wait_ms is not None else settings.runner_lock_wait_ms,
-        ) as lock_conn,
-    ):
-        ledger.ensure_ledger(session.conn, settings.ledger_schema)
+    with locked_session(settings, report, wait_ms) as (session, lock_conn):
         current = _status_of(settings, session, migrations)
         _refuse_attention(current)
         state = ledger.read_ledger(session.conn, settings.ledger_schema)

@@ -35,8 +35,30 @@ from atomig.source.layout import discover_migrations
 from atomig.source.model import Migration, MigrationFile
 from atomig.sql.parse import parse_script
 from atomig.sql.versions import ServerVersion
+from atomig.verify.preflight import refuse_standby
 
 __all__ = ["RecoverReport", "recover"]
+
+
+@contextmanager
+def locked_session(
+    settings: Settings, report: Reporter, wait_ms: int | None
+) -> Iterator[tuple[Session, Any]]:
+    """How every command that changes the target starts: a session (refused at once when
+    the server is a standby), the runner lock (waiting ``wait_ms``, default the configured
+    wait), and the ledger created or upgraded. Yields the session and the lock's
+    connection."""
+    with (
+        open_session(settings, report) as session,
+        refuse_standby(session.conn, session.target.display),
+        runner_lock(
+            session.target,
+            settings.ledger_schema,
+            wait_ms if wait_ms is not None else settings.runner_lock_wait_ms,
+        ) as lock_conn,
+    ):
+        ledger.ensure_ledger(session.conn, settings.ledger_schema)
+        yield session, lock_conn
 
 
 def new_context(
@@ -220,15 +242,7 @@ def recover(
     migrations = {
         m.id.order_key: m for m in discover_migrations(settings.migrations_dir)
     }
-    with (
-        open_session(settings, report) as session,
-        runner_lock(
-            session.target,
-            settings.ledger_schema,
-            wait_ms if wait_ms is not None else settings.runner_lock_wait_ms,
-        ) as lock_conn,
-    ):
-        ledger.ensure_ledger(session.conn, settings.ledger_schema)
+    with locked_session(settings, report, wait_ms) as (session, lock_conn):
         state = ledger.read_ledger(session.conn, settings.ledger_schema)
         rows = unfinished_rows(state)
         ctx = new_context(settings, session, report, lock_conn)
