@@ -7,11 +7,11 @@ need no database start fast.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -98,8 +98,46 @@ def run(opts: Options, as_json: bool, action: Callable[[], Any]) -> Any:
         sys.exit(exit_codes.INTERRUPTED)
 
 
+class LazyGroup(click.Group):
+    """A command group whose commands are imported when used.
+
+    ``lazy`` maps a command name to the module that defines it and the first paragraph of its
+    help (for ``atomig --help``): ``atomig up`` does not import the modules of the other
+    commands, nor the parts of the library they import at the top
+    (tests/integration/test_cli_startup.py).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy: dict[str, tuple[str, str]] = {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            import_module(self.lazy[cmd_name][0])  # registers its commands on cli
+        return self.commands.get(cmd_name)
+
+    def format_commands(
+        self, ctx: click.Context, formatter: click.HelpFormatter
+    ) -> None:
+        # As click's, with the help of commands not imported yet taken from the table.
+        commands = [
+            self.commands.get(name) or click.Command(name, help=self.lazy[name][1])
+            for name in self.list_commands(ctx)
+        ]
+        commands = [c for c in commands if not c.hidden]
+        if commands:
+            limit = formatter.width - 6 - max(len(str(c.name)) for c in commands)
+            rows = [(str(c.name), c.get_short_help_str(limit)) for c in commands]
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
 @click.group(
-    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.option(
     "-C",
@@ -148,6 +186,8 @@ def cli(
     """atomig: atomic, zero-downtime, reversible PostgreSQL migrations."""
     level = "DEBUG" if debug else os.environ.get("ATOMIG_LOG", "").upper()
     if level:
+        import logging
+
         # Log records carry masked DSNs only (atomig.db.dsn.mask_dsn).
         logging.basicConfig(
             level=getattr(logging, level, logging.INFO),
