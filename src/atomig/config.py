@@ -12,7 +12,6 @@ Unknown keys are errors: a typo in a timeout must not silently fall back to a de
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -191,6 +190,8 @@ def read_config_file(
             if explicit is not None:
                 raise ConfigError(f"config file {explicit} does not exist")
             continue
+        import tomllib  # only when there is a file to read
+
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

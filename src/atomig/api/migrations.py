@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import difflib
 import uuid
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from atomig.api.planning import plan_for
 from atomig.api.recovery import (
@@ -18,7 +17,6 @@ from atomig.api.recovery import (
     stop_if_interrupted,
     unfinished_rows,
 )
-from atomig.api.review import require_reviewed
 from atomig.config import Settings
 from atomig.db.indexes import invalid_indexes
 from atomig.errors import NeedsAttention, UsageError
@@ -43,14 +41,19 @@ from atomig.run.status import (
     StatusReport,
     compute_status,
 )
-from atomig.run.watchdog import watchdog_for
 from atomig.source.layout import discover_migrations, find_migration
 from atomig.source.model import Migration
 from atomig.sql.versions import ServerVersion
-from atomig.verify.checks import CheckResult
-from atomig.verify.config import safety_settings
-from atomig.verify.postdeploy import Applied, invalid_now, run_postdeploy
-from atomig.verify.preflight import run_preflight
+from atomig.verify.config import WatchdogSettings, safety_settings
+
+if TYPE_CHECKING:
+    from atomig.run.context import RunContext
+    from atomig.verify.checks import CheckResult
+    from atomig.verify.postdeploy import Applied
+
+# The safety net's modules (preflight, post-deploy checks, watchdog) and the review gate are
+# imported only when they have something to do: `atomig up` with nothing pending imports none
+# of them (tests/integration/test_cli_startup.py).
 
 __all__ = [
     "RunReport",
@@ -254,7 +257,10 @@ def migrate(
             for m in migrations
             if m.id.order_key not in done and (limit is None or m.id.order_key <= limit)
         ]
-        require_reviewed(settings, pending)
+        if settings.require_review and pending:
+            from atomig.api.review import require_reviewed
+
+            require_reviewed(settings, pending)
         late = [m for m in pending if done and m.id.order_key < max(done)]
         if late and not settings.allow_out_of_order:
             raise NeedsAttention(
@@ -271,16 +277,26 @@ def migrate(
         ctx = new_context(settings, session, report, lock_conn)
         outcomes = []
         checks: list[CheckResult] = []
-        watchdog_for(ctx, safety.watchdog)
+        _watch(ctx, safety.watchdog)
         applied: list[Applied] = []
+        work = bool(recoveries or plans_by_key)
         with running(ctx):
-            if recoveries or plans_by_key:
+            if work:
+                from atomig.verify.postdeploy import (
+                    Applied,
+                    invalid_now,
+                    run_postdeploy,
+                )
+                from atomig.verify.preflight import run_preflight
+
                 ups = [p.up for _m, _r, p, _a in recoveries]
                 ups += [up for up, _down in plans_by_key.values()]
                 checks += run_preflight(
                     ctx, ups, safety.preflight, skip_backup_check=skip_backup_check
                 )
-            invalid_before = invalid_now(ctx) if safety.postdeploy.enabled else set()
+            invalid_before = (
+                invalid_now(ctx) if work and safety.postdeploy.enabled else set()
+            )
             for migration, row, plans, action in recoveries:
                 found = recover_one(ctx, migration, row, plans, action)
                 key = migration.id.order_key
@@ -306,9 +322,10 @@ def migrate(
                 up, down = plans_by_key[key]
                 outcomes.append(apply_migration(ctx, by_key[key], up, down))
                 applied.append(Applied(by_key[key], up, down))
-            checks += run_postdeploy(
-                ctx, applied, safety.postdeploy, invalid_before=invalid_before
-            )
+            if work:
+                checks += run_postdeploy(
+                    ctx, applied, safety.postdeploy, invalid_before=invalid_before
+                )
         return RunReport(
             session.target.display,
             "up",
@@ -316,6 +333,13 @@ def migrate(
             ctx.run_id,
             checks=tuple(checks),
         )
+
+
+def _watch(ctx: RunContext, settings: WatchdogSettings) -> None:
+    if settings.enabled:
+        from atomig.run.watchdog import watchdog_for
+
+        watchdog_for(ctx, settings)
 
 
 def rollback(
@@ -378,7 +402,7 @@ def rollback(
             check_runnable(migration_plan)
             plans.append((migration, migration_plan))
         ctx = new_context(settings, session, report, lock_conn)
-        watchdog_for(ctx, safety_settings(settings).watchdog)
+        _watch(ctx, safety_settings(settings).watchdog)
         outcomes: list[MigrationOutcome] = []
         with running(ctx):
             for migration, p in plans:
@@ -412,6 +436,8 @@ def diff_applied(
         raise UsageError(
             f"migration {migration.id.name} is not applied: nothing to compare"
         )
+    import difflib
+
     chunks: list[str] = []
     for recorded, file in zip(texts, (migration.up, migration.down), strict=True):
         chunks.extend(

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from atomig.config import Settings
+from atomig.db.health import refuse_standby
 from atomig.errors import Interrupted, NeedsAttention, SourceError, SourceLocation
 from atomig.events import Reporter, null_reporter
 from atomig.plan.model import Plan
@@ -35,7 +36,6 @@ from atomig.source.layout import discover_migrations
 from atomig.source.model import Migration, MigrationFile
 from atomig.sql.parse import parse_script
 from atomig.sql.versions import ServerVersion
-from atomig.verify.preflight import refuse_standby
 
 __all__ = ["RecoverReport", "recover"]
 

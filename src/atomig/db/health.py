@@ -4,12 +4,16 @@ archiving, NOT VALID constraints. Queries are constants; values are parameters.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import psycopg
 from psycopg.rows import class_row
+
+from atomig.errors import PreflightFailed
 
 Conn = psycopg.Connection[Any]
 
@@ -63,6 +67,22 @@ def in_recovery(conn: Conn) -> bool:
     """The server is a standby (or recovering): it accepts no writes."""
     row = conn.execute("SELECT pg_is_in_recovery()").fetchone()
     return bool(row and row[0])
+
+
+@contextmanager
+def refuse_standby(conn: Conn, shown: str) -> Iterator[None]:
+    """Refuse a standby target before anything else (its ledger cannot even be written).
+
+    Raises:
+        PreflightFailed: the server is in recovery.
+    """
+    if in_recovery(conn):
+        raise PreflightFailed(
+            f"preflight failed, nothing was applied: server: {shown} is a standby (in "
+            "recovery): it accepts no writes",
+            hint="point atomig at the primary",
+        )
+    yield
 
 
 def standbys(conn: Conn) -> list[Standby]:

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from pglast import parser as _pg
 
 from atomig.errors import SourceError, SourceLocation
 from atomig.source.directives import FILE_DIRECTIVES, STATEMENT_DIRECTIVES
@@ -108,6 +107,10 @@ def parse_script(text: str, path: str = "<string>") -> Script:
         SourceError: a syntax error at ``file:line:column`` with PostgreSQL's own message,
             or a misplaced / unknown ``atomig`` directive.
     """
+    # pglast is imported on first use (17 ms): `atomig up` with nothing pending and
+    # `atomig status` import this module but parse nothing.
+    from pglast import parser as _pg
+
     lines = LineIndex(text)
     try:
         raw = _pg.parse_sql_json(text)
@@ -252,6 +255,8 @@ def _syntax_hint(text: str, offset: int) -> str | None:
 
 def _atomig_comments(gap: str, base: int, lines: LineIndex) -> tuple[Comment, ...]:
     """The comments in ``gap`` (text between statements) that mention ``atomig``."""
+    from pglast import parser as _pg
+
     found = []
     for token in _pg.scan(gap):
         if token.name not in ("SQL_COMMENT", "C_COMMENT"):

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -188,6 +186,10 @@ def fetch_url(url: str, timeout_ms: int) -> ProbeOutcome:
     """GET ``url``; it succeeds on a 2xx answer within ``timeout_ms``."""
     if not url.startswith(("http://", "https://")):
         return ProbeOutcome(False, f"{url}: only http:// and https:// URLs are fetched")
+    # Imported here: only a configured health URL needs urllib (4 ms of every start-up).
+    import urllib.error
+    import urllib.request
+
     try:
         with urllib.request.urlopen(url, timeout=timeout_ms / 1000) as answer:
             return ProbeOutcome(True, f"GET {url}: {answer.status}")

@@ -22,8 +22,7 @@ Each check is configurable in ``[preflight]`` and its result goes to the ledger:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -70,22 +69,6 @@ def _tactics(ctx: RunContext) -> dict[str, bool]:
             version.client_connection_check
         ),
     }
-
-
-@contextmanager
-def refuse_standby(conn: Any, shown: str) -> Iterator[None]:
-    """Refuse a standby target before anything else (its ledger cannot even be written).
-
-    Raises:
-        PreflightFailed: the server is in recovery.
-    """
-    if in_recovery(conn):
-        raise PreflightFailed(
-            f"preflight failed, nothing was applied: server: {shown} is a standby (in "
-            "recovery): it accepts no writes",
-            hint="point atomig at the primary",
-        )
-    yield
 
 
 def check_server(ctx: RunContext, config: PreflightSettings) -> CheckResult:
