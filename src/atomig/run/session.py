@@ -12,7 +12,6 @@ import psycopg
 from atomig.config import Settings
 from atomig.db.connect import connect, server_version
 from atomig.db.dsn import Target, parse_target
-from atomig.db.embedded import ensure_embedded
 from atomig.events import Event, Reporter
 from atomig.sql.versions import ServerVersion
 
@@ -30,6 +29,8 @@ def resolve_target(settings: Settings, report: Reporter) -> Target:
     """The configured database, or the embedded one (started if needed, said in one line)."""
     if settings.database_url:
         return parse_target(settings.database_url, settings.database_url_source)
+    from atomig.db.embedded import ensure_embedded  # not imported with a database URL
+
     server = ensure_embedded(settings.embedded_dir)
     try:
         where = server.data_dir.relative_to(settings.project_dir)
