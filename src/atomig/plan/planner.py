@@ -18,7 +18,6 @@ from typing import Any
 
 from atomig.config import Settings
 from atomig.errors import SourceError, SourceLocation
-from atomig.plan.backfill import backfill_options
 from atomig.plan.envelope import SessionEnvelope, application_name_for
 from atomig.plan.model import Plan, RetryPolicy, Step, StepKind
 from atomig.source.model import Directives, MigrationId
@@ -265,6 +264,8 @@ def plan_migration(
                     location=where,
                     hint="a backfill rewrites an UPDATE/DELETE into key-window batches",
                 )
+            from atomig.plan.backfill import backfill_options  # backfills are rare
+
             # Options are checked now, so a typo fails before anything runs.
             backfill_options(settings, statement, script.path)
             if block_start is not None:
