@@ -4,10 +4,12 @@ parameters; identifiers always go through :class:`psycopg.sql.Identifier`."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 from psycopg import sql
 
 
+@lru_cache(maxsize=32)
 def set_config_query(count: int) -> sql.Composed:
     """``SELECT set_config(%s, %s, %s), …`` for ``count`` settings: one round trip.
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import psycopg
@@ -197,6 +198,7 @@ class LedgerState:
     last_failures: dict[str, HistoryEvent]
 
 
+@lru_cache(maxsize=256)  # a run writes the same few queries once per migration
 def _compose(template: str, schema: str) -> sql.Composed:
     # The templates are module constants (never user input); only the schema name varies
     # and it goes through sql.Identifier. The journal's column and value lists are shared

@@ -7,6 +7,7 @@ directive) is a :class:`~atomig.errors.SourceError` naming the file, raised befo
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -130,9 +131,15 @@ def discover_migrations(directory: Path) -> list[Migration]:
         )
     ups: dict[int, tuple[MigrationId, Path]] = {}
     downs: dict[int, tuple[MigrationId, Path]] = {}
-    for path in sorted(directory.iterdir()):
-        if not path.is_file() or not path.name.endswith(".sql"):
-            continue
+    # Names sorted as strings, and the file type from the directory entry: sorting Path
+    # objects and a stat per file were a quarter of the time for 1,000 files.
+    with os.scandir(directory) as entries:
+        files = sorted(
+            (entry.name, Path(entry.path))
+            for entry in entries
+            if entry.name.endswith(".sql") and entry.is_file()
+        )
+    for _name, path in files:
         try:
             mid, direction = parse_file_name(path.name)
         except ValueError as exc:
