@@ -60,3 +60,30 @@ def test_an_unknown_command_is_still_a_usage_error():
     result = CliRunner().invoke(cli, ["upp"])
     assert result.exit_code == 2
     assert "No such command 'upp'" in result.output
+
+
+def test_the_console_script_ends_at_once_with_the_exit_status_and_output_flushed(
+    tmp_path,
+):
+    # main() ends the process with os._exit once the command is done: the output must be
+    # flushed and the status kept, as sys.exit would.
+    def atomig(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "atomig", "-C", str(tmp_path), *args],
+            capture_output=True,
+            text=True,
+        )
+
+    version = atomig("--version")
+    assert version.returncode == 0 and "version" in version.stdout
+    unknown = atomig("upp")
+    assert unknown.returncode == 2 and "No such command" in unknown.stderr
+    missing = atomig("--database-url", "postgresql://x@127.0.0.1:1/x", "status")
+    assert missing.returncode == 2
+    assert missing.stderr.startswith("error: migrations directory")
+
+
+def test_exit_codes_of_system_exit():
+    from atomig.cli.main import _exit_code
+
+    assert [_exit_code(None), _exit_code(0), _exit_code(3)] == [0, 0, 3]

@@ -34,6 +34,8 @@ def exit_now(code: int) -> NoReturn:
     object by object: a large lint holds millions of parse-tree nodes, and freeing them
     would take longer than writing the report."""
     if STANDALONE:
+        if "logging" in sys.modules:  # flush and close log handlers, as exit would
+            sys.modules["logging"].shutdown()
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(OSError, ValueError):
                 stream.flush()
