@@ -167,11 +167,15 @@ COMMIT;
 """
 
 
-def atomig_files(root: Path) -> Path:
+def atomig_files(root: Path, backfill_options: str = "") -> Path:
     """The safe migration as an atomig project (up and down)."""
     migrations = root / "migrations"
     migrations.mkdir(parents=True, exist_ok=True)
-    (migrations / "20261124_1200_orders_customer_id.up.sql").write_text(ATOMIG_UP)
+    up = ATOMIG_UP.replace(
+        "-- atomig: backfill\n",
+        f"-- atomig: backfill {backfill_options}".rstrip() + "\n",
+    )
+    (migrations / "20261124_1200_orders_customer_id.up.sql").write_text(up)
     (migrations / "20261124_1200_orders_customer_id.down.sql").write_text(ATOMIG_DOWN)
     return root
 
@@ -610,6 +614,12 @@ def main() -> None:
         "closed loop, every client back to back",
     )
     parser.add_argument(
+        "--backfill-options",
+        default="",
+        help="options for the atomig variants' backfill directive, e.g. "
+        "'max_batch_size=5000 sleep=10ms' (default: atomig's defaults)",
+    )
+    parser.add_argument(
         "--app-statement-timeout",
         default="",
         help="statement_timeout of app sessions (default none)",
@@ -625,7 +635,9 @@ def main() -> None:
     args.calibration = 2.0 if args.quick else 5.0
     variants = [v for v in args.variants.split(",") if v]
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    project = atomig_files(Path(tempfile.mkdtemp(prefix="atomig-live-")))
+    project = atomig_files(
+        Path(tempfile.mkdtemp(prefix="atomig-live-")), args.backfill_options
+    )
     with bench_server(args.pg, {"max_connections": "100"}) as server:
         with psycopg.connect(server.conninfo(), autocommit=True) as conn:
             conn.execute("DROP DATABASE IF EXISTS live_template")

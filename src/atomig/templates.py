@@ -72,6 +72,10 @@ CONFIG_TEMPLATE = """\
 # max_replication_lag = "10s"
 # After a batch other sessions waited on: pause, and halve the next batch (0: off).
 # lock_wait_pause = "10ms"
+# On a busy server (at least busy_sessions other sessions running queries), sleep
+# nice_ratio times each batch's duration after it (0: never yield).
+# busy_sessions = 2
+# nice_ratio = 1.0
 # analyze = true
 """
 

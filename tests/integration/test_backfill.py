@@ -209,6 +209,112 @@ def test_rows_inserted_during_the_backfill_are_covered_ahead_of_it_only(project)
     assert n[151] == 1
 
 
+def test_a_backfill_ends_while_the_application_keeps_inserting(project):
+    """Rows keep arriving at the end of the key while a paced backfill runs: the walk ends
+    at the first window that found fewer keys than its size, instead of chasing them."""
+    setup(project.database, KEY_TYPES["integer"])
+    stop = threading.Event()
+    inserted = [0]
+
+    give_up = time.monotonic() + 30  # so that a walk that chases them fails, not hangs
+
+    def insert_forever():
+        with project.database.connect() as conn:
+            key = 10_000
+            while not stop.is_set() and time.monotonic() < give_up:
+                conn.execute("INSERT INTO t (id) VALUES (%s)", (key,))
+                key += 1
+                inserted[0] += 1
+                time.sleep(0.001)
+
+    writer = threading.Thread(target=insert_forever)
+    writer.start()
+    try:
+        result = api.backfill(
+            project.settings(),
+            "UPDATE t SET n = n + 1",
+            name="tail",
+            options={**FIXED, "sleep": "20ms"},
+        )
+        still_inserting = writer.is_alive()
+    finally:
+        stop.set()
+        writer.join()
+    assert still_inserting
+    assert result.status == "completed"
+    assert inserted[0] > 0
+    assert (
+        project.database.scalar("SELECT count(*) FROM t WHERE id <= 1000 AND n = 1")
+        == 1000
+    )
+
+
+def _busy_sessions(
+    database, count: int, stop: threading.Event
+) -> list[threading.Thread]:
+    """``count`` sessions that keep running a query (pg_sleep) until ``stop``."""
+
+    def busy():
+        with database.connect() as conn:
+            while not stop.is_set():
+                conn.execute("SELECT pg_sleep(0.05)")
+
+    threads = [threading.Thread(target=busy) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+@pytest.mark.parametrize(
+    ("options", "yields"),
+    [
+        ({"busy_sessions": 2, "nice_ratio": 1}, True),
+        ({"busy_sessions": 2, "nice_ratio": 0}, False),
+        ({"busy_sessions": 5, "nice_ratio": 1}, False),
+    ],
+)
+def test_a_backfill_yields_to_a_busy_server(project, options, yields):
+    """Three other sessions keep running queries: the backfill counts them at each batch's
+    end and, when they reach busy_sessions, sleeps nice_ratio x each batch's time."""
+    setup(project.database, KEY_TYPES["integer"])
+    stop = threading.Event()
+    threads = _busy_sessions(project.database, 3, stop)
+    try:
+        # Wait until the three are seen running (their connections take a moment).
+        deadline = time.monotonic() + 10
+        while (
+            time.monotonic() < deadline
+            and project.database.scalar(
+                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%'"
+                " AND state = 'active'"
+            )
+            < 3
+        ):
+            time.sleep(0.01)
+        log = EventLog()
+        result = api.backfill(
+            project.settings(),
+            "UPDATE t SET n = n + 1",
+            name="busy",
+            options={**FIXED, **options},
+            report=log,
+        )
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    loads = [e for e in log.events if e.kind == "backfill.load"]
+    assert result.rows_affected == 1000
+    if yields:
+        assert result.yielded_ms > 0
+        assert loads and loads[0].data["busy"] is True
+        assert loads[0].data["sessions"] >= 2
+        assert result.to_dict()["this_run"]["yielded_ms"] == result.yielded_ms
+    else:
+        assert result.yielded_ms == 0
+        assert not loads
+
+
 def test_resume_after_an_interruption_continues_after_the_last_committed_batch(project):
     setup(project.database, KEY_TYPES["composite"])
 

@@ -4,7 +4,7 @@ across interruptions, whatever the key's type and density."""
 import itertools
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from atomig.batched.throttle import BatchSizer, Pacer, backoff_ms
@@ -32,6 +32,8 @@ def walk(keys, sizes, cursor=None, stop_after=None):
             break
         windows.append(window)
         cursor = window.upper
+        if window.last:
+            break
     return windows, cursor
 
 
@@ -50,6 +52,7 @@ def test_windows_cover_every_key_exactly_once(keys, sizes):
         size = sizes[n % len(sizes)]
         assert window.keys == sum(window.contains(k) for k in keys)
         assert window.keys == size or n == len(windows) - 1
+        assert window.last == (window.keys < size)
 
 
 @settings(max_examples=200)
@@ -68,6 +71,7 @@ def test_interrupted_walks_resume_exactly_once(keys, sizes, stops):
 def test_rows_inserted_during_the_walk_are_covered_only_ahead_of_it(values, sizes):
     keys = sorted((v * 2,) for v in values)
     first, cursor = walk(keys, sizes, stop_after=1)
+    assume(not first[0].last)  # a walk that already ended sees no later insert
     ahead = (keys[-1][0] + 1,)
     behind = (first[0].upper[0] - 1,)
     grown = sorted({*keys, ahead, behind})
@@ -78,6 +82,27 @@ def test_rows_inserted_during_the_walk_are_covered_only_ahead_of_it(values, size
         # Behind the cursor and not in the first window when it ran: never visited
         # (it is inside the first window's range only if that range reached it).
         assert sum(w.contains(behind) for w in rest) == 0
+
+
+@given(st.integers(1, 50), st.integers(0, 200), st.integers(1, 400))
+def test_a_walk_ends_while_keys_keep_arriving_at_the_tail(size, start, arrivals):
+    """Rows inserted at the end between every two batches (a busy table, a paced walk):
+    the walk still ends, at the first window that found fewer keys than its size."""
+    keys = [(k,) for k in range(start)]
+    cursor, windows = None, []
+    for _ in range(10_000):
+        window = next_window(cursor, size, discover(keys, cursor, size))
+        if window is None:
+            break
+        windows.append(window)
+        cursor = window.upper
+        if window.last:
+            break
+        # Fewer new keys than a window holds arrive while the batch runs.
+        keys += [(len(keys) + i,) for i in range(min(arrivals, size - 1))]
+    assert windows == [] or windows[-1].last or windows[-1].upper == keys[-1]
+    assert len(windows) < 10_000
+    assert covered(keys[:start], windows) == [1] * start
 
 
 def test_window_params_put_lower_bound_columns_first():
@@ -158,6 +183,43 @@ def test_pacer_sleeps_between_batches_and_longer_after_lock_waiters():
     pacer.after_batch(0)
     pacer.after_batch(2)
     assert slept == [0.02, 0.07]
+
+
+def test_pacer_yields_a_share_of_each_batch_only_while_the_server_is_busy():
+    slept, events, clock = [], [], [0.0]
+    pacer = Pacer(
+        BackfillOptions(busy_sessions=2, nice_ratio=0.5),
+        events.append,
+        "fix",
+        sleep=slept.append,
+        clock=lambda: clock[0],
+    )
+    pacer.after_batch(0, 100.0, 0)  # idle: full speed
+    pacer.after_batch(0, 100.0, 6)  # smoothed load 1.8: not yet busy
+    pacer.after_batch(0, 100.0, 6)  # 3.06: busy, 0.5 x 100 ms
+    pacer.after_batch(0, 80.0, None)  # load not read: no yield
+    assert slept == [0.05]
+    assert pacer.yielded_ms == 50
+    assert [e.data["busy"] for e in events] == [True]
+    clock[0] += 11  # reports are at most every 10 s
+    for _ in range(8):
+        pacer.after_batch(0, 100.0, 0)
+    assert [e.data["busy"] for e in events] == [True, False]
+    assert "busy" in events[0].message and "full speed" in events[1].message
+
+
+@pytest.mark.parametrize(
+    ("options", "active", "yielded"),
+    [
+        (BackfillOptions(nice_ratio=0), 50, 0.0),  # never yields
+        (BackfillOptions(busy_sessions=0, nice_ratio=2), 0, 400.0),  # always yields
+        (BackfillOptions(busy_sessions=10), 9, 0.0),  # below the threshold
+    ],
+)
+def test_pacer_yield_settings(options, active, yielded):
+    pacer = Pacer(options, lambda e: None, "fix", sleep=lambda s: None)
+    pacer.after_batch(0, 200.0, active)
+    assert pacer.yielded_ms == yielded
 
 
 def test_lag_limit_zero_never_reads_lag():

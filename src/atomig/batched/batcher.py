@@ -49,6 +49,7 @@ from atomig.batched.windows import (
     next_window,
 )
 from atomig.db.catalog import (
+    ACTIVE_OTHERS,
     WAITERS_ON_US,
     TableKey,
     TableRef,
@@ -112,6 +113,12 @@ class _Run:
         self.numeric_range: tuple[float, float] | None = None
         self.started = time.monotonic()
         self.elapsed_s = 0.0
+        # Other sessions running a query at the last batch's end (None: not read).
+        self.others_active: int | None = None
+
+    def own_pids(self) -> list[int]:
+        """Backends of this run besides the batch connection (not the server's load)."""
+        return [self.side.info.backend_pid] if self.side is not None else []
 
     # -- set-up ---------------------------------------------------------------------
 
@@ -243,7 +250,7 @@ class _Run:
         if window is None:
             conn.execute(b"COMMIT")
             return None, 0, 0, (0, 0, 0), (time.monotonic() - t0) * 1000
-        if self.prefetch is not None:
+        if self.prefetch is not None and not window.last:
             self.prefetch.start(window.upper, self.sizer.size)
         raw = psycopg.RawCursor(conn)
         with conn.pipeline():
@@ -254,9 +261,16 @@ class _Run:
             waiting = (
                 conn.execute(WAITERS_ON_US) if job.options.lock_wait_pause_ms else None
             )
+            load = (
+                conn.execute(ACTIVE_OTHERS, (self.own_pids(),))
+                if job.options.nice_ratio
+                else None
+            )
         changed = max(raw.rowcount, 0)
         waiters_row = waiting.fetchone() if waiting is not None else None
         waiters = int(waiters_row[0]) if waiters_row else 0
+        load_row = load.fetchone() if load is not None else None
+        self.others_active = int(load_row[0]) if load_row else None
         busy_ms = round((time.monotonic() - t0) * 1000)
         with conn.pipeline():
             advanced = conn.execute(
@@ -412,7 +426,11 @@ class _Run:
                     },
                 )
             )
-            self.pacer.after_batch(waiters)
+            if window.last:
+                # It took every key left when it ran: rows inserted since are the
+                # application's (or its trigger's) to write, as after the walk.
+                return
+            self.pacer.after_batch(waiters, ms, self.others_active)
 
     def analyze(self, table: TableRef) -> bool:
         """``ANALYZE`` the table; a failure (say, a lock timeout) is a warning only: the data
@@ -567,7 +585,12 @@ def _run_backfill(
             f"backfill {job.id} completed: {result.rows_affected} rows in "
             f"{result.batches} batches"
             + (f" (this run: {result.run_rows_affected} rows)" if resumed else "")
-            + (f", {table.name} analyzed" if analyzed else ""),
+            + (f", {table.name} analyzed" if analyzed else "")
+            + (
+                f"; yielded {result.yielded_ms / 1000:.1f}s to a busy server"
+                if result.yielded_ms >= 100
+                else ""
+            ),
             data=result.to_dict(),
         )
     )
@@ -614,6 +637,7 @@ def _result(
         run_rows_affected=run.run_rows,
         duration_ms=round((time.monotonic() - run.started) * 1000),
         paused_ms=round(run.pacer.paused_ms),
+        yielded_ms=round(run.pacer.yielded_ms),
         analyzed=analyzed,
         batch_ms=tuple(run.batch_ms),
     )

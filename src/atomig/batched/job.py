@@ -76,6 +76,7 @@ class BackfillResult:
     duration_ms: int
     paused_ms: int
     analyzed: bool
+    yielded_ms: int = 0
     batch_ms: tuple[float, ...] = field(default=(), repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -98,6 +99,7 @@ class BackfillResult:
                 "rows_affected": self.run_rows_affected,
                 "duration_ms": self.duration_ms,
                 "paused_ms": self.paused_ms,
+                "yielded_ms": self.yielded_ms,
             },
             "analyzed": self.analyzed,
         }

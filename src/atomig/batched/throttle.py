@@ -29,6 +29,9 @@ _LAG_CHECK_S = 0.25
 _MIN_POLL_S = 0.1
 _MAX_POLL_S = 2.0
 _PAUSE_REPORT_S = 10.0
+# The load figure is smoothed over batches (one sample per batch is noisy): the weight of the
+# newest sample.
+_LOAD_WEIGHT = 0.3
 
 
 class BatchSizer:
@@ -90,7 +93,7 @@ def backoff_ms(
 
 class Pacer:
     """Waits between batches: the configured sleep, the pause after others waited on our
-    locks, and pauses while replication lags."""
+    locks, the share yielded to a busy server, and pauses while replication lags."""
 
     def __init__(
         self,
@@ -111,6 +114,11 @@ class Pacer:
         self._next_lag_check = 0.0
         self.paused_ms = 0.0
         self.pauses = 0
+        self.yielded_ms = 0.0
+        self.load: float | None = None
+        self.busy = False
+        self._reported_busy = False
+        self._next_load_report = 0.0
 
     def wait_for_replicas(self, conn: Conn) -> float:
         """Block while a standby or subscriber lags more than allowed; returns ms waited."""
@@ -158,12 +166,58 @@ class Pacer:
         )
         return waited
 
-    def after_batch(self, waiters: int) -> float:
-        """Sleep between batches (longer when sessions waited on the last one); returns ms."""
-        pause = self.options.sleep_ms
+    def after_batch(
+        self, waiters: int, batch_ms: float = 0.0, active: int | None = None
+    ) -> float:
+        """Sleep between batches; returns ms. ``active``: other sessions running a query at
+        the batch's end. On a busy server the backfill yields ``nice_ratio`` times the batch's
+        duration, so the application keeps most of the server (gh-ost's nice-ratio, applied
+        only under load, so an idle server backfills at full speed)."""
+        pause = float(self.options.sleep_ms)
         if waiters and self.options.lock_wait_pause_ms:
             pause += self.options.lock_wait_pause_ms
+        if self._busy(active):
+            share = self.options.nice_ratio * batch_ms
+            pause += share
+            self.yielded_ms += share
         if pause:
             self.sleep(pause / 1000)
             self.paused_ms += pause
-        return float(pause)
+        return pause
+
+    def _busy(self, active: int | None) -> bool:
+        """Whether the server is busy, from the smoothed count of active sessions."""
+        if active is None or not self.options.nice_ratio:
+            return False
+        load = float(active)
+        self.load = (
+            load if self.load is None else self.load + _LOAD_WEIGHT * (load - self.load)
+        )
+        busy = self.load >= self.options.busy_sessions
+        # Transitions are reported at most every _PAUSE_REPORT_S (a load near the threshold
+        # flips often); a flip back within that time is reported when the time is up.
+        if busy != self._reported_busy and self.clock() >= self._next_load_report:
+            self._next_load_report = self.clock() + _PAUSE_REPORT_S
+            self._reported_busy = busy
+            self.report(
+                Event(
+                    "backfill.load",
+                    f"backfill {self.backfill_id}: "
+                    + (
+                        f"the server is busy (~{self.load:.1f} other sessions running "
+                        f"queries): yielding {self.options.nice_ratio:g}x each batch's "
+                        "time to them"
+                        if busy
+                        else "the server is no longer busy: full speed"
+                    ),
+                    data={
+                        "name": self.backfill_id,
+                        "busy": busy,
+                        "sessions": round(self.load, 1),
+                        "busy_sessions": self.options.busy_sessions,
+                        "nice_ratio": self.options.nice_ratio,
+                    },
+                )
+            )
+        self.busy = busy
+        return busy

@@ -5,7 +5,9 @@ has no lower bound; each next one starts where the last committed one ended (the
 checkpoint's ``last_key``). A window's upper bound is found by keyset pagination — the
 ``size``-th key after the cursor, or the last key when fewer remain — so windows hold
 ``size`` keys whatever the key's type or density, and a window is always a range of the key:
-rows inserted into it after discovery are covered too.
+rows inserted into it after discovery are covered too. A window that found fewer than
+``size`` keys reached the end of the table as it was then: it is the walk's last, so that a
+table with steady inserts cannot keep a paced walk chasing its tail for ever.
 
 Keys here are tuples of any mutually comparable values; the batcher uses the text forms
 PostgreSQL prints, the tests use integers and strings. Tuples compare like PostgreSQL's row
@@ -37,7 +39,8 @@ class Probe(Generic[K]):
 
 @dataclass(frozen=True, slots=True)
 class Window(Generic[K]):
-    """The keys ``lower < key <= upper`` (``lower`` ``None``: from the first key).
+    """The keys ``lower < key <= upper`` (``lower`` ``None``: from the first key);
+    ``last`` when discovery found no more keys after ``upper`` (the walk's end).
 
     >>> w = Window(None, (10,), 10)
     >>> w.contains((1,)), w.contains((11,))
@@ -47,6 +50,7 @@ class Window(Generic[K]):
     lower: K | None
     upper: K
     keys: int
+    last: bool = False
 
     def contains(self, key: K) -> bool:
         """True when ``key`` falls in the window."""
@@ -65,9 +69,9 @@ def next_window(cursor: K | None, size: int, probe: Probe[K]) -> Window[K] | Non
     """The window after ``cursor`` given what discovery found, or ``None`` when done.
 
     >>> next_window(None, 3, Probe((3,)))
-    Window(lower=None, upper=(3,), keys=3)
+    Window(lower=None, upper=(3,), keys=3, last=False)
     >>> next_window((3,), 3, Probe(None, (4,), 1))
-    Window(lower=(3,), upper=(4,), keys=1)
+    Window(lower=(3,), upper=(4,), keys=1, last=True)
     >>> next_window((4,), 3, Probe(None)) is None
     True
     """
@@ -77,7 +81,7 @@ def next_window(cursor: K | None, size: int, probe: Probe[K]) -> Window[K] | Non
         return Window(cursor, probe.nth, size)
     if probe.last is None:
         return None
-    return Window(cursor, probe.last, max(probe.remaining, 1))
+    return Window(cursor, probe.last, max(probe.remaining, 1), last=True)
 
 
 def discover(keys: list[K], cursor: K | None, size: int) -> Probe[K]:

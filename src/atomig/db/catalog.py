@@ -110,6 +110,16 @@ WAITERS_ON_US = """
 """
 
 
+# Other client sessions running a query right now: the server's load, as pt-online-schema-
+# change reads Threads_running. Sessions of other roles count only where their state is
+# visible to us (the same role, a superuser, or pg_read_all_stats). Parameter: our other pids.
+ACTIVE_OTHERS = """
+    SELECT count(*)::int FROM pg_stat_activity a
+    WHERE a.state = 'active' AND a.backend_type = 'client backend'
+      AND a.pid <> pg_backend_pid() AND a.pid <> ALL (%s::int[])
+"""
+
+
 def resolve_table(conn: Conn, name: QualifiedName) -> TableRef | None:
     """The table ``name`` denotes under the current ``search_path``, or ``None``."""
     row = conn.execute(

@@ -31,6 +31,10 @@ class BackfillOptions:
         max_replication_lag_ms: pause while a standby or subscriber lags more (0: never).
         lock_wait_pause_ms: when other sessions waited on a batch's locks, pause this long
             after its commit and halve the next batch (0: neither).
+        busy_sessions: the server counts as busy while, on average over recent batches, at
+            least this many other sessions are running a query (0: always busy).
+        nice_ratio: on a busy server, pause this many times the last batch's duration
+            after it (1.0: the backfill works at most half of the time; 0: never yield).
         analyze: ``ANALYZE`` the table when the backfill completes.
     """
 
@@ -41,6 +45,8 @@ class BackfillOptions:
     sleep_ms: int = 0
     max_replication_lag_ms: int = 10_000
     lock_wait_pause_ms: int = 10
+    busy_sessions: int = 2
+    nice_ratio: float = 1.0
     analyze: bool = True
 
     def to_dict(self) -> dict[str, Any]:
@@ -72,6 +78,29 @@ def _integer(value: Any) -> int:
     return value
 
 
+def _count(value: Any) -> int:
+    if isinstance(value, str) and value.strip() == "0":
+        return 0
+    if value == 0 and not isinstance(value, bool):
+        return 0
+    try:
+        return _integer(value)
+    except ValueError:
+        raise ValueError(f"expected 0 or a positive integer, got {value!r}") from None
+
+
+def _ratio(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number from 0 to 100, got {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected a number from 0 to 100, got {value!r}") from None
+    if not 0 <= number <= 100:
+        raise ValueError(f"expected a number from 0 to 100, got {value!r}")
+    return number
+
+
 def _boolean(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -94,6 +123,8 @@ _PARSERS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "sleep": ("sleep_ms", _duration),
     "max_replication_lag": ("max_replication_lag_ms", _duration),
     "lock_wait_pause": ("lock_wait_pause_ms", _duration),
+    "busy_sessions": ("busy_sessions", _count),
+    "nice_ratio": ("nice_ratio", _ratio),
     "analyze": ("analyze", _boolean),
 }
 OPTION_NAMES = tuple(_PARSERS)

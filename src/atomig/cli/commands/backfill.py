@@ -33,6 +33,18 @@ _FLAGS = (
         str,
         "Pause after a batch others waited on (0: off).",
     ),
+    (
+        "busy_sessions",
+        "--busy-sessions",
+        int,
+        "Busy server: this many other sessions running queries (0: always).",
+    ),
+    (
+        "nice_ratio",
+        "--nice-ratio",
+        float,
+        "On a busy server, pause this many times each batch's time (0: off).",
+    ),
 )
 
 
