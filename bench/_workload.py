@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing as mp
+import os
 import random
 import time
 from dataclasses import dataclass
@@ -68,9 +69,12 @@ def _client(
         )
     kinds = rng.choices(range(3), weights=WEIGHTS, k=200_000)
     i = 0
+    parent = os.getppid()
     while not stop.is_set():
         kind = kinds[i % len(kinds)]
         i += 1
+        if i % 1000 == 0 and os.getppid() != parent:
+            return  # the benchmark was killed: do not keep loading the server
         if interval:
             wait = scheduled - time.perf_counter()
             if wait > 0:

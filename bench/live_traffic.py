@@ -629,7 +629,7 @@ def main() -> None:
         args.rows = min(args.rows, 20_000)
     args.customers = max(10, args.rows // 100)
     args.warmup, args.baseline, args.tail = (
-        (1.0, 2.0, 1.0) if args.quick else (2.0, 5.0, 3.0)
+        (1.0, 2.0, 1.0) if args.quick else (2.0, 10.0, 3.0)
     )
     args.reader_age, args.reader_hold = (3.0, 3.0) if args.quick else (30.0, 15.0)
     args.calibration = 2.0 if args.quick else 5.0
