@@ -65,7 +65,7 @@ CONFIG_TEMPLATE = """\
 # target_duration between the bounds (set them equal for a fixed size).
 # batch_size = 1000
 # min_batch_size = 100
-# max_batch_size = 5000
+# max_batch_size = 20000
 # target_duration = "200ms"
 # sleep = "0"
 # Pause while a standby or subscriber lags more (0: never check).

@@ -40,7 +40,7 @@ class BackfillOptions:
 
     batch_size: int = 1_000
     min_batch_size: int = 100
-    max_batch_size: int = 5_000
+    max_batch_size: int = 20_000
     target_duration_ms: int = 200
     sleep_ms: int = 0
     max_replication_lag_ms: int = 10_000
