@@ -20,8 +20,9 @@ composite_keys = st.lists(
 sizes = st.lists(st.integers(1, 50), min_size=1, max_size=20)
 
 
-def walk(keys, sizes, cursor=None, stop_after=None):
-    """Walk like the batcher does; returns the windows and the last committed cursor."""
+def walk(keys, sizes, cursor=None, stop_after=None, between=None):
+    """Walk like the batcher does; returns the windows and the last committed cursor.
+    ``between()`` runs between two batches (rows arriving meanwhile)."""
     windows = []
     i = 0
     while stop_after is None or len(windows) < stop_after:
@@ -34,6 +35,8 @@ def walk(keys, sizes, cursor=None, stop_after=None):
         cursor = window.upper
         if window.last:
             break
+        if between is not None:
+            between()
     return windows, cursor
 
 
@@ -89,17 +92,11 @@ def test_a_walk_ends_while_keys_keep_arriving_at_the_tail(size, start, arrivals)
     """Rows inserted at the end between every two batches (a busy table, a paced walk):
     the walk still ends, at the first window that found fewer keys than its size."""
     keys = [(k,) for k in range(start)]
-    cursor, windows = None, []
-    for _ in range(10_000):
-        window = next_window(cursor, size, discover(keys, cursor, size))
-        if window is None:
-            break
-        windows.append(window)
-        cursor = window.upper
-        if window.last:
-            break
-        # Fewer new keys than a window holds arrive while the batch runs.
-        keys += [(len(keys) + i,) for i in range(min(arrivals, size - 1))]
+
+    def arrive():  # fewer new keys than a window holds arrive while a batch runs
+        keys.extend([(len(keys) + i,) for i in range(min(arrivals, size - 1))])
+
+    windows, _ = walk(keys, [size], stop_after=10_000, between=arrive)
     assert windows == [] or windows[-1].last or windows[-1].upper == keys[-1]
     assert len(windows) < 10_000
     assert covered(keys[:start], windows) == [1] * start

@@ -116,7 +116,6 @@ class Pacer:
         self.pauses = 0
         self.yielded_ms = 0.0
         self.load: float | None = None
-        self.busy = False
         self._reported_busy = False
         self._next_load_report = 0.0
 
@@ -219,5 +218,4 @@ class Pacer:
                     },
                 )
             )
-        self.busy = busy
         return busy
