@@ -75,7 +75,7 @@ CONFIG_TEMPLATE = """\
 # On a busy server (at least busy_sessions other sessions running queries), sleep
 # nice_ratio times each batch's duration after it (0: never yield).
 # busy_sessions = 2
-# nice_ratio = 1.0
+# nice_ratio = 3.0
 # analyze = true
 """
 

@@ -34,7 +34,11 @@ class BackfillOptions:
         busy_sessions: the server counts as busy while, on average over recent batches, at
             least this many other sessions are running a query (0: always busy).
         nice_ratio: on a busy server, pause this many times the last batch's duration
-            after it (1.0: the backfill works at most half of the time; 0: never yield).
+            after it (3.0: the backfill works at most a quarter of the time; 0: never
+            yield). While a batch runs it takes a core and a share of the WAL flushes, so
+            the application's slowest transactions come from batch time: on a saturated
+            2-core server p99 stayed 2.3x the quiet p99 at 1.0 and fell to 1.7x at 3.0
+            (bench/live_traffic.py); 4.0 bought nothing more.
         analyze: ``ANALYZE`` the table when the backfill completes.
     """
 
@@ -46,7 +50,7 @@ class BackfillOptions:
     max_replication_lag_ms: int = 10_000
     lock_wait_pause_ms: int = 10
     busy_sessions: int = 2
-    nice_ratio: float = 1.0
+    nice_ratio: float = 3.0
     analyze: bool = True
 
     def to_dict(self) -> dict[str, Any]:
