@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _bytecode import compile_atomig
 from _cluster import BenchServer, bench_server
 
 ROOT = Path(__file__).resolve().parent
@@ -98,15 +99,6 @@ def ensure_yoyo() -> Path | None:
             check=False,
         )
     return binary if binary.exists() else None
-
-
-def compile_atomig() -> None:
-    """Write atomig's bytecode (``__pycache__``, git-ignored), as ``pip install`` does."""
-    import compileall
-
-    import atomig
-
-    compileall.compile_dir(Path(atomig.__file__).parent, quiet=1)
 
 
 def timed(
