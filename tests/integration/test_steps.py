@@ -146,6 +146,10 @@ def test_later_step_fails_and_the_migration_is_rolled_back_exactly(project):
     status = json.loads(project.cli("status", "--json").stdout)
     assert status["migrations"][1]["state"] == "pending"
     assert status["migrations"][1]["last_failure"]["event"] == "rolled_back"
+    # The text status names the cause of the rollback, not an empty note.
+    text = project.cli("status").stdout
+    assert "last attempt rolled_back: " in text
+    assert "could not create unique index" in text
     # Fixing the file and re-running converges.
     project.add("20261102_0900_orders_user", MISSION_UP, MISSION_DOWN)
     assert project.cli("up").exit_code == 0

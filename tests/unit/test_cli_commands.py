@@ -3,6 +3,7 @@ modules and help must match the commands the modules really define."""
 
 from __future__ import annotations
 
+import doctest
 import inspect
 import subprocess
 import sys
@@ -87,3 +88,12 @@ def test_exit_codes_of_system_exit():
     from atomig.cli.main import _exit_code
 
     assert [_exit_code(None), _exit_code(0), _exit_code(3)] == [0, 0, 3]
+
+
+def test_status_notes_of_failed_attempts_name_their_cause():
+    from atomig.cli import render
+
+    assert doctest.testmod(render).failed == 0
+    assert render.failure_note({"event": "rolled_back", "cause": {}}) == (
+        "last attempt rolled_back: "
+    )

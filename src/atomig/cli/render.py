@@ -103,9 +103,7 @@ def render_status(report: StatusReport) -> None:
         elif m.out_of_order:
             note = "older than the latest applied"
         elif m.last_failure:
-            failure = m.last_failure
-            note = f"last attempt {failure.get('event')}: {failure.get('message', '')}"
-            note = note.splitlines()[0][:100]
+            note = failure_note(m.last_failure)
         table.add_row(
             m.version,
             m.slug,
@@ -122,6 +120,26 @@ def render_status(report: StatusReport) -> None:
     )
     out.print(summary, markup=False)
     _status_footer(out, report)
+
+
+def failure_note(failure: dict[str, Any]) -> str:
+    """The status note of a pending migration whose last attempt failed.
+
+    A failed transaction's history row has the message; a rollback's, the failed step's
+    cause (a recovery's: only what it found).
+
+    >>> failure_note({"event": "failed", "message": "boom\\nDETAIL: x"})
+    'last attempt failed: boom'
+    >>> failure_note({"event": "rolled_back", "cause": {"message": "no lock"}})
+    'last attempt rolled_back: no lock'
+    >>> failure_note({"event": "rolled_back", "cause": {"cause": "interrupted at step 2"}})
+    'last attempt rolled_back: interrupted at step 2'
+    """
+    cause = failure.get("cause")
+    if isinstance(cause, dict):
+        cause = cause.get("message") or cause.get("cause")
+    message = failure.get("message") or cause or ""
+    return f"last attempt {failure.get('event')}: {message}".splitlines()[0][:100]
 
 
 def _status_footer(out: Console, report: StatusReport) -> None:
