@@ -18,6 +18,8 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from atomig.errors import ConfigError
+
 Conn = psycopg.Connection[Any]
 
 _LEDGER_MIGRATIONS: tuple[tuple[int, str], ...] = (
@@ -262,10 +264,38 @@ def ledger_up_to_date(conn: Conn, schema: str) -> bool:
 
 
 def ensure_ledger(conn: Conn, schema: str) -> None:
-    """Create or upgrade the ledger. Call with the runner lock held."""
+    """Create or upgrade the ledger. Call with the runner lock held.
+
+    Raises:
+        ConfigError: when the role may not create it (no CREATE on the database or the
+            schema, a read-only database): nothing was created.
+    """
     if ledger_up_to_date(conn, schema):
         # The common case: two reads, no DDL (and no lock on ledger_version) per run.
         return
+    try:
+        _create_or_upgrade(conn, schema)
+    except (
+        psycopg.errors.InsufficientPrivilege,
+        psycopg.errors.ReadOnlySqlTransaction,
+    ) as exc:
+        role, database = conn.info.user, conn.info.dbname
+        raise ConfigError(
+            f"cannot create atomig's ledger (schema {schema}) as role {role} in "
+            f"database {database}: {exc.diag.message_primary or exc}",
+            hint=(
+                f"GRANT CREATE ON DATABASE {database} TO {role} (once, as its owner), or "
+                f"create the schema for it: CREATE SCHEMA {schema} AUTHORIZATION {role}; "
+                "or set ledger_schema to a schema the role owns"
+                if isinstance(exc, psycopg.errors.InsufficientPrivilege)
+                else "point atomig at the primary, writable database "
+                "(default_transaction_read_only is on here)"
+            ),
+            details={"sqlstate": exc.sqlstate, "role": role, "database": database},
+        ) from exc
+
+
+def _create_or_upgrade(conn: Conn, schema: str) -> None:
     with conn.transaction():
         conn.execute(
             sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
