@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from atomig.cli.render import survives_closed_output
 from atomig.events import Event, Reporter
 
 # In a log (not a terminal), one progress line at most this often.
@@ -31,7 +32,7 @@ def json_reporter() -> Reporter:
         else:
             print(event.message, file=sys.stderr)
 
-    return report
+    return survives_closed_output(report)
 
 
 def _rows(value: float) -> str:
@@ -46,7 +47,7 @@ def backfill_progress(quiet: bool) -> Iterator[Reporter]:
 
     err = console(stderr=True)
     if not err.is_terminal or quiet:
-        yield _log_reporter(err, quiet)
+        yield survives_closed_output(_log_reporter(err, quiet))
         return
     from rich.progress import (
         BarColumn,
@@ -93,7 +94,7 @@ def backfill_progress(quiet: bool) -> Iterator[Reporter]:
         )
 
     with progress:
-        yield report
+        yield survives_closed_output(report)
 
 
 def _log_reporter(err: Any, quiet: bool) -> Reporter:

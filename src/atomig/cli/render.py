@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import sys
 import time
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from atomig.events import Event, Reporter
@@ -26,15 +28,47 @@ _STATE_STYLE = {
 
 def console(stderr: bool = False) -> Console:
     """A rich console; imported lazily to keep start-up fast."""
-    from rich.console import Console
-
     stream = sys.stderr if stderr else sys.stdout
     # Pipes and CI logs get wide lines instead of truncated table cells.
     width = None if stream.isatty() else 200
-    return Console(stderr=stderr, highlight=False, soft_wrap=True, width=width)
+    return _console_class()(stderr=stderr, highlight=False, soft_wrap=True, width=width)
+
+
+@lru_cache(maxsize=1)
+def _console_class() -> type[Console]:
+    from rich.console import Console
+
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            # rich's own ends the process (SystemExit, and stdout pointed at /dev/null even
+            # for a stderr console): in the middle of a migration, that would abandon it
+            # between two steps. Stop writing and let the caller decide.
+            self.quiet = True
+            raise BrokenPipeError(errno.EPIPE, "the reader of this output is gone")
+
+    return _Console
 
 
 _BATCH_LINE_EVERY_S = 10.0
+
+
+def survives_closed_output(report: Reporter) -> Reporter:
+    """``report``, except that once its stream cannot be written (the reader of the pipe
+    is gone: ``atomig up 2>&1 | head``, a log collector that died, a lost session) it stops
+    reporting instead of raising into the work: a progress line must never abort a
+    migration between two steps or a backfill between two batches."""
+    broken = False
+
+    def report_or_stop(event: Event) -> None:
+        nonlocal broken
+        if broken:
+            return
+        try:
+            report(event)
+        except OSError:  # EPIPE, EIO: nobody reads this output any more
+            broken = True
+
+    return report_or_stop
 
 
 def stderr_reporter(quiet: bool = False) -> Reporter:
@@ -70,7 +104,7 @@ def stderr_reporter(quiet: bool = False) -> Reporter:
             markup=bool(style),
         )
 
-    return report
+    return survives_closed_output(report)
 
 
 def render_status(report: StatusReport) -> None:

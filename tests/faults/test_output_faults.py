@@ -1,0 +1,72 @@
+"""The runner's output stream closing under it (``atomig up 2>&1 | head``, a log collector
+that dies, a lost ssh session's pipe) must not abort a migration half-way: the progress
+stops, the work goes on to its end."""
+
+import pytest
+
+pytestmark = pytest.mark.faults
+
+UP = (
+    "CREATE TABLE t (id int PRIMARY KEY, v int);\n"
+    "CREATE INDEX CONCURRENTLY t_v ON t (v);\n"
+    "SELECT pg_sleep(1);\n"
+    "ALTER TABLE t ADD COLUMN w int;\n"
+)
+
+
+def test_progress_stream_closed_mid_migration_does_not_abort_it(project):
+    db = project.database
+    project.add("20261101_0900_t", UP, "DROP TABLE IF EXISTS t;\n")
+    process = project.popen("up")
+    try:
+        assert process.stderr.readline()  # the first progress line
+        # Nobody reads the progress any more: every later line written hits EPIPE.
+        process.stderr.close()
+        stdout = process.stdout.read()
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        for stream in (process.stdout, process.stderr):
+            stream.close()
+    assert process.returncode == 0, stdout
+    assert "applied 1 migration(s)" in stdout
+    assert db.scalar("SELECT status FROM atomig.migrations") == "applied"
+    assert db.scalar(
+        "SELECT count(*) FROM pg_attribute WHERE attrelid = 't'::regclass"
+        " AND attname = 'w'"
+    )
+
+
+def test_backfill_json_consumer_gone_does_not_stop_the_backfill(project):
+    db = project.database
+    db.execute("CREATE TABLE b (id int PRIMARY KEY, v int)")
+    db.execute("INSERT INTO b SELECT g, 0 FROM generate_series(1, 3000) g")
+    process = project.popen(
+        "backfill",
+        "--sql",
+        "UPDATE b SET v = 1 WHERE v = 0",
+        "--name",
+        "b",
+        "--batch-size",
+        "100",
+        "--max-batch-size",
+        "100",
+        "--sleep",
+        "20ms",
+        "--json",
+    )
+    try:
+        assert process.stdout.readline()  # backfill.start
+        process.stdout.close()
+        stderr = process.stderr.read()
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        for stream in (process.stdout, process.stderr):
+            stream.close()
+    assert db.scalar("SELECT count(*) FROM b WHERE v = 0") == 0, stderr
+    assert db.scalar("SELECT status FROM atomig.backfills") == "completed"
