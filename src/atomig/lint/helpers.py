@@ -8,6 +8,7 @@ from typing import Any
 from atomig.sql.classify import column_constraints, range_var
 from atomig.sql.facts import QualifiedName
 from atomig.sql.parse import Statement
+from atomig.sql.quote import quote_ident
 from atomig.sql.types import TypeRef
 
 Body = Mapping[str, Any]
@@ -164,8 +165,13 @@ def names(items: Any) -> tuple[str, ...]:
 
 
 def q(name: object) -> str:
-    """A name for a message (QualifiedName prints itself quoted when needed)."""
-    return str(name)
+    """A name as SQL that PostgreSQL reads back as that name: a column, constraint or index
+    name (a string) double-quoted when it needs it; a QualifiedName prints itself so.
+
+    >>> q("total"), q("Composer"), q("user")
+    ('total', '"Composer"', '"user"')
+    """
+    return quote_ident(name) if isinstance(name, str) else str(name)
 
 
 def declared_types(stmt: Statement) -> Iterator[tuple[str, TypeRef, Body]]:

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import added_columns, added_constraints, alter_relation
+from atomig.lint.helpers import added_columns, added_constraints, alter_relation, q
 from atomig.lint.rule import Example
 from atomig.sql.classify import column_constraints
 from atomig.sql.parse import Statement
@@ -66,7 +66,8 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         yield Hit(
             f"adding CHECK constraint {name} scans every row of {table} under an ACCESS "
             "EXCLUSIVE lock (reads and writes wait)",
-            f"add it NOT VALID, then VALIDATE CONSTRAINT {name} in a later step (SHARE "
+            f"add it NOT VALID, then VALIDATE CONSTRAINT "
+            f"{q(name) if con.get('conname') else name} in a later step (SHARE "
             "UPDATE EXCLUSIVE: reads and writes go on)",
             relation=table,
             location=con.get("location"),

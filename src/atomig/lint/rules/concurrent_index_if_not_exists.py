@@ -19,6 +19,7 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
+from atomig.lint.helpers import q
 from atomig.lint.rule import Example
 from atomig.sql.parse import Statement
 
@@ -59,6 +60,6 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     yield Hit(
         f"IF NOT EXISTS skips an INVALID {name} left by a failed earlier attempt: the "
         "migration succeeds with a broken index",
-        f"DROP INDEX CONCURRENTLY IF EXISTS {name} first, then CREATE INDEX CONCURRENTLY "
+        f"DROP INDEX CONCURRENTLY IF EXISTS {q(name)} first, then CREATE INDEX CONCURRENTLY "
         "without IF NOT EXISTS",
     )

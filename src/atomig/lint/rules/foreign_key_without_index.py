@@ -21,7 +21,13 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import added_constraints, alter_relation, names, table_columns
+from atomig.lint.helpers import (
+    added_constraints,
+    alter_relation,
+    names,
+    q,
+    table_columns,
+)
 from atomig.lint.rule import Example
 from atomig.sql.classify import column_constraints, range_var
 from atomig.sql.parse import Statement
@@ -83,12 +89,13 @@ def finish(ctx: LintContext) -> Iterator[tuple[Statement | None, Hit]]:
         if ctx.covered_by_index(table, columns) or ctx.covered_later(table, columns):
             continue
         cols = ", ".join(columns)
+        index = q(f"{table.name}_{'_'.join(columns)}_idx")
+        quoted = ", ".join(q(c) for c in columns)
         yield (
             stmt,
             Hit(
                 f"no index on {table} ({cols}): every DELETE or key UPDATE on {referenced} "
                 f"scans {table}",
-                f"CREATE INDEX CONCURRENTLY {table.name}_{'_'.join(columns)}_idx ON {table} "
-                f"({cols})",
+                f"CREATE INDEX CONCURRENTLY {index} ON {table} ({quoted})",
             ),
         )

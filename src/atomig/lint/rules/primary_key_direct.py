@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import added_constraints, alter_relation, names
+from atomig.lint.helpers import added_constraints, alter_relation, names, q
 from atomig.lint.rule import Example
 from atomig.sql.parse import Statement
 
@@ -50,12 +50,12 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         if con.get("contype") != "CONSTR_PRIMARY" or con.get("indexname"):
             continue
         name = con.get("conname") or f"{table.name if table else 't'}_pkey"
-        cols = ", ".join(names(con.get("keys")))
+        cols = ", ".join(q(c) for c in names(con.get("keys")))
         yield Hit(
             f"ADD PRIMARY KEY builds an index on {table} (and checks NOT NULL) under an "
             "ACCESS EXCLUSIVE lock (reads and writes wait)",
-            f"CREATE UNIQUE INDEX CONCURRENTLY {name} ON {table} ({cols}); then ADD "
-            f"CONSTRAINT {name} PRIMARY KEY USING INDEX {name}",
+            f"CREATE UNIQUE INDEX CONCURRENTLY {q(name)} ON {table} ({cols}); then ADD "
+            f"CONSTRAINT {q(name)} PRIMARY KEY USING INDEX {q(name)}",
             relation=table,
             location=con.get("location"),
         )

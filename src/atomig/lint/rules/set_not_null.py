@@ -22,7 +22,7 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import alter_relation, commands
+from atomig.lint.helpers import alter_relation, commands, q
 from atomig.lint.rule import Example
 from atomig.sql.parse import Statement
 
@@ -73,9 +73,9 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             continue
         if ctx.version.set_not_null_uses_check:
             fix = (
-                f"ADD CONSTRAINT {table.name}_{column}_not_null CHECK ({column} IS NOT "
-                "NULL) NOT VALID; VALIDATE it in a later step; then SET NOT NULL (no scan) "
-                "and drop the check"
+                f"ADD CONSTRAINT {q(f'{table.name}_{column}_not_null')} CHECK "
+                f"({q(column)} IS NOT NULL) NOT VALID; VALIDATE it in a later step; "
+                "then SET NOT NULL (no scan) and drop the check"
             )
         else:
             fix = (

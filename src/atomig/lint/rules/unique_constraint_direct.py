@@ -22,6 +22,7 @@ from atomig.lint.helpers import (
     alter_relation,
     has_constraint,
     names,
+    q,
 )
 from atomig.lint.rule import Example
 from atomig.sql.parse import Statement
@@ -74,12 +75,12 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         if con.get("contype") != "CONSTR_UNIQUE" or con.get("indexname"):
             continue
         name = con.get("conname") or f"{table.name if table else 't'}_key"
-        cols = ", ".join(names(con.get("keys")))
+        cols = ", ".join(q(c) for c in names(con.get("keys")))
         yield Hit(
             f"ADD CONSTRAINT {name} UNIQUE builds an index on {table} under an ACCESS "
             "EXCLUSIVE lock (reads and writes wait); UNIQUE cannot be NOT VALID",
-            f"CREATE UNIQUE INDEX CONCURRENTLY {name} ON {table} ({cols}); then ADD "
-            f"CONSTRAINT {name} UNIQUE USING INDEX {name}",
+            f"CREATE UNIQUE INDEX CONCURRENTLY {q(name)} ON {table} ({cols}); then ADD "
+            f"CONSTRAINT {q(name)} UNIQUE USING INDEX {q(name)}",
             relation=table,
             location=con.get("location"),
         )

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import added_columns, alter_relation, has_constraint
+from atomig.lint.helpers import added_columns, alter_relation, has_constraint, q
 from atomig.lint.rule import Example
 from atomig.sql.parse import Statement
 from atomig.sql.volatility import Volatility, expression_volatility
@@ -90,7 +90,8 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         yield Hit(
             f"ADD COLUMN {column} with this DEFAULT rewrites {table} under an ACCESS "
             f"EXCLUSIVE lock (reads and writes wait): {why}",
-            f"add {column} without the default, then ALTER COLUMN {column} SET DEFAULT …, "
+            f"add {q(column)} without the default, then ALTER COLUMN {q(column)} SET "
+            "DEFAULT …, "
             "then backfill existing rows in batches (-- atomig: backfill)",
             relation=table,
             location=coldef.get("location"),
