@@ -251,6 +251,11 @@ def _after_step_failure(
     fingerprint: dict[str, Any],
 ) -> None:
     """Apply the failure policy. Returns only if the migration turned out applied."""
+    check_runner_lock(
+        ctx,
+        plan,
+        f"after {failed.job.label} failed, without applying the failure policy",
+    )
     if failed.connection_lost:
         reconnect_or_stop(ctx, plan, failed)
     done = recorded_steps_done(ctx, migration)

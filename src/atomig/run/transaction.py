@@ -131,7 +131,14 @@ def _record_failure(
 
 def reconnect_or_stop(ctx: RunContext, plan: Plan, failed: StepFailed) -> None:
     """After a lost connection: reconnect, terminate what the old backend still runs, and
-    close its open journal rows; raise NeedsAttention when the database is unreachable."""
+    close its open journal rows; raise NeedsAttention when the database is unreachable, or
+    when the runner lock went with it (another runner may be recovering the migration)."""
+    check_runner_lock(
+        ctx,
+        plan,
+        f"after losing its connection during {failed.job.label}, without applying the "
+        "failure policy",
+    )
     old_pid = ctx.conn.info.backend_pid
     ctx.say(
         "connection.lost",
@@ -165,8 +172,13 @@ def recorded_steps_done(ctx: RunContext, migration: Migration) -> int:
     return row.steps_done if row is not None else 0
 
 
-def check_runner_lock(ctx: RunContext, plan: Plan) -> None:
-    """Between steps: stop if the runner lock's session died (another runner could start)."""
+def check_runner_lock(
+    ctx: RunContext, plan: Plan, when: str = "between two steps"
+) -> None:
+    """Between steps, and before acting on a failed step: stop if the runner lock's session
+    died. Another runner can then take the lock, see the migration's runner as gone,
+    terminate its backend as an orphan and recover it; this runner acting too (rolling back,
+    resuming) would run concurrently with that recovery."""
     if ctx.lock_conn is None:
         return
     try:
@@ -174,7 +186,7 @@ def check_runner_lock(ctx: RunContext, plan: Plan) -> None:
     except Exception:
         raise NeedsAttention(
             f"lost the runner lock's connection while applying {plan.migration.name}: "
-            "another runner could start, so this one stopped between two steps",
+            f"another runner could start, so this one stopped {when}",
             hint="the ledger records the migration as running with the steps done; "
             "`atomig recover` (or the next `atomig up`) finishes it",
         ) from None
