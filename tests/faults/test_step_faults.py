@@ -403,7 +403,7 @@ def test_blocker_beyond_the_retry_budget_rolls_back_and_names_it(project):
     converge(project, post)
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_interrupt_cancels_the_running_statement_and_rolls_back(project, signum):
     db = project.database
     pre, post, snapshot, runner, _pid = start_slow_build(project)

@@ -1,10 +1,14 @@
-"""SIGINT / SIGTERM during a migration: cancel the running statement, then finish cleanly.
+"""SIGINT / SIGTERM / SIGHUP during a migration: cancel the running statement, then finish
+cleanly.
 
 Python's default turns Ctrl-C into ``KeyboardInterrupt`` wherever the interpreter happens to
 be — possibly between a step's commit and its ledger update. While a migration runs, atomig
 instead records the signal, asks the server to cancel the statement in flight (the step fails
 with ``query_canceled`` and its transaction rolls back), and lets the runner apply the failure
-policy (roll back, or stop resumable) before it exits. A second signal does not interrupt
+policy (roll back, or stop resumable) before it exits. SIGHUP (the terminal closed, an ssh
+session dropped: the commonest way a 3 a.m. run loses its operator) is handled the same way;
+by default it would end the process between any two instructions, as ``kill -9`` does, and
+leave the statement in flight running on the server. A second signal does not interrupt
 that; ``kill -9`` does, and the next ``atomig up`` or ``atomig recover`` picks up from the
 ledger.
 """
@@ -83,7 +87,7 @@ class Interrupt:
 def handle_signals(
     interrupt: Interrupt, on_signal: Callable[[str, bool], None]
 ) -> Iterator[Interrupt]:
-    """Route SIGINT and SIGTERM to ``interrupt`` for the duration of the block.
+    """Route SIGINT, SIGTERM and SIGHUP to ``interrupt`` for the duration of the block.
 
     ``on_signal(name, first)`` is called for each signal (to tell the user). Outside the main
     thread signals cannot be handled; the block then runs with Python's defaults.
@@ -99,7 +103,7 @@ def handle_signals(
         on_signal(name, first and not interrupt.shielded)
         interrupt.request(name)
 
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         previous[signum] = signal.signal(signum, handler)
     try:
         yield interrupt
