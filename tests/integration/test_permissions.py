@@ -58,3 +58,44 @@ def test_a_read_only_database_gets_a_clear_error(project):
     assert "cannot create atomig's ledger (schema atomig)" in result.stderr
     assert "read-only transaction" in result.stderr
     assert _schemas(db) == []
+
+
+def test_a_role_that_may_read_but_not_write_the_ledger_gets_a_clear_error(project):
+    db = project.database
+    role = f"reader_{db.name}"
+    db.execute("CREATE TABLE t (id int PRIMARY KEY)")
+    project.add(*MIGRATION)
+    # The ledger exists (created by its owner), the role may only read it.
+    assert project.cli("status").exit_code == 0
+    assert project.cli("backfills").exit_code == 0
+    from atomig.run.ledger import ensure_ledger
+
+    with db.connect() as conn:
+        ensure_ledger(conn, "atomig")
+    db.execute(f"CREATE ROLE {role} LOGIN")
+    try:
+        db.execute(f"GRANT CONNECT, CREATE ON DATABASE {db.name} TO {role}")
+        db.execute(f"ALTER TABLE t OWNER TO {role}")
+        db.execute(f"GRANT USAGE ON SCHEMA atomig TO {role}")
+        db.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA atomig TO {role}")
+        url = f"postgresql://{role}@{db.cluster.host}:{db.cluster.port}/{db.name}"
+        result = project.cli("--database-url", url, "up")
+        assert result.exit_code == 2, result.output
+        assert "Traceback" not in result.output
+        assert f"role {role} may not write atomig's ledger (schema atomig)" in (
+            result.stderr
+        )
+        assert "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA" in (
+            result.stderr
+        )
+        assert db.scalar("SELECT count(*) FROM atomig.migrations") == 0
+        assert (
+            db.scalar(
+                "SELECT count(*) FROM pg_attribute WHERE attrelid = 't'::regclass"
+                " AND attname = 'x'"
+            )
+            == 0
+        )
+    finally:
+        db.execute(f"DROP OWNED BY {role}")
+        db.execute(f"DROP ROLE {role}")

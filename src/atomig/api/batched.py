@@ -85,6 +85,7 @@ def _ensure_ledger(settings: Settings, session: Any) -> None:
     running migration holds that lock; a backfill need not wait for it otherwise)."""
     schema = settings.ledger_schema
     if ledger.ledger_up_to_date(session.conn, schema):
+        ledger.check_ledger_writable(session.conn, schema)
         return
     with runner_lock(session.target, schema, settings.runner_lock_wait_ms):
         ledger.ensure_ledger(session.conn, schema)

@@ -270,10 +270,11 @@ def ensure_ledger(conn: Conn, schema: str) -> None:
         ConfigError: when the role may not create it (no CREATE on the database or the
             schema, a read-only database): nothing was created.
     """
-    if ledger_up_to_date(conn, schema):
-        # The common case: two reads, no DDL (and no lock on ledger_version) per run.
-        return
     try:
+        if ledger_up_to_date(conn, schema):
+            # The common case: three reads, no DDL (and no lock on ledger_version).
+            check_ledger_writable(conn, schema)
+            return
         _create_or_upgrade(conn, schema)
     except (
         psycopg.errors.InsufficientPrivilege,
@@ -293,6 +294,40 @@ def ensure_ledger(conn: Conn, schema: str) -> None:
             ),
             details={"sqlstate": exc.sqlstate, "role": role, "database": database},
         ) from exc
+
+
+# A privilege list in has_table_privilege is "any of", so each one is asked for apart.
+_UNWRITABLE = """
+    SELECT coalesce(string_agg(c.relname, ', ' ORDER BY c.relname), '')
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = %s AND (
+        (c.relkind IN ('r', 'p') AND NOT (
+            has_table_privilege(c.oid, 'SELECT') AND has_table_privilege(c.oid, 'INSERT')
+            AND has_table_privilege(c.oid, 'UPDATE')
+            AND has_table_privilege(c.oid, 'DELETE')))
+        OR (c.relkind = 'S' AND NOT has_sequence_privilege(c.oid, 'USAGE')))
+"""
+
+
+def check_ledger_writable(conn: Conn, schema: str) -> None:
+    """Refuse, before anything runs, a role that may read the ledger but not write it (a
+    ledger created by another role): otherwise the first ledger write fails half-way.
+
+    Raises:
+        ConfigError: naming the tables and the GRANT that fixes it.
+    """
+    row = conn.execute(_UNWRITABLE, (schema,)).fetchone()
+    if not row or not row[0]:
+        return
+    role = conn.info.user
+    raise ConfigError(
+        f"role {role} may not write atomig's ledger (schema {schema}): it lacks "
+        f"privileges on {row[0]}",
+        hint=f"run atomig as the role that owns the ledger, or GRANT SELECT, INSERT, "
+        f"UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {role}; GRANT USAGE ON ALL "
+        f"SEQUENCES IN SCHEMA {schema} TO {role}",
+        details={"role": role, "tables": row[0].split(", ")},
+    )
 
 
 def _create_or_upgrade(conn: Conn, schema: str) -> None:
