@@ -123,27 +123,40 @@ def run_transaction_pipelined(
         psycopg.Error: when the envelope or a ``tail`` query failed.
     """
     cursors: list[psycopg.Cursor[Any]] = []
+    failed: psycopg.Error | None = None
     try:
         with conn.pipeline():
-            conn.execute(b"BEGIN")
-            pairs = envelope.settings()
-            conn.execute(
-                set_config_query(len(pairs)), set_config_params(pairs, local=True)
-            )
-            for statement in statements:
-                cursor = conn.cursor()
-                cursor.execute(statement.text.encode("utf-8"))
-                cursors.append(cursor)
-            for query, params in tail:
-                conn.execute(query, params)
-            conn.execute(b"COMMIT")
+            try:
+                conn.execute(b"BEGIN")
+                pairs = envelope.settings()
+                conn.execute(
+                    set_config_query(len(pairs)), set_config_params(pairs, local=True)
+                )
+                for statement in statements:
+                    cursor = conn.cursor()
+                    cursor.execute(statement.text.encode("utf-8"))
+                    cursors.append(cursor)
+                for query, params in tail:
+                    conn.execute(query, params)
+                conn.execute(b"COMMIT")
+            except psycopg.Error as exc:
+                # A long step: psycopg read the error while statements were still being
+                # queued. Stop queueing and leave the block normally; raising through it
+                # would make psycopg log "error ignored terminating <Pipeline>" on stderr
+                # when its exit fails with "pipeline aborted", as it then does.
+                failed = exc
     except psycopg.Error as exc:
-        if conn.info.transaction_status in (
-            TransactionStatus.INERROR,
-            TransactionStatus.INTRANS,
-        ):
-            conn.execute(b"ROLLBACK")
-        for statement, cursor in zip(statements, cursors, strict=True):
-            if cursor.statusmessage is None:
-                raise StatementError(failure_from(exc, statement, path)) from exc
-        raise
+        failed = failed or exc
+    if failed is None:
+        return
+    if conn.info.transaction_status in (
+        TransactionStatus.INERROR,
+        TransactionStatus.INTRANS,
+    ):
+        conn.execute(b"ROLLBACK")
+    # The failing statement is the first queued one without a result (statements after
+    # it may not have been queued at all).
+    for statement, cursor in zip(statements, cursors, strict=False):
+        if cursor.statusmessage is None:
+            raise StatementError(failure_from(failed, statement, path)) from failed
+    raise failed
