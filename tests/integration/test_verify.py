@@ -281,3 +281,60 @@ def test_scratch_databases_left_by_a_killed_run_are_dropped_once_stale(project):
     assert scratch_databases(db) == [(recent,)]
     with db.cluster.connect() as conn:
         conn.execute(f'DROP DATABASE "{recent}"')
+
+
+def _run_on_terminal(project, *args: str) -> tuple[int, str]:
+    """Run the CLI with stdout and stderr on one pseudo-terminal, as a user at a shell."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    leader, follower = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL")}
+    env.update({"COLUMNS": "200", "TERM": "xterm"})
+    command = [sys.executable, "-m", "atomig", "-C", str(project.dir)]
+    process = subprocess.Popen(
+        [*command, "--database-url", project.url, *args],
+        stdin=subprocess.DEVNULL,
+        stdout=follower,
+        stderr=follower,
+        env=env,
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    return process.wait(timeout=60), b"".join(chunks).decode(errors="replace")
+
+
+def test_on_a_terminal_each_verdict_is_printed_once(project):
+    """Progress is a transient status line on a terminal: the verdicts are in the report
+    only (as lines in logs: see the tests above, which read stderr from a pipe)."""
+    project.add(*BASE)
+    project.add(
+        "20260102_0900_orders",
+        "CREATE TABLE orders (id bigint PRIMARY KEY);\n",
+        "DROP TABLE orders;\n",
+    )
+    code, output = _run_on_terminal(project, "verify")
+    assert code == 0, output
+    for name in ("20260101_0900_base", "20260102_0900_orders"):
+        assert output.count(f"{name}: reversible") == 1, output
+    assert "checks," not in output  # the progress events' wording: not printed as lines
+    assert "all 2 migration(s) reversible" in output
+
+
+def test_in_a_log_each_verdict_is_a_progress_line_too(project):
+    project.add(*BASE)
+    result = project.run("verify")
+    assert result.returncode == 0, result.stderr
+    assert "20260101_0900_base: reversible (" in result.stderr
+    assert "20260101_0900_base: reversible (" in result.stdout

@@ -99,6 +99,7 @@ def verify(
                     "verify.start",
                     f"verifying {len(todo)} migration(s) on a scratch database "
                     f"(replaying {len(replay)} applied first)",
+                    data={"migrations": len(todo), "replayed": len(replay)},
                 )
             )
         while todo:

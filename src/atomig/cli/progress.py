@@ -134,3 +134,44 @@ def _clock(seconds: float) -> str:
     """
     whole = int(seconds)
     return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
+@contextmanager
+def verify_progress(
+    quiet: bool, as_json: bool, fallback: Reporter
+) -> Iterator[Reporter]:
+    """Progress of ``atomig verify``. When stdout and stderr are the same terminal, the
+    per-migration verdicts appear in the report printed at the end, so while proofs run a
+    transient status line says which one is running (and disappears); other events print
+    as lines. Elsewhere (logs, pipes, ``--json``) every event stays a line on stderr."""
+    from atomig.cli.render import console
+
+    err = console(stderr=True)
+    if quiet or as_json or not (err.is_terminal and sys.stdout.isatty()):
+        yield fallback
+        return
+    total = [0]
+    done = [0]
+    status = err.status("verifying …")
+
+    def report(event: Event) -> None:
+        if event.kind == "verify.start":
+            total[0] = int(event.data.get("migrations", 0))
+            status.update(f"{event.message} …")
+            return
+        if event.kind == "verify.migration":
+            done[0] += 1
+            of = f"/{total[0]}" if total[0] else ""
+            data = event.data
+            name = f"{data.get('version', '')}_{data.get('slug', '')}"
+            status.update(f"verifying: {done[0]}{of} done, last {name} …")
+            return
+        style = {"warning": "yellow", "error": "red"}.get(event.level, "")
+        err.print(
+            f"[{style}]{event.message}[/]" if style else event.message,
+            markup=bool(style),
+            highlight=False,
+        )
+
+    with status:
+        yield report

@@ -43,19 +43,21 @@ def verify(
     Exits 1 when a proof fails, naming each object that differs and how.
     """
     from atomig import api
+    from atomig.cli.progress import verify_progress
     from atomig.cli.render_safety import render_verify
 
-    result = run(
-        opts,
-        as_json,
-        lambda: api.verify(
-            opts.settings(),
-            everything=everything,
-            version=version,
-            scratch_url=scratch_url,
-            report=opts.reporter(),
-        ),
-    )
+    with verify_progress(opts.quiet, as_json, opts.reporter()) as report:
+        result = run(
+            opts,
+            as_json,
+            lambda: api.verify(
+                opts.settings(),
+                everything=everything,
+                version=version,
+                scratch_url=scratch_url,
+                report=report,
+            ),
+        )
     if as_json:
         write(dumps(result))
     else:
