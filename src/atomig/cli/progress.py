@@ -174,4 +174,4 @@ def verify_progress(
         )
 
     with status:
-        yield report
+        yield survives_closed_output(report)
