@@ -2,6 +2,12 @@
 that dies, a lost ssh session's pipe) must not abort a migration half-way: the progress
 stops, the work goes on to its end."""
 
+import os
+import signal
+import subprocess
+import sys
+import time
+
 import pytest
 
 pytestmark = pytest.mark.faults
@@ -70,3 +76,42 @@ def test_backfill_json_consumer_gone_does_not_stop_the_backfill(project):
             stream.close()
     assert db.scalar("SELECT count(*) FROM b WHERE v = 0") == 0, stderr
     assert db.scalar("SELECT status FROM atomig.backfills") == "completed"
+
+
+def test_sighup_ignored_by_nohup_stays_ignored(project):
+    """Under nohup (SIGHUP ignored), a hangup must not stop the migration: the operator
+    asked for the run to survive the terminal."""
+    db = project.database
+    project.add(
+        "20261101_0900_t",
+        UP.replace("pg_sleep(1)", "pg_sleep(2)"),
+        "DROP TABLE IF EXISTS t;\n",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL")}
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "atomig", "-C", str(project.dir)),
+            *("--database-url", project.url, "up"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN),
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not db.scalar(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE query LIKE 'SELECT pg_sleep(2)%' AND state = 'active'"
+        ):
+            time.sleep(0.05)
+        process.send_signal(signal.SIGHUP)
+        _out, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, stderr
+    assert "SIGHUP" not in stderr
+    assert db.scalar("SELECT status FROM atomig.migrations") == "applied"

@@ -6,7 +6,8 @@ be — possibly between a step's commit and its ledger update. While a migration
 instead records the signal, asks the server to cancel the statement in flight (the step fails
 with ``query_canceled`` and its transaction rolls back), and lets the runner apply the failure
 policy (roll back, or stop resumable) before it exits. SIGHUP (the terminal closed, an ssh
-session dropped: the commonest way a 3 a.m. run loses its operator) is handled the same way;
+session dropped: the commonest way a 3 a.m. run loses its operator) is handled the same way,
+unless it is ignored (``nohup``: the run then goes on without its terminal);
 by default it would end the process between any two instructions, as ``kill -9`` does, and
 leave the statement in flight running on the server. A second signal does not interrupt
 that; ``kill -9`` does, and the next ``atomig up`` or ``atomig recover`` picks up from the
@@ -104,6 +105,8 @@ def handle_signals(
         interrupt.request(name)
 
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        if signum == signal.SIGHUP and signal.getsignal(signum) == signal.SIG_IGN:
+            continue  # nohup: the operator asked for the run to outlive the terminal
         previous[signum] = signal.signal(signum, handler)
     try:
         yield interrupt
