@@ -172,3 +172,50 @@ def test_sigkill_during_a_backfill_step_then_up_resumes_it_exactly_once(project)
     assert db.execute(
         "SELECT status, steps_done FROM atomig.migrations WHERE version = '20261102_0900'"
     ) == [("applied", 3)]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_during_a_backfill_step_keeps_its_checkpoint_and_up_resumes(
+    project, signum
+):
+    """Ctrl-C is how an operator pauses a long backfill (a load spike, the end of a
+    maintenance window): as after a kill, the committed batches are kept and `atomig up`
+    resumes them, whatever the failure policy, instead of a rollback throwing them away."""
+    db = project.database
+    project.add(*BASE)
+    assert project.cli("up").exit_code == 0
+    project.add(
+        "20261102_0900_fill",
+        FILL_UP.replace("max_batch_size=1000", "max_batch_size=1000 sleep=20ms"),
+        FILL_DOWN,
+    )
+    proc = project.popen("up")
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if db.scalar("SELECT coalesce(max(batches), 0) FROM atomig.backfills") >= 2:
+                break
+            time.sleep(0.02)
+        proc.send_signal(signum)
+        _out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, err
+    assert "rolling back" not in err
+    assert "atomig up" in err  # how to resume
+    [(status, steps_done)] = db.execute(
+        "SELECT status, steps_done FROM atomig.migrations WHERE version = '20261102_0900'"
+    )
+    assert (status, steps_done) == ("partial", 1)
+    [(_name, _status, batches, rows, _runs)] = checkpoints(db)
+    assert batches >= 2 and rows == batches * 1000
+    assert db.scalar("SELECT count(*) FROM orders WHERE n = 1") == rows
+    result = project.cli("up")
+    assert result.exit_code == 0, result.stderr
+    assert "resuming" in result.stderr
+    assert db.execute("SELECT n, count(*) FROM orders GROUP BY n") == [(1, ROWS)]
+    assert db.execute(
+        "SELECT status, steps_done FROM atomig.migrations WHERE version = '20261102_0900'"
+    ) == [("applied", 3)]

@@ -23,7 +23,7 @@ from atomig.errors import (
     SourceError,
     SourceLocation,
 )
-from atomig.plan.model import Plan, Step
+from atomig.plan.model import Plan, Step, StepKind
 from atomig.run import ledger, record
 from atomig.run.context import RunContext, current_actor
 from atomig.run.record import Write
@@ -270,7 +270,11 @@ def _after_step_failure(
         version=migration.version,
         **cause,
     )
-    if plan.on_failure == "rollback" and down is not None:
+    # Ctrl-C (SIGTERM, SIGHUP) during a backfill step pauses it, as a kill does: its
+    # checkpoint holds every committed batch, and an operator stopping a long backfill (a
+    # load spike, the end of a window) must not have a rollback throw them away.
+    paused = failed.interrupted and failed.job.step.kind is StepKind.BACKFILL
+    if plan.on_failure == "rollback" and down is not None and not paused:
         with ctx.interrupt.shield():
             record.mark(
                 ctx.conn,
@@ -320,6 +324,12 @@ def _after_step_failure(
         f"it is recorded partial; fix the cause and run `atomig up` to resume at step "
         f"{done + 1}, or `atomig recover --rollback` to undo the {done} step(s) done"
     )
+    if paused:
+        hint = (
+            f"the backfill's checkpoint keeps every committed batch: `atomig up` resumes "
+            f"it there (step {done + 1}); `atomig recover --rollback` undoes the "
+            f"migration instead"
+        )
     if failed.interrupted:
         raise Interrupted(message, location=failed.location, hint=hint)
     raise NeedsAttention(
