@@ -332,3 +332,15 @@ def test_ledger_changes_apply_even_when_a_lower_number_lands_late(project):
     db.execute("UPDATE atomig.ledger_version SET applied = NULL, version = 1")
     with db.connect() as conn:
         assert ledger.applied_ledger_changes(conn, "atomig") == {1}
+
+
+def test_a_nul_byte_in_a_file_is_a_clear_error_and_changes_nothing(project):
+    project.add(*USERS)
+    (project.migrations / "20261101_0900_create_users.up.sql").write_bytes(
+        b"CREATE TABLE users (id bigint PRIMARY KEY);\x00\n"
+    )
+    for command in (("up",), ("lint",)):
+        result = project.cli(*command)
+        assert result.exit_code == 2, result.output
+        assert "holds a NUL character (line 1, column 44)" in result.stderr
+    assert project.database.scalar("SELECT to_regclass('public.users')") is None

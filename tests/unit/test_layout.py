@@ -180,3 +180,16 @@ def test_parse_version():
     assert parse_version("20261124_1530") == ("20261124_1530", 20261124153000)
     with pytest.raises(ValueError):
         parse_version("20261124")
+
+
+def test_nul_byte_is_a_source_error_naming_line_and_column(tmp_path):
+    # PostgreSQL text cannot hold NUL: the ledger could not store the file, and `up` failed
+    # with a psycopg traceback after the plan had been shown.
+    pair(tmp_path, "20261124_1530_a")
+    (tmp_path / "20261124_1530_a.up.sql").write_bytes(b"SELECT 1;\nSELECT\x00 2;\n")
+    with pytest.raises(
+        SourceError,
+        match=r"20261124_1530_a.up.sql holds a NUL character \(line 2, column 7\)",
+    ) as info:
+        discover_migrations(tmp_path)
+    assert "remove it" in (info.value.hint or "")

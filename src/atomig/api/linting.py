@@ -26,7 +26,7 @@ from atomig.lint.engine import (
 )
 from atomig.lint.finding import Severity
 from atomig.lint.registry import all_rules
-from atomig.source.layout import parse_file_name
+from atomig.source.layout import parse_file_name, reject_nul
 from atomig.sql.versions import DEFAULT_LINT_VERSION, ServerVersion
 
 __all__ = ["LintReport", "lint", "lint_options"]
@@ -118,13 +118,15 @@ def lint_options(
 
 def _read(path: Path) -> str:
     try:
-        return path.read_bytes().decode("utf-8-sig")
+        text = path.read_bytes().decode("utf-8-sig")
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
         raise SourceError(
             f"{path} is not valid UTF-8 (byte {exc.start})", hint="save it as UTF-8"
         ) from None
+    reject_nul(text, path)
+    return text
 
 
 def _directory(

@@ -114,7 +114,26 @@ def _read(path: Path) -> MigrationFile:
             f"{path} is not valid UTF-8 (byte {exc.start}, line {line})",
             hint="save the file as UTF-8",
         ) from None
+    reject_nul(text, path)
     return MigrationFile(path=path, text=text, checksum=checksum_text(text))
+
+
+def reject_nul(text: str, path: Path) -> None:
+    """Refuse a NUL character: PostgreSQL text cannot hold one, so neither the server nor
+    the ledger (which keeps each file's text) could take the file.
+
+    Raises:
+        SourceError: naming its line and column.
+    """
+    at = text.find("\x00")
+    if at < 0:
+        return
+    line = text.count("\n", 0, at) + 1
+    column = at - (text.rfind("\n", 0, at) + 1) + 1
+    raise SourceError(
+        f"{path} holds a NUL character (line {line}, column {column})",
+        hint="remove it (a binary paste or a wrong encoding put it there)",
+    )
 
 
 def discover_migrations(directory: Path) -> list[Migration]:
