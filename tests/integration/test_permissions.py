@@ -99,3 +99,30 @@ def test_a_role_that_may_read_but_not_write_the_ledger_gets_a_clear_error(projec
     finally:
         db.execute(f"DROP OWNED BY {role}")
         db.execute(f"DROP ROLE {role}")
+
+
+def test_the_advised_grant_quotes_a_role_name_that_needs_it(project):
+    """The hint is SQL the user pastes: a role called Deploy-Bot must be "Deploy-Bot" in it
+    (unquoted, PostgreSQL reads deploy, a minus, and fails)."""
+    db = project.database
+    role = f"Deploy-Bot-{db.name}"
+    db.execute("CREATE TABLE t (id int PRIMARY KEY)")
+    db.execute(f'CREATE ROLE "{role}" LOGIN')
+    try:
+        db.execute(f'GRANT CONNECT ON DATABASE {db.name} TO "{role}"')
+        db.execute(f'ALTER TABLE t OWNER TO "{role}"')
+        project.add(*MIGRATION)
+        url = f"postgresql://{role}@{db.cluster.host}:{db.cluster.port}/{db.name}"
+        result = project.cli("--database-url", url, "up")
+        assert result.exit_code == 2, result.output
+        assert f'GRANT CREATE ON DATABASE {db.name} TO "{role}"' in result.stderr
+        assert f'AUTHORIZATION "{role}"' in result.stderr
+        # The advice works as written.
+        hint = result.stderr.split("hint: ", 1)[1]
+        db.execute(hint.split(" (once", 1)[0])
+        again = project.cli("--database-url", url, "up")
+        assert again.exit_code == 0, again.output
+        assert _schemas(db) == ["atomig"]
+    finally:
+        db.execute(f'DROP OWNED BY "{role}"')
+        db.execute(f'DROP ROLE "{role}"')

@@ -281,12 +281,13 @@ def ensure_ledger(conn: Conn, schema: str) -> None:
         psycopg.errors.ReadOnlySqlTransaction,
     ) as exc:
         role, database = conn.info.user, conn.info.dbname
+        r, d, s = (_ident(name) for name in (role, database, schema))
         raise ConfigError(
             f"cannot create atomig's ledger (schema {schema}) as role {role} in "
             f"database {database}: {exc.diag.message_primary or exc}",
             hint=(
-                f"GRANT CREATE ON DATABASE {database} TO {role} (once, as its owner), or "
-                f"create the schema for it: CREATE SCHEMA {schema} AUTHORIZATION {role}; "
+                f"GRANT CREATE ON DATABASE {d} TO {r} (once, as its owner), or "
+                f"create the schema for it: CREATE SCHEMA {s} AUTHORIZATION {r}; "
                 "or set ledger_schema to a schema the role owns"
                 if isinstance(exc, psycopg.errors.InsufficientPrivilege)
                 else "point atomig at the primary, writable database "
@@ -320,14 +321,23 @@ def check_ledger_writable(conn: Conn, schema: str) -> None:
     if not row or not row[0]:
         return
     role = conn.info.user
+    r, s = _ident(role), _ident(schema)
     raise ConfigError(
         f"role {role} may not write atomig's ledger (schema {schema}): it lacks "
         f"privileges on {row[0]}",
         hint=f"run atomig as the role that owns the ledger, or GRANT SELECT, INSERT, "
-        f"UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {role}; GRANT USAGE ON ALL "
-        f"SEQUENCES IN SCHEMA {schema} TO {role}",
+        f"UPDATE, DELETE ON ALL TABLES IN SCHEMA {s} TO {r}; GRANT USAGE ON ALL "
+        f"SEQUENCES IN SCHEMA {s} TO {r}",
         details={"role": role, "tables": row[0].split(", ")},
     )
+
+
+def _ident(name: str) -> str:
+    """``name`` as SQL in a hint the user will paste (quoted when PostgreSQL needs it)."""
+    # Imported here: the parser's keyword list is only needed on this error path.
+    from atomig.sql.quote import quote_ident
+
+    return quote_ident(name)
 
 
 def _create_or_upgrade(conn: Conn, schema: str) -> None:
