@@ -95,8 +95,8 @@ class Unfinished:
 _REASONS = {
     "interrupted": "interrupted: its runner died or lost its connection mid-migration",
     "interrupted_rollback": "interrupted while it was being rolled back",
-    "failed": "stopped resumable after a step failed (failure policy: resume) or a "
-    "backfill step was interrupted",
+    "failed": "stopped part-way, resumable: a step failed (failure policy resume, or it "
+    "collided with an existing object) or a backfill step was interrupted",
     "rollback_failed": "its rollback failed",
     "rollback_mismatch": "rolled back, but the schema did not match the state before it",
     "reverting": "partially reverted (atomig down stopped part-way)",

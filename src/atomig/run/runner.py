@@ -242,6 +242,11 @@ def _apply_steps(
     return ms_since(started)
 
 
+# duplicate_table (relations: tables, indexes, views, sequences), duplicate_object
+# (constraints, types, triggers …), duplicate_column, duplicate_function, duplicate_schema.
+_ALREADY_EXISTS = frozenset({"42P07", "42710", "42701", "42723", "42P06"})
+
+
 def _after_step_failure(
     ctx: RunContext,
     migration: Migration,
@@ -274,7 +279,11 @@ def _after_step_failure(
     # checkpoint holds every committed batch, and an operator stopping a long backfill (a
     # load spike, the end of a window) must not have a rollback throw them away.
     paused = failed.interrupted and failed.job.step.kind is StepKind.BACKFILL
-    if plan.on_failure == "rollback" and down is not None and not paused:
+    # A step that failed because what it creates already exists (made by hand, drift): the
+    # down file's DROP … IF EXISTS would drop that object — an index in use, a column and
+    # its data — which was there before the migration. Stop instead; a human decides.
+    collided = failed.failure is not None and failed.failure.sqlstate in _ALREADY_EXISTS
+    if plan.on_failure == "rollback" and down is not None and not (paused or collided):
         with ctx.interrupt.shield():
             record.mark(
                 ctx.conn,
@@ -324,6 +333,17 @@ def _after_step_failure(
         f"it is recorded partial; fix the cause and run `atomig up` to resume at step "
         f"{done + 1}, or `atomig recover --rollback` to undo the {done} step(s) done"
     )
+    if collided:
+        message += (
+            " — it existed before this migration, so atomig did not run the down file, "
+            "which would drop it"
+        )
+        hint = (
+            f"it is recorded partial ({done} step(s) committed): rename or drop the existing "
+            f"object if it may go (or change the migration), then `atomig up` resumes at "
+            f"step {done + 1}; `atomig recover --rollback` runs the down file anyway, "
+            f"dropping it"
+        )
     if paused:
         hint = (
             f"the backfill's checkpoint keeps every committed batch: `atomig up` resumes "
