@@ -115,3 +115,23 @@ def test_sighup_ignored_by_nohup_stays_ignored(project):
     assert process.returncode == 0, stderr
     assert "SIGHUP" not in stderr
     assert db.scalar("SELECT status FROM atomig.migrations") == "applied"
+
+
+def test_a_sighup_handler_of_the_embedding_program_is_left_alone():
+    """A program that calls the library and handles SIGHUP itself (a configuration reload)
+    keeps its handler during a run; only the default disposition is replaced."""
+    from atomig.run.interrupt import Interrupt, handle_signals
+
+    def reload(signum, frame):
+        pass
+
+    previous = signal.signal(signal.SIGHUP, reload)
+    try:
+        with handle_signals(Interrupt(), lambda name, first: None):
+            assert signal.getsignal(signal.SIGHUP) is reload
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
+        with handle_signals(Interrupt(), lambda name, first: None):
+            assert signal.getsignal(signal.SIGHUP) not in (signal.SIG_DFL, reload)
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_DFL
+    finally:
+        signal.signal(signal.SIGHUP, previous)

@@ -7,7 +7,8 @@ instead records the signal, asks the server to cancel the statement in flight (t
 with ``query_canceled`` and its transaction rolls back), and lets the runner apply the failure
 policy (roll back, or stop resumable) before it exits. SIGHUP (the terminal closed, an ssh
 session dropped: the commonest way a 3 a.m. run loses its operator) is handled the same way,
-unless it is ignored (``nohup``: the run then goes on without its terminal);
+unless it is ignored (``nohup``: the run then goes on without its terminal) or the
+embedding program handles it;
 by default it would end the process between any two instructions, as ``kill -9`` does, and
 leave the statement in flight running on the server. A second signal does not interrupt
 that; ``kill -9`` does, and the next ``atomig up`` or ``atomig recover`` picks up from the
@@ -105,8 +106,11 @@ def handle_signals(
         interrupt.request(name)
 
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        if signum == signal.SIGHUP and signal.getsignal(signum) == signal.SIG_IGN:
-            continue  # nohup: the operator asked for the run to outlive the terminal
+        if signum == signal.SIGHUP and signal.getsignal(signum) != signal.SIG_DFL:
+            # Ignored (nohup: the operator asked for the run to outlive the terminal), or
+            # handled by the program that embeds atomig (a configuration reload): only the
+            # default, which would end the process mid-step, is replaced.
+            continue
         previous[signum] = signal.signal(signum, handler)
     try:
         yield interrupt
