@@ -48,6 +48,17 @@ def checkpoints(db):
     )
 
 
+def batches_done(db) -> int:
+    return db.scalar("SELECT coalesce(max(batches), 0) FROM atomig.backfills")
+
+
+def wait_for_batches(db, at_least: int, timeout: float = 60) -> None:
+    """Until a running backfill has committed ``at_least`` batches (or ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and batches_done(db) < at_least:
+        time.sleep(0.02)
+
+
 def test_a_backfill_step_runs_in_batches_inside_the_migration(project):
     db = project.database
     project.add(*BASE)
@@ -148,13 +159,7 @@ def test_sigkill_during_a_backfill_step_then_up_resumes_it_exactly_once(project)
     kills = 0
     for _ in range(3):
         proc = project.popen("up")
-        deadline = time.monotonic() + 60
-        start = db.scalar("SELECT coalesce(max(batches), 0) FROM atomig.backfills")
-        while time.monotonic() < deadline:
-            done = db.scalar("SELECT coalesce(max(batches), 0) FROM atomig.backfills")
-            if done >= start + 2:
-                break
-            time.sleep(0.02)
+        wait_for_batches(db, batches_done(db) + 2)
         proc.send_signal(signal.SIGKILL)
         proc.communicate()
         kills += 1
@@ -191,11 +196,7 @@ def test_ctrl_c_during_a_backfill_step_keeps_its_checkpoint_and_up_resumes(
     )
     proc = project.popen("up")
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if db.scalar("SELECT coalesce(max(batches), 0) FROM atomig.backfills") >= 2:
-                break
-            time.sleep(0.02)
+        wait_for_batches(db, 2)
         proc.send_signal(signum)
         _out, err = proc.communicate(timeout=60)
     finally:
