@@ -3,6 +3,7 @@ right mode, all or nothing (rollback with a verified fingerprint, or resume)."""
 
 import contextlib
 import json
+import time
 
 import psycopg
 
@@ -413,3 +414,58 @@ def test_failed_reindex_concurrently_leaves_no_ccnew_index(project):
     assert invalid_indexes(db) == []
     assert project.cli("up").exit_code == 0
     assert invalid_indexes(db) == []
+
+
+# Each checked row costs 5 ms: validating 300 rows takes ~1.5 s.
+SLOW_CHECK = (
+    "20261103_0900_slow_check",
+    "CREATE FUNCTION slow_positive(n numeric) RETURNS boolean LANGUAGE plpgsql "
+    "IMMUTABLE AS $$ BEGIN PERFORM pg_sleep(0.005); RETURN n > 0; END $$;\n"
+    "CREATE TABLE ledger (id bigint PRIMARY KEY, amount numeric);\n"
+    "INSERT INTO ledger SELECT g, g FROM generate_series(1, 300) g;\n",
+    "DROP TABLE IF EXISTS ledger;\nDROP FUNCTION IF EXISTS slow_positive(numeric);\n",
+)
+
+
+def test_validate_written_after_not_valid_runs_without_the_add_lock(project):
+    """No BEGIN/COMMIT in the file: the planner still commits the ADD … NOT VALID (ACCESS
+    EXCLUSIVE for a CHECK) before the VALIDATE scans the table, so the application's writes
+    keep flowing during the scan instead of queueing behind the ADD's lock."""
+    db = project.database
+    project.add(*SLOW_CHECK)
+    assert project.cli("up").exit_code == 0
+    project.add(
+        "20261104_0900_ledger_positive",
+        "ALTER TABLE ledger ADD CONSTRAINT ledger_positive "
+        "CHECK (slow_positive(amount)) NOT VALID;\n"
+        "ALTER TABLE ledger VALIDATE CONSTRAINT ledger_positive;\n",
+        "ALTER TABLE ledger DROP CONSTRAINT IF EXISTS ledger_positive;\n",
+    )
+    runner = project.popen("up")
+    try:
+        # Wait for the scan, then write as the application would, with a short wait.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not db.scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%VALIDATE CONSTRAINT%'"
+            " AND state = 'active' AND pid <> pg_backend_pid()"
+        ):
+            time.sleep(0.01)
+        with db.connect() as conn:
+            conn.execute("SET lock_timeout = '300ms'")
+            conn.execute("INSERT INTO ledger VALUES (1000, 5)")
+            still_validating = db.scalar(
+                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE "
+                "'%VALIDATE CONSTRAINT%' AND state = 'active' AND pid <> pg_backend_pid()"
+            )
+    finally:
+        _, err = runner.communicate(timeout=60)
+    assert runner.returncode == 0, err
+    assert still_validating == 1  # the insert went through during the scan
+    rows = journal(db, "20261104_0900")
+    assert [r[1:4] for r in rows] == [
+        (0, "transaction", "committed"),
+        (1, "transaction", "committed"),
+    ]
+    assert db.scalar(
+        "SELECT convalidated FROM pg_constraint WHERE conname = 'ledger_positive'"
+    )

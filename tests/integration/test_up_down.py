@@ -52,9 +52,10 @@ def test_up_applies_everything_in_order_and_records_it(project):
     journal = project.database.execute(
         "SELECT version, direction, outcome, attempt, backend_pid IS NOT NULL FROM atomig.journal ORDER BY id"
     )
+    # The VALIDATE is a step of its own: the ADD … NOT VALID commits before the scan.
     assert journal == [
         (v, "up", "committed", 1, True)
-        for v in ("20261101_0900", "20261102_0900", "20261103_0900")
+        for v in ("20261101_0900", "20261102_0900", "20261103_0900", "20261103_0900")
     ]
     again = project.cli("up")
     assert again.exit_code == 0 and "nothing to apply" in again.output
@@ -294,10 +295,11 @@ def test_plan_command(project):
     assert [p["migration"] for p in document["plans"]] == [
         m[0] for m in (USERS, ORDERS, ORDERS_USER)
     ]
-    step = document["plans"][2]["steps"][0]
-    assert step["kind"] == "transaction"
-    assert step["envelope"]["lock_timeout"] == "2s"
-    assert [s["line"] for s in step["statements"]] == [1, 2, 3]
+    steps = document["plans"][2]["steps"]
+    assert [step["kind"] for step in steps] == ["transaction", "transaction"]
+    assert steps[0]["envelope"]["lock_timeout"] == "2s"
+    # ADD COLUMN and ADD CONSTRAINT … NOT VALID commit before VALIDATE scans the table.
+    assert [[s["line"] for s in step["statements"]] for step in steps] == [[1, 2], [3]]
 
 
 def test_custom_ledger_schema(project):

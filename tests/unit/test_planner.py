@@ -74,6 +74,25 @@ def test_several_concurrent_statements_are_each_their_own_step():
     ]
 
 
+def test_validate_outside_a_block_gets_a_transaction_of_its_own():
+    """ADD … NOT VALID holds its lock until its transaction ends: a VALIDATE sharing that
+    transaction would scan the table under it. Outside BEGIN … COMMIT the planner splits
+    before a VALIDATE (and only there); inside a block it keeps what was written."""
+    add = "ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0) NOT VALID;\n"
+    validate = "ALTER TABLE t VALIDATE CONSTRAINT c;\n"
+    after = "COMMENT ON TABLE t IS 'checked';\n"
+    plan = make_plan(add + validate + after)
+    assert [[s.text.split()[3] for s in step.statements] for step in plan.steps] == [
+        ["ADD"],
+        ["VALIDATE", "t"],
+    ]
+    assert all(step.kind is StepKind.TRANSACTION for step in plan.steps)
+    # First statement of a run: nothing to split from.
+    assert len(make_plan(validate + after).steps) == 1
+    # In an explicit block the file says what shares a transaction (lint reports it).
+    assert len(make_plan(f"BEGIN;\n{add}{validate}COMMIT;").steps) == 1
+
+
 def test_default_envelope_is_the_missions():
     plan = make_plan("SELECT 1;")
     settings = dict(plan.envelope.settings())

@@ -11,7 +11,7 @@ from atomig.lint.catalog import CatalogFacts, CatalogTable
 from atomig.lint.finding import Severity
 from atomig.lint.helpers import declared_types
 from atomig.lint.schema import Key, SchemaState, Table, key_of
-from atomig.sql.classify import statement_facts
+from atomig.sql.classify import statement_facts, validates_constraint
 from atomig.sql.facts import QualifiedName, StatementFacts, TransactionControl
 from atomig.sql.parse import Script, Statement
 from atomig.sql.types import TypeRef
@@ -293,6 +293,9 @@ def _steps(script: Script, ctx: LintContext) -> list[StepInfo]:
             shared = StepInfo(step, in_block, transactional)
         return shared
 
+    # atomig's planner starts a new transaction step at a VALIDATE CONSTRAINT outside a
+    # block; another runner is assumed to run the file as one transaction (Flyway, dbmate).
+    splits_validate = ctx.options.runner == "atomig"
     for stmt in script.statements:
         if stmt.kind not in _TX_KINDS or _plain(stmt):
             # Always transactional, never transaction control: skip computing facts.
@@ -303,7 +306,11 @@ def _steps(script: Script, ctx: LintContext) -> list[StepInfo]:
                 step, run_open = step + 1, False
                 out.append(info(step, False, False))
                 continue
-            if not run_open:
+            if not run_open or (
+                splits_validate
+                and stmt.kind == "AlterTableStmt"
+                and validates_constraint(stmt)
+            ):
                 step, run_open = step + 1, True
             out.append(info(step, False, True))
             continue
@@ -325,7 +332,7 @@ def _steps(script: Script, ctx: LintContext) -> list[StepInfo]:
             step, run_open = step + 1, False
             out.append(info(step, False, False))
             continue
-        if not run_open:
+        if not run_open or (splits_validate and validates_constraint(stmt)):
             step, run_open = step + 1, True
         out.append(info(step, False, True))
     return out

@@ -21,7 +21,7 @@ from atomig.errors import SourceError, SourceLocation
 from atomig.plan.envelope import SessionEnvelope, application_name_for
 from atomig.plan.model import Plan, RetryPolicy, Step, StepKind
 from atomig.source.model import Directives, MigrationId
-from atomig.sql.classify import statement_facts
+from atomig.sql.classify import statement_facts, validates_constraint
 from atomig.sql.facts import (
     QualifiedName,
     RelationLock,
@@ -316,6 +316,12 @@ def plan_migration(
                 )
             )
             continue
+        if block_start is None and run and validates_constraint(statement):
+            # The statements before it in the run hold their locks until the step commits
+            # (ADD CONSTRAINT … NOT VALID: ACCESS EXCLUSIVE for a CHECK, SHARE ROW EXCLUSIVE
+            # for a foreign key); holding them through VALIDATE's full scan would undo what
+            # NOT VALID bought. Run one statement at a time, as psql would, it commits first.
+            flush()
         run.append(statement)
         run_facts.append(facts)
     if block_start is not None:

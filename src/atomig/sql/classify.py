@@ -589,3 +589,15 @@ def statement_facts(statement: Statement, version: ServerVersion) -> StatementFa
     if handler is None:
         return StatementFacts()
     return handler(statement.body, version)
+
+
+def validates_constraint(statement: Statement) -> bool:
+    """Whether ``statement`` is an ``ALTER TABLE … VALIDATE CONSTRAINT``: a full scan under
+    SHARE UPDATE EXCLUSIVE, during which every lock its transaction took before stays held
+    (the planner gives it a transaction of its own; lint models the same)."""
+    if statement.kind != "AlterTableStmt":
+        return False
+    return any(
+        item.get("AlterTableCmd", {}).get("subtype") == "AT_ValidateConstraint"
+        for item in statement.body.get("cmds", ())
+    )
