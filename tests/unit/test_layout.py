@@ -114,8 +114,11 @@ def test_missing_directory(tmp_path):
     assert "atomig init" in (info.value.hint or "")
 
 
-def test_checksums_ignore_line_endings_only(tmp_path):
+def test_checksums_ignore_line_endings_and_line_end_whitespace_only(tmp_path):
     assert checksum_text("SELECT 1;\r\n") == checksum_text("SELECT 1;\n")
+    assert checksum_text("SELECT 1;") == checksum_text("SELECT 1; \t\n\n  \n")
+    assert checksum_text("SELECT  1;") != checksum_text("SELECT 1;")
+    assert checksum_text("\nSELECT 1;") != checksum_text("SELECT 1;")
     assert checksum_text("SELECT 1;\n") != checksum_text("SELECT 2;\n")
     pair(tmp_path, "20261124_1530_a", up="CREATE TABLE t ();\n", down="DROP TABLE t;\n")
     [migration] = discover_migrations(tmp_path)

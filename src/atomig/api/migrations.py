@@ -80,7 +80,16 @@ def _status_of(
         database=session.target.display,
         server_version=str(session.server_version),
         ledger_schema=settings.ledger_schema,
-        migrations=tuple(compute_status(migrations, state, live_runner=live_runner)),
+        migrations=tuple(
+            compute_status(
+                migrations,
+                state,
+                live_runner=live_runner,
+                recorded_texts=lambda version: ledger.applied_texts(
+                    session.conn, settings.ledger_schema, version
+                ),
+            )
+        ),
     )
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from atomig.config import Settings
 from atomig.errors import ReviewRequired, SourceError, UsageError
+from atomig.source.checksum import accepted_checksums
 from atomig.source.layout import discover_migrations, find_migration
 from atomig.source.model import Migration
 from atomig.source.review import (
@@ -49,7 +50,10 @@ def read_approvals(migrations_dir: Path) -> list[Approval]:
 
 def _state(migration: Migration, approvals: Sequence[Approval]) -> ReviewState:
     return review_state(
-        migration.id.name, migration.up.checksum, migration.down.checksum, approvals
+        migration.id.name,
+        accepted_checksums(migration.up.text),
+        accepted_checksums(migration.down.text),
+        approvals,
     )
 
 
@@ -160,8 +164,8 @@ def approve_migrations(
         approvals, changed = approve(
             approvals,
             migration.id.name,
-            migration.up.checksum,
-            migration.down.checksum,
+            accepted_checksums(migration.up.text),
+            accepted_checksums(migration.down.text),
             reviewer,
             moment,
         )

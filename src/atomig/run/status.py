@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from atomig.run.ledger import LedgerState
+from atomig.source.checksum import same_as_recorded
 from atomig.source.model import Migration
 
 APPLIED, PENDING, PARTIAL, EDITED, MISSING, RUNNING = (
@@ -116,6 +118,22 @@ class StatusReport:
         }
 
 
+def _edited_files(
+    migration: Migration,
+    row: Any,
+    recorded_texts: Callable[[str], tuple[str, str] | None] | None,
+) -> tuple[str, ...]:
+    pairs = ((migration.up, row.up_checksum), (migration.down, row.down_checksum))
+    if all(file.matches(recorded) for file, recorded in pairs):
+        return ()
+    texts = recorded_texts(row.version) if recorded_texts else None
+    return tuple(
+        file.path.name
+        for i, (file, recorded) in enumerate(pairs)
+        if not same_as_recorded(file.text, recorded, texts[i] if texts else None)
+    )
+
+
 def unfinished_reason(row: Any) -> str:
     """Why a ledger row is not ``applied``: interrupted, interrupted_rollback, failed,
     rollback_failed, rollback_mismatch or reverting."""
@@ -130,12 +148,19 @@ def unfinished_reason(row: Any) -> str:
 
 
 def compute_status(
-    migrations: list[Migration], state: LedgerState, *, live_runner: bool = False
+    migrations: list[Migration],
+    state: LedgerState,
+    *,
+    live_runner: bool = False,
+    recorded_texts: Callable[[str], tuple[str, str] | None] | None = None,
 ) -> list[MigrationStatus]:
     """Join files and ledger rows into one ordered list of statuses.
 
     A row a runner is still working on is ``running`` while a runner holds the lock
-    (``live_runner``), else ``partial`` (interrupted).
+    (``live_runner``), else ``partial`` (interrupted). A file whose checksum matches no
+    form of the recorded one is compared with the text the ledger stored
+    (``recorded_texts(version)`` → up, down), when given: a whitespace-only change at line
+    ends is not an edit, whichever atomig version recorded the row.
     """
     out: list[MigrationStatus] = []
     on_disk = {m.id.order_key: m for m in migrations}
@@ -188,14 +213,7 @@ def compute_status(
             else:
                 out.append(MigrationStatus(state=MISSING, **common))
             continue
-        edited = tuple(
-            name
-            for name, disk, recorded in (
-                (migration.up.path.name, migration.up.checksum, row.up_checksum),
-                (migration.down.path.name, migration.down.checksum, row.down_checksum),
-            )
-            if disk != recorded
-        )
+        edited = _edited_files(migration, row, recorded_texts)
         if row.status != APPLIED:
             live = live_runner and row.status in ("running", "rolling_back")
             out.append(

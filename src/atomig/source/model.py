@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from atomig.source.checksum import checksum_matches
+
 
 @dataclass(frozen=True, slots=True, order=True)
 class MigrationId:
@@ -30,11 +32,17 @@ class MigrationId:
 
 @dataclass(frozen=True, slots=True)
 class MigrationFile:
-    """One SQL file of a migration: its path, text and SHA-256 checksum."""
+    """One SQL file of a migration: its path, text and checksum (today's form, see
+    :mod:`atomig.source.checksum`)."""
 
     path: Path
     text: str
     checksum: str
+
+    def matches(self, recorded: str) -> bool:
+        """True when ``recorded`` (as a ledger or review file holds it, in today's or the
+        legacy form) is a checksum of this file."""
+        return recorded == self.checksum or checksum_matches(recorded, self.text)
 
 
 @dataclass(frozen=True, slots=True)

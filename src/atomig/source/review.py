@@ -1,7 +1,8 @@
 """The review gate's record: ``migrations/atomig.reviewed``, committed with the code.
 
 One line per approval, tab-separated — the migration, the SHA-256 of its up and down files
-(as :func:`~atomig.source.checksum.checksum_text` computes them), when, and who — so that a
+(as :func:`~atomig.source.checksum.checksum_text` computes them: line-end whitespace does
+not count; the legacy form of older atomig is accepted), when, and who — so that a
 diff shows exactly what was approved and two branches approving different migrations merge
 cleanly (lines are kept sorted by migration). An approval covers the files whose checksums
 it holds: any edit afterwards, or a hand-made checksum that does not match, makes the
@@ -46,9 +47,11 @@ class Approval:
         at = self.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         return "\t".join((self.migration, self.up, self.down, at, self.by))
 
-    def covers(self, up: str, down: str) -> bool:
-        """True when it approved exactly these checksums."""
-        return self.up == up and self.down == down
+    def covers(self, up: Sequence[str], down: Sequence[str]) -> bool:
+        """True when it approved these files: ``up`` and ``down`` are the checksums that
+        mean each file unchanged (:func:`~atomig.source.checksum.accepted_checksums`:
+        today's form, and the legacy form an older atomig wrote)."""
+        return self.up in up and self.down in down
 
 
 class Verdict(Enum):
@@ -149,9 +152,13 @@ def render_review_file(approvals: Iterable[Approval]) -> str:
 
 
 def review_state(
-    migration: str, up: str, down: str, approvals: Sequence[Approval]
+    migration: str,
+    up: Sequence[str],
+    down: Sequence[str],
+    approvals: Sequence[Approval],
 ) -> ReviewState:
-    """The verdict for a migration whose files have checksums ``up`` and ``down``."""
+    """The verdict for a migration whose files have the accepted checksums ``up`` and
+    ``down`` (:func:`~atomig.source.checksum.accepted_checksums` of each file)."""
     mine = tuple(sorted((a for a in approvals if a.migration == migration), key=_when))
     if not mine:
         return ReviewState(migration, Verdict.UNREVIEWED)
@@ -162,7 +169,7 @@ def review_state(
     changed = tuple(
         name
         for name, old, new in (("up", latest.up, up), ("down", latest.down, down))
-        if old != new
+        if old not in new
     )
     return ReviewState(migration, Verdict.CHANGED, mine, changed)
 
@@ -170,19 +177,21 @@ def review_state(
 def approve(
     approvals: Sequence[Approval],
     migration: str,
-    up: str,
-    down: str,
+    up: Sequence[str],
+    down: Sequence[str],
     by: str,
     at: datetime,
 ) -> tuple[list[Approval], bool]:
-    """The approvals after ``by`` approves these checksums; False when it was already so.
+    """The approvals after ``by`` approves these files; False when it was already so.
 
-    Approvals of older versions of the files are dropped (version control keeps them).
+    ``up`` and ``down`` are each file's accepted checksums, today's form first (the one
+    recorded). Approvals of older versions of the files are dropped (version control
+    keeps them).
     """
     kept = [a for a in approvals if a.migration != migration or a.covers(up, down)]
     if any(a.migration == migration and a.by == by for a in kept):
         return kept, len(kept) != len(approvals)
-    return [*kept, Approval(migration, up, down, at, by)], True
+    return [*kept, Approval(migration, up[0], down[0], at, by)], True
 
 
 def review_file_path(migrations_dir: Path) -> Path:

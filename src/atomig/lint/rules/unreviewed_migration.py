@@ -24,7 +24,7 @@ from pathlib import Path
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Finding, Hit, Severity
 from atomig.lint.rule import Example
-from atomig.source.checksum import checksum_text
+from atomig.source.checksum import accepted_checksums
 from atomig.source.review import Approval, review_state
 from atomig.sql.parse import Statement
 
@@ -57,8 +57,8 @@ def review_findings(
         approvals = approvals_for(Path(up.path).parent)
         state = review_state(
             name,
-            checksum_text(up.text),
-            checksum_text(down.text if down is not None else ""),
+            accepted_checksums(up.text),
+            accepted_checksums(down.text if down is not None else ""),
             approvals,
         )
         if state.ok:
