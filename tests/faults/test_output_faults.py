@@ -135,3 +135,55 @@ def test_a_sighup_handler_of_the_embedding_program_is_left_alone():
         assert signal.getsignal(signal.SIGHUP) is signal.SIG_DFL
     finally:
         signal.signal(signal.SIGHUP, previous)
+
+
+def piped(project, command: str, reader: str) -> subprocess.CompletedProcess[str]:
+    """``atomig COMMAND 2>&1 | READER`` in a real shell; the exit code is atomig's."""
+    atomig = f"{sys.executable} -m atomig -C {project.dir}"
+    if project.url:
+        atomig += f" --database-url '{project.url}'"
+    env = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL")}
+    return subprocess.run(
+        ["bash", "-c", f"{atomig} {command} 2>&1 | {reader}; exit ${{PIPESTATUS[0]}}"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+def test_output_reader_gone_leaves_each_commands_exit_code(project):
+    """`atomig up 2>&1 | head -1` exits 0 when the migration applied (click made it 1);
+    `status --check` and `lint` keep their verdicts; the pg_sleep makes sure the later
+    lines are written after head has gone."""
+    db = project.database
+    project.add(
+        "20261101_0900_t",
+        "CREATE TABLE t (id int);\nSELECT pg_sleep(1);\n",
+        "SELECT pg_sleep(1);\nDROP TABLE IF EXISTS t;\n",
+    )
+    up = piped(project, "up", "head -1")
+    assert up.returncode == 0, up.stdout
+    assert len(up.stdout.splitlines()) == 1
+    assert db.scalar("SELECT status FROM atomig.migrations") == "applied"
+
+    project.add("20261102_0900_u", "CREATE TABLE u (id int);\n", "DROP TABLE u;\n")
+    # `true` reads nothing: every line status writes finds the reader gone.
+    assert piped(project, "status --check", "true").returncode == 3
+    assert piped(project, "status", "true").returncode == 0
+    assert piped(project, "status --check --json", "true").returncode == 3
+
+    down = piped(project, "down --to 0", "head -1")
+    assert down.returncode == 0, down.stdout
+    assert db.scalar("SELECT count(*) FROM atomig.migrations") == 0
+    assert db.scalar("SELECT to_regclass('t')") is None
+
+    # lint's exit code is its verdict, read or not.
+    assert piped(project, "lint --no-database", "true").returncode == 0
+    project.add(
+        "20261103_0900_i", "CREATE INDEX i ON u (id);\n", "DROP INDEX IF EXISTS i;\n"
+    )
+    assert piped(project, "lint --no-database", "head -1").returncode == 1
+    assert piped(project, "lint --no-database --json", "true").returncode == 1
+    # An error's own exit code survives too (a usage error: 2).
+    assert piped(project, "up --to nope", "true").returncode == 2

@@ -13,6 +13,7 @@ import sys
 
 from atomig.cli import app
 from atomig.cli.app import cli
+from atomig.cli.render import ReaderMayLeave
 
 __all__ = ["cli", "main"]
 
@@ -72,6 +73,9 @@ def main() -> None:
     # with none. Cyclic garbage is still collected: it never exceeds 200,000 objects.
     gc.set_threshold(200_000, 10, 10)
     app.STANDALONE = True
+    # The exit code says what the command did, not whether its output was read.
+    sys.stdout = ReaderMayLeave(sys.stdout)
+    sys.stderr = ReaderMayLeave(sys.stderr)
     try:
         cli(prog_name="atomig")
     except SystemExit as done:

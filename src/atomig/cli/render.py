@@ -71,6 +71,48 @@ def survives_closed_output(report: Reporter) -> Reporter:
     return report_or_stop
 
 
+# A reader that is gone (EPIPE) or a terminal that hung up (EIO); a full disk is not that.
+_READER_GONE = (errno.EPIPE, errno.EIO)
+
+
+class ReaderMayLeave:
+    """A text stream (stdout, stderr) whose writes stop, without an error, once its
+    reader is gone: ``atomig up 2>&1 | head -1``, ``atomig lint | head``, a log collector
+    that died. Every command then ends with the exit code of what it did — to the
+    database, or its verdict — instead of click's 1 for a broken pipe. Other errors (a
+    full disk) still raise. Python ignores SIGPIPE, so the pipe's end shows as EPIPE."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.reader_gone = False
+
+    def write(self, text: str) -> int:
+        """Write ``text``, or drop it once the reader is gone."""
+        if not self.reader_gone:
+            try:
+                return int(self.stream.write(text))
+            except OSError as exc:
+                self._gone_or_raise(exc)
+        return len(text)
+
+    def flush(self) -> None:
+        """Flush, unless the reader is gone."""
+        if not self.reader_gone:
+            try:
+                self.stream.flush()
+            except OSError as exc:
+                self._gone_or_raise(exc)
+
+    def _gone_or_raise(self, exc: OSError) -> None:
+        if exc.errno not in _READER_GONE:
+            raise exc
+        self.reader_gone = True
+
+    def __getattr__(self, name: str) -> Any:
+        # isatty, fileno, encoding, errors, buffer …: as the wrapped stream's.
+        return getattr(self.stream, name)
+
+
 def stderr_reporter(quiet: bool = False) -> Reporter:
     """A reporter printing each event as one line on stderr (rich loads on first use)."""
     consoles: list[Console] = []
