@@ -6,6 +6,7 @@ import json
 import os
 import queue
 import random
+import signal
 import threading
 import time
 
@@ -149,3 +150,70 @@ def test_terminated_backend_fails_resumably_and_resumes_exactly_once(project):
     final = project.run(*ARGS, timeout=120)
     assert final.returncode == 0, final.stderr
     assert_exactly_once(project.database, failures + 1)
+
+
+def backfill_backends(database, name: str) -> list[tuple]:
+    return database.execute(
+        "SELECT pid, state, wait_event_type FROM pg_stat_activity"
+        " WHERE application_name = %s AND state <> 'idle'",
+        (f"backfill:{name}",),
+    )
+
+
+@pytest.mark.faults
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGKILL])
+def test_signal_cancels_the_batch_in_flight_on_the_server(project, signum):
+    """A standalone backfill stopped by a signal leaves no batch running on the server:
+    SIGTERM/SIGHUP cancel it (exit 130), and after a SIGKILL the server notices the client
+    is gone (client_connection_check_interval). The batch rolls back with its checkpoint;
+    the same command resumes."""
+    db = project.database
+    db.execute("CREATE TABLE s (id bigint PRIMARY KEY, v int NOT NULL DEFAULT 0)")
+    db.execute("INSERT INTO s (id) SELECT g FROM generate_series(1, 100) g")
+    # The batch waits on a row the test holds, for as long as the test wants.
+    (project.dir / "atomig.toml").write_text('[session]\nlock_timeout = "10min"\n')
+    args = ("backfill", "--sql", "UPDATE s SET v = v + 1", "--name", "sv", "--json")
+    args += ("--batch-size", "10", "--min-batch-size", "10", "--max-batch-size", "10")
+    with db.connect(autocommit=False) as holder:
+        holder.execute("SELECT 1 FROM s WHERE id = 45 FOR UPDATE")
+        proc = project.popen(*args)
+        try:
+            deadline = time.monotonic() + 60
+            while not any(w == "Lock" for _, _, w in backfill_backends(db, "sv")):
+                assert proc.poll() is None, proc.stderr.read()
+                assert time.monotonic() < deadline, "the batch never waited"
+                time.sleep(0.05)
+            sent = time.monotonic()
+            proc.send_signal(signum)
+            while backfill_backends(db, "sv"):
+                assert time.monotonic() - sent < 2.5, backfill_backends(db, "sv")
+                time.sleep(0.02)
+            gone_after = time.monotonic() - sent
+            proc.wait(timeout=30)
+            err = proc.stderr.read()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()
+            proc.stderr.close()
+        holder.rollback()
+    print(
+        f"{signum.name}: no backfill query on the server {gone_after * 1000:.0f} ms after"
+    )
+    if signum == signal.SIGKILL:
+        assert proc.returncode == -signal.SIGKILL
+    else:
+        assert proc.returncode == 130, err
+        assert "cancel" in err and "run the same command again" in err
+    # Four batches committed with their checkpoint; the fifth rolled back with its own.
+    assert db.scalar("SELECT count(*) FROM s WHERE v = 1") == 40
+    assert db.execute("SELECT rows_affected, batches FROM atomig.backfills") == [
+        (40, 4)
+    ]
+    final = project.run(*args, timeout=60)
+    assert final.returncode == 0, final.stderr
+    assert db.execute("SELECT v, count(*) FROM s GROUP BY v") == [(1, 100)]
+    assert db.execute("SELECT rows_affected, status FROM atomig.backfills") == [
+        (100, "completed")
+    ]

@@ -8,8 +8,9 @@ last one.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,12 +21,13 @@ from atomig.batched.checkpoint import Checkpoint
 from atomig.batched.job import BackfillFailed, BackfillJob, BackfillResult
 from atomig.config import Settings
 from atomig.db.connect import connect
-from atomig.errors import SourceError, SourceLocation, UsageError
-from atomig.events import Reporter, null_reporter
+from atomig.errors import Interrupted, SourceError, SourceLocation, UsageError
+from atomig.events import Event, Reporter, null_reporter
 from atomig.plan.backfill import backfill_options
 from atomig.plan.envelope import SessionEnvelope
 from atomig.plan.model import RetryPolicy
 from atomig.run import ledger
+from atomig.run.interrupt import Interrupt, handle_signals
 from atomig.run.runner import current_actor
 from atomig.run.runner_lock import runner_lock
 from atomig.run.session import open_session
@@ -121,6 +123,8 @@ def backfill(
         BackfillFailed: a batch failed; committed batches are kept.
         BackfillChanged: ``name`` has a checkpoint for another statement.
         RunnerBusy: another session runs the same backfill.
+        Interrupted: SIGINT, SIGTERM or SIGHUP stopped it; the batch in flight was
+            cancelled and rolled back with its checkpoint (committed batches stay).
     """
     path_arg = Path(file) if file is not None else None
     statement, path = _statement(sql, path_arg)
@@ -157,21 +161,62 @@ def backfill(
         restart=restart,
         lock_wait_ms=settings.runner_lock_wait_ms,
     )
+    interrupt = Interrupt()
     with open_session(settings, report, application_name=application_name) as session:
         _ensure_ledger(settings, session)
         started = datetime.now(UTC)
         # A second connection finds the next window while a batch runs.
         side = connect(session.target, application_name=application_name)
         try:
-            result = run_backfill(session.conn, job, report, side=side)
-        except BackfillFailed as exc:
-            _journal(session.conn, job, started, "failed", exc.details, exc.message)
-            raise
+            # SIGINT, SIGTERM, SIGHUP: cancel the batch in flight (it rolls back with its
+            # checkpoint) rather than die and leave the server running it for nobody.
+            with (
+                handle_signals(interrupt, _on_signal(report)),
+                interrupt.cancellable(session.conn.cancel_safe),
+            ):
+                result = run_backfill(
+                    session.conn,
+                    job,
+                    report,
+                    side=side,
+                    stop=lambda: interrupt.requested,
+                )
+        except Exception as exc:
+            if not interrupt.requested:
+                if isinstance(exc, BackfillFailed):
+                    _journal(
+                        session.conn, job, started, "failed", exc.details, exc.message
+                    )
+                raise
+            with contextlib.suppress(Exception):  # the session may be gone too
+                _journal(session.conn, job, started, "interrupted", {})
+            raise Interrupted(
+                f"backfill {job.id} stopped by {interrupt.signal_name}: the batch in "
+                "flight was cancelled and rolled back",
+                hint="every committed batch is kept in its checkpoint; run the same "
+                "command again to resume after the last one",
+            ) from None
         finally:
             side.close()
         if result.status == "completed":
             _journal(session.conn, job, started, "completed", result.to_dict())
         return result
+
+
+def _on_signal(report: Reporter) -> Callable[[str, bool], None]:
+    def on_signal(name: str, first: bool) -> None:
+        report(
+            Event(
+                "interrupt",
+                f"{name}: cancelling the batch in flight (it rolls back with its "
+                "checkpoint; committed batches are kept)"
+                if first
+                else f"{name}: already stopping",
+                level="warning",
+            )
+        )
+
+    return on_signal
 
 
 def _journal(

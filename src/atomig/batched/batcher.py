@@ -78,6 +78,12 @@ _BATCH_SETTINGS = (
     ("plan_cache_mode", "force_custom_plan"),
     ("synchronous_commit", "off"),
 )
+# PostgreSQL 14+: a batch whose client is gone (kill -9, a lost host or network) is
+# cancelled within a second, instead of running to its end for nobody (the server only
+# notices a closed socket when it next writes to it). Its transaction, checkpoint included,
+# rolls back.
+_CLIENT_CHECK = ("client_connection_check_interval", "1s")
+_CLIENT_CHECK_SINCE = 140000
 
 
 def _rollback(conn: Conn) -> None:
@@ -104,6 +110,8 @@ class _Run:
         self.report = report
         self.schema = job.ledger_schema
         self.settings = [*job.envelope.settings(), *_BATCH_SETTINGS]
+        if conn.info.server_version >= _CLIENT_CHECK_SINCE:
+            self.settings.append(_CLIENT_CHECK)
         self.sizer = BatchSizer(job.options)
         self.pacer = Pacer(job.options, report, job.id)
         self.batch_ms: list[float] = []
@@ -340,6 +348,16 @@ class _Run:
             try:
                 result = self.batch(q, cursor, self.sizer.size, attempt, prefetched)
             except psycopg.Error as exc:
+                if self.stop is not None and self.stop():
+                    # The stop request cancelled the batch in flight (or it failed as
+                    # the stop came): it rolled back with its checkpoint; the committed
+                    # ones stay, and the next run resumes after them.
+                    with contextlib.suppress(psycopg.Error):
+                        _rollback(self.conn)
+                    raise BackfillStopped(
+                        f"backfill {self.job.id} stopped: the batch in flight was "
+                        "cancelled and rolled back"
+                    ) from None
                 if (
                     exc.sqlstate not in RETRYABLE_SQLSTATES
                     or self.conn.closed
