@@ -1,5 +1,6 @@
 """The embedded default: no database configured → a PostgreSQL 18 under .atomig/."""
 
+import json
 import os
 import shutil
 import tempfile
@@ -41,11 +42,19 @@ def test_first_command_starts_the_embedded_server_and_says_so(embedded_project):
     assert "applied" in again.stdout
     info = embedded_project.run("embedded", "status")
     assert info.stdout.startswith("running: host=127.0.0.1")
+    document = json.loads(embedded_project.run("embedded", "status", "--json").stdout)
+    assert document["running"] is True
+    assert document["conninfo"].startswith("host=127.0.0.1")
+    assert document["data_dir"] == str(embedded_project.dir / ".atomig" / "pgdata")
 
 
 def test_embedded_stop_and_restart_keeps_data(embedded_project):
-    assert embedded_project.run("embedded", "stop").stdout.strip() == "stopped"
+    stopped = embedded_project.run("embedded", "stop", "--json")
+    assert json.loads(stopped.stdout) == {"version": 1, "stopped": True}
     assert "not running" in embedded_project.run("embedded", "status").stdout
+    document = json.loads(embedded_project.run("embedded", "status", "--json").stdout)
+    assert (document["running"], document["conninfo"]) == (False, None)
+    assert embedded_project.run("embedded", "stop").stdout.strip() == "was not running"
     result = embedded_project.run("status", "--json")
     assert result.returncode == 0
     assert '"applied": 1' in result.stdout
