@@ -179,6 +179,19 @@ def test_resume_policy_stops_partial_and_up_resumes_at_the_failed_step(project):
         3,
         "failed",
     )
+    # Not applied: no "applied at"; when the run started instead.
+    started = db.scalar(
+        "SELECT applied_at FROM atomig.migrations WHERE version = '20261102_0900'"
+    )
+    assert second["applied_at"] is None
+    assert second["started_at"] == started.isoformat()
+    assert document["migrations"][0]["started_at"] is None
+    assert document["migrations"][0]["applied_at"] is not None
+    text = project.cli("status")
+    assert text.exit_code == 0
+    [line] = [x for x in text.stdout.splitlines() if "orders_user" in x]
+    when = started.strftime("%Y-%m-%d %H:%M:%S")
+    assert line.count(when) == 1 and f"started {when}, steps 3/4" in line
     assert project.cli("status", "--check").exit_code == 4
     # Steps 1-3 stay done; a later `up` after the fix runs only step 4.
     project.add(

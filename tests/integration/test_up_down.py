@@ -136,6 +136,7 @@ def test_status_check_and_json_shapes(project):
         "slug",
         "state",
         "applied_at",
+        "started_at",
         "duration_ms",
         "applied_by",
         "edited_files",

@@ -149,6 +149,9 @@ def stderr_reporter(quiet: bool = False) -> Reporter:
     return survives_closed_output(report)
 
 
+_WHEN = "%Y-%m-%d %H:%M:%S"
+
+
 def render_status(report: StatusReport) -> None:
     """The status table plus a one-line summary."""
     out = console()
@@ -171,6 +174,8 @@ def render_status(report: StatusReport) -> None:
             note = "edited: " + ", ".join(m.edited_files)
         elif m.state in ("partial", "running"):
             note = f"steps {m.steps_done}/{m.step_count}"
+            if m.started_at:
+                note = f"started {m.started_at.strftime(_WHEN)}, {note}"
             if m.reason:
                 note += f", {m.reason.replace('_', ' ')}"
             cause = (m.failure or {}).get("cause")
@@ -184,7 +189,7 @@ def render_status(report: StatusReport) -> None:
             m.version,
             m.slug,
             f"[{_STATE_STYLE.get(m.state, '')}]{m.state}[/]",
-            m.applied_at.strftime("%Y-%m-%d %H:%M:%S") if m.applied_at else "",
+            m.applied_at.strftime(_WHEN) if m.applied_at else "",
             f"{m.duration_ms} ms" if m.duration_ms is not None else "",
             note,
         )

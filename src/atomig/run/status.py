@@ -29,6 +29,9 @@ class MigrationStatus:
     interrupted, failed, rollback_failed, rollback_mismatch, reverting), running (a live
     runner is applying it now), edited (applied, but a file changed since), missing (applied,
     but its files are gone).
+
+    ``applied_at`` is when it was applied: ``None`` for a migration a run started and did
+    not finish (partial or running), whose ``started_at`` says when that run began.
     """
 
     version: str
@@ -36,6 +39,7 @@ class MigrationStatus:
     state: str
     order_key: int
     applied_at: datetime | None = None
+    started_at: datetime | None = None
     duration_ms: int | None = None
     applied_by: str | None = None
     edited_files: tuple[str, ...] = ()
@@ -53,6 +57,7 @@ class MigrationStatus:
             "slug": self.slug,
             "state": self.state,
             "applied_at": self.applied_at.isoformat() if self.applied_at else None,
+            "started_at": self.started_at.isoformat() if self.started_at else None,
             "duration_ms": self.duration_ms,
             "applied_by": self.applied_by,
             "edited_files": list(self.edited_files),
@@ -200,6 +205,9 @@ def compute_status(
             "steps_done": row.steps_done,
             "step_count": row.step_count,
         }
+        if row.status != APPLIED and row.direction == "up":
+            # Not applied: the row's time is when the (first) run of it started.
+            common["applied_at"], common["started_at"] = None, row.applied_at
         if migration is None:
             if row.status != APPLIED:
                 out.append(
