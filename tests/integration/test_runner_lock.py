@@ -94,3 +94,31 @@ def test_lock_dies_with_a_killed_runner(project):
     )
     result = project.cli("up", "--wait", "10")
     assert result.exit_code == 0, result.stderr
+
+
+def test_a_waiting_command_says_it_waits_and_for_whom(project):
+    """`atomig recover --dry-run` (like up, down, accept) waits up to runner_lock_wait
+    (30 s) for a held lock: it says so at once, naming the holder, instead of hanging
+    silently."""
+    project.add(
+        "20261101_0900_a", "CREATE TABLE a (id int);", "DROP TABLE IF EXISTS a;"
+    )
+    assert project.cli("up").exit_code == 0
+    holder = hold_runner_lock(project.database)
+    proc = project.popen("recover", "--dry-run")
+    try:
+        started = time.monotonic()
+        line = proc.stderr.readline()
+        said_after = time.monotonic() - started
+        assert proc.poll() is None  # still waiting
+        holder.close()
+        _out, err = proc.communicate(timeout=30)
+    finally:
+        holder.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert "waiting up to 30s" in line
+    assert "atomig runner otherhost:4242" in line and "pid " in line
+    assert said_after < 10, said_after
+    assert proc.returncode == 0, err

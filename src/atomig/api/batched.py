@@ -82,14 +82,14 @@ def _name(name: str | None, file: Path | None) -> str:
     return name
 
 
-def _ensure_ledger(settings: Settings, session: Any) -> None:
+def _ensure_ledger(settings: Settings, session: Any, report: Reporter) -> None:
     """Create or upgrade the ledger, under the runner lock, only when it is needed (a
     running migration holds that lock; a backfill need not wait for it otherwise)."""
     schema = settings.ledger_schema
     if ledger.ledger_up_to_date(session.conn, schema):
         ledger.check_ledger_writable(session.conn, schema)
         return
-    with runner_lock(session.target, schema, settings.runner_lock_wait_ms):
+    with runner_lock(session.target, schema, settings.runner_lock_wait_ms, report):
         ledger.ensure_ledger(session.conn, schema)
 
 
@@ -163,7 +163,7 @@ def backfill(
     )
     interrupt = Interrupt()
     with open_session(settings, report, application_name=application_name) as session:
-        _ensure_ledger(settings, session)
+        _ensure_ledger(settings, session, report)
         started = datetime.now(UTC)
         # A second connection finds the next window while a batch runs.
         side = connect(session.target, application_name=application_name)

@@ -473,7 +473,10 @@ def accept_edit(
     with (
         open_session(settings, report) as session,
         runner_lock(
-            session.target, settings.ledger_schema, settings.runner_lock_wait_ms
+            session.target,
+            settings.ledger_schema,
+            settings.runner_lock_wait_ms,
+            report,
         ),
     ):
         conn = session.conn

@@ -55,6 +55,7 @@ def locked_session(
             session.target,
             settings.ledger_schema,
             wait_ms if wait_ms is not None else settings.runner_lock_wait_ms,
+            report,
         ) as lock_conn,
     ):
         ledger.ensure_ledger(session.conn, settings.ledger_schema)

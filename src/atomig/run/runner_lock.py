@@ -21,6 +21,7 @@ import psycopg
 from atomig.db.connect import connect
 from atomig.db.dsn import Target
 from atomig.errors import RunnerBusy
+from atomig.events import Event, Reporter, null_reporter
 
 # The two-key form of advisory locks shows up in pg_locks as (classid, objid, objsubid = 2);
 # classid is "atmg" in ASCII, objid a hash of the ledger schema, so two ledgers in one
@@ -83,6 +84,22 @@ def lock_holder(conn: psycopg.Connection[Any], schema: str) -> LockHolder | None
     )
 
 
+def _say_waiting(report: Reporter, holder: LockHolder | None, wait_ms: int) -> None:
+    who = holder.describe() if holder else "a session this role cannot see"
+    report(
+        Event(
+            "runner_lock.wait",
+            f"another runner holds the migration lock: waiting up to "
+            f"{wait_ms / 1000:g}s for {who} (--wait to change)",
+            data={
+                "wait_ms": wait_ms,
+                "holder_pid": holder.pid if holder else None,
+                "holder_application_name": holder.application_name if holder else None,
+            },
+        )
+    )
+
+
 def runner_application_name() -> str:
     """``atomig runner <host>:<pid>``, so a waiting runner can name this one."""
     import os
@@ -92,9 +109,12 @@ def runner_application_name() -> str:
 
 @contextmanager
 def runner_lock(
-    target: Target, schema: str, wait_ms: int
+    target: Target, schema: str, wait_ms: int, report: Reporter = null_reporter
 ) -> Iterator[psycopg.Connection[Any]]:
     """Hold the runner lock for the duration of the block.
+
+    When another session holds it, ``report`` hears once that the command waits, how long
+    at most, and for whom (pid and application_name, as far as this role may see them).
 
     Raises:
         RunnerBusy: when another runner still holds the lock after ``wait_ms``, naming it.
@@ -102,12 +122,16 @@ def runner_lock(
     conn = connect(target, application_name=runner_application_name())
     try:
         deadline = time.monotonic() + wait_ms / 1000
+        said = False
         while True:
             row = conn.execute(
                 "SELECT pg_try_advisory_lock(%s, hashtext(%s))", (LOCK_CLASS, schema)
             ).fetchone()
             if row and row[0]:
                 break
+            if not said and wait_ms > 0:
+                said = True
+                _say_waiting(report, lock_holder(conn, schema), wait_ms)
             if time.monotonic() >= deadline:
                 holder = lock_holder(conn, schema)
                 who = (
