@@ -126,3 +126,51 @@ def test_the_advised_grant_quotes_a_role_name_that_needs_it(project):
     finally:
         db.execute(f'DROP OWNED BY "{role}"')
         db.execute(f'DROP ROLE "{role}"')
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c[0])
+def test_a_role_without_usage_on_the_existing_ledger_schema_gets_its_own_advice(
+    project, command
+):
+    """The ledger exists and the role may write its tables, but not reach into its schema
+    (no USAGE): not "cannot create the ledger" with a GRANT CREATE ON DATABASE that changes
+    nothing, but the GRANT USAGE that fixes it, quoted, working as pasted."""
+    db = project.database
+    role = f"Deploy-Bot-{db.name}"
+    schema = "Ledger-Schema"
+    (project.dir / "atomig.toml").write_text(f'ledger_schema = "{schema}"\n')
+    db.execute("CREATE TABLE t (id int PRIMARY KEY)")
+    project.add(*MIGRATION)
+    assert project.cli("status").exit_code == 0
+    from atomig.run.ledger import ensure_ledger
+
+    with db.connect() as conn:
+        ensure_ledger(conn, schema)
+    db.execute(f'CREATE ROLE "{role}" LOGIN')
+    try:
+        db.execute(f'GRANT CONNECT, CREATE ON DATABASE {db.name} TO "{role}"')
+        db.execute(f'ALTER TABLE t OWNER TO "{role}"')
+        db.execute(
+            f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "{schema}"'
+            f' TO "{role}"'
+        )
+        db.execute(f'GRANT USAGE ON ALL SEQUENCES IN SCHEMA "{schema}" TO "{role}"')
+        url = f"postgresql://{role}@{db.cluster.host}:{db.cluster.port}/{db.name}"
+        result = project.cli("--database-url", url, *command)
+        assert result.exit_code == 2, result.output
+        assert "Traceback" not in result.output
+        assert "cannot create" not in result.stderr
+        assert (
+            f"role {role} may not use atomig's ledger schema {schema}: it exists "
+            "(owner postgres) but the role lacks USAGE on it" in result.stderr
+        )
+        hint = result.stderr.split("hint: ", 1)[1]
+        assert hint.startswith(f'GRANT USAGE ON SCHEMA "{schema}" TO "{role}"')
+        db.execute(hint.split(" (as", 1)[0])
+        again = project.cli("--database-url", url, *command)
+        assert "ledger" not in again.stderr, again.output
+        if command == ("up",):
+            assert again.exit_code == 0, again.output
+    finally:
+        db.execute(f'DROP OWNED BY "{role}"')
+        db.execute(f'DROP ROLE "{role}"')

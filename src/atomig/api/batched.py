@@ -86,8 +86,7 @@ def _ensure_ledger(settings: Settings, session: Any, report: Reporter) -> None:
     """Create or upgrade the ledger, under the runner lock, only when it is needed (a
     running migration holds that lock; a backfill need not wait for it otherwise)."""
     schema = settings.ledger_schema
-    if ledger.ledger_up_to_date(session.conn, schema):
-        ledger.check_ledger_writable(session.conn, schema)
+    if ledger.ledger_ready(session.conn, schema):
         return
     with runner_lock(session.target, schema, settings.runner_lock_wait_ms, report):
         ledger.ensure_ledger(session.conn, schema)

@@ -8,6 +8,8 @@ entry of ``_LEDGER_MIGRATIONS`` runs once, recorded in ``ledger_version.applied`
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -15,6 +17,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
@@ -268,20 +271,72 @@ def ensure_ledger(conn: Conn, schema: str) -> None:
 
     Raises:
         ConfigError: when the role may not create it (no CREATE on the database or the
-            schema, a read-only database): nothing was created.
+            schema, a read-only database), or may not use its existing schema (no USAGE):
+            nothing was created.
     """
-    try:
+    with _permission_errors(conn, schema):
         if ledger_up_to_date(conn, schema):
             # The common case: three reads, no DDL (and no lock on ledger_version).
             check_ledger_writable(conn, schema)
             return
         _create_or_upgrade(conn, schema)
+
+
+def ledger_ready(conn: Conn, schema: str) -> bool:
+    """True when the ledger needs no upgrade and the role may write it (no lock needed);
+    False when :func:`ensure_ledger` must run (under the runner lock).
+
+    Raises:
+        ConfigError: as :func:`ensure_ledger`.
+    """
+    with _permission_errors(conn, schema):
+        if not ledger_up_to_date(conn, schema):
+            return False
+        check_ledger_writable(conn, schema)
+        return True
+
+
+_SCHEMA_ACCESS = """
+    SELECT has_schema_privilege(n.oid, 'USAGE'), pg_get_userbyid(n.nspowner)
+    FROM pg_namespace n WHERE n.nspname = %s
+"""
+
+
+@contextmanager
+def _permission_errors(conn: Conn, schema: str) -> Iterator[None]:
+    """Permission and read-only errors of the ledger's set-up as ConfigErrors that say
+    which privilege is missing and the GRANT that gives it."""
+    try:
+        yield
     except (
         psycopg.errors.InsufficientPrivilege,
         psycopg.errors.ReadOnlySqlTransaction,
     ) as exc:
         role, database = conn.info.user, conn.info.dbname
         r, d, s = (_ident(name) for name in (role, database, schema))
+        access = (
+            conn.execute(_SCHEMA_ACCESS, (schema,)).fetchone()
+            if isinstance(exc, psycopg.errors.InsufficientPrivilege)
+            and conn.info.transaction_status == TransactionStatus.IDLE
+            else None
+        )
+        if access is not None and not access[0]:
+            # The schema exists (another role created it) but is closed to this role:
+            # CREATE on the database would change nothing.
+            owner = str(access[1])
+            raise ConfigError(
+                f"role {role} may not use atomig's ledger schema {schema}: it exists "
+                f"(owner {owner}) but the role lacks USAGE on it",
+                hint=f"GRANT USAGE ON SCHEMA {s} TO {r} (as {_ident(owner)} or a "
+                "superuser); the ledger's tables need SELECT, INSERT, UPDATE, DELETE "
+                "too — or run atomig as the role that owns the ledger",
+                details={
+                    "sqlstate": exc.sqlstate,
+                    "role": role,
+                    "database": database,
+                    "schema_owner": owner,
+                },
+            ) from exc
         raise ConfigError(
             f"cannot create atomig's ledger (schema {schema}) as role {role} in "
             f"database {database}: {exc.diag.message_primary or exc}",
