@@ -277,3 +277,57 @@ def test_context_sources_add_findings_under_the_same_configuration():
     assert not lint_migrations(
         [source], options=options, context_sources=[unreviewed]
     ).findings
+
+
+def bigint_findings(*migrations):
+    result = lint_migrations(list(migrations), options=LintOptions())
+    return [(f.path, f.message) for f in result.findings if f.rule == "prefer-bigint"]
+
+
+def test_prefer_bigint_one_hazard_one_finding_for_keys_and_their_references():
+    users_int = migration(
+        "20240101_0000_users", "CREATE TABLE users (id int PRIMARY KEY);"
+    )
+    orders = (
+        "CREATE TABLE orders (id bigint PRIMARY KEY, user_id int REFERENCES users);"
+    )
+    # Key and reference in one migration: the key is reported, once.
+    [(_, message)] = bigint_findings(
+        migration("20240101_0000_both", users_int.up.text + "\n" + orders)
+    )
+    assert message.startswith("key column id is integer")
+    # The same for a table referencing itself.
+    [(_, message)] = bigint_findings(
+        migration(
+            "20240101_0000_tree",
+            "CREATE TABLE nodes (id int PRIMARY KEY, parent_id int REFERENCES nodes);",
+        )
+    )
+    assert message.startswith("key column id is integer")
+    # The key was declared before: the reference is reported, saying why and what to do.
+    found = bigint_findings(users_int, migration("20240102_0000_orders", orders))
+    assert [p for p, _ in found] == [
+        "20240101_0000_users.up.sql",
+        "20240102_0000_orders.up.sql",
+    ]
+    assert found[1][1].startswith(
+        "foreign-key column user_id is integer, like the key it references (users.id, "
+        "declared before this migration)"
+    )
+    # A small column referencing a bigint key (table constraint, ADD COLUMN): a mismatch.
+    users_big = migration(
+        "20240101_0000_users", "CREATE TABLE users (id bigint PRIMARY KEY);"
+    )
+    for sql in (
+        "CREATE TABLE orders (id bigint PRIMARY KEY, buyer int,"
+        " FOREIGN KEY (buyer) REFERENCES users (id));",
+        "ALTER TABLE accounts ADD COLUMN buyer int REFERENCES users (id);",
+    ):
+        [(_, message)] = bigint_findings(users_big, migration("20240102_0000_o", sql))
+        assert message == (
+            "foreign-key column buyer is integer but references users.id (bigint): "
+            "inserts fail once users.id passes 2,147,483,647"
+        )
+    # A referenced key nobody knows: reported as before.
+    [(_, message)] = bigint_findings(migration("20240102_0000_o", orders))
+    assert message.startswith("key column user_id is integer")

@@ -201,3 +201,35 @@ def created_name(stmt: Statement) -> str | None:
     body = stmt.body
     relation = body.get("relation") or body.get("sequence") or {}
     return body.get("idxname") or relation.get("relname")
+
+
+def foreign_key_of(
+    stmt: Statement, column: str, coldef: Body
+) -> tuple[QualifiedName | None, str | None] | None:
+    """``(referenced table, referenced column or None)`` when ``column`` is a one-column
+    foreign key of this statement (inline or a table constraint); else ``None``."""
+    con = has_constraint(coldef, "CONSTR_FOREIGN")
+    if con is not None:
+        return range_var(con.get("pktable")), next(
+            iter(names(con.get("pk_attrs"))), None
+        )
+    for element in stmt.body.get("tableElts", ()):
+        con = element.get("Constraint") or {}
+        if con.get("contype") == "CONSTR_FOREIGN":
+            fk_cols, pk_cols = names(con.get("fk_attrs")), names(con.get("pk_attrs"))
+            if len(fk_cols) == 1 and fk_cols[0] == column:
+                return range_var(con.get("pktable")), next(iter(pk_cols), None)
+    return None
+
+
+def own_primary_key(stmt: Statement) -> str | None:
+    """The one-column primary key a CREATE TABLE declares (a self-reference's target)."""
+    for element in stmt.body.get("tableElts", ()):
+        coldef = element.get("ColumnDef")
+        if coldef is not None and has_constraint(coldef, "CONSTR_PRIMARY"):
+            return str(coldef.get("colname"))
+        con = element.get("Constraint") or {}
+        keys = names(con.get("keys"))
+        if con.get("contype") == "CONSTR_PRIMARY" and len(keys) == 1:
+            return keys[0]
+    return None
