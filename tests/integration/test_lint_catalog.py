@@ -158,3 +158,32 @@ def test_validated_not_null_checks_come_from_the_catalog(project):
     # c's check is NOT VALID; d's is not the plain form (flagged: lint stays conservative)
     assert flagged == [3, 4]
     assert offline == [1, 2, 3, 4]
+
+
+def test_drop_index_of_an_index_history_does_not_know_names_its_table(project):
+    """long-lock-hold: DROP INDEX locks the index's table. An index that predates the
+    history is only known to the live catalog, which names the table (and finds a failed
+    concurrent build's INVALID index too)."""
+    db = project.database
+    db.execute("CREATE TABLE legacy (id bigint PRIMARY KEY, v int)")
+    db.execute("CREATE TABLE audit (id bigint PRIMARY KEY, note text)")
+    db.execute("CREATE INDEX legacy_v ON legacy (v)")
+    db.execute(
+        "UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'legacy_v'::regclass"
+    )
+    project.add(
+        "20260101_0000_drop",
+        "DROP INDEX legacy_v;\nUPDATE audit SET note = 'index dropped' WHERE id = 1;",
+        "CREATE INDEX IF NOT EXISTS legacy_v ON legacy (v);",
+    )
+
+    def held(*args):
+        [finding] = [
+            f for f in findings(project, *args) if f["rule"] == "long-lock-hold"
+        ]
+        return finding["message"]
+
+    assert held().startswith("the ACCESS EXCLUSIVE lock on public.legacy is held")
+    assert "every query on public.legacy waits" in held()
+    # Offline, only the index's name is known.
+    assert held("--no-database").startswith("the ACCESS EXCLUSIVE lock on legacy_v is")

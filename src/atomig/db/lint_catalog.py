@@ -1,5 +1,5 @@
 """What ``atomig lint`` reads from a live database: sizes, real column types, valid indexes,
-validated NOT NULL checks and function volatility. Reads only.
+validated NOT NULL checks, the tables of named indexes and function volatility. Reads only.
 
 Its own module so that the runner, which imports :mod:`atomig.db.catalog`, does not import
 the linter and its rules.
@@ -37,6 +37,18 @@ _LINT_INDEXES = """
     FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
     WHERE i.indrelid = ANY (%(oids)s) AND i.indisvalid
 """
+# The tables of indexes named in the migrations (valid or not: a failed concurrent build is
+# what a DROP INDEX often removes), so that lint names the table a DROP INDEX locks.
+_LINT_INDEX_OWNERS = """
+    SELECT ni.nspname, ic.relname, nt.nspname, tc.relname
+    FROM pg_index i
+    JOIN pg_class ic ON ic.oid = i.indexrelid
+    JOIN pg_namespace ni ON ni.oid = ic.relnamespace
+    JOIN pg_class tc ON tc.oid = i.indrelid
+    JOIN pg_namespace nt ON nt.oid = tc.relnamespace
+    WHERE ic.relname = ANY (%(names)s)
+      AND ni.nspname NOT IN ('pg_catalog', 'information_schema')
+"""
 # A validated CHECK (col IS NOT NULL) on one column: compared with the server's own
 # rendering of that constraint, so no SQL text is parsed here.
 _LINT_CHECKS = """
@@ -62,6 +74,13 @@ def read_lint_catalog(
     row estimates, total sizes, real column types, valid indexes, validated NOT NULL checks,
     and the volatility of every user-defined function. Reads only."""
     names = sorted(set(relation_names))
+    index_owners = {
+        (index_schema, index): (schema, table)
+        for index_schema, index, schema, table in conn.execute(
+            _LINT_INDEX_OWNERS, {"names": names}
+        )
+    }
+    names = sorted({*names, *(table for _, table in index_owners.values())})
     tables: dict[int, dict[str, Any]] = {}
     rows_of = conn.execute(_LINT_TABLES, {"names": names})
     for oid, schema, name, rows, size, partitioned in rows_of:
@@ -109,4 +128,5 @@ def read_lint_catalog(
         functions=functions,
         database=database,
         search_path=tuple(search_path[0]) if search_path else ("public",),
+        index_owners=index_owners,
     )

@@ -47,6 +47,9 @@ class CatalogFacts:
     functions: Mapping[str, Volatility] = field(default_factory=dict)
     database: str = ""
     search_path: tuple[str, ...] = ("public",)
+    # (index schema, index name) -> (table schema, table name), for indexes the
+    # migrations name (a DROP INDEX locks the table).
+    index_owners: Mapping[Key, Key] = field(default_factory=dict)
 
     def table(self, schema: str | None, name: str) -> CatalogTable | None:
         """A table by name; an unqualified name is resolved along the ``search_path`` of
@@ -57,4 +60,13 @@ class CatalogFacts:
             found = self.tables.get((candidate, name))
             if found is not None:
                 return found
+        return None
+
+    def table_of_index(self, schema: str | None, name: str) -> Key | None:
+        """The ``(schema, name)`` of the table an index belongs to; an unqualified index
+        name is resolved along the ``search_path``."""
+        for candidate in (schema,) if schema is not None else self.search_path:
+            owner = self.index_owners.get((candidate, name))
+            if owner is not None:
+                return owner
         return None

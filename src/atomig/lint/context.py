@@ -132,6 +132,16 @@ class LintContext:
             return None
         return self.catalog.table(name.schema, name.name)
 
+    def table_of_index(self, name: QualifiedName) -> QualifiedName | None:
+        """The table an index belongs to: from history, else the live catalog."""
+        known = self.schema.table_of_index(name)
+        if known is not None:
+            return known.name
+        if self.catalog is None:
+            return None
+        owner = self.catalog.table_of_index(name.schema, name.name)
+        return None if owner is None else QualifiedName(owner[0], owner[1])
+
     def exists(self, name: QualifiedName | None) -> bool | None:
         """True: the table existed before this migration; False: created here; None: unknown
         (no history and no catalog mention it: treat as existing, the safe assumption)."""

@@ -13,6 +13,9 @@ Put the ACCESS EXCLUSIVE statement last in its step, or in its own step: wrap it
 (`COMMENT`, `GRANT`, `CREATE TABLE`, `CREATE FUNCTION`, `DROP FUNCTION`, a trigger on the
 locked table itself, …) and changes to tables created in the same migration are not counted,
 nor is the lock of a `DROP TABLE` (the table's queries fail once it is gone anyway).
+A `DROP INDEX` is reported on the index's table: known from history, or, for an index
+older than the history, from the live catalog (`--database-url`); offline, only the
+index's name is.
 """
 
 from __future__ import annotations
@@ -83,9 +86,10 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     held = []
     for lock in facts.locks:
         if lock.mode is LockMode.ACCESS_EXCLUSIVE and not ctx.is_new(lock.relation):
-            # DROP INDEX names the index; the lock that hurts is on its table.
-            owner = ctx.schema.table_of_index(lock.relation)
-            held.append(owner.name if owner is not None else lock.relation)
+            # DROP INDEX names the index; the lock that hurts is on its table (known
+            # from history or, with --database-url, the catalog).
+            owner = ctx.table_of_index(lock.relation)
+            held.append(owner if owner is not None else lock.relation)
     if not held:
         return
     step = info.step
