@@ -187,3 +187,25 @@ def test_drop_index_of_an_index_history_does_not_know_names_its_table(project):
     assert "every query on public.legacy waits" in held()
     # Offline, only the index's name is known.
     assert held("--no-database").startswith("the ACCESS EXCLUSIVE lock on legacy_v is")
+
+
+def test_prefer_bigint_reads_a_referenced_key_type_from_the_catalog(project):
+    db = project.database
+    db.execute("CREATE TABLE users (id int PRIMARY KEY)")
+    db.execute("CREATE TABLE accounts (id bigint PRIMARY KEY)")
+    project.add(
+        "20260101_0000_orders",
+        "CREATE TABLE orders (id bigint PRIMARY KEY,"
+        " user_id int REFERENCES users (id), account_id int REFERENCES accounts (id));",
+        "DROP TABLE IF EXISTS orders;",
+    )
+    messages = sorted(
+        f["message"] for f in findings(project) if f["rule"] == "prefer-bigint"
+    )
+    assert messages == [
+        "foreign-key column account_id is integer but references accounts.id (bigint): "
+        "inserts fail once accounts.id passes 2,147,483,647",
+        "foreign-key column user_id is integer, like the key it references (users.id, "
+        "declared before this migration): that key runs out at 2,147,483,647, and "
+        "widening it later rewrites every table referencing it with a column this small",
+    ]
