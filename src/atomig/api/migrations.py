@@ -24,6 +24,7 @@ from atomig.events import Reporter, null_reporter
 from atomig.plan.model import Plan
 from atomig.plan.rollback import require_safe_rollback
 from atomig.run import ledger
+from atomig.run.collisions import Pending, pending_after, refuse_preexisting
 from atomig.run.recovery import ROLLBACK, check_action, recover_one
 from atomig.run.runner import (
     MigrationOutcome,
@@ -283,6 +284,7 @@ def migrate(
             m.id.order_key: _plans_for_up(settings, m, server, on_failure)
             for m in pending
         }
+        _refuse_preexisting(session, recoveries, plans_by_key, by_key, limit)
         ctx = new_context(settings, session, report, lock_conn)
         outcomes = []
         checks: list[CheckResult] = []
@@ -342,6 +344,28 @@ def migrate(
             ctx.run_id,
             checks=tuple(checks),
         )
+
+
+def _refuse_preexisting(
+    session: Session,
+    recoveries: list[Any],
+    plans_by_key: dict[int, tuple[Plan, Plan]],
+    by_key: dict[int, Migration],
+    limit: int | None,
+) -> None:
+    """Before anything runs: refuse when a step still to run would create an object that
+    exists already (its down file would drop it)."""
+    runs = [
+        pending_after(row, plans.up, plans.down)
+        for migration, row, plans, action in recoveries
+        if action != ROLLBACK
+        or (
+            migration.id.order_key in by_key
+            and (limit is None or migration.id.order_key <= limit)
+        )
+    ]
+    runs += [Pending(up, down) for _key, (up, down) in sorted(plans_by_key.items())]
+    refuse_preexisting(session.conn, runs)
 
 
 def _watch(ctx: RunContext, settings: WatchdogSettings) -> None:

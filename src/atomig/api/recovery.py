@@ -19,6 +19,7 @@ from atomig.plan.model import Plan
 from atomig.plan.planner import plan_migration
 from atomig.plan.rollback import needs_partial_rollback, rollback_hazard
 from atomig.run import ledger
+from atomig.run.collisions import pending_after, refuse_preexisting
 from atomig.run.context import RunContext, current_actor, prepare_work_session
 from atomig.run.interrupt import handle_signals
 from atomig.run.recovery import (
@@ -261,6 +262,14 @@ def recover(
                 if chosen == ROLLBACK:
                     require_safe_down(plans, session.server_version)
                 work.append((migration, row, plans, chosen))
+            refuse_preexisting(
+                session.conn,
+                [
+                    pending_after(row, plans.up, plans.down)
+                    for _m, row, plans, chosen in work
+                    if chosen != ROLLBACK and row.direction == "up"
+                ],
+            )
             for migration, row, plans, chosen in work:
                 found.append(recover_one(ctx, migration, row, plans, chosen))
         notes = (

@@ -235,7 +235,9 @@ def _apply_steps(
         try:
             run_step(ctx, StepJob(plan, step, "up", writes))
         except StepFailed as failed:
-            _after_step_failure(ctx, migration, plan, down, failed, fingerprint)
+            _after_step_failure(
+                ctx, migration, plan, down, failed, fingerprint, started
+            )
             # The connection died after the last step committed: the migration is applied.
             return ms_since(started)
     ctx.reset_session()
@@ -254,6 +256,7 @@ def _after_step_failure(
     down: Plan | None,
     failed: StepFailed,
     fingerprint: dict[str, Any],
+    started: float,
 ) -> None:
     """Apply the failure policy. Returns only if the migration turned out applied."""
     check_runner_lock(
@@ -283,6 +286,10 @@ def _after_step_failure(
     # down file's DROP … IF EXISTS would drop that object — an index in use, a column and
     # its data — which was there before the migration. Stop instead; a human decides.
     collided = failed.failure is not None and failed.failure.sqlstate in _ALREADY_EXISTS
+    if collided and done == 0:
+        # Made between the pre-flight check and its step, by the first step: nothing
+        # committed, so there is nothing to resume or undo.
+        _failed_before_any_step(ctx, migration, failed, cause, started)
     if plan.on_failure == "rollback" and down is not None and not (paused or collided):
         with ctx.interrupt.shield():
             record.mark(
@@ -353,6 +360,45 @@ def _after_step_failure(
     if failed.interrupted:
         raise Interrupted(message, location=failed.location, hint=hint)
     raise NeedsAttention(
+        message,
+        location=failed.location,
+        hint=hint,
+        details={"version": migration.version, **failure_details(failed)},
+    )
+
+
+def _failed_before_any_step(
+    ctx: RunContext,
+    migration: Migration,
+    failed: StepFailed,
+    cause: dict[str, Any],
+    started: float,
+) -> None:
+    """The first step collided with an object that exists: record the migration failed
+    with nothing applied (no ledger row left), and say so."""
+    query, params = record.finish_deleted_write(
+        ctx.schema,
+        version=migration.version,
+        slug=migration.slug,
+        event="failed",
+        actor=ctx.actor,
+        run_id=ctx.run_id,
+        duration_ms=ms_since(started),
+        details={"direction": "up", "nothing_applied": True, **cause},
+    )
+    ctx.conn.execute(query, params)
+    message = (
+        f"{migration.id.name} failed at its first step: {failed.cause} — it was made "
+        "after atomig checked, before the step ran; no step committed, so nothing was "
+        "applied and no down file ran"
+    )
+    hint = (
+        "the object is not this migration's: drop or rename it if it may go, or take its "
+        "creation out of the migration; then run atomig up again"
+    )
+    if failed.interrupted:
+        raise Interrupted(message, location=failed.location, hint=hint)
+    raise MigrationFailed(
         message,
         location=failed.location,
         hint=hint,
