@@ -55,7 +55,7 @@ def test_a_step_that_collides_at_run_time_does_not_drop_the_object(project, case
         proc = project.popen("up")
         _wait_until_running(db, proc)  # past the pre-flight check, waiting for the lock
         other.commit()
-    out, err = proc.communicate(timeout=120)
+    _out, err = proc.communicate(timeout=120)
     assert "already exists" in err, err
     assert db.scalar("SELECT to_regclass('idx_x')") is not None
     assert "idx_x ON public.t USING btree (a)" in db.scalar(

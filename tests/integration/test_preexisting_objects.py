@@ -119,7 +119,9 @@ CASES = {
 
 def _ledger(db):
     return (
-        db.execute("SELECT version, status, steps_done FROM atomig.migrations ORDER BY 1"),
+        db.execute(
+            "SELECT version, status, steps_done FROM atomig.migrations ORDER BY 1"
+        ),
         db.scalar("SELECT count(*) FROM atomig.history"),
         db.scalar("SELECT count(*) FROM atomig.journal"),
     )
@@ -230,9 +232,10 @@ def test_what_the_migration_may_create_is_not_refused(project, case):
     project.add(f"{VERSION}_change", up, down)
     result = project.cli("up")
     assert result.exit_code == 0, result.output
-    assert db.scalar(
-        "SELECT status FROM atomig.migrations WHERE version = %s", (VERSION,)
-    ) == "applied"
+    assert (
+        db.scalar("SELECT status FROM atomig.migrations WHERE version = %s", (VERSION,))
+        == "applied"
+    )
 
 
 def test_names_resolve_with_the_migrations_search_path(project):
@@ -309,7 +312,8 @@ def test_resuming_does_not_report_what_the_done_steps_created(project, how):
     result = project.cli(*args)
     assert result.exit_code == 0, result.output
     assert db.execute(
-        "SELECT status, steps_done FROM atomig.migrations WHERE version = %s", (VERSION,)
+        "SELECT status, steps_done FROM atomig.migrations WHERE version = %s",
+        (VERSION,),
     ) == [("applied", 2)]
 
 
@@ -328,7 +332,8 @@ def test_resuming_still_refuses_an_object_made_by_hand_meanwhile(project):
     assert "would create column t.b" in result.stderr
     assert f"{VERSION}_change.up.sql:3:1" in result.stderr
     assert db.execute(
-        "SELECT status, steps_done FROM atomig.migrations WHERE version = %s", (VERSION,)
+        "SELECT status, steps_done FROM atomig.migrations WHERE version = %s",
+        (VERSION,),
     ) == [("partial", 1)]
 
 
