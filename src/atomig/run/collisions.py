@@ -194,7 +194,9 @@ def planned_creations(pending: Sequence[Pending]) -> list[Candidate]:
 # One query for every object; names resolved as the statements will resolve them: an
 # unqualified new relation, type or index lands in current_schema() (the first existing
 # schema of the search_path), an index in its table's schema; a table is found with
-# to_regclass (the search_path). Values are parameters, never spliced.
+# to_regclass (the search_path). An INVALID index a concurrent build of the same name left
+# is not reported: the step drops it before building (atomig.run.heal). Values are
+# parameters, never spliced.
 _EXISTING = sql.SQL("""
 WITH o AS (
     SELECT o.*,
@@ -202,8 +204,8 @@ WITH o AS (
              WHEN o.tnsp IS NULL THEN to_regclass(quote_ident(o.tname))
              ELSE to_regclass(quote_ident(o.tnsp) || '.' || quote_ident(o.tname))
         END AS tbl
-    FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[])
-        WITH ORDINALITY AS o(kind, nsp, name, tnsp, tname, i)
+    FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::bool[])
+        WITH ORDINALITY AS o(kind, nsp, name, tnsp, tname, heals, i)
 )
 SELECT o.i FROM o
 WHERE CASE o.kind
@@ -217,7 +219,9 @@ WHERE CASE o.kind
             ELSE c.relnamespace = coalesce(
                 (SELECT t.relnamespace FROM pg_class t WHERE t.oid = o.tbl),
                 (SELECT s.oid FROM pg_namespace s WHERE s.nspname = current_schema()))
-        END)
+        END
+        AND NOT (o.heals AND EXISTS (
+            SELECT FROM pg_index x WHERE x.indexrelid = c.oid AND NOT x.indisvalid)))
     WHEN 'column' THEN EXISTS (
         SELECT FROM pg_attribute a
         WHERE a.attrelid = o.tbl AND a.attname = o.name AND a.attnum > 0
@@ -235,8 +239,8 @@ ORDER BY o.i
 """)
 
 
-def _params(candidates: Sequence[Candidate]) -> list[list[str | None]]:
-    columns: list[list[str | None]] = [[], [], [], [], []]
+def _params(candidates: Sequence[Candidate]) -> list[list[str | bool | None]]:
+    columns: list[list[str | bool | None]] = [[], [], [], [], [], []]
     for candidate in candidates:
         obj = candidate.creation.object
         table = obj.table
@@ -246,6 +250,7 @@ def _params(candidates: Sequence[Candidate]) -> list[list[str | None]]:
             obj.name.name,
             table.schema if table else None,
             table.name if table else None,
+            candidate.creation.concurrent,
         )
         for column, value in zip(columns, row, strict=True):
             column.append(value)

@@ -61,10 +61,13 @@ class SchemaObject:
 
 @dataclass(frozen=True, slots=True)
 class Creation:
-    """An object a statement creates; ``if_not_exists``: it skips silently if it exists."""
+    """An object a statement creates; ``if_not_exists``: it skips silently if it exists;
+    ``concurrent``: a ``CREATE INDEX CONCURRENTLY`` (the runner drops an INVALID index of
+    its name, left by a failed build, before it builds)."""
 
     object: SchemaObject
     if_not_exists: bool = False
+    concurrent: bool = False
 
 
 def _same_schema(a: str | None, b: str | None) -> bool:
@@ -163,10 +166,9 @@ def _index(body: Body) -> tuple[Creation, ...]:
     if table is None or not name:
         return ()
     index = QualifiedName(table.schema, name)
+    obj = SchemaObject(INDEX, "index", index, table)
     return (
-        Creation(
-            SchemaObject(INDEX, "index", index, table), bool(body.get("if_not_exists"))
-        ),
+        Creation(obj, bool(body.get("if_not_exists")), bool(body.get("concurrent"))),
     )
 
 
