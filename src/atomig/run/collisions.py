@@ -33,6 +33,7 @@ from atomig.sql.objects import (
     CONSTRAINT,
     INDEX,
     RELATION,
+    SCHEMA,
     Creation,
     Removal,
     SchemaObject,
@@ -123,7 +124,7 @@ def _short(statement: Statement, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _made(made: list[SchemaObject], obj: SchemaObject) -> bool:
+def _made(made: Iterable[SchemaObject], obj: SchemaObject) -> bool:
     """``obj`` is created by the run itself (before), or belongs to a table it creates (an
     index does not: its name must be free in the whole schema)."""
     relations = (RELATION, INDEX)
@@ -142,6 +143,33 @@ def _made(made: list[SchemaObject], obj: SchemaObject) -> bool:
         ):
             return True
     return False
+
+
+class _Seen:
+    """What the run made and removed so far, by name (a run of 500 migrations asks 500
+    times: a scan of everything seen would be quadratic)."""
+
+    def __init__(self) -> None:
+        self.made: dict[str, list[SchemaObject]] = {}
+        self.gone: dict[str, list[Removal]] = {}
+        self.gone_schemas: list[Removal] = []
+
+    def add_made(self, obj: SchemaObject) -> None:
+        self.made.setdefault(obj.name.name, []).append(obj)
+
+    def add_gone(self, removals: Iterable[Removal]) -> None:
+        for removal in removals:
+            if removal.kind == SCHEMA:
+                self.gone_schemas.append(removal)
+            else:
+                self.gone.setdefault(removal.name.name, []).append(removal)
+
+    def exempt(self, obj: SchemaObject) -> bool:
+        names = {obj.name.name} | ({obj.table.name} if obj.table else set())
+        removals = [r for n in names for r in self.gone.get(n, ())]
+        if any(r.covers(obj) for r in [*removals, *self.gone_schemas]):
+            return True
+        return _made((m for n in names for m in self.made.get(n, ())), obj)
 
 
 def _down_drop(down: Plan | None, obj: SchemaObject) -> tuple[Statement | None, bool]:
@@ -169,25 +197,25 @@ def planned_creations(pending: Sequence[Pending]) -> list[Candidate]:
     Pure: walks the statements in the order they will run, skipping what the run drops or
     renames away before creating, and what it creates itself.
     """
-    gone: list[Removal] = []
-    made: list[SchemaObject] = []
+    seen = _Seen()
     out: list[Candidate] = []
     for item in pending:
         for statement in _statements(item.up, 0, item.own_steps):
-            made += [c.object for c in created_objects(statement)]
-            gone += removed_objects(statement) or ()
+            for creation in created_objects(statement):
+                seen.add_made(creation.object)
+            seen.add_gone(removed_objects(statement) or ())
         for statement in _statements(item.up, item.own_steps):
-            gone += removed_objects(statement) or ()
+            seen.add_gone(removed_objects(statement) or ())
             for creation in created_objects(statement):
                 obj = creation.object
-                if not (any(r.covers(obj) for r in gone) or _made(made, obj)):
+                if not seen.exempt(obj):
                     dropped_by, opaque = _down_drop(item.down, obj)
                     candidate = Candidate(
                         creation, statement, item.up, dropped_by, item.down, opaque
                     )
                     if candidate.harmful:
                         out.append(candidate)
-                made.append(obj)
+                seen.add_made(obj)
     return out
 
 
