@@ -220,3 +220,59 @@ def test_ctrl_c_during_a_backfill_step_keeps_its_checkpoint_and_up_resumes(
     assert db.execute(
         "SELECT status, steps_done FROM atomig.migrations WHERE version = '20261102_0900'"
     ) == [("applied", 3)]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_cancels_the_batch_in_flight_of_a_backfill_step(project, signum):
+    """The batch in flight is cancelled on the server (it rolls back with its checkpoint),
+    not left running for nobody; the migration stops partial, and `atomig up` resumes."""
+    db = project.database
+    project.add(*BASE)
+    assert project.cli("up").exit_code == 0
+    (project.dir / "atomig.toml").write_text('[session]\nlock_timeout = "10min"\n')
+    project.add(
+        "20261102_0900_fill",
+        FILL_UP.replace("max_batch_size=1000", "max_batch_size=1000 sleep=100ms"),
+        FILL_DOWN,
+    )
+
+    def waiting():
+        return db.execute(
+            "SELECT pid FROM pg_stat_activity"
+            " WHERE datname = current_database() AND state = 'active'"
+            " AND wait_event_type = 'Lock' AND query LIKE 'UPDATE orders%%'"
+        )
+
+    proc = project.popen("up")
+    try:
+        wait_for_batches(db, 1)
+        with db.connect(autocommit=False) as holder:
+            # A row of a later window: its batch waits for it (lock_timeout 10 min).
+            holder.execute("SELECT 1 FROM orders WHERE id = 15500 FOR UPDATE")
+            deadline = time.monotonic() + 60
+            while not waiting():
+                assert proc.poll() is None, proc.stderr.read()
+                assert time.monotonic() < deadline, "the batch never waited"
+                time.sleep(0.05)
+            sent = time.monotonic()
+            proc.send_signal(signum)
+            while waiting():
+                assert time.monotonic() - sent < 2.5, waiting()
+                time.sleep(0.02)
+            _out, err = proc.communicate(timeout=30)
+            holder.rollback()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, err
+    [(status, steps_done)] = db.execute(
+        "SELECT status, steps_done FROM atomig.migrations WHERE version = '20261102_0900'"
+    )
+    assert (status, steps_done) == ("partial", 1)
+    [(_name, _status, batches, rows, _runs)] = checkpoints(db)
+    assert (batches, rows) == (15, 15000)
+    assert db.scalar("SELECT count(*) FROM orders WHERE n = 1") == 15000
+    result = project.cli("up")
+    assert result.exit_code == 0, result.stderr
+    assert db.execute("SELECT n, count(*) FROM orders GROUP BY n") == [(1, ROWS)]

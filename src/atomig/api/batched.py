@@ -169,16 +169,14 @@ def backfill(
         try:
             # SIGINT, SIGTERM, SIGHUP: cancel the batch in flight (it rolls back with its
             # checkpoint) rather than die and leave the server running it for nobody.
-            with (
-                handle_signals(interrupt, _on_signal(report)),
-                interrupt.cancellable(session.conn.cancel_safe),
-            ):
+            with handle_signals(interrupt, _on_signal(report)):
                 result = run_backfill(
                     session.conn,
                     job,
                     report,
                     side=side,
                     stop=lambda: interrupt.requested,
+                    cancellable=lambda: interrupt.cancellable(session.conn.cancel_safe),
                 )
         except Exception as exc:
             if not interrupt.requested:

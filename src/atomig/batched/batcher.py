@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 import psycopg
@@ -106,6 +107,7 @@ class _Run:
         self.side = side
         self.prefetch: Prefetch | None = None
         self.stop: Callable[[], bool] | None = None
+        self.cancellable: Cancellable | None = None
         self.job = job
         self.report = report
         self.schema = job.ledger_schema
@@ -346,7 +348,10 @@ class _Run:
         prefetched = self.prefetch.take(cursor) if self.prefetch else None
         while True:
             try:
-                result = self.batch(q, cursor, self.sizer.size, attempt, prefetched)
+                with (
+                    self.cancellable() if self.cancellable else contextlib.nullcontext()
+                ):
+                    result = self.batch(q, cursor, self.sizer.size, attempt, prefetched)
             except psycopg.Error as exc:
                 if self.stop is not None and self.stop():
                     # The stop request cancelled the batch in flight (or it failed as
@@ -476,6 +481,9 @@ class _Run:
 
 
 OnComplete = Callable[[Conn, checkpoint.Checkpoint], None]
+# A context within which a stop request cancels the statement in flight on the batch
+# connection (atomig.run.interrupt.Interrupt.cancellable).
+Cancellable = Callable[[], AbstractContextManager[None]]
 
 
 def run_backfill(
@@ -486,13 +494,16 @@ def run_backfill(
     side: Conn | None = None,
     stop: Callable[[], bool] | None = None,
     on_complete: OnComplete | None = None,
+    cancellable: Cancellable | None = None,
 ) -> BackfillResult:
     """Run (or resume) a backfill to its end on ``conn`` (autocommit).
 
     **Commits once per window**: each batch is its own transaction, with its checkpoint.
     With ``side`` (a second autocommit connection to the same database), the next window
     is discovered on it while the current batch runs. ``stop()`` is asked before each batch
-    (true: raise :class:`BackfillStopped`); ``on_complete(conn, checkpoint)`` runs inside the
+    (true: raise :class:`BackfillStopped`); each batch runs within ``cancellable()``, so a
+    stop request cancels the batch in flight (it rolls back with its checkpoint, and
+    :class:`BackfillStopped` is raised); ``on_complete(conn, checkpoint)`` runs inside the
     transaction that marks the checkpoint completed (a migration step's ledger writes).
 
     Raises:
@@ -508,7 +519,7 @@ def run_backfill(
     threshold = conn.prepare_threshold
     conn.prepare_threshold = None
     try:
-        return _run_backfill(conn, job, report, side, stop, on_complete)
+        return _run_backfill(conn, job, report, side, stop, on_complete, cancellable)
     finally:
         conn.prepare_threshold = threshold
 
@@ -520,9 +531,10 @@ def _run_backfill(
     side: Conn | None,
     stop: Callable[[], bool] | None,
     on_complete: OnComplete | None,
+    cancellable: Cancellable | None,
 ) -> BackfillResult:
     run = _Run(conn, job, report, side)
-    run.stop = stop
+    run.stop, run.cancellable = stop, cancellable
     target, table, key = run.prepare()
     queries = build_queries(target, table, key)
     key_names = [c.name for c in key.columns]

@@ -111,6 +111,8 @@ def run_backfill_step(ctx: RunContext, job: StepJob) -> StepResult:
             side=side,
             stop=lambda: ctx.interrupt.requested,
             on_complete=complete,
+            # A signal cancels the batch in flight (never the ledger writes).
+            cancellable=lambda: ctx.interrupt.cancellable(ctx.conn.cancel_safe),
         )
     except BackfillFailed as exc:
         _close(ctx, journal_id, "failed", exc.details.get("sqlstate"), exc.message)
