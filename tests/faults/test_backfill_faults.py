@@ -217,3 +217,30 @@ def test_signal_cancels_the_batch_in_flight_on_the_server(project, signum):
     assert db.execute("SELECT rows_affected, status FROM atomig.backfills") == [
         (100, "completed")
     ]
+
+
+@pytest.mark.faults
+def test_a_signal_during_a_pause_between_batches_stops_at_once(project):
+    """A backfill pausing between batches (--sleep, a busy server's share, a lagging
+    standby) stops when signalled, not when the pause is over."""
+    db = project.database
+    db.execute("CREATE TABLE p (id bigint PRIMARY KEY, v int NOT NULL DEFAULT 0)")
+    db.execute("INSERT INTO p (id) SELECT g FROM generate_series(1, 100) g")
+    args = ("backfill", "--sql", "UPDATE p SET v = 1", "--name", "pv", "--json")
+    args += ("--batch-size", "10", "--min-batch-size", "10", "--max-batch-size", "10")
+    proc = project.popen(*args, "--sleep", "60s")
+    lines = lines_of(proc)
+    try:
+        assert wait_for_batch(lines)
+        time.sleep(0.2)  # into the 60 s pause
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        took = time.monotonic() - sent
+    finally:
+        kill(proc)
+    assert proc.returncode == 130
+    assert took < 5, took
+    assert db.execute("SELECT batches, status FROM atomig.backfills") == [
+        (1, "running")
+    ]

@@ -278,3 +278,29 @@ def test_the_config_template_and_readme_backfill_sections_are_valid(tmp_path):
     block = readme[readme.index("\n[backfill]") :].split("```")[0]
     (tmp_path / "atomig.toml").write_text(block)
     assert backfill_options(load_settings(tmp_path, environ={})) == BackfillOptions()
+
+
+def test_a_stop_request_ends_a_replication_lag_pause():
+    clock = [0.0]
+    polls = []
+
+    def lag(conn):
+        polls.append(clock[0])
+        return 60_000  # the standby never catches up
+
+    def sleep(seconds):
+        clock[0] += seconds
+
+    events = []
+    pacer = Pacer(
+        BackfillOptions(max_replication_lag_ms=10_000),
+        events.append,
+        "fix",
+        sleep=sleep,
+        clock=lambda: clock[0],
+        lag=lag,
+    )
+    pacer.stopped = lambda: len(polls) >= 3
+    pacer.wait_for_replicas(None)
+    assert len(polls) == 3
+    assert [e.kind for e in events] == ["backfill.paused"]  # not "caught up"

@@ -69,6 +69,7 @@ from atomig.sql.backfill import (
 
 Conn = psycopg.Connection[Any]
 Key = tuple[str, ...]
+_STOP_POLL_S = 0.05
 
 RETRYABLE_SQLSTATES = frozenset({"55P03", "40P01", "40001"})
 _NUMERIC_TYPES = frozenset({"int2", "int4", "int8", "numeric", "float4", "float8"})
@@ -535,6 +536,10 @@ def _run_backfill(
 ) -> BackfillResult:
     run = _Run(conn, job, report, side)
     run.stop, run.cancellable = stop, cancellable
+    if stop is not None:
+        # Pauses (sleep, nice ratio, replication lag) end early on a stop request.
+        run.pacer.stopped = stop
+        run.pacer.sleep = _sleep_unless(stop)
     target, table, key = run.prepare()
     queries = build_queries(target, table, key)
     key_names = [c.name for c in key.columns]
@@ -625,6 +630,20 @@ def _run_backfill(
         )
     )
     return result
+
+
+def _sleep_unless(stop: Callable[[], bool]) -> Callable[[float], None]:
+    """``time.sleep``, in slices, ending early once ``stop()`` is true."""
+
+    def sleep(seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not stop():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(_STOP_POLL_S, left))
+
+    return sleep
 
 
 def _interrupted(

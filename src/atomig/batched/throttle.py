@@ -110,6 +110,8 @@ class Pacer:
         self.backfill_id = backfill_id
         self.sleep = sleep
         self.clock = clock
+        # A stop request (a signal) ends a replication-lag pause: the backfill stops there.
+        self.stopped: Callable[[], bool] = lambda: False
         self.lag = lag
         self._next_lag_check = 0.0
         self.paused_ms = 0.0
@@ -133,7 +135,7 @@ class Pacer:
         poll = _MIN_POLL_S
         next_report = started
         self.pauses += 1
-        while lag is not None and lag > limit:
+        while lag is not None and lag > limit and not self.stopped():
             if self.clock() >= next_report:
                 self.report(
                     Event(
@@ -155,6 +157,8 @@ class Pacer:
             lag = self.lag(conn)
         waited = (self.clock() - started) * 1000
         self.paused_ms += waited
+        if lag is not None and lag > limit:
+            return waited  # stopped while it lagged: nothing resumes
         self.report(
             Event(
                 "backfill.resumed",
