@@ -188,8 +188,9 @@ def backfill(
             with contextlib.suppress(Exception):  # the session may be gone too
                 _journal(session.conn, job, started, "interrupted", {})
             raise Interrupted(
-                f"backfill {job.id} stopped by {interrupt.signal_name}: the batch in "
-                "flight was cancelled and rolled back",
+                f"backfill {job.id} stopped by {interrupt.signal_name}: its committed "
+                "batches are kept; a batch in flight was cancelled and rolled back with "
+                "its checkpoint",
                 hint="every committed batch is kept in its checkpoint; run the same "
                 "command again to resume after the last one",
             ) from None
