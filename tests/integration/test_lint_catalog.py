@@ -187,6 +187,8 @@ def test_drop_index_of_an_index_history_does_not_know_names_its_table(project):
     assert "every query on public.legacy waits" in held()
     # Offline, only the index's name is known.
     assert held("--no-database").startswith("the ACCESS EXCLUSIVE lock on legacy_v is")
+    [drop] = [f for f in findings(project) if f["rule"] == "drop-index-not-concurrent"]
+    assert "ACCESS EXCLUSIVE lock on its table public.legacy" in drop["message"]
 
 
 def test_prefer_bigint_reads_a_referenced_key_type_from_the_catalog(project):

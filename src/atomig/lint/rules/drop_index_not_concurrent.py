@@ -50,8 +50,7 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         index = name_list(obj.get("List", {}).get("items", []))
         if key_of(index) in ctx.created_here:
             continue
-        owner = ctx.schema.table_of_index(index)
-        table = owner.name if owner is not None else None
+        table = ctx.table_of_index(index)  # history, else the live catalog
         on = f"its table {table}" if table is not None else "the index's table"
         yield Hit(
             f"DROP INDEX {index} takes an ACCESS EXCLUSIVE lock on {on}: reads and "
