@@ -356,3 +356,49 @@ def done_step_hashes(
         ledger_sql(_DONE_HASHES, schema), (version, direction)
     ).fetchall()
     return {int(r[0]): str(r[1]) for r in rows}
+
+
+_LAST_JOURNAL_ID = "SELECT coalesce(max(id), 0) FROM {schema}.journal"
+
+
+def journal_last_id(conn: Conn, schema: str) -> int:
+    """The newest journal row's id (0 when empty): rows written later have larger ids."""
+    row = conn.execute(ledger_sql(_LAST_JOURNAL_ID, schema)).fetchone()
+    return int(row[0]) if row else 0
+
+
+_STEP_DONE_SINCE = """
+    SELECT EXISTS (
+        SELECT FROM {schema}.journal
+        WHERE run_id = %s AND version = %s AND direction = %s AND step_index = %s
+          AND outcome IN ('committed', 'done') AND id > %s
+    )
+"""
+
+
+def step_done_since(
+    conn: Conn,
+    schema: str,
+    *,
+    run_id: str,
+    version: str,
+    direction: str,
+    step_index: int,
+    after_id: int,
+) -> bool:
+    """The journal records step ``step_index`` done by this run after row ``after_id`` (a
+    step whose connection died around its COMMIT may have committed)."""
+    row = conn.execute(
+        ledger_sql(_STEP_DONE_SINCE, schema),
+        (run_id, version, direction, step_index, after_id),
+    ).fetchone()
+    return bool(row and row[0])
+
+
+_MIGRATION_STATUS = "SELECT status FROM {schema}.migrations WHERE version = %s"
+
+
+def migration_status(conn: Conn, schema: str, version: str) -> str | None:
+    """The ledger status of ``version`` (``None``: no row)."""
+    row = conn.execute(ledger_sql(_MIGRATION_STATUS, schema), (version,)).fetchone()
+    return None if row is None else str(row[0])

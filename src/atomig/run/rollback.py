@@ -9,12 +9,14 @@ before the migration; otherwise, or if the down file fails, the migration is rec
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, NoReturn
 
-from atomig.errors import NeedsAttention, SourceLocation
-from atomig.plan.model import Plan
+import psycopg
+
+from atomig.errors import DatabaseUnavailable, NeedsAttention, SourceLocation
+from atomig.plan.model import Plan, Step
 from atomig.run import ledger, record
-from atomig.run.context import RunContext
+from atomig.run.context import Conn, RunContext
 from atomig.run.heal import drop_invalid_index
 from atomig.run.record import Write
 from atomig.run.steps import (
@@ -24,7 +26,12 @@ from atomig.run.steps import (
     has_backfill,
     run_step,
 )
-from atomig.run.transaction import ms_since, reconnect_or_stop
+from atomig.run.transaction import (
+    ms_since,
+    reconnect_after_loss,
+    reconnect_or_stop,
+    regain_runner_lock,
+)
 from atomig.source.model import Migration
 
 
@@ -54,25 +61,9 @@ def roll_back(
     for step in up.steps:
         if step.concurrent:
             drop_invalid_index(ctx, step, "left by the interrupted build")
+    journal_mark = record.journal_last_id(ctx.conn, ctx.schema)
     for step in down.steps:
-
-        def writes(entry: ledger.JournalEntry | None) -> list[Write]:
-            return [] if entry is None else [record.journal_write(ctx.schema, entry)]
-
-        try:
-            run_step(ctx, StepJob(down, step, "rollback", writes))
-        except StepFailed as failed:
-            if failed.connection_lost:
-                reconnect_or_stop(ctx, down, failed)
-            _stuck(
-                ctx,
-                migration,
-                "rollback_failed",
-                {**cause, "rollback": failed.to_dict()},
-                f"rolling back {migration.id.name} failed at down step "
-                f"{step.index + 1}/{len(down.steps)}: {failed.cause}",
-                failed.location,
-            )
+        _run_down_step(ctx, migration, down, step, cause, journal_mark)
     ctx.reset_session()
     # Imported here: only multi-step migrations take fingerprints (10 ms of imports).
     from atomig.verify.fingerprint import Fingerprint, take_fingerprint
@@ -124,7 +115,7 @@ def _stuck(
     failure: dict[str, Any],
     message: str,
     location: SourceLocation | None,
-) -> None:
+) -> NoReturn:
     record.mark(
         ctx.conn,
         ctx.schema,
@@ -143,4 +134,113 @@ def _stuck(
         "the cause, then `atomig recover --rollback` (re-runs the down file) or "
         "`atomig recover --resume` (finishes the up)",
         details={"version": migration.version, "failure": failure},
+    )
+
+
+# A down step that loses its connection runs again: down files are written to be re-runnable
+# (IF EXISTS guards, checked before the up ran) and a transaction step whose connection died
+# was rolled back by the server. A server restart or a failover takes seconds: the pauses
+# double from 5x the retry initial_delay (0.5 s by default) up to max_delay (5 s).
+LOST_CONNECTION_RETRIES = 5
+
+
+def _pause_ms(ctx: RunContext, retry: int) -> int:
+    retry_settings = ctx.settings.retry
+    first: int = 5 * retry_settings.initial_delay_ms
+    return min(retry_settings.max_delay_ms, first << (retry - 1))
+
+
+def _run_down_step(
+    ctx: RunContext,
+    migration: Migration,
+    down: Plan,
+    step: Step,
+    cause: dict[str, Any],
+    journal_mark: int,
+) -> None:
+    """Run one down step; after a lost connection, reconnect (the runner lock held or
+    taken again) and run it again, up to :data:`LOST_CONNECTION_RETRIES` times."""
+
+    def writes(entry: ledger.JournalEntry | None) -> list[Write]:
+        return [] if entry is None else [record.journal_write(ctx.schema, entry)]
+
+    job = StepJob(down, step, "rollback", writes)
+    where = f"down step {step.index + 1}/{len(down.steps)}"
+    retries = 0
+    while True:
+        try:
+            run_step(ctx, job)
+            return
+        except StepFailed as failed:
+            if not failed.connection_lost:
+                _stuck_at(ctx, migration, cause, failed, where, retries)
+            last = failed
+        while True:
+            if retries == LOST_CONNECTION_RETRIES:
+                if ctx.connection_lost():
+                    # Unreachable: the ledger still says rolling_back; the next atomig up
+                    # (or recover) finishes the rollback.
+                    reconnect_or_stop(ctx, down, last)
+                _stuck_at(ctx, migration, cause, last, where, retries)
+            retries += 1
+            pause = _pause_ms(ctx, retries)
+            ctx.say(
+                "rollback.reconnect",
+                f"rolling back {migration.id.name}: lost the connection during {where}; "
+                f"reconnecting in {pause / 1000:g} s, then running it again (retry "
+                f"{retries}/{LOST_CONNECTION_RETRIES})",
+                level="warning",
+                version=migration.version,
+                step=step.index + 1,
+                retry=retries,
+            )
+            # Not cut short by SIGINT/SIGTERM: the rollback is shielded from them (the
+            # operator was told it finishes first; kill -9 abandons it, recover resumes).
+            time.sleep(pause / 1000)
+            try:
+                regain_runner_lock(
+                    ctx, down, lambda conn: _still_rolling_back(ctx, conn, migration)
+                )
+                if ctx.connection_lost():
+                    reconnect_after_loss(ctx, down, last)
+            except (DatabaseUnavailable, psycopg.OperationalError):
+                continue  # still unreachable
+            break
+        if record.step_done_since(
+            ctx.conn,
+            ctx.schema,
+            run_id=ctx.run_id,
+            version=migration.version,
+            direction="rollback",
+            step_index=step.index,
+            after_id=journal_mark,
+        ):
+            return  # it committed before the connection died
+
+
+def _still_rolling_back(ctx: RunContext, conn: Conn, migration: Migration) -> bool:
+    return (
+        record.migration_status(conn, ctx.schema, migration.version) == "rolling_back"
+    )
+
+
+def _stuck_at(
+    ctx: RunContext,
+    migration: Migration,
+    cause: dict[str, Any],
+    failed: StepFailed,
+    where: str,
+    retries: int,
+) -> NoReturn:
+    text = failed.cause
+    if failed.connection_lost:
+        times = retries + 1
+        text = f"lost its connection {times} time{'s' if times > 1 else ''}: {failed.cause}"
+    _stuck(
+        ctx,
+        migration,
+        "rollback_failed",
+        {**cause, "rollback": {**failed.to_dict(), "retries": retries}},
+        f"rolling back {migration.id.name} failed at {where}: {text}",
+        failed.location,
     )

@@ -107,6 +107,14 @@ def runner_application_name() -> str:
     return f"atomig runner {socket.gethostname()}:{os.getpid()}"[:63]
 
 
+def try_runner_lock(conn: psycopg.Connection[Any], schema: str) -> bool:
+    """Take the runner lock of ``schema`` on ``conn`` if it is free (never waits)."""
+    row = conn.execute(
+        "SELECT pg_try_advisory_lock(%s, hashtext(%s))", (LOCK_CLASS, schema)
+    ).fetchone()
+    return bool(row and row[0])
+
+
 @contextmanager
 def runner_lock(
     target: Target, schema: str, wait_ms: int, report: Reporter = null_reporter
@@ -124,10 +132,7 @@ def runner_lock(
         deadline = time.monotonic() + wait_ms / 1000
         said = False
         while True:
-            row = conn.execute(
-                "SELECT pg_try_advisory_lock(%s, hashtext(%s))", (LOCK_CLASS, schema)
-            ).fetchone()
-            if row and row[0]:
+            if try_runner_lock(conn, schema):
                 break
             if not said and wait_ms > 0:
                 said = True

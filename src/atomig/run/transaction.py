@@ -4,9 +4,11 @@ reconnecting after a lost connection, and the checks between steps."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from atomig.db.connect import connect
 from atomig.errors import (
     AtomigError,
     Interrupted,
@@ -15,8 +17,9 @@ from atomig.errors import (
 )
 from atomig.plan.model import Plan, RetryPolicy, Step, StepKind
 from atomig.run import ledger, record
-from atomig.run.context import RunContext
+from atomig.run.context import Conn, RunContext
 from atomig.run.orphans import settle_orphans
+from atomig.run.runner_lock import runner_application_name, try_runner_lock
 from atomig.run.steps import StepFailed, StepJob, run_step
 from atomig.source.model import Migration
 
@@ -139,14 +142,8 @@ def reconnect_or_stop(ctx: RunContext, plan: Plan, failed: StepFailed) -> None:
         f"after losing its connection during {failed.job.label}, without applying the "
         "failure policy",
     )
-    old_pid = ctx.conn.info.backend_pid
-    ctx.say(
-        "connection.lost",
-        f"lost the database connection during {failed.job.label}: reconnecting",
-        level="warning",
-    )
     try:
-        ctx.reconnect()
+        reconnect_after_loss(ctx, plan, failed)
     except AtomigError as exc:
         raise NeedsAttention(
             f"lost the connection during {failed.job.label} of {plan.migration.name} and "
@@ -154,6 +151,23 @@ def reconnect_or_stop(ctx: RunContext, plan: Plan, failed: StepFailed) -> None:
             hint="the ledger records where the migration stopped; when the database is "
             "reachable again, `atomig status` shows it and `atomig recover` finishes it",
         ) from None
+
+
+def reconnect_after_loss(ctx: RunContext, plan: Plan, failed: StepFailed) -> None:
+    """Open a new work connection after ``failed`` lost the old one, terminate what the old
+    backend still runs and close its open journal rows (the runner lock must be checked
+    first: :func:`check_runner_lock` or :func:`regain_runner_lock`).
+
+    Raises:
+        DatabaseUnavailable: the server cannot be reached (yet).
+    """
+    old_pid = ctx.conn.info.backend_pid
+    ctx.say(
+        "connection.lost",
+        f"lost the database connection during {failed.job.label}: reconnecting",
+        level="warning",
+    )
+    ctx.reconnect()
     # The old backend may still be running the step's statement.
     settle_orphans(ctx, plan.envelope.application_name, [old_pid], terminate=True)
     record.close_dangling(
@@ -162,6 +176,47 @@ def reconnect_or_stop(ctx: RunContext, plan: Plan, failed: StepFailed) -> None:
         plan.migration.version,
         "the connection was lost before this attempt finished",
     )
+
+
+def regain_runner_lock(
+    ctx: RunContext, plan: Plan, still_ours: Callable[[Conn], bool]
+) -> None:
+    """Before acting after a lost connection: the runner lock must be held. If its session
+    died too (a server restart, a network cut), take the lock again on a new connection —
+    only if no other runner took it meanwhile and ``still_ours(conn)`` (the ledger shows
+    the migration as this runner left it).
+
+    Raises:
+        NeedsAttention: another runner has the lock, or has changed the migration.
+        DatabaseUnavailable: the server cannot be reached (yet).
+    """
+    if ctx.lock_conn is None or _alive(ctx.lock_conn):
+        return
+    conn = connect(ctx.target, application_name=runner_application_name())
+    ctx.opened.append(conn)
+    if not (try_runner_lock(conn, ctx.schema) and still_ours(conn)):
+        conn.close()  # (releases the lock if it was taken)
+        raise NeedsAttention(
+            f"lost the runner lock's connection while working on {plan.migration.name}, "
+            "and another runner has taken the lock (or finished the migration) since: "
+            "this one stopped",
+            hint="see `atomig status`; `atomig recover` finishes what is left",
+        )
+    ctx.say(
+        "runner_lock.regained",
+        "the runner lock's session was lost too: took the lock again (no other runner "
+        "had taken it)",
+        level="warning",
+    )
+    ctx.lock_conn = conn
+
+
+def _alive(conn: Conn) -> bool:
+    try:
+        conn.execute(b"SELECT 1")
+    except Exception:
+        return False
+    return True
 
 
 def recorded_steps_done(ctx: RunContext, migration: Migration) -> int:
