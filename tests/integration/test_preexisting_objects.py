@@ -356,3 +356,24 @@ def test_down_of_a_migration_that_created_its_objects_still_works(project):
     assert db.scalar("SELECT to_regclass('idx_z')") is None
     assert db.scalar("SELECT to_regclass('n')") is None
     assert project.cli("up").exit_code == 0
+
+
+def test_a_later_migration_of_the_run_adopting_an_earlier_ones_object_is_refused(
+    project,
+):
+    db = project.database
+    project.add(*BASE)
+    assert project.cli("up").exit_code == 0
+    project.add(f"{VERSION}_first", "CREATE TABLE n (id int);\n", "DROP TABLE n;\n")
+    project.add(
+        "20261103_0900_second",
+        "CREATE TABLE IF NOT EXISTS n (id int);\n",
+        "DROP TABLE IF EXISTS n;\n",
+    )
+    result = project.cli("up", "--json")
+    assert result.exit_code == 4, result.output
+    [found] = json.loads(result.stdout)["details"]["objects"]
+    assert found["made_by"] == f"{VERSION}_first"
+    assert "20261103_0900_second.up.sql:1:1" in result.stderr
+    assert f"{VERSION}_first creates it earlier in this run" in result.stderr
+    assert db.scalar("SELECT to_regclass('n')") is None

@@ -2,7 +2,10 @@
 the steps still to run create, minus what the run drops or renames away first, what it
 creates itself, CREATE OR REPLACE, and IF NOT EXISTS objects its down file keeps."""
 
+from dataclasses import replace
+
 from atomig.run.collisions import Pending, planned_creations
+from atomig.source.model import MigrationId
 from atomig.sql import parse_script
 from atomig.sql.objects import created_objects, removed_objects
 from tests.unit.test_planner import make_plan
@@ -108,3 +111,33 @@ def test_removals_of_statements():
     assert removed[5] is None  # a DO block: unknown
     assert removed[6] == ()
     assert created_objects(script.statements[6]) == ()
+
+
+def migration(name: str, up: str, down: str) -> Pending:
+    mid = MigrationId(int(name[:8]), name[:8], name[9:])
+    return Pending(
+        replace(make_plan(up), migration=mid), replace(make_plan(down), migration=mid)
+    )
+
+
+def test_an_object_an_earlier_migration_of_the_run_creates_is_a_known_collision():
+    first = migration("20260101_a", "CREATE TABLE n (id int);", "DROP TABLE n;")
+    adopts = migration(
+        "20260102_b",
+        "CREATE TABLE IF NOT EXISTS n (id int);\nALTER TABLE n ADD COLUMN c int;",
+        "DROP TABLE IF EXISTS n;",
+    )
+    asked, found = planned_creations([first, adopts])  # the first: asked of the catalog
+    assert (str(asked.creation.object), asked.made_by) == ("table n", None)
+    assert (str(found.creation.object), found.made_by) == ("table n", "20260101_a")
+    assert found.why().startswith(
+        "20260101_a creates it earlier in this run: IF NOT EXISTS would skip it"
+    )
+    # Its down file keeps it: harmless.
+    keeps = migration(
+        "20260102_c", "CREATE TABLE IF NOT EXISTS n (id int);", "SELECT 1;"
+    )
+    assert planned_creations([first, keeps]) == [asked]
+    # Dropped by a migration in between: created afresh.
+    drops = migration("20260102_d", "DROP TABLE n;", "SELECT 1;")
+    assert planned_creations([first, drops, adopts]) == [asked]

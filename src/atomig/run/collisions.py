@@ -71,6 +71,7 @@ class Candidate:
     dropped_by: Statement | None  # the down statement that drops it
     down: Plan | None
     down_opaque: bool  # the down file has a DO block: it may drop anything
+    made_by: str | None = None  # an earlier migration of the run creates it
 
     @property
     def location(self) -> SourceLocation:
@@ -95,10 +96,13 @@ class Candidate:
             drop = f"the down file would drop it ({_short(self.dropped_by)} at {where})"
         elif self.down_opaque:
             drop = "the down file has a DO block that may drop it"
+        first = (
+            f"{self.made_by} creates it earlier in this run: " if self.made_by else ""
+        )
         if self.creation.if_not_exists:
-            return f"IF NOT EXISTS would skip it and {drop}"
+            return f"{first}IF NOT EXISTS would skip it and {drop}"
         fails = "the statement would fail with 'already exists'"
-        return f"{fails}, and {drop}" if drop else fails
+        return first + (f"{fails}, and {drop}" if drop else fails)
 
     def to_dict(self) -> dict[str, Any]:
         """The ``--json`` shape (in the error's details)."""
@@ -115,6 +119,7 @@ class Candidate:
             "statement": _short(self.statement, 200),
             "if_not_exists": self.creation.if_not_exists,
             "dropped_by": _short(self.dropped_by, 200) if self.dropped_by else None,
+            "made_by": self.made_by,
             "why": self.why(),
         }
 
@@ -124,52 +129,65 @@ def _short(statement: Statement, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _made(made: Iterable[SchemaObject], obj: SchemaObject) -> bool:
-    """``obj`` is created by the run itself (before), or belongs to a table it creates (an
-    index does not: its name must be free in the whole schema)."""
+def _same_object(m: SchemaObject, obj: SchemaObject) -> bool:
     relations = (RELATION, INDEX)
-    for m in made:
-        if (
-            m.kind in relations
-            and obj.kind in relations
-            and same_name(m.name, obj.name)
-        ):
-            return True
-        if m.kind == RELATION and obj.kind in (COLUMN, CONSTRAINT):
-            if same_name(m.name, obj.table):
-                return True
-        elif (
-            m.kind == obj.kind and m.name == obj.name and same_name(m.table, obj.table)
-        ):
-            return True
-    return False
+    if m.kind in relations and obj.kind in relations:
+        return same_name(m.name, obj.name)  # one namespace for tables and indexes
+    return m.kind == obj.kind and m.name == obj.name and same_name(m.table, obj.table)
+
+
+def _of_table(m: SchemaObject, obj: SchemaObject) -> bool:
+    # A column or constraint of a table the run creates is new too (an index is not: its
+    # name must be free in the whole schema).
+    return (
+        m.kind == RELATION
+        and obj.kind in (COLUMN, CONSTRAINT)
+        and same_name(m.name, obj.table)
+    )
 
 
 class _Seen:
-    """What the run made and removed so far, by name (a run of 500 migrations asks 500
-    times: a scan of everything seen would be quadratic)."""
+    """What the run made and removed so far, in order, by name (a run of 500 migrations
+    asks 500 times: a scan of everything seen would be quadratic)."""
 
     def __init__(self) -> None:
-        self.made: dict[str, list[SchemaObject]] = {}
-        self.gone: dict[str, list[Removal]] = {}
-        self.gone_schemas: list[Removal] = []
+        self.count = 0
+        self.made: dict[str, list[tuple[int, SchemaObject, str]]] = {}
+        self.gone: dict[str, list[tuple[int, Removal]]] = {}
+        self.gone_schemas: list[tuple[int, Removal]] = []
 
-    def add_made(self, obj: SchemaObject) -> None:
-        self.made.setdefault(obj.name.name, []).append(obj)
+    def add_made(self, obj: SchemaObject, by: str) -> None:
+        self.count += 1
+        self.made.setdefault(obj.name.name, []).append((self.count, obj, by))
 
     def add_gone(self, removals: Iterable[Removal]) -> None:
         for removal in removals:
+            self.count += 1
             if removal.kind == SCHEMA:
-                self.gone_schemas.append(removal)
+                self.gone_schemas.append((self.count, removal))
             else:
-                self.gone.setdefault(removal.name.name, []).append(removal)
+                self.gone.setdefault(removal.name.name, []).append(
+                    (self.count, removal)
+                )
 
-    def exempt(self, obj: SchemaObject) -> bool:
+    def verdict(self, obj: SchemaObject, migration: str) -> str | None:
+        """``None``: ask the catalog; ``""``: the run creates it (or drops it first)
+        itself; otherwise the earlier migration of the run that creates it too."""
         names = {obj.name.name} | ({obj.table.name} if obj.table else set())
-        removals = [r for n in names for r in self.gone.get(n, ())]
-        if any(r.covers(obj) for r in [*removals, *self.gone_schemas]):
-            return True
-        return _made((m for n in names for m in self.made.get(n, ())), obj)
+        last, verdict = 0, None
+        for n in names:
+            for seq, removal in self.gone.get(n, ()):
+                if seq > last and removal.covers(obj):
+                    last, verdict = seq, ""
+            for seq, m, by in self.made.get(n, ()):
+                if seq > last and _of_table(m, obj):
+                    last, verdict = seq, ""
+                elif seq > last and _same_object(m, obj):
+                    last, verdict = seq, "" if by == migration else by
+        for seq, removal in self.gone_schemas:
+            if seq > last and removal.covers(obj):
+                last, verdict = seq, ""
+        return verdict
 
 
 def _down_drop(down: Plan | None, obj: SchemaObject) -> tuple[Statement | None, bool]:
@@ -195,27 +213,37 @@ def planned_creations(pending: Sequence[Pending]) -> list[Candidate]:
     """The objects the steps still to run create that must not exist yet, in run order.
 
     Pure: walks the statements in the order they will run, skipping what the run drops or
-    renames away before creating, and what it creates itself.
+    renames away before creating, and what the same migration creates itself. An object
+    an earlier migration of the run creates is a collision known without the catalog
+    (``made_by``): the later migration's down file would drop the earlier one's object.
     """
     seen = _Seen()
     out: list[Candidate] = []
     for item in pending:
+        name = item.up.migration.name
         for statement in _statements(item.up, 0, item.own_steps):
-            for creation in created_objects(statement):
-                seen.add_made(creation.object)
             seen.add_gone(removed_objects(statement) or ())
+            for creation in created_objects(statement):
+                seen.add_made(creation.object, name)
         for statement in _statements(item.up, item.own_steps):
             seen.add_gone(removed_objects(statement) or ())
             for creation in created_objects(statement):
                 obj = creation.object
-                if not seen.exempt(obj):
+                verdict = seen.verdict(obj, name)
+                if verdict != "":
                     dropped_by, opaque = _down_drop(item.down, obj)
                     candidate = Candidate(
-                        creation, statement, item.up, dropped_by, item.down, opaque
+                        creation,
+                        statement,
+                        item.up,
+                        dropped_by,
+                        item.down,
+                        opaque,
+                        verdict,
                     )
                     if candidate.harmful:
                         out.append(candidate)
-                seen.add_made(obj)
+                seen.add_made(obj, name)
     return out
 
 
@@ -294,10 +322,13 @@ def existing_objects(conn: Conn, candidates: Sequence[Candidate]) -> list[Candid
     """The candidates that exist now (one query per distinct ``search_path`` a migration
     sets; one in all for migrations that set none)."""
     groups: dict[str | None, list[Candidate]] = {}
+    found: list[Candidate] = []
     for candidate in candidates:
+        if candidate.made_by is not None:
+            found.append(candidate)  # known without asking: the run creates it twice
+            continue
         path = dict(candidate.up.envelope.extra).get("search_path")
         groups.setdefault(path, []).append(candidate)
-    found: list[Candidate] = []
     for path, group in groups.items():
         if path is None:
             found += _existing_under(conn, group)
@@ -323,9 +354,10 @@ def refuse_preexisting(conn: Conn, pending: Sequence[Pending]) -> None:
         return
     first = found[0]
     if len(found) == 1:
+        exists = "already exists" if first.made_by is None else "is not its own"
         message = (
             f"{first.up.migration.name} would create {first.creation.object} "
-            f"({_short(first.statement)}), which already exists: {first.why()}. "
+            f"({_short(first.statement)}), which {exists}: {first.why()}. "
             "Nothing was run"
         )
     else:
@@ -334,7 +366,8 @@ def refuse_preexisting(conn: Conn, pending: Sequence[Pending]) -> None:
         )
         more = f"; and {len(found) - 8} more" if len(found) > 8 else ""
         message = (
-            f"{len(found)} objects the pending migrations would create already exist: "
+            f"{len(found)} objects the pending migrations would create exist already "
+            "(or are created earlier in this run): "
             f"{listed}{more}. Nothing was run"
         )
     raise PreexistingObjects(
