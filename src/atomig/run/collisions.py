@@ -13,7 +13,8 @@ Not reported: what an earlier statement of the run drops or renames away first (
 IF EXISTS i; CREATE INDEX i …``), what the run creates itself (a column of a table it
 creates, the objects of the steps of a resumed migration that are done), ``CREATE OR
 REPLACE``, and an ``IF NOT EXISTS`` object the down file does not drop (``CREATE EXTENSION IF
-NOT EXISTS pgcrypto`` with a down file that keeps it).
+NOT EXISTS pgcrypto`` with a down file that keeps it). An object an earlier migration of the
+same run creates is reported without asking the catalog: the later one would adopt it.
 """
 
 from __future__ import annotations

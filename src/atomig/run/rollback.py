@@ -4,6 +4,10 @@ The down file was checked before the up started to be safe on a partial state
 (:mod:`atomig.plan.rollback`). After it ran, the schema fingerprint must equal the one taken
 before the migration; otherwise, or if the down file fails, the migration is recorded
 ``partial`` with what went wrong and a human decides (``atomig recover``).
+
+A down step that loses its connection (a server restart, a failover, a terminated backend)
+is not a failure yet: atomig reconnects — taking the runner lock again if its session went
+too and no other runner took it — and runs the step again, a bounded number of times.
 """
 
 from __future__ import annotations
