@@ -121,6 +121,21 @@ def test_unquoted_names_fold_like_postgres():
         assert parse_identifiers(word) == [folded]
 
 
+def test_identifier_characters_are_the_lexers():
+    # scan.l: ident_start [A-Za-z\200-\377_], ident_cont [A-Za-z\200-\377_0-9\$]: in
+    # a UTF-8 database every non-ASCII character is an identifier character.
+    import re
+
+    from atomig.sql import quote
+
+    start = re.compile(r"[A-Za-z_\u0080-\U0010ffff]")
+    cont = re.compile(r"[A-Za-z0-9_$\u0080-\U0010ffff]")
+    for code in [*range(0x3000), 0xFFFF, 0x10000, 0x1F600, 0x10FFFF]:
+        char = chr(code)
+        assert bool(quote._IDENT_START.fullmatch(char)) == bool(start.fullmatch(char))
+        assert bool(quote._IDENT_CONT.fullmatch(char)) == bool(cont.fullmatch(char))
+
+
 @pytest.mark.parametrize(
     "text",
     ['"unterminated', "a..b", "a b", '""', "", "a.b.c.d", "x" * 64, "a; DROP TABLE t"],
