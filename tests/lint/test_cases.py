@@ -58,3 +58,6 @@ def test_case(sql, meta):
         assert rule in fired, f"{rule} did not fire; fired: {fired}"
     for rule in meta["expect-not"]:
         assert rule not in fired, f"{rule} fired: {result.findings}"
+    for finding in result.findings:
+        # A finding names what it is about: never a missing name rendered as "None".
+        assert "None" not in f"{finding.message} {finding.fix}", finding

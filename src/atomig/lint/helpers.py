@@ -98,6 +98,17 @@ def alter_relation(stmt: Statement) -> QualifiedName | None:
     return found
 
 
+def altered_table(stmt: Statement) -> QualifiedName | None:
+    """The table or foreign table of an ``ALTER TABLE`` / ``ALTER FOREIGN TABLE``, for
+    rules about what code sees (a foreign table's rows are remote: PostgreSQL never scans
+    nor rewrites them, so rules about scans use :func:`alter_relation`)."""
+    if stmt.kind == "AlterTableStmt" and (
+        stmt.body.get("objtype") == "OBJECT_FOREIGN_TABLE"
+    ):
+        return range_var(stmt.body.get("relation"))
+    return alter_relation(stmt)
+
+
 def _commands(stmt: Statement) -> tuple[tuple[str, Body], ...]:
     if _LAST_COMMANDS[0] is stmt:
         found: tuple[tuple[str, Body], ...] = _LAST_COMMANDS[1]

@@ -40,3 +40,11 @@ ALTER TYPE status RENAME VALUE 'old' TO 'new';
 
 -- expect-not: enum-value-change
 ALTER TYPE status ADD VALUE IF NOT EXISTS 'archived' AFTER 'paid';
+
+-- expect: drop-column, drop-not-null, unnamed-constraint, drop-object, trigger-change
+ALTER FOREIGN TABLE remote.orders
+  DROP COLUMN legacy,
+  ALTER COLUMN note DROP NOT NULL,
+  ADD CHECK (total > 0),
+  DROP CONSTRAINT orders_total_check,
+  DISABLE TRIGGER orders_audit;

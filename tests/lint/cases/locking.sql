@@ -110,3 +110,12 @@ ALTER TABLE IF EXISTS measurements DETACH PARTITION measurements_y2023;
 
 -- expect: reindex-not-concurrent
 REINDEX (VERBOSE) INDEX orders_pkey;
+
+-- expect-not: add-required-column, volatile-default, stored-generated-column, serial-column-added, check-without-not-valid
+-- A foreign table's rows are remote: PostgreSQL never scans nor rewrites them for an ALTER.
+ALTER FOREIGN TABLE remote.orders
+  ADD COLUMN a int NOT NULL,
+  ADD COLUMN b uuid DEFAULT gen_random_uuid(),
+  ADD COLUMN c bigint GENERATED ALWAYS AS (a * 2) STORED,
+  ADD COLUMN d bigserial,
+  ADD CONSTRAINT orders_a_check CHECK (a > 0);

@@ -44,7 +44,7 @@ GOOD = (
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     table = alter_relation(stmt)
-    if ctx.is_new(table):
+    if table is None or ctx.is_new(table):
         return
     for coldef in added_columns(stmt):
         required = has_constraint(coldef, "CONSTR_NOTNULL", "CONSTR_PRIMARY")

@@ -47,6 +47,8 @@ GOOD = (
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     table = alter_relation(stmt)
+    if table is None:
+        return
     for coldef in added_columns(stmt):
         for con in column_constraints(coldef):
             if con.get("contype") == "CONSTR_CHECK":

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import alter_relation, commands
+from atomig.lint.helpers import altered_table, commands
 from atomig.sql.parse import Statement
 
 ID = "drop-not-null"
@@ -38,8 +38,8 @@ GOOD = (
 
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
-    table = alter_relation(stmt)
-    if ctx.is_new(table) or ctx.direction == "down":
+    table = altered_table(stmt)
+    if table is None or ctx.is_new(table) or ctx.direction == "down":
         return
     for _, cmd in commands(stmt, "AT_DropNotNull"):
         column = cmd.get("name", "")

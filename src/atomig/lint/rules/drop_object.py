@@ -24,7 +24,7 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import alter_relation, commands
+from atomig.lint.helpers import altered_table, commands
 from atomig.lint.rule import Example
 from atomig.lint.schema import key_of
 from atomig.sql.classify import name_list
@@ -79,8 +79,8 @@ GOOD = (
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     if stmt.kind == "AlterTableStmt":
-        table = alter_relation(stmt)
-        if ctx.is_new(table):
+        table = altered_table(stmt)
+        if table is None or ctx.is_new(table):
             return
         for _, cmd in commands(stmt, "AT_DropConstraint"):
             name = cmd.get("name", "")

@@ -60,6 +60,8 @@ GOOD = (
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     table = alter_relation(stmt)
+    if table is None:
+        return
     found = list(added_constraints(stmt))
     for coldef in added_columns(stmt):
         found.extend(column_constraints(coldef))

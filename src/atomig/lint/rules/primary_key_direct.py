@@ -46,6 +46,8 @@ GOOD = (
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     table = alter_relation(stmt)
+    if table is None:
+        return
     for con in added_constraints(stmt):
         if con.get("contype") != "CONSTR_PRIMARY" or con.get("indexname"):
             continue

@@ -54,6 +54,8 @@ GOOD = (
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     table = alter_relation(stmt)
+    if table is None:
+        return
     for coldef in added_columns(stmt):
         declared = column_type(coldef)
         identity = has_constraint(coldef, "CONSTR_IDENTITY") is not None

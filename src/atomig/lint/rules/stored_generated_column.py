@@ -45,6 +45,8 @@ GOOD = (
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     table = alter_relation(stmt)
+    if table is None:
+        return
     for coldef in added_columns(stmt):
         if has_constraint(coldef, "CONSTR_GENERATED") is None:
             continue

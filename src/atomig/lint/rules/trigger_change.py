@@ -23,7 +23,7 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import alter_relation, commands
+from atomig.lint.helpers import altered_table, commands
 from atomig.lint.rule import Example
 from atomig.sql.classify import name_list, range_var
 from atomig.sql.parse import Statement
@@ -103,9 +103,9 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             return  # the down file removing the trigger its own up created
         what = f"DROP TRIGGER {trigger}"
     else:
-        table = alter_relation(stmt)
+        table = altered_table(stmt)
         toggles = [cmd.get("name") or "ALL" for _, cmd in commands(stmt, *_TOGGLES)]
-        if not toggles:
+        if not toggles or table is None:
             return
         what, lock = (
             f"enabling/disabling trigger {', '.join(toggles)}",

@@ -59,6 +59,8 @@ GOOD = (
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     table = alter_relation(stmt)
+    if table is None:
+        return
     for coldef in added_columns(stmt):
         con = has_constraint(coldef, "CONSTR_UNIQUE")
         if con is not None:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import added_constraints, alter_relation
+from atomig.lint.helpers import added_constraints, altered_table
 from atomig.lint.rule import Example
 from atomig.sql.parse import Statement
 
@@ -49,7 +49,9 @@ GOOD = (
 
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
-    table = alter_relation(stmt)
+    table = altered_table(stmt)
+    if table is None:
+        return
     for con in added_constraints(stmt):
         kind = _KINDS.get(con.get("contype", ""))
         if kind is None or con.get("conname"):

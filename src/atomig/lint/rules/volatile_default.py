@@ -67,6 +67,8 @@ GOOD = (
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     table = alter_relation(stmt)
+    if table is None:
+        return
     for coldef in added_columns(stmt):
         default = has_constraint(coldef, "CONSTR_DEFAULT")
         if default is None:
