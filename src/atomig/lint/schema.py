@@ -293,7 +293,7 @@ def _create(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
 
 
 def _create_as(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
-    name = range_var(body.get("into", {}).get("IntoClause", {}).get("rel"))
+    name = range_var((body.get("into") or {}).get("rel"))
     if name is not None:
         state._add_table(Table(name, origin=origin, columns_known=False))
         state._log("relation", name, origin)

@@ -526,7 +526,7 @@ def _view(body: Body, version: ServerVersion) -> StatementFacts:
 
 
 def _create_table_as(body: Body, version: ServerVersion) -> StatementFacts:
-    table = range_var(body.get("into", {}).get("IntoClause", {}).get("rel"))
+    table = range_var((body.get("into") or {}).get("rel"))
     return StatementFacts(creates=(table,) if table else ())
 
 

@@ -119,3 +119,12 @@ ALTER FOREIGN TABLE remote.orders
   ADD COLUMN c bigint GENERATED ALWAYS AS (a * 2) STORED,
   ADD COLUMN d bigserial,
   ADD CONSTRAINT orders_a_check CHECK (a > 0);
+
+-- expect-not: index-not-concurrent, set-not-null, refresh-matview-not-concurrent
+-- CREATE TABLE … AS and CREATE MATERIALIZED VIEW make new relations nobody uses yet.
+CREATE TABLE archive.old_orders AS SELECT id, total FROM orders WHERE total < 0;
+CREATE INDEX old_orders_id_idx ON archive.old_orders (id);
+ALTER TABLE archive.old_orders ALTER COLUMN id SET NOT NULL;
+CREATE MATERIALIZED VIEW daily AS SELECT 1 AS n;
+CREATE UNIQUE INDEX daily_n_idx ON daily (n);
+REFRESH MATERIALIZED VIEW daily;
