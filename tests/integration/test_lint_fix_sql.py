@@ -135,3 +135,62 @@ def test_concurrent_index_if_not_exists_fix_drops_that_index(database):
     # IF EXISTS never fails: a name folded to lower case would silently drop nothing.
     run(database, 'CREATE INDEX "Ix_Title" ON "Album" ("Title")', drop)
     assert database.scalar("SELECT to_regclass('public.\"Ix_Title\"')") is None
+
+
+def _fixes_after(history: str, sql: str, rule: str, major: int) -> list[str]:
+    migrations = [
+        MigrationSource(
+            name,
+            SourceFile(f"{name}.up.sql", text, "up"),
+            SourceFile(f"{name}.down.sql", "SELECT 1;", "down"),
+        )
+        for name, text in (
+            ("20240101_0000_history", history),
+            ("20240102_0000_case", sql),
+        )
+    ]
+    options = LintOptions(version=ServerVersion.from_major(major))
+    result = lint_migrations(migrations, options=options)
+    fixes = [f.fix for f in result.findings if f.rule == rule and "case" in f.path]
+    assert fixes, f"{rule} did not fire on {sql}"
+    return fixes
+
+
+PARTITIONED = (
+    'CREATE TABLE "Events" ("At" date NOT NULL, "Kind" text) PARTITION BY RANGE ("At");'
+    'CREATE TABLE "Events_2024" PARTITION OF "Events"'
+    " FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');"
+    'CREATE INDEX "Events_Kind" ON "Events" ("Kind");'
+)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ['DROP INDEX "Events_Kind";', 'DROP INDEX CONCURRENTLY "Events_Kind";'],
+)
+def test_drop_partitioned_index_fix(database, statement):
+    # PostgreSQL rejects DROP INDEX CONCURRENTLY of a partitioned index: the fix must
+    # advise the plain DROP INDEX, as a statement that runs.
+    (fix,) = _fixes_after(PARTITIONED, statement, "drop-index-not-concurrent", 15)
+    drop = fix.split("run ")[1].split(" alone")[0]
+    assert "CONCURRENTLY" not in drop
+    with database.connect() as conn:
+        conn.execute(PARTITIONED)
+        conn.execute(drop)
+
+
+def test_drop_several_indexes_concurrently_fix(database):
+    (fix,) = _fixes_after(
+        SCHEMA + 'CREATE INDEX "Ix_A" ON "Album" ("Title");'
+        'CREATE INDEX "Ix_B" ON "Album" ("AlbumId");',
+        'DROP INDEX CONCURRENTLY "Ix_A", "Ix_B";',
+        "drop-index-not-concurrent",
+        database.major,
+    )
+    with database.connect() as conn:
+        conn.execute(SCHEMA)
+        conn.execute('CREATE INDEX "Ix_A" ON "Album" ("Title")')
+        conn.execute('CREATE INDEX "Ix_B" ON "Album" ("AlbumId")')
+        for statement in fix.split("; "):
+            conn.execute(statement)
+    assert database.scalar("SELECT to_regclass('public.\"Ix_A\"')") is None
