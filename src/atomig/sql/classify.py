@@ -330,6 +330,8 @@ def added_column_rewrites(coldef: Body, version: ServerVersion) -> bool | None:
         return True
     for constraint in column_constraints(coldef):
         contype = constraint.get("contype")
+        if contype == "CONSTR_GENERATED" and constraint.get("generated_kind") == "v":
+            continue  # VIRTUAL (PostgreSQL 18): computed when read, nothing stored
         if contype in ("CONSTR_IDENTITY", "CONSTR_GENERATED"):
             return True
         if contype == "CONSTR_DEFAULT":

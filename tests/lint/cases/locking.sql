@@ -128,3 +128,8 @@ ALTER TABLE archive.old_orders ALTER COLUMN id SET NOT NULL;
 CREATE MATERIALIZED VIEW daily AS SELECT 1 AS n;
 CREATE UNIQUE INDEX daily_n_idx ON daily (n);
 REFRESH MATERIALIZED VIEW daily;
+
+-- expect-not: stored-generated-column
+-- pg: 18
+-- Without STORED, PostgreSQL 18 makes a generated column VIRTUAL: computed when read.
+ALTER TABLE orders ADD COLUMN total_cents bigint GENERATED ALWAYS AS (total * 100);

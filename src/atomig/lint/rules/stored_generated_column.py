@@ -7,7 +7,8 @@ existing row while the table is locked against reads and writes.
 ## Instead
 Add a plain nullable column, keep it up to date for new rows with a trigger (or in the
 application), backfill existing rows in batches (`-- atomig: backfill`), or compute the value
-in a view or at query time.
+in a view or at query time. On PostgreSQL 18+, a VIRTUAL generated column (the default
+there without STORED) is computed when read: adding one does not rewrite the table.
 """
 
 from __future__ import annotations
@@ -40,6 +41,12 @@ GOOD = (
         "CREATE TABLE invoices (id bigint PRIMARY KEY, total numeric(10,2), "
         "total_cents bigint GENERATED ALWAYS AS ((total * 100)::bigint) STORED);"
     ),
+    Example(
+        "ALTER TABLE orders ADD COLUMN total_cents bigint "
+        "GENERATED ALWAYS AS ((total * 100)::bigint) VIRTUAL;",
+        before=_BEFORE,
+        pg=(18, None),
+    ),
 )
 
 
@@ -48,14 +55,21 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     if table is None:
         return
     for coldef in added_columns(stmt):
-        if has_constraint(coldef, "CONSTR_GENERATED") is None:
+        generated = has_constraint(coldef, "CONSTR_GENERATED")
+        # VIRTUAL (PG 18, the default there without STORED) is computed when read.
+        if generated is None or generated.get("generated_kind") == "v":
             continue
         column = coldef.get("colname")
+        virtual = (
+            " — or, on PostgreSQL 18+, make it VIRTUAL (computed when read: no rewrite)"
+            if ctx.version.at_least(18)
+            else ""
+        )
         yield Hit(
             f"the stored generated column {column} is computed for every row: {table} is "
             "rewritten under an ACCESS EXCLUSIVE lock (reads and writes wait)",
             f"add {column} as a plain nullable column, maintain it with a trigger, and "
-            "backfill existing rows in batches (-- atomig: backfill)",
+            f"backfill existing rows in batches (-- atomig: backfill){virtual}",
             relation=table,
             location=coldef.get("location"),
         )
