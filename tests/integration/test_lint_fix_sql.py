@@ -194,3 +194,14 @@ def test_drop_several_indexes_concurrently_fix(database):
         for statement in fix.split("; "):
             conn.execute(statement)
     assert database.scalar("SELECT to_regclass('public.\"Ix_A\"')") is None
+
+
+def test_add_not_null_constraint_fix(database):
+    # ADD CONSTRAINT … NOT NULL col is PostgreSQL 18 syntax, and so is its NOT VALID.
+    if database.major < 18:
+        pytest.skip("ADD CONSTRAINT … NOT NULL exists from PostgreSQL 18 on")
+    statement = 'ALTER TABLE "Track" ADD CONSTRAINT "Nn_Composer" NOT NULL "Composer"'
+    fix = fix_of(statement + ";", "set-not-null", database.major)
+    assert fix.startswith("add it NOT VALID, then ")
+    validate = fix.split("then ")[1].split(" in a later step")[0]
+    run(database, statement + " NOT VALID", f'ALTER TABLE "Track" {validate}')
