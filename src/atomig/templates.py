@@ -73,9 +73,12 @@ CONFIG_TEMPLATE = """\
 # After a batch other sessions waited on: pause, and halve the next batch (0: off).
 # lock_wait_pause = "10ms"
 # On a busy server (at least busy_sessions other sessions running queries), sleep
-# nice_ratio times each batch's duration after it (0: never yield).
+# nice_ratio times each batch's duration after it (0: never yield), and steer the
+# windows toward busy_target_duration instead (shorter batches, shorter waits for the
+# application's transactions).
 # busy_sessions = 2
 # nice_ratio = 3.0
+# busy_target_duration = "50ms"
 # analyze = true
 """
 

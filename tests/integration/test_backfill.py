@@ -266,16 +266,24 @@ def _busy_sessions(
 
 
 @pytest.mark.parametrize(
-    ("options", "yields"),
+    ("options", "yields", "busy"),
     [
-        ({"busy_sessions": 2, "nice_ratio": 1}, True),
-        ({"busy_sessions": 2, "nice_ratio": 0}, False),
-        ({"busy_sessions": 5, "nice_ratio": 1}, False),
+        ({"busy_sessions": 2, "nice_ratio": 1}, True, True),
+        # Busy, but no yield: only the batches aim shorter (busy_target_duration).
+        ({"busy_sessions": 2, "nice_ratio": 0}, False, True),
+        ({"busy_sessions": 5, "nice_ratio": 1}, False, False),
+        # Nothing changes under load: the load is not even read.
+        (
+            {"busy_sessions": 2, "nice_ratio": 0, "busy_target_duration": "200ms"},
+            False,
+            False,
+        ),
     ],
 )
-def test_a_backfill_yields_to_a_busy_server(project, options, yields):
+def test_a_backfill_yields_to_a_busy_server(project, options, yields, busy):
     """Three other sessions keep running queries: the backfill counts them at each batch's
-    end and, when they reach busy_sessions, sleeps nice_ratio x each batch's time."""
+    end and, when they reach busy_sessions, sleeps nice_ratio x each batch's time and
+    steers its batches toward busy_target_duration."""
     setup(project.database, KEY_TYPES["integer"])
     stop = threading.Event()
     threads = _busy_sessions(project.database, 3, stop)
@@ -304,15 +312,23 @@ def test_a_backfill_yields_to_a_busy_server(project, options, yields):
         for thread in threads:
             thread.join()
     loads = [e for e in log.events if e.kind == "backfill.load"]
+    batches = [e for e in log.events if e.kind == "backfill.batch"]
     assert result.rows_affected == 1000
     if yields:
         assert result.yielded_ms > 0
-        assert loads and loads[0].data["busy"] is True
-        assert loads[0].data["sessions"] >= 2
         assert result.to_dict()["this_run"]["yielded_ms"] == result.yielded_ms
     else:
         assert result.yielded_ms == 0
+    if busy:
+        assert loads and loads[0].data["busy"] is True
+        assert loads[0].data["sessions"] >= 2
+        assert loads[0].data["target_duration_ms"] == 50
+        assert "batches of ~50 ms" in loads[0].message
+        assert ("yielding" in loads[0].message) is yields
+        assert batches[-1].data["busy"] is True
+    else:
         assert not loads
+        assert not any(e.data["busy"] for e in batches)
 
 
 def test_resume_after_an_interruption_continues_after_the_last_committed_batch(project):

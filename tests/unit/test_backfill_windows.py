@@ -205,6 +205,31 @@ def test_pacer_yields_a_share_of_each_batch_only_while_the_server_is_busy():
     assert "busy" in events[0].message and "full speed" in events[1].message
 
 
+def test_a_busy_server_gets_shorter_batches():
+    options = BackfillOptions(batch_size=4000, max_batch_size=20_000)
+    idle, busy = BatchSizer(options), BatchSizer(options)
+    # Batches of 4,000 keys take 100 ms: idle, aim at 200 ms; busy, at 50 ms.
+    assert idle.record(4000, 100.0, 0) == 8000
+    assert busy.record(4000, 100.0, 0, busy=True) == 2000
+    assert busy.record(2000, 50.0, 0, busy=True) == 2000  # on target: stays
+    assert busy.record(2000, 50.0, 0) == 4000  # no longer busy: grows back
+    # The shorter of the two targets applies while busy.
+    short = BackfillOptions(target_duration_ms=20, busy_target_duration_ms=50)
+    assert BatchSizer.target_ms_of(short, busy=True) == 20
+
+
+def test_the_busy_verdict_is_what_the_pause_and_the_sizer_share():
+    pacer = Pacer(BackfillOptions(busy_sessions=2, nice_ratio=1), lambda e: None, "fix")
+    slept: list[float] = []
+    pacer.sleep = slept.append
+    assert pacer.observe_load(None) is False  # not read: not busy
+    assert pacer.observe_load(5) is True
+    assert pacer.busy is True
+    pacer.pause_after(0, 40.0, busy=True)
+    pacer.pause_after(0, 40.0, busy=False)
+    assert slept == [0.04]
+
+
 @pytest.mark.parametrize(
     ("options", "active", "yielded"),
     [

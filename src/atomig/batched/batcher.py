@@ -275,6 +275,7 @@ class _Run:
             load = (
                 conn.execute(ACTIVE_OTHERS, (self.own_pids(),))
                 if job.options.nice_ratio
+                or job.options.busy_target_duration_ms < job.options.target_duration_ms
                 else None
             )
         changed = max(raw.rowcount, 0)
@@ -420,7 +421,8 @@ class _Run:
             self.run_batches += 1
             self.run_rows += changed
             self.batch_ms.append(ms)
-            size = self.sizer.record(window.keys, ms, waiters)
+            busy = self.pacer.observe_load(self.others_active)
+            size = self.sizer.record(window.keys, ms, waiters, busy=busy)
             fraction = self.fraction(cursor, scanned)
             eta = eta_seconds(start_fraction, fraction, self.elapsed_s)
             self.report(
@@ -439,6 +441,7 @@ class _Run:
                         "retries": retries,
                         "waiters": waiters,
                         "next_size": size,
+                        "busy": busy,
                         "rows_affected": totals[1],
                         "rows_scanned": scanned,
                         "estimate": self.estimate,
@@ -454,7 +457,7 @@ class _Run:
                 # It took every key left when it ran: rows inserted since are the
                 # application's (or its trigger's) to write, as after the walk.
                 return
-            self.pacer.after_batch(waiters, ms, self.others_active)
+            self.pacer.pause_after(waiters, ms, busy=busy)
 
     def analyze(self, table: TableRef) -> bool:
         """``ANALYZE`` the table; a failure (say, a lock timeout) is a warning only: the data

@@ -44,6 +44,8 @@ class BatchSizer:
     1000
     >>> sizer.record(keys=1000, duration_ms=200, waiters=3)  # others waited on us: halves
     500
+    >>> sizer.record(keys=500, duration_ms=100, waiters=0, busy=True)  # busy: 50 ms target
+    250
     """
 
     def __init__(self, options: BackfillOptions) -> None:
@@ -54,14 +56,26 @@ class BatchSizer:
         low, high = self.options.min_batch_size, self.options.max_batch_size
         return int(min(max(size, low), high))
 
-    def record(self, keys: int, duration_ms: float, waiters: int) -> int:
+    @staticmethod
+    def target_ms_of(options: BackfillOptions, busy: bool) -> int:
+        """The batch duration to steer toward: shorter while the server is busy.
+
+        >>> BatchSizer.target_ms_of(BackfillOptions(), busy=True)
+        50
+        """
+        target = options.target_duration_ms
+        return min(target, options.busy_target_duration_ms) if busy else target
+
+    def record(
+        self, keys: int, duration_ms: float, waiters: int, *, busy: bool = False
+    ) -> int:
         """Account for a committed batch of ``keys`` keys; returns the next size."""
         if waiters and self.options.lock_wait_pause_ms:
             self.size = self._bound(self.size / 2)
             return self.size
         if keys <= 0:
             return self.size
-        ideal = keys * self.options.target_duration_ms / max(duration_ms, 1.0)
+        ideal = keys * self.target_ms_of(self.options, busy) / max(duration_ms, 1.0)
         step = min(max(ideal, self.size / _MAX_STEP), self.size * _MAX_STEP)
         self.size = self._bound(step)
         return self.size
@@ -118,6 +132,8 @@ class Pacer:
         self.pauses = 0
         self.yielded_ms = 0.0
         self.load: float | None = None
+        # The last verdict of observe_load(): batches aim shorter and yield while True.
+        self.busy = False
         self._reported_busy = False
         self._next_load_report = 0.0
 
@@ -173,13 +189,19 @@ class Pacer:
         self, waiters: int, batch_ms: float = 0.0, active: int | None = None
     ) -> float:
         """Sleep between batches; returns ms. ``active``: other sessions running a query at
-        the batch's end. On a busy server the backfill yields ``nice_ratio`` times the batch's
-        duration, so the application keeps most of the server (gh-ost's nice-ratio, applied
-        only under load, so an idle server backfills at full speed)."""
+        the batch's end (``None``: not read, so not busy). On a busy server the backfill
+        yields ``nice_ratio`` times the batch's duration, so the application keeps most of
+        the server (gh-ost's nice-ratio, applied only under load, so an idle server
+        backfills at full speed)."""
+        return self.pause_after(waiters, batch_ms, busy=self.observe_load(active))
+
+    def pause_after(self, waiters: int, batch_ms: float, *, busy: bool) -> float:
+        """Sleep between batches, ``busy`` being the verdict of :meth:`observe_load` on the
+        batch just committed; returns ms."""
         pause = float(self.options.sleep_ms)
         if waiters and self.options.lock_wait_pause_ms:
             pause += self.options.lock_wait_pause_ms
-        if self._busy(active):
+        if busy and self.options.nice_ratio:
             share = self.options.nice_ratio * batch_ms
             pause += share
             self.yielded_ms += share
@@ -188,15 +210,18 @@ class Pacer:
             self.paused_ms += pause
         return pause
 
-    def _busy(self, active: int | None) -> bool:
-        """Whether the server is busy, from the smoothed count of active sessions."""
-        if active is None or not self.options.nice_ratio:
+    def observe_load(self, active: int | None) -> bool:
+        """Whether the server is busy, from the smoothed count of other sessions running a
+        query at each batch's end (``None``: not read — ``nice_ratio`` 0 and no shorter
+        busy target — so not busy)."""
+        if active is None:
             return False
         load = float(active)
         self.load = (
             load if self.load is None else self.load + _LOAD_WEIGHT * (load - self.load)
         )
         busy = self.load >= self.options.busy_sessions
+        self.busy = busy
         # Transitions are reported at most every _PAUSE_REPORT_S (a load near the threshold
         # flips often); a flip back within that time is reported when the time is up.
         if busy != self._reported_busy and self.clock() >= self._next_load_report:
@@ -208,8 +233,7 @@ class Pacer:
                     f"backfill {self.backfill_id}: "
                     + (
                         f"the server is busy (~{self.load:.1f} other sessions running "
-                        f"queries): yielding {self.options.nice_ratio:g}x each batch's "
-                        "time to them"
+                        f"queries): {self._busy_policy()}"
                         if busy
                         else "the server is no longer busy: full speed"
                     ),
@@ -219,7 +243,20 @@ class Pacer:
                         "sessions": round(self.load, 1),
                         "busy_sessions": self.options.busy_sessions,
                         "nice_ratio": self.options.nice_ratio,
+                        "target_duration_ms": BatchSizer.target_ms_of(
+                            self.options, busy
+                        ),
                     },
                 )
             )
         return busy
+
+    def _busy_policy(self) -> str:
+        options = self.options
+        target = BatchSizer.target_ms_of(options, True)
+        parts = []
+        if target < options.target_duration_ms:
+            parts.append(f"batches of ~{target} ms")
+        if options.nice_ratio:
+            parts.append(f"yielding {options.nice_ratio:g}x each batch's time to them")
+        return ", ".join(parts) or "full speed all the same (nice_ratio 0)"

@@ -27,6 +27,12 @@ class BackfillOptions:
         min_batch_size: the adaptive size never goes below this.
         max_batch_size: nor above this (it bounds how many rows one batch locks).
         target_duration_ms: the batch duration the adaptive size steers toward.
+        busy_target_duration_ms: the one it steers toward while the server is busy (see
+            ``busy_sessions``); the shorter of the two applies. While a batch runs the
+            application's transactions wait for a core, WAL flushes and the batch's row
+            locks, so a shorter batch bounds how long each of them waits: with the
+            application at half of what the server sustains, 50 ms batches halved the
+            application's p99 against 200 ms ones (bench/live_traffic.py --load 0.5).
         sleep_ms: pause between batches.
         max_replication_lag_ms: pause while a standby or subscriber lags more (0: never).
         lock_wait_pause_ms: when other sessions waited on a batch's locks, pause this long
@@ -46,6 +52,7 @@ class BackfillOptions:
     min_batch_size: int = 100
     max_batch_size: int = 20_000
     target_duration_ms: int = 200
+    busy_target_duration_ms: int = 50
     sleep_ms: int = 0
     max_replication_lag_ms: int = 10_000
     lock_wait_pause_ms: int = 10
@@ -124,6 +131,7 @@ _PARSERS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "min_batch_size": ("min_batch_size", _integer),
     "max_batch_size": ("max_batch_size", _integer),
     "target_duration": ("target_duration_ms", _duration),
+    "busy_target_duration": ("busy_target_duration_ms", _duration),
     "sleep": ("sleep_ms", _duration),
     "max_replication_lag": ("max_replication_lag_ms", _duration),
     "lock_wait_pause": ("lock_wait_pause_ms", _duration),
@@ -179,6 +187,8 @@ def merge_backfill_options(
         )
     if merged.target_duration_ms <= 0:
         raise ValueError("backfill option target_duration must be more than 0")
+    if merged.busy_target_duration_ms <= 0:
+        raise ValueError("backfill option busy_target_duration must be more than 0")
     return merged
 
 

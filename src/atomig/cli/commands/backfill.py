@@ -20,6 +20,12 @@ _FLAGS = (
     ("min_batch_size", "--min-batch-size", int, "Smallest window."),
     ("max_batch_size", "--max-batch-size", int, "Largest window."),
     ("target_duration", "--target-duration", str, "Batch duration to steer toward."),
+    (
+        "busy_target_duration",
+        "--busy-target-duration",
+        str,
+        "The same while the server is busy (the shorter applies).",
+    ),
     ("sleep", "--sleep", str, "Pause between batches (e.g. 50ms)."),
     (
         "max_replication_lag",
