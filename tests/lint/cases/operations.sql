@@ -78,3 +78,33 @@ CREATE FUNCTION add(a int, b int) RETURNS int LANGUAGE sql AS 'SELECT a + b';
 -- runner: other
 CREATE TABLE a (id int);
 ALTER TABLE b ADD COLUMN c int;
+
+-- expect: missing-lock-timeout
+-- runner: other
+-- SET LOCAL ends with its transaction: the second ALTER runs without a lock_timeout.
+BEGIN;
+SET LOCAL lock_timeout = '2s';
+ALTER TABLE orders ADD COLUMN a int;
+COMMIT;
+ALTER TABLE orders ADD COLUMN b int;
+
+-- expect: missing-lock-timeout, missing-statement-timeout
+-- runner: other
+SET lock_timeout = '2s';
+SET statement_timeout = '5min';
+RESET ALL;
+CREATE INDEX orders_c ON orders (c);
+
+-- expect: missing-lock-timeout
+-- runner: other
+BEGIN;
+SET lock_timeout = '2s';
+ROLLBACK;
+ALTER TABLE orders ADD COLUMN d int;
+
+-- expect-not: missing-lock-timeout
+-- runner: other
+BEGIN;
+SET lock_timeout = '2s';
+COMMIT;
+ALTER TABLE orders ADD COLUMN e int;

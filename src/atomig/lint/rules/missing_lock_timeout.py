@@ -10,6 +10,10 @@ Start the file with `SET lock_timeout = '2s';` (and retry on failure). atomig se
 `lock_timeout` itself in every step's envelope (2s by default, `[session]` in atomig.toml,
 `-- atomig: lock_timeout=…`) and retries lock failures with backoff, so this rule only applies
 with `--for-runner=other`.
+
+## Notes
+The setting is followed through the file: a `SET LOCAL` ends with its `BEGIN` … `COMMIT`
+block, any `SET` inside a block ends at its `ROLLBACK`, `RESET ALL` and `SET … = 0` end it.
 """
 
 from __future__ import annotations
@@ -45,17 +49,38 @@ GOOD = (
 
 
 def setting_seen(stmt: Statement, ctx: LintContext, name: str) -> bool:
-    """Track ``SET name`` statements; True once a non-zero value was set in this file."""
+    """Track the setting through the file; True while a non-zero value is in force.
+
+    A ``SET`` (or ``SET LOCAL``) inside ``BEGIN`` … ``ROLLBACK`` ends with the block, a
+    ``SET LOCAL`` inside ``BEGIN`` … ``COMMIT`` too, and ``RESET ALL`` resets it. A ``SET
+    LOCAL`` outside a block counts (the tool may wrap the whole file in a transaction).
+    """
     seen = ctx.scratch(f"set:{name}")
-    if stmt.kind == "VariableSetStmt" and stmt.body.get("name") == name:
-        args = stmt.body.get("args") or [{}]
+    body = stmt.body
+    if stmt.kind == "TransactionStmt":
+        kind = body.get("kind")
+        if kind in ("TRANS_STMT_BEGIN", "TRANS_STMT_START"):
+            seen["block"], seen["saved"] = True, seen.get("on")
+        elif kind in ("TRANS_STMT_COMMIT", "TRANS_STMT_ROLLBACK") and seen.get("block"):
+            if kind == "TRANS_STMT_ROLLBACK":
+                seen["on"] = seen.get("saved")
+            seen["block"], seen["local"] = False, None
+    elif stmt.kind == "VariableSetStmt" and body.get("kind") == "VAR_RESET_ALL":
+        seen["on"], seen["local"] = False, None
+    elif stmt.kind == "VariableSetStmt" and body.get("name") == name:
+        args = body.get("args") or [{}]
         const = args[0].get("A_Const", {})
         value = const.get("sval", {}).get("sval") or const.get("ival", {}).get(
             "ival", 0
         )
         disabled = str(value).strip().lower() in ("0", "0s", "0ms", "0min")
-        seen["on"] = stmt.body.get("kind") == "VAR_SET_VALUE" and not disabled
-    return bool(seen.get("on"))
+        on = body.get("kind") == "VAR_SET_VALUE" and not disabled
+        if body.get("is_local") and seen.get("block"):
+            seen["local"] = on
+        else:
+            seen["on"], seen["local"] = on, None
+    local = seen.get("local")
+    return bool(seen.get("on") if local is None else local)
 
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
