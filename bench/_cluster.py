@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import shutil
+import signal
+import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -45,7 +48,27 @@ class BenchServer:
 def bench_server(
     major: int = 18, settings: dict[str, str] | None = None
 ) -> Iterator[BenchServer]:
-    """Start a cluster with default durability settings (fsync on): what users run."""
+    """Start a cluster with default durability settings (fsync on): what users run.
+
+    A benchmark killed with SIGTERM (or a closed terminal's SIGHUP) stops its server too:
+    the signal becomes SystemExit while the server runs, so the ``finally`` below runs (by
+    default those signals end Python on the spot, leaving a postmaster behind)."""
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            previous[signum] = signal.signal(
+                signum, lambda number, frame: sys.exit(128 + number)
+            )
+    try:
+        with _bench_server(major, settings) as server:
+            yield server
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+@contextmanager
+def _bench_server(major: int, settings: dict[str, str] | None) -> Iterator[BenchServer]:
     bin_dir = PG15_BIN if major == 15 else embedded_bin_dir()
     root = Path(tempfile.mkdtemp(prefix="atomig-bench-"))
     root.chmod(0o755)
