@@ -108,3 +108,15 @@ BEGIN;
 SET lock_timeout = '2s';
 COMMIT;
 ALTER TABLE orders ADD COLUMN e int;
+
+-- expect: unbatched-dml
+WITH moved AS (DELETE FROM orders WHERE created_at < '2020-01-01' RETURNING *)
+INSERT INTO archive.orders SELECT * FROM moved;
+
+-- expect: unbatched-dml
+WITH touched AS (UPDATE public."Orders" SET status = 'x' RETURNING id)
+SELECT count(*) FROM touched;
+
+-- expect-not: unbatched-dml
+CREATE TABLE carts (id bigint PRIMARY KEY, status text);
+WITH gone AS (DELETE FROM carts RETURNING id) SELECT count(*) FROM gone;

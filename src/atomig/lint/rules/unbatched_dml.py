@@ -14,12 +14,14 @@ throttling. With another runner, batch it yourself by key ranges outside the sch
 ## Notes
 Not reported for a table created earlier in the same migration, nor for a point change: a
 WHERE that pins a single-column primary or unique key to constants (`WHERE id = 42`,
-`WHERE code IN ('a', 'b')`). Error without WHERE, warning with one.
+`WHERE code IN ('a', 'b')`). Error without WHERE, warning with one. An UPDATE or DELETE
+inside a `WITH` (`WITH moved AS (DELETE … RETURNING *) INSERT INTO archive …`) is one
+statement too, and is reported the same way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from atomig.lint.context import LintContext
@@ -35,7 +37,7 @@ DOCS = (
     ("UPDATE", "sql-update.html#SQL-UPDATE"),
     ("Row-level locks", "explicit-locking.html#LOCKING-ROWS"),
 )
-TARGETS = ("UpdateStmt", "DeleteStmt")
+TARGETS = ("UpdateStmt", "DeleteStmt", "InsertStmt", "SelectStmt", "MergeStmt")
 _BEFORE = "CREATE TABLE orders (id bigint PRIMARY KEY, status text);"
 BAD = (
     "UPDATE orders SET status = 'new';",
@@ -54,29 +56,52 @@ GOOD = (
 
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
-    if stmt.directive("backfill") is not None:
-        return
-    table = range_var(stmt.body.get("relation"))
+    body = stmt.body
+    if stmt.kind in _VERBS and stmt.directive("backfill") is None:
+        yield from _unbatched(stmt.kind, body, ctx, None)
+    # A data-modifying WITH (… DELETE … RETURNING) runs as one statement too.
+    for item in (body.get("withClause") or {}).get("ctes", ()):
+        cte = item.get("CommonTableExpr") or {}
+        query = cte.get("ctequery") or {}
+        for kind in _VERBS:
+            if kind in query:
+                yield from _unbatched(kind, query[kind], ctx, cte.get("location"))
+
+
+_VERBS = {"UpdateStmt": "UPDATE", "DeleteStmt": "DELETE"}
+
+
+def _unbatched(
+    kind: str, body: Mapping[str, Any], ctx: LintContext, cte: int | None
+) -> Iterator[Hit]:
+    table = range_var(body.get("relation"))
     if ctx.is_new(table):
         return
-    verb = "UPDATE" if stmt.kind == "UpdateStmt" else "DELETE"
-    clause = stmt.body.get("whereClause")
+    verb = _VERBS[kind]
+    clause = body.get("whereClause")
     where = clause is not None
     if clause is not None and _pinned(clause) & ctx.unique_columns(table):
         return  # a point change: a handful of rows by key
     scope = "the matching rows" if where else "EVERY row"
-    fix = (
-        f"put -- atomig: backfill on the line before the {verb}: atomig runs it in "
-        "primary-key batches, one short transaction each"
-        if not ctx.other_runner
-        else f"batch the {verb} by primary-key ranges, one short transaction per batch"
-    )
+    if cte is not None:
+        fix = (
+            f"batch the {verb} by primary-key ranges, one short transaction per batch "
+            f"(atomig's -- atomig: backfill takes a plain {verb}, not one inside WITH)"
+        )
+    elif not ctx.other_runner:
+        fix = (
+            f"put -- atomig: backfill on the line before the {verb}: atomig runs it in "
+            "primary-key batches, one short transaction each"
+        )
+    else:
+        fix = f"batch the {verb} by primary-key ranges, one short transaction per batch"
     yield Hit(
         f"{verb} of {table} changes {scope} in one transaction: row locks held to the end, "
         "a burst of WAL and bloat, an hour of rollback if it fails",
         fix,
         relation=table,
         severity=None if not where else Severity.WARNING,
+        location=cte,
     )
 
 
