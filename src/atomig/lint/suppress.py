@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 from atomig.sql.parse import Comment, Script, Statement
 
-_ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
+# Rule ids are kebab-case; one written in capitals still names the rule.
+_ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z", re.IGNORECASE)
 STATEMENT_PREFIX = "atomig-ignore:"
 FILE_PREFIX = "atomig-ignore-file:"
 
@@ -60,7 +61,7 @@ def parse_ignore(comment: Comment, prefix: str) -> Ignore | None:
         candidate = word.rstrip(",")
         if not _ID.match(candidate):
             break
-        rules.append(candidate)
+        rules.append(candidate.lower())
         index += 1
         expect_more = word.endswith(",") or (index < len(words) and words[index] == ",")
     reason = " ".join(w for w in words[index:] if w != ",").strip()

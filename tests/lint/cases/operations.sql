@@ -120,3 +120,7 @@ SELECT count(*) FROM touched;
 -- expect-not: unbatched-dml
 CREATE TABLE carts (id bigint PRIMARY KEY, status text);
 WITH gone AS (DELETE FROM carts RETURNING id) SELECT count(*) FROM gone;
+
+-- expect-not: index-not-concurrent, invalid-ignore
+-- atomig-ignore: Index-Not-Concurrent the table has ten rows
+CREATE INDEX orders_x ON orders (x);
