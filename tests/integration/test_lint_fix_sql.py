@@ -205,3 +205,20 @@ def test_add_not_null_constraint_fix(database):
     assert fix.startswith("add it NOT VALID, then ")
     validate = fix.split("then ")[1].split(" in a later step")[0]
     run(database, statement + " NOT VALID", f'ALTER TABLE "Track" {validate}')
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ['REINDEX SCHEMA "Shop";', "REINDEX (VERBOSE) SCHEMA public;", "REINDEX SYSTEM;"],
+)
+def test_reindex_fix(database, statement):
+    fix = fix_of(statement, "reindex-not-concurrent", database.major)
+    with database.connect() as conn:
+        conn.execute('CREATE SCHEMA "Shop"; CREATE TABLE "Shop".t (id int PRIMARY KEY)')
+        if fix.startswith("use "):
+            conn.execute(fix.removeprefix("use "))
+        else:
+            # PostgreSQL never reindexes system catalogs concurrently: no such advice.
+            assert "REINDEX SYSTEM CONCURRENTLY" not in fix
+            with pytest.raises(psycopg.errors.FeatureNotSupported):
+                conn.execute(f'REINDEX SYSTEM CONCURRENTLY "{database.name}"')

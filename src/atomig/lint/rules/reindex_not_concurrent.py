@@ -8,6 +8,11 @@ index (queries that would use it wait); `REINDEX INDEX` the same for one index.
 `REINDEX … CONCURRENTLY` (PostgreSQL 12 and later): SHARE UPDATE EXCLUSIVE only. Before 12,
 build a replacement with `CREATE INDEX CONCURRENTLY`, then drop the old index concurrently
 and rename the new one.
+
+## Notes
+`REINDEX SCHEMA name` and `REINDEX DATABASE name` keep their name in the concurrent form
+(PostgreSQL rejects it without one before 16). `REINDEX SYSTEM` has no concurrent form:
+PostgreSQL never reindexes system catalogs concurrently.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
+from atomig.lint.helpers import q
 from atomig.lint.rule import Example
 from atomig.sql.classify import def_names, range_var
 from atomig.sql.parse import Statement
@@ -44,16 +50,24 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         return
     kind = body.get("kind", "REINDEX_OBJECT_TABLE").rsplit("_", 1)[-1]
     target = range_var(body.get("relation"))
-    what = f"{kind} {target}" if target else kind
-    if ctx.version.reindex_concurrently:
-        fix = f"use REINDEX {kind} CONCURRENTLY{' ' + str(target) if target else ''}"
+    # SCHEMA, DATABASE and SYSTEM name no relation: the name goes in the fix as written.
+    name = str(target) if target else q(body["name"]) if body.get("name") else ""
+    what = f"{kind} {name}" if name else kind
+    table = "the table" if kind in ("TABLE", "INDEX") else "each of its tables in turn"
+    if kind == "SYSTEM":
+        fix = (
+            "PostgreSQL never reindexes system catalogs CONCURRENTLY: run it outside "
+            "the migration, in a maintenance window"
+        )
+    elif ctx.version.reindex_concurrently:
+        fix = f"use REINDEX {kind} CONCURRENTLY{' ' + name if name else ''}"
     else:
         fix = (
             f"PostgreSQL {ctx.version.major} has no REINDEX CONCURRENTLY: CREATE INDEX "
             "CONCURRENTLY a replacement, DROP INDEX CONCURRENTLY the old one, rename"
         )
     yield Hit(
-        f"REINDEX {what} blocks writes to the table and queries using its indexes "
+        f"REINDEX {what} blocks writes to {table} and queries using its indexes "
         "until it finishes",
         fix,
         relation=target if kind == "TABLE" else None,
