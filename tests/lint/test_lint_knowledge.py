@@ -331,3 +331,40 @@ def test_prefer_bigint_one_hazard_one_finding_for_keys_and_their_references():
     # A referenced key nobody knows: reported as before.
     [(_, message)] = bigint_findings(migration("20240102_0000_o", orders))
     assert message.startswith("key column user_id is integer")
+
+
+def test_each_file_is_planned_once_and_its_facts_computed_once(monkeypatch):
+    """A down file's rules read its up file's plan and facts (non-idempotent asks whether
+    the up may stop part-way): the up's plan and facts are computed once per run, not
+    again for the down (a directory of 1,000 migrations planned every up twice)."""
+    import atomig.lint.context as context_module
+    import atomig.plan.planner as planner
+
+    planned: list[tuple[str, str]] = []
+    facts: list[tuple[str, int]] = []
+    real_plan, real_facts = planner.plan_migration, context_module.statement_facts
+
+    def counting_plan(migration, direction, script, *args, **kwargs):
+        planned.append((script.path, direction))
+        return real_plan(migration, direction, script, *args, **kwargs)
+
+    monkeypatch.setattr(planner, "plan_migration", counting_plan)
+    up = (
+        "CREATE TABLE t (id bigint PRIMARY KEY, a int);\n"
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS t_a ON t (a);\n"
+        "ALTER TABLE t ADD COLUMN b int;"
+    )
+    down = "DROP INDEX CONCURRENTLY IF EXISTS t_a;\nDROP TABLE IF EXISTS t;"
+    plain = lint_migrations([migration("m1", up, down), migration("m2", up, down)])
+    assert sorted(planned) == sorted(
+        (f"{name}.{d}.sql", d) for name in ("m1", "m2") for d in ("up", "down")
+    )
+
+    def counting_facts(stmt, version):
+        facts.append((stmt.text, stmt.index))
+        return real_facts(stmt, version)
+
+    monkeypatch.setattr(context_module, "statement_facts", counting_facts)
+    again = lint_migrations([migration("m1", up, down)])
+    assert len(facts) == len(set(facts)) == 5  # 3 up + 2 down statements, once each
+    assert again.findings == tuple(f for f in plain.findings if f.path.startswith("m1"))

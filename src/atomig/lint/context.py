@@ -3,10 +3,13 @@ history, the live catalog, the runner and the server version."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from atomig.errors import SourceError
 from atomig.lint.catalog import CatalogFacts, CatalogTable
 from atomig.lint.finding import Severity
 from atomig.lint.helpers import declared_types
@@ -17,6 +20,10 @@ from atomig.sql.parse import Script, Statement
 from atomig.sql.types import TypeRef
 from atomig.sql.versions import DEFAULT_LINT_VERSION, ServerVersion
 from atomig.sql.volatility import Volatility
+
+if TYPE_CHECKING:
+    from atomig.config import Settings
+    from atomig.plan.model import Plan
 
 RUNNERS = ("atomig", "other")
 DEFAULT_SMALL_TABLE_ROWS = 100_000
@@ -68,8 +75,14 @@ class LintContext:
         self.down_state = "ok"  # "missing" / "empty" for an up whose down is
         # The schema after every up of the directory (None for a lone file).
         self.final_schema: SchemaState | None = None
-        # For a down file: the parsed up file of the same migration.
+        # For a down file: the parsed up file of the same migration, and the facts the up
+        # file's lint computed (by statement index; filled on demand).
         self.partner: Script | None = None
+        self.partner_facts: dict[int, StatementFacts] = {}
+        # Plans by (path, direction), shared by the engine across the files of a run: the
+        # up file is planned once for plan-rejected and again for its down file's
+        # non-idempotent; a directory of 1,000 migrations planned its ups twice.
+        self.plans: dict[tuple[str, str], PlanOutcome] = {}
         self._facts: dict[int, StatementFacts] = {}
         self._scratch: dict[str, Any] = {}
         self._types: dict[int, list[tuple[str, TypeRef, Any]]] = {}
@@ -84,9 +97,32 @@ class LintContext:
             found = self._facts[stmt.index] = statement_facts(stmt, self.version)
         return found
 
+    @property
+    def facts_cache(self) -> dict[int, StatementFacts]:
+        """The facts computed so far, by statement index (the engine hands them to the
+        down file of the same migration as its ``partner_facts``)."""
+        return self._facts
+
     def facts_of(self, stmt: Statement) -> StatementFacts:
-        """Facts of a statement of another file (the partner up file): not cached."""
-        return statement_facts(stmt, self.version)
+        """Facts of a statement of the partner up file (computed once, with that file's)."""
+        found = self.partner_facts.get(stmt.index)
+        if found is None:
+            found = self.partner_facts[stmt.index] = statement_facts(stmt, self.version)
+        return found
+
+    def plan_of(self, direction: str) -> PlanOutcome:
+        """atomig's plan of this file (``direction`` "up"/"down") or of its partner up file
+        ("partner"), on the target version with the configured failure policy: the plan,
+        or the planner's refusal (computed once per file and run)."""
+        script = self.partner if direction == "partner" else self.script
+        assert script is not None
+        facts = self.facts_of if direction == "partner" else self.facts
+        direction = "up" if direction == "partner" else direction
+        key = (script.path, direction)
+        found = self.plans.get(key)
+        if found is None:
+            found = self.plans[key] = _plan(script, direction, self, facts)
+        return found
 
     def step_mates(self, stmt: Statement) -> Iterator[Statement]:
         """The statements after ``stmt`` in the same transaction step, in order (lazily:
@@ -282,6 +318,52 @@ def _plain(stmt: Statement) -> bool:
             for item in body.get("cmds", ())
         )
     return False
+
+
+@dataclass(frozen=True, slots=True)
+class PlanOutcome:
+    """The planner's verdict on a file: its plan, or the error it refused the file with."""
+
+    plan: Plan | None
+    error: SourceError | None
+
+
+@cache
+def _planner_settings(on_failure: str) -> Settings:
+    """The default settings with the failure policy lint was given (built once: building
+    and validating settings costs more than planning a small file)."""
+    from atomig.config import Settings
+
+    return Settings(Path("."), Path("."), on_failure=on_failure)
+
+
+def _plan(
+    script: Script,
+    direction: str,
+    ctx: LintContext,
+    facts: Callable[[Statement], StatementFacts],
+) -> PlanOutcome:
+    # The planner is imported here: only migration files are planned (lint of loose files
+    # starts faster).
+    from atomig.plan.planner import plan_migration
+    from atomig.source.directives import parse_directives
+    from atomig.source.model import MigrationId
+
+    settings = _planner_settings(ctx.options.on_failure)
+    try:
+        directives = parse_directives(script.text, Path(script.path))
+        plan = plan_migration(
+            MigrationId(0, "0", "lint"),
+            direction,
+            script,
+            directives,
+            settings,
+            ctx.version,
+            facts,
+        )
+    except SourceError as error:
+        return PlanOutcome(None, error)
+    return PlanOutcome(plan, None)
 
 
 def _steps(script: Script, ctx: LintContext) -> list[StepInfo]:

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field, replace
 
 from atomig.errors import SourceError
 from atomig.lint.catalog import CatalogFacts
-from atomig.lint.context import LintContext, LintOptions
+from atomig.lint.context import LintContext, LintOptions, PlanOutcome
 from atomig.lint.finding import Finding, Hit, Severity
 from atomig.lint.judge import Judge
 from atomig.lint.registry import all_rules
 from atomig.lint.rule import Rule
 from atomig.lint.schema import SchemaState, key_of
-from atomig.sql.facts import QualifiedName
+from atomig.sql.facts import QualifiedName, StatementFacts
 from atomig.sql.parse import Script, Statement, parse_script
 
 META_RULES = ("invalid-ignore", "unused-ignore")
@@ -130,6 +130,10 @@ class Engine:
         self.suppressed = 0
         self.final_schema: SchemaState | None = None
         self._alter_cache: dict[tuple[str | None, frozenset[str]], list[Rule]] = {}
+        # Shared by the contexts of the run: plans by file, facts by file (a down file's
+        # rules read its up file's).
+        self._plans: dict[tuple[str, str], PlanOutcome] = {}
+        self._facts_by_path: dict[str, dict[int, StatementFacts]] = {}
 
     def dispatch(
         self, direction: str | None
@@ -201,6 +205,10 @@ class Engine:
         ctx.down_state = down_state
         ctx.final_schema = self.final_schema
         ctx.partner = partner
+        ctx.plans = self._plans
+        self._facts_by_path[script.path] = ctx.facts_cache
+        if partner is not None:
+            ctx.partner_facts = self._facts_by_path.setdefault(partner.path, {})
         judge = Judge(self, ctx)
         found = None
         if self.workers > 1 and len(script) >= PARALLEL_MIN_STATEMENTS:

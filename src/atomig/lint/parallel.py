@@ -182,4 +182,6 @@ def _fresh(ctx: LintContext, schema: object) -> LintContext:
     again.down_state = ctx.down_state
     again.final_schema = ctx.final_schema
     again.partner = ctx.partner
+    again.partner_facts = ctx.partner_facts
+    again.plans = ctx.plans
     return again

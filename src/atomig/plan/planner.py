@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from atomig.config import Settings
@@ -161,8 +161,12 @@ def plan_migration(
     directives: Directives,
     settings: Settings,
     version: ServerVersion,
+    facts_of: Callable[[Statement], StatementFacts] | None = None,
 ) -> Plan:
     """Turn a parsed migration file into ordered steps.
+
+    ``facts_of`` gives a statement's facts on ``version`` when the caller has them already
+    (lint computes them once per statement); by default they are computed here.
 
     Raises:
         SourceError: for transaction control the runner cannot honour (nested BEGIN, COMMIT
@@ -223,7 +227,11 @@ def plan_migration(
             run_facts.clear()
 
     for statement in statements:
-        facts = statement_facts(statement, version)
+        facts = (
+            facts_of(statement)
+            if facts_of is not None
+            else statement_facts(statement, version)
+        )
         control = facts.transaction_control
         where = _where(script, statement)
         if control is TransactionControl.BEGIN:

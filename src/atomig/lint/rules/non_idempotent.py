@@ -25,9 +25,7 @@ down file is judged exactly as the runner judges it (`atomig.sql.guards`).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
-from atomig.errors import SourceError
 from atomig.lint.context import LintContext, LintOptions
 from atomig.lint.finding import Hit, Severity
 from atomig.lint.helpers import commands, created_name, dropped_names
@@ -124,26 +122,14 @@ def _unguarded(stmt: Statement, ctx: LintContext) -> str | None:
 
 def _up_shape(ctx: LintContext) -> tuple[bool, set[QualifiedName]]:
     """Whether the up may stop part-way under the rollback policy, and what it creates
-    (the planner is imported here: only down files need it, lint starts faster)."""
-    from atomig.config import Settings
-    from atomig.plan.planner import plan_migration
+    (the rollback module is imported here: only down files need it, lint starts faster)."""
     from atomig.plan.rollback import needs_partial_rollback
-    from atomig.source.directives import parse_directives
-    from atomig.source.model import MigrationId
 
     up = ctx.partner
     if up is None or ctx.other_runner:
         return False, set()
     created = {name for s in up for name in ctx.facts_of(s).creates}
-    try:
-        plan = plan_migration(
-            MigrationId(0, "0", "lint"),
-            "up",
-            up,
-            parse_directives(up.text, Path(up.path)),
-            Settings(Path("."), Path("."), on_failure=ctx.options.on_failure),
-            ctx.version,
-        )
-    except SourceError:
+    plan = ctx.plan_of("partner").plan
+    if plan is None:
         return False, created  # plan-rejected reports the up file
     return plan.on_failure == "rollback" and needs_partial_rollback(plan), created

@@ -15,14 +15,9 @@ mistakes are reported by `transaction-nesting` and `concurrent-in-transaction` i
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
-from atomig.config import Settings
-from atomig.errors import SourceError
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.source.directives import parse_directives
-from atomig.source.model import MigrationId
 from atomig.sql.parse import Statement
 
 ID = "plan-rejected"
@@ -36,25 +31,13 @@ BAD = (
     "SET lock_timeout = 'soon';\nCREATE TABLE t (id bigint PRIMARY KEY);",
 )
 GOOD = ("SET lock_timeout = '5s';\nCREATE TABLE t (id bigint PRIMARY KEY);",)
-_SETTINGS = Settings(project_dir=Path("."), migrations_dir=Path("."))
 
 
 def finish(ctx: LintContext) -> Iterator[tuple[Statement | None, Hit]]:
     if ctx.direction not in ("up", "down"):
         return
-    from atomig.plan.planner import plan_migration  # (not for loose files: start-up)
-
-    try:
-        directives = parse_directives(ctx.script.text, Path(ctx.path))
-        plan_migration(
-            MigrationId(0, "0", "lint"),
-            ctx.direction,
-            ctx.script,
-            directives,
-            _SETTINGS,
-            ctx.version,
-        )
-    except SourceError as error:
+    error = ctx.plan_of(ctx.direction).error
+    if error is not None:
         line = error.location.line if error.location else 0
         stmt = next((s for s in ctx.script if s.span.line == line), None)
         if stmt is not None and _structural(stmt, ctx):
