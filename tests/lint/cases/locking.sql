@@ -133,3 +133,7 @@ REFRESH MATERIALIZED VIEW daily;
 -- pg: 18
 -- Without STORED, PostgreSQL 18 makes a generated column VIRTUAL: computed when read.
 ALTER TABLE orders ADD COLUMN total_cents bigint GENERATED ALWAYS AS (total * 100);
+
+-- expect-not: attach-partition-scan
+-- Attaching a partition's index to the parent's index is a catalog change: no scan.
+ALTER INDEX measurements_kind_idx ATTACH PARTITION measurements_y2024_kind_idx;

@@ -66,6 +66,8 @@ GOOD = (
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     parent = alter_relation(stmt)
+    if parent is None:
+        return  # ALTER INDEX … ATTACH PARTITION: a catalog change, nothing is scanned
     for _, cmd in commands(stmt, "AT_AttachPartition"):
         child = range_var(
             ((cmd.get("def") or {}).get("PartitionCmd") or {}).get("name")
