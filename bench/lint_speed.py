@@ -1,6 +1,7 @@
 """Lint speed: atomig vs squawk on generated mixed-DDL files.
 
-Usage: .venv/bin/python bench/lint_speed.py [--sizes 10000,100000] [--runs 3] [--no-compile]
+Usage: .venv/bin/python bench/lint_speed.py [--sizes 10000,100000] [--migrations 1000]
+       [--runs 3] [--no-compile]
 
 Generates files of N statements mixing the DDL migrations are made of (tables with keys and
 foreign keys, column adds with defaults, index builds, type changes, constraints NOT VALID and
@@ -9,6 +10,10 @@ on the same file, each tool's whole command as a user runs it (process start-up 
 
 * ``atomig lint FILE --format json --no-database``
 * ``squawk --reporter json FILE`` (squawk-cli from PyPI, ``make bench-deps``)
+
+and, as ``atomig lint`` is run in CI, a migrations directory (``--migrations N``: N
+migrations of five of those statements each, with a one-statement down file each; atomig
+lints the directory and replays its history, squawk is given every file of it).
 
 atomig is timed byte-compiled, as ``pip install`` leaves it (``--no-compile``: an editable
 install that never writes bytecode, which compiles atomig's sources on every run, +40 ms).
@@ -56,14 +61,35 @@ TEMPLATES = (
 )
 
 
+FIRST = "CREATE TABLE t0 (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY);"
+
+
 def generate(path: Path, statements: int) -> None:
-    lines = ["CREATE TABLE t0 (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY);"]
+    lines = [FIRST]
     i = 1
     while len(lines) < statements:
         template = TEMPLATES[i % len(TEMPLATES)]
         lines.append(template.format(i=i, p=max(0, i - i % len(TEMPLATES))))
         i += 1
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def generate_directory(path: Path, migrations: int) -> int:
+    """A migrations directory of ``migrations`` up/down pairs; returns the statements."""
+    path.mkdir()
+    count = 0
+    for m in range(migrations):
+        statements = [] if m else [FIRST]
+        for _ in range(5):
+            count += 1
+            template = TEMPLATES[count % len(TEMPLATES)]
+            statements.append(
+                template.format(i=count, p=max(0, count - count % len(TEMPLATES)))
+            )
+        name = f"2024{m // 1440 + 101:04d}_{m // 60 % 24:02d}{m % 60:02d}_m{m}"
+        (path / f"{name}.up.sql").write_text("\n".join(statements) + "\n")
+        (path / f"{name}.down.sql").write_text("SELECT 1;\n")
+    return count + 1 + migrations
 
 
 def timed(command: list[str]) -> tuple[float, str]:
@@ -89,6 +115,12 @@ def count_squawk(output: str) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument(
+        "--migrations",
+        type=int,
+        default=1000,
+        help="migrations in the directory case (0: skip it)",
+    )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument(
         "--no-compile",
@@ -130,6 +162,34 @@ def main() -> None:
             print(
                 f"{size:>10}  {a:>8.2f}s  {s:>8.2f}s  {a / s:>15.2f}  "
                 f"atomig {found_ours}, squawk {found_theirs}"
+            )
+        if args.migrations:
+            directory = Path(tmp) / "migrations"
+            size = generate_directory(directory, args.migrations)
+            files = sorted(str(p) for p in directory.iterdir())
+            ours, theirs = [], []
+            for _ in range(args.runs):
+                elapsed, out = timed(
+                    [
+                        *atomig,
+                        "lint",
+                        str(directory),
+                        "--format",
+                        "json",
+                        "--no-database",
+                    ]
+                )
+                ours.append(elapsed)
+                found_ours = count_atomig(out)
+                elapsed, out = timed([squawk, "--reporter", "json", *files])
+                theirs.append(elapsed)
+                found_theirs = count_squawk(out)
+            a, s = statistics.median(ours), statistics.median(theirs)
+            label = f"{args.migrations} migr."
+            print(
+                f"{label:>10}  {a:>8.2f}s  {s:>8.2f}s  {a / s:>15.2f}  "
+                f"atomig {found_ours}, squawk {found_theirs} ({size} statements, "
+                f"{len(files)} files)"
             )
     print("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
