@@ -10,7 +10,9 @@ comments and dollar quotes are never mistaken for operators.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Any
 
 from pglast import parser as _pg
 
@@ -77,3 +79,62 @@ def dynamic_sql_hazards(body: str) -> list[DynamicSqlHazard]:
 def body_text(body: str, token: _pg.Token) -> str:
     """The text of a scanner token (pglast reports character offsets)."""
     return body[token.start : token.end + 1]
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddedSql:
+    """One SQL statement a PL/pgSQL body runs: static SQL, or ``EXECUTE`` of a constant
+    string; ``line`` is its line in the body's statement (1-based)."""
+
+    text: str
+    line: int
+
+
+def embedded_sql(statement_text: str) -> list[EmbeddedSql]:
+    """The SQL statements a ``DO`` block runs, as far as its text tells (dynamic SQL built
+    at run time is not known; a body PL/pgSQL cannot compile yields nothing).
+
+    >>> [e.text for e in embedded_sql(
+    ...     "DO $$ BEGIN IF true THEN CREATE INDEX i ON t (a); END IF;"
+    ...     " EXECUTE 'DROP INDEX j'; EXECUTE format('DROP INDEX %I', 'k'); END $$")]
+    ['CREATE INDEX i ON t (a)', 'DROP INDEX j']
+    """
+    try:
+        tree = json.loads(_pg.parse_plpgsql_json(statement_text))
+    except Exception:  # not PL/pgSQL, or PostgreSQL would reject the body anyway
+        return []
+    found: list[EmbeddedSql] = []
+    _collect(tree, found)
+    return found
+
+
+def _collect(node: Any, found: list[EmbeddedSql]) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _collect(item, found)
+        return
+    if not isinstance(node, dict):
+        return
+    for kind, value in node.items():
+        if kind == "PLpgSQL_stmt_execsql":
+            query = value.get("sqlstmt", {}).get("PLpgSQL_expr", {}).get("query")
+            if query:
+                found.append(EmbeddedSql(query, value.get("lineno", 1)))
+        elif kind == "PLpgSQL_stmt_dynexecute":
+            query = value.get("query", {}).get("PLpgSQL_expr", {}).get("query", "")
+            constant = _constant_string(query)
+            if constant:
+                found.append(EmbeddedSql(constant, value.get("lineno", 1)))
+        else:
+            _collect(value, found)
+
+
+def _constant_string(expression: str) -> str | None:
+    """The value of a PL/pgSQL expression that is one string literal."""
+    try:
+        tree = json.loads(_pg.parse_sql_json(f"SELECT {expression}"))
+        target = tree["stmts"][0]["stmt"]["SelectStmt"]["targetList"]
+        value = target[0]["ResTarget"]["val"]["A_Const"]["sval"]["sval"]
+    except (_pg.ParseError, KeyError, IndexError, TypeError):
+        return None
+    return value if len(target) == 1 and isinstance(value, str) else None

@@ -9,6 +9,7 @@ from atomig.lint.rules import (
     concurrent_in_transaction,
     concurrent_index_if_not_exists,
     detach_partition_not_concurrent,
+    do_block_ddl,
     domain_check_constraint,
     drop_column,
     drop_index_not_concurrent,
@@ -87,6 +88,7 @@ MODULES = (
     rewriting_alter,
     trigger_change,
     domain_check_constraint,
+    do_block_ddl,
     # operations
     missing_lock_timeout,
     missing_statement_timeout,

@@ -1,0 +1,137 @@
+"""A DO block runs a statement that scans or rewrites an existing table under a strong lock.
+
+## Why
+Every statement of a `DO` block runs in one transaction, inside one top-level statement: a
+`CREATE INDEX`, a `FOREIGN KEY` or `CHECK` added without `NOT VALID`, a `SET NOT NULL` or a
+rewriting `ALTER COLUMN … TYPE` inside it takes the same SHARE, SHARE ROW EXCLUSIVE or ACCESS
+EXCLUSIVE lock as written at top level, and holds it for the whole scan — but the other rules
+and the lock preview see only the `DO`. The safe forms cannot run in a DO block at all:
+`CREATE INDEX CONCURRENTLY` is rejected there, and `VALIDATE CONSTRAINT` would share the
+transaction of the `NOT VALID` constraint it validates.
+
+## Instead
+Write the statement at top level, where atomig checks and plans it, with the guards that
+make it safe to run again (`IF NOT EXISTS`, `IF EXISTS`; `-- atomig: on_failure=resume` on
+the up). Keep `DO` blocks for quick, guarded catalog changes (adding a constraint `NOT VALID`
+when it is missing, say).
+
+## Notes
+Static SQL and `EXECUTE` of a constant string are read; SQL built at run time is not. A table
+created earlier in the same migration is not reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from atomig.errors import SourceError
+from atomig.lint.context import LintContext
+from atomig.lint.finding import Hit, Severity
+from atomig.lint.helpers import commands
+from atomig.lint.rule import Example
+from atomig.sql.classify import statement_facts
+from atomig.sql.dynamic import embedded_sql
+from atomig.sql.facts import QualifiedName
+from atomig.sql.locks import LockMode
+from atomig.sql.parse import Statement, parse_script
+
+ID = "do-block-ddl"
+SEVERITY = Severity.ERROR
+CATEGORY = "locking"
+DOCS = (
+    ("DO", "sql-do.html#SQL-DO"),
+    ("Table-level locks", "explicit-locking.html#LOCKING-TABLES"),
+)
+TARGETS = ("DoStmt",)
+_BEFORE = "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint);"
+BAD = (
+    Example(
+        "DO $$ BEGIN\n"
+        "  IF to_regclass('orders_user_id_idx') IS NULL THEN\n"
+        "    CREATE INDEX orders_user_id_idx ON orders (user_id);\n"
+        "  END IF;\nEND $$;",
+        before=_BEFORE,
+    ),
+    Example(
+        "DO $$ BEGIN\n"
+        "  EXECUTE 'ALTER TABLE orders ALTER COLUMN user_id SET NOT NULL';\nEND $$;",
+        before=_BEFORE,
+    ),
+)
+GOOD = (
+    Example(
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_user_id_idx ON orders (user_id);",
+        before=_BEFORE,
+    ),
+    Example(
+        "DO $$ BEGIN\n"
+        "  IF NOT EXISTS (SELECT 1 FROM pg_constraint\n"
+        "                 WHERE conname = 'orders_user_id_check') THEN\n"
+        "    ALTER TABLE orders ADD CONSTRAINT orders_user_id_check\n"
+        "      CHECK (user_id > 0) NOT VALID;\n"
+        "  END IF;\nEND $$;",
+        before=_BEFORE,
+    ),
+    Example(
+        "CREATE TABLE carts (id bigint PRIMARY KEY, user_id bigint);\n"
+        "DO $$ BEGIN CREATE INDEX carts_user_id_idx ON carts (user_id); END $$;"
+    ),
+)
+
+
+def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
+    for embedded in embedded_sql(stmt.text):
+        try:
+            inner = parse_script(embedded.text).statements
+        except SourceError:  # PostgreSQL reports it when the block runs
+            continue
+        for piece in inner:
+            found = _hazard(piece, ctx)
+            if found is None:
+                continue
+            table, mode, verb = found
+            line = stmt.span.line + embedded.line - 1
+            text = " ".join(piece.text.split())
+            text = text if len(text) <= 60 else text[:59] + "…"
+            yield Hit(
+                f"the DO block runs {text} (line {line}): it {verb} {table} holding "
+                f"{mode.label} on it, hidden from atomig's checks and lock plan",
+                "write that statement at top level, with its safe form and an IF [NOT] "
+                "EXISTS guard (CREATE INDEX CONCURRENTLY, NOT VALID then VALIDATE in a "
+                "later step, …): those cannot run inside a DO block",
+                relation=table,
+            )
+            return  # one finding per block: the first hazard names it
+
+
+def _hazard(
+    piece: Statement, ctx: LintContext
+) -> tuple[QualifiedName, LockMode, str] | None:
+    """The existing table ``piece`` scans or rewrites under more than SHARE UPDATE
+    EXCLUSIVE (the lock a VALIDATE scan takes, which lets reads and writes go on)."""
+    facts = statement_facts(
+        piece, ctx.version
+    )  # not cached: not a statement of the file
+    for verb, tables in (("rewrites", facts.rewrites), ("scans", facts.scans)):
+        for table in tables:
+            mode = facts.lock_on(table)
+            if mode is None or mode <= LockMode.SHARE_UPDATE_EXCLUSIVE:
+                continue
+            if ctx.is_new(table) or _proven_not_null(piece, table, ctx):
+                continue
+            return table, mode, verb
+    return None
+
+
+def _proven_not_null(piece: Statement, table: QualifiedName, ctx: LintContext) -> bool:
+    """A SET NOT NULL that a validated CHECK lets skip its scan (PostgreSQL 12+)."""
+    subtypes = [subtype for subtype, _ in commands(piece)]
+    return (
+        piece.kind == "AlterTableStmt"
+        and ctx.version.set_not_null_uses_check
+        and subtypes == ["AT_SetNotNull"] * len(subtypes)
+        and all(
+            ctx.has_validated_not_null_check(table, cmd.get("name", ""))
+            for _, cmd in commands(piece)
+        )
+    )

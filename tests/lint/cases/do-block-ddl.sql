@@ -1,0 +1,31 @@
+-- Edge cases of do-block-ddl: blank-line separated, each one migration's up file.
+-- expect: do-block-ddl
+DO $$
+DECLARE
+  missing boolean;
+BEGIN
+  SELECT NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'orders_user_fk')
+    INTO missing;
+  IF missing THEN
+    ALTER TABLE public."Orders" ADD CONSTRAINT orders_user_fk
+      FOREIGN KEY (user_id) REFERENCES users (id);
+  END IF;
+END $$;
+
+-- expect: do-block-ddl
+DO LANGUAGE plpgsql $$ BEGIN
+  EXECUTE 'ALTER TABLE orders ALTER COLUMN total TYPE numeric(12,2) USING total::numeric';
+END $$;
+
+-- expect-not: do-block-ddl
+-- Built at run time (not known), a quick catalog change, and a VALIDATE (SHARE UPDATE
+-- EXCLUSIVE: reads and writes go on).
+DO $$ DECLARE t text := 'orders'; BEGIN
+  EXECUTE format('ANALYZE %I', t);
+  ALTER TABLE orders ADD COLUMN IF NOT EXISTS note text;
+  ALTER TABLE orders VALIDATE CONSTRAINT orders_total_check;
+END $$;
+
+-- expect-not: do-block-ddl
+-- A body PL/pgSQL cannot compile is PostgreSQL's to report, not a crash.
+DO $$ BEGIN FOR r IN SELECT 1 LOOP NULL; END LOOP; END $$;
