@@ -418,7 +418,9 @@ def _alter_table(body: Body, version: ServerVersion) -> StatementFacts:
                 pairs.append((partition, _M.ACCESS_EXCLUSIVE))
         pairs.append((relation, mode))
     locks = _locks(*pairs)
-    on = (relation,) if relation is not None else ()
+    # A foreign table's rows are remote: PostgreSQL neither scans nor rewrites them.
+    foreign = body.get("objtype") == "OBJECT_FOREIGN_TABLE"
+    on = (relation,) if relation is not None and not foreign else ()
     extra: dict[str, Any] = {
         "rewrites": on if rewrites else (),
         "may_rewrite": on if may_rewrite and not rewrites else (),

@@ -124,3 +124,10 @@ WITH gone AS (DELETE FROM carts RETURNING id) SELECT count(*) FROM gone;
 -- expect-not: index-not-concurrent, invalid-ignore
 -- atomig-ignore: Index-Not-Concurrent the table has ten rows
 CREATE INDEX orders_x ON orders (x);
+
+-- expect-not: missing-statement-timeout, do-block-ddl
+-- runner: other
+-- A foreign table's rows are remote: no ALTER scans or rewrites them.
+SET lock_timeout = '2s';
+ALTER FOREIGN TABLE remote.orders ADD CONSTRAINT orders_total_check CHECK (total > 0);
+DO $$ BEGIN ALTER FOREIGN TABLE remote.orders ALTER COLUMN total SET NOT NULL; END $$;
