@@ -43,6 +43,7 @@ from atomig.lint.rules import (
     rename_column,
     rename_table,
     rewriting_alter,
+    sequence_restart,
     serial_column_added,
     set_not_null,
     stored_generated_column,
@@ -100,6 +101,7 @@ MODULES = (
     missing_down,
     plan_rejected,
     concurrent_index_if_not_exists,
+    sequence_restart,
     # backward compatibility
     rename_column,
     rename_table,
