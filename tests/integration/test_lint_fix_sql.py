@@ -240,3 +240,32 @@ def test_identity_restart_fix(database):
             'INSERT INTO "Orders" DEFAULT VALUES RETURNING "Id"'
         ).fetchone()
     assert key > 5
+
+
+def test_foreign_key_index_fix_on_partitioned_table(database):
+    # CREATE INDEX CONCURRENTLY on a partitioned table is rejected: the fix builds the
+    # parent's index ON ONLY, each partition's CONCURRENTLY, and attaches them.
+    history = PARTITIONED.split("CREATE INDEX")[0] + (
+        'CREATE TABLE "Kinds" ("Kind" text PRIMARY KEY);'
+    )
+    (fix,) = _fixes_after(
+        history,
+        'ALTER TABLE "Events" ADD CONSTRAINT "Events_Kind_fk" FOREIGN KEY ("Kind")'
+        ' REFERENCES "Kinds" ("Kind") NOT VALID;',
+        "foreign-key-without-index",
+        database.major,
+    )
+    parent = fix.split(", then ")[0].split(" (instant")[0]
+    assert parent.startswith("CREATE INDEX ") and " ON ONLY " in parent
+    index = parent.split()[2]
+    with database.connect() as conn:
+        conn.execute(history)
+        conn.execute(parent)
+        conn.execute(
+            'CREATE INDEX CONCURRENTLY "Events_2024_Kind" ON "Events_2024" ("Kind")'
+        )
+        conn.execute(f'ALTER INDEX {index} ATTACH PARTITION "Events_2024_Kind"')
+        valid = conn.execute(
+            "SELECT indisvalid FROM pg_index WHERE indexrelid = %s::regclass", (index,)
+        ).fetchone()
+    assert valid == (True,)

@@ -91,11 +91,18 @@ def finish(ctx: LintContext) -> Iterator[tuple[Statement | None, Hit]]:
         cols = ", ".join(columns)
         index = q(f"{table.name}_{'_'.join(columns)}_idx")
         quoted = ", ".join(q(c) for c in columns)
+        fix = f"CREATE INDEX CONCURRENTLY {index} ON {table} ({quoted})"
+        if ctx.is_partitioned(table):  # PostgreSQL rejects CONCURRENTLY on it
+            fix = (
+                f"CREATE INDEX {index} ON ONLY {table} ({quoted}) (instant), then CREATE "
+                f"INDEX CONCURRENTLY on each partition and ALTER INDEX {index} ATTACH "
+                f"PARTITION each one ({table} is partitioned: no CONCURRENTLY on it)"
+            )
         yield (
             stmt,
             Hit(
                 f"no index on {table} ({cols}): every DELETE or key UPDATE on {referenced} "
                 f"scans {table}",
-                f"CREATE INDEX CONCURRENTLY {index} ON {table} ({quoted})",
+                fix,
             ),
         )
