@@ -269,3 +269,38 @@ def test_foreign_key_index_fix_on_partitioned_table(database):
             "SELECT indisvalid FROM pg_index WHERE indexrelid = %s::regclass", (index,)
         ).fetchone()
     assert valid == (True,)
+
+
+def test_foreign_key_not_valid_fix_on_partitioned_table(database):
+    # Before PostgreSQL 18, NOT VALID foreign keys on a partitioned table are rejected:
+    # the fix goes through the partitions, whose validated keys the parent's then adopts.
+    history = PARTITIONED.split("CREATE INDEX")[0] + (
+        'CREATE TABLE "Kinds" ("Kind" text PRIMARY KEY);'
+    )
+    add = 'ADD CONSTRAINT "Events_Kind_fk" FOREIGN KEY ("Kind") REFERENCES "Kinds"'
+    (fix,) = _fixes_after(
+        history,
+        f'ALTER TABLE "Events" {add};',
+        "foreign-key-without-not-valid",
+        database.major,
+    )
+    with database.connect() as conn:
+        conn.execute(history)
+        conn.execute("INSERT INTO \"Kinds\" VALUES ('a')")
+        conn.execute("INSERT INTO \"Events\" VALUES ('2024-05-01', 'a')")
+        if database.major >= 18:
+            assert "each partition" not in fix
+            conn.execute(f'ALTER TABLE "Events" {add} NOT VALID')
+            conn.execute('ALTER TABLE "Events" VALIDATE CONSTRAINT "Events_Kind_fk"')
+            return
+        assert "each partition" in fix
+        with pytest.raises(psycopg.errors.WrongObjectType):
+            conn.execute(f'ALTER TABLE "Events" {add} NOT VALID')
+        conn.execute(f'ALTER TABLE "Events_2024" {add} NOT VALID')
+        conn.execute('ALTER TABLE "Events_2024" VALIDATE CONSTRAINT "Events_Kind_fk"')
+        conn.execute(f'ALTER TABLE "Events" {add}')
+        adopted = conn.execute(
+            "SELECT conparentid <> 0 FROM pg_constraint"
+            " WHERE conrelid = '\"Events_2024\"'::regclass AND contype = 'f'"
+        ).fetchall()
+    assert adopted == [(True,)]

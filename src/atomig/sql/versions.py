@@ -64,6 +64,11 @@ class ServerVersion:
         return self.at_least(14)
 
     @property
+    def not_valid_foreign_key_on_partitioned(self) -> bool:
+        """``ADD FOREIGN KEY … NOT VALID`` on a partitioned table is accepted since PG 18."""
+        return self.at_least(18)
+
+    @property
     def client_connection_check(self) -> bool:
         """``client_connection_check_interval`` exists since PG 14."""
         return self.at_least(14)

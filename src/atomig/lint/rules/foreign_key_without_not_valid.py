@@ -12,6 +12,10 @@ checked), then in a later step `VALIDATE CONSTRAINT name` (SHARE UPDATE EXCLUSIV
 table, ROW SHARE on the referenced one: writes go on). For a new column, add the column
 first, then the constraint NOT VALID.
 
+Before PostgreSQL 18 a partitioned table takes no NOT VALID foreign key: add it NOT VALID
+to each partition and `VALIDATE` it there, then add it to the partitioned table, which
+adopts the partitions' validated keys without a scan.
+
 ## Notes
 Reported once per constraint, never twice for the same statement.
 """
@@ -48,6 +52,13 @@ BAD = (
     "ALTER TABLE orders ADD CONSTRAINT orders_user_id_fkey "
     "FOREIGN KEY (user_id) REFERENCES users (id);",
     "ALTER TABLE orders ADD COLUMN buyer_id bigint REFERENCES users (id);",
+    Example(
+        "ALTER TABLE events ADD CONSTRAINT events_user_id_fkey "
+        "FOREIGN KEY (user_id) REFERENCES users (id);",
+        before="CREATE TABLE users (id bigint PRIMARY KEY);\n"
+        "CREATE TABLE events (at date, user_id bigint) PARTITION BY RANGE (at);",
+        pg=(11, 17),
+    ),
 )
 GOOD = (
     Example(
@@ -70,11 +81,24 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             continue
         referenced = range_var(con.get("pktable"))
         name = con.get("conname") or "the foreign key"
+        fix = (
+            "add it with NOT VALID (ALTER TABLE … ADD CONSTRAINT … FOREIGN KEY … NOT "
+            "VALID), then VALIDATE CONSTRAINT in a later step"
+        )
+        versus = ctx.version
+        if (
+            ctx.is_partitioned(table)
+            and not versus.not_valid_foreign_key_on_partitioned
+        ):
+            fix = (
+                f"PostgreSQL {versus.major} rejects NOT VALID on partitioned {table}: add "
+                "it NOT VALID to each partition and VALIDATE it there in a later step; "
+                f"then the same ADD CONSTRAINT on {table} adopts them without a scan"
+            )
         yield Hit(
             f"adding {name} checks every row of {table} while writes to {table} and "
             f"{referenced} wait (SHARE ROW EXCLUSIVE on both)",
-            "add it with NOT VALID (ALTER TABLE … ADD CONSTRAINT … FOREIGN KEY … NOT "
-            "VALID), then VALIDATE CONSTRAINT in a later step",
+            fix,
             relation=table,
             location=con.get("location"),
         )
