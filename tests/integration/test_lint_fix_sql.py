@@ -304,3 +304,38 @@ def test_foreign_key_not_valid_fix_on_partitioned_table(database):
             " WHERE conrelid = '\"Events_2024\"'::regclass AND contype = 'f'"
         ).fetchall()
     assert adopted == [(True,)]
+
+
+@pytest.mark.parametrize(
+    ("kind", "rule"),
+    [("UNIQUE", "unique-constraint-direct"), ("PRIMARY KEY", "primary-key-direct")],
+)
+def test_key_constraint_fix_on_partitioned_table(database, kind, rule):
+    # A partitioned table takes neither CREATE INDEX CONCURRENTLY nor USING INDEX: each
+    # partition gets the constraint from an index built concurrently, and the parent's
+    # constraint adopts those indexes (nothing is built again).
+    history = PARTITIONED.split("CREATE INDEX")[0]
+    add = f'ADD CONSTRAINT "Events_key" {kind} ("At", "Kind")'
+    (fix,) = _fixes_after(history, f'ALTER TABLE "Events" {add};', rule, database.major)
+    assert "each partition" in fix and f'{add} on "Events"' in fix
+    with database.connect() as conn:
+        conn.execute(history)
+        conn.execute('ALTER TABLE "Events" ALTER COLUMN "Kind" SET NOT NULL')
+        conn.execute(
+            'CREATE UNIQUE INDEX CONCURRENTLY "Events_2024_key" ON "Events_2024"'
+            ' ("At", "Kind")'
+        )
+        conn.execute(
+            f'ALTER TABLE "Events_2024" ADD CONSTRAINT "Events_2024_key" {kind}'
+            ' USING INDEX "Events_2024_key"'
+        )
+        before = conn.execute(
+            "SELECT pg_relation_filenode('\"Events_2024_key\"')"
+        ).fetchone()
+        conn.execute(f'ALTER TABLE "Events" {add}')
+        after = conn.execute(
+            "SELECT pg_relation_filenode('\"Events_2024_key\"'),"
+            " (SELECT count(*) FROM pg_inherits"
+            "  WHERE inhrelid = '\"Events_2024_key\"'::regclass)"
+        ).fetchone()
+    assert after == (before[0], 1)

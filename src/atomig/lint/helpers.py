@@ -244,3 +244,16 @@ def own_primary_key(stmt: Statement) -> str | None:
         if con.get("contype") == "CONSTR_PRIMARY" and len(keys) == 1:
             return keys[0]
     return None
+
+
+def partitioned_key_fix(kind: str, name: str, table: QualifiedName, cols: str) -> str:
+    """The online way to add a UNIQUE or PRIMARY KEY constraint to a partitioned table,
+    which takes neither CREATE INDEX CONCURRENTLY nor USING INDEX: each partition gets the
+    constraint from an index built concurrently, and the parent's constraint then adopts
+    those indexes instead of building its own."""
+    return (
+        f"{table} is partitioned (no CONCURRENTLY and no USING INDEX on it): on each "
+        f"partition, CREATE UNIQUE INDEX CONCURRENTLY, then ADD CONSTRAINT … {kind} USING "
+        f"INDEX; then ADD CONSTRAINT {q(name)} {kind} ({cols}) on {table} adopts them "
+        "without building"
+    )

@@ -8,6 +8,10 @@ under an ACCESS EXCLUSIVE lock. A primary key cannot be added NOT VALID.
 `CREATE UNIQUE INDEX CONCURRENTLY t_pkey ON t (id)` (its own step), make the column NOT
 NULL without a scan (see `set-not-null`), then
 `ALTER TABLE t ADD CONSTRAINT t_pkey PRIMARY KEY USING INDEX t_pkey`.
+
+A partitioned table takes neither `CONCURRENTLY` nor `USING INDEX`: on each partition build
+the index `CONCURRENTLY` and add the constraint `USING INDEX`; then the same `ADD CONSTRAINT`
+on the partitioned table adopts the partitions' indexes instead of building its own.
 """
 
 from __future__ import annotations
@@ -16,7 +20,13 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import added_constraints, alter_relation, names, q
+from atomig.lint.helpers import (
+    added_constraints,
+    alter_relation,
+    names,
+    partitioned_key_fix,
+    q,
+)
 from atomig.lint.rule import Example
 from atomig.sql.parse import Statement
 
@@ -33,7 +43,15 @@ DOCS = (
 TARGETS = ("AlterTableStmt",)
 SUBTYPES = ("AT_AddConstraint",)
 _BEFORE = "CREATE TABLE events (id bigint NOT NULL, name text);"
-BAD = ("ALTER TABLE events ADD CONSTRAINT events_pkey PRIMARY KEY (id);",)
+_PARTITIONED = "CREATE TABLE log (at date NOT NULL, id bigint) PARTITION BY RANGE (at);"
+BAD = (
+    "ALTER TABLE events ADD CONSTRAINT events_pkey PRIMARY KEY (id);",
+    Example(
+        "ALTER TABLE log ADD CONSTRAINT log_pkey PRIMARY KEY (at, id);",
+        before=_PARTITIONED,
+        pg=(11, None),
+    ),
+)
 GOOD = (
     Example(
         "CREATE UNIQUE INDEX CONCURRENTLY events_pkey ON events (id);\n"
@@ -56,8 +74,10 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         yield Hit(
             f"ADD PRIMARY KEY builds an index on {table} (and checks NOT NULL) under an "
             "ACCESS EXCLUSIVE lock (reads and writes wait)",
-            f"CREATE UNIQUE INDEX CONCURRENTLY {q(name)} ON {table} ({cols}); then ADD "
-            f"CONSTRAINT {q(name)} PRIMARY KEY USING INDEX {q(name)}",
+            partitioned_key_fix("PRIMARY KEY", name, table, cols)
+            if ctx.is_partitioned(table)
+            else f"CREATE UNIQUE INDEX CONCURRENTLY {q(name)} ON {table} ({cols}); then "
+            f"ADD CONSTRAINT {q(name)} PRIMARY KEY USING INDEX {q(name)}",
             relation=table,
             location=con.get("location"),
         )

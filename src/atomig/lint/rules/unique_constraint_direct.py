@@ -8,6 +8,10 @@ rejects it).
 ## Instead
 `CREATE UNIQUE INDEX CONCURRENTLY name ON t (cols)` (its own step; writes go on), then
 `ALTER TABLE t ADD CONSTRAINT name UNIQUE USING INDEX name` (a brief lock, no build).
+
+A partitioned table takes neither `CONCURRENTLY` nor `USING INDEX`: on each partition build
+the index `CONCURRENTLY` and add the constraint `USING INDEX`; then the same `ADD CONSTRAINT`
+on the partitioned table adopts the partitions' indexes instead of building its own.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from atomig.lint.helpers import (
     alter_relation,
     has_constraint,
     names,
+    partitioned_key_fix,
     q,
 )
 from atomig.lint.rule import Example
@@ -43,9 +48,15 @@ DOCS = (
 TARGETS = ("AlterTableStmt",)
 SUBTYPES = ("AT_AddConstraint", "AT_AddColumn")
 _BEFORE = "CREATE TABLE users (id bigint PRIMARY KEY, email text);"
+_EVENTS = "CREATE TABLE events (at date NOT NULL, kind text) PARTITION BY RANGE (at);"
 BAD = (
     "ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE (email);",
     "ALTER TABLE users ADD COLUMN handle text UNIQUE;",
+    Example(
+        "ALTER TABLE events ADD CONSTRAINT events_at_kind_key UNIQUE (at, kind);",
+        before=_EVENTS,
+        pg=(11, None),
+    ),
 )
 GOOD = (
     Example(
@@ -81,8 +92,10 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         yield Hit(
             f"ADD CONSTRAINT {name} UNIQUE builds an index on {table} under an ACCESS "
             "EXCLUSIVE lock (reads and writes wait); UNIQUE cannot be NOT VALID",
-            f"CREATE UNIQUE INDEX CONCURRENTLY {q(name)} ON {table} ({cols}); then ADD "
-            f"CONSTRAINT {q(name)} UNIQUE USING INDEX {q(name)}",
+            partitioned_key_fix("UNIQUE", name, table, cols)
+            if ctx.is_partitioned(table)
+            else f"CREATE UNIQUE INDEX CONCURRENTLY {q(name)} ON {table} ({cols}); then "
+            f"ADD CONSTRAINT {q(name)} UNIQUE USING INDEX {q(name)}",
             relation=table,
             location=con.get("location"),
         )
