@@ -48,3 +48,7 @@ ALTER FOREIGN TABLE remote.orders
   ADD CHECK (total > 0),
   DROP CONSTRAINT orders_total_check,
   DISABLE TRIGGER orders_audit;
+
+-- expect-not: add-required-column
+-- serial types fill every row from their sequence: the statement does not fail.
+ALTER TABLE orders ADD COLUMN uid bigserial PRIMARY KEY, ADD COLUMN n serial NOT NULL;

@@ -17,9 +17,15 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import added_columns, alter_relation, has_constraint
+from atomig.lint.helpers import (
+    added_columns,
+    alter_relation,
+    column_type,
+    has_constraint,
+)
 from atomig.lint.rule import Example
 from atomig.sql.parse import Statement
+from atomig.sql.types import SERIAL_TYPES
 
 ID = "add-required-column"
 SEVERITY = Severity.ERROR
@@ -51,8 +57,10 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         filled = has_constraint(
             coldef, "CONSTR_DEFAULT", "CONSTR_IDENTITY", "CONSTR_GENERATED"
         )
-        if required is None or filled is not None:
-            continue
+        declared = column_type(coldef)
+        serial = declared is not None and declared.name in SERIAL_TYPES
+        if required is None or filled is not None or serial:
+            continue  # a serial column's default fills every row from its sequence
         column = coldef.get("colname")
         yield Hit(
             f"{column} is NOT NULL without a default: the statement fails if {table} has "
