@@ -155,8 +155,12 @@ class LintContext:
     # ---- schema knowledge -----------------------------------------------------------------
 
     def is_new(self, name: QualifiedName | None) -> bool:
-        """Created earlier in this same migration file (empty: locking is harmless)."""
-        return name is not None and key_of(name) in self.created_here
+        """Created earlier in this same migration file (empty: locking is harmless). A
+        ``CREATE … IF NOT EXISTS`` of a table the history already has created nothing."""
+        if name is None or key_of(name) not in self.created_here:
+            return False
+        known = self.schema.table(name)
+        return known is None or known.origin == self.migration
 
     def table(self, name: QualifiedName | None) -> Table | None:
         """The table as the replayed history knows it."""

@@ -276,8 +276,8 @@ class SchemaState:
 
 def _create(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
     name = range_var(body.get("relation"))
-    if name is None:
-        return
+    if name is None or (body.get("if_not_exists") and state.table(name) is not None):
+        return  # IF NOT EXISTS on a table that exists: PostgreSQL skips it
     table = Table(name, origin=origin, partitioned=bool(body.get("partspec")))
     for element in body.get("tableElts", ()):
         if "ColumnDef" in element:
@@ -294,7 +294,7 @@ def _create(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
 
 def _create_as(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
     name = range_var((body.get("into") or {}).get("rel"))
-    if name is not None:
+    if name is not None and not (body.get("if_not_exists") and state.table(name)):
         state._add_table(Table(name, origin=origin, columns_known=False))
         state._log("relation", name, origin)
 

@@ -54,6 +54,12 @@ BAD = (
     Example(
         "CREATE INDEX CONCURRENTLY events_kind_idx ON events (kind);", before=_EVENTS
     ),
+    # IF NOT EXISTS on a table an earlier migration made creates nothing: it has rows.
+    Example(
+        "CREATE TABLE IF NOT EXISTS orders (id bigint PRIMARY KEY, user_id bigint);\n"
+        "CREATE INDEX orders_user_id_idx ON orders (user_id);",
+        before=_TABLE,
+    ),
 )
 GOOD = (
     Example(
