@@ -34,7 +34,10 @@ _BEFORE = (
     "CREATE MATERIALIZED VIEW order_totals AS SELECT id, total FROM orders;\n"
     "CREATE UNIQUE INDEX order_totals_id ON order_totals (id);"
 )
-BAD = ("REFRESH MATERIALIZED VIEW order_totals;",)
+BAD = (
+    "REFRESH MATERIALIZED VIEW order_totals;",
+    "REFRESH MATERIALIZED VIEW CONCURRENTLY order_totals WITH NO DATA;",
+)
 GOOD = (
     Example("REFRESH MATERIALIZED VIEW CONCURRENTLY order_totals;", before=_BEFORE),
 )
@@ -42,9 +45,16 @@ GOOD = (
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     body = stmt.body
+    view = range_var(body.get("relation"))
+    if body.get("concurrent") and body.get("skipData"):
+        yield Hit(
+            "PostgreSQL rejects REFRESH MATERIALIZED VIEW CONCURRENTLY … WITH NO DATA",
+            f"REFRESH MATERIALIZED VIEW CONCURRENTLY {view} to refresh it, or "
+            f"REFRESH MATERIALIZED VIEW {view} WITH NO DATA to empty it",
+        )
+        return
     if body.get("concurrent") or body.get("skipData"):
         return
-    view = range_var(body.get("relation"))
     yield Hit(
         f"REFRESH MATERIALIZED VIEW {view} takes an ACCESS EXCLUSIVE lock: reads of the "
         "view wait for the whole refresh",
