@@ -43,7 +43,14 @@ _BEFORE = (
     "CREATE TABLE events_2024 PARTITION OF events "
     "FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');"
 )
-BAD = ("ALTER TABLE events DETACH PARTITION events_2024;",)
+BAD = (
+    "ALTER TABLE events DETACH PARTITION events_2024;",
+    Example(
+        "ALTER TABLE events DETACH PARTITION events_2024 CONCURRENTLY;",
+        before=_BEFORE,
+        pg=(None, 13),
+    ),
+)
 GOOD = (
     Example(
         "ALTER TABLE events DETACH PARTITION events_2024 CONCURRENTLY;",
@@ -57,9 +64,16 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     parent = alter_relation(stmt)
     for _, cmd in commands(stmt, "AT_DetachPartition"):
         partcmd = (cmd.get("def") or {}).get("PartitionCmd", {})
-        if partcmd.get("concurrent"):
-            continue
         child = range_var(partcmd.get("name"))
+        if partcmd.get("concurrent"):
+            if not ctx.version.detach_partition_concurrently:
+                yield Hit(
+                    f"PostgreSQL {ctx.version.major} has no DETACH … CONCURRENTLY (14+): "
+                    "it rejects this statement",
+                    f"DETACH PARTITION {child} without CONCURRENTLY, in a quiet period "
+                    "with a short lock_timeout",
+                )
+            continue
         if ctx.version.detach_partition_concurrently:
             fix = f"use DETACH PARTITION {child} CONCURRENTLY (its own step)"
         else:
