@@ -29,3 +29,11 @@ END $$;
 -- expect-not: do-block-ddl
 -- A body PL/pgSQL cannot compile is PostgreSQL's to report, not a crash.
 DO $$ BEGIN FOR r IN SELECT 1 LOOP NULL; END LOOP; END $$;
+
+-- expect: do-block-ddl
+-- PostgreSQL rejects CONCURRENTLY inside a function: the migration fails.
+DO $$ BEGIN
+  IF to_regclass('orders_user_id_idx') IS NULL THEN
+    CREATE INDEX CONCURRENTLY orders_user_id_idx ON orders (user_id);
+  END IF;
+END $$;

@@ -1,4 +1,4 @@
-"""A DO block runs a statement that scans or rewrites an existing table under a strong lock.
+"""A DO block hides a statement that locks and scans an existing table, or one it rejects.
 
 ## Why
 Every statement of a `DO` block runs in one transaction, inside one top-level statement: a
@@ -6,7 +6,8 @@ Every statement of a `DO` block runs in one transaction, inside one top-level st
 rewriting `ALTER COLUMN … TYPE` inside it takes the same SHARE, SHARE ROW EXCLUSIVE or ACCESS
 EXCLUSIVE lock as written at top level, and holds it for the whole scan — but the other rules
 and the lock preview see only the `DO`. The safe forms cannot run in a DO block at all:
-`CREATE INDEX CONCURRENTLY` is rejected there, and `VALIDATE CONSTRAINT` would share the
+`CREATE INDEX CONCURRENTLY` (like every statement that cannot run in a transaction block)
+is rejected there and fails the migration, and `VALIDATE CONSTRAINT` would share the
 transaction of the `NOT VALID` constraint it validates.
 
 ## Instead
@@ -89,13 +90,12 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             found = _hazard(piece, ctx)
             if found is None:
                 continue
-            table, mode, verb = found
+            what, table = found
             line = stmt.span.line + embedded.line - 1
             text = " ".join(piece.text.split())
             text = text if len(text) <= 60 else text[:59] + "…"
             yield Hit(
-                f"the DO block runs {text} (line {line}): it {verb} {table} holding "
-                f"{mode.label} on it, hidden from atomig's checks and lock plan",
+                f"the DO block runs {text} (line {line}): {what}",
                 "write that statement at top level, with its safe form and an IF [NOT] "
                 "EXISTS guard (CREATE INDEX CONCURRENTLY, NOT VALID then VALIDATE in a "
                 "later step, …): those cannot run inside a DO block",
@@ -106,12 +106,14 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
 
 def _hazard(
     piece: Statement, ctx: LintContext
-) -> tuple[QualifiedName, LockMode, str] | None:
-    """The existing table ``piece`` scans or rewrites under more than SHARE UPDATE
-    EXCLUSIVE (the lock a VALIDATE scan takes, which lets reads and writes go on)."""
-    facts = statement_facts(
-        piece, ctx.version
-    )  # not cached: not a statement of the file
+) -> tuple[str, QualifiedName | None] | None:
+    """What makes ``piece`` a hazard inside a DO block: PostgreSQL rejects it there (a
+    CONCURRENTLY statement, VACUUM, …), or it scans or rewrites an existing table under
+    more than SHARE UPDATE EXCLUSIVE (the lock of a VALIDATE, which lets writes go on)."""
+    facts = statement_facts(piece, ctx.version)  # not cached: not a file statement
+    if not facts.transactional and facts.transaction_control is None:
+        reason = facts.no_transaction_reason or piece.kind.removesuffix("Stmt")
+        return f"PostgreSQL rejects {reason} inside a DO block (a function)", None
     for verb, tables in (("rewrites", facts.rewrites), ("scans", facts.scans)):
         for table in tables:
             mode = facts.lock_on(table)
@@ -119,7 +121,8 @@ def _hazard(
                 continue
             if ctx.is_new(table) or _proven_not_null(piece, table, ctx):
                 continue
-            return table, mode, verb
+            what = f"it {verb} {table} holding {mode.label} on it, hidden from atomig's"
+            return what + " checks and lock plan", table
     return None
 
 
