@@ -155,12 +155,16 @@ class LintContext:
     # ---- schema knowledge -----------------------------------------------------------------
 
     def is_new(self, name: QualifiedName | None) -> bool:
-        """Created earlier in this same migration file (empty: locking is harmless). A
-        ``CREATE … IF NOT EXISTS`` of a table the history already has created nothing."""
-        if name is None or key_of(name) not in self.created_here:
+        """Created earlier in this same migration file (empty: locking is harmless), under
+        this name or renamed to it since. A ``CREATE … IF NOT EXISTS`` of a table the
+        history already has created nothing."""
+        if name is None:
             return False
         known = self.schema.table(name)
-        return known is None or known.origin == self.migration
+        if key_of(name) in self.created_here:
+            return known is None or known.origin == self.migration
+        # Made by this up file, then renamed: the replay logged it under its new name.
+        return self.direction != "down" and self.made_here("relation", name)
 
     def table(self, name: QualifiedName | None) -> Table | None:
         """The table as the replayed history knows it."""

@@ -401,6 +401,9 @@ def _rename(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
         return
     if kind == "OBJECT_TABLE":
         table = state._mutable(key_of(relation))
+        creator = state.creator("relation", relation)
+        if creator is not None:  # the same table under its new name
+            state._log("relation", QualifiedName(relation.schema, new), creator)
         if table is not None:
             del state.tables[key_of(relation)]
             table.name = QualifiedName(relation.schema, new)

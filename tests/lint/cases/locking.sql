@@ -137,3 +137,15 @@ ALTER TABLE orders ADD COLUMN total_cents bigint GENERATED ALWAYS AS (total * 10
 -- expect-not: attach-partition-scan
 -- Attaching a partition's index to the parent's index is a catalog change: no scan.
 ALTER INDEX measurements_kind_idx ATTACH PARTITION measurements_y2024_kind_idx;
+
+-- expect-not: index-not-concurrent, set-not-null, volatile-default, long-lock-hold, trigger-change, truncate, drop-table, drop-not-null
+-- A table made in this migration stays new under the name it is renamed to.
+CREATE TABLE carts_new (id bigint PRIMARY KEY, a int);
+ALTER TABLE carts_new RENAME TO carts;
+CREATE INDEX carts_a_idx ON carts (a);
+ALTER TABLE carts ALTER COLUMN a SET NOT NULL;
+ALTER TABLE carts ADD COLUMN z uuid DEFAULT gen_random_uuid();
+ALTER TABLE carts ALTER COLUMN a DROP NOT NULL;
+CREATE TRIGGER carts_touch AFTER INSERT ON carts FOR EACH ROW EXECUTE FUNCTION touch();
+TRUNCATE carts;
+DROP TABLE carts;

@@ -17,7 +17,6 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.schema import key_of
 from atomig.sql.classify import name_list
 from atomig.sql.parse import Statement
 
@@ -48,9 +47,7 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     for obj in stmt.body.get("objects", ()):
         items = obj.get("List", {}).get("items") or [obj]
         name = name_list(items)
-        if kind == "table" and (
-            key_of(name) in ctx.created_here or ctx.created_by_this_up(name)
-        ):
+        if kind == "table" and (ctx.is_new(name) or ctx.created_by_this_up(name)):
             continue
         cascade = " with CASCADE" if stmt.body.get("behavior") == "DROP_CASCADE" else ""
         yield Hit(
