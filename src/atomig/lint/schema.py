@@ -299,6 +299,12 @@ def _create_as(state: SchemaState, body: Mapping[str, Any], origin: str) -> None
         state._log("relation", name, origin)
 
 
+def _select_into(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
+    """``SELECT … INTO t`` creates ``t``, like ``CREATE TABLE t AS``."""
+    if body.get("intoClause"):
+        _create_as(state, {"into": body["intoClause"]}, origin)
+
+
 def _alter(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
     name = range_var(body.get("relation"))
     if name is None or body.get("objtype", "OBJECT_TABLE") != "OBJECT_TABLE":
@@ -423,6 +429,7 @@ def _rename(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
 _APPLY = {
     "CreateStmt": _create,
     "CreateTableAsStmt": _create_as,
+    "SelectStmt": _select_into,
     "AlterTableStmt": _alter,
     "IndexStmt": _index,
     "DropStmt": _drop,

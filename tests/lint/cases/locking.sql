@@ -149,3 +149,9 @@ ALTER TABLE carts ALTER COLUMN a DROP NOT NULL;
 CREATE TRIGGER carts_touch AFTER INSERT ON carts FOR EACH ROW EXECUTE FUNCTION touch();
 TRUNCATE carts;
 DROP TABLE carts;
+
+-- expect-not: index-not-concurrent, set-not-null
+-- SELECT … INTO makes a new table, like CREATE TABLE … AS.
+SELECT id, total INTO archive.orders_2020 FROM orders WHERE created_at < '2021-01-01';
+CREATE INDEX orders_2020_id_idx ON archive.orders_2020 (id);
+ALTER TABLE archive.orders_2020 ALTER COLUMN id SET NOT NULL;
