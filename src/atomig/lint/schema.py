@@ -406,14 +406,7 @@ def _rename(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
     if relation is None:
         return
     if kind == "OBJECT_TABLE":
-        table = state._mutable(key_of(relation))
-        creator = state.creator("relation", relation)
-        if creator is not None:  # the same table under its new name
-            state._log("relation", QualifiedName(relation.schema, new), creator)
-        if table is not None:
-            del state.tables[key_of(relation)]
-            table.name = QualifiedName(relation.schema, new)
-            state._add_table(table)
+        _move(state, relation, QualifiedName(relation.schema, new))
     elif kind == "OBJECT_COLUMN":
         table = state._mutable(key_of(relation))
         old = body.get("subname", "")
@@ -426,6 +419,24 @@ def _rename(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
             table.constraints[new] = replace(table.constraints.pop(old), name=new)
 
 
+def _move(state: SchemaState, old: QualifiedName, new: QualifiedName) -> None:
+    """A table renamed or moved to another schema: the same table (and creator)."""
+    table = state._mutable(key_of(old))
+    creator = state.creator("relation", old)
+    if creator is not None:
+        state._log("relation", new, creator)
+    if table is not None:
+        del state.tables[key_of(old)]
+        table.name = new
+        state._add_table(table)
+
+
+def _set_schema(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
+    relation = range_var(body.get("relation"))
+    if relation is not None and body.get("objectType") == "OBJECT_TABLE":
+        _move(state, relation, QualifiedName(body.get("newschema"), relation.name))
+
+
 _APPLY = {
     "CreateStmt": _create,
     "CreateTableAsStmt": _create_as,
@@ -434,6 +445,7 @@ _APPLY = {
     "IndexStmt": _index,
     "DropStmt": _drop,
     "RenameStmt": _rename,
+    "AlterObjectSchemaStmt": _set_schema,
     "CreateTrigStmt": _trigger,
     "CreateFunctionStmt": _object("function", "funcname"),
     "ViewStmt": _object("relation", "view", relation=True),

@@ -155,3 +155,9 @@ DROP TABLE carts;
 SELECT id, total INTO archive.orders_2020 FROM orders WHERE created_at < '2021-01-01';
 CREATE INDEX orders_2020_id_idx ON archive.orders_2020 (id);
 ALTER TABLE archive.orders_2020 ALTER COLUMN id SET NOT NULL;
+
+-- expect-not: index-not-concurrent
+-- A table made here and moved to another schema is still new.
+CREATE TABLE carts (id bigint PRIMARY KEY, a int);
+ALTER TABLE carts SET SCHEMA archive;
+CREATE INDEX carts_a_idx ON archive.carts (a);
