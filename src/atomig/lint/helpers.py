@@ -13,9 +13,11 @@ from atomig.sql.types import TypeRef
 
 Body = Mapping[str, Any]
 
-# Statement kinds that can take ACCESS EXCLUSIVE on an existing table.
+# Statement kinds that can take ACCESS EXCLUSIVE on an existing table (CREATE TABLE …
+# PARTITION OF takes it on the partitioned table).
 ACCESS_EXCLUSIVE_KINDS = (
     "AlterTableStmt",
+    "CreateStmt",
     "DropStmt",
     "RenameStmt",
     "TruncateStmt",

@@ -161,3 +161,8 @@ ALTER TABLE archive.orders_2020 ALTER COLUMN id SET NOT NULL;
 CREATE TABLE carts (id bigint PRIMARY KEY, a int);
 ALTER TABLE carts SET SCHEMA archive;
 CREATE INDEX carts_a_idx ON archive.carts (a);
+
+-- expect: long-lock-hold
+-- CREATE TABLE … PARTITION OF takes ACCESS EXCLUSIVE on the partitioned table.
+CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+UPDATE orders SET status = 'archived' WHERE created_at < '2020-01-01';

@@ -15,7 +15,8 @@ locked table itself, …) and changes to tables created in the same migration ar
 nor is the lock of a `DROP TABLE` (the table's queries fail once it is gone anyway).
 A `DROP INDEX` is reported on the index's table: known from history, or, for an index
 older than the history, from the live catalog (`--database-url`); offline, only the
-index's name is.
+index's name is. `CREATE TABLE … PARTITION OF` locks the partitioned table ACCESS EXCLUSIVE
+and is reported like an `ALTER TABLE` of it.
 """
 
 from __future__ import annotations
