@@ -37,3 +37,6 @@ DO $$ BEGIN
     CREATE INDEX CONCURRENTLY orders_user_id_idx ON orders (user_id);
   END IF;
 END $$;
+
+-- expect-not: do-block-ddl
+DO LANGUAGE plperl $$ spi_exec_query('CREATE INDEX orders_a_idx ON orders (a)'); $$;

@@ -30,7 +30,7 @@ from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
 from atomig.lint.helpers import commands
 from atomig.lint.rule import Example
-from atomig.sql.classify import statement_facts
+from atomig.sql.classify import def_names, statement_facts
 from atomig.sql.dynamic import embedded_sql
 from atomig.sql.facts import QualifiedName
 from atomig.sql.locks import LockMode
@@ -81,6 +81,8 @@ GOOD = (
 
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
+    if str(def_names(stmt.body.get("args")).get("language", "plpgsql")) != "plpgsql":
+        return
     for embedded in embedded_sql(stmt.text):
         try:
             inner = parse_script(embedded.text).statements
