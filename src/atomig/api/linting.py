@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -136,7 +137,9 @@ def _directory(
     ``chosen`` limits reporting to those files (the rest is history)."""
     pairs: dict[int, dict[str, Any]] = {}
     loose: list[SourceFile] = []
-    for path in sorted(directory.glob("*.sql")):
+    # By name: the same order as sorting the paths (one directory), without pathlib's
+    # comparison of parts (60 ms for 2,000 files).
+    for path in sorted(directory.glob("*.sql"), key=attrgetter("name")):
         try:
             mid, direction = parse_file_name(path.name)
         except ValueError:

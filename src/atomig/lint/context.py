@@ -359,7 +359,7 @@ def _plan(
 
     settings = _planner_settings(ctx.options.on_failure)
     try:
-        directives = parse_directives(script.text, Path(script.path))
+        directives = parse_directives(script.text, script.path)
         plan = plan_migration(
             MigrationId(0, "0", "lint"),
             direction,

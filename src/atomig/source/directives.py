@@ -75,7 +75,7 @@ def directive_body(comment_line: str) -> str | None:
     return body[len(DIRECTIVE_PREFIX) :].strip()
 
 
-def parse_directives(text: str, path: Path) -> Directives:
+def parse_directives(text: str, path: Path | str) -> Directives:
     """Read and validate the file-level directives of a migration's leading comments.
 
     Raises:
