@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from atomig.lint.schema import SchemaState
 from atomig.sql import LockMode, ServerVersion, parse_script, statement_facts
+from atomig.sql.classify import dropped_foreign_key_locks
 from atomig.sql.types import TypeRef, change_rewrites
 
 SETUP = """
@@ -18,16 +20,23 @@ CREATE MATERIALIZED VIEW mv AS SELECT id FROM t;
 CREATE UNIQUE INDEX mv_id ON mv (id);
 CREATE TABLE parent (id int, at date) PARTITION BY RANGE (at);
 CREATE TABLE child (id int, at date);
+CREATE TABLE base (id bigint);
+CREATE TABLE heir (id bigint);
+CREATE TABLE kid (id bigint) INHERITS (base);
 CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
 INSERT INTO p SELECT g FROM generate_series(1, 20) g;
 INSERT INTO t SELECT g, g, g, 'x', g, now() FROM generate_series(1, 20) g;
+ALTER TABLE t ADD CONSTRAINT t_p_fk FOREIGN KEY (p_id) REFERENCES p NOT VALID;
 """
 
 LOCK_CASES = [
     "CREATE INDEX t_p_idx ON t (p_id)",
     "ALTER TABLE t ADD COLUMN c int",
     "ALTER TABLE t ADD CONSTRAINT t_a2 CHECK (a > 1) NOT VALID",
-    "ALTER TABLE t ADD CONSTRAINT t_p_fk FOREIGN KEY (p_id) REFERENCES p NOT VALID",
+    "ALTER TABLE t ADD CONSTRAINT t_p_fk2 FOREIGN KEY (p_id) REFERENCES p NOT VALID",
+    "ALTER TABLE t ADD COLUMN p2 bigint REFERENCES p",
+    "ALTER TABLE heir INHERIT base",
+    "ALTER TABLE kid NO INHERIT base",
     "ALTER TABLE t VALIDATE CONSTRAINT t_a_check",
     "ALTER TABLE t ALTER COLUMN a SET STATISTICS 100",
     "ALTER TABLE t ALTER COLUMN a SET NOT NULL",
@@ -134,3 +143,27 @@ def test_rewrite_facts_match_relfilenode(database, text, rewrites):
         after = conn.execute("SELECT pg_relation_filenode('t')").fetchone()[0]
     assert (before != after) == rewrites, "the case's expectation is wrong"
     assert predicted == rewrites, f"facts say rewrite={predicted}"
+
+
+# Which constraint is a foreign key is not in the statement's text: lint knows it from the
+# replayed history (or not at all), so the locks are the facts plus the schema's answer.
+KNOWN_LOCK_CASES = [
+    "ALTER TABLE t DROP CONSTRAINT t_p_fk",
+    "ALTER TABLE t DROP CONSTRAINT t_a_check",
+]
+
+
+@pytest.mark.parametrize("text", KNOWN_LOCK_CASES)
+def test_lock_facts_with_schema_knowledge_match_pg_locks(database, text):
+    schema = SchemaState()
+    for statement in parse_script(SETUP).statements:
+        schema.apply(statement, "setup")
+    [statement] = parse_script(text).statements
+    facts = statement_facts(statement, ServerVersion.from_major(database.major))
+    locks = facts.locks + dropped_foreign_key_locks(statement, schema.referenced_by)
+    with database.connect() as conn:
+        setup(conn)
+        held = held_locks(conn, text)
+    assert {lock.relation.name: lock.mode for lock in locks} == {
+        name: mode for name, mode in held.items() if mode is LockMode.ACCESS_EXCLUSIVE
+    }, held

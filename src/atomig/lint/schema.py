@@ -18,7 +18,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from atomig.sql.classify import column_constraints, name_list, range_var
+from atomig.sql.classify import (
+    column_constraints,
+    foreign_key_targets,
+    name_list,
+    range_var,
+)
 from atomig.sql.facts import QualifiedName
 from atomig.sql.parse import Statement
 from atomig.sql.types import TypeRef
@@ -63,6 +68,7 @@ class Constraint:
     validated: bool = True
     not_null_column: str | None = None
     origin: str = ""
+    references: QualifiedName | None = None  # the referenced table of a foreign key
 
 
 @dataclass(slots=True)
@@ -201,6 +207,14 @@ class SchemaState:
         owner = self.index_owner.get(key_of(name))
         return None if owner is None else self.tables.get(owner)
 
+    def referenced_by(
+        self, table: QualifiedName, constraint: str
+    ) -> QualifiedName | None:
+        """The table a known foreign key ``constraint`` of ``table`` references."""
+        known = self.table(table)
+        con = None if known is None else known.constraints.get(constraint)
+        return None if con is None else con.references
+
     def _mutable(self, key: Key) -> Table | None:
         table = self.tables.get(key)
         if table is not None and key not in self._owned:
@@ -251,6 +265,7 @@ class SchemaState:
             validated=not con.get("skip_validation"),
             not_null_column=not_null_check_column(con) if kind == "check" else None,
             origin=origin,
+            references=foreign_key_targets(con),
         )
         self._log("constraint", table.name, origin, name)
         if kind in ("primary", "unique", "exclusion"):

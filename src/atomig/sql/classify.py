@@ -397,6 +397,15 @@ def _alter_table(body: Body, version: ServerVersion) -> StatementFacts:
             verdict = added_column_rewrites(coldef, version)
             rewrites = rewrites or verdict is True
             may_rewrite = may_rewrite or verdict is None
+        elif subtype in ("AT_AddInherit", "AT_DropInherit"):
+            # The parent is read while the child is hooked up or unhooked (tablecmds.c
+            # ATExecAddInherit / ATExecDropInherit; checked in pg_locks on PG 15 and 18).
+            parent_mode = (
+                _M.SHARE_UPDATE_EXCLUSIVE
+                if subtype == "AT_AddInherit"
+                else _M.ACCESS_SHARE
+            )
+            pairs.append((range_var(definition.get("RangeVar")), parent_mode))
         elif subtype == "AT_AttachPartition":
             # Since PG 12 the parent only needs SHARE UPDATE EXCLUSIVE; the partition being
             # attached is locked ACCESS EXCLUSIVE and scanned unless a CHECK proves the bound.
@@ -429,6 +438,33 @@ def _alter_table(body: Body, version: ServerVersion) -> StatementFacts:
     if reason is not None:
         return _no_tx(reason, locks=locks, concurrent=True, **extra)
     return StatementFacts(locks=locks, **extra)
+
+
+def dropped_foreign_key_locks(
+    statement: Statement,
+    referenced_by: Callable[[QualifiedName, str], QualifiedName | None],
+) -> tuple[RelationLock, ...]:
+    """The locks an ``ALTER TABLE … DROP CONSTRAINT`` takes on referenced tables.
+
+    Dropping a foreign key also takes ACCESS EXCLUSIVE on the table it references, to
+    remove the triggers there (tablecmds.c ``dropconstraint_internal``; checked in
+    pg_locks on PG 15 and 18). The text does not say which constraint is a foreign key:
+    ``referenced_by(table, constraint)`` answers from what the caller knows (the replayed
+    history), giving the referenced table, or ``None`` for any other or unknown one.
+    """
+    if statement.kind != "AlterTableStmt":
+        return ()
+    relation = range_var(statement.body.get("relation"))
+    if relation is None:
+        return ()
+    pairs = []
+    for item in statement.body.get("cmds", ()):
+        cmd = item.get("AlterTableCmd", {})
+        if cmd.get("subtype") == "AT_DropConstraint" and cmd.get("name"):
+            referenced = referenced_by(relation, cmd["name"])
+            if referenced is not None and referenced != relation:
+                pairs.append((referenced, _M.ACCESS_EXCLUSIVE))
+    return _locks(*pairs)
 
 
 def _create_table(body: Body, version: ServerVersion) -> StatementFacts:
