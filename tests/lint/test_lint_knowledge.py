@@ -368,3 +368,51 @@ def test_each_file_is_planned_once_and_its_facts_computed_once(monkeypatch):
     again = lint_migrations([migration("m1", up, down)])
     assert len(facts) == len(set(facts)) == 5  # 3 up + 2 down statements, once each
     assert again.findings == tuple(f for f in plain.findings if f.path.startswith("m1"))
+
+
+def _lock_hold_messages(*migrations):
+    options = LintOptions(version=ServerVersion.from_major(15))
+    result = lint_migrations(list(migrations), options=options)
+    return [f.message for f in result.findings if f.rule == "long-lock-hold"]
+
+
+def test_long_lock_hold_names_every_locked_table():
+    sql = (
+        "LOCK TABLE orders, users IN ACCESS EXCLUSIVE MODE;\n"
+        "UPDATE audit SET note = 'x' WHERE id = 1;"
+    )
+    messages = _lock_hold_messages(migration("20240101_0000_a", sql))
+    assert len(messages) == 2, messages
+    assert "lock on orders" in messages[0]
+    assert "lock on users" in messages[1]
+
+
+def test_dropping_a_foreign_key_holds_the_referenced_table():
+    history = migration(
+        "20240101_0000_a",
+        "CREATE TABLE p (id bigint PRIMARY KEY);\n"
+        "CREATE TABLE t (id bigint PRIMARY KEY, p_id bigint);\n"
+        "ALTER TABLE t ADD CONSTRAINT t_p_fk FOREIGN KEY (p_id) REFERENCES p NOT VALID;",
+    )
+    later = migration(
+        "20240102_0000_b",
+        "ALTER TABLE t DROP CONSTRAINT t_p_fk;\n"
+        "UPDATE audit SET note = 'x' WHERE id = 1;",
+    )
+    messages = _lock_hold_messages(history, later)
+    assert any("lock on p " in m for m in messages), messages
+    assert any("lock on t " in m for m in messages), messages
+    # a CHECK constraint locks only its own table
+    check = migration(
+        "20240102_0000_b",
+        "ALTER TABLE t ADD CONSTRAINT t_c CHECK (id > 0) NOT VALID;\n"
+        "COMMIT;\nALTER TABLE t DROP CONSTRAINT t_c;\n"
+        "UPDATE audit SET note = 'x' WHERE id = 1;",
+    )
+    assert not any("lock on p " in m for m in _lock_hold_messages(history, check))
+
+
+def test_inherit_holds_the_parent_only_as_pg_locks_says():
+    sql = "ALTER TABLE child INHERIT parent;\nUPDATE audit SET note = 'x' WHERE id = 1;"
+    messages = _lock_hold_messages(migration("20240101_0000_a", sql))
+    assert len(messages) == 1 and "lock on child" in messages[0], messages

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from atomig.sql.classify import column_constraints, range_var
-from atomig.sql.facts import QualifiedName
+from atomig.sql.classify import (
+    column_constraints,
+    dropped_foreign_key_locks,
+    range_var,
+)
+from atomig.sql.facts import QualifiedName, RelationLock
 from atomig.sql.parse import Statement
 from atomig.sql.quote import quote_ident
 from atomig.sql.types import TypeRef
+
+if TYPE_CHECKING:
+    from atomig.lint.context import LintContext
 
 Body = Mapping[str, Any]
 
@@ -259,3 +266,41 @@ def partitioned_key_fix(kind: str, name: str, table: QualifiedName, cols: str) -
         f"INDEX; then ADD CONSTRAINT {q(name)} {kind} ({cols}) on {table} adopts them "
         "without building"
     )
+
+
+def known_locks(stmt: Statement, ctx: LintContext) -> tuple[RelationLock, ...]:
+    """The statement's locks: its facts, plus those only the history can tell (dropping
+    a foreign key locks the table it references ACCESS EXCLUSIVE)."""
+    locks = ctx.facts(stmt).locks
+    if stmt.kind != "AlterTableStmt" or not any(
+        True for _ in commands(stmt, "AT_DropConstraint")
+    ):
+        return locks
+    return locks + dropped_foreign_key_locks(stmt, ctx.schema.referenced_by)
+
+
+def relation_location(stmt: Statement, relation: QualifiedName) -> int | None:
+    """Where ``stmt`` names ``relation`` (a parse location); for a table it locks without
+    naming it (the table a dropped foreign key references), where it names its own table."""
+    found = _range_var_location(stmt.body, relation)
+    if found is None:
+        found = (stmt.body.get("relation") or {}).get("location")
+    return found
+
+
+def _range_var_location(node: Any, relation: QualifiedName) -> int | None:
+    if isinstance(node, Mapping):
+        found = node.get("RangeVar")
+        if isinstance(found, Mapping) and range_var(found) == relation:
+            location: int | None = found.get("location")
+            return location
+        children: Any = node.values()
+    elif isinstance(node, list | tuple):
+        children = node
+    else:
+        return None
+    for child in children:
+        location = _range_var_location(child, relation)
+        if location is not None:
+            return location
+    return None

@@ -16,7 +16,8 @@ nor is the lock of a `DROP TABLE` (the table's queries fail once it is gone anyw
 A `DROP INDEX` is reported on the index's table: known from history, or, for an index
 older than the history, from the live catalog (`--database-url`); offline, only the
 index's name is. `CREATE TABLE … PARTITION OF` locks the partitioned table ACCESS EXCLUSIVE
-and is reported like an `ALTER TABLE` of it.
+and is reported like an `ALTER TABLE` of it, and dropping a foreign key known from history
+on the table it references too. Each locked table gets its own finding.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from atomig.lint.helpers import (
     QUICK_KINDS,
     alter_relation,
     commands,
+    known_locks,
+    relation_location,
 )
 from atomig.lint.rule import Example
 from atomig.lint.schema import key_of
@@ -81,11 +84,11 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         and not any(True for _ in commands(stmt, *_PARTITION_CMDS))
     ):
         return  # already reported for this step (and no partition is locked too)
-    facts = ctx.facts(stmt)
     if stmt.kind == "DropStmt" and stmt.body.get("removeType") in DROPS_ITSELF:
         return
+    locks = known_locks(stmt, ctx)
     held = []
-    for lock in facts.locks:
+    for lock in locks:
         if lock.mode is LockMode.ACCESS_EXCLUSIVE and not ctx.is_new(lock.relation):
             # DROP INDEX names the index; the lock that hurts is on its table (known
             # from history or, with --database-url, the catalog).
@@ -94,8 +97,8 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     if not held:
         return
     step = info.step
-    locked = {lock.relation for lock in facts.locks}
-    for relation in held:
+    locked = {lock.relation for lock in locks}
+    for number, relation in enumerate(held):
         if (step, key_of(relation)) in reported:
             continue
         slow = []
@@ -117,6 +120,8 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             "run this statement last in its step, or alone (BEGIN … COMMIT around it), "
             "and move the other work to another step",
             relation=relation,
+            # One finding per table: the second and later point at the table's name.
+            location=relation_location(stmt, relation) if number else None,
         )
 
 
@@ -128,7 +133,7 @@ def _slow(
     if mate.kind in QUICK_KINDS:
         return False
     facts = ctx.facts(mate)
-    locks = facts.locks
+    locks = known_locks(mate, ctx)
     if mate.kind == "AlterTableStmt" and any(
         lock.relation == relation for lock in locks
     ):
