@@ -304,3 +304,58 @@ def _range_var_location(node: Any, relation: QualifiedName) -> int | None:
         if location is not None:
             return location
     return None
+
+
+def copied_tables(stmt: Statement) -> list[tuple[QualifiedName, int | None]]:
+    """``(table, location)`` of each table an ``INSERT … SELECT``, ``CREATE TABLE … AS``,
+    ``CREATE MATERIALIZED VIEW … AS`` or ``SELECT … INTO`` reads in full and copies: named
+    alone in a FROM (or one arm of a UNION) with no WHERE, LIMIT, GROUP BY nor HAVING.
+
+    A join or a subquery is not counted (its condition may select few rows), nor a query
+    with a WHERE: how many rows it selects is not in the text.
+    """
+    body = stmt.body
+    query: Body | None = None
+    if stmt.kind == "InsertStmt":
+        query = (body.get("selectStmt") or {}).get("SelectStmt")
+    elif stmt.kind == "CreateTableAsStmt" and not (body.get("into") or {}).get(
+        "skipData"
+    ):
+        query = (body.get("query") or {}).get("SelectStmt")
+    elif stmt.kind == "SelectStmt" and body.get("intoClause"):
+        query = body
+    if not query:
+        return []
+    ctes = {
+        (item.get("CommonTableExpr") or {}).get("ctename")
+        for clause in (body.get("withClause"), query.get("withClause"))
+        for item in (clause or {}).get("ctes", ())
+    }
+    return [
+        (name, location)
+        for name, location in _whole_reads(query)
+        if name.schema is not None or name.name not in ctes
+    ]
+
+
+def _whole_reads(select: Body) -> Iterator[tuple[QualifiedName, int | None]]:
+    if any(
+        select.get(clause)
+        for clause in (
+            "whereClause",
+            "limitCount",
+            "groupClause",
+            "havingClause",
+            "valuesLists",
+        )
+    ):
+        return
+    if select.get("op", "SETOP_NONE") != "SETOP_NONE":
+        for side in ("larg", "rarg"):
+            yield from _whole_reads(select.get(side) or {})
+        return
+    for item in select.get("fromClause", ()):
+        node = item.get("RangeVar")
+        name = range_var(node)
+        if node is not None and name is not None:
+            yield name, node.get("location")

@@ -4,6 +4,7 @@ registry (the order is the catalogue order of the docs)."""
 from atomig.lint.rules import (
     add_required_column,
     attach_partition_scan,
+    bulk_table_copy,
     check_without_not_valid,
     column_type_rewrite,
     concurrent_in_transaction,
@@ -102,6 +103,7 @@ MODULES = (
     plan_rejected,
     concurrent_index_if_not_exists,
     sequence_restart,
+    bulk_table_copy,
     # backward compatibility
     rename_column,
     rename_table,

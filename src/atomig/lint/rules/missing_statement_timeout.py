@@ -2,9 +2,9 @@
 tool).
 
 ## Why
-A data change, a validation scan, an index build or a rewrite that takes far longer than
-planned keeps its locks (and its transaction open) for as long as it runs, with nobody to
-stop it at 3 a.m.
+A data change, a copy of a whole table (`INSERT … SELECT`, `CREATE TABLE … AS`), a
+validation scan, an index build or a rewrite that takes far longer than planned keeps its
+locks (and its transaction open) for as long as it runs, with nobody to stop it at 3 a.m.
 
 ## Instead
 Set `SET statement_timeout = '15min';` (or what the statement needs) at the top of the file.
@@ -19,6 +19,7 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
+from atomig.lint.helpers import copied_tables
 from atomig.lint.rule import Example
 from atomig.lint.rules.missing_lock_timeout import setting_seen
 from atomig.sql.parse import Statement
@@ -49,10 +50,13 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     if setting_seen(stmt, ctx, "statement_timeout") or ctx.scratch(ID).get("done"):
         return
     facts = ctx.facts(stmt)
-    if stmt.kind not in _LONG and not facts.scans and not facts.rewrites:
+    # A copy of a whole existing table (INSERT … SELECT, CREATE TABLE … AS) runs long
+    # like an UPDATE without WHERE, even into a table made in this migration.
+    copies = any(not ctx.is_new(name) for name, _ in copied_tables(stmt))
+    if stmt.kind not in _LONG and not (facts.scans or facts.rewrites or copies):
         return
     touched = [lock.relation for lock in facts.locks]
-    if touched and all(ctx.is_new(name) for name in touched):
+    if not copies and touched and all(ctx.is_new(name) for name in touched):
         return
     ctx.scratch(ID)["done"] = True
     yield Hit(

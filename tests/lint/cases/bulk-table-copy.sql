@@ -1,0 +1,48 @@
+-- Edge cases of bulk-table-copy: blank-line separated, each one migration's up file.
+-- expect: bulk-table-copy
+-- expect-not: unbatched-dml
+INSERT INTO archive SELECT * FROM orders;
+
+-- expect: bulk-table-copy
+CREATE TABLE orders_copy AS SELECT * FROM orders;
+
+-- expect: bulk-table-copy
+SELECT id, status INTO orders_copy FROM shop.orders;
+
+-- expect: bulk-table-copy
+CREATE MATERIALIZED VIEW order_ids AS SELECT id FROM orders;
+
+-- expect: bulk-table-copy
+INSERT INTO archive (id) SELECT id FROM orders UNION ALL SELECT id FROM old_orders;
+
+-- expect: bulk-table-copy
+CREATE TABLE archive (id bigint PRIMARY KEY);
+INSERT INTO archive SELECT id FROM orders;
+
+-- expect-not: bulk-table-copy
+CREATE TABLE staging (id bigint PRIMARY KEY);
+INSERT INTO staging VALUES (1), (2);
+INSERT INTO archive SELECT * FROM staging;
+CREATE TABLE staging_copy AS SELECT * FROM staging;
+
+-- expect-not: bulk-table-copy
+INSERT INTO archive VALUES (1, 'x');
+INSERT INTO archive SELECT * FROM orders WHERE id = 42;
+INSERT INTO archive SELECT * FROM orders ORDER BY id LIMIT 100;
+INSERT INTO archive SELECT 1, 'x';
+CREATE TABLE orders_shape AS SELECT * FROM orders WITH NO DATA;
+SELECT count(*) FROM orders;
+
+-- expect: missing-statement-timeout
+-- runner: other
+CREATE TABLE orders_copy AS SELECT * FROM orders;
+
+-- expect: missing-statement-timeout
+-- runner: other
+CREATE TABLE archive (id bigint PRIMARY KEY);
+INSERT INTO archive SELECT id FROM orders;
+
+-- expect-not: missing-statement-timeout
+-- runner: other
+CREATE TABLE staging (id bigint PRIMARY KEY);
+CREATE TABLE staging_copy AS SELECT * FROM staging;
