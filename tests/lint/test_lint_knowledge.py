@@ -412,6 +412,23 @@ def test_dropping_a_foreign_key_holds_the_referenced_table():
     assert not any("lock on p " in m for m in _lock_hold_messages(history, check))
 
 
+def test_an_unnamed_foreign_key_is_known_by_the_name_postgres_gave_it():
+    # REFERENCES without CONSTRAINT name: PostgreSQL calls it t_p_id_fkey, and a later
+    # migration drops it by that name (tests/integration/test_constraint_names.py).
+    history = migration(
+        "20240101_0000_a",
+        "CREATE TABLE p (id bigint PRIMARY KEY);\n"
+        "CREATE TABLE t (id bigint PRIMARY KEY, p_id bigint REFERENCES p);",
+    )
+    later = migration(
+        "20240102_0000_b",
+        "ALTER TABLE t DROP CONSTRAINT t_p_id_fkey;\n"
+        "UPDATE audit SET note = 'x' WHERE id = 1;",
+    )
+    messages = _lock_hold_messages(history, later)
+    assert any("lock on p " in m for m in messages), messages
+
+
 def test_inherit_holds_the_parent_only_as_pg_locks_says():
     sql = "ALTER TABLE child INHERIT parent;\nUPDATE audit SET note = 'x' WHERE id = 1;"
     messages = _lock_hold_messages(migration("20240101_0000_a", sql))

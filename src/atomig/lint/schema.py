@@ -25,6 +25,7 @@ from atomig.sql.classify import (
     range_var,
 )
 from atomig.sql.facts import QualifiedName
+from atomig.sql.naming import default_constraint_name, expression_columns
 from atomig.sql.parse import Statement
 from atomig.sql.types import TypeRef
 
@@ -127,6 +128,24 @@ def _not_null(column: Column, not_null: bool) -> Column:
 
 def _names(items: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
     return tuple(i["String"]["sval"] for i in items if "String" in i)
+
+
+def _default_name_columns(
+    kind: str, con: Mapping[str, Any], keys: tuple[str, ...]
+) -> list[str]:
+    """The columns PostgreSQL builds an unnamed constraint's name from: a CHECK's are the
+    ones its expression reads, an exclusion constraint's its elements ("expr" for an
+    expression), the others' their key columns."""
+    if kind == "check":
+        return expression_columns(con.get("raw_expr"))
+    if kind == "exclusion" and not keys:
+        names = []
+        for pair in con.get("exclusions", ()):
+            items = pair.get("List", {}).get("items", ()) if "List" in pair else pair
+            elem = (items[0] if items else {}).get("IndexElem", {})
+            names.append(elem.get("name") or "expr")
+        return names
+    return list(keys)
 
 
 def not_null_check_column(constraint: Mapping[str, Any]) -> str | None:
@@ -257,7 +276,12 @@ class SchemaState:
                 column = table.columns.get(col)
                 if column is not None:
                     table.columns[col] = _not_null(column, True)
-        name = con.get("conname") or f"{table.name.name}_{'_'.join(keys)}_{kind}"
+        name = con.get("conname") or default_constraint_name(
+            table.name.name,
+            kind,
+            _default_name_columns(kind, con, keys),
+            taken=table.constraints.keys() | table.indexes.keys(),
+        )
         table.constraints[name] = Constraint(
             name,
             kind,

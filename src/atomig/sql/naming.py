@@ -1,0 +1,105 @@
+"""The names PostgreSQL gives constraints declared without one.
+
+A migration that writes ``PRIMARY KEY (id)`` or ``REFERENCES users`` without ``CONSTRAINT
+name`` gets a generated name (``orders_pkey``, ``orders_user_id_fkey``), and a later
+migration drops it by that name: the history replay must know the same name to recognise it.
+This mirrors ``ChooseConstraintName`` / ``makeObjectName`` (src/backend/commands/indexcmds.c,
+src/backend/catalog/pg_constraint.c): ``table_columns_label``, each part shortened until the
+whole fits in NAMEDATALEN - 1 bytes, and a number appended to the label while the name is
+taken.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container, Iterator, Mapping, Sequence
+from typing import Any
+
+# NAMEDATALEN - 1
+_MAX_BYTES = 63
+_LABELS = {
+    "primary": "pkey",
+    "unique": "key",
+    "foreign": "fkey",
+    "check": "check",
+    "exclusion": "excl",
+}
+
+
+def default_constraint_name(
+    table: str,
+    kind: str,
+    columns: Sequence[str],
+    taken: Container[str] = (),
+) -> str:
+    """The name PostgreSQL generates for an unnamed constraint of ``kind`` (``primary``,
+    ``unique``, ``foreign``, ``check``, ``exclusion``) on ``columns`` of ``table``.
+
+    For a CHECK, ``columns`` are the columns its expression reads: one names it
+    ``table_column_check``, none or several ``table_check`` (PostgreSQL cannot tell a
+    column constraint from a table constraint any more, and approximates so).
+
+    >>> default_constraint_name("orders", "primary", ["id"])
+    'orders_pkey'
+    >>> default_constraint_name("orders", "foreign", ["user_id", "shop_id"])
+    'orders_user_id_shop_id_fkey'
+    >>> default_constraint_name("orders", "check", ["a", "b"])
+    'orders_check'
+    >>> default_constraint_name("orders", "unique", ["email"], taken={"orders_email_key"})
+    'orders_email_key1'
+    """
+    label = _LABELS[kind]
+    if kind == "primary":
+        addition = ""
+    elif kind == "check":
+        addition = columns[0] if len(set(columns)) == 1 else ""
+    else:
+        addition = "_".join(columns)
+    name = _object_name(table, addition, label)
+    number = 0
+    while name in taken:
+        number += 1
+        name = _object_name(table, addition, f"{label}{number}")
+    return name
+
+
+def expression_columns(expression: Mapping[str, Any] | None) -> list[str]:
+    """The column names an expression (a libpg_query node) reads, in order."""
+    return list(_column_refs(expression))
+
+
+def _column_refs(node: Any) -> Iterator[str]:
+    if isinstance(node, Mapping):
+        ref = node.get("ColumnRef")
+        if ref is not None:
+            names = [
+                f["String"]["sval"] for f in ref.get("fields", ()) if "String" in f
+            ]
+            if names:
+                yield names[-1]
+            return
+        for value in node.values():
+            yield from _column_refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _column_refs(item)
+
+
+def _object_name(name1: str, name2: str, label: str) -> str:
+    """``makeObjectName``: take bytes off the longer part until the name fits, then clip
+    each part to a whole character (``pg_mbcliplen``)."""
+    overhead = (len(label) + 1 if label else 0) + (1 if name2 else 0)
+    available = _MAX_BYTES - overhead
+    raw1, raw2 = name1.encode("utf-8"), name2.encode("utf-8")
+    chars1, chars2 = len(raw1), len(raw2)
+    while chars1 + chars2 > available:
+        if chars1 > chars2:
+            chars1 -= 1
+        else:
+            chars2 -= 1
+    parts = [_clip(raw1, chars1), *([_clip(raw2, chars2)] if name2 else [])]
+    return "_".join([*parts, *([label] if label else [])])
+
+
+def _clip(raw: bytes, size: int) -> str:
+    """The first ``size`` bytes of ``raw``, less a character cut in the middle."""
+    return raw[:size].decode("utf-8", errors="ignore")

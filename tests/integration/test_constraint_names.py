@@ -1,0 +1,53 @@
+"""The names the history replay gives unnamed constraints are PostgreSQL's own (PG 15 and
+18): a later migration drops them by those names."""
+
+from __future__ import annotations
+
+from atomig.lint.schema import SchemaState, key_of
+from atomig.sql import parse_script
+from atomig.sql.facts import QualifiedName
+
+LONG = "a_table_name_that_is_quite_long_for_sure_x"
+LONG_COLUMN = "a_column_name_that_is_long_as_well_yes"
+SCHEMA = f"""
+CREATE TABLE users (id bigint PRIMARY KEY, email text UNIQUE, shop int, at tstzrange);
+CREATE TABLE orders (
+    id bigint PRIMARY KEY,
+    user_id bigint REFERENCES users,
+    shop_id int,
+    qty int CHECK (qty > 0),
+    lo int, hi int,
+    UNIQUE (user_id, shop_id),
+    CHECK (lo < hi),
+    CHECK (true),
+    CHECK (hi > 0),
+    FOREIGN KEY (user_id) REFERENCES users (id)
+);
+ALTER TABLE users ADD UNIQUE (shop);
+ALTER TABLE users ADD CHECK (shop > 0);
+ALTER TABLE users ADD CHECK (shop < 100);
+CREATE TABLE "{LONG}" (id bigint PRIMARY KEY, "{LONG_COLUMN}" int UNIQUE CHECK ("{LONG_COLUMN}" > 0));
+CREATE TABLE "Größe_Tabelle_mit_einem_sehr_langen_Namen_äöü" ("Spalte_äöü_mit_langem_Namen" int UNIQUE);
+"""
+
+
+def test_unnamed_constraints_get_postgres_names(database):
+    state = SchemaState()
+    for statement in parse_script(SCHEMA).statements:
+        state.apply(statement, "m1")
+    with database.connect() as conn:
+        for statement in parse_script(SCHEMA).statements:
+            conn.execute(statement.text)
+        rows = conn.execute(
+            "SELECT c.relname, n.conname FROM pg_constraint n "
+            "JOIN pg_class c ON c.oid = n.conrelid "
+            "JOIN pg_namespace s ON s.oid = c.relnamespace "
+            "WHERE s.nspname = 'public' AND n.contype IN ('p', 'u', 'f', 'c')"
+        ).fetchall()
+    assert len(rows) >= 16
+    expected: dict[str, set[str]] = {}
+    for table, name in rows:
+        expected.setdefault(table, set()).add(name)
+    for table, names in expected.items():
+        known = state.tables[key_of(QualifiedName(None, table))]
+        assert set(known.constraints) == names, table
