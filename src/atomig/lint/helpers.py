@@ -354,8 +354,45 @@ def _whole_reads(select: Body) -> Iterator[tuple[QualifiedName, int | None]]:
         for side in ("larg", "rarg"):
             yield from _whole_reads(select.get(side) or {})
         return
+    if any(_is_aggregate(item) for item in select.get("targetList", ())):
+        return  # an aggregate without GROUP BY: one row, however many it reads
     for item in select.get("fromClause", ()):
         node = item.get("RangeVar")
         name = range_var(node)
         if node is not None and name is not None:
             yield name, node.get("location")
+
+
+# PostgreSQL's built-in general-purpose and statistical aggregates (func-aggregate.html).
+# A call is known to be an aggregate by its syntax too (count(*), DISTINCT, ORDER BY,
+# FILTER, WITHIN GROUP); a user-defined aggregate called plainly is not recognised.
+_AGGREGATES = frozenset(
+    {
+        "any_value", "array_agg", "avg", "bit_and", "bit_or", "bit_xor", "bool_and",
+        "bool_or", "count", "every", "json_agg", "json_agg_strict", "json_object_agg",
+        "jsonb_agg", "jsonb_agg_strict", "jsonb_object_agg", "max", "min", "range_agg",
+        "range_intersect_agg", "string_agg", "sum", "xmlagg", "corr", "covar_pop",
+        "covar_samp", "regr_avgx", "regr_avgy", "regr_count", "regr_intercept",
+        "regr_r2", "regr_slope", "regr_sxx", "regr_sxy", "regr_syy", "stddev",
+        "stddev_pop", "stddev_samp", "variance", "var_pop", "var_samp", "mode",
+        "percentile_cont", "percentile_disc",
+    }
+)  # fmt: skip
+
+
+def _is_aggregate(target: Body) -> bool:
+    """A select-list item that is an aggregate call (not a window function)."""
+    call = ((target.get("ResTarget") or {}).get("val") or {}).get("FuncCall")
+    if call is None or call.get("over") is not None:
+        return False
+    if any(
+        call.get(marker)
+        for marker in ("agg_star", "agg_distinct", "agg_order", "agg_filter")
+    ) or call.get("agg_within_group"):
+        return True
+    names = [n["String"]["sval"] for n in call.get("funcname", ()) if "String" in n]
+    return (
+        bool(names)
+        and names[-1] in _AGGREGATES
+        and (len(names) == 1 or names[0] == "pg_catalog")
+    )

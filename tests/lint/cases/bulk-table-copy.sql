@@ -32,6 +32,11 @@ INSERT INTO archive SELECT * FROM orders ORDER BY id LIMIT 100;
 INSERT INTO archive SELECT 1, 'x';
 CREATE TABLE orders_shape AS SELECT * FROM orders WITH NO DATA;
 SELECT count(*) FROM orders;
+INSERT INTO order_stats SELECT count(*), sum(total), max(created_at) FROM orders;
+CREATE TABLE totals AS SELECT pg_catalog.sum(total) FILTER (WHERE total > 0) FROM orders;
+
+-- expect: bulk-table-copy
+INSERT INTO ranked SELECT id, rank() OVER (ORDER BY total) FROM orders;
 
 -- expect: missing-statement-timeout
 -- runner: other
