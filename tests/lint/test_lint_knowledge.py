@@ -433,3 +433,34 @@ def test_inherit_holds_the_parent_only_as_pg_locks_says():
     sql = "ALTER TABLE child INHERIT parent;\nUPDATE audit SET note = 'x' WHERE id = 1;"
     messages = _lock_hold_messages(migration("20240101_0000_a", sql))
     assert len(messages) == 1 and "lock on child" in messages[0], messages
+
+
+def test_one_finding_per_table_when_a_statement_names_several():
+    # A rule reports each table of TRUNCATE a, b or DROP TABLE a, b; the judge's "one
+    # finding per rule and position" kept only the first table's (b was never reported).
+    history = migration(
+        "20240101_0000_a",
+        "CREATE TABLE p1 (id bigint PRIMARY KEY);\n"
+        "CREATE TABLE p2 (id bigint PRIMARY KEY);\n"
+        "CREATE TABLE t (id bigint PRIMARY KEY, a bigint REFERENCES p1, "
+        "b bigint REFERENCES p2);",
+        "DROP TABLE IF EXISTS t, p2, p1;",
+    )
+    later = migration(
+        "20240102_0000_b",
+        "ALTER TABLE t DROP CONSTRAINT t_a_fkey, DROP CONSTRAINT t_b_fkey;\n"
+        "UPDATE audit SET note = 'x' WHERE id = 1;\n"
+        "TRUNCATE x, y;\n"
+        "DROP TABLE x2, y2;",
+        report=("up",),
+    )
+    options = LintOptions(version=ServerVersion.from_major(15))
+    found = lint_migrations([history, later], options=options).findings
+    said = {(f.rule, f.line, f.message.split(" ")[1]) for f in found}
+    assert {("truncate", 3, "x"), ("truncate", 3, "y")} <= said
+    assert ("drop-table", 4, "table") in said
+    dropped = [f.message for f in found if f.rule == "drop-table"]
+    assert any(" x2 " in m for m in dropped) and any(" y2 " in m for m in dropped)
+    held = [f.message for f in found if f.rule == "long-lock-hold" and f.line == 1]
+    for table in ("t", "p1", "p2"):
+        assert any(f"lock on {table} " in m for m in held), held

@@ -34,7 +34,7 @@ class Judge:
         self.per_statement: dict[int, list[Ignore]] = {}
         self.lines: LineIndex | None = None
         self.to_char: ByteToChar | None = None
-        self.seen: set[tuple[str, int, int]] = set()
+        self.seen: set[tuple[str, int, int, QualifiedName | None]] = set()
 
     def findings(
         self, raw: Iterable[tuple[Rule, Statement | None, Hit]]
@@ -101,8 +101,9 @@ class Judge:
                 )
             else:
                 line, column, end_line, end_column = 1, 1, 1, 1
-            # One hazard, one finding: a rule reports a statement once per position.
-            marker = (rule.id, line, column)
+            # One hazard, one finding: a rule reports a statement once per position and
+            # relation (TRUNCATE a, b is two hazards at one position).
+            marker = (rule.id, line, column, hit.relation)
             if marker in seen:
                 continue
             seen.add(marker)
