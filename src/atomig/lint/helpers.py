@@ -11,7 +11,7 @@ from atomig.sql.classify import (
     range_var,
 )
 from atomig.sql.facts import QualifiedName, RelationLock
-from atomig.sql.parse import Statement
+from atomig.sql.parse import Statement, walk
 from atomig.sql.quote import quote_ident
 from atomig.sql.types import TypeRef
 
@@ -289,21 +289,14 @@ def relation_location(stmt: Statement, relation: QualifiedName) -> int | None:
 
 
 def _range_var_location(node: Any, relation: QualifiedName) -> int | None:
-    if isinstance(node, Mapping):
-        found = node.get("RangeVar")
-        if isinstance(found, Mapping) and range_var(found) == relation:
-            location: int | None = found.get("location")
-            return location
-        children: Any = node.values()
-    elif isinstance(node, list | tuple):
-        children = node
-    else:
-        return None
-    for child in children:
-        location = _range_var_location(child, relation)
-        if location is not None:
-            return location
-    return None
+    return next(
+        (
+            value.get("location")
+            for key, value in walk(node)
+            if key == "RangeVar" and range_var(value) == relation
+        ),
+        None,
+    )
 
 
 def copied_tables(stmt: Statement) -> list[tuple[QualifiedName, int | None]]:

@@ -10,7 +10,7 @@ index range scan on the key (``key > $lo AND key <= $hi``; a row comparison
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +19,7 @@ from pglast.stream import RawStream
 
 from atomig.errors import SourceError, SourceLocation
 from atomig.sql.facts import QualifiedName
-from atomig.sql.parse import Statement
+from atomig.sql.parse import Statement, walk
 
 _KINDS = {"UpdateStmt": "update", "DeleteStmt": "delete"}
 
@@ -68,16 +68,6 @@ class BackfillStatement:
         )
 
 
-def _walk(node: Any) -> Iterator[tuple[str, Any]]:
-    if isinstance(node, Mapping):
-        for key, value in node.items():
-            yield key, value
-            yield from _walk(value)
-    elif isinstance(node, list | tuple):
-        for item in node:
-            yield from _walk(item)
-
-
 def backfill_statement(statement: Statement, path: str) -> BackfillStatement:
     """Check that ``statement`` can run as a backfill and describe its target.
 
@@ -118,7 +108,7 @@ def backfill_statement(statement: Statement, path: str) -> BackfillStatement:
             )
     relation = body["relation"]
     alias = (relation.get("alias") or {}).get("aliasname")
-    params = [v.get("number", 0) for k, v in _walk(body) if k == "ParamRef"]
+    params = [v.get("number", 0) for k, v in walk(body) if k == "ParamRef"]
     updated = frozenset(
         target["ResTarget"]["name"]
         for target in body.get("targetList", ())

@@ -11,8 +11,10 @@ taken.
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterator, Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from typing import Any
+
+from atomig.sql.parse import walk
 
 # NAMEDATALEN - 1
 _MAX_BYTES = 63
@@ -64,24 +66,16 @@ def default_constraint_name(
 
 def expression_columns(expression: Mapping[str, Any] | None) -> list[str]:
     """The column names an expression (a libpg_query node) reads, in order."""
-    return list(_column_refs(expression))
-
-
-def _column_refs(node: Any) -> Iterator[str]:
-    if isinstance(node, Mapping):
-        ref = node.get("ColumnRef")
-        if ref is not None:
-            names = [
+    return [
+        names[-1]
+        for key, ref in walk(expression)
+        if key == "ColumnRef"
+        and (
+            names := [
                 f["String"]["sval"] for f in ref.get("fields", ()) if "String" in f
             ]
-            if names:
-                yield names[-1]
-            return
-        for value in node.values():
-            yield from _column_refs(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _column_refs(item)
+        )
+    ]
 
 
 def _object_name(name1: str, name2: str, label: str) -> str:

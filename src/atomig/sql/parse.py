@@ -96,6 +96,18 @@ class Script:
         return len(self.statements)
 
 
+def walk(node: Any) -> Iterator[tuple[str, Any]]:
+    """Every ``(key, value)`` of a parse tree (dicts and lists as libpg_query's JSON has
+    them), depth first, in order."""
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            yield key, value
+            yield from walk(value)
+    elif isinstance(node, list | tuple):
+        for item in node:
+            yield from walk(item)
+
+
 def parse_script(text: str, path: str = "<string>") -> Script:
     """Parse ``text`` into statements with exact spans.
 
