@@ -132,8 +132,6 @@ class Pacer:
         self.pauses = 0
         self.yielded_ms = 0.0
         self.load: float | None = None
-        # The last verdict of observe_load(): batches aim shorter and yield while True.
-        self.busy = False
         self._reported_busy = False
         self._next_load_report = 0.0
 
@@ -221,7 +219,6 @@ class Pacer:
             load if self.load is None else self.load + _LOAD_WEIGHT * (load - self.load)
         )
         busy = self.load >= self.options.busy_sessions
-        self.busy = busy
         # Transitions are reported at most every _PAUSE_REPORT_S (a load near the threshold
         # flips often); a flip back within that time is reported when the time is up.
         if busy != self._reported_busy and self.clock() >= self._next_load_report:
