@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 
 from atomig.db.connect import server_version
-from atomig.lint.catalog import CatalogFacts, CatalogTable
+from atomig.lint.catalog import CatalogConstraint, CatalogFacts, CatalogTable
 from atomig.sql.volatility import Volatility
 
 _LINT_TABLES = """
@@ -49,6 +49,24 @@ _LINT_INDEX_OWNERS = """
     WHERE ic.relname = ANY (%(names)s)
       AND ni.nspname NOT IN ('pg_catalog', 'information_schema')
 """
+# The constraints of the tables the migrations name, with the table a foreign key
+# references: dropping a foreign key also locks that table ACCESS EXCLUSIVE (checked in
+# pg_locks on PG 15 and 18), which the migration text alone does not tell.
+_LINT_CONSTRAINTS = """
+    SELECT nt.nspname, tc.relname, c.conname, c.contype::text, c.convalidated,
+           ARRAY(SELECT a.attname::text
+                 FROM unnest(c.conkey) WITH ORDINALITY AS k(attnum, ord)
+                 JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
+                 ORDER BY k.ord),
+           nr.nspname, rc.relname
+    FROM pg_constraint c
+    JOIN pg_class tc ON tc.oid = c.conrelid
+    JOIN pg_namespace nt ON nt.oid = tc.relnamespace
+    LEFT JOIN pg_class rc ON rc.oid = nullif(c.confrelid, 0)
+    LEFT JOIN pg_namespace nr ON nr.oid = rc.relnamespace
+    WHERE tc.relname = ANY (%(names)s)
+      AND nt.nspname NOT IN ('pg_catalog', 'information_schema')
+"""
 # A validated CHECK (col IS NOT NULL) on one column: compared with the server's own
 # rendering of that constraint, so no SQL text is parsed here.
 _LINT_CHECKS = """
@@ -72,7 +90,8 @@ def read_lint_catalog(
 ) -> CatalogFacts:
     """What lint needs from the live catalog about the tables named ``relation_names``:
     row estimates, total sizes, real column types, valid indexes, validated NOT NULL checks,
-    and the volatility of every user-defined function. Reads only."""
+    constraints (a foreign key with the table it references), and the volatility of every
+    user-defined function. Reads only."""
     names = sorted(set(relation_names))
     index_owners = {
         (index_schema, index): (schema, table)
@@ -80,7 +99,30 @@ def read_lint_catalog(
             _LINT_INDEX_OWNERS, {"names": names}
         )
     }
-    names = sorted({*names, *(table for _, table in index_owners.values())})
+    constraints: dict[tuple[str, str], dict[str, CatalogConstraint]] = {}
+    for schema, table, name, kind, valid, columns, ref_schema, ref in conn.execute(
+        _LINT_CONSTRAINTS, {"names": names}
+    ):
+        constraints.setdefault((schema, table), {})[name] = CatalogConstraint(
+            kind,
+            bool(valid),
+            tuple(columns),
+            None if ref is None else (ref_schema, ref),
+        )
+    # The tables of named indexes and those foreign keys reference are locked too: their
+    # sizes decide how much that hurts.
+    names = sorted(
+        {
+            *names,
+            *(table for _, table in index_owners.values()),
+            *(
+                con.references[1]
+                for per_table in constraints.values()
+                for con in per_table.values()
+                if con.references is not None
+            ),
+        }
+    )
     tables: dict[int, dict[str, Any]] = {}
     rows_of = conn.execute(_LINT_TABLES, {"names": names})
     for oid, schema, name, rows, size, partitioned in rows_of:
@@ -122,6 +164,7 @@ def read_lint_catalog(
                 tuple(t["indexes"]),
                 frozenset(t["checks"]),
                 t["partitioned"],
+                constraints.get((t["schema"], t["name"]), {}),
             )
             for t in tables.values()
         },

@@ -12,6 +12,24 @@ from atomig.sql.volatility import Volatility
 
 
 @dataclass(frozen=True, slots=True)
+class CatalogConstraint:
+    """One constraint as ``pg_constraint`` has it.
+
+    Attributes:
+        kind: ``pg_constraint.contype`` (``f`` foreign key, ``c`` check, ``p``, ``u``,
+            ``x``, ``n`` NOT NULL on PostgreSQL 18, ``t`` constraint trigger).
+        validated: ``convalidated`` (false for a NOT VALID constraint).
+        columns: the constrained columns, in key order.
+        references: for a foreign key, the ``(schema, name)`` of the referenced table.
+    """
+
+    kind: str
+    validated: bool = True
+    columns: tuple[str, ...] = ()
+    references: Key | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class CatalogTable:
     """One table as the server knows it.
 
@@ -21,6 +39,7 @@ class CatalogTable:
         columns: column name → ``format_type`` text.
         indexes: ``(name, leading column names, unique)`` per valid index.
         not_null_checks: columns with a validated ``CHECK (col IS NOT NULL)``.
+        constraints: constraint name → its kind, validity, columns and referenced table.
     """
 
     schema: str
@@ -31,6 +50,7 @@ class CatalogTable:
     indexes: tuple[tuple[str, tuple[str, ...], bool], ...] = ()
     not_null_checks: frozenset[str] = frozenset()
     partitioned: bool = False
+    constraints: Mapping[str, CatalogConstraint] = field(default_factory=dict)
 
     @property
     def estimated_rows(self) -> int:

@@ -269,14 +269,33 @@ def partitioned_key_fix(kind: str, name: str, table: QualifiedName, cols: str) -
 
 
 def known_locks(stmt: Statement, ctx: LintContext) -> tuple[RelationLock, ...]:
-    """The statement's locks: its facts, plus those only the history can tell (dropping
-    a foreign key locks the table it references ACCESS EXCLUSIVE)."""
+    """The statement's locks: its facts, plus those only the history or the live catalog
+    can tell (dropping a foreign key locks the table it references ACCESS EXCLUSIVE)."""
     locks = ctx.facts(stmt).locks
     if stmt.kind != "AlterTableStmt" or not any(
         True for _ in commands(stmt, "AT_DropConstraint")
     ):
         return locks
-    return locks + dropped_foreign_key_locks(stmt, ctx.schema.referenced_by)
+
+    def referenced_by(table: QualifiedName, constraint: str) -> QualifiedName | None:
+        known = ctx.schema.referenced_by(table, constraint)
+        if known is not None or constraint_known(ctx, table, constraint):
+            return known
+        # A foreign key older than the history: only the live catalog knows it.
+        live = ctx.catalog_table(table)
+        con = None if live is None else live.constraints.get(constraint)
+        if con is None or con.references is None:
+            return None
+        return QualifiedName(*con.references)
+
+    return locks + dropped_foreign_key_locks(stmt, referenced_by)
+
+
+def constraint_known(ctx: LintContext, table: QualifiedName, constraint: str) -> bool:
+    """The replayed history knows ``constraint`` of ``table`` (then it, not the live
+    catalog, says what the constraint is at this point of the migrations)."""
+    known = ctx.table(table)
+    return known is not None and constraint in known.constraints
 
 
 def relation_location(stmt: Statement, relation: QualifiedName) -> int | None:

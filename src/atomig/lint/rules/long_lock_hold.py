@@ -16,8 +16,8 @@ nor is the lock of a `DROP TABLE` (the table's queries fail once it is gone anyw
 A `DROP INDEX` is reported on the index's table: known from history, or, for an index
 older than the history, from the live catalog (`--database-url`); offline, only the
 index's name is. `CREATE TABLE … PARTITION OF` locks the partitioned table ACCESS EXCLUSIVE
-and is reported like an `ALTER TABLE` of it, and dropping a foreign key known from history
-on the table it references too. Each locked table gets its own finding.
+and is reported like an `ALTER TABLE` of it, and dropping a foreign key (known from history
+or the live catalog) on the table it references too. Each locked table gets its own finding.
 """
 
 from __future__ import annotations
