@@ -61,3 +61,5 @@ def test_case(sql, meta):
     for finding in result.findings:
         # A finding names what it is about: never a missing name rendered as "None".
         assert "None" not in f"{finding.message} {finding.fix}", finding
+        # … nor an empty one ("dropping extension  breaks").
+        assert "  " not in finding.message, finding

@@ -464,3 +464,22 @@ def test_one_finding_per_table_when_a_statement_names_several():
     held = [f.message for f in found if f.rule == "long-lock-hold" and f.line == 1]
     for table in ("t", "p1", "p2"):
         assert any(f"lock on {table} " in m for m in held), held
+
+
+def test_drop_object_names_each_object_dropped():
+    # An extension, publication or server is a bare name in the parse tree: the message
+    # read "dropping extension  breaks …", and DROP EXTENSION a, b reported only a.
+    up = (
+        "DROP EXTENSION IF EXISTS hstore, pg_trgm;\n"
+        "DROP PUBLICATION orders_pub;\n"
+        "DROP STATISTICS orders_stats;"
+    )
+    options = LintOptions(version=ServerVersion.from_major(15))
+    found = lint_migrations([migration("20240101_0000_a", up)], options=options)
+    said = sorted(f.message for f in found.findings if f.rule == "drop-object")
+    assert [m.split(" breaks")[0] for m in said] == [
+        "dropping extension hstore",
+        "dropping extension pg_trgm",
+        "dropping publication orders_pub",
+        "dropping statistics object orders_stats",
+    ]

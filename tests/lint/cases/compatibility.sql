@@ -52,3 +52,6 @@ ALTER FOREIGN TABLE remote.orders
 -- expect-not: add-required-column
 -- serial types fill every row from their sequence: the statement does not fail.
 ALTER TABLE orders ADD COLUMN uid bigserial PRIMARY KEY, ADD COLUMN n serial NOT NULL;
+
+-- expect: drop-object
+DROP EXTENSION IF EXISTS pg_trgm;

@@ -102,26 +102,42 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     remove = stmt.body.get("removeType", "")
     if remove in _ELSEWHERE:
         return
-    what = remove.removeprefix("OBJECT_").lower().replace("_", " ")
+    what = _WHAT.get(remove) or remove.removeprefix("OBJECT_").lower().replace("_", " ")
     kind = _KINDS.get(remove, "relation")
     for obj in stmt.body.get("objects", ()):
+        # An extension, publication, server, language … is a bare String, not a list.
         items = (
             obj.get("List", {}).get("items")
             or obj.get("ObjectWithArgs", {}).get("objname")
             or obj.get("TypeName", {}).get("names")
+            or ([obj] if "String" in obj else None)
         )
         name = name_list(items) if items else None
         if name is not None and (
             key_of(name) in ctx.created_here or ctx.made_here(kind, name)
         ):
             continue
+        named = f"{what} {name}" if name is not None and name.name else what
         yield Hit(
-            f"dropping {what} {name or ''} breaks running code and objects that still use it",
+            f"dropping {named} breaks running code and objects that still use it",
             "remove every use first (deploy), then drop it in a later migration; prefer "
             "CREATE OR REPLACE to change it",
+            # One hazard per object: DROP VIEW a, b is two at one position.
+            relation=name,
         )
 
 
+# How the kinds whose OBJECT_ names read badly are named in messages.
+_WHAT = {
+    "OBJECT_MATVIEW": "materialized view",
+    "OBJECT_STATISTIC_EXT": "statistics object",
+    "OBJECT_FDW": "foreign data wrapper",
+    "OBJECT_FOREIGN_SERVER": "server",
+    "OBJECT_OPCLASS": "operator class",
+    "OBJECT_OPFAMILY": "operator family",
+    "OBJECT_TSCONFIGURATION": "text search configuration",
+    "OBJECT_TSDICTIONARY": "text search dictionary",
+}
 _KINDS = {
     "OBJECT_FUNCTION": "function",
     "OBJECT_PROCEDURE": "function",
