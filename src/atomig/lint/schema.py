@@ -14,10 +14,11 @@ migration (``created``), dropped or not, so a down file can tell what its own up
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from atomig.lint.layered import Layered
 from atomig.sql.classify import (
     column_constraints,
     foreign_key_targets,
@@ -171,23 +172,27 @@ class SchemaState:
     """Tables by key, with copy-on-write forks (a down file is linted on a fork)."""
 
     def __init__(self) -> None:
-        self.tables: dict[Key, Table] = {}
-        self.index_owner: dict[Key, Key] = {}
+        self.tables: MutableMapping[Key, Table] = {}
+        self.index_owner: MutableMapping[Key, Key] = {}
         # The migration that last created each object (kept after the object is dropped).
-        self.created: dict[ObjectKey, str] = {}
+        self.created: MutableMapping[ObjectKey, str] = {}
         self._owned: set[Key] = set()
 
     def fork(self) -> SchemaState:
-        """A child state: changes to it never reach this one."""
+        """A child state: changes to it never reach this one. This state must not change
+        while the child is in use (the child reads through to it)."""
         child = SchemaState()
-        child.tables = dict(self.tables)
-        child.index_owner = dict(self.index_owner)
-        child.created = dict(self.created)
+        child.tables = Layered(self.tables)
+        child.index_owner = Layered(self.index_owner)
+        child.created = Layered(self.created)
         return child
 
     def snapshot(self) -> SchemaState:
         """A copy of the state as it is now, kept intact while this one changes on."""
-        copy = self.fork()
+        copy = SchemaState()
+        copy.tables = dict(self.tables)
+        copy.index_owner = dict(self.index_owner)
+        copy.created = dict(self.created)
         self._owned = (
             set()
         )  # tables now shared with the copy: copy them before a change
