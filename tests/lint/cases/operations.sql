@@ -131,3 +131,17 @@ CREATE INDEX orders_x ON orders (x);
 SET lock_timeout = '2s';
 ALTER FOREIGN TABLE remote.orders ADD CONSTRAINT orders_total_check CHECK (total > 0);
 DO $$ BEGIN ALTER FOREIGN TABLE remote.orders ALTER COLUMN total SET NOT NULL; END $$;
+
+-- expect: unbatched-dml
+MERGE INTO orders o USING imports i ON o.id = i.id
+  WHEN MATCHED AND i.gone THEN DELETE
+  WHEN NOT MATCHED THEN INSERT (id, status) VALUES (i.id, i.status);
+
+-- expect-not: unbatched-dml
+MERGE INTO orders o USING imports i ON o.id = i.id
+  WHEN NOT MATCHED THEN INSERT (id, status) VALUES (i.id, i.status);
+
+-- expect-not: unbatched-dml
+CREATE TABLE carts (id bigint PRIMARY KEY, status text);
+MERGE INTO carts c USING imports i ON c.id = i.id
+  WHEN MATCHED THEN UPDATE SET status = i.status;

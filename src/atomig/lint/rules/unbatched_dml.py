@@ -16,7 +16,8 @@ Not reported for a table created earlier in the same migration, nor for a point 
 WHERE that pins a single-column primary or unique key to constants (`WHERE id = 42`,
 `WHERE code IN ('a', 'b')`). Error without WHERE, warning with one. An UPDATE or DELETE
 inside a `WITH` (`WITH moved AS (DELETE … RETURNING *) INSERT INTO archive …`) is one
-statement too, and is reported the same way.
+statement too, and is reported the same way, as is a `MERGE` that updates or deletes
+matched rows (one that only inserts changes no existing row).
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     body = stmt.body
     if stmt.kind in _VERBS and stmt.directive("backfill") is None:
         yield from _unbatched(stmt.kind, body, ctx, None)
+    elif stmt.kind == "MergeStmt":
+        yield from _merge(body, ctx)
     # A data-modifying WITH (… DELETE … RETURNING) runs as one statement too.
     for item in (body.get("withClause") or {}).get("ctes", ()):
         cte = item.get("CommonTableExpr") or {}
@@ -77,32 +80,46 @@ def _unbatched(
     table = range_var(body.get("relation"))
     if ctx.is_new(table):
         return
-    verb = _VERBS[kind]
-    clause = body.get("whereClause")
-    where = clause is not None
+    verb, clause = _VERBS[kind], body.get("whereClause")
     if clause is not None and _pinned(clause) & ctx.unique_columns(table):
         return  # a point change: a handful of rows by key
-    scope = "the matching rows" if where else "EVERY row"
+    scope = "EVERY row" if clause is None else "the matching rows"
+    fix = f"batch the {verb} {_BATCH}"
     if cte is not None:
-        fix = (
-            f"batch the {verb} by primary-key ranges, one short transaction per batch "
-            f"(atomig's -- atomig: backfill takes a plain {verb}, not one inside WITH)"
-        )
+        fix += f" (-- atomig: backfill takes a plain {verb}, not one inside WITH)"
     elif not ctx.other_runner:
         fix = (
             f"put -- atomig: backfill on the line before the {verb}: atomig runs it in "
             "primary-key batches, one short transaction each"
         )
-    else:
-        fix = f"batch the {verb} by primary-key ranges, one short transaction per batch"
     yield Hit(
-        f"{verb} of {table} changes {scope} in one transaction: row locks held to the end, "
-        "a burst of WAL and bloat, an hour of rollback if it fails",
+        f"{verb} of {table} changes {scope}{_COST}",
         fix,
         relation=table,
-        severity=None if not where else Severity.WARNING,
+        severity=None if clause is None else Severity.WARNING,
         location=cte,
     )
+
+
+def _merge(body: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
+    table, clauses = range_var(body.get("relation")), body.get("mergeWhenClauses", ())
+    kinds = {(c.get("MergeWhenClause") or {}).get("commandType") for c in clauses}
+    done = " and ".join(verb for cmd, verb in _MERGE_VERBS.items() if cmd in kinds)
+    if done and not ctx.is_new(table):
+        yield Hit(
+            f"MERGE into {table} does {done} on every row the source matches{_COST}",
+            f"run the {done} as plain statements batched {_BATCH}",
+            relation=table,
+            severity=Severity.WARNING,
+        )
+
+
+_MERGE_VERBS = {"CMD_UPDATE": "UPDATE", "CMD_DELETE": "DELETE"}
+_BATCH = "by primary-key ranges, one short transaction per batch"
+_COST = (
+    " in one transaction: row locks held to the end, a burst of WAL and bloat, an hour "
+    "of rollback if it fails"
+)
 
 
 def _pinned(clause: dict[str, Any]) -> set[str]:
