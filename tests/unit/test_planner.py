@@ -184,3 +184,44 @@ def test_step_hash_is_stable_and_distinguishes_statements():
     a = make_plan("SELECT 1;").steps[0].statement_hash
     assert a == make_plan("SELECT 1;").steps[0].statement_hash
     assert a != make_plan("SELECT 2;").steps[0].statement_hash
+
+
+def _corpus():
+    """Every migration text the suite has at hand: rule examples and lint cases."""
+    from atomig.lint.registry import all_rules
+
+    for rule in all_rules().values():
+        for example in (*rule.bad, *rule.good):
+            yield f"{rule.id}-example", example.sql
+            if example.before:
+                yield f"{rule.id}-before", example.before
+    cases = Path(__file__).parents[1] / "lint" / "cases"
+    for path in sorted(cases.glob("*.sql")):
+        for number, block in enumerate(path.read_text().split("\n\n")):
+            if block.strip():
+                yield f"{path.stem}-{number}", block
+
+
+def test_may_refuse_is_true_of_every_file_the_planner_refuses():
+    # plan-rejected trusts may_refuse to skip planning: a refusal it misses is a finding
+    # lint never reports.
+    from atomig.errors import SourceError as Refusal
+    from atomig.plan.planner import may_refuse
+    from atomig.sql import statement_facts
+
+    refused = planned = 0
+    version = ServerVersion.from_major(15)
+    for name, text in _corpus():
+        try:
+            script = parse_script(text, "m.up.sql")
+        except Refusal:
+            continue  # a syntax error is not planned at all
+        facts = lambda s: statement_facts(s, version)  # noqa: E731
+        try:
+            make_plan(text)
+        except Refusal:
+            refused += 1
+            assert may_refuse(script, facts), name
+        else:
+            planned += 1
+    assert refused >= 10 and planned >= 100  # the corpus exercises both outcomes

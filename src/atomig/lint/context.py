@@ -124,6 +124,17 @@ class LintContext:
             found = self.plans[key] = _plan(script, direction, self, facts)
         return found
 
+    def plan_error(self, direction: str) -> SourceError | None:
+        """The planner's refusal of this file (``direction`` "up"/"down"), if any; a file
+        the planner cannot refuse (see :func:`~atomig.plan.planner.may_refuse`) is not
+        planned for it."""
+        if (self.script.path, direction) not in self.plans:
+            from atomig.plan.planner import may_refuse
+
+            if not may_refuse(self.script, self.facts):
+                return None
+        return self.plan_of(direction).error
+
     def step_mates(self, stmt: Statement) -> Iterator[Statement]:
         """The statements after ``stmt`` in the same transaction step, in order (lazily:
         callers stop early, so a file that is one long step stays linear)."""

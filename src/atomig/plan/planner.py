@@ -154,6 +154,29 @@ def _retry(settings: Settings, directives: Directives) -> RetryPolicy:
     )
 
 
+def may_refuse(
+    script: Script, facts_of: Callable[[Statement], StatementFacts]
+) -> bool:
+    """Whether :func:`plan_migration` can refuse ``script``; ``False`` is a promise that it
+    plans it without error.
+
+    Every refusal comes from a directive (``-- atomig: …``), a leading ``SET``, transaction
+    control, or a statement that cannot run in a transaction: a file with none of them always
+    plans. Lint asks this before planning each file of a directory only to report refusals
+    (most files have none of them, and planning costs several times this scan).
+    """
+    statements = script.statements
+    if "atomig" in script.text or (
+        statements and _set_value(statements[0]) is not None
+    ):
+        return True
+    for statement in statements:
+        facts = facts_of(statement)
+        if facts.transaction_control is not None or not facts.transactional:
+            return True
+    return False
+
+
 def plan_migration(
     migration: MigrationId,
     direction: str,

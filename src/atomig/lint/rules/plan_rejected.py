@@ -36,7 +36,7 @@ GOOD = ("SET lock_timeout = '5s';\nCREATE TABLE t (id bigint PRIMARY KEY);",)
 def finish(ctx: LintContext) -> Iterator[tuple[Statement | None, Hit]]:
     if ctx.direction not in ("up", "down"):
         return
-    error = ctx.plan_of(ctx.direction).error
+    error = ctx.plan_error(ctx.direction)
     if error is not None:
         line = error.location.line if error.location else 0
         stmt = next((s for s in ctx.script if s.span.line == line), None)
