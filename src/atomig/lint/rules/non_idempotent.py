@@ -75,25 +75,34 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     if stmt.kind == "DropStmt" and stmt.body.get("missing_ok"):
         # A CREATE after DROP … IF EXISTS of the same name is safe to run again.
         state.setdefault("dropped", set()).update(dropped_names(stmt))
-    if ctx.direction == "down" and "partial" not in state:
-        state["partial"], state["created"] = _up_shape(ctx)
-    if ctx.direction == "down" and state["partial"]:
-        reason = partial_state_hazard(stmt, state["created"])
-        if reason is not None:
-            yield Hit(
-                f"the up runs in several steps and may stop part-way, and this down "
-                f"statement is not safe there: {reason}; atomig refuses to start the up",
-                "guard it (IF EXISTS, IF NOT EXISTS, OR REPLACE, or a DO block), or set "
-                "-- atomig: on_failure=resume on the up",
-                severity=Severity.ERROR,
-            )
+    if ctx.direction == "down":
+        if "created" not in state:
+            state["created"] = _up_creates(ctx)
+        hazard = partial_state_hazard(stmt, state["created"])
+        unguarded = _unguarded(stmt, ctx)
+        if hazard is None and unguarded is None:
+            return
+        # Only now is the up planned (a down of guarded statements never needs it).
+        if "partial" not in state:
+            state["partial"] = _up_may_stop_part_way(ctx)
+        if state["partial"]:
+            if hazard is not None:
+                yield Hit(
+                    f"the up runs in several steps and may stop part-way, and this down "
+                    f"statement is not safe there: {hazard}; atomig refuses to start the "
+                    "up",
+                    "guard it (IF EXISTS, IF NOT EXISTS, OR REPLACE, or a DO block), or "
+                    "set -- atomig: on_failure=resume on the up",
+                    severity=Severity.ERROR,
+                )
+            return
+    elif not (ctx.other_runner and len(ctx.script) > 1):
         return
-    if ctx.direction != "down" and not (ctx.other_runner and len(ctx.script) > 1):
-        return
-    reason = _unguarded(stmt, ctx)
-    if reason is not None:
+    else:
+        unguarded = _unguarded(stmt, ctx)
+    if unguarded is not None:
         yield Hit(
-            f"{reason} in {_DOWN if ctx.direction == 'down' else _OTHER}, it meets the "
+            f"{unguarded} in {_DOWN if ctx.direction == 'down' else _OTHER}, it meets the "
             "object (or its absence) and fails",
             "guard it: IF [NOT] EXISTS, OR REPLACE",
         )
@@ -120,16 +129,22 @@ def _unguarded(stmt: Statement, ctx: LintContext) -> str | None:
     return None
 
 
-def _up_shape(ctx: LintContext) -> tuple[bool, set[QualifiedName]]:
-    """Whether the up may stop part-way under the rollback policy, and what it creates
-    (the rollback module is imported here: only down files need it, lint starts faster)."""
-    from atomig.plan.rollback import needs_partial_rollback
-
+def _up_creates(ctx: LintContext) -> set[QualifiedName]:
+    """What the partner up file creates (nothing under another runner)."""
     up = ctx.partner
     if up is None or ctx.other_runner:
-        return False, set()
-    created = {name for s in up for name in ctx.facts_of(s).creates}
+        return set()
+    return {name for s in up for name in ctx.facts_of(s).creates}
+
+
+def _up_may_stop_part_way(ctx: LintContext) -> bool:
+    """Whether the up may stop part-way under the rollback policy (the rollback module is
+    imported here: only down files need it, lint starts faster)."""
+    from atomig.plan.rollback import needs_partial_rollback
+
+    if ctx.partner is None or ctx.other_runner:
+        return False
     plan = ctx.plan_of("partner").plan
     if plan is None:
-        return False, created  # plan-rejected reports the up file
-    return plan.on_failure == "rollback" and needs_partial_rollback(plan), created
+        return False  # plan-rejected reports the up file
+    return plan.on_failure == "rollback" and needs_partial_rollback(plan)
