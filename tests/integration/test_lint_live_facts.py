@@ -88,3 +88,46 @@ def test_a_constraint_the_history_knows_is_read_from_the_history(project):
         if f["rule"] == "long-lock-hold" and "customer" in f["message"].split(" is ")[0]
     ]
     assert held == []
+
+
+def test_bulk_table_copy_knows_views_sizes_and_aggregates_from_the_catalog(project):
+    db = project.database
+    db.execute("CREATE TABLE orders (id bigint PRIMARY KEY, total int)")
+    db.execute("CREATE TABLE codes (id bigint PRIMARY KEY, code text)")
+    db.execute("INSERT INTO orders SELECT g, g FROM generate_series(1, 3000) g")
+    db.execute("INSERT INTO codes SELECT g, 'c' || g FROM generate_series(1, 50) g")
+    db.execute("ANALYZE orders")
+    db.execute("ANALYZE codes")
+    db.execute("CREATE VIEW order_totals AS SELECT id, total FROM orders")
+    db.execute("CREATE VIEW big_orders AS SELECT * FROM order_totals")  # view on view
+    db.execute("CREATE VIEW ratings AS VALUES ('G'), ('PG')")
+    db.execute("CREATE VIEW code_names AS SELECT code FROM codes")
+    db.execute(
+        "CREATE AGGREGATE total_sum (int) (sfunc = int4pl, stype = int, initcond = 0)"
+    )
+    (project.dir / "atomig.toml").write_text("[lint]\nsmall_table_rows = 1000\n")
+    project.add(
+        "20260101_0000_copies",
+        "CREATE TABLE a AS SELECT * FROM order_totals;\n"
+        "CREATE TABLE b AS SELECT * FROM big_orders;\n"
+        "CREATE TABLE c AS SELECT * FROM ratings;\n"
+        "CREATE TABLE d AS SELECT * FROM code_names;\n"
+        "CREATE TABLE e AS SELECT * FROM codes;\n"
+        "CREATE TABLE f AS SELECT total_sum(total) FROM orders;\n"
+        "CREATE TABLE g AS SELECT public.total_sum(total) FROM orders;\n"
+        "CREATE TABLE h AS SELECT * FROM orders;",
+        "SELECT 1;",
+    )
+
+    def copies(*args):
+        return {
+            f["line"]: f["severity"]
+            for f in findings(project, *args)
+            if f["rule"] == "bulk-table-copy"
+        }
+
+    # The views over orders copy it; a VALUES view copies nothing; the small table (and
+    # the view over it) is info; a user-defined aggregate returns one row.
+    assert copies() == {1: "warning", 2: "warning", 4: "info", 5: "info", 8: "warning"}
+    # Offline, every one of them looks like a copy of a table of unknown size.
+    assert copies("--no-database") == dict.fromkeys(range(1, 9), "warning")

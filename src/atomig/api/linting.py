@@ -26,6 +26,7 @@ from atomig.lint.engine import (
     referenced_relations,
 )
 from atomig.lint.finding import Severity
+from atomig.lint.helpers import copied_tables
 from atomig.lint.registry import all_rules
 from atomig.source.layout import parse_file_name, reject_nul
 from atomig.sql.versions import DEFAULT_LINT_VERSION, ServerVersion
@@ -236,6 +237,13 @@ def lint(
         sources = [f for m in migrations for f in (m.up, m.down) if f] + loose
         parsed.update((f.path, parse_file(f)) for f in sources)
         names = {rel.name for rel in referenced_relations(parsed.values())}
+        # The sources of whole-table copies too (a view or a small table is no bulk copy).
+        names.update(
+            name.name
+            for item in parsed.values()
+            for stmt in item.script or ()
+            for name, _ in copied_tables(stmt)
+        )
         catalog, database = _read_catalog(settings, names, report)
         if pg_version is None and "pg_version" not in (
             settings.extra.get("lint") or {}

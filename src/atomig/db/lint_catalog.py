@@ -76,9 +76,43 @@ _LINT_CHECKS = """
       AND cardinality(c.conkey) = 1
       AND pg_get_constraintdef(c.oid) = format('CHECK ((%%s IS NOT NULL))', quote_ident(a.attname))
 """
+# The tables and materialized views the named views read, through views on views (each
+# view's rewrite rule depends on the relations its query names).
+_LINT_VIEWS = """
+    WITH RECURSIVE reads (view, relation) AS (
+        SELECT v.oid, d.refobjid
+        FROM pg_class v
+        JOIN pg_namespace n ON n.oid = v.relnamespace
+        JOIN pg_rewrite r ON r.ev_class = v.oid
+        JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+             AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> v.oid
+        WHERE v.relkind = 'v' AND v.relname = ANY (%(names)s)
+          AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+      UNION
+        SELECT reads.view, d.refobjid
+        FROM reads
+        JOIN pg_class c ON c.oid = reads.relation AND c.relkind = 'v'
+        JOIN pg_rewrite r ON r.ev_class = c.oid
+        JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+             AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> c.oid
+    )
+    SELECT vn.nspname, v.relname,
+           coalesce(array_agg(bn.nspname::text ORDER BY bn.nspname, b.relname)
+                    FILTER (WHERE b.relkind IN ('r', 'p', 'm', 'f')), '{}'),
+           coalesce(array_agg(b.relname::text ORDER BY bn.nspname, b.relname)
+                    FILTER (WHERE b.relkind IN ('r', 'p', 'm', 'f')), '{}')
+    FROM pg_class v
+    JOIN pg_namespace vn ON vn.oid = v.relnamespace
+    LEFT JOIN reads ON reads.view = v.oid
+    LEFT JOIN pg_class b ON b.oid = reads.relation
+    LEFT JOIN pg_namespace bn ON bn.oid = b.relnamespace
+    WHERE v.relkind = 'v' AND v.relname = ANY (%(names)s)
+      AND vn.nspname NOT IN ('pg_catalog', 'information_schema')
+    GROUP BY vn.nspname, v.relname
+"""
 # provolatile sorts i < s < v, so max() is the most volatile overload.
 _LINT_FUNCTIONS = """
-    SELECT n.nspname, p.proname, max(p.provolatile::text)
+    SELECT n.nspname, p.proname, max(p.provolatile::text), bool_and(p.prokind = 'a')
     FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
     WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
     GROUP BY 1, 2
@@ -109,11 +143,16 @@ def read_lint_catalog(
             tuple(columns),
             None if ref is None else (ref_schema, ref),
         )
-    # The tables of named indexes and those foreign keys reference are locked too: their
-    # sizes decide how much that hurts.
+    views = {
+        (schema, view): tuple(zip(schemas, tables, strict=True))
+        for schema, view, schemas, tables in conn.execute(_LINT_VIEWS, {"names": names})
+    }
+    # The tables of named indexes and those foreign keys reference are locked too, and
+    # those views read are copied: their sizes decide how much that hurts.
     names = sorted(
         {
             *names,
+            *(table for reads in views.values() for _, table in reads),
             *(table for _, table in index_owners.values()),
             *(
                 con.references[1]
@@ -148,10 +187,13 @@ def read_lint_catalog(
             tables[relid]["checks"].add(column)
     search_path = conn.execute("SELECT current_schemas(false)").fetchone()
     functions: dict[str, Volatility] = {}
-    for schema, name, code in conn.execute(_LINT_FUNCTIONS):
+    aggregates: dict[str, bool] = {}
+    for schema, name, code, aggregate in conn.execute(_LINT_FUNCTIONS):
         level = Volatility.from_provolatile(code)
         functions[f"{schema}.{name}"] = level
         functions[name] = max(level, functions.get(name, Volatility.IMMUTABLE))
+        aggregates[f"{schema}.{name}"] = bool(aggregate)
+        aggregates[name] = bool(aggregate) and aggregates.get(name, True)
     return CatalogFacts(
         server_version=server_version(conn),
         tables={
@@ -172,4 +214,6 @@ def read_lint_catalog(
         database=database,
         search_path=tuple(search_path[0]) if search_path else ("public",),
         index_owners=index_owners,
+        views=views,
+        aggregates=frozenset(name for name, yes in aggregates.items() if yes),
     )

@@ -60,7 +60,7 @@ class CatalogTable:
 
 @dataclass(frozen=True, slots=True)
 class CatalogFacts:
-    """What the live database says: its version, tables, and function volatility."""
+    """What the live database says: its version, tables, views, and functions."""
 
     server_version: ServerVersion
     tables: Mapping[Key, CatalogTable] = field(default_factory=dict)
@@ -70,6 +70,12 @@ class CatalogFacts:
     # (index schema, index name) -> (table schema, table name), for indexes the
     # migrations name (a DROP INDEX locks the table).
     index_owners: Mapping[Key, Key] = field(default_factory=dict)
+    # Views the migrations name -> the tables (and materialized views) they read, through
+    # other views: a copy of a view reads those; a view of a VALUES list reads none.
+    views: Mapping[Key, tuple[Key, ...]] = field(default_factory=dict)
+    # User-defined aggregates, as "schema.name" and (when every function of that name is
+    # one) "name": a select list calling one returns one row, however many it reads.
+    aggregates: frozenset[str] = frozenset()
 
     def table(self, schema: str | None, name: str) -> CatalogTable | None:
         """A table by name; an unqualified name is resolved along the ``search_path`` of
@@ -89,4 +95,16 @@ class CatalogFacts:
             owner = self.index_owners.get((candidate, name))
             if owner is not None:
                 return owner
+        return None
+
+    def view_reads(self, schema: str | None, name: str) -> tuple[Key, ...] | None:
+        """The tables a view reads, or ``None`` when ``name`` is not a view the catalog
+        knows; an unqualified name is resolved along the ``search_path`` (a table found
+        first hides a view of the same name further on)."""
+        for candidate in (schema,) if schema is not None else self.search_path:
+            if (candidate, name) in self.tables:
+                return None
+            found = self.views.get((candidate, name))
+            if found is not None:
+                return found
         return None

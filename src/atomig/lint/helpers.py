@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from atomig.sql.classify import (
@@ -318,13 +318,17 @@ def _range_var_location(node: Any, relation: QualifiedName) -> int | None:
     )
 
 
-def copied_tables(stmt: Statement) -> list[tuple[QualifiedName, int | None]]:
+def copied_tables(
+    stmt: Statement, aggregates: Collection[str] = frozenset()
+) -> list[tuple[QualifiedName, int | None]]:
     """``(table, location)`` of each table an ``INSERT … SELECT``, ``CREATE TABLE … AS``,
     ``CREATE MATERIALIZED VIEW … AS`` or ``SELECT … INTO`` reads in full and copies: named
     alone in a FROM (or one arm of a UNION) with no WHERE, LIMIT, GROUP BY nor HAVING.
 
     A join or a subquery is not counted (its condition may select few rows), nor a query
-    with a WHERE: how many rows it selects is not in the text.
+    with a WHERE: how many rows it selects is not in the text. ``aggregates`` names the
+    user-defined aggregates the live catalog knows (a select list of aggregates returns one
+    row).
     """
     body = stmt.body
     query: Body | None = None
@@ -345,12 +349,58 @@ def copied_tables(stmt: Statement) -> list[tuple[QualifiedName, int | None]]:
     }
     return [
         (name, location)
-        for name, location in _whole_reads(query)
+        for name, location in _whole_reads(query, aggregates)
         if name.schema is not None or name.name not in ctes
     ]
 
 
-def _whole_reads(select: Body) -> Iterator[tuple[QualifiedName, int | None]]:
+def copy_sources(
+    stmt: Statement, ctx: LintContext
+) -> list[tuple[QualifiedName, tuple[QualifiedName, ...]]]:
+    """The existing relations ``stmt`` copies whole (see :func:`copied_tables`), each with
+    the tables whose rows it reads: itself for a table; for a view the live catalog knows,
+    the tables under it (none for a view of a VALUES list or of functions: not a copy)."""
+    catalog = ctx.catalog
+    aggregates = catalog.aggregates if catalog is not None else frozenset()
+    found: list[tuple[QualifiedName, tuple[QualifiedName, ...]]] = []
+    for name, _ in copied_tables(stmt, aggregates):
+        if ctx.is_new(name):
+            continue
+        reads = (
+            None
+            if catalog is None or ctx.table(name) is not None
+            else catalog.view_reads(name.schema, name.name)
+        )
+        if reads is None:
+            found.append((name, (name,)))
+        elif reads:
+            found.append((name, tuple(QualifiedName(*key) for key in reads)))
+    return found
+
+
+def small_copy(
+    copies: list[tuple[QualifiedName, tuple[QualifiedName, ...]]], ctx: LintContext
+) -> str | None:
+    """Why the copied relations are small (every table they read is known to the live
+    catalog and below the size threshold), else ``None``."""
+    threshold = ctx.options.small_table_rows
+    rows = 0
+    for _, reads in copies:
+        for table in reads:
+            live = ctx.catalog_table(table)
+            if live is None or live.rows < 0 or live.estimated_rows >= threshold:
+                return None
+            rows = max(rows, live.estimated_rows)
+    below = f"below the {threshold}-row threshold: info"
+    if len(copies) == 1 and copies[0][1] == (copies[0][0],):
+        return f"{copies[0][0]} has ~{rows} rows, {below}"
+    names = ", ".join(dict.fromkeys(str(name) for name, _ in copies))
+    return f"{names}: every table read has at most ~{rows} rows, {below}"
+
+
+def _whole_reads(
+    select: Body, aggregates: Collection[str]
+) -> Iterator[tuple[QualifiedName, int | None]]:
     if any(
         select.get(clause)
         for clause in (
@@ -364,9 +414,9 @@ def _whole_reads(select: Body) -> Iterator[tuple[QualifiedName, int | None]]:
         return
     if select.get("op", "SETOP_NONE") != "SETOP_NONE":
         for side in ("larg", "rarg"):
-            yield from _whole_reads(select.get(side) or {})
+            yield from _whole_reads(select.get(side) or {}, aggregates)
         return
-    if any(_is_aggregate(item) for item in select.get("targetList", ())):
+    if any(_is_aggregate(item, aggregates) for item in select.get("targetList", ())):
         return  # an aggregate without GROUP BY: one row, however many it reads
     for item in select.get("fromClause", ()):
         node = item.get("RangeVar")
@@ -392,8 +442,9 @@ _AGGREGATES = frozenset(
 )  # fmt: skip
 
 
-def _is_aggregate(target: Body) -> bool:
-    """A select-list item that is an aggregate call (not a window function)."""
+def _is_aggregate(target: Body, aggregates: Collection[str]) -> bool:
+    """A select-list item that is an aggregate call (not a window function): built in, or
+    one of ``aggregates`` (user-defined, known from the live catalog)."""
     call = ((target.get("ResTarget") or {}).get("val") or {}).get("FuncCall")
     if call is None or call.get("over") is not None:
         return False
@@ -403,6 +454,8 @@ def _is_aggregate(target: Body) -> bool:
     ) or call.get("agg_within_group"):
         return True
     names = [n["String"]["sval"] for n in call.get("funcname", ()) if "String" in n]
+    if ".".join(names) in aggregates:
+        return True
     return (
         bool(names)
         and names[-1] in _AGGREGATES

@@ -20,6 +20,9 @@ Only a table read in full is reported: named alone in a FROM (or in one arm of a
 no WHERE, LIMIT, GROUP BY or HAVING. A copy with a WHERE, a join or a subquery is not
 reported: how many rows it selects is not in the text. `INSERT … VALUES` and a source table
 created earlier in the same migration (new, so small) are not reported, nor `WITH NO DATA`.
+With `--database-url`, a view is a copy of the tables it reads (a view of a VALUES list
+reads none: not reported), a user-defined aggregate is known as one, and a copy reading
+only tables below `small_table_rows` is info.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import copied_tables
+from atomig.lint.helpers import copy_sources, small_copy
 from atomig.lint.rule import Example
 from atomig.sql.parse import Statement
 
@@ -67,10 +70,12 @@ _VERBS = {
 
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
-    sources = [name for name, _ in copied_tables(stmt) if not ctx.is_new(name)]
-    if not sources:
+    copies = copy_sources(stmt, ctx)
+    if not copies:
         return
+    sources = [name for name, _ in copies]
     names = ", ".join(dict.fromkeys(str(name) for name in sources))
+    small = small_copy(copies, ctx)
     verb = _VERBS[stmt.kind]
     if stmt.body.get("objtype") == "OBJECT_MATVIEW":
         verb = "CREATE MATERIALIZED VIEW … AS"
@@ -92,7 +97,8 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     yield Hit(
         f"{verb} copies every row of {names} in one transaction: a burst of WAL "
         "(replicas lag), a long transaction holding back vacuum, and all of it rolled "
-        "back if it fails",
+        "back if it fails" + (f" ({small})" if small else ""),
         fix,
         relation=sources[0],
+        severity=Severity.INFO if small else None,
     )

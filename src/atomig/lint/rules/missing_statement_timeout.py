@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import copied_tables
+from atomig.lint.helpers import copy_sources, small_copy
 from atomig.lint.rule import Example
 from atomig.lint.rules.missing_lock_timeout import setting_seen
 from atomig.sql.parse import Statement
@@ -52,7 +52,8 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     facts = ctx.facts(stmt)
     # A copy of a whole existing table (INSERT … SELECT, CREATE TABLE … AS) runs long
     # like an UPDATE without WHERE, even into a table made in this migration.
-    copies = any(not ctx.is_new(name) for name, _ in copied_tables(stmt))
+    found = copy_sources(stmt, ctx)
+    copies = bool(found) and small_copy(found, ctx) is None
     if stmt.kind not in _LONG and not (facts.scans or facts.rewrites or copies):
         return
     touched = [lock.relation for lock in facts.locks]
