@@ -9,10 +9,10 @@ tables) extends the outage.
 
 ## Instead
 Put the ACCESS EXCLUSIVE statement last in its step, or in its own step: wrap it alone in
-`BEGIN … COMMIT`, or move the rest to another migration. Quick catalog-only statements
-(`COMMENT`, `GRANT`, `CREATE TABLE`, `CREATE FUNCTION`, `DROP FUNCTION`, a trigger on the
-locked table itself, …) and changes to tables created in the same migration are not counted,
-nor is the lock of a `DROP TABLE` (the table's queries fail once it is gone anyway).
+`BEGIN … COMMIT`, or move the rest to another migration. Quick statements (`COMMENT`,
+`GRANT`, `CREATE TABLE`, `CREATE FUNCTION`, `DROP FUNCTION`, a trigger on the locked table,
+a `setval` to a constant or to the `max()` of an indexed column, …) and changes to tables
+created in the same migration are not counted, nor is the lock of a `DROP TABLE`.
 A `DROP INDEX` is reported on the index's table: known from history, or, for an index
 older than the history, from the live catalog (`--database-url`); offline, only the
 index's name is. `CREATE TABLE … PARTITION OF` locks the partitioned table ACCESS EXCLUSIVE
@@ -23,6 +23,7 @@ or the live catalog) on the table it references too. Each locked table gets its 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import islice
 from typing import Any
 
 from atomig.lint.context import LintContext
@@ -41,6 +42,7 @@ from atomig.lint.rule import Example
 from atomig.lint.schema import key_of
 from atomig.sql.locks import LockMode
 from atomig.sql.parse import Statement
+from atomig.sql.sequences import quick_setval
 
 ID = "long-lock-hold"
 SEVERITY = Severity.WARNING
@@ -101,12 +103,8 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     for number, relation in enumerate(held):
         if (step, key_of(relation)) in reported:
             continue
-        slow = []
-        for mate in ctx.step_mates(stmt):
-            if _slow(mate, relation, locked, ctx):
-                slow.append(mate)
-                if len(slow) > 5:
-                    break
+        mates = (m for m in ctx.step_mates(stmt) if _slow(m, relation, locked, ctx))
+        slow = list(islice(mates, 6))
         if not slow:
             continue
         reported[(step, key_of(relation))] = True
@@ -130,7 +128,9 @@ def _slow(
 ) -> bool:
     """``mate`` extends the hold: it reads or writes rows, or may wait for a lock that the
     statement holding ``relation`` (which locked ``locked``) does not already have."""
-    if mate.kind in QUICK_KINDS:
+    if mate.kind in QUICK_KINDS or (
+        mate.kind == "SelectStmt" and quick_setval(mate.body, ctx.covered_by_index)
+    ):
         return False
     facts = ctx.facts(mate)
     locks = known_locks(mate, ctx)
