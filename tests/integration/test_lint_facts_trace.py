@@ -117,6 +117,16 @@ REWRITE_CASES = [
     ("ALTER TABLE t ALTER COLUMN n TYPE numeric", False),
     ("ALTER TABLE t ALTER COLUMN ts TYPE timestamp(6)", False),
     ("ALTER TABLE t ALTER COLUMN s TYPE varchar(20) USING s || ''", True),
+    # USING the column itself, bare or cast to the new type: decided as without USING.
+    ("ALTER TABLE t ALTER COLUMN s TYPE varchar(20) USING s::varchar(20)", False),
+    ("ALTER TABLE t ALTER COLUMN s TYPE text USING CAST(s AS text)", False),
+    ("ALTER TABLE t ALTER COLUMN s TYPE varchar(20) USING t.s", False),
+    ("ALTER TABLE t ALTER COLUMN a TYPE integer USING a::integer", False),
+    ("ALTER TABLE t ALTER COLUMN a TYPE bigint USING a::bigint", True),
+    ("ALTER TABLE t ALTER COLUMN s TYPE varchar(5) USING s::varchar(5)", True),
+    # a cast to another type than the new one is a computed value
+    ("ALTER TABLE t ALTER COLUMN s TYPE varchar(20) USING s::text", True),
+    ("ALTER TABLE t ALTER COLUMN a TYPE integer USING a + 0", True),
 ]
 OLD_TYPES = {
     "a": "integer",

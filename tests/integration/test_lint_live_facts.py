@@ -131,3 +131,37 @@ def test_bulk_table_copy_knows_views_sizes_and_aggregates_from_the_catalog(proje
     assert copies() == {1: "warning", 2: "warning", 4: "info", 5: "info", 8: "warning"}
     # Offline, every one of them looks like a copy of a table of unknown size.
     assert copies("--no-database") == dict.fromkeys(range(1, 9), "warning")
+
+
+def test_a_using_that_is_the_column_itself_is_judged_as_without_using(project):
+    db = project.database
+    db.execute(
+        "CREATE TABLE legacy (id int PRIMARY KEY, staff_id int, code varchar(10),"
+        " note text)"
+    )
+    project.add(
+        "20260101_0000_types",
+        "ALTER TABLE legacy ALTER COLUMN staff_id TYPE integer USING staff_id::integer;\n"
+        "ALTER TABLE legacy ALTER COLUMN code TYPE varchar(40) USING code::varchar(40);\n"
+        "ALTER TABLE legacy ALTER COLUMN note TYPE text USING note;\n"
+        "ALTER TABLE legacy ALTER COLUMN id TYPE bigint USING id::bigint;\n"
+        "ALTER TABLE legacy ALTER COLUMN code TYPE varchar(40) USING upper(code);",
+        "SELECT 1;",
+    )
+    rewrites = {
+        f["line"]: f["message"]
+        for f in findings(project)
+        if f["rule"] == "column-type-rewrite"
+    }
+    assert sorted(rewrites) == [4, 5]
+    assert rewrites[4].startswith("int4 → int8 is not binary-coercible")
+    assert rewrites[5].startswith("USING computes every value of code anew")
+    # What the server does: the first three keep the table's file, the others do not.
+    filenode = "SELECT pg_relation_filenode('legacy')"
+    for line, statement in enumerate(
+        (project.migrations / "20260101_0000_types.up.sql").read_text().splitlines(), 1
+    ):
+        [[before]] = db.execute(filenode)
+        db.execute(statement)
+        [[after]] = db.execute(filenode)
+        assert (before != after) == (line in rewrites), statement

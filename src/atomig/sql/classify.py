@@ -17,7 +17,7 @@ from atomig.sql.facts import (
 )
 from atomig.sql.locks import LockMode
 from atomig.sql.parse import Statement
-from atomig.sql.types import SERIAL_TYPES
+from atomig.sql.types import SERIAL_TYPES, using_keeps_column
 from atomig.sql.versions import ServerVersion
 from atomig.sql.volatility import Volatility, expression_volatility
 
@@ -369,10 +369,13 @@ def _alter_table(body: Body, version: ServerVersion) -> StatementFacts:
         elif subtype == "AT_SetNotNull":
             scans = True
         elif subtype == "AT_AlterColumnType":
-            if (definition.get("ColumnDef") or {}).get("raw_default") is not None:
-                rewrites = True
-            else:
+            # USING col or USING col::new_type is decided as without USING.
+            if using_keeps_column(
+                definition.get("ColumnDef") or {}, cmd.get("name", "")
+            ):
                 may_rewrite = True
+            else:
+                rewrites = True
         elif subtype == "AT_AddConstraint":
             constraint = definition.get("Constraint", {})
             referenced = foreign_key_targets(constraint)

@@ -153,6 +153,29 @@ def change_rewrites(old: TypeRef, new: TypeRef, *, using: bool = False) -> bool:
     return True
 
 
+def using_keeps_column(coldef: Mapping[str, Any], column: str) -> bool:
+    """The ``USING`` of ``ALTER COLUMN column TYPE …`` (the ``ColumnDef`` dict) is absent,
+    or is the column itself, bare or cast to the new type (``USING col::varchar(40)``):
+    PostgreSQL then strips it to the same coercion as without ``USING`` and skips the
+    rewrite exactly when that would (tablecmds.c ``ATColumnChangeRequiresRewrite``; checked
+    via relfilenode on PG 15 and 18). Any other expression rewrites.
+
+    >>> using_keeps_column({"typeName": {"names": [{"String": {"sval": "text"}}]}}, "c")
+    True
+    """
+    expr = coldef.get("raw_default")
+    if expr is None:
+        return True
+    new = TypeRef.from_node(coldef.get("typeName") or {})
+    while "TypeCast" in expr:
+        cast = expr["TypeCast"]
+        if TypeRef.from_node(cast.get("typeName") or {}) != new:
+            return False
+        expr = cast.get("arg") or {}
+    fields = (expr.get("ColumnRef") or {}).get("fields", ())
+    return bool(fields) and (fields[-1].get("String") or {}).get("sval") == column
+
+
 def _typmod_widens(name: str, old: tuple[int, ...], new: tuple[int, ...]) -> bool:
     if old == new:
         return True

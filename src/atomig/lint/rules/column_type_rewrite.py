@@ -7,7 +7,9 @@ are valid as they are, rewrites every row and rebuilds every index on the column
 changes (no rewrite): `varchar(n)` → `varchar(m)` with m ≥ n, `varchar` → `text`, `text` →
 `varchar` without a limit, `numeric(p,s)` → `numeric(q,s)` with q ≥ p, removing a length or
 precision limit, raising a timestamp/time/interval precision, `cidr` → `inet`. A `USING`
-clause always rewrites.
+clause that is the column itself, bare or cast to the new type (`USING note::varchar(100)`),
+changes nothing: PostgreSQL decides as without it. Any other `USING` expression computes
+every value anew and rewrites.
 
 ## Instead
 For a real change (`int` → `bigint`, `text` → `jsonb` …): add a new column, backfill it in
@@ -29,7 +31,7 @@ from atomig.lint.finding import Hit, Severity
 from atomig.lint.helpers import alter_relation, commands
 from atomig.lint.rule import Example
 from atomig.sql.parse import Statement
-from atomig.sql.types import TypeRef, change_rewrites
+from atomig.sql.types import TypeRef, change_rewrites, using_keeps_column
 
 ID = "column-type-rewrite"
 SEVERITY = Severity.ERROR
@@ -57,6 +59,11 @@ GOOD = (
     Example(
         "ALTER TABLE orders ALTER COLUMN total TYPE numeric(12,2);", before=_BEFORE
     ),
+    Example(
+        "ALTER TABLE orders ALTER COLUMN note TYPE varchar(100)"
+        " USING note::varchar(100);",
+        before=_BEFORE,
+    ),
 )
 
 
@@ -68,16 +75,17 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         column = cmd.get("name", "")
         coldef = (cmd.get("def") or {}).get("ColumnDef", {})
         new = TypeRef.from_node(coldef.get("typeName") or {})
-        using = coldef.get("raw_default") is not None
+        using = not using_keeps_column(coldef, column)
         old = ctx.column_type(table, column)
         if old is not None and not change_rewrites(old, new, using=using):
             continue
-        if old is None:
+        if using:
+            what = f"USING computes every value of {column} anew ({new}): it rewrites"
+        elif old is None:
             what = f"the old type of {table}.{column} is unknown: unless {new} is "
             what += "binary-coercible from it, the change rewrites"
         else:
-            what = f"{old} → {new}{' with USING' if using else ''} is not binary-coercible:"
-            what += " it rewrites"
+            what = f"{old} → {new} is not binary-coercible: it rewrites"
         yield Hit(
             f"{what} {table} and its indexes under an ACCESS EXCLUSIVE lock (reads and "
             "writes wait)",
