@@ -139,6 +139,12 @@ def test_sigkill_then_plain_up_applies_the_policy_and_converges(project):
     pre, post = prepare(project)
     killed = run_driver(project, "step.done", 2)
     assert killed.returncode == -signal.SIGKILL
+    # The dry run says what a plain `up` / `recover` will do, before it is done.
+    explained = project.cli("recover", "--dry-run")
+    assert "next: `atomig recover` (or `atomig up`) rolls it back" in explained.stdout
+    assert "failure policy rollback" in explained.stdout
+    found = json.loads(project.cli("recover", "--dry-run", "--json").stdout)
+    assert found["migrations"][0]["default_action"] == "rollback"
     result = project.cli("up")
     assert result.exit_code == 0, result.stderr
     # Default policy: the interrupted run is rolled back (verified), then applied again.

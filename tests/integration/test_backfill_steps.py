@@ -167,6 +167,9 @@ def test_sigkill_during_a_backfill_step_then_up_resumes_it_exactly_once(project)
     assert db.execute(
         "SELECT status FROM atomig.migrations WHERE version = '20261102_0900'"
     ) == [("running",)]
+    explained = project.cli("recover", "--dry-run").stdout
+    assert "resumes the migration at step" in explained
+    assert "the backfill continues from its checkpoint" in explained
     result = project.cli("up")
     assert result.exit_code == 0, result.stderr
     assert "resuming" in result.stderr

@@ -51,6 +51,9 @@ class Unfinished:
     notes: tuple[str, ...] = ()
     action: str | None = None
     outcome: str | None = None
+    # What `atomig recover` without --rollback/--resume would do (None: a human decides).
+    default: str | None = None
+    resumes_backfill: bool = False
 
     def describe(self) -> list[str]:
         """Human lines: what was found."""
@@ -70,7 +73,45 @@ class Unfinished:
         ]
         lines += [f"  INVALID index: {name}" for name in self.invalid_indexes]
         lines += [f"  {note}" for note in self.notes]
+        if self.action is None:
+            lines.append(f"  next: {self._next()}")
         return lines
+
+    def _next(self) -> str:
+        """What recovery would do on its own, and the commands that do it."""
+        runner = "atomig down" if self.direction == "down" else "atomig up"
+        if self.default == RESUME:
+            first = self.steps_done + 1
+            steps = (
+                f"step {first}"
+                if first == self.step_count
+                else f"steps {first}-{self.step_count}"
+            )
+            what = "the revert" if self.direction == "down" else "the migration"
+            extra = (
+                " (the backfill continues from its checkpoint)"
+                if self.resumes_backfill
+                else ""
+            )
+            return (
+                f"`atomig recover` (or `{runner}`) resumes {what} at {steps}{extra}; "
+                "`atomig recover --rollback` undoes it instead"
+            )
+        if self.default == ROLLBACK:
+            why = (
+                "its rollback was interrupted"
+                if self.reason == "interrupted_rollback"
+                else f"failure policy {self.on_failure or ROLLBACK}"
+            )
+            return (
+                f"`atomig recover` (or `{runner}`) rolls it back ({why}): runs the down "
+                "file, then checks that the schema is as before the migration; "
+                "`atomig recover --resume` finishes it instead"
+            )
+        return (
+            "nothing is done on its own: choose `atomig recover --rollback` (run the down "
+            "file) or `atomig recover --resume` (finish the up)"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The ``--json`` shape."""
@@ -89,6 +130,7 @@ class Unfinished:
             "notes": list(self.notes),
             "action": self.action,
             "outcome": self.outcome,
+            "default_action": self.default,
         }
 
 
@@ -115,12 +157,7 @@ def default_action(row: AppliedMigration, up: Plan | None = None) -> str | None:
     if reason == "interrupted_rollback":
         return ROLLBACK
     if reason == "interrupted":
-        if (
-            up is not None
-            and row.direction == "up"
-            and row.steps_done < len(up.steps)
-            and up.steps[row.steps_done].kind is StepKind.BACKFILL
-        ):
+        if up is not None and _next_step_is_backfill(row, up):
             return RESUME
         return row.on_failure or ROLLBACK
     if reason in ("failed", "reverting"):
@@ -165,6 +202,16 @@ def inspect(ctx: RunContext, row: AppliedMigration, plans: Plans) -> Unfinished:
         orphans=tuple(o.to_dict() for o in orphans),
         invalid_indexes=tuple(invalid),
         notes=tuple(plans.notes),
+        default=default_action(row, plans.up),
+        resumes_backfill=_next_step_is_backfill(row, plans.up),
+    )
+
+
+def _next_step_is_backfill(row: AppliedMigration, up: Plan) -> bool:
+    return (
+        row.direction == "up"
+        and row.steps_done < len(up.steps)
+        and up.steps[row.steps_done].kind is StepKind.BACKFILL
     )
 
 
