@@ -82,6 +82,12 @@ def _fail(error: AtomigError, as_json: bool) -> NoReturn:
     if as_json:
         write(dumps(error.to_dict()))
     click.echo(f"error: {error}", err=True)
+    # PostgreSQL's own DETAIL and HINT of a failed statement, as psql prints them: the
+    # detail names the row at fault (the duplicated key, the violating row).
+    for key, label in (("detail", "DETAIL"), ("pg_hint", "HINT (PostgreSQL)")):
+        value = error.details.get(key)
+        if isinstance(value, str) and value:
+            click.echo(f"{label}: {value}", err=True)
     if error.hint:
         click.echo(f"hint: {error.hint}", err=True)
     sys.exit(error.exit_code)
