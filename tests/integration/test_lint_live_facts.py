@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 
+import psycopg
+import pytest
+
 
 def findings(project, *args):
     result = project.cli("lint", "--json", *args)
@@ -165,3 +168,55 @@ def test_a_using_that_is_the_column_itself_is_judged_as_without_using(project):
         db.execute(statement)
         [[after]] = db.execute(filenode)
         assert (before != after) == (line in rewrites), statement
+
+
+def test_refresh_concurrently_is_advised_only_where_postgresql_accepts_it(project):
+    db = project.database
+    db.execute("CREATE TABLE orders (id bigint PRIMARY KEY, total int)")
+    db.execute("INSERT INTO orders SELECT g, g FROM generate_series(1, 10) g")
+    for view in ("stale", "keyless", "partial", "keyed"):
+        no_data = " WITH NO DATA" if view == "stale" else ""
+        db.execute(
+            f"CREATE MATERIALIZED VIEW {view} AS SELECT id, total FROM orders{no_data}"
+        )
+    db.execute("CREATE UNIQUE INDEX stale_id ON stale (id)")
+    db.execute("CREATE UNIQUE INDEX partial_id ON partial (id) WHERE id > 0")
+    db.execute("CREATE UNIQUE INDEX keyed_id ON keyed (id) INCLUDE (total)")
+    statements = [
+        "REFRESH MATERIALIZED VIEW stale",
+        "REFRESH MATERIALIZED VIEW CONCURRENTLY stale",
+        "REFRESH MATERIALIZED VIEW keyless",
+        "REFRESH MATERIALIZED VIEW CONCURRENTLY keyless",
+        "REFRESH MATERIALIZED VIEW CONCURRENTLY partial",
+        "REFRESH MATERIALIZED VIEW CONCURRENTLY keyed",
+        "REFRESH MATERIALIZED VIEW keyed",
+    ]
+    project.add("20260101_0000_refresh", ";\n".join(statements) + ";", "SELECT 1;")
+    found = {
+        f["line"]: f
+        for f in findings(project)
+        if f["rule"] == "refresh-matview-not-concurrent"
+    }
+    assert sorted(found) == [2, 3, 4, 5, 7]
+    rejected = [line for line, f in found.items() if f["severity"] == "error"]
+    assert rejected == [2, 4, 5]
+    assert found[2]["message"].endswith("stale: it is not populated")
+    assert found[3]["fix"].startswith("CREATE UNIQUE INDEX CONCURRENTLY … ON keyless")
+    assert found[7]["fix"].startswith(
+        "use REFRESH MATERIALIZED VIEW CONCURRENTLY keyed"
+    )
+    # The server agrees: the reported CONCURRENTLY refreshes fail (tried first: the
+    # plain refresh of line 1 populates stale), the others run.
+    for line in rejected:
+        with pytest.raises(psycopg.errors.DatabaseError, match=r"(?i)concurrently"):
+            db.execute(statements[line - 1])
+    for statement in statements:
+        if statements.index(statement) + 1 not in rejected:
+            db.execute(statement)
+    # Offline, nothing is known: every plain refresh is reported, no CONCURRENTLY one.
+    offline = [
+        f["line"]
+        for f in findings(project, "--no-database")
+        if f["rule"] == "refresh-matview-not-concurrent"
+    ]
+    assert offline == [1, 3, 7]

@@ -18,7 +18,7 @@ from atomig.sql.volatility import Volatility
 
 _LINT_TABLES = """
     SELECT c.oid, n.nspname, c.relname, c.reltuples::bigint,
-           pg_total_relation_size(c.oid), c.relkind = 'p'
+           pg_total_relation_size(c.oid), c.relkind = 'p', c.relispopulated
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('r', 'p', 'm', 'f') AND c.relname = ANY (%(names)s)
       AND n.nspname NOT IN ('pg_catalog', 'information_schema')
@@ -27,13 +27,18 @@ _LINT_COLUMNS = """
     SELECT attrelid, attname, format_type(atttypid, atttypmod) FROM pg_attribute
     WHERE attrelid = ANY (%(oids)s) AND attnum > 0 AND NOT attisdropped
 """
-# Index columns in key order; an expression column shows as '(expr)'.
+# Index columns in key order; an expression column shows as '(expr)'. The last column: a
+# unique index REFRESH MATERIALIZED VIEW CONCURRENTLY can use (matview.c
+# is_usable_unique_index: immediate, btree, no WHERE, no expression).
 _LINT_INDEXES = """
     SELECT i.indrelid, ic.relname, i.indisunique,
            ARRAY(SELECT coalesce(a.attname, '(expr)')
                  FROM unnest(i.indkey[0:i.indnkeyatts - 1]) WITH ORDINALITY AS k(attnum, ord)
                  LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-                 ORDER BY k.ord)
+                 ORDER BY k.ord),
+           i.indisunique AND i.indimmediate AND i.indpred IS NULL
+             AND 0 <> ALL (i.indkey[0:i.indnkeyatts - 1]) AND i.indnkeyatts > 0
+             AND ic.relam = (SELECT oid FROM pg_am WHERE amname = 'btree')
     FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
     WHERE i.indrelid = ANY (%(oids)s) AND i.indisvalid
 """
@@ -164,9 +169,11 @@ def read_lint_catalog(
     )
     tables: dict[int, dict[str, Any]] = {}
     rows_of = conn.execute(_LINT_TABLES, {"names": names})
-    for oid, schema, name, rows, size, partitioned in rows_of:
+    for oid, schema, name, rows, size, partitioned, populated in rows_of:
         tables[oid] = {
             "partitioned": bool(partitioned),
+            "populated": bool(populated),
+            "plain_unique": set(),
             "schema": schema,
             "name": name,
             "rows": int(rows),
@@ -179,10 +186,12 @@ def read_lint_catalog(
     if oids:
         for relid, column, type_text in conn.execute(_LINT_COLUMNS, {"oids": oids}):
             tables[relid]["columns"][column] = type_text
-        for relid, index, unique, columns in conn.execute(
+        for relid, index, unique, columns, plain_unique in conn.execute(
             _LINT_INDEXES, {"oids": oids}
         ):
             tables[relid]["indexes"].append((index, tuple(columns), bool(unique)))
+            if plain_unique:
+                tables[relid]["plain_unique"].add(index)
         for relid, column in conn.execute(_LINT_CHECKS, {"oids": oids}):
             tables[relid]["checks"].add(column)
     search_path = conn.execute("SELECT current_schemas(false)").fetchone()
@@ -207,6 +216,8 @@ def read_lint_catalog(
                 frozenset(t["checks"]),
                 t["partitioned"],
                 constraints.get((t["schema"], t["name"]), {}),
+                t["populated"],
+                frozenset(t["plain_unique"]),
             )
             for t in tables.values()
         },

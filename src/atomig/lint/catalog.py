@@ -40,6 +40,9 @@ class CatalogTable:
         indexes: ``(name, leading column names, unique)`` per valid index.
         not_null_checks: columns with a validated ``CHECK (col IS NOT NULL)``.
         constraints: constraint name → its kind, validity, columns and referenced table.
+        populated: false for a materialized view created or refreshed ``WITH NO DATA``.
+        plain_unique_indexes: unique indexes on plain columns without a WHERE clause,
+            valid and not deferrable (what ``REFRESH … CONCURRENTLY`` needs).
     """
 
     schema: str
@@ -51,6 +54,8 @@ class CatalogTable:
     not_null_checks: frozenset[str] = frozenset()
     partitioned: bool = False
     constraints: Mapping[str, CatalogConstraint] = field(default_factory=dict)
+    populated: bool = True
+    plain_unique_indexes: frozenset[str] = frozenset()
 
     @property
     def estimated_rows(self) -> int:

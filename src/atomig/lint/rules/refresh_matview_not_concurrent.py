@@ -7,6 +7,13 @@ every query that reads it waits.
 ## Instead
 `REFRESH MATERIALIZED VIEW CONCURRENTLY v` (EXCLUSIVE: reads go on). It needs a unique
 index on the view (without a WHERE clause) and a view that is already populated.
+
+## Notes
+With `--database-url`, a view older than the history is checked as PostgreSQL will: a
+view that is not populated (`WITH NO DATA`) cannot be read, so its first plain refresh is
+not reported, and refreshing it CONCURRENTLY is rejected; without a unique index on plain
+columns and without a WHERE clause, CONCURRENTLY is rejected too, and the fix says to
+create one first.
 """
 
 from __future__ import annotations
@@ -53,11 +60,38 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             f"REFRESH MATERIALIZED VIEW {view} WITH NO DATA to empty it",
         )
         return
-    if body.get("concurrent") or body.get("skipData"):
+    if body.get("skipData"):
         return
+    # What the live catalog says of a view the history does not know.
+    live = None if ctx.table(view) is not None else ctx.catalog_table(view)
+    keyless = live is not None and not live.plain_unique_indexes
+    create_key = (
+        f"CREATE UNIQUE INDEX CONCURRENTLY … ON {view} (its key columns) first (no WHERE, "
+        "no expressions), then "
+    )
+    if body.get("concurrent"):
+        if live is not None and not live.populated:
+            yield Hit(
+                f"PostgreSQL rejects REFRESH MATERIALIZED VIEW CONCURRENTLY of {view}: it "
+                "is not populated",
+                f"REFRESH MATERIALIZED VIEW {view} (nothing can read it before this first "
+                "fill, so its lock blocks no reader)",
+                severity=Severity.ERROR,
+            )
+        elif keyless:
+            yield Hit(
+                f"PostgreSQL rejects REFRESH MATERIALIZED VIEW CONCURRENTLY of {view}: it "
+                "has no unique index on plain columns without a WHERE clause",
+                f"{create_key}REFRESH MATERIALIZED VIEW CONCURRENTLY {view}",
+                severity=Severity.ERROR,
+            )
+        return
+    if live is not None and not live.populated:
+        return  # reading it fails until this refresh: no reader waits
     yield Hit(
         f"REFRESH MATERIALIZED VIEW {view} takes an ACCESS EXCLUSIVE lock: reads of the "
         "view wait for the whole refresh",
-        f"use REFRESH MATERIALIZED VIEW CONCURRENTLY {view} (needs a unique index on it)",
+        f"{create_key if keyless else 'use '}REFRESH MATERIALIZED VIEW CONCURRENTLY "
+        f"{view}{'' if keyless else ' (needs a unique index on it)'}",
         relation=view,
     )
