@@ -461,3 +461,17 @@ def _is_aggregate(target: Body, aggregates: Collection[str]) -> bool:
         and names[-1] in _AGGREGATES
         and (len(names) == 1 or names[0] == "pg_catalog")
     )
+
+
+def proven_not_null(stmt: Statement, table: QualifiedName, ctx: LintContext) -> bool:
+    """An ALTER TABLE of nothing but SET NOT NULL on columns that a validated ``CHECK (col
+    IS NOT NULL)`` proves: PostgreSQL 12+ skips the scan."""
+    return (
+        stmt.kind == "AlterTableStmt"
+        and ctx.version.set_not_null_uses_check
+        and all(
+            subtype == "AT_SetNotNull"
+            and ctx.has_validated_not_null_check(table, cmd.get("name", ""))
+            for subtype, cmd in commands(stmt)
+        )
+    )

@@ -92,12 +92,13 @@ class EmbeddedSql:
 
 def embedded_sql(statement_text: str) -> list[EmbeddedSql]:
     """The SQL statements a ``DO`` block runs, as far as its text tells (dynamic SQL built
-    at run time is not known; a body PL/pgSQL cannot compile yields nothing).
+    at run time is not known; a body PL/pgSQL cannot compile yields nothing), its
+    ``COMMIT`` and ``ROLLBACK`` included.
 
     >>> [e.text for e in embedded_sql(
     ...     "DO $$ BEGIN IF true THEN CREATE INDEX i ON t (a); END IF;"
-    ...     " EXECUTE 'DROP INDEX j'; EXECUTE format('DROP INDEX %I', 'k'); END $$")]
-    ['CREATE INDEX i ON t (a)', 'DROP INDEX j']
+    ...     " EXECUTE 'DROP INDEX j'; EXECUTE format('DROP INDEX %I', 'k'); COMMIT; END $$")]
+    ['CREATE INDEX i ON t (a)', 'DROP INDEX j', 'COMMIT']
     """
     try:
         tree = json.loads(_pg.parse_plpgsql_json(statement_text))
@@ -120,6 +121,11 @@ def _collect(node: Any, found: list[EmbeddedSql]) -> None:
             query = value.get("sqlstmt", {}).get("PLpgSQL_expr", {}).get("query")
             if query:
                 found.append(EmbeddedSql(query, value.get("lineno", 1)))
+        elif kind in _TRANSACTION_CONTROL:
+            # PL/pgSQL's own COMMIT / ROLLBACK (PostgreSQL 11+), run as the SQL statement.
+            found.append(
+                EmbeddedSql(_TRANSACTION_CONTROL[kind], value.get("lineno", 1))
+            )
         elif kind == "PLpgSQL_stmt_dynexecute":
             query = value.get("query", {}).get("PLpgSQL_expr", {}).get("query", "")
             constant = _constant_string(query)
@@ -127,6 +133,12 @@ def _collect(node: Any, found: list[EmbeddedSql]) -> None:
                 found.append(EmbeddedSql(constant, value.get("lineno", 1)))
         else:
             _collect(value, found)
+
+
+_TRANSACTION_CONTROL = {
+    "PLpgSQL_stmt_commit": "COMMIT",
+    "PLpgSQL_stmt_rollback": "ROLLBACK",
+}
 
 
 def _constant_string(expression: str) -> str | None:

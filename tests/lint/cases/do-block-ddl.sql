@@ -40,3 +40,31 @@ END $$;
 
 -- expect-not: do-block-ddl
 DO LANGUAGE plperl $$ spi_exec_query('CREATE INDEX orders_a_idx ON orders (a)'); $$;
+
+-- expect: do-block-ddl
+-- every row of an existing table in the block's one transaction
+DO $$ BEGIN UPDATE orders SET status = 'new'; END $$;
+
+-- expect: do-block-ddl
+DO $$ BEGIN EXECUTE 'DELETE FROM audit_log'; END $$;
+
+-- expect: do-block-ddl
+-- runner: other
+-- PostgreSQL rejects a COMMIT in a DO block run inside a transaction
+DO $$
+DECLARE n int;
+BEGIN
+  LOOP
+    UPDATE orders SET status = 'new' WHERE id IN (SELECT id FROM orders WHERE status IS NULL LIMIT 1000);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    EXIT WHEN n = 0;
+    COMMIT;
+  END LOOP;
+END $$;
+
+-- expect-not: do-block-ddl
+CREATE TABLE carts (id bigint PRIMARY KEY, status text);
+DO $$ BEGIN UPDATE carts SET status = 'new'; END $$;
+
+-- expect-not: do-block-ddl
+DO $$ BEGIN UPDATE orders SET status = 'new' WHERE id = 42; END $$;

@@ -5,10 +5,12 @@ Every statement of a `DO` block runs in one transaction, inside one top-level st
 `CREATE INDEX`, a `FOREIGN KEY` or `CHECK` added without `NOT VALID`, a `SET NOT NULL` or a
 rewriting `ALTER COLUMN … TYPE` inside it takes the same SHARE, SHARE ROW EXCLUSIVE or ACCESS
 EXCLUSIVE lock as written at top level, and holds it for the whole scan — but the other rules
-and the lock preview see only the `DO`. The safe forms cannot run in a DO block at all:
-`CREATE INDEX CONCURRENTLY` (like every statement that cannot run in a transaction block)
-is rejected there and fails the migration, and `VALIDATE CONSTRAINT` would share the
-transaction of the `NOT VALID` constraint it validates.
+and the lock preview see only the `DO`; an `UPDATE` or `DELETE` without `WHERE` changes
+every row in that one transaction. The safe forms cannot run in a DO block at all: `CREATE
+INDEX CONCURRENTLY` (like every statement that cannot run in a transaction block) and a
+`COMMIT` in the block (atomig runs it in a transaction: "invalid transaction termination")
+are rejected and fail the migration, and `VALIDATE CONSTRAINT` would share the transaction
+of the `NOT VALID` constraint it validates.
 
 ## Instead
 Write the statement at top level, where atomig checks and plans it, with the guards that
@@ -28,9 +30,9 @@ from collections.abc import Iterator
 from atomig.errors import SourceError
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import commands
+from atomig.lint.helpers import proven_not_null
 from atomig.lint.rule import Example
-from atomig.sql.classify import def_names, statement_facts
+from atomig.sql.classify import def_names, range_var, statement_facts
 from atomig.sql.dynamic import embedded_sql
 from atomig.sql.facts import QualifiedName
 from atomig.sql.locks import LockMode
@@ -56,6 +58,11 @@ BAD = (
     Example(
         "DO $$ BEGIN\n"
         "  EXECUTE 'ALTER TABLE orders ALTER COLUMN user_id SET NOT NULL';\nEND $$;",
+        before=_BEFORE,
+    ),
+    Example(
+        "DO $$ BEGIN\n"
+        "  UPDATE orders SET user_id = 0 WHERE user_id IS NULL;\n  COMMIT;\nEND $$;",
         before=_BEFORE,
     ),
 )
@@ -89,16 +96,17 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         except SourceError:  # PostgreSQL reports it when the block runs
             continue
         for piece in inner:
-            found = _hazard(piece, ctx)
+            found = _hazard(piece, ctx, ctx.steps[stmt.index].transactional)
             if found is None:
                 continue
-            what, table = found
+            what, table, fix = found
             line = stmt.span.line + embedded.line - 1
             text = " ".join(piece.text.split())
             text = text if len(text) <= 60 else text[:59] + "…"
             yield Hit(
                 f"the DO block runs {text} (line {line}): {what}",
-                "write that statement at top level, with its safe form and an IF [NOT] "
+                fix
+                or "write that statement at top level, with its safe form and an IF [NOT] "
                 "EXISTS guard (CREATE INDEX CONCURRENTLY, NOT VALID then VALIDATE in a "
                 "later step, …): those cannot run inside a DO block",
                 relation=table,
@@ -107,36 +115,35 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
 
 
 def _hazard(
-    piece: Statement, ctx: LintContext
-) -> tuple[str, QualifiedName | None] | None:
-    """What makes ``piece`` a hazard inside a DO block: PostgreSQL rejects it there (a
-    CONCURRENTLY statement, VACUUM, …), or it scans or rewrites an existing table under
-    more than SHARE UPDATE EXCLUSIVE (the lock of a VALIDATE, which lets writes go on)."""
+    piece: Statement, ctx: LintContext, in_transaction: bool
+) -> tuple[str, QualifiedName | None, str | None] | None:
+    """Why ``piece`` is a hazard in a DO block: PostgreSQL rejects it there (CONCURRENTLY,
+    VACUUM, COMMIT in a transaction …), it changes every row of an existing table, or it
+    scans or rewrites one under more than SHARE UPDATE EXCLUSIVE (a VALIDATE's lock)."""
     facts = statement_facts(piece, ctx.version)  # not cached: not a file statement
+    if facts.transaction_control is not None and in_transaction:
+        return _REJECTED, None, _BATCH
     if not facts.transactional and facts.transaction_control is None:
         reason = facts.no_transaction_reason or piece.kind.removesuffix("Stmt")
-        return f"PostgreSQL rejects {reason} inside a DO block (a function)", None
+        return f"PostgreSQL rejects {reason} inside a DO block (a function)", None, None
+    table = range_var(piece.body.get("relation"))
+    if piece.kind in _DML and "whereClause" not in piece.body and not ctx.is_new(table):
+        return f"it changes every row of {table} in one transaction", table, _BATCH
     for verb, tables in (("rewrites", facts.rewrites), ("scans", facts.scans)):
         for table in tables:
             mode = facts.lock_on(table)
             if mode is None or mode <= LockMode.SHARE_UPDATE_EXCLUSIVE:
                 continue
-            if ctx.is_new(table) or _proven_not_null(piece, table, ctx):
+            if ctx.is_new(table) or proven_not_null(piece, table, ctx):
                 continue
             what = f"it {verb} {table} holding {mode.label} on it, hidden from atomig's"
-            return what + " checks and lock plan", table
+            return what + " checks and lock plan", table, None
     return None
 
 
-def _proven_not_null(piece: Statement, table: QualifiedName, ctx: LintContext) -> bool:
-    """A SET NOT NULL that a validated CHECK lets skip its scan (PostgreSQL 12+)."""
-    subtypes = [subtype for subtype, _ in commands(piece)]
-    return (
-        piece.kind == "AlterTableStmt"
-        and ctx.version.set_not_null_uses_check
-        and subtypes == ["AT_SetNotNull"] * len(subtypes)
-        and all(
-            ctx.has_validated_not_null_check(table, cmd.get("name", ""))
-            for _, cmd in commands(piece)
-        )
-    )
+_DML = ("UpdateStmt", "DeleteStmt")
+_REJECTED = "PostgreSQL rejects it inside a transaction, and each migration step is one"
+_BATCH = (
+    "run the UPDATE or DELETE at top level with -- atomig: backfill on the line before it: "
+    "atomig commits each primary-key batch (other runners: batch by key ranges yourself)"
+)
