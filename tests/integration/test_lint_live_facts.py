@@ -220,3 +220,37 @@ def test_refresh_concurrently_is_advised_only_where_postgresql_accepts_it(projec
         if f["rule"] == "refresh-matview-not-concurrent"
     ]
     assert offline == [1, 3, 7]
+
+
+def test_a_partial_index_neither_covers_a_foreign_key_nor_makes_a_key(project):
+    db = project.database
+    db.execute("CREATE TABLE staff (id bigint PRIMARY KEY)")
+    db.execute(
+        "CREATE TABLE rental (id bigint PRIMARY KEY, staff_id bigint,"
+        " clerk_id bigint, code text, returned boolean)"
+    )
+    db.execute("CREATE INDEX rental_open_staff ON rental (staff_id) WHERE NOT returned")
+    db.execute("CREATE INDEX rental_clerk ON rental (clerk_id)")
+    db.execute(
+        "CREATE UNIQUE INDEX rental_open_code ON rental (code) WHERE NOT returned"
+    )
+    project.add(
+        "20260101_0000_fks",
+        "ALTER TABLE rental ADD CONSTRAINT rental_staff_fk"
+        " FOREIGN KEY (staff_id) REFERENCES staff NOT VALID;\n"
+        "ALTER TABLE rental ADD CONSTRAINT rental_clerk_fk"
+        " FOREIGN KEY (clerk_id) REFERENCES staff NOT VALID;\n"
+        "UPDATE rental SET returned = true WHERE code = 'X1';",
+        "SELECT 1;",
+    )
+    found = findings(project)
+    assert [f["line"] for f in found if f["rule"] == "foreign-key-without-index"] == [1]
+    # code is unique only among rows not returned: the UPDATE may change many rows
+    assert [f["line"] for f in found if f["rule"] == "unbatched-dml"] == [3]
+    # The server cannot use the partial index for the lookup a DELETE on staff makes.
+    with db.connect() as conn:
+        conn.execute("SET enable_seqscan = off")
+        plan = conn.execute(
+            "EXPLAIN SELECT 1 FROM rental WHERE staff_id = 1 FOR KEY SHARE"
+        ).fetchall()
+    assert "rental_open_staff" not in str(plan)

@@ -27,7 +27,9 @@ _LINT_COLUMNS = """
     SELECT attrelid, attname, format_type(atttypid, atttypmod) FROM pg_attribute
     WHERE attrelid = ANY (%(oids)s) AND attnum > 0 AND NOT attisdropped
 """
-# Index columns in key order; an expression column shows as '(expr)'. The last column: a
+# Index columns in key order; an expression column shows as '(expr)'. A partial index is
+# left out: it serves only queries that imply its WHERE, so it neither covers a foreign
+# key's lookups nor makes a column unique. The last column: a
 # unique index REFRESH MATERIALIZED VIEW CONCURRENTLY can use (matview.c
 # is_usable_unique_index: immediate, btree, no WHERE, no expression).
 _LINT_INDEXES = """
@@ -40,7 +42,7 @@ _LINT_INDEXES = """
              AND 0 <> ALL (i.indkey[0:i.indnkeyatts - 1]) AND i.indnkeyatts > 0
              AND ic.relam = (SELECT oid FROM pg_am WHERE amname = 'btree')
     FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
-    WHERE i.indrelid = ANY (%(oids)s) AND i.indisvalid
+    WHERE i.indrelid = ANY (%(oids)s) AND i.indisvalid AND i.indpred IS NULL
 """
 # The tables of indexes named in the migrations (valid or not: a failed concurrent build is
 # what a DROP INDEX often removes), so that lint names the table a DROP INDEX locks.

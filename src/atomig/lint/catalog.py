@@ -37,7 +37,7 @@ class CatalogTable:
         rows: ``pg_class.reltuples`` (-1 when never vacuumed or analyzed).
         total_bytes: ``pg_total_relation_size`` (heap, indexes, TOAST).
         columns: column name → ``format_type`` text.
-        indexes: ``(name, leading column names, unique)`` per valid index.
+        indexes: ``(name, key column names, unique)`` per valid index without WHERE.
         not_null_checks: columns with a validated ``CHECK (col IS NOT NULL)``.
         constraints: constraint name → its kind, validity, columns and referenced table.
         populated: false for a materialized view created or refreshed ``WITH NO DATA``.
