@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from atomig.cli.render import survives_closed_output
+from atomig.cli.render import styled, survives_closed_output
 from atomig.events import Event, Reporter
 
 # In a log (not a terminal), one progress line at most this often.
@@ -88,7 +88,7 @@ def backfill_progress(quiet: bool) -> Iterator[Reporter]:
             progress.update(task, description=f"backfill {data.get('name', '')}")
         style = {"warning": "yellow", "error": "red"}.get(event.level, "")
         progress.console.print(
-            f"[{style}]{event.message}[/]" if style else event.message,
+            styled(event.message, style) if style else event.message,
             markup=bool(style),
             highlight=False,
         )
@@ -168,7 +168,7 @@ def verify_progress(
             return
         style = {"warning": "yellow", "error": "red"}.get(event.level, "")
         err.print(
-            f"[{style}]{event.message}[/]" if style else event.message,
+            styled(event.message, style) if style else event.message,
             markup=bool(style),
             highlight=False,
         )

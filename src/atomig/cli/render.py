@@ -113,6 +113,15 @@ class ReaderMayLeave:
         return getattr(self.stream, name)
 
 
+def styled(message: str, style: str) -> str:
+    """``message`` in ``style`` as rich markup, its own brackets kept as text: a message
+    quoting ``[preflight] lock_holders`` or SQL's ``ARRAY[1]`` must not lose them, and a
+    ``[/x]`` in it must not raise a markup error."""
+    from rich.markup import escape
+
+    return f"[{style}]{escape(message)}[/]"
+
+
 def stderr_reporter(quiet: bool = False) -> Reporter:
     """A reporter printing each event as one line on stderr (rich loads on first use)."""
     consoles: list[Console] = []
@@ -142,7 +151,7 @@ def stderr_reporter(quiet: bool = False) -> Reporter:
             event.level, "dim" if event.kind == "embedded" else ""
         )
         err.print(
-            f"[{style}]{event.message}[/]" if style else event.message,
+            styled(event.message, style) if style else event.message,
             markup=bool(style),
         )
 
@@ -288,7 +297,7 @@ def render_plans(
         file_name = plan.path.rsplit("/", 1)[-1]
         for step in plan.steps:
             first, *rest = _step_lines(step)
-            out.print(f"  step {step.index + 1}: [cyan]{first}[/]")
+            out.print(f"  step {step.index + 1}: {styled(first, 'cyan')}")
             for line in rest:
                 out.print(f"          {line}", markup=False)
             for statement in step.statements:

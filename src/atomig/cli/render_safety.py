@@ -32,18 +32,23 @@ def render_verify(report: VerifyReport) -> None:
         out.print(f"note: {note}", markup=False)
     for proof in report.migrations:
         if proof.skipped:
-            out.print(f"[yellow]-[/] {proof.name}: {proof.skipped}", highlight=False)
+            out.print(
+                f"[yellow]-[/] {escape(proof.name)}: {escape(proof.skipped)}",
+                highlight=False,
+            )
             continue
         if proof.ok:
             boundaries = sum(1 for c in proof.checks if c.name.startswith("rollback"))
             also = f", rollback proven at {boundaries} step(s)" if boundaries else ""
             out.print(
-                f"[green]✓[/] {proof.name}: reversible ({proof.steps} step(s){also}; "
+                f"[green]✓[/] {escape(proof.name)}: reversible ({proof.steps} step(s){also}; "
                 f"{proof.duration_ms} ms)",
                 highlight=False,
             )
             continue
-        out.print(f"[bold red]✗[/] {proof.name}: NOT reversible", highlight=False)
+        out.print(
+            f"[bold red]✗[/] {escape(proof.name)}: NOT reversible", highlight=False
+        )
         for check in proof.checks:
             if check.ok:
                 continue
