@@ -126,3 +126,25 @@ def test_differences_name_each_object_and_field():
 def test_field_changes_of_nested_values_and_lost_lines():
     assert field_changes({"a": {"b": 1}}, {"a": {"b": 2}}) == ["a.b: 1 → 2"]
     assert field_changes("x\ny\nz", "x\ny") == ["value: lost line 3: 'z'"]
+
+
+def test_a_session_is_described_without_its_query_s_final_semicolon():
+    # The description is followed by "; next attempt …" or "(a lock request …)".
+    from atomig.db.activity import Session
+
+    session = Session(
+        pid=7,
+        application_name="psql",
+        state="idle in transaction",
+        backend_type="client backend",
+        xact_age_ms=1600,
+        state_age_ms=1500,
+        wait_event=None,
+        query="SELECT count(*)\n  FROM rental;  ",
+        relation="rental",
+        mode="AccessShareLock",
+    )
+    assert session.describe() == (
+        "pid 7 (psql, idle in transaction, transaction open 1.6s, holds AccessShareLock "
+        "on rental): SELECT count(*) FROM rental"
+    )

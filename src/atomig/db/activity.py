@@ -49,7 +49,8 @@ class Session:
         if self.mode and self.relation:
             parts.append(f"holds {self.mode} on {self.relation}")
         text = f"pid {self.pid} ({', '.join(parts)})"
-        query = " ".join(self.query.split())
+        # (without its final ';': the description is itself followed by punctuation)
+        query = " ".join(self.query.split()).rstrip("; ")
         if query:
             text += f": {query[:120]}{' …' if len(query) > 120 else ''}"
         return text
