@@ -58,6 +58,9 @@ class Index:
     name: str
     columns: tuple[str, ...]
     unique: bool = False
+    # CREATE INDEX … WHERE: it serves only queries that imply its predicate, so it covers
+    # no foreign key's lookups and makes no column unique over the table.
+    partial: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +122,7 @@ class Table:
         return any(
             set(index.columns[: len(columns)]) == wanted
             for index in self.indexes.values()
+            if not index.partial
         )
 
 
@@ -403,7 +407,10 @@ def _index(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
         if "IndexElem" in p
     )
     index_name = body.get("idxname") or f"{name.name}_{'_'.join(columns)}_idx"
-    table.indexes[index_name] = Index(index_name, columns, bool(body.get("unique")))
+    partial = body.get("whereClause") is not None
+    table.indexes[index_name] = Index(
+        index_name, columns, bool(body.get("unique")) and not partial, partial
+    )
     state.index_owner[(name.schema or "public", index_name)] = key_of(name)
     state._log("index", QualifiedName(name.schema, index_name), origin)
 

@@ -22,6 +22,12 @@ CREATE TABLE lines (id bigint PRIMARY KEY, order_id bigint, tenant_id bigint,
   FOREIGN KEY (order_id, tenant_id) REFERENCES orders (id, tenant_id));
 CREATE INDEX lines_tenant_order ON lines (tenant_id, order_id, id);
 
+-- expect: foreign-key-without-index
+-- (a partial index serves only queries that imply its WHERE: not the key's lookups)
+CREATE TABLE lines (id bigint PRIMARY KEY, order_id bigint, open boolean,
+  FOREIGN KEY (order_id) REFERENCES orders (id));
+CREATE INDEX lines_open_order ON lines (order_id) WHERE open;
+
 -- expect: identifier-too-long
 CREATE INDEX CONCURRENTLY "an_index_name_that_is_definitely_longer_than_sixty_three_bytes_long" ON t (a);
 
@@ -33,3 +39,12 @@ CREATE TABLE t (short_name int PRIMARY KEY, another_reasonably_long_column_name_
 
 -- expect: unnamed-constraint
 ALTER TABLE orders ADD FOREIGN KEY (user_id) REFERENCES users NOT VALID;
+
+-- expect-not: unbatched-dml
+CREATE UNIQUE INDEX CONCURRENTLY orders_code ON orders (code);
+UPDATE orders SET status = 'x' WHERE code = 'A1';
+
+-- expect: unbatched-dml
+-- (unique only among open orders: the UPDATE may change many rows)
+CREATE UNIQUE INDEX CONCURRENTLY orders_open_code ON orders (code) WHERE status = 'open';
+UPDATE orders SET status = 'x' WHERE code = 'A1';
