@@ -254,3 +254,41 @@ def test_a_partial_index_neither_covers_a_foreign_key_nor_makes_a_key(project):
             "EXPLAIN SELECT 1 FROM rental WHERE staff_id = 1 FOR KEY SHARE"
         ).fetchall()
     assert "rental_open_staff" not in str(plan)
+
+
+def test_row_estimates_of_partitioned_and_never_analyzed_tables(project):
+    """A partitioned parent keeps reltuples -1 (autovacuum analyzes its partitions only)
+    and so does a table never analyzed: neither may pass for an empty, small table."""
+    db = project.database
+    db.execute(
+        "CREATE TABLE events (id bigint, at date) PARTITION BY RANGE (at);"
+        "CREATE TABLE events_a PARTITION OF events"
+        " FOR VALUES FROM ('2025-01-01') TO ('2025-07-01');"
+        "CREATE TABLE events_b PARTITION OF events"
+        " FOR VALUES FROM ('2025-07-01') TO ('2026-01-01')"
+    )
+    db.execute(
+        "INSERT INTO events SELECT g, date '2025-01-01' + g % 360"
+        " FROM generate_series(1, 3000) g"
+    )
+    db.execute("ANALYZE events_a")
+    db.execute("ANALYZE events_b")
+    db.execute("CREATE TABLE raw_import (id bigint, v text)")
+    db.execute("INSERT INTO raw_import SELECT g, 'v' FROM generate_series(1, 3000) g")
+    db.execute("CREATE TABLE empty_import (id bigint, v text)")
+    [[parent]] = db.execute("SELECT reltuples FROM pg_class WHERE relname = 'events'")
+    assert parent == -1
+    (project.dir / "atomig.toml").write_text("[lint]\nsmall_table_rows = 1000\n")
+    project.add(
+        "20260101_0000_idx",
+        "CREATE INDEX events_at ON events (at);\n"
+        "CREATE INDEX raw_import_v ON raw_import (v);\n"
+        "CREATE INDEX empty_import_v ON empty_import (v);",
+        "SELECT 1;",
+    )
+    found = {
+        f["line"]: f["severity"]
+        for f in findings(project)
+        if f["rule"] == "index-not-concurrent"
+    }
+    assert found == {1: "error", 2: "error", 3: "info"}

@@ -16,8 +16,18 @@ from atomig.db.connect import server_version
 from atomig.lint.catalog import CatalogConstraint, CatalogFacts, CatalogTable
 from atomig.sql.volatility import Volatility
 
+# Rows: the planner's estimate (reltuples), summed over the leaf partitions of a
+# partitioned table (autovacuum never analyzes a partitioned parent: its own reltuples
+# stays -1 however many rows its partitions hold). A table never vacuumed nor analyzed
+# (reltuples -1) counts as many rows as its heap can hold: a heap tuple takes at least
+# 32 bytes (line pointer and header), so that bound is never below the truth.
 _LINT_TABLES = """
-    SELECT c.oid, n.nspname, c.relname, c.reltuples::bigint,
+    SELECT c.oid, n.nspname, c.relname,
+           (SELECT coalesce(sum(CASE WHEN l.reltuples >= 0 THEN l.reltuples
+                                     ELSE pg_relation_size(l.oid) / 32 END), 0)
+            FROM pg_class l
+            WHERE (l.oid = c.oid AND c.relkind <> 'p')
+               OR l.oid IN (SELECT relid FROM pg_partition_tree(c.oid) WHERE isleaf))::bigint,
            pg_total_relation_size(c.oid), c.relkind = 'p', c.relispopulated
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('r', 'p', 'm', 'f') AND c.relname = ANY (%(names)s)

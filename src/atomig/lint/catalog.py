@@ -34,7 +34,8 @@ class CatalogTable:
     """One table as the server knows it.
 
     Attributes:
-        rows: ``pg_class.reltuples`` (-1 when never vacuumed or analyzed).
+        rows: ``pg_class.reltuples``, summed over the leaf partitions of a partitioned
+            table; for a table never vacuumed nor analyzed, the most rows its heap holds.
         total_bytes: ``pg_total_relation_size`` (heap, indexes, TOAST).
         columns: column name → ``format_type`` text.
         indexes: ``(name, key column names, unique)`` per valid index without WHERE.
@@ -59,7 +60,7 @@ class CatalogTable:
 
     @property
     def estimated_rows(self) -> int:
-        """Rows as the planner estimates them; a never-analyzed table counts as 0."""
+        """Rows as the planner estimates them (never negative)."""
         return max(self.rows, 0)
 
 

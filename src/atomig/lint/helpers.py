@@ -388,7 +388,7 @@ def small_copy(
     for _, reads in copies:
         for table in reads:
             live = ctx.catalog_table(table)
-            if live is None or live.rows < 0 or live.estimated_rows >= threshold:
+            if live is None or live.estimated_rows >= threshold:
                 return None
             rows = max(rows, live.estimated_rows)
     below = f"below the {threshold}-row threshold: info"
