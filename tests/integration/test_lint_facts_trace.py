@@ -18,6 +18,7 @@ ALTER TABLE t ADD CONSTRAINT t_a_check CHECK (a > 0) NOT VALID;
 CREATE INDEX t_a_idx ON t (a);
 CREATE MATERIALIZED VIEW mv AS SELECT id FROM t;
 CREATE UNIQUE INDEX mv_id ON mv (id);
+CREATE VIEW vw AS SELECT id FROM t;
 CREATE TABLE parent (id int, at date) PARTITION BY RANGE (at);
 CREATE TABLE child (id int, at date);
 CREATE TABLE base (id bigint);
@@ -55,6 +56,12 @@ LOCK_CASES = [
     "UPDATE t SET a = 1 WHERE id = 1",
     "REINDEX TABLE t",
     "CLUSTER t USING t_pkey",
+    # SET/RESET (…) locks as its strongest option: a view's are ACCESS EXCLUSIVE.
+    "ALTER TABLE t SET (fillfactor = 70, toast.autovacuum_enabled = false)",
+    "ALTER TABLE t SET (fillfactor = 70, user_catalog_table = true)",
+    "ALTER VIEW vw SET (security_barrier = true)",
+    "ALTER VIEW vw RESET (check_option)",
+    "ALTER MATERIALIZED VIEW mv SET (fillfactor = 70)",
 ]
 
 

@@ -300,6 +300,30 @@ _SHARE_ROW_EXCLUSIVE_CMDS = frozenset(
 )
 
 
+_RELOPTION_CMDS = frozenset({"AT_SetRelOptions", "AT_ResetRelOptions"})
+# SET/RESET (…) takes the strongest lock of its options (reloptions.c lockmode): these
+# take ACCESS EXCLUSIVE, the others (fillfactor, autovacuum_*, toast.*, parallel_workers …)
+# SHARE UPDATE EXCLUSIVE (checked in pg_locks on PG 15 and 18).
+_EXCLUSIVE_RELOPTIONS = frozenset(
+    {
+        "security_barrier",
+        "security_invoker",
+        "check_option",
+        "user_catalog_table",
+        "buffering",
+    }
+)
+
+
+def _exclusive_reloption(definition: Body) -> bool:
+    items = definition.get("List", {}).get("items", ())
+    return any(
+        (i.get("DefElem") or {}).get("defname") in _EXCLUSIVE_RELOPTIONS
+        and not (i.get("DefElem") or {}).get("defnamespace")
+        for i in items
+    )
+
+
 def foreign_key_targets(constraint: Body) -> QualifiedName | None:
     """The referenced table of a FOREIGN KEY ``Constraint`` dict, else ``None``."""
     if constraint.get("contype") == "CONSTR_FOREIGN":
@@ -357,7 +381,9 @@ def _alter_table(body: Body, version: ServerVersion) -> StatementFacts:
         subtype = cmd.get("subtype", "")
         definition = cmd.get("def") or {}
         mode = _M.ACCESS_EXCLUSIVE
-        if subtype in _SHARE_UPDATE_EXCLUSIVE_CMDS:
+        if subtype in _RELOPTION_CMDS and _exclusive_reloption(definition):
+            pass  # a view's options, user_catalog_table, gist buffering: ACCESS EXCLUSIVE
+        elif subtype in _SHARE_UPDATE_EXCLUSIVE_CMDS:
             mode = _M.SHARE_UPDATE_EXCLUSIVE
             scans = scans or subtype == "AT_ValidateConstraint"
         elif subtype in _SHARE_ROW_EXCLUSIVE_CMDS:
