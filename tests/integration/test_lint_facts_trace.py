@@ -19,6 +19,7 @@ CREATE INDEX t_a_idx ON t (a);
 CREATE MATERIALIZED VIEW mv AS SELECT id FROM t;
 CREATE UNIQUE INDEX mv_id ON mv (id);
 CREATE VIEW vw AS SELECT id FROM t;
+CREATE SEQUENCE sq;
 CREATE TABLE parent (id int, at date) PARTITION BY RANGE (at);
 CREATE TABLE child (id int, at date);
 CREATE TABLE base (id bigint);
@@ -62,6 +63,8 @@ LOCK_CASES = [
     "ALTER VIEW vw SET (security_barrier = true)",
     "ALTER VIEW vw RESET (check_option)",
     "ALTER MATERIALIZED VIEW mv SET (fillfactor = 70)",
+    "ALTER SEQUENCE sq INCREMENT BY 2",
+    "ALTER SEQUENCE sq RESTART WITH 100",
 ]
 
 

@@ -648,6 +648,9 @@ _DISPATCH: dict[str, Callable[[Body, ServerVersion], StatementFacts]] = {
     "ViewStmt": _view,
     "CreateTableAsStmt": _create_table_as,
     "CreateSeqStmt": _create_seq,
+    # AlterSequence locks SHARE ROW EXCLUSIVE, which conflicts with nextval's ROW
+    # EXCLUSIVE: every INSERT that takes a value waits until COMMIT (checked on PG 15, 18).
+    "AlterSeqStmt": _single(_M.SHARE_ROW_EXCLUSIVE, "sequence"),
     "AlterObjectSchemaStmt": _alter_schema,
 }
 
