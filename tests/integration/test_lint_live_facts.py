@@ -292,3 +292,38 @@ def test_row_estimates_of_partitioned_and_never_analyzed_tables(project):
         if f["rule"] == "index-not-concurrent"
     }
     assert found == {1: "error", 2: "error", 3: "info"}
+
+
+def test_a_domain_is_its_base_type_unless_it_adds_a_constraint(project):
+    db = project.database
+    db.execute("CREATE DOMAIN year AS integer CHECK (VALUE >= 1901)")
+    db.execute("CREATE DOMAIN plain_int AS integer")
+    db.execute("CREATE DOMAIN inner_int AS plain_int")  # a domain over a domain
+    db.execute(
+        "CREATE TABLE film (id bigint PRIMARY KEY, release_year year, a int, b int,"
+        " c inner_int, d plain_int)"
+    )
+    db.execute(
+        "INSERT INTO film SELECT g, 2000, g, 2000, g, g FROM generate_series(1, 10) g"
+    )
+    statements = [
+        "ALTER TABLE film ALTER COLUMN release_year TYPE integer",
+        "ALTER TABLE film ALTER COLUMN a TYPE plain_int",
+        "ALTER TABLE film ALTER COLUMN b TYPE year",
+        "ALTER TABLE film ALTER COLUMN c TYPE integer",
+        "ALTER TABLE film ALTER COLUMN d TYPE bigint",
+    ]
+    project.add("20260101_0000_types", ";\n".join(statements) + ";", "SELECT 1;")
+    rewrites = {
+        f["line"]: f["message"]
+        for f in findings(project)
+        if f["rule"] == "column-type-rewrite"
+    }
+    assert sorted(rewrites) == [3, 5]
+    assert rewrites[3].startswith("year is a domain with a constraint")
+    filenode = "SELECT pg_relation_filenode('film')"
+    for line, statement in enumerate(statements, 1):
+        [[before]] = db.execute(filenode)
+        db.execute(statement)
+        [[after]] = db.execute(filenode)
+        assert (before != after) == (line in rewrites), statement

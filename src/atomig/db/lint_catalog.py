@@ -127,6 +127,18 @@ _LINT_VIEWS = """
       AND vn.nspname NOT IN ('pg_catalog', 'information_schema')
     GROUP BY vn.nspname, v.relname
 """
+# Every user-defined domain with its base type (maybe another domain) and whether it has
+# a constraint of its own.
+_LINT_DOMAINS = """
+    SELECT n.nspname, t.typname, bn.nspname, b.typname, b.typtype = 'd',
+           format_type(t.typbasetype, t.typtypmod),
+           t.typnotnull OR EXISTS (SELECT 1 FROM pg_constraint c WHERE c.contypid = t.oid)
+    FROM pg_type t
+    JOIN pg_namespace n ON n.oid = t.typnamespace
+    JOIN pg_type b ON b.oid = t.typbasetype
+    JOIN pg_namespace bn ON bn.oid = b.typnamespace
+    WHERE t.typtype = 'd' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+"""
 # provolatile sorts i < s < v, so max() is the most volatile overload.
 _LINT_FUNCTIONS = """
     SELECT n.nspname, p.proname, max(p.provolatile::text), bool_and(p.prokind = 'a')
@@ -215,6 +227,7 @@ def read_lint_catalog(
         functions[name] = max(level, functions.get(name, Volatility.IMMUTABLE))
         aggregates[f"{schema}.{name}"] = bool(aggregate)
         aggregates[name] = bool(aggregate) and aggregates.get(name, True)
+    path = tuple(search_path[0]) if search_path else ("public",)
     return CatalogFacts(
         server_version=server_version(conn),
         tables={
@@ -235,8 +248,34 @@ def read_lint_catalog(
         },
         functions=functions,
         database=database,
-        search_path=tuple(search_path[0]) if search_path else ("public",),
+        search_path=path,
         index_owners=index_owners,
         views=views,
         aggregates=frozenset(name for name, yes in aggregates.items() if yes),
+        domains=_domains(conn, path),
     )
+
+
+def _domains(
+    conn: psycopg.Connection[Any], search_path: tuple[str, ...]
+) -> dict[str, tuple[str, bool]]:
+    """Each domain's base type and whether a constraint applies (its own or one of the
+    domains it is built on), by qualified name and by name along ``search_path``."""
+    rows = {
+        (schema, name): ((base_schema, base), is_domain, base_text, constrained)
+        for schema, name, base_schema, base, is_domain, base_text, constrained in (
+            conn.execute(_LINT_DOMAINS)
+        )
+    }
+    found: dict[str, tuple[str, bool]] = {}
+    for key, (base_key, is_domain, base_text, constrained) in rows.items():
+        # A domain over a domain: its base is the inner domain's base type.
+        while is_domain and base_key in rows:
+            base_key, is_domain, base_text, inner = rows[base_key]
+            constrained = constrained or inner
+        found[f"{key[0]}.{key[1]}"] = (base_text, bool(constrained))
+    for schema in reversed(search_path):
+        for (domain_schema, name), _ in rows.items():
+            if domain_schema == schema:
+                found[name] = found[f"{schema}.{name}"]
+    return found

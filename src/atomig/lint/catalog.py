@@ -82,6 +82,10 @@ class CatalogFacts:
     # User-defined aggregates, as "schema.name" and (when every function of that name is
     # one) "name": a select list calling one returns one row, however many it reads.
     aggregates: frozenset[str] = frozenset()
+    # Domains, as "schema.name" and (first along the search_path) "name" -> the base type
+    # (format_type text, through domains over domains) and whether any constraint (CHECK,
+    # NOT NULL) applies: a type change to a constrained domain checks every row.
+    domains: Mapping[str, tuple[str, bool]] = field(default_factory=dict)
 
     def table(self, schema: str | None, name: str) -> CatalogTable | None:
         """A table by name; an unqualified name is resolved along the ``search_path`` of

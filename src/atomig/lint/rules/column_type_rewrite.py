@@ -18,8 +18,9 @@ then drop the old column in a later migration.
 
 ## Notes
 atomig knows the old type from the migration history (or, connected, from the live
-catalog): free changes are not reported. When the old type is unknown the change is
-reported as a possible rewrite.
+catalog): free changes are not reported. Connected, a domain counts as its base type, and a
+change to a domain with a CHECK or NOT NULL constraint as a rewrite. When the old type is
+unknown the change is reported as a possible rewrite.
 """
 
 from __future__ import annotations
@@ -77,13 +78,23 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         new = TypeRef.from_node(coldef.get("typeName") or {})
         using = not using_keeps_column(coldef, column)
         old = ctx.column_type(table, column)
-        if old is not None and not change_rewrites(old, new, using=using):
+        # A domain is its base type (the cast is a relabel), but changing to a domain
+        # with a constraint checks every value: a rewrite (relfilenode on PG 15 and 18).
+        old_base = None if old is None else _base(old, ctx)[0]
+        new_base, checked = _base(new, ctx)
+        if (
+            old_base is not None
+            and not checked
+            and not change_rewrites(old_base, new_base, using=using)
+        ):
             continue
         if using:
             what = f"USING computes every value of {column} anew ({new}): it rewrites"
         elif old is None:
             what = f"the old type of {table}.{column} is unknown: unless {new} is "
             what += "binary-coercible from it, the change rewrites"
+        elif checked:
+            what = f"{new} is a domain with a constraint, checked on every row: it rewrites"
         else:
             what = f"{old} → {new} is not binary-coercible: it rewrites"
         yield Hit(
@@ -94,3 +105,11 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             relation=table,
             location=coldef.get("location"),
         )
+
+
+def _base(type_: TypeRef, ctx: LintContext) -> tuple[TypeRef, bool]:
+    """The type under a domain the live catalog knows, and whether a constraint applies."""
+    domains = ctx.catalog.domains if ctx.catalog is not None else {}
+    key = f"{type_.schema}.{type_.name}" if type_.schema else type_.name
+    found = None if type_.array else domains.get(key)
+    return (type_, False) if found is None else (TypeRef.parse(found[0]), found[1])
