@@ -55,3 +55,23 @@ ALTER TABLE orders ADD COLUMN uid bigserial PRIMARY KEY, ADD COLUMN n serial NOT
 
 -- expect: drop-object
 DROP EXTENSION IF EXISTS pg_trgm;
+
+-- expect-not: rename-table
+-- a view with the old name in the same transaction keeps old queries working
+ALTER TABLE orders RENAME TO purchases;
+CREATE VIEW orders AS SELECT * FROM purchases;
+
+-- expect-not: rename-table
+ALTER TABLE public.orders SET SCHEMA archive;
+CREATE OR REPLACE VIEW orders AS SELECT * FROM archive.orders;
+
+-- expect: rename-table
+-- the view comes after COMMIT: old queries fail in between
+BEGIN;
+ALTER TABLE orders RENAME TO purchases;
+COMMIT;
+CREATE VIEW orders AS SELECT * FROM purchases;
+
+-- expect: rename-table
+ALTER TABLE orders RENAME TO purchases;
+CREATE VIEW orders_compat AS SELECT * FROM purchases;

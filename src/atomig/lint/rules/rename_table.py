@@ -12,7 +12,8 @@ the compatibility view in a later migration.
 
 ## Notes
 Renames of indexes, constraints and triggers are invisible to applications and are not
-reported.
+reported, nor is a table's rename or move followed in the same transaction by a view with
+its old name.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
+from atomig.lint.rule import Example
+from atomig.lint.schema import key_of
 from atomig.sql.classify import name_list, range_var
 from atomig.sql.parse import Statement
 
@@ -49,7 +52,14 @@ BAD = (
     "ALTER TABLE orders SET SCHEMA archive;",
     "ALTER FUNCTION total(int) RENAME TO order_total;",
 )
-GOOD = ("CREATE TABLE carts (id bigint);\nALTER TABLE carts RENAME TO baskets;",)
+GOOD = (
+    "CREATE TABLE carts (id bigint);\nALTER TABLE carts RENAME TO baskets;",
+    Example(
+        "ALTER TABLE orders RENAME TO purchases;\n"
+        "CREATE VIEW orders AS SELECT * FROM purchases;",
+        before="CREATE TABLE orders (id bigint PRIMARY KEY, total numeric);",
+    ),
+)
 
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
@@ -60,7 +70,7 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     if kind in _SILENT:
         return
     relation = range_var(body.get("relation"))
-    if ctx.is_new(relation):
+    if ctx.is_new(relation) or (kind == "OBJECT_TABLE" and _view_keeps(stmt, ctx)):
         return
     what = (kind or "OBJECT").removeprefix("OBJECT_").lower().replace("_", " ")
     name = relation or _object_name(body.get("object")) or body.get("subname") or "it"
@@ -73,6 +83,18 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         "keep the old name working during the transition (a view with the old name), "
         "switch the code, then drop it in a later migration",
         relation=relation,
+    )
+
+
+def _view_keeps(stmt: Statement, ctx: LintContext) -> bool:
+    """A view with the table's old name follows in the same transaction: old queries go
+    on working through it (a simple view is updatable) from the moment both commit."""
+    relation = range_var(stmt.body.get("relation"))
+    return relation is not None and any(
+        mate.kind == "ViewStmt"
+        and (view := range_var(mate.body.get("view"))) is not None
+        and key_of(view) == key_of(relation)
+        for mate in ctx.step_mates(stmt)
     )
 
 
