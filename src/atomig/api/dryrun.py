@@ -14,7 +14,9 @@ from atomig.api.scratch_runs import (
     replay_migrations,
     scratch_run,
     split_applied,
+    starts_from_target,
     stoppable,
+    target_schema_sql,
 )
 from atomig.config import Settings
 from atomig.errors import AtomigError, Interrupted, NeedsAttention
@@ -164,9 +166,16 @@ def dry_run(
                 tuple(results),
                 checks=tuple(checks),
             )
-        with scratch_run(settings, session, scratch_url, report, interrupt) as ctx:
-            applied = [Replay(m) for m in migrations if m not in pending]
-            replay_migrations(settings, ctx, _applied_only(settings, session, applied))
+        from_target = starts_from_target(settings)
+        schema_sql = target_schema_sql(settings, session) if from_target else None
+        with scratch_run(
+            settings, session, scratch_url, report, interrupt, schema_sql
+        ) as ctx:
+            if not from_target:  # else the target's schema holds what they did
+                applied = [Replay(m) for m in migrations if m not in pending]
+                replay_migrations(
+                    settings, ctx, _applied_only(settings, session, applied)
+                )
             results = _dry_run_on_scratch(settings, ctx, pending, interrupt)
             return DryRunReport(
                 "scratch",

@@ -18,7 +18,9 @@ from atomig.api.scratch_runs import (
     replay_migrations,
     scratch_run,
     split_applied,
+    starts_from_target,
     stoppable,
+    target_schema_sql,
 )
 from atomig.config import Settings
 from atomig.events import Event, Reporter, null_reporter
@@ -81,7 +83,11 @@ def verify(
     started = time.monotonic()
     migrations = discover_migrations(settings.migrations_dir)
     with open_session(settings, report) as session, stoppable(report) as interrupt:
-        replay, todo, notes = split_applied(settings, session, migrations, everything)
+        from_target = starts_from_target(settings) and not everything
+        replay, todo, notes = split_applied(
+            settings, session, migrations, everything, from_target=from_target
+        )
+        schema_sql = target_schema_sql(settings, session) if from_target else None
         if version is not None:
             wanted = find_migration(migrations, version)
             before = [m for m in todo if m.id.order_key < wanted.id.order_key]
@@ -98,12 +104,18 @@ def verify(
                 Event(
                     "verify.start",
                     f"verifying {len(todo)} migration(s) on a scratch database "
-                    f"(replaying {len(replay)} applied first)",
+                    + (
+                        "(starting from the target's schema)"
+                        if from_target
+                        else f"(replaying {len(replay)} applied first)"
+                    ),
                     data={"migrations": len(todo), "replayed": len(replay)},
                 )
             )
         while todo:
-            with scratch_run(settings, session, scratch_url, report, interrupt) as ctx:
+            with scratch_run(
+                settings, session, scratch_url, report, interrupt, schema_sql
+            ) as ctx:
                 server_shown = ctx.target.display.rsplit("/", 1)[0]
                 server_version = str(ctx.server_version)
                 replay_migrations(settings, ctx, replay)
@@ -122,6 +134,17 @@ def verify(
                 reason = f"not verified: {proofs[-1].name} does not apply"
                 proofs += [_skipped(m, reason) for m in todo]
                 todo = []
+        if (
+            not from_target
+            and not everything
+            and any(not proof.checks[0].ok for proof in proofs if proof.checks)
+        ):
+            notes.append(
+                "a migration did not apply on the scratch database, which starts empty "
+                "and replays the applied migrations: if it uses objects that predate "
+                'them, set [verify] scratch_from = "target" to start from the target\'s '
+                "schema"
+            )
         return VerifyReport(
             database=session.target.display,
             scratch_server=server_shown,

@@ -20,12 +20,18 @@ from atomig.run.runner import apply_migration, check_runnable
 from atomig.run.session import Session
 from atomig.source.checksum import same_as_recorded
 from atomig.source.model import Migration
-from atomig.verify.config import safety_settings
+from atomig.verify.config import TARGET, safety_settings
 from atomig.verify.scratch import (
     close_context,
+    create_schema,
     scratch_context,
     scratch_database,
     scratch_server,
+)
+
+_FROM_TARGET = (
+    "the scratch database starts from the target's schema as it is now "
+    '([verify] scratch_from = "target"); no applied migration is replayed'
 )
 
 __all__ = [
@@ -34,7 +40,9 @@ __all__ = [
     "replay_migrations",
     "scratch_run",
     "split_applied",
+    "starts_from_target",
     "stoppable",
+    "target_schema_sql",
     "up_plan",
 ]
 
@@ -48,13 +56,39 @@ class Replay:
     text: str | None = None
 
 
+def starts_from_target(settings: Settings) -> bool:
+    """``[verify] scratch_from = "target"``: scratch databases start from the target's
+    schema as it is, not from a replay of the applied migrations."""
+    return safety_settings(settings).verify.scratch_from == TARGET
+
+
+def target_schema_sql(settings: Settings, session: Session) -> str:
+    """The target's schema as SQL that recreates it (ledger left out), to start a scratch
+    database from."""
+    from atomig.db.introspect import read_schema
+    from atomig.schema.render import render_schema
+
+    return render_schema(
+        read_schema(session.conn, ledger_schema=settings.ledger_schema)
+    )
+
+
 def split_applied(
-    settings: Settings, session: Session, migrations: list[Migration], everything: bool
+    settings: Settings,
+    session: Session,
+    migrations: list[Migration],
+    everything: bool,
+    *,
+    from_target: bool = False,
 ) -> tuple[list[Replay], list[Migration], list[str]]:
-    """(applied migrations to replay as applied, pending migrations, notes)."""
+    """(applied migrations to replay as applied, pending migrations, notes); with
+    ``from_target`` nothing is replayed (the target's schema holds what they did)."""
     if everything:
         return [], list(migrations), []
     state = ledger.read_ledger(session.conn, settings.ledger_schema)
+    if from_target:
+        pending = [m for m in migrations if m.id.order_key not in state.applied]
+        return [], pending, [_FROM_TARGET]
     replay, notes = [], []
     for migration in migrations:
         row = state.applied.get(migration.id.order_key)
@@ -105,8 +139,10 @@ def replay_migrations(settings: Settings, ctx: RunContext, items: list[Replay]) 
                 f"{error.message}",
                 location=error.location,
                 hint="the scratch database starts empty and is built by replaying the "
-                "migrations: objects created outside migrations (extensions, roles, "
-                "schemas) must be created by a migration too",
+                "migrations: objects created outside migrations (tables that predate "
+                "them, extensions, schemas) must be created by a migration too, or set "
+                '[verify] scratch_from = "target" to start scratch databases from the '
+                "target's schema (roles are the server's: they must exist there)",
             ) from None
 
 
@@ -117,8 +153,10 @@ def scratch_run(
     scratch_url: str | None,
     report: Reporter,
     interrupt: Interrupt,
+    schema_sql: str | None = None,
 ) -> Iterator[RunContext]:
-    """A runner context on a new scratch database (dropped when the block ends)."""
+    """A runner context on a new scratch database (dropped when the block ends), holding
+    ``schema_sql`` (the target's schema) first when given."""
     chosen = scratch_url or safety_settings(settings).verify.scratch_url
     server = scratch_server(settings, session.target, chosen)
     with scratch_database(server, report) as target:
@@ -126,6 +164,8 @@ def scratch_run(
         # not news: the verbs report what they found.
         ctx = scratch_context(settings, target, EventLog(), interrupt)
         try:
+            if schema_sql is not None:
+                create_schema(ctx.conn, schema_sql)
             yield ctx
         finally:
             close_context(ctx)

@@ -16,15 +16,18 @@ from atomig.api.scratch_runs import (
     replay_migrations,
     scratch_run,
     split_applied,
+    starts_from_target,
     stoppable,
+    target_schema_sql,
 )
 from atomig.config import Settings
 from atomig.db.connect import connect
 from atomig.errors import UsageError
 from atomig.events import Event, Reporter, null_reporter
+from atomig.run import ledger
 from atomig.run.context import RunContext
 from atomig.run.interrupt import Interrupt
-from atomig.run.session import open_session
+from atomig.run.session import Session, open_session
 from atomig.source.layout import discover_migrations, find_migration
 from atomig.source.model import Migration
 from atomig.verify.config import safety_settings
@@ -90,9 +93,17 @@ def trace(
     migrations = discover_migrations(settings.migrations_dir)
     safety = safety_settings(settings)
     with open_session(settings, report) as session, stoppable(report) as interrupt:
-        replay, todo, notes = split_applied(settings, session, migrations, False)
-        if version is not None:
-            wanted = find_migration(migrations, version)
+        wanted = find_migration(migrations, version) if version is not None else None
+        # Starting from the target's schema holds for pending migrations only: an applied
+        # one is traced on a replay of the migrations before it.
+        from_target = starts_from_target(settings) and (
+            wanted is None or not _applied(settings, session, wanted)
+        )
+        replay, todo, notes = split_applied(
+            settings, session, migrations, False, from_target=from_target
+        )
+        schema_sql = target_schema_sql(settings, session) if from_target else None
+        if wanted is not None:
             replay = [r for r in replay if r.migration.id < wanted.id]
             replay += [Replay(m) for m in todo if m.id < wanted.id]
             todo = [wanted]
@@ -101,7 +112,9 @@ def trace(
             if scale_from_target
             else {}
         )
-        with scratch_run(settings, session, scratch_url, report, interrupt) as ctx:
+        with scratch_run(
+            settings, session, scratch_url, report, interrupt, schema_sql
+        ) as ctx:
             replay_migrations(
                 settings, ctx, replay[:] + ([Replay(todo[0])] if down else [])
             )
@@ -140,6 +153,11 @@ def trace(
                 seeded=tuple(seeded),
                 notes=tuple(notes),
             )
+
+
+def _applied(settings: Settings, session: Session, migration: Migration) -> bool:
+    state = ledger.read_ledger(session.conn, settings.ledger_schema)
+    return migration.id.order_key in state.applied
 
 
 def _trace_all(

@@ -16,6 +16,7 @@ from atomig.units import parse_duration_ms
 
 WARN, WAIT, ABORT, OFF = "warn", "wait", "abort", "off"
 REPORT, ROLLBACK = "report", "rollback"
+MIGRATIONS, TARGET = "migrations", "target"
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,11 +26,15 @@ class VerifySettings:
 
     ``scratch_url``: where scratch databases are created (a server atomig may create
     databases on; ``"embedded"`` for the embedded PostgreSQL); default: the target's server.
+    ``scratch_from``: how a scratch database gets the target's state before the pending
+    migrations run: ``"migrations"`` replays the applied migrations; ``"target"`` creates
+    the target's schema as it is now (for a database whose schema predates its migrations).
     ``target_lock_timeout_ms`` / ``target_statement_timeout_ms``: the limits of every
     statement of ``up --dry-run=target``.
     """
 
     scratch_url: str | None = None
+    scratch_from: str = MIGRATIONS
     target_lock_timeout_ms: int = 100
     target_statement_timeout_ms: int = 10_000
     scale_max_rows: int = 1_000_000
@@ -107,6 +112,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "replication_lag": (WARN, WAIT, ABORT, OFF),
     "invalid_objects": (WARN, ABORT, OFF),
     "on_health_failure": (REPORT, ROLLBACK),
+    "scratch_from": (MIGRATIONS, TARGET),
 }
 
 

@@ -23,7 +23,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from atomig.config import Settings
 from atomig.db.connect import connect, server_version
 from atomig.db.dsn import Target, mask_dsn, parse_target
-from atomig.errors import ConfigError
+from atomig.errors import ConfigError, VerificationFailed
 from atomig.events import Event, Reporter
 from atomig.run import ledger
 from atomig.run.context import RunContext, current_actor, prepare_work_session
@@ -185,3 +185,22 @@ def close_context(ctx: RunContext) -> None:
     with suppress(Exception):
         ctx.conn.close()
     ctx.close_opened()
+
+
+def create_schema(conn: Conn, schema_sql: str) -> None:
+    """Create the target's schema (``atomig schema``'s script) on a scratch database, in
+    one transaction.
+
+    Raises:
+        VerificationFailed: it does not build there (with PostgreSQL's message).
+    """
+    try:
+        with conn.transaction():
+            conn.execute(schema_sql.encode("utf-8"))
+    except psycopg.Error as exc:
+        message = (exc.diag.message_primary or str(exc)).strip()
+        raise VerificationFailed(
+            f"creating the target's schema on the scratch database failed: {message}",
+            hint="the scratch server needs what the schema uses (extensions, roles, "
+            'tablespaces); or set [verify] scratch_from = "migrations"',
+        ) from None
