@@ -327,3 +327,29 @@ def test_a_domain_is_its_base_type_unless_it_adds_a_constraint(project):
         db.execute(statement)
         [[after]] = db.execute(filenode)
         assert (before != after) == (line in rewrites), statement
+
+
+def test_a_free_type_change_is_no_pass_over_the_table(project):
+    project.database.execute(
+        'CREATE TABLE "Track" (id int PRIMARY KEY, "Name" varchar(200), "Bytes" int,'
+        ' "Milliseconds" int)'
+    )
+    project.add(
+        "20260101_0000_types",
+        'ALTER TABLE "Track" ALTER COLUMN "Name" TYPE varchar(300);\n'
+        'ALTER TABLE "Track" ALTER COLUMN "Bytes" TYPE bigint;\n'
+        'ALTER TABLE "Track" ALTER COLUMN "Milliseconds" TYPE bigint;',
+        "SELECT 1;",
+    )
+    found = findings(project)
+    # line 1 changes only the catalog: the second pass is line 3, after line 2's
+    assert [f["line"] for f in found if f["rule"] == "multiple-alters-same-table"] == [
+        3
+    ]
+    assert "already rewritten or scanned on line 2" in next(
+        f["message"] for f in found if f["rule"] == "multiple-alters-same-table"
+    )
+    offline = findings(project, "--no-database")
+    assert [
+        f["line"] for f in offline if f["rule"] == "multiple-alters-same-table"
+    ] == [2, 3]

@@ -13,7 +13,7 @@ from atomig.sql.classify import (
 from atomig.sql.facts import QualifiedName, RelationLock
 from atomig.sql.parse import Statement, walk
 from atomig.sql.quote import quote_ident
-from atomig.sql.types import TypeRef
+from atomig.sql.types import TypeRef, change_rewrites, using_keeps_column
 
 if TYPE_CHECKING:
     from atomig.lint.context import LintContext
@@ -475,3 +475,25 @@ def proven_not_null(stmt: Statement, table: QualifiedName, ctx: LintContext) -> 
             for subtype, cmd in commands(stmt)
         )
     )
+
+
+def domain_base(type_: TypeRef, ctx: LintContext) -> tuple[TypeRef, bool]:
+    """The type under a domain the live catalog knows (a cast between the two is a
+    relabel), and whether a CHECK or NOT NULL constraint of the domain applies."""
+    domains = ctx.catalog.domains if ctx.catalog is not None else {}
+    key = f"{type_.schema}.{type_.name}" if type_.schema else type_.name
+    found = None if type_.array else domains.get(key)
+    return (type_, False) if found is None else (TypeRef.parse(found[0]), found[1])
+
+
+def type_change_rewrites(table: QualifiedName, cmd: Body, ctx: LintContext) -> bool:
+    """``ALTER COLUMN … TYPE`` (the ``AlterTableCmd``) rewrites ``table``, or may: the old
+    type is unknown. Decided as column-type-rewrite decides it."""
+    column = cmd.get("name", "")
+    coldef = (cmd.get("def") or {}).get("ColumnDef", {})
+    new, checked = domain_base(TypeRef.from_node(coldef.get("typeName") or {}), ctx)
+    old = ctx.column_type(table, column)
+    if old is None or checked:
+        return True
+    using = not using_keeps_column(coldef, column)
+    return change_rewrites(domain_base(old, ctx)[0], new, using=using)

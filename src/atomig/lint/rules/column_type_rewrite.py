@@ -29,10 +29,15 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import alter_relation, commands
+from atomig.lint.helpers import (
+    alter_relation,
+    commands,
+    domain_base,
+    type_change_rewrites,
+)
 from atomig.lint.rule import Example
 from atomig.sql.parse import Statement
-from atomig.sql.types import TypeRef, change_rewrites, using_keeps_column
+from atomig.sql.types import TypeRef, using_keeps_column
 
 ID = "column-type-rewrite"
 SEVERITY = Severity.ERROR
@@ -75,25 +80,19 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     for _, cmd in commands(stmt, "AT_AlterColumnType"):
         column = cmd.get("name", "")
         coldef = (cmd.get("def") or {}).get("ColumnDef", {})
+        # A domain is its base type (the cast is a relabel), but changing to a domain
+        # with a constraint checks every value: a rewrite (relfilenode on PG 15 and 18).
+        if not type_change_rewrites(table, cmd, ctx):
+            continue
         new = TypeRef.from_node(coldef.get("typeName") or {})
         using = not using_keeps_column(coldef, column)
         old = ctx.column_type(table, column)
-        # A domain is its base type (the cast is a relabel), but changing to a domain
-        # with a constraint checks every value: a rewrite (relfilenode on PG 15 and 18).
-        old_base = None if old is None else _base(old, ctx)[0]
-        new_base, checked = _base(new, ctx)
-        if (
-            old_base is not None
-            and not checked
-            and not change_rewrites(old_base, new_base, using=using)
-        ):
-            continue
         if using:
             what = f"USING computes every value of {column} anew ({new}): it rewrites"
         elif old is None:
             what = f"the old type of {table}.{column} is unknown: unless {new} is "
             what += "binary-coercible from it, the change rewrites"
-        elif checked:
+        elif domain_base(new, ctx)[1]:
             what = f"{new} is a domain with a constraint, checked on every row: it rewrites"
         else:
             what = f"{old} → {new} is not binary-coercible: it rewrites"
@@ -105,11 +104,3 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             relation=table,
             location=coldef.get("location"),
         )
-
-
-def _base(type_: TypeRef, ctx: LintContext) -> tuple[TypeRef, bool]:
-    """The type under a domain the live catalog knows, and whether a constraint applies."""
-    domains = ctx.catalog.domains if ctx.catalog is not None else {}
-    key = f"{type_.schema}.{type_.name}" if type_.schema else type_.name
-    found = None if type_.array else domains.get(key)
-    return (type_, False) if found is None else (TypeRef.parse(found[0]), found[1])

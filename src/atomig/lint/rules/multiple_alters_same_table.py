@@ -20,7 +20,7 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import alter_relation, commands
+from atomig.lint.helpers import alter_relation, commands, type_change_rewrites
 from atomig.lint.rule import Example
 from atomig.lint.schema import key_of
 from atomig.sql.facts import QualifiedName
@@ -99,8 +99,13 @@ def _pass(stmt: Statement, table: QualifiedName, ctx: LintContext) -> bool:
     """The statement reads or rewrites every row of ``table`` under its lock (VALIDATE
     CONSTRAINT is left out: it belongs in a step of its own, not in a combined ALTER)."""
     facts = ctx.facts(stmt)
-    if facts.rewrites or facts.may_rewrite:
+    if facts.rewrites:
         return True
+    if facts.may_rewrite:
+        # A type change is a pass only if it rewrites: varchar(200) → varchar(300) is not.
+        for subtype, cmd in commands(stmt, "AT_AlterColumnType", "AT_AddColumn"):
+            if subtype == "AT_AddColumn" or type_change_rewrites(table, cmd, ctx):
+                return True
     for subtype, cmd in commands(stmt, "AT_AddConstraint", "AT_SetNotNull"):
         if subtype == "AT_SetNotNull":
             column = cmd.get("name", "")
