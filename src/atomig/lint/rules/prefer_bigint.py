@@ -30,6 +30,7 @@ from atomig.lint.helpers import (
     foreign_key_of,
     has_constraint,
     own_primary_key,
+    q,
 )
 from atomig.sql.classify import range_var
 from atomig.sql.facts import QualifiedName
@@ -83,7 +84,7 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             yield Hit(
                 f"key column {column} is {label}: it runs out at {limit} and widening "
                 "it later rewrites this table and every table referencing it",
-                f"declare {column} {wide}",
+                f"declare {q(column)} {wide}",
                 location=where,
             )
             continue
@@ -94,7 +95,7 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             yield Hit(
                 f"foreign-key column {column} is {label} but references {ref} "
                 f"({shown}): inserts fail once {ref} passes {limit}",
-                f"declare {column} bigint, as the key it references",
+                f"declare {q(column)} bigint, as the key it references",
                 location=where,
             )
         elif not ref_here:
@@ -103,7 +104,7 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
                 f"({ref}, declared before this migration): that key runs out at "
                 f"{limit}, and widening it later rewrites every table referencing it "
                 "with a column this small",
-                f"declare {column} bigint (a bigint column may reference an {ref_label} "
+                f"declare {q(column)} bigint (a bigint column may reference an {ref_label} "
                 f"key); widening {ref} itself is a change of its own",
                 location=where,
             )

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
+from atomig.lint.helpers import q
 from atomig.sql.parse import Statement
 from atomig.sql.types import SERIAL_TYPES
 
@@ -40,6 +41,6 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             )
             yield Hit(
                 f"{column} is {declared.name}: a loosely attached sequence",
-                f"declare {column} {base} GENERATED ALWAYS AS IDENTITY",
+                f"declare {q(column)} {base} GENERATED ALWAYS AS IDENTITY",
                 location=coldef.get("location"),
             )

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
+from atomig.lint.helpers import q
 from atomig.sql.parse import Statement
 
 ID = "prefer-jsonb"
@@ -33,6 +34,6 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         if declared.name == "json":
             yield Hit(
                 f"{column} is json: re-parsed on every access, no equality, no GIN index",
-                f"declare {column} jsonb",
+                f"declare {q(column)} jsonb",
                 location=coldef.get("location"),
             )

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
+from atomig.lint.helpers import q
 from atomig.sql.parse import Statement
 
 ID = "prefer-text"
@@ -44,7 +45,7 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             continue
         yield Hit(
             f"{column}: {why}",
-            f"declare {column} text, with CHECK (char_length({column}) <= n) if the limit "
+            f"declare {q(column)} text, with CHECK (char_length({q(column)}) <= n) if the limit "
             "is a real rule",
             location=coldef.get("location"),
         )

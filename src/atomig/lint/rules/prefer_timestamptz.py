@@ -16,6 +16,7 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
+from atomig.lint.helpers import q
 from atomig.sql.parse import Statement
 
 ID = "prefer-timestamptz"
@@ -37,6 +38,6 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             yield Hit(
                 f"{column} is timestamp without time zone: values are wall-clock readings "
                 "whose instant depends on the reader's zone",
-                f"declare {column} timestamptz",
+                f"declare {q(column)} timestamptz",
                 location=coldef.get("location"),
             )
