@@ -203,3 +203,20 @@ def test_cli_prints_without_writing(offline_project):
     result = offline_project.cli("gen", "add-index", "orders", "a", "--json")
     document = json.loads(result.stdout)
     assert document["kind"] == "add-index" and document["phases"][0]["up_file"]
+
+
+def test_cli_names_each_written_file_once(offline_project):
+    # The command prints the files on stdout; stderr must not repeat them.
+    result = offline_project.cli("gen", "add-index", "orders", "a", "--no-database")
+    assert result.exit_code == 0, result.output
+    [up] = offline_project.migrations.glob("*.up.sql")
+    assert result.output.count(str(up)) == 1, result.output
+    assert f"created {up}" in result.stdout
+    result = offline_project.cli(
+        "gen", "drop-column", "orders", "legacy", "--type", "text", "--no-database"
+    )
+    assert result.exit_code == 0, result.output
+    released = offline_project.cli("gen", "release", "drop_orders_legacy")
+    assert released.exit_code == 0, released.output
+    name = released.stdout.split()[1]
+    assert released.output.count(name) == 1, released.output

@@ -101,7 +101,7 @@ def _generate(
             pg_version=pg_version,
             use_database=not no_database,
             command=command,
-            report=opts.reporter(),
+            report=_without_file_events(opts),
         ),
     )
     if as_json:
@@ -342,10 +342,24 @@ def release(opts: Options, slugs: tuple[str, ...], as_json: bool) -> None:
     done = run(
         opts,
         as_json,
-        lambda: api.release_phase(opts.settings(), slugs, report=opts.reporter()),
+        lambda: api.release_phase(
+            opts.settings(), slugs, report=_without_file_events(opts)
+        ),
     )
     if as_json:
         write(dumps({"version": 1, "released": [d.to_dict() for d in done]}))
         return
     for item in done:
         click.echo(f"created {item.up}\ncreated {item.down}")
+
+
+def _without_file_events(opts: Options) -> Any:
+    """The reporter, less the library's one event per written file: the command prints
+    each file itself (on stdout, where scripts read it), so stderr would repeat it."""
+    report = opts.reporter()
+
+    def forward(event: Any) -> None:
+        if event.kind != "gen.file":
+            report(event)
+
+    return forward
