@@ -510,3 +510,41 @@ def test_identity_added_to_a_column_with_keys():
     assert "sequence-restart" not in safe and "long-lock-hold" not in safe
     scan = fired(add.format("n") + "\n" + move.format("n"))
     assert "sequence-restart" not in scan and "long-lock-hold" in scan
+
+
+def test_adding_a_partition_scans_the_default_partition():
+    # With a DEFAULT partition, CREATE TABLE … PARTITION OF and ATTACH PARTITION scan it
+    # under ACCESS EXCLUSIVE for rows of the new bound (checked on PG 15 and 18), unless a
+    # validated CHECK on it excludes the bound; a detached default is no longer scanned.
+    parent = "CREATE TABLE m (at date NOT NULL, v int) PARTITION BY RANGE (at);\n"
+    default = "CREATE TABLE m_def PARTITION OF m DEFAULT;\n"
+    create = "CREATE TABLE m_26 PARTITION OF m FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');"
+    child = (
+        "CREATE TABLE m_27 (at date NOT NULL, v int);\n"
+        "ALTER TABLE m_27 ADD CONSTRAINT m_27_b CHECK (at >= '2027-01-01' AND at < '2028-01-01');\n"
+    )
+    attach = "ALTER TABLE m ATTACH PARTITION m_27 FOR VALUES FROM ('2027-01-01') TO ('2028-01-01');"
+
+    def fired(history, up):
+        first = migration("20240101_0000_a", history, "SELECT 1;")
+        later = migration("20240102_0000_b", up, report=("up",))
+        return rules_fired(first, later, path="20240102_0000_b.up.sql")
+
+    assert "attach-partition-scan" in fired(parent + default, create)
+    assert "attach-partition-scan" in fired(parent + default + child, attach)
+    assert "attach-partition-scan" not in fired(parent + child, attach)
+    assert "attach-partition-scan" not in fired(parent, create)
+    detached = parent + default + "ALTER TABLE m DETACH PARTITION m_def;"
+    assert "attach-partition-scan" not in fired(detached, create)
+    attached = (
+        parent
+        + "CREATE TABLE d (at date NOT NULL, v int);\nALTER TABLE m ATTACH PARTITION d DEFAULT;"
+    )
+    assert "attach-partition-scan" in fired(attached, create)
+    excluded = (
+        parent
+        + default
+        + "ALTER TABLE m_def ADD CONSTRAINT x CHECK (at < '2026-01-01') NOT VALID;\n"
+        + "ALTER TABLE m_def VALIDATE CONSTRAINT x;"
+    )
+    assert "attach-partition-scan" not in fired(excluded, create)

@@ -89,6 +89,7 @@ class Table:
     partitioned: bool = False
     placeholder: bool = False  # existed before the history: only its changes are known
     attached_by: str = ""  # the migration that attached it as a partition
+    default_partition: QualifiedName | None = None  # of a partitioned table
 
     def copy(self) -> Table:
         """An independent copy (the schema forks per down file)."""
@@ -102,6 +103,7 @@ class Table:
             self.partitioned,
             self.placeholder,
             self.attached_by,
+            self.default_partition,
         )
 
     @property
@@ -336,6 +338,9 @@ def _create(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
             table.columns_known = False
     if body.get("inhRelations") or body.get("partbound"):
         table.columns_known = False
+    if (body.get("partbound") or {}).get("is_default"):
+        parents = [range_var(r.get("RangeVar")) for r in body.get("inhRelations", ())]
+        _set_default_partition(state, parents[0] if parents else None, name)
     state._add_table(table)
     state._log("relation", name, origin)
 
@@ -394,6 +399,24 @@ def _alter(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
             child = range_var((definition.get("PartitionCmd") or {}).get("name"))
             if child is not None:
                 state._followed(child).attached_by = origin
+            if ((definition.get("PartitionCmd") or {}).get("bound") or {}).get(
+                "is_default"
+            ):
+                table.default_partition = child
+        elif subtype == "AT_DetachPartition" and table.default_partition is not None:
+            child = range_var((definition.get("PartitionCmd") or {}).get("name"))
+            if child is not None and key_of(child) == key_of(table.default_partition):
+                table.default_partition = None
+
+
+def _set_default_partition(
+    state: SchemaState, parent: QualifiedName | None, child: QualifiedName
+) -> None:
+    """Record ``child`` as the DEFAULT partition of ``parent`` (when the history knows
+    the parent: adding a partition to it scans the default one)."""
+    known = None if parent is None else state._mutable(key_of(parent))
+    if known is not None:
+        known.default_partition = child
 
 
 def _index(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:

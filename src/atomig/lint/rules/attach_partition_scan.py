@@ -3,14 +3,21 @@ already proves its bound.
 
 ## Why
 Attaching checks that every row of the new partition fits the partition bound, holding
-ACCESS EXCLUSIVE on the partition (and, before PostgreSQL 12, on the parent); a default
-partition is scanned too. The scan is skipped when a validated CHECK constraint on the
-partition implies the bound.
+ACCESS EXCLUSIVE on the partition (and, before PostgreSQL 12, on the parent). The scan is
+skipped when a validated CHECK constraint on the partition implies the bound. A default
+partition is scanned too, for rows that belong to the new partition — by ATTACH and by
+`CREATE TABLE … PARTITION OF` alike, under ACCESS EXCLUSIVE on the default partition —
+unless a validated CHECK on it excludes the new bound.
 
 ## Instead
 Before attaching: `ALTER TABLE child ADD CONSTRAINT child_bound CHECK (<the bound>) NOT
 VALID`, then `VALIDATE CONSTRAINT child_bound` (SHARE UPDATE EXCLUSIVE) in a later step,
-then `ATTACH PARTITION` (no scan), then drop the helper constraint.
+then `ATTACH PARTITION` (no scan), then drop the helper constraint. With a default
+partition, give it the same kind of CHECK, excluding the new bound, before adding a
+partition.
+
+## Notes
+Which partition is the default one comes from the migration history.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from atomig.lint.finding import Hit, Severity
 from atomig.lint.helpers import alter_relation, commands
 from atomig.lint.rule import Example
 from atomig.sql.classify import range_var
+from atomig.sql.facts import QualifiedName
 from atomig.sql.parse import Statement
 
 ID = "attach-partition-scan"
@@ -37,7 +45,7 @@ DOCS = (
         "ddl-partitioning.html#DDL-PARTITIONING-DECLARATIVE-MAINTENANCE",
     ),
 )
-TARGETS = ("AlterTableStmt",)
+TARGETS = ("AlterTableStmt", "CreateStmt")
 SUBTYPES = ("AT_AttachPartition",)
 _PARENT = (
     "CREATE TABLE events (id bigint, at date, name text, PRIMARY KEY (id, at)) "
@@ -50,7 +58,15 @@ _ATTACH = (
     "ALTER TABLE events ATTACH PARTITION events_2024 "
     "FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');"
 )
-BAD = (Example(_ATTACH, before=_PARENT + _CHILD),)
+_DEFAULT = "CREATE TABLE events_default PARTITION OF events DEFAULT;\n"
+_CREATE = (
+    "CREATE TABLE events_2025 PARTITION OF events "
+    "FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');"
+)
+BAD = (
+    Example(_ATTACH, before=_PARENT + _CHILD),
+    Example(_CREATE, before=_PARENT + _DEFAULT),
+)
 GOOD = (
     Example(
         _ATTACH + "\nALTER TABLE events_2024 DROP CONSTRAINT events_2024_bound;",
@@ -61,10 +77,27 @@ GOOD = (
         "ALTER TABLE events_2024 VALIDATE CONSTRAINT events_2024_bound;",
     ),
     _PARENT + _CHILD + _ATTACH,
+    Example(
+        _CREATE,
+        before=_PARENT
+        + _DEFAULT
+        + "ALTER TABLE events_default ADD CONSTRAINT events_default_not_2025 CHECK "
+        "(at < '2025-01-01' OR at >= '2026-01-01') NOT VALID;\n"
+        "ALTER TABLE events_default VALIDATE CONSTRAINT events_default_not_2025;",
+    ),
 )
 
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
+    if stmt.kind == "CreateStmt":
+        bound = stmt.body.get("partbound") or {}
+        parents = [
+            range_var(r.get("RangeVar")) for r in stmt.body.get("inhRelations", ())
+        ]
+        if bound and not bound.get("is_default") and parents:
+            name = range_var(stmt.body.get("relation"))
+            yield from _default_scan(f"creating partition {name}", parents[0], ctx)
+        return
     parent = alter_relation(stmt)
     if parent is None:
         return  # ALTER INDEX … ATTACH PARTITION: a catalog change, nothing is scanned
@@ -72,16 +105,41 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         child = range_var(
             ((cmd.get("def") or {}).get("PartitionCmd") or {}).get("name")
         )
-        known = ctx.table(child)
-        if known is not None and any(
-            c.kind == "check" and c.validated for c in known.constraints.values()
-        ):
-            continue  # a validated CHECK on the partition: assumed to prove the bound
-        yield Hit(
-            f"ATTACH PARTITION {child} scans every row of {child} under an ACCESS "
-            f"EXCLUSIVE lock to check the bound of {parent} (a default partition is "
-            "scanned too)",
-            f"first add a CHECK matching the bound to {child} NOT VALID and VALIDATE it in "
-            "a later step; then ATTACH skips the scan",
-            relation=child,
-        )
+        if not _checked(child, ctx):
+            yield Hit(
+                f"ATTACH PARTITION {child} scans every row of {child} under an ACCESS "
+                f"EXCLUSIVE lock to check the bound of {parent} (a default partition is "
+                "scanned too)",
+                f"first add a CHECK matching the bound to {child} NOT VALID and VALIDATE "
+                "it in a later step; then ATTACH skips the scan",
+                relation=child,
+            )
+        else:  # the partition is proven; a default partition still is not
+            yield from _default_scan(f"ATTACH PARTITION {child}", parent, ctx)
+
+
+def _checked(table: QualifiedName | None, ctx: LintContext) -> bool:
+    """A validated CHECK on the table: assumed to prove the bound (or, on a default
+    partition, to exclude the new one)."""
+    known = ctx.table(table)
+    return known is not None and any(
+        c.kind == "check" and c.validated for c in known.constraints.values()
+    )
+
+
+def _default_scan(
+    action: str, parent: QualifiedName | None, ctx: LintContext
+) -> Iterator[Hit]:
+    """The parent's DEFAULT partition (known from history) is scanned, under ACCESS
+    EXCLUSIVE, for rows that belong to the new partition (checked on PG 15 and 18)."""
+    known = ctx.table(parent)
+    default = None if known is None else known.default_partition
+    if default is None or ctx.table(default) is None or _checked(default, ctx):
+        return
+    yield Hit(
+        f"{action} scans every row of {default}, the default partition of {parent}, "
+        "under an ACCESS EXCLUSIVE lock: none may belong to the new partition",
+        f"first add a CHECK to {default} that excludes the new bound, NOT VALID, and "
+        "VALIDATE it in a later step; then the scan is skipped",
+        relation=default,
+    )
