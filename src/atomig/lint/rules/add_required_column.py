@@ -4,11 +4,17 @@ from code that does not know the column.
 ## Why
 Existing rows would get NULL, so PostgreSQL rejects the statement as soon as the table has
 a row; and once added, every INSERT from the running (old) code fails because it does not
-set the column.
+set the column. Dropping the DEFAULT (or the identity) of a NOT NULL column makes it
+required the same way: every INSERT that leaves it out fails from the moment it commits.
 
 ## Instead
 Add the column with a non-volatile DEFAULT (no rewrite since PostgreSQL 11) — or nullable,
-backfill it in batches, then make it NOT NULL without a scan (see `set-not-null`).
+backfill it in batches, then make it NOT NULL without a scan (see `set-not-null`). Drop a
+default in a later migration, once no running code inserts without the column.
+
+## Notes
+Whether a column is NOT NULL comes from the migration history. Replacing a default by an
+identity (or back) in the same transaction is not reported.
 """
 
 from __future__ import annotations
@@ -21,9 +27,12 @@ from atomig.lint.helpers import (
     added_columns,
     alter_relation,
     column_type,
+    commands,
     has_constraint,
 )
 from atomig.lint.rule import Example
+from atomig.lint.schema import Column
+from atomig.sql.facts import QualifiedName
 from atomig.sql.parse import Statement
 from atomig.sql.types import SERIAL_TYPES
 
@@ -35,9 +44,16 @@ DOCS = (
     ("Adding a column", "ddl-alter.html#DDL-ALTER-ADDING-A-COLUMN"),
 )
 TARGETS = ("AlterTableStmt",)
-SUBTYPES = ("AT_AddColumn",)
+SUBTYPES = ("AT_AddColumn", "AT_ColumnDefault", "AT_DropIdentity")
 _BEFORE = "CREATE TABLE orders (id bigint PRIMARY KEY);"
-BAD = ("ALTER TABLE orders ADD COLUMN currency text NOT NULL;",)
+BAD = (
+    "ALTER TABLE orders ADD COLUMN currency text NOT NULL;",
+    Example(
+        "ALTER TABLE orders ALTER COLUMN currency DROP DEFAULT;",
+        before="CREATE TABLE orders (id bigint PRIMARY KEY,"
+        " currency text NOT NULL DEFAULT 'EUR');",
+    ),
+)
 GOOD = (
     Example(
         "ALTER TABLE orders ADD COLUMN currency text NOT NULL DEFAULT 'EUR';",
@@ -52,6 +68,22 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     table = alter_relation(stmt)
     if table is None or ctx.is_new(table):
         return
+    known = ctx.table(table)
+    for subtype, cmd in commands(stmt, "AT_ColumnDefault", "AT_DropIdentity"):
+        name = cmd.get("name", "")
+        column = known.columns.get(name) if known else None
+        if subtype == "AT_ColumnDefault" and (cmd.get("def") or not _not_null(column)):
+            continue  # SET DEFAULT, or a column that may be NULL
+        if _refilled(stmt, ctx, table, name):
+            continue  # serial ↔ identity in one transaction: INSERTs never see the gap
+        what = "default" if subtype == "AT_ColumnDefault" else "identity"
+        yield Hit(
+            f"{table}.{name} is NOT NULL and loses its {what}: every INSERT from running "
+            f"code that leaves {name} out fails",
+            f"drop the {what} in a later migration, once no code inserts without {name}",
+            relation=table,
+            severity=Severity.WARNING,
+        )
     for coldef in added_columns(stmt):
         required = has_constraint(coldef, "CONSTR_NOTNULL", "CONSTR_PRIMARY")
         filled = has_constraint(
@@ -70,3 +102,21 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             relation=table,
             location=coldef.get("location"),
         )
+
+
+def _not_null(column: Column | None) -> bool:
+    return column is not None and column.not_null
+
+
+def _refilled(
+    stmt: Statement, ctx: LintContext, table: QualifiedName, name: str
+) -> bool:
+    """The column gets a default or identity again later in the same transaction step."""
+    for mate in (stmt, *ctx.step_mates(stmt)):
+        if mate.kind == "AlterTableStmt" and alter_relation(mate) == table:
+            for subtype, cmd in commands(mate, "AT_ColumnDefault", "AT_AddIdentity"):
+                if cmd.get("name") == name and (
+                    subtype == "AT_AddIdentity" or cmd.get("def")
+                ):
+                    return True
+    return False
