@@ -24,6 +24,8 @@ from atomig.sql.parse import Script, Statement, parse_script
 META_RULES = ("invalid-ignore", "unused-ignore")
 # Below this many statements a file is linted in one process (a fork costs more).
 PARALLEL_MIN_STATEMENTS = 2000
+# Below this many migrations a directory is linted in one process.
+PARALLEL_MIN_MIGRATIONS = 100
 Tagged = tuple[int, int, str, int, Hit]
 
 
@@ -153,6 +155,61 @@ class Engine:
             by_kind[kind] = [*by_kind[kind], *every]
         found = self._dispatch[direction] = (by_kind, every)
         return found
+
+    # ---- one migration --------------------------------------------------------------------
+
+    def lint_migration(
+        self,
+        migration: MigrationSource,
+        schema: SchemaState,
+        parse: Callable[[SourceFile], ParsedFile],
+    ) -> tuple[list[Finding], int, int]:
+        """Lint a migration's up (into ``schema``, which it then updates) and its down (on
+        a fork of the state after the up); returns the findings and the files and
+        statements reported on."""
+        up = parse(migration.up) if migration.up else None
+        down = parse(migration.down) if migration.down else None
+        up_count = len(up.script) if up and up.script else 0
+        files = statements = 0
+        for item in (up, down):
+            if item is not None and item.source.direction in migration.report:
+                files += 1
+                statements += len(item.script) if item.script else 0
+        down_state = "ok"
+        if down is None:
+            down_state = "missing"
+        elif down.script is not None and not len(down.script) and up_count:
+            down_state = "empty"
+        findings: list[Finding] = []
+        if up is not None:
+            findings += self.lint(
+                up,
+                schema,
+                migration=migration.name,
+                down_state=down_state,
+                report="up" in migration.report,
+            )
+        if down is not None and "down" in migration.report:
+            findings += self.lint(
+                down,
+                schema.fork(),
+                migration=migration.name,
+                down_state="ok",
+                partner=up.script if up is not None else None,
+            )
+        return findings, files, statements
+
+    @staticmethod
+    def replay_migration(
+        migration: MigrationSource,
+        schema: SchemaState,
+        parse: Callable[[SourceFile], ParsedFile],
+    ) -> None:
+        """Apply a migration's up to ``schema`` without linting it (what
+        :meth:`lint_migration` does to ``schema``)."""
+        up = parse(migration.up) if migration.up else None
+        for stmt in up.script or () if up else ():
+            schema.apply(stmt, migration.name)
 
     # ---- one file -------------------------------------------------------------------------
 
@@ -371,37 +428,21 @@ def _lint_migrations(
     texts: dict[str, str] = {}
     files = statements = 0
     schema = SchemaState()
+    split = None
+    if workers > 1 and len(migrations) >= PARALLEL_MIN_MIGRATIONS:
+        from atomig.lint.parallel_dir import lint_split
+
+        split = lint_split(engine, migrations, schema, parse)
+    for found, counted, count in split or (
+        engine.lint_migration(m, schema, parse) for m in migrations
+    ):
+        findings += found
+        files += counted
+        statements += count
     for migration in migrations:
-        up = parse(migration.up) if migration.up else None
-        down = parse(migration.down) if migration.down else None
-        up_count = len(up.script) if up and up.script else 0
-        for item in (up, down):
-            if item is not None and item.source.direction in migration.report:
-                files += 1
-                statements += len(item.script) if item.script else 0
-                texts[item.source.path] = item.source.text
-        down_state = "ok"
-        if down is None:
-            down_state = "missing"
-        elif down.script is not None and not len(down.script) and up_count:
-            down_state = "empty"
-        after_up = schema
-        if up is not None:
-            findings += engine.lint(
-                up,
-                schema,
-                migration=migration.name,
-                down_state=down_state,
-                report="up" in migration.report,
-            )
-        if down is not None and "down" in migration.report:
-            findings += engine.lint(
-                down,
-                after_up.fork(),
-                migration=migration.name,
-                down_state="ok",
-                partner=up.script if up is not None else None,
-            )
+        for source in (migration.up, migration.down):
+            if source is not None and source.direction in migration.report:
+                texts[source.path] = source.text
     for source in loose:
         item = parse(source)
         files += 1

@@ -1,0 +1,146 @@
+"""Linting a migrations directory on two cores.
+
+History is sequential: each migration is linted against the schema the ones before it
+built. So the parent lints the first part of the directory while a forked child (sharing the
+parsed files, copy on write) replays that part into its own copy of the schema — applying
+the statements, no rules, several times cheaper than linting them — and lints the rest. The
+child sends its findings back through a pipe. Each migration is linted exactly as one
+process lints it (same schema before it, same final schema, same rules), and the findings
+are sorted afterwards, so the result is the same.
+
+Used only where ``os.fork`` exists and no other thread runs. A child that fails is not
+trusted: the parent lints its part too.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import threading
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from atomig.lint.finding import Finding, Severity
+
+if TYPE_CHECKING:
+    from atomig.lint.engine import Engine, MigrationSource, ParsedFile, SourceFile
+    from atomig.lint.schema import SchemaState
+
+Linted = tuple[list[Finding], int, int]  # findings, files and statements reported on
+
+# The parent's share of the statements: the child also replays the parent's part, which
+# costs about a tenth of linting it (bench/lint_speed.py --migrations, this split ends both
+# processes together).
+PARENT_SHARE = 0.53
+
+
+def lint_split(
+    engine: Engine,
+    migrations: Sequence[MigrationSource],
+    schema: SchemaState,
+    parse: Callable[[SourceFile], ParsedFile],
+) -> list[Linted] | None:
+    """What :meth:`Engine.lint_migration` returns for each migration, in order, computed
+    by two processes (``schema`` then holds only the parent's part: nothing reads it after
+    the directory). ``None`` when this process cannot fork safely (the caller then lints in
+    one process)."""
+    if not hasattr(os, "fork") or threading.active_count() > 1:
+        return None
+    cut = _cut(migrations, parse)
+    # A large file inside is not split further (that would fork again).
+    engine.workers = 1
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: replay the parent's part, lint the rest, never return
+        code = 1
+        try:
+            os.close(read)
+            for migration in migrations[:cut]:
+                engine.replay_migration(migration, schema, parse)
+            rest = [engine.lint_migration(m, schema, parse) for m in migrations[cut:]]
+            data = pickle.dumps(
+                ([_flat(linted) for linted in rest], engine.suppressed),
+                pickle.HIGHEST_PROTOCOL,
+            )
+            with os.fdopen(write, "wb") as pipe:
+                pipe.write(data)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    reader = os.fdopen(read, "rb")
+    try:
+        mine = [engine.lint_migration(m, schema, parse) for m in migrations[:cut]]
+        data = reader.read()
+    except BaseException:
+        # (an error or Ctrl-C here: the child may be blocked writing to the pipe)
+        reader.close()
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise
+    reader.close()
+    _, status = os.waitpid(pid, 0)
+    theirs: list[Linted] | None = None
+    if status == 0 and data:
+        try:
+            flat, suppressed = pickle.loads(data)  # our own child's output
+            theirs = [_unflat(item) for item in flat]
+        except Exception:
+            theirs = None
+    if theirs is not None:
+        engine.suppressed += suppressed
+        return mine + theirs
+    return mine + [engine.lint_migration(m, schema, parse) for m in migrations[cut:]]
+
+
+def _cut(
+    migrations: Sequence[MigrationSource], parse: Callable[[SourceFile], ParsedFile]
+) -> int:
+    """The number of migrations the parent lints: the first ones holding its share of the
+    up statements (the ups are parsed already, for the final schema)."""
+    sizes = []
+    for migration in migrations:
+        up = parse(migration.up) if migration.up else None
+        sizes.append(1 + (len(up.script) if up and up.script else 0))
+    goal, done = PARENT_SHARE * sum(sizes), 0
+    for index, size in enumerate(sizes):
+        done += size
+        if done >= goal:
+            return index + 1
+    return len(sizes)
+
+
+# Findings cross the pipe as plain tuples: pickling dataclass instances costs twice as much.
+Row = tuple[str, int, str, int, int, int, int, str, str]
+Flat = tuple[list[Row], int, int]
+
+
+def _flat(linted: Linted) -> Flat:
+    findings, files, statements = linted
+    rows: list[Row] = [
+        (
+            f.rule,
+            int(f.severity),
+            f.path,
+            f.line,
+            f.column,
+            f.end_line,
+            f.end_column,
+            f.message,
+            f.fix,
+        )
+        for f in findings
+    ]
+    return rows, files, statements
+
+
+def _unflat(flat: Flat) -> Linted:
+    rows, files, statements = flat
+    findings = [
+        Finding(
+            rule, Severity(severity), path, line, column, end_line, end_col, msg, fix
+        )
+        for rule, severity, path, line, column, end_line, end_col, msg, fix in rows
+    ]
+    return findings, files, statements
