@@ -49,7 +49,7 @@ def lint_split(
         return None
     cut = _cut(migrations, parse)
     # A large file inside is not split further (that would fork again).
-    engine.workers = 1
+    workers, engine.workers = engine.workers, 1
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: replay the parent's part, lint the rest, never return
@@ -81,6 +81,7 @@ def lint_split(
         raise
     reader.close()
     _, status = os.waitpid(pid, 0)
+    engine.workers = workers  # (loose files after the directory may split again)
     theirs: list[Linted] | None = None
     if status == 0 and data:
         try:
