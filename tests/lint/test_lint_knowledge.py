@@ -41,6 +41,17 @@ CHECKED = (
             11,
             12,
         ),
+        # PRIMARY KEY USING INDEX skips its NOT NULL scan by a validated CHECK from 12 on
+        (
+            "CREATE TABLE u (a int);\n"
+            "ALTER TABLE u ADD CONSTRAINT u_a_nn CHECK (a IS NOT NULL) NOT VALID;\n"
+            "ALTER TABLE u VALIDATE CONSTRAINT u_a_nn;\n"
+            "CREATE UNIQUE INDEX u_a_key ON u (a);",
+            "ALTER TABLE u ADD CONSTRAINT u_a_key PRIMARY KEY USING INDEX u_a_key;",
+            "primary-key-direct",
+            11,
+            12,
+        ),
         # fast defaults from 11 on
         (
             "CREATE TABLE t (id bigint PRIMARY KEY);",

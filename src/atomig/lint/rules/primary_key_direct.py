@@ -7,7 +7,10 @@ under an ACCESS EXCLUSIVE lock. A primary key cannot be added NOT VALID.
 ## Instead
 `CREATE UNIQUE INDEX CONCURRENTLY t_pkey ON t (id)` (its own step), make the column NOT
 NULL without a scan (see `set-not-null`), then
-`ALTER TABLE t ADD CONSTRAINT t_pkey PRIMARY KEY USING INDEX t_pkey`.
+`ALTER TABLE t ADD CONSTRAINT t_pkey PRIMARY KEY USING INDEX t_pkey`. `USING INDEX` on a
+column that may be NULL runs `SET NOT NULL` itself: a full scan under ACCESS EXCLUSIVE,
+skipped (PostgreSQL 12+) when a validated `CHECK (id IS NOT NULL)` proves it — reported
+when the history knows the column is nullable.
 
 A partitioned table takes neither `CONCURRENTLY` nor `USING INDEX`: on each partition build
 the index `CONCURRENTLY` and add the constraint `USING INDEX`; then the same `ADD CONSTRAINT`
@@ -21,6 +24,7 @@ from collections.abc import Iterator
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
 from atomig.lint.helpers import (
+    Body,
     added_constraints,
     alter_relation,
     names,
@@ -28,6 +32,7 @@ from atomig.lint.helpers import (
     q,
 )
 from atomig.lint.rule import Example
+from atomig.sql.facts import QualifiedName
 from atomig.sql.parse import Statement
 
 ID = "primary-key-direct"
@@ -47,12 +52,25 @@ _PARTITIONED = "CREATE TABLE log (at date NOT NULL, id bigint) PARTITION BY RANG
 BAD = (
     "ALTER TABLE events ADD CONSTRAINT events_pkey PRIMARY KEY (id);",
     Example(
+        "ALTER TABLE events ADD CONSTRAINT events_pkey PRIMARY KEY USING INDEX events_pkey;",
+        before="CREATE TABLE events (id bigint, name text);\n"
+        "CREATE UNIQUE INDEX events_pkey ON events (id);",
+    ),
+    Example(
         "ALTER TABLE log ADD CONSTRAINT log_pkey PRIMARY KEY (at, id);",
         before=_PARTITIONED,
         pg=(11, None),
     ),
 )
 GOOD = (
+    Example(
+        "ALTER TABLE events ADD CONSTRAINT events_pkey PRIMARY KEY USING INDEX events_pkey;",
+        before="CREATE TABLE events (id bigint, name text);\n"
+        "CREATE UNIQUE INDEX events_pkey ON events (id);\n"
+        "ALTER TABLE events ADD CONSTRAINT events_id_not_null CHECK (id IS NOT NULL) "
+        "NOT VALID;\nALTER TABLE events VALIDATE CONSTRAINT events_id_not_null;",
+        pg=(12, None),
+    ),
     Example(
         "CREATE UNIQUE INDEX CONCURRENTLY events_pkey ON events (id);\n"
         "ALTER TABLE events ADD CONSTRAINT events_pkey PRIMARY KEY USING INDEX "
@@ -67,6 +85,8 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     if table is None:
         return
     for con in added_constraints(stmt):
+        if con.get("contype") == "CONSTR_PRIMARY" and con.get("indexname"):
+            yield from _using_index(table, con, ctx)
         if con.get("contype") != "CONSTR_PRIMARY" or con.get("indexname"):
             continue
         name = con.get("conname") or f"{table.name if table else 't'}_pkey"
@@ -77,7 +97,41 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             partitioned_key_fix("PRIMARY KEY", name, table, cols)
             if ctx.is_partitioned(table)
             else f"CREATE UNIQUE INDEX CONCURRENTLY {q(name)} ON {table} ({cols}); then "
-            f"ADD CONSTRAINT {q(name)} PRIMARY KEY USING INDEX {q(name)}",
+            f"ADD CONSTRAINT {q(name)} PRIMARY KEY USING INDEX {q(name)} (a column that "
+            "may be NULL first gets a validated CHECK (col IS NOT NULL), or it is scanned)",
             relation=table,
             location=con.get("location"),
         )
+
+
+def _using_index(table: QualifiedName, con: Body, ctx: LintContext) -> Iterator[Hit]:
+    """PRIMARY KEY USING INDEX runs SET NOT NULL on columns that may be NULL: a full scan
+    under ACCESS EXCLUSIVE ("verifying table"), unless (PostgreSQL 12+) a validated CHECK
+    (col IS NOT NULL) proves it. Reported for columns the history knows to be nullable."""
+    known = ctx.table(table)
+    index = known.indexes.get(con["indexname"]) if known else None
+    nullable = [
+        col
+        for col in (index.columns if index else ())
+        if (column := known.columns.get(col) if known else None) is not None
+        and not column.not_null
+        and not (
+            ctx.version.set_not_null_uses_check
+            and ctx.has_validated_not_null_check(table, col)
+        )
+    ]
+    if not nullable or ctx.is_new(table):
+        return
+    col = nullable[0]
+    yield Hit(
+        f"PRIMARY KEY USING INDEX {q(con['indexname'])} makes {', '.join(nullable)} NOT "
+        f"NULL: a full scan of {table} under an ACCESS EXCLUSIVE lock (reads and writes "
+        "wait)",
+        f"first ADD CONSTRAINT {q(f'{table.name}_{col}_not_null')} CHECK ({q(col)} IS NOT "
+        "NULL) NOT VALID and VALIDATE it in a later step: PostgreSQL then skips the scan"
+        if ctx.version.set_not_null_uses_check
+        else "before PostgreSQL 12 the scan cannot be skipped: run it when the table is "
+        "quiet, with a short lock_timeout",
+        relation=table,
+        location=con.get("location"),
+    )
