@@ -166,3 +166,7 @@ CREATE INDEX carts_a_idx ON archive.carts (a);
 -- CREATE TABLE … PARTITION OF takes ACCESS EXCLUSIVE on the partitioned table.
 CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
 UPDATE orders SET status = 'archived' WHERE created_at < '2020-01-01';
+
+-- expect-not: index-not-concurrent
+-- ON ONLY an unknown table: the first step of indexing a partitioned parent (instant)
+CREATE INDEX events_kind_idx ON ONLY events (kind);

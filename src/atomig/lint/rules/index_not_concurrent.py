@@ -18,7 +18,8 @@ once every partition has one).
 ## Notes
 Not reported for a table created earlier in the same migration (it is empty), and lowered
 to info for small tables when a database is connected. Whether a table is partitioned comes
-from the migration history or the live catalog.
+from the migration history or the live catalog; `ON ONLY` a table that neither knows is
+taken to be a partitioned parent (the first step of the fix above).
 """
 
 from __future__ import annotations
@@ -95,8 +96,11 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             )
         return
     only = not (body.get("relation") or {}).get("inh", False)
-    if partitioned and only:
-        return  # ON ONLY a partitioned parent builds nothing
+    unknown = ctx.table(table) is None and ctx.catalog_table(table) is None
+    if only and (partitioned or unknown):
+        # ON ONLY a partitioned parent builds nothing (the partitioned fix starts with
+        # it); a table neither the history nor the catalog knows is taken to be one.
+        return
     unique = "UNIQUE " if body.get("unique") else ""
     if partitioned:
         yield Hit(
