@@ -353,3 +353,66 @@ def test_a_free_type_change_is_no_pass_over_the_table(project):
     assert [
         f["line"] for f in offline if f["rule"] == "multiple-alters-same-table"
     ] == [2, 3]
+
+
+def test_statements_postgresql_rejects_because_views_or_keys_depend_on_them(project):
+    db = project.database
+    db.execute(
+        "CREATE TABLE customer (id bigint PRIMARY KEY, first_name text, last_name text,"
+        " email text, note text);"
+        "CREATE TABLE rental (id bigint PRIMARY KEY,"
+        " customer_id bigint CONSTRAINT rental_customer_fk REFERENCES customer);"
+        "CREATE VIEW customer_list AS SELECT id, first_name || ' ' || last_name AS name"
+        " FROM customer;"
+        "CREATE MATERIALIZED VIEW customer_emails AS SELECT id, email FROM customer;"
+        "CREATE TABLE audit (id bigint PRIMARY KEY, note text);"
+        "CREATE VIEW audit_notes AS SELECT note FROM audit"
+    )
+    rejected = [
+        "ALTER TABLE customer ALTER COLUMN last_name TYPE varchar(100)",
+        "ALTER TABLE customer ALTER COLUMN email TYPE varchar(300)",
+        "ALTER TABLE customer DROP COLUMN first_name",
+        "ALTER TABLE customer DROP COLUMN id",
+        "DROP TABLE customer",
+    ]
+    accepted = [
+        "ALTER TABLE customer ALTER COLUMN note TYPE varchar(100)",
+        "ALTER TABLE customer DROP COLUMN note",
+    ]
+    project.add(
+        "20260101_0000_changes", ";\n".join(rejected + accepted) + ";", "SELECT 1;"
+    )
+    # In a later migration, after dropping the view, the same change is accepted.
+    project.add(
+        "20260102_0000_redo",
+        "DROP VIEW audit_notes;\nALTER TABLE audit ALTER COLUMN note TYPE varchar(50);",
+        "SELECT 1;",
+    )
+    project.add(
+        "20260103_0000_again",
+        "ALTER TABLE audit ALTER COLUMN note TYPE varchar(40);",
+        "SELECT 1;",
+    )
+    found = [
+        f for f in findings(project) if f["message"].startswith("PostgreSQL rejects")
+    ]
+    assert [(f["file"].rsplit("/", 1)[-1][:13], f["line"]) for f in found] == [
+        ("20260101_0000", line) for line in range(1, 6)
+    ]
+    assert all(f["severity"] == "error" for f in found)
+    assert "view public.customer_list reads it" in found[0]["message"]
+    assert "materialized view public.customer_emails" in found[1]["message"]
+    assert "foreign key rental_customer_fk of public.rental" in found[3]["message"]
+    assert "foreign key rental_customer_fk of public.rental" in found[4]["message"]
+    assert "view public.customer_list" in found[4]["message"]
+    # The server agrees, on PG 15 and 18.
+    for statement in rejected:
+        with pytest.raises(
+            (
+                psycopg.errors.FeatureNotSupported,
+                psycopg.errors.DependentObjectsStillExist,
+            )
+        ):
+            db.execute(statement)
+    for statement in accepted:
+        db.execute(statement)

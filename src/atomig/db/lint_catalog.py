@@ -13,7 +13,12 @@ from typing import Any
 import psycopg
 
 from atomig.db.connect import server_version
-from atomig.lint.catalog import CatalogConstraint, CatalogFacts, CatalogTable
+from atomig.lint.catalog import (
+    CatalogConstraint,
+    CatalogDependent,
+    CatalogFacts,
+    CatalogTable,
+)
 from atomig.sql.volatility import Volatility
 
 # Rows: the planner's estimate (reltuples), summed over the leaf partitions of a
@@ -83,6 +88,29 @@ _LINT_CONSTRAINTS = """
     LEFT JOIN pg_namespace nr ON nr.oid = rc.relnamespace
     WHERE tc.relname = ANY (%(names)s)
       AND nt.nspname NOT IN ('pg_catalog', 'information_schema')
+"""
+# What depends on the named tables and their columns with a normal dependency (PostgreSQL
+# then refuses DROP without CASCADE, and ALTER COLUMN … TYPE under a view): views and
+# materialized views (through their _RETURN rule), and other tables' foreign keys (the
+# top one of a partitioned table's, not each partition's copy).
+_LINT_DEPENDENTS = """
+    SELECT DISTINCT t.oid, coalesce(a.attname::text, ''),
+           CASE WHEN r.oid IS NOT NULL
+                THEN CASE v.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END
+                ELSE 'foreign key' END,
+           dn.nspname, coalesce(v.relname, f.relname), coalesce(c.conname, '')
+    FROM pg_depend d
+    JOIN pg_class t ON d.refclassid = 'pg_class'::regclass AND t.oid = d.refobjid
+    LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid
+         AND d.refobjsubid > 0
+    LEFT JOIN pg_rewrite r ON d.classid = 'pg_rewrite'::regclass AND r.oid = d.objid
+    LEFT JOIN pg_class v ON v.oid = r.ev_class
+    LEFT JOIN pg_constraint c ON d.classid = 'pg_constraint'::regclass AND c.oid = d.objid
+         AND c.contype = 'f' AND c.conparentid = 0
+    LEFT JOIN pg_class f ON f.oid = c.conrelid
+    JOIN pg_namespace dn ON dn.oid = coalesce(v.relnamespace, f.relnamespace)
+    WHERE t.oid = ANY (%(oids)s) AND d.deptype = 'n'
+      AND coalesce(v.oid, f.oid) <> t.oid
 """
 # A validated CHECK (col IS NOT NULL) on one column: compared with the server's own
 # rendering of that constraint, so no SQL text is parsed here.
@@ -198,6 +226,7 @@ def read_lint_catalog(
             "partitioned": bool(partitioned),
             "populated": bool(populated),
             "plain_unique": set(),
+            "dependents": {},
             "schema": schema,
             "name": name,
             "rows": int(rows),
@@ -218,6 +247,11 @@ def read_lint_catalog(
                 tables[relid]["plain_unique"].add(index)
         for relid, column in conn.execute(_LINT_CHECKS, {"oids": oids}):
             tables[relid]["checks"].add(column)
+        for relid, column, kind, schema, name, con in conn.execute(
+            _LINT_DEPENDENTS, {"oids": oids}
+        ):
+            per_column = tables[relid]["dependents"].setdefault(column, [])
+            per_column.append(CatalogDependent(kind, (schema, name), con))
     search_path = conn.execute("SELECT current_schemas(false)").fetchone()
     functions: dict[str, Volatility] = {}
     aggregates: dict[str, bool] = {}
@@ -243,6 +277,10 @@ def read_lint_catalog(
                 constraints.get((t["schema"], t["name"]), {}),
                 t["populated"],
                 frozenset(t["plain_unique"]),
+                {
+                    column: tuple(sorted(found, key=str))
+                    for column, found in t["dependents"].items()
+                },
             )
             for t in tables.values()
         },

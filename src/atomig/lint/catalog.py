@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from atomig.lint.schema import Key
+from atomig.sql.quote import quote_ident
 from atomig.sql.versions import ServerVersion
 from atomig.sql.volatility import Volatility
 
@@ -30,6 +31,28 @@ class CatalogConstraint:
 
 
 @dataclass(frozen=True, slots=True)
+class CatalogDependent:
+    """An object that makes PostgreSQL refuse to drop (or retype) a table or column without
+    CASCADE: a view or materialized view reading it, or another table's foreign key.
+
+    Attributes:
+        kind: ``view``, ``materialized view`` or ``foreign key``.
+        relation: the view, or the table holding the foreign key, as ``(schema, name)``.
+        constraint: the foreign key's name.
+    """
+
+    kind: str
+    relation: Key
+    constraint: str = ""
+
+    def __str__(self) -> str:
+        name = ".".join(quote_ident(part) for part in self.relation)
+        if self.constraint:
+            return f"foreign key {quote_ident(self.constraint)} of {name}"
+        return f"{self.kind} {name}"
+
+
+@dataclass(frozen=True, slots=True)
 class CatalogTable:
     """One table as the server knows it.
 
@@ -44,6 +67,8 @@ class CatalogTable:
         populated: false for a materialized view created or refreshed ``WITH NO DATA``.
         plain_unique_indexes: unique indexes on plain columns without a WHERE clause,
             valid and not deferrable (what ``REFRESH … CONCURRENTLY`` needs).
+        dependents: column name (``""``: the table itself) → the views and other tables'
+            foreign keys that depend on it.
     """
 
     schema: str
@@ -57,6 +82,7 @@ class CatalogTable:
     constraints: Mapping[str, CatalogConstraint] = field(default_factory=dict)
     populated: bool = True
     plain_unique_indexes: frozenset[str] = frozenset()
+    dependents: Mapping[str, tuple[CatalogDependent, ...]] = field(default_factory=dict)
 
     @property
     def estimated_rows(self) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from atomig.lint.schema import Key, key_of
 from atomig.sql.classify import (
     column_constraints,
     dropped_foreign_key_locks,
@@ -497,3 +498,52 @@ def type_change_rewrites(table: QualifiedName, cmd: Body, ctx: LintContext) -> b
         return True
     using = not using_keeps_column(coldef, column)
     return change_rewrites(domain_base(old, ctx)[0], new, using=using)
+
+
+def dependents(
+    ctx: LintContext,
+    table: QualifiedName,
+    column: str | None = None,
+    *,
+    views_only: bool = False,
+    dropped_too: Collection[Key] = (),
+) -> list[str]:
+    """The views and other tables' foreign keys that depend on ``table`` (on any of it
+    when ``column`` is None): PostgreSQL refuses to drop it without CASCADE, and to change
+    the type of a column a view reads. Known from the live catalog (views, foreign keys)
+    and the history (foreign keys), less what the history or this file already dropped
+    and the tables in ``dropped_too`` (dropped by the same statement)."""
+    schema, target, found = ctx.schema, key_of(table), dict[str, None]()
+    if column is None and not views_only:
+        for here in schema.referrers.get(target, ()):
+            other = schema.tables.get(here)
+            if other is None or here == target or here in dropped_too:
+                continue
+            for con in other.constraints.values():
+                refs = con.references
+                if refs is not None and key_of(refs) == target:
+                    found[f"foreign key {q(con.name)} of {other.name}"] = None
+    live = ctx.catalog_table(table)
+    if live is None or schema.creator("relation", table) is not None:
+        return list(found)  # a table the history made: only the history knows it
+    groups = (
+        live.dependents.values()
+        if column is None
+        else [live.dependents.get(column, ())]
+    )
+    for group in groups:
+        for dep in group:
+            relation = QualifiedName(*dep.relation)
+            gone = dep.relation in dropped_too or schema.dropped("relation", relation)
+            if dep.constraint:
+                gone = (
+                    gone
+                    or views_only
+                    or schema.dropped("constraint", relation, dep.constraint)
+                    or constraint_known(ctx, relation, dep.constraint)
+                )
+            else:
+                gone = gone or schema.creator("relation", relation) is not None
+            if not gone:
+                found[str(dep)] = None
+    return list(found)

@@ -182,6 +182,9 @@ class SchemaState:
         self.index_owner: MutableMapping[Key, Key] = {}
         # The migration that last created each object (kept after the object is dropped).
         self.created: MutableMapping[ObjectKey, str] = {}
+        # Table -> the tables that have had a foreign key to it (candidates: a later drop
+        # of the key or table is not removed, so check their constraints).
+        self.referrers: MutableMapping[Key, frozenset[Key]] = {}
         self._owned: set[Key] = set()
 
     def fork(self) -> SchemaState:
@@ -191,6 +194,7 @@ class SchemaState:
         child.tables = Layered(self.tables)
         child.index_owner = Layered(self.index_owner)
         child.created = Layered(self.created)
+        child.referrers = Layered(self.referrers)
         return child
 
     def snapshot(self) -> SchemaState:
@@ -199,6 +203,7 @@ class SchemaState:
         copy.tables = dict(self.tables)
         copy.index_owner = dict(self.index_owner)
         copy.created = dict(self.created)
+        copy.referrers = dict(self.referrers)
         self._owned = (
             set()
         )  # tables now shared with the copy: copy them before a change
@@ -218,9 +223,25 @@ class SchemaState:
         schema, plain = key_of(name)
         return self.created.get((kind, schema, plain, sub))
 
+    def dropped(self, kind: str, name: QualifiedName | None, sub: str = "") -> bool:
+        """The history dropped the object (a view, a constraint …) and did not create it
+        again: the live catalog, older, still shows it (``kind`` as for :meth:`creator`)."""
+        if name is None:
+            return False
+        schema, plain = key_of(name)
+        return ("drop:" + kind, schema, plain, sub) in self.created
+
     def _log(self, kind: str, name: QualifiedName, origin: str, sub: str = "") -> None:
         schema, plain = key_of(name)
         self.created[(kind, schema, plain, sub)] = origin
+        self.created.pop(("drop:" + kind, schema, plain, sub), None)
+
+    def _log_drop(
+        self, kind: str, name: QualifiedName, origin: str, sub: str = ""
+    ) -> None:
+        # Kept with the creations (forks and snapshots copy them alike) under "drop:".
+        schema, plain = key_of(name)
+        self.created[("drop:" + kind, schema, plain, sub)] = origin
 
     def _followed(self, name: QualifiedName) -> Table:
         """The table to record a change in: a placeholder when the history lacks it."""
@@ -293,6 +314,7 @@ class SchemaState:
             _default_name_columns(kind, con, keys),
             taken=table.constraints.keys() | table.indexes.keys(),
         )
+        references = foreign_key_targets(con)
         table.constraints[name] = Constraint(
             name,
             kind,
@@ -300,8 +322,13 @@ class SchemaState:
             validated=not con.get("skip_validation"),
             not_null_column=not_null_check_column(con) if kind == "check" else None,
             origin=origin,
-            references=foreign_key_targets(con),
+            references=references,
         )
+        if references is not None:
+            target = key_of(references)
+            self.referrers[target] = self.referrers.get(target, frozenset()) | {
+                key_of(table.name)
+            }
         self._log("constraint", table.name, origin, name)
         if kind in ("primary", "unique", "exclusion"):
             index_name = con.get("indexname") or name
@@ -395,6 +422,7 @@ def _alter(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
         elif subtype == "AT_DropConstraint":
             table.constraints.pop(column_name, None)
             table.indexes.pop(column_name, None)
+            state._log_drop("constraint", table.name, origin, column_name)
         elif subtype == "AT_AttachPartition":
             child = range_var((definition.get("PartitionCmd") or {}).get("name"))
             if child is not None:
@@ -447,6 +475,8 @@ def _drop(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
         name = name_list(items)
         if remove in ("OBJECT_TABLE", "OBJECT_MATVIEW", "OBJECT_FOREIGN_TABLE"):
             state.tables.pop(key_of(name), None)
+        if remove in ("OBJECT_TABLE", "OBJECT_MATVIEW", "OBJECT_VIEW"):
+            state._log_drop("relation", name, origin)
         elif remove == "OBJECT_INDEX":
             owner = state.index_owner.pop(key_of(name), None)
             table = None if owner is None else state._mutable(owner)

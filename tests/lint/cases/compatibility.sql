@@ -75,3 +75,17 @@ CREATE VIEW orders AS SELECT * FROM purchases;
 -- expect: rename-table
 ALTER TABLE orders RENAME TO purchases;
 CREATE VIEW orders_compat AS SELECT * FROM purchases;
+
+-- expect: drop-table
+-- (another table's foreign key references users: PostgreSQL rejects the drop)
+CREATE TABLE users (id bigint PRIMARY KEY);
+CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint REFERENCES users);
+DROP TABLE users;
+
+-- expect-not: drop-table
+CREATE TABLE users (id bigint PRIMARY KEY);
+CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint REFERENCES users);
+CREATE TABLE carts (id bigint PRIMARY KEY, user_id bigint REFERENCES users);
+ALTER TABLE carts DROP CONSTRAINT carts_user_id_fkey;
+DROP TABLE orders, users;
+DROP TABLE carts;

@@ -20,7 +20,8 @@ then drop the old column in a later migration.
 atomig knows the old type from the migration history (or, connected, from the live
 catalog): free changes are not reported. Connected, a domain counts as its base type, and a
 change to a domain with a CHECK or NOT NULL constraint as a rewrite. When the old type is
-unknown the change is reported as a possible rewrite.
+unknown the change is reported as a possible rewrite. PostgreSQL rejects the change of a
+column a view or materialized view reads (known from the live catalog).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from atomig.lint.finding import Hit, Severity
 from atomig.lint.helpers import (
     alter_relation,
     commands,
+    dependents,
     domain_base,
     type_change_rewrites,
 )
@@ -80,6 +82,18 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     for _, cmd in commands(stmt, "AT_AlterColumnType"):
         column = cmd.get("name", "")
         coldef = (cmd.get("def") or {}).get("ColumnDef", {})
+        views = dependents(ctx, table, column, views_only=True)
+        if views:
+            yield Hit(
+                f"PostgreSQL rejects changing the type of {table}.{column}: "
+                f"{', '.join(views)} read{'s' if len(views) == 1 else ''} it",
+                f"in one transaction: drop {', '.join(views)}, change the type, create "
+                f"{'it' if len(views) == 1 else 'them'} again (CREATE OR REPLACE VIEW "
+                "cannot change a column's type)",
+                location=coldef.get("location"),
+                severity=Severity.ERROR,
+            )
+            continue
         # A domain is its base type (the cast is a relabel), but changing to a domain
         # with a constraint checks every value: a rewrite (relfilenode on PG 15 and 18).
         if not type_change_rewrites(table, cmd, ctx):

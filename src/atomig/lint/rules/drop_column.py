@@ -8,6 +8,10 @@ cannot bring it back.
 ## Instead
 Stop using the column in the code first (deploy), then drop it in a later migration. Keep a
 copy if the data may be needed (`CREATE TABLE … AS SELECT id, col FROM t`).
+
+## Notes
+With `--database-url`, a column a view reads or another table's foreign key references is
+known: PostgreSQL rejects the drop without CASCADE, and CASCADE drops those too.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import altered_table, commands
+from atomig.lint.helpers import altered_table, commands, dependents
 from atomig.sql.parse import Statement
 
 ID = "drop-column"
@@ -46,9 +50,21 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         column = cmd.get("name", "")
         if ctx.created_by_this_up(table, column):
             continue
+        deps = dependents(ctx, table, column)
+        if deps and cmd.get("behavior") != "DROP_CASCADE":
+            yield Hit(
+                f"PostgreSQL rejects dropping {table}.{column}: {', '.join(deps)} "
+                f"depend{'s' if len(deps) == 1 else ''} on it",
+                f"drop or redefine {'it' if len(deps) == 1 else 'them'} first, in the "
+                "same migration (DROP VIEW …; ALTER TABLE … DROP CONSTRAINT …), so that "
+                "the down file can create them again",
+                severity=Severity.ERROR,
+            )
+            continue
         yield Hit(
             f"dropping {table}.{column} breaks running code that still uses it, and its "
-            "data cannot be restored by the down file",
+            "data cannot be restored by the down file"
+            + (f"; CASCADE drops {', '.join(deps)} too" if deps else ""),
             "remove every use from the code first (deploy), then drop it in a later "
             "migration; keep a copy if the data may be needed",
             relation=table,

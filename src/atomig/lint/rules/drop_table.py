@@ -4,7 +4,9 @@
 `DROP TABLE` (and `DROP SCHEMA … CASCADE`, `DROP DATABASE`) cannot be undone by a down file:
 the data is gone. Running code that still queries the table fails at once. `DROP TABLE`
 also takes ACCESS EXCLUSIVE on the table (and on tables referencing it through foreign
-keys).
+keys). PostgreSQL rejects it while a view reads the table or another table's foreign key
+references it (known from history, and with `--database-url` from the live catalog), unless
+CASCADE, which drops those silently too.
 
 ## Instead
 Stop using it in the code first, rename it aside (`ALTER TABLE t RENAME TO t_retired`) in one
@@ -17,6 +19,8 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
+from atomig.lint.helpers import dependents
+from atomig.lint.schema import key_of
 from atomig.sql.classify import name_list
 from atomig.sql.parse import Statement
 
@@ -44,15 +48,33 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     kind = _KINDS.get(stmt.body.get("removeType", ""))
     if kind is None:
         return
-    for obj in stmt.body.get("objects", ()):
-        items = obj.get("List", {}).get("items") or [obj]
-        name = name_list(items)
+    names = [
+        name_list(obj.get("List", {}).get("items") or [obj])
+        for obj in stmt.body.get("objects", ())
+    ]
+    cascade = stmt.body.get("behavior") == "DROP_CASCADE"
+    for name in names:
+        deps = []
+        if kind == "table":
+            deps = dependents(ctx, name, dropped_too={key_of(n) for n in names})
+        if deps and not cascade:
+            # Rejected even for a table this migration made (a down file dropping the
+            # referenced table before the referencing one).
+            yield Hit(
+                f"PostgreSQL rejects DROP TABLE {name}: {', '.join(deps)} "
+                f"depend{'s' if len(deps) == 1 else ''} on it",
+                f"drop {'it' if len(deps) == 1 else 'them'} first, in the same migration "
+                "(DROP VIEW …; ALTER TABLE … DROP CONSTRAINT …; DROP TABLE …), so that "
+                "the down file can create them again",
+                severity=Severity.ERROR,
+            )
+            continue
         if kind == "table" and (ctx.is_new(name) or ctx.created_by_this_up(name)):
             continue
-        cascade = " with CASCADE" if stmt.body.get("behavior") == "DROP_CASCADE" else ""
         yield Hit(
-            f"dropping {kind} {name}{cascade} destroys its data (the down file cannot "
-            "restore it) and breaks code that still uses it",
+            f"dropping {kind} {name}{' with CASCADE' if cascade else ''} destroys its "
+            "data (the down file cannot restore it) and breaks code that still uses it"
+            + (f"; CASCADE drops {', '.join(deps)} too" if deps else ""),
             "stop using it first; rename it aside, drop it in a later migration",
             relation=name if kind == "table" else None,
         )
