@@ -603,3 +603,29 @@ def test_index_on_only_a_table_the_history_knows_is_plain():
     assert "index-not-concurrent" in rules_fired(
         history, later, path="20240102_0000_b.up.sql"
     )
+
+
+def test_refresh_concurrently_of_a_history_view_without_a_unique_index():
+    # PostgreSQL rejects REFRESH … CONCURRENTLY without a unique index on plain columns and
+    # without WHERE (checked on PG 15); the history knows every index of a view it made.
+    view = (
+        "CREATE TABLE o (id bigint PRIMARY KEY, total numeric);\n"
+        "CREATE MATERIALIZED VIEW mv AS SELECT id, total FROM o;\n"
+    )
+    refresh = "REFRESH MATERIALIZED VIEW CONCURRENTLY mv;"
+
+    def found(history):
+        options = LintOptions(version=ServerVersion.from_major(15))
+        first = migration("20240101_0000_a", history, "SELECT 1;")
+        later = migration("20240102_0000_b", refresh, report=("up",))
+        result = lint_migrations([first, later], options=options)
+        return [
+            f for f in result.findings if f.rule == "refresh-matview-not-concurrent"
+        ]
+
+    rejected = found(view)
+    assert rejected and rejected[0].severity.label == "error"
+    assert found(view + "CREATE UNIQUE INDEX mv_id ON mv (id) WHERE total > 0;")
+    assert not found(view + "CREATE UNIQUE INDEX mv_id ON mv (id);")
+    # a view older than the history: its older indexes are unknown
+    assert not found("CREATE INDEX mv_total ON mv (total);")
