@@ -416,3 +416,45 @@ def test_statements_postgresql_rejects_because_views_or_keys_depend_on_them(proj
             db.execute(statement)
     for statement in accepted:
         db.execute(statement)
+
+
+def test_timestamp_to_timestamptz_rewrites_unless_the_session_zone_is_utc(project):
+    db = project.database
+    db.execute(
+        "CREATE TABLE events (id bigint PRIMARY KEY, at timestamp, seen timestamp)"
+    )
+    db.execute("INSERT INTO events VALUES (1, now(), now())")
+    db.execute(f"ALTER DATABASE \"{db.name}\" SET TimeZone = 'America/New_York'")
+    alter = "ALTER TABLE events ALTER COLUMN at TYPE timestamptz"
+    project.add("20260101_0000_zone", f"{alter};", "SELECT 1;")
+    project.add(
+        "20260102_0000_utc",
+        "SET TimeZone = 'UTC';\nALTER TABLE events ALTER COLUMN seen TYPE timestamptz;",
+        "SELECT 1;",
+    )
+
+    def rewrites():
+        return {
+            f["file"].rsplit("/", 1)[-1][:13]: f
+            for f in findings(project)
+            if f["rule"] == "column-type-rewrite"
+        }
+
+    found = rewrites()
+    assert list(found) == ["20260101_0000"]
+    assert "session TimeZone (America/New_York)" in found["20260101_0000"]["message"]
+    assert found["20260101_0000"]["fix"].startswith("if the stored values are UTC")
+    db.execute(f"ALTER DATABASE \"{db.name}\" SET TimeZone = 'Etc/UTC'")
+    assert rewrites() == {}
+    # What the server does in those zones (a new session takes the database's zone).
+    filenode = "SELECT pg_relation_filenode('events')"
+    for zone, column, rewrote in (
+        ("America/New_York", "at", True),
+        ("UTC", "seen", False),
+    ):
+        with db.connect() as conn:
+            conn.execute(f"SET TimeZone = '{zone}'")
+            [before] = conn.execute(filenode).fetchone()
+            conn.execute(f"ALTER TABLE events ALTER COLUMN {column} TYPE timestamptz")
+            [after] = conn.execute(filenode).fetchone()
+        assert (before != after) == rewrote, zone

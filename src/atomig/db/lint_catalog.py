@@ -253,6 +253,7 @@ def read_lint_catalog(
             per_column = tables[relid]["dependents"].setdefault(column, [])
             per_column.append(CatalogDependent(kind, (schema, name), con))
     search_path = conn.execute("SELECT current_schemas(false)").fetchone()
+    timezone = conn.execute("SELECT current_setting('TimeZone')").fetchone()
     functions: dict[str, Volatility] = {}
     aggregates: dict[str, bool] = {}
     for schema, name, code, aggregate in conn.execute(_LINT_FUNCTIONS):
@@ -291,6 +292,7 @@ def read_lint_catalog(
         views=views,
         aggregates=frozenset(name for name, yes in aggregates.items() if yes),
         domains=_domains(conn, path),
+        timezone=str(timezone[0]) if timezone else "",
     )
 
 

@@ -112,6 +112,9 @@ class CatalogFacts:
     # (format_type text, through domains over domains) and whether any constraint (CHECK,
     # NOT NULL) applies: a type change to a constrained domain checks every row.
     domains: Mapping[str, tuple[str, bool]] = field(default_factory=dict)
+    # The TimeZone setting of the session that read the catalog (the database's and
+    # role's defaults, which a migration session gets too).
+    timezone: str = ""
 
     def table(self, schema: str | None, name: str) -> CatalogTable | None:
         """A table by name; an unqualified name is resolved along the ``search_path`` of

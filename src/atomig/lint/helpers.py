@@ -14,7 +14,7 @@ from atomig.sql.classify import (
 from atomig.sql.facts import QualifiedName, RelationLock
 from atomig.sql.parse import Statement, walk
 from atomig.sql.quote import quote_ident
-from atomig.sql.types import TypeRef, change_rewrites, using_keeps_column
+from atomig.sql.types import UTC_ZONES, TypeRef, change_rewrites, using_keeps_column
 
 if TYPE_CHECKING:
     from atomig.lint.context import LintContext
@@ -487,9 +487,11 @@ def domain_base(type_: TypeRef, ctx: LintContext) -> tuple[TypeRef, bool]:
     return (type_, False) if found is None else (TypeRef.parse(found[0]), found[1])
 
 
-def type_change_rewrites(table: QualifiedName, cmd: Body, ctx: LintContext) -> bool:
-    """``ALTER COLUMN … TYPE`` (the ``AlterTableCmd``) rewrites ``table``, or may: the old
-    type is unknown. Decided as column-type-rewrite decides it."""
+def type_change_rewrites(
+    stmt: Statement, table: QualifiedName, cmd: Body, ctx: LintContext
+) -> bool:
+    """``ALTER COLUMN … TYPE`` (the ``AlterTableCmd`` of ``stmt``) rewrites ``table``, or
+    may: the old type is unknown. Decided as column-type-rewrite decides it."""
     column = cmd.get("name", "")
     coldef = (cmd.get("def") or {}).get("ColumnDef", {})
     new, checked = domain_base(TypeRef.from_node(coldef.get("typeName") or {}), ctx)
@@ -497,7 +499,41 @@ def type_change_rewrites(table: QualifiedName, cmd: Body, ctx: LintContext) -> b
     if old is None or checked:
         return True
     using = not using_keeps_column(coldef, column)
-    return change_rewrites(domain_base(old, ctx)[0], new, using=using)
+    return change_rewrites(
+        domain_base(old, ctx)[0], new, using=using, utc=in_utc(stmt, ctx)
+    )
+
+
+def in_utc(stmt: Statement, ctx: LintContext) -> bool:
+    """On PostgreSQL 12+, ``stmt`` runs with a TimeZone of fixed zero offset: set earlier
+    in the file, else the live catalog's session default (unknown offline: False)."""
+    if not ctx.version.at_least(12):
+        return False
+    zone = session_timezone(stmt, ctx)
+    return zone is not None and zone.lower() in UTC_ZONES
+
+
+def session_timezone(stmt: Statement, ctx: LintContext) -> str | None:
+    """The TimeZone in force at ``stmt``: the last ``SET TimeZone`` before it in the file
+    (a ``SET LOCAL`` only within the same step), else the live catalog's, else None."""
+    statements, step = ctx.script.statements, ctx.steps[stmt.index].step
+    for index in range(stmt.index - 1, -1, -1):
+        body = statements[index].body
+        if statements[index].kind != "VariableSetStmt":
+            continue
+        if body.get("kind") == "VAR_RESET_ALL":
+            break
+        if body.get("name") != "timezone":
+            continue
+        if body.get("is_local") and ctx.steps[index].step != step:
+            continue
+        if body.get("kind") != "VAR_SET_VALUE":
+            break  # DEFAULT, LOCAL, RESET: the session default again
+        const = ((body.get("args") or [{}])[0]).get("A_Const", {})
+        value = const.get("sval", {}).get("sval")
+        return str(value if value is not None else const.get("ival", {}).get("ival", 0))
+    catalog = ctx.catalog
+    return catalog.timezone if catalog is not None and catalog.timezone else None
 
 
 def dependents(

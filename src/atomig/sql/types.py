@@ -128,7 +128,23 @@ class TypeRef:
         return f"{self.name}{mods}{'[]' if self.array else ''}"
 
 
-def change_rewrites(old: TypeRef, new: TypeRef, *, using: bool = False) -> bool:
+# Names of TimeZone settings with a fixed offset of zero. PostgreSQL 12+ changes
+# timestamp <-> timestamptz without a rewrite only in such a zone (tablecmds.c
+# TimestampTimestampTzRequiresRewrite: a fixed offset, and zero); Europe/London is at +0
+# in winter but not fixed (checked via relfilenode on PG 15 and 18).
+UTC_ZONES = frozenset(
+    {
+        "utc", "etc/utc", "uct", "etc/uct", "gmt", "etc/gmt", "gmt0", "etc/gmt0",
+        "gmt+0", "etc/gmt+0", "gmt-0", "etc/gmt-0", "greenwich", "etc/greenwich",
+        "universal", "etc/universal", "zulu", "etc/zulu", "0",
+    }
+)  # fmt: skip
+_TIME_ZONE_PAIR = frozenset({"timestamp", "timestamptz"})
+
+
+def change_rewrites(
+    old: TypeRef, new: TypeRef, *, using: bool = False, utc: bool = False
+) -> bool:
     """True when ``ALTER COLUMN … TYPE new`` rewrites (or, for a narrowing, rechecks) a
     column of type ``old``.
 
@@ -142,9 +158,15 @@ def change_rewrites(old: TypeRef, new: TypeRef, *, using: bool = False) -> bool:
     True
     >>> change_rewrites(TypeRef("int4"), TypeRef("int8"))
     True
+    >>> change_rewrites(TypeRef("timestamp"), TypeRef("timestamptz"), utc=True)
+    False
+
+    ``utc``: the session's TimeZone is a fixed zero offset, on PostgreSQL 12+.
     """
     if using or old.array != new.array or old.schema != new.schema:
         return True
+    if utc and not old.array and {old.name, new.name} == _TIME_ZONE_PAIR:
+        return not _typmod_widens("timestamp", old.typmods, new.typmods)
     if old.name == new.name:
         return not _typmod_widens(old.name, old.typmods, new.typmods)
     if (old.name, new.name) in _BINARY:

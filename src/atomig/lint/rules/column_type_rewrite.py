@@ -6,7 +6,8 @@ A type change takes an ACCESS EXCLUSIVE lock and, unless PostgreSQL can prove th
 are valid as they are, rewrites every row and rebuilds every index on the column. Free
 changes (no rewrite): `varchar(n)` → `varchar(m)` with m ≥ n, `varchar` → `text`, `text` →
 `varchar` without a limit, `numeric(p,s)` → `numeric(q,s)` with q ≥ p, removing a length or
-precision limit, raising a timestamp/time/interval precision, `cidr` → `inet`. A `USING`
+precision limit, raising a timestamp/time/interval precision, `cidr` → `inet`, and (PostgreSQL
+12+) `timestamp` ↔ `timestamptz` in a session whose TimeZone is UTC. A `USING`
 clause that is the column itself, bare or cast to the new type (`USING note::varchar(100)`),
 changes nothing: PostgreSQL decides as without it. Any other `USING` expression computes
 every value anew and rewrites.
@@ -35,6 +36,7 @@ from atomig.lint.helpers import (
     commands,
     dependents,
     domain_base,
+    session_timezone,
     type_change_rewrites,
 )
 from atomig.lint.rule import Example
@@ -53,6 +55,7 @@ DOCS = (
 )
 TARGETS = ("AlterTableStmt",)
 SUBTYPES = ("AT_AlterColumnType",)
+_ZONED = {"timestamp", "timestamptz"}
 _BEFORE = (
     "CREATE TABLE orders (id int PRIMARY KEY, note varchar(50), total numeric(10,2));"
 )
@@ -96,7 +99,7 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             continue
         # A domain is its base type (the cast is a relabel), but changing to a domain
         # with a constraint checks every value: a rewrite (relfilenode on PG 15 and 18).
-        if not type_change_rewrites(table, cmd, ctx):
+        if not type_change_rewrites(stmt, table, cmd, ctx):
             continue
         new = TypeRef.from_node(coldef.get("typeName") or {})
         using = not using_keeps_column(coldef, column)
@@ -110,11 +113,22 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             what = f"{new} is a domain with a constraint, checked on every row: it rewrites"
         else:
             what = f"{old} → {new} is not binary-coercible: it rewrites"
+        fix = (
+            f"add a new {new} column, backfill it in batches (-- atomig: backfill), sync "
+            "it with a trigger, switch the application, drop the old column later"
+        )
+        if {old and old.name, new.name} == _ZONED and ctx.version.at_least(12):
+            zone = session_timezone(stmt, ctx) or "unknown"
+            what = f"{old} → {new} reads every value in the session TimeZone ({zone}):"
+            what += " it rewrites"
+            fix = (
+                "if the stored values are UTC times, SET TimeZone = 'UTC' earlier in this "
+                "file (PostgreSQL then changes only the catalog); else " + fix
+            )
         yield Hit(
             f"{what} {table} and its indexes under an ACCESS EXCLUSIVE lock (reads and "
             "writes wait)",
-            f"add a new {new} column, backfill it in batches (-- atomig: backfill), sync it "
-            "with a trigger, switch the application, drop the old column later",
+            fix,
             relation=table,
             location=coldef.get("location"),
         )

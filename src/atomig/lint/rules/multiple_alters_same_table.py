@@ -104,7 +104,7 @@ def _pass(stmt: Statement, table: QualifiedName, ctx: LintContext) -> bool:
     if facts.may_rewrite:
         # A type change is a pass only if it rewrites: varchar(200) → varchar(300) is not.
         for subtype, cmd in commands(stmt, "AT_AlterColumnType", "AT_AddColumn"):
-            if subtype == "AT_AddColumn" or type_change_rewrites(table, cmd, ctx):
+            if subtype == "AT_AddColumn" or type_change_rewrites(stmt, table, cmd, ctx):
                 return True
     for subtype, cmd in commands(stmt, "AT_AddConstraint", "AT_SetNotNull"):
         if subtype == "AT_SetNotNull":
