@@ -2,11 +2,16 @@
 
 ## Why
 `TRUNCATE` blocks reads and writes of the table, cannot be undone by a down file once
-committed, and with CASCADE empties every table that references it.
+committed, and with CASCADE empties every table that references it. Without CASCADE,
+PostgreSQL rejects it while another table's foreign key references the table (unless that
+table is truncated in the same statement).
 
 ## Instead
 Delete what must go in batches (`-- atomig: backfill` before a `DELETE … WHERE …`), or drop
 and recreate a table that truly is disposable in its own reviewed migration.
+
+## Notes
+Foreign keys come from the history and, with `--database-url`, the live catalog.
 """
 
 from __future__ import annotations
@@ -15,7 +20,11 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
+from atomig.lint.helpers import dependents
+from atomig.lint.rule import Example
+from atomig.lint.schema import Key, key_of
 from atomig.sql.classify import range_var
+from atomig.sql.facts import QualifiedName
 from atomig.sql.parse import Statement
 
 ID = "truncate"
@@ -23,14 +32,37 @@ SEVERITY = Severity.WARNING
 CATEGORY = "compatibility"
 DOCS = (("TRUNCATE", "sql-truncate.html#SQL-TRUNCATE"),)
 TARGETS = ("TruncateStmt",)
-BAD = ("TRUNCATE orders;", "TRUNCATE orders CASCADE;")
+BAD = (
+    "TRUNCATE orders;",
+    "TRUNCATE orders CASCADE;",
+    Example(
+        "TRUNCATE users;",
+        before="CREATE TABLE users (id bigint PRIMARY KEY);\n"
+        "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint REFERENCES users);",
+    ),
+)
 GOOD = ("CREATE TABLE staging (id bigint PRIMARY KEY);\nTRUNCATE staging;",)
 
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     cascade = stmt.body.get("behavior") == "DROP_CASCADE"
-    for item in stmt.body.get("relations", ()):
-        table = range_var(item.get("RangeVar"))
+    tables = [
+        range_var(item.get("RangeVar")) for item in stmt.body.get("relations", ())
+    ]
+    listed = {key_of(t) for t in tables if t is not None}
+    for table in tables:
+        # Another table's foreign key makes PostgreSQL refuse it (a view does not).
+        refs = [] if cascade or table is None else _foreign_keys(ctx, table, listed)
+        if refs:
+            yield Hit(
+                f"PostgreSQL rejects TRUNCATE {table}: {', '.join(refs)} "
+                f"reference{'s' if len(refs) == 1 else ''} it",
+                "truncate the referencing tables in the same statement (TRUNCATE a, b), "
+                "or drop their foreign keys first",
+                relation=table,
+                severity=Severity.ERROR,
+            )
+            continue
         if ctx.is_new(table):
             continue
         yield Hit(
@@ -41,3 +73,13 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             "the data loss its own reviewed migration",
             relation=table,
         )
+
+
+def _foreign_keys(
+    ctx: LintContext, table: QualifiedName, listed: set[Key]
+) -> list[str]:
+    return [
+        dep
+        for dep in dependents(ctx, table, dropped_too=listed)
+        if dep.startswith("foreign key ")
+    ]
