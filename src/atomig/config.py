@@ -82,6 +82,9 @@ class Settings:
     extra: Mapping[str, Any] = field(default_factory=dict)
     environment: str | None = None
     require_review: bool = False
+    # SQL of the schema the migrations start from (a database older than its migrations):
+    # scratch databases run it first, and lint replays it as history.
+    base_schema: Path | None = None
 
     @property
     def embedded_dir(self) -> Path:
@@ -110,6 +113,7 @@ _TOP_KEYS = frozenset(
         "retry",
         "require_review",
         "environments",
+        "base_schema",
     }
 )
 
@@ -268,6 +272,11 @@ def load_settings(
         if not isinstance(data["require_review"], bool):
             raise ConfigError(f"{where}: require_review must be true or false")
         changes["require_review"] = data["require_review"]
+    if "base_schema" in data:
+        base = data["base_schema"]
+        if not isinstance(base, str) or not base.strip():
+            raise ConfigError(f"{where}: base_schema must be the path of an SQL file")
+        changes["base_schema"] = (project / base).resolve()
     changes["environment"] = chosen
     changes["extra"] = {k: v for k, v in data.items() if k in _EXTRA_SECTIONS}
     url, source = _resolve_database_url(

@@ -77,3 +77,57 @@ def test_a_bad_scratch_from_is_a_configuration_error(project):
     result = project.cli("verify")
     assert result.exit_code == 2
     assert "scratch_from must be 'migrations' or 'target'" in result.output
+
+
+# ---- base_schema: the schema the migrations start from, as a file ---------------------
+
+BASE = (
+    "CREATE TABLE legacy (id bigint PRIMARY KEY, email text, lang bigint);\n"
+    "CREATE TABLE langs (id bigint PRIMARY KEY);\n"
+    "CREATE INDEX legacy_lang ON legacy (lang);\n"
+)
+
+
+def _with_base(project, base=BASE):
+    (project.dir / "db").mkdir(exist_ok=True)
+    (project.dir / "db" / "base.sql").write_text(base)
+    (project.dir / "atomig.toml").write_text('base_schema = "db/base.sql"\n')
+
+
+def test_verify_all_starts_from_the_base_schema(project):
+    # CI: every migration from an empty database, which the base schema starts.
+    _with_base(project)
+    project.add("20261201_0900_legacy_email", UP, DOWN)
+    result = project.cli("verify", "--all")
+    assert result.exit_code == 0, result.output
+    # Without it the first migration cannot apply there.
+    (project.dir / "atomig.toml").write_text("")
+    assert project.cli("verify", "--all").exit_code == 1
+
+
+def test_verify_pending_replays_the_applied_migrations_after_the_base_schema(project):
+    _with_base(project)
+    project.database.execute(BASE)  # the target as it was before its first migration
+    project.add("20261201_0900_legacy_email", UP, DOWN)
+    assert project.cli("up").exit_code == 0
+    project.add(
+        "20261202_0900_legacy_note",
+        "ALTER TABLE legacy ADD COLUMN note text;\n",
+        "ALTER TABLE legacy DROP COLUMN IF EXISTS note;\n",
+    )
+    result = project.cli("verify", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["replayed"] == 1
+
+
+def test_a_missing_or_broken_base_schema_is_a_clear_error(project):
+    project.add("20261201_0900_legacy_email", UP, DOWN)
+    (project.dir / "atomig.toml").write_text('base_schema = "db/nope.sql"\n')
+    result = project.cli("verify", "--all")
+    assert result.exit_code == 2, result.output
+    assert "base_schema" in result.output and "atomig schema" in result.output
+    _with_base(project, "CREATE TABLE broken (id int REFERENCES nowhere);\n")
+    result = project.cli("verify", "--all")
+    assert result.exit_code == 1, result.output
+    assert "creating base_schema" in result.output
+    assert 'relation "nowhere" does not exist' in result.output

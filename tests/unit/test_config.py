@@ -103,3 +103,15 @@ def test_library_callers_may_pass_strings(tmp_path, monkeypatch):
     assert settings.project_dir == tmp_path.resolve()
     assert settings.ledger_schema == "ops"
     assert settings.migrations_dir == tmp_path.resolve() / "db"
+
+
+def test_base_schema_is_a_path_in_the_project(tmp_path):
+    (tmp_path / "atomig.toml").write_text('base_schema = "db/base.sql"\n')
+    settings = load_settings(tmp_path, environ={})
+    assert settings.base_schema == (tmp_path / "db" / "base.sql").resolve()
+    assert load_settings(tmp_path / "db", environ={}).base_schema is None
+    (tmp_path / "atomig.toml").write_text("base_schema = 3\n")
+    with pytest.raises(
+        ConfigError, match="base_schema must be the path of an SQL file"
+    ):
+        load_settings(tmp_path, environ={})

@@ -28,7 +28,7 @@ from atomig.lint.engine import (
 from atomig.lint.finding import Severity
 from atomig.lint.helpers import copied_tables
 from atomig.lint.registry import all_rules
-from atomig.source.layout import parse_file_name, reject_nul
+from atomig.source.layout import parse_file_name, read_base_schema, reject_nul
 from atomig.sql.versions import DEFAULT_LINT_VERSION, ServerVersion
 
 __all__ = ["LintReport", "lint", "lint_options"]
@@ -230,6 +230,11 @@ def lint(
     """
     options = lint_options(settings, pg_version=pg_version, runner=runner)
     migrations, loose = _collect(settings, paths)
+    base = read_base_schema(settings) if migrations else None
+    if base is not None:
+        # The schema the migrations start from is history, never reported on.
+        source = SourceFile(str(settings.base_schema), base, "up")
+        migrations = [MigrationSource("base_schema", source, None, ()), *migrations]
     catalog: CatalogFacts | None = None
     database = None
     parsed: dict[str, ParsedFile] = {}

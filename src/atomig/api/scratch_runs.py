@@ -19,6 +19,7 @@ from atomig.run.interrupt import Interrupt, handle_signals
 from atomig.run.runner import apply_migration, check_runnable
 from atomig.run.session import Session
 from atomig.source.checksum import same_as_recorded
+from atomig.source.layout import read_base_schema
 from atomig.source.model import Migration
 from atomig.verify.config import TARGET, safety_settings
 from atomig.verify.scratch import (
@@ -156,7 +157,8 @@ def scratch_run(
     schema_sql: str | None = None,
 ) -> Iterator[RunContext]:
     """A runner context on a new scratch database (dropped when the block ends), holding
-    ``schema_sql`` (the target's schema) first when given."""
+    ``schema_sql`` (the target's schema) first when given, else the configured
+    ``base_schema`` (the schema the migrations start from)."""
     chosen = scratch_url or safety_settings(settings).verify.scratch_url
     server = scratch_server(settings, session.target, chosen)
     with scratch_database(server, report) as target:
@@ -165,7 +167,21 @@ def scratch_run(
         ctx = scratch_context(settings, target, EventLog(), interrupt)
         try:
             if schema_sql is not None:
-                create_schema(ctx.conn, schema_sql)
+                create_schema(
+                    ctx.conn,
+                    schema_sql,
+                    "the target's schema",
+                    'or set [verify] scratch_from = "migrations"',
+                )
+            else:
+                base = read_base_schema(settings)
+                if base is not None:
+                    create_schema(
+                        ctx.conn,
+                        base,
+                        f"base_schema {settings.base_schema}",
+                        "or fix the file",
+                    )
             yield ctx
         finally:
             close_context(ctx)

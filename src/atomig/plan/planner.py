@@ -154,9 +154,7 @@ def _retry(settings: Settings, directives: Directives) -> RetryPolicy:
     )
 
 
-def may_refuse(
-    script: Script, facts_of: Callable[[Statement], StatementFacts]
-) -> bool:
+def may_refuse(script: Script, facts_of: Callable[[Statement], StatementFacts]) -> bool:
     """Whether :func:`plan_migration` can refuse ``script``; ``False`` is a promise that it
     plans it without error.
 

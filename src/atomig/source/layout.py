@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from atomig.config import Settings
 from atomig.errors import SourceError, UsageError
 from atomig.source.checksum import checksum_text
 from atomig.source.directives import parse_directives
@@ -226,3 +227,30 @@ def find_migration(migrations: list[Migration], version: str) -> Migration:
         f"no migration with version {version!r}",
         hint="`atomig status` lists the versions",
     )
+
+
+def read_base_schema(settings: Settings) -> str | None:
+    """The SQL of the configured ``base_schema`` (the schema the migrations start from),
+    or ``None`` when none is configured.
+
+    Raises:
+        SourceError: the file cannot be read, is not UTF-8, or holds a NUL.
+    """
+    path = settings.base_schema
+    if path is None:
+        return None
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise SourceError(
+            f"base_schema {path}: {exc.strerror}",
+            hint="write it with `atomig schema > FILE` (on the database as it was "
+            "before its first migration), or remove base_schema from atomig.toml",
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise SourceError(
+            f"base_schema {path} is not valid UTF-8 (byte {exc.start})",
+            hint="save it as UTF-8",
+        ) from None
+    reject_nul(text, path)
+    return text

@@ -187,9 +187,9 @@ def close_context(ctx: RunContext) -> None:
     ctx.close_opened()
 
 
-def create_schema(conn: Conn, schema_sql: str) -> None:
-    """Create the target's schema (``atomig schema``'s script) on a scratch database, in
-    one transaction.
+def create_schema(conn: Conn, schema_sql: str, what: str, hint: str) -> None:
+    """Create a schema from SQL (``atomig schema``'s script of the target, or the
+    configured ``base_schema``) on a scratch database, in one transaction.
 
     Raises:
         VerificationFailed: it does not build there (with PostgreSQL's message).
@@ -200,7 +200,7 @@ def create_schema(conn: Conn, schema_sql: str) -> None:
     except psycopg.Error as exc:
         message = (exc.diag.message_primary or str(exc)).strip()
         raise VerificationFailed(
-            f"creating the target's schema on the scratch database failed: {message}",
+            f"creating {what} on the scratch database failed: {message}",
             hint="the scratch server needs what the schema uses (extensions, roles, "
-            'tablespaces); or set [verify] scratch_from = "migrations"',
+            f"tablespaces); {hint}",
         ) from None
