@@ -25,6 +25,11 @@ CONFIG_TEMPLATE = """\
 # Apply pending migrations older than the latest applied one (branches merged late).
 # allow_out_of_order = false
 
+# A database older than its migrations (atomig adopted on an existing one): the schema
+# they start from, as `atomig schema > db/base.sql` wrote it before the first migration.
+# Scratch databases (verify, trace, up --dry-run) run it first; lint replays it as history.
+# base_schema = "db/base.sql"
+
 # The review gate: `atomig up` refuses migrations nobody approved as they are now
 # (atomig review approve VERSION --by NAME writes migrations/atomig.reviewed).
 # require_review = false
