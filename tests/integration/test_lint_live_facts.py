@@ -458,3 +458,48 @@ def test_timestamp_to_timestamptz_rewrites_unless_the_session_zone_is_utc(projec
             conn.execute(f"ALTER TABLE events ALTER COLUMN {column} TYPE timestamptz")
             [after] = conn.execute(filenode).fetchone()
         assert (before != after) == rewrote, zone
+
+
+def test_dropping_a_table_locks_the_tables_its_foreign_keys_reference(project):
+    db = project.database
+    db.execute(
+        "CREATE TABLE customer (id bigint PRIMARY KEY);"
+        "CREATE TABLE rental (id bigint PRIMARY KEY);"
+        "CREATE TABLE audit (id bigint PRIMARY KEY, note text);"
+        "CREATE TABLE rental_note (id bigint PRIMARY KEY,"
+        " rental_id bigint REFERENCES rental, customer_id bigint REFERENCES customer)"
+    )
+    drop = "DROP TABLE rental_note"
+    taken = locks_taken(db, drop)
+    assert {("customer", "AccessExclusiveLock"), ("rental", "AccessExclusiveLock")} <= (
+        taken
+    )
+    project.add(
+        "20260101_0000_drop",
+        f"{drop};\nUPDATE audit SET note = 'dropped' WHERE id = 1;",
+        "SELECT 1;",
+    )
+
+    def held(*args):
+        return sorted(
+            f["message"].split(" is held")[0].rsplit(" ", 1)[-1]
+            for f in findings(project, *args)
+            if f["rule"] == "long-lock-hold"
+        )
+
+    assert held() == ["public.customer", "public.rental"]
+    # Offline, the table's foreign keys are unknown; from history they are known.
+    assert held("--no-database") == []
+    project.add(
+        "20250101_0000_notes",
+        "CREATE TABLE IF NOT EXISTS orders (id bigint PRIMARY KEY);\n"
+        "CREATE TABLE IF NOT EXISTS order_notes (id bigint PRIMARY KEY,"
+        " order_id bigint REFERENCES orders);",
+        "SELECT 1;",
+    )
+    project.add(
+        "20260102_0000_drop_notes",
+        "DROP TABLE order_notes;\nUPDATE audit SET note = 'notes dropped' WHERE id = 1;",
+        "SELECT 1;",
+    )
+    assert held("--no-database") == ["orders"]

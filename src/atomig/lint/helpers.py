@@ -9,9 +9,11 @@ from atomig.lint.schema import Key, key_of
 from atomig.sql.classify import (
     column_constraints,
     dropped_foreign_key_locks,
+    name_list,
     range_var,
 )
 from atomig.sql.facts import QualifiedName, RelationLock
+from atomig.sql.locks import LockMode
 from atomig.sql.parse import Statement, walk
 from atomig.sql.quote import quote_ident
 from atomig.sql.types import UTC_ZONES, TypeRef, change_rewrites, using_keeps_column
@@ -273,6 +275,8 @@ def known_locks(stmt: Statement, ctx: LintContext) -> tuple[RelationLock, ...]:
     """The statement's locks: its facts, plus those only the history or the live catalog
     can tell (dropping a foreign key locks the table it references ACCESS EXCLUSIVE)."""
     locks = ctx.facts(stmt).locks
+    if stmt.kind == "DropStmt" and stmt.body.get("removeType") == "OBJECT_TABLE":
+        return locks + _dropped_table_locks(stmt, ctx)
     if stmt.kind != "AlterTableStmt" or not any(
         True for _ in commands(stmt, "AT_DropConstraint")
     ):
@@ -290,6 +294,41 @@ def known_locks(stmt: Statement, ctx: LintContext) -> tuple[RelationLock, ...]:
         return QualifiedName(*con.references)
 
     return locks + dropped_foreign_key_locks(stmt, referenced_by)
+
+
+def dropped_tables(stmt: Statement) -> list[QualifiedName]:
+    """The relations a ``DROP TABLE`` / ``DROP VIEW`` … statement names."""
+    return [
+        name_list(obj.get("List", {}).get("items") or [obj])
+        for obj in stmt.body.get("objects", ())
+    ]
+
+
+def _dropped_table_locks(
+    stmt: Statement, ctx: LintContext
+) -> tuple[RelationLock, ...]:
+    """Dropping a table drops its foreign keys, which takes ACCESS EXCLUSIVE on each table
+    they reference (their triggers go; checked in pg_locks on PG 15 and 18): known from
+    the history, else the live catalog."""
+    dropped = dropped_tables(stmt)
+    gone = {key_of(name) for name in dropped}
+    found: dict[Key, QualifiedName] = {}
+    for name in dropped:
+        known = ctx.table(name)
+        refs = [c.references for c in known.constraints.values()] if known else []
+        live = ctx.catalog_table(name)
+        if live is not None and (known is None or known.placeholder):
+            refs += [
+                QualifiedName(*con.references)
+                for con_name, con in live.constraints.items()
+                if con.references is not None
+                and not constraint_known(ctx, name, con_name)
+                and not ctx.schema.dropped("constraint", name, con_name)
+            ]
+        for ref in refs:
+            if ref is not None and key_of(ref) not in gone:
+                found.setdefault(key_of(ref), ref)
+    return tuple(RelationLock(ref, LockMode.ACCESS_EXCLUSIVE) for ref in found.values())
 
 
 def constraint_known(ctx: LintContext, table: QualifiedName, constraint: str) -> bool:
@@ -583,3 +622,25 @@ def dependents(
             if not gone:
                 found[str(dep)] = None
     return list(found)
+
+
+def constraint_of_index(
+    ctx: LintContext, index: QualifiedName
+) -> tuple[QualifiedName, str] | None:
+    """The table and kind (``PRIMARY KEY``, ``UNIQUE``, ``EXCLUDE``) of the constraint
+    whose index ``index`` is (it bears the constraint's name): PostgreSQL refuses to drop
+    such an index. From the history, else the live catalog."""
+    table = ctx.table_of_index(index)
+    known, live = ctx.table(table), ctx.catalog_table(table)
+    if known is not None and index.name in known.constraints:
+        kind = known.constraints[index.name].kind
+    elif known is None and live is not None and index.name in live.constraints:
+        kind = _CONTYPES.get(live.constraints[index.name].kind, "")
+    else:
+        return None
+    label = _INDEXED_KINDS.get(kind)
+    return None if table is None or label is None else (table, label)
+
+
+_INDEXED_KINDS = {"primary": "PRIMARY KEY", "unique": "UNIQUE", "exclusion": "EXCLUDE"}
+_CONTYPES = {"p": "primary", "u": "unique", "x": "exclusion"}  # pg_constraint.contype

@@ -12,12 +12,10 @@ Put the ACCESS EXCLUSIVE statement last in its step, or in its own step: wrap it
 `BEGIN … COMMIT`, or move the rest to another migration. Quick statements (`COMMENT`,
 `GRANT`, `CREATE TABLE`, `CREATE FUNCTION`, `DROP FUNCTION`, a trigger on the locked table,
 a `setval` to a constant or to the `max()` of an indexed column, …) and changes to tables
-created in the same migration are not counted, nor is the lock of a `DROP TABLE`.
-A `DROP INDEX` is reported on the index's table: known from history, or, for an index
-older than the history, from the live catalog (`--database-url`); offline, only the
-index's name is. `CREATE TABLE … PARTITION OF` locks the partitioned table ACCESS EXCLUSIVE
-and is reported like an `ALTER TABLE` of it, and dropping a foreign key (known from history
-or the live catalog) on the table it references too. Each locked table gets its own finding.
+created in the same migration are not counted, nor is a `DROP TABLE`'s lock on the dropped
+table. Known from history or the live catalog: a `DROP INDEX` locks the index's table, and
+dropping a foreign key (or a table with some) the referenced tables. Each locked table
+(the partitioned one of `CREATE TABLE … PARTITION OF` too) gets its own finding.
 """
 
 from __future__ import annotations
@@ -35,6 +33,7 @@ from atomig.lint.helpers import (
     QUICK_KINDS,
     alter_relation,
     commands,
+    dropped_tables,
     known_locks,
     relation_location,
 )
@@ -86,9 +85,10 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         and not any(True for _ in commands(stmt, *_PARTITION_CMDS))
     ):
         return  # already reported for this step (and no partition is locked too)
-    if stmt.kind == "DropStmt" and stmt.body.get("removeType") in DROPS_ITSELF:
-        return
     locks = known_locks(stmt, ctx)
+    if stmt.kind == "DropStmt" and stmt.body.get("removeType") in DROPS_ITSELF:
+        gone = {key_of(name) for name in dropped_tables(stmt)}  # gone anyway
+        locks = tuple(lock for lock in locks if key_of(lock.relation) not in gone)
     held = []
     for lock in locks:
         if lock.mode is LockMode.ACCESS_EXCLUSIVE and not ctx.is_new(lock.relation):
