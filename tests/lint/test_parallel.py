@@ -50,20 +50,10 @@ def _migrations() -> list[MigrationSource]:
 
 
 @pytest.fixture
-def forks(monkeypatch):
+def forks(monkeypatch, fork_calls):
     """Split every file (whatever its size) and count the forks."""
     monkeypatch.setattr(engine, "PARALLEL_MIN_STATEMENTS", 0)
-    calls = []
-    real_fork = os.fork
-
-    def fork():
-        pid = real_fork()
-        if pid:
-            calls.append(pid)
-        return pid
-
-    monkeypatch.setattr(os, "fork", fork)
-    return calls
+    return fork_calls
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")

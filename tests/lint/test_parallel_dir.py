@@ -57,21 +57,11 @@ def _migration(number: int, slug: str, up: str, down: str | None) -> MigrationSo
 
 
 @pytest.fixture
-def forks(monkeypatch):
+def forks(monkeypatch, fork_calls):
     """Split every directory (whatever its size) and count the forks."""
     monkeypatch.setattr(engine, "PARALLEL_MIN_MIGRATIONS", 0)
     monkeypatch.setattr(engine, "PARALLEL_MIN_STATEMENTS", 10**9)
-    calls = []
-    real_fork = os.fork
-
-    def fork():
-        pid = real_fork()
-        if pid:
-            calls.append(pid)
-        return pid
-
-    monkeypatch.setattr(os, "fork", fork)
-    return calls
+    return fork_calls
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")

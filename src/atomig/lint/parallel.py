@@ -9,22 +9,18 @@ they are the same as one process finds. Every rule keeps its own state (its
 ``ctx.scratch``) and reads only what the engine replays (schema, created objects, steps),
 which both processes replay identically.
 
-Used only where ``os.fork`` exists and no other thread runs (forking a threaded process is
-unsafe). A child that fails is not trusted: its rules are run again here, on a snapshot of
-the schema taken before the file.
+A child that fails is not trusted: its rules are run again here, on a snapshot of the schema
+taken before the file.
 """
 
 from __future__ import annotations
 
-import os
-import pickle
-import signal
-import threading
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
+from atomig.lint.forking import can_fork, in_parallel
 from atomig.sql.facts import QualifiedName
 
 if TYPE_CHECKING:
@@ -56,45 +52,16 @@ def collect_split(
     """The findings ``judge`` makes of the hits of :meth:`Engine.collect`, computed by two
     processes (the parent judges its own hits while the child still runs); ``None`` when
     this process cannot fork safely (the caller then lints in one process)."""
-    if not hasattr(os, "fork") or threading.active_count() > 1:
+    if not can_fork():
         return None
     child_rules = frozenset(r for r in engine.rules if r in CHILD_RULES)
     parent_rules = frozenset(r for r in engine.rules if r not in CHILD_RULES)
     before = ctx.schema.snapshot()
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: run its rules, send the hits, never return
-        code = 1
-        try:
-            os.close(read)
-            data = pickle.dumps(
-                _flat(engine.collect_tagged(ctx, child_rules)),
-                pickle.HIGHEST_PROTOCOL,
-            )
-            with os.fdopen(write, "wb") as pipe:
-                pipe.write(data)
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(write)
-    reader = os.fdopen(read, "rb")
-    try:
-        found = judge(_hits(engine, ctx, engine.collect_tagged(ctx, parent_rules)))
-        data = reader.read()
-    except BaseException:
-        # (an error or Ctrl-C here: the child may be blocked writing to the pipe)
-        reader.close()
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        raise
-    reader.close()
-    _, status = os.waitpid(pid, 0)
-    theirs: list[Tagged] | None = None
-    if status == 0 and data:
-        try:
-            theirs = _unflat(pickle.loads(data))  # our own child's output
-        except Exception:
-            theirs = None
+    found, sent = in_parallel(
+        lambda: _flat(engine.collect_tagged(ctx, child_rules)),
+        lambda: judge(_hits(engine, ctx, engine.collect_tagged(ctx, parent_rules))),
+    )
+    theirs = None if sent is None else _unflat(sent)
     if theirs is None:
         again = _fresh(ctx, before)
         theirs = engine.collect_tagged(again, child_rules)

@@ -8,20 +8,16 @@ child sends its findings back through a pipe. Each migration is linted exactly a
 process lints it (same schema before it, same final schema, same rules), and the findings
 are sorted afterwards, so the result is the same.
 
-Used only where ``os.fork`` exists and no other thread runs. A child that fails is not
-trusted: the parent lints its part too.
+A child that fails is not trusted: the parent lints its part too.
 """
 
 from __future__ import annotations
 
-import os
-import pickle
-import signal
-import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from atomig.lint.finding import Finding, Severity
+from atomig.lint.forking import can_fork, in_parallel
 
 if TYPE_CHECKING:
     from atomig.lint.engine import Engine, MigrationSource, ParsedFile, SourceFile
@@ -45,53 +41,27 @@ def lint_split(
     by two processes (``schema`` then holds only the parent's part: nothing reads it after
     the directory). ``None`` when this process cannot fork safely (the caller then lints in
     one process)."""
-    if not hasattr(os, "fork") or threading.active_count() > 1:
+    if not can_fork():
         return None
     cut = _cut(migrations, parse)
     # A large file inside is not split further (that would fork again).
     workers, engine.workers = engine.workers, 1
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: replay the parent's part, lint the rest, never return
-        code = 1
-        try:
-            os.close(read)
-            for migration in migrations[:cut]:
-                engine.replay_migration(migration, schema, parse)
-            rest = [engine.lint_migration(m, schema, parse) for m in migrations[cut:]]
-            data = pickle.dumps(
-                ([_flat(linted) for linted in rest], engine.suppressed),
-                pickle.HIGHEST_PROTOCOL,
-            )
-            with os.fdopen(write, "wb") as pipe:
-                pipe.write(data)
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(write)
-    reader = os.fdopen(read, "rb")
-    try:
-        mine = [engine.lint_migration(m, schema, parse) for m in migrations[:cut]]
-        data = reader.read()
-    except BaseException:
-        # (an error or Ctrl-C here: the child may be blocked writing to the pipe)
-        reader.close()
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        raise
-    reader.close()
-    _, status = os.waitpid(pid, 0)
+
+    def child() -> tuple[list[Flat], int]:
+        for migration in migrations[:cut]:
+            engine.replay_migration(migration, schema, parse)
+        rest = [engine.lint_migration(m, schema, parse) for m in migrations[cut:]]
+        return [_flat(linted) for linted in rest], engine.suppressed
+
+    def parent() -> list[Linted]:
+        return [engine.lint_migration(m, schema, parse) for m in migrations[:cut]]
+
+    mine, sent = in_parallel(child, parent)
     engine.workers = workers  # (loose files after the directory may split again)
-    theirs: list[Linted] | None = None
-    if status == 0 and data:
-        try:
-            flat, suppressed = pickle.loads(data)  # our own child's output
-            theirs = [_unflat(item) for item in flat]
-        except Exception:
-            theirs = None
-    if theirs is not None:
+    if sent is not None:
+        flat, suppressed = sent
         engine.suppressed += suppressed
-        return mine + theirs
+        return mine + [_unflat(item) for item in flat]
     return mine + [engine.lint_migration(m, schema, parse) for m in migrations[cut:]]
 
 
