@@ -503,3 +503,30 @@ def test_dropping_a_table_locks_the_tables_its_foreign_keys_reference(project):
         "SELECT 1;",
     )
     assert held("--no-database") == ["orders"]
+
+
+def test_unbatched_dml_on_a_small_table_is_info(project):
+    db = project.database
+    db.execute("CREATE TABLE language (id bigint PRIMARY KEY, name text)")
+    db.execute("CREATE TABLE rental (id bigint PRIMARY KEY, note text)")
+    db.execute("INSERT INTO language SELECT g, 'l' FROM generate_series(1, 6) g")
+    db.execute("INSERT INTO rental SELECT g, 'r' FROM generate_series(1, 3000) g")
+    db.execute("ANALYZE language")
+    db.execute("ANALYZE rental")
+    (project.dir / "atomig.toml").write_text("[lint]\nsmall_table_rows = 1000\n")
+    project.add(
+        "20260101_0000_dml",
+        "UPDATE language SET name = 'x';\nUPDATE rental SET note = 'x';\n"
+        "DELETE FROM language WHERE name = 'y';",
+        "SELECT 1;",
+    )
+
+    def levels(*args):
+        return {
+            f["line"]: f["severity"]
+            for f in findings(project, *args)
+            if f["rule"] == "unbatched-dml"
+        }
+
+    assert levels() == {1: "info", 2: "error", 3: "info"}
+    assert levels("--no-database") == {1: "error", 2: "error", 3: "warning"}

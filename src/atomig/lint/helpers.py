@@ -304,9 +304,7 @@ def dropped_tables(stmt: Statement) -> list[QualifiedName]:
     ]
 
 
-def _dropped_table_locks(
-    stmt: Statement, ctx: LintContext
-) -> tuple[RelationLock, ...]:
+def _dropped_table_locks(stmt: Statement, ctx: LintContext) -> tuple[RelationLock, ...]:
     """Dropping a table drops its foreign keys, which takes ACCESS EXCLUSIVE on each table
     they reference (their triggers go; checked in pg_locks on PG 15 and 18): known from
     the history, else the live catalog."""
@@ -416,6 +414,17 @@ def copy_sources(
         elif reads:
             found.append((name, tuple(QualifiedName(*key) for key in reads)))
     return found
+
+
+def small_table_note(table: QualifiedName | None, ctx: LintContext) -> str | None:
+    """Why ``table`` counts as small for a data change (the live catalog has it below the
+    size threshold), else ``None`` (offline nothing is known)."""
+    live = ctx.catalog_table(table)
+    threshold = ctx.options.small_table_rows
+    if live is None or live.estimated_rows >= threshold:
+        return None
+    rows = live.estimated_rows
+    return f"{table} has ~{rows} rows, below the {threshold}-row threshold: info"
 
 
 def small_copy(

@@ -17,8 +17,8 @@ WHERE that pins a single-column primary or unique key to constants (`WHERE id = 
 `WHERE code IN ('a', 'b')`). Error without WHERE, warning with one. An UPDATE or DELETE
 inside a `WITH` (`WITH moved AS (DELETE … RETURNING *) INSERT INTO archive …`) is one
 statement too, and is reported the same way, as is a `MERGE` that updates or deletes
-matched rows (one that only inserts changes no existing row).
-"""
+matched rows (one that only inserts changes no existing row). A table the live catalog
+has below `small_table_rows` is info."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from typing import Any
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
+from atomig.lint.helpers import small_table_note
 from atomig.lint.rule import Example
 from atomig.sql.classify import range_var
 from atomig.sql.parse import Statement
@@ -92,11 +93,12 @@ def _unbatched(
             f"put -- atomig: backfill on the line before the {verb}: atomig runs it in "
             "primary-key batches, one short transaction each"
         )
+    small, level = small_table_note(table, ctx), Severity.WARNING if clause else None
     yield Hit(
-        f"{verb} of {table} changes {scope}{_COST}",
+        f"{verb} of {table} changes {scope}{_COST}" + (f" ({small})" if small else ""),
         fix,
         relation=table,
-        severity=None if clause is None else Severity.WARNING,
+        severity=Severity.INFO if small else level,
         location=cte,
     )
 
@@ -138,9 +140,7 @@ def _pinned(clause: dict[str, Any]) -> set[str]:
     values = right["List"].get("items", ()) if "List" in right else (right,)
     if not column or "String" not in column[-1]:
         return set()
-    if all(_constant(v) for v in values):
-        return {column[-1]["String"]["sval"]}
-    return set()
+    return {column[-1]["String"]["sval"]} if all(map(_constant, values)) else set()
 
 
 def _constant(node: dict[str, Any]) -> bool:
