@@ -640,3 +640,23 @@ def test_primary_key_fix_names_the_check_only_where_it_helps(major, check):
     result = lint_migrations([migration("20240101_0000_a", up)], options=options)
     [fix] = [f.fix for f in result.findings if f.rule == "primary-key-direct"]
     assert ("validated CHECK" in fix) == check
+
+
+def test_down_file_dropping_the_default_its_up_set():
+    # Undoing its own up (SET DEFAULT, ADD … AS IDENTITY) returns to the state old code
+    # knew: not reported in the down file; a default the up did not set still is.
+    history = migration(
+        "20240101_0000_a",
+        "CREATE TABLE o (id bigint PRIMARY KEY, s text NOT NULL);",
+        report=(),
+    )
+
+    def fired(up, down):
+        later = migration("20240102_0000_b", up, down)
+        return rules_fired(history, later, path="20240102_0000_b.down.sql")
+
+    drop = "ALTER TABLE o ALTER COLUMN s DROP DEFAULT;"
+    assert "add-required-column" not in fired(
+        "ALTER TABLE o ALTER COLUMN s SET DEFAULT 'x';", drop
+    )
+    assert "add-required-column" in fired("SELECT 1;", drop)

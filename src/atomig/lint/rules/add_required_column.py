@@ -19,7 +19,7 @@ identity (or back) in the same transaction is not reported.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
@@ -74,8 +74,11 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         column = known.columns.get(name) if known else None
         if subtype == "AT_ColumnDefault" and (cmd.get("def") or not _not_null(column)):
             continue  # SET DEFAULT, or a column that may be NULL
-        if _refilled(stmt, ctx, table, name):
+        if _refilled((stmt, *ctx.step_mates(stmt)), table, name):
             continue  # serial ↔ identity in one transaction: INSERTs never see the gap
+        partner = ctx.partner.statements if ctx.partner is not None else ()
+        if ctx.direction == "down" and _refilled(partner, table, name):
+            continue  # undoing its own up, back to the state old code knew
         what = "default" if subtype == "AT_ColumnDefault" else "identity"
         yield Hit(
             f"{table}.{name} is NOT NULL and loses its {what}: every INSERT from running "
@@ -108,11 +111,9 @@ def _not_null(column: Column | None) -> bool:
     return column is not None and column.not_null
 
 
-def _refilled(
-    stmt: Statement, ctx: LintContext, table: QualifiedName, name: str
-) -> bool:
-    """The column gets a default or identity again later in the same transaction step."""
-    for mate in (stmt, *ctx.step_mates(stmt)):
+def _refilled(statements: Iterable[Statement], table: QualifiedName, name: str) -> bool:
+    """One of ``statements`` gives the column a default or an identity."""
+    for mate in statements:
         if mate.kind == "AlterTableStmt" and alter_relation(mate) == table:
             for subtype, cmd in commands(mate, "AT_ColumnDefault", "AT_AddIdentity"):
                 if cmd.get("name") == name and (
