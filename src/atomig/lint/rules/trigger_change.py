@@ -112,10 +112,13 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             "SHARE ROW EXCLUSIVE",
         )
     yield Hit(
-        f"{what} on {table} takes {lock} (writes wait) and changes what every write to "
-        f"{table} does{note}",
+        f"{what} on {table} takes {lock} ({_WAIT[lock]} wait) and changes what every "
+        f"write to {table} does{note}",
         "keep it in a step of its own with a short lock_timeout, and deploy the code that "
         "relies on it after the migration",
         relation=table,
         severity=severity,
     )
+
+
+_WAIT = {"ACCESS EXCLUSIVE": "reads and writes", "SHARE ROW EXCLUSIVE": "writes"}
