@@ -170,3 +170,12 @@ UPDATE orders SET status = 'archived' WHERE created_at < '2020-01-01';
 -- expect-not: index-not-concurrent
 -- ON ONLY an unknown table: the first step of indexing a partitioned parent (instant)
 CREATE INDEX events_kind_idx ON ONLY events (kind);
+
+-- expect: domain-check-constraint
+-- a domain's VALIDATE takes SHARE locks on every table using it (not SHARE UPDATE EXCLUSIVE)
+ALTER DOMAIN price VALIDATE CONSTRAINT price_positive;
+
+-- expect-not: domain-check-constraint
+CREATE DOMAIN amount AS numeric;
+ALTER DOMAIN amount ADD CONSTRAINT amount_positive CHECK (VALUE >= 0) NOT VALID;
+ALTER DOMAIN amount VALIDATE CONSTRAINT amount_positive;
