@@ -530,3 +530,45 @@ def test_unbatched_dml_on_a_small_table_is_info(project):
 
     assert levels() == {1: "info", 2: "error", 3: "info"}
     assert levels("--no-database") == {1: "error", 2: "error", 3: "warning"}
+
+
+def test_retyping_a_key_column_locks_the_table_at_the_other_end(project):
+    db = project.database
+    db.execute(
+        "CREATE TABLE orders (order_id smallint PRIMARY KEY);"
+        "CREATE TABLE products (product_id varchar(10) PRIMARY KEY);"
+        "CREATE TABLE order_details (id bigint PRIMARY KEY,"
+        " order_id smallint REFERENCES orders,"
+        " product_id varchar(10) REFERENCES products, quantity smallint);"
+        "CREATE TABLE audit (id bigint PRIMARY KEY, note text)"
+    )
+    retype_key = "ALTER TABLE orders ALTER COLUMN order_id TYPE integer"
+    widen_ref = "ALTER TABLE order_details ALTER COLUMN product_id TYPE varchar(20)"
+    plain = "ALTER TABLE order_details ALTER COLUMN quantity TYPE integer"
+    exclusive = "AccessExclusiveLock"
+    # Even the free widening of a referencing column locks the referenced table.
+    assert ("order_details", exclusive) in locks_taken(db, retype_key)
+    assert ("products", exclusive) in locks_taken(db, widen_ref)
+    assert ("orders", exclusive) not in locks_taken(db, plain)
+    note = "UPDATE audit SET note = 'x' WHERE id = 1"
+    project.add(
+        "20260101_0000_types",
+        f"{retype_key};\n{note};\n"
+        f"BEGIN;\n{widen_ref};\n{note};\nCOMMIT;\n"
+        f"BEGIN;\n{plain};\n{note};\nCOMMIT;",
+        "SELECT 1;",
+    )
+    held = sorted(
+        f["message"].split(" is held")[0].rsplit(" ", 1)[-1]
+        for f in findings(project)
+        if f["rule"] == "long-lock-hold"
+    )
+    # each ALTER holds its own table; the key changes the other end's too, the plain
+    # column change nothing else
+    assert held == [
+        "order_details",
+        "order_details",
+        "orders",
+        "public.order_details",
+        "public.products",
+    ]

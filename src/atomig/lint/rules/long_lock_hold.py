@@ -13,9 +13,9 @@ Put the ACCESS EXCLUSIVE statement last in its step, or in its own step: wrap it
 `GRANT`, `CREATE TABLE`, `CREATE FUNCTION`, `DROP FUNCTION`, a trigger on the locked table,
 a `setval` to a constant or to the `max()` of an indexed column, …) and changes to tables
 created in the same migration are not counted, nor is a `DROP TABLE`'s lock on the dropped
-table. Known from history or the live catalog: a `DROP INDEX` locks the index's table, and
-dropping a foreign key (or a table with some) the referenced tables. Each locked table
-(the partitioned one of `CREATE TABLE … PARTITION OF` too) gets its own finding.
+table. Known from history or the live catalog: a `DROP INDEX` locks the index's table;
+dropping a foreign key (or a table with some) or retyping a key column, the table at the
+key's other end. Each locked table (of `… PARTITION OF` too) gets its own finding.
 """
 
 from __future__ import annotations
