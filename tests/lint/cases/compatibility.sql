@@ -89,3 +89,11 @@ CREATE TABLE carts (id bigint PRIMARY KEY, user_id bigint REFERENCES users);
 ALTER TABLE carts DROP CONSTRAINT carts_user_id_fkey;
 DROP TABLE orders, users;
 DROP TABLE carts;
+
+-- expect: drop-not-null
+-- every column of the domain may now be NULL
+ALTER DOMAIN email_address DROP NOT NULL;
+
+-- expect-not: drop-not-null
+CREATE DOMAIN code AS text NOT NULL;
+ALTER DOMAIN code DROP NOT NULL;

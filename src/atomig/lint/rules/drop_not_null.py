@@ -3,7 +3,8 @@
 ## Why
 Code, reports and downstream consumers rely on the column never being NULL; after the
 change the first NULL breaks them. And the down file (SET NOT NULL) then fails, or has to
-scan the table under ACCESS EXCLUSIVE, once NULLs exist.
+scan the table under ACCESS EXCLUSIVE, once NULLs exist. `ALTER DOMAIN … DROP NOT NULL`
+does the same to every column of the domain.
 
 ## Instead
 Make sure every reader handles NULL before the migration ships, and plan the reverse path
@@ -17,6 +18,7 @@ from collections.abc import Iterator
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
 from atomig.lint.helpers import altered_table, commands
+from atomig.sql.classify import name_list
 from atomig.sql.parse import Statement
 
 ID = "drop-not-null"
@@ -27,10 +29,14 @@ DOCS = (
         "ALTER TABLE … SET/DROP NOT NULL",
         "sql-altertable.html#SQL-ALTERTABLE-DESC-SET-DROP-NOT-NULL",
     ),
+    ("ALTER DOMAIN", "sql-alterdomain.html#SQL-ALTERDOMAIN"),
 )
-TARGETS = ("AlterTableStmt",)
+TARGETS = ("AlterTableStmt", "AlterDomainStmt")
 SUBTYPES = ("AT_DropNotNull",)
-BAD = ("ALTER TABLE orders ALTER COLUMN user_id DROP NOT NULL;",)
+BAD = (
+    "ALTER TABLE orders ALTER COLUMN user_id DROP NOT NULL;",
+    "ALTER DOMAIN email_address DROP NOT NULL;",
+)
 GOOD = (
     "CREATE TABLE carts (id bigint PRIMARY KEY, user_id bigint NOT NULL);\n"
     "ALTER TABLE carts ALTER COLUMN user_id DROP NOT NULL;",
@@ -38,6 +44,17 @@ GOOD = (
 
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
+    if stmt.kind == "AlterDomainStmt":
+        domain = name_list(stmt.body.get("typeName") or ())
+        dropped = stmt.body.get("subtype") == "N" and ctx.direction != "down"
+        if dropped and not ctx.made_here("type", domain):
+            yield Hit(
+                f"every column of domain {domain} may now be NULL: readers that assume "
+                "they never are break",
+                "ship NULL-safe readers first, and give the down file a backfill before "
+                "ALTER DOMAIN … SET NOT NULL",
+            )
+        return
     table = altered_table(stmt)
     if table is None or ctx.is_new(table) or ctx.direction == "down":
         return
