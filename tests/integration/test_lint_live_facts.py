@@ -572,3 +572,26 @@ def test_retyping_a_key_column_locks_the_table_at_the_other_end(project):
         "public.order_details",
         "public.products",
     ]
+
+
+def test_a_foreign_table_never_analyzed_is_not_a_small_table_to_copy(project):
+    db = project.database
+    db.execute(
+        "CREATE FOREIGN DATA WRAPPER no_handler;"
+        "CREATE SERVER remote FOREIGN DATA WRAPPER no_handler;"
+        "CREATE FOREIGN TABLE remote_orders (id bigint, note text) SERVER remote;"
+        "CREATE TABLE local_orders (id bigint PRIMARY KEY, note text)"
+    )
+    project.add(
+        "20260101_0000_copy",
+        "INSERT INTO local_orders SELECT * FROM remote_orders;\n"
+        "UPDATE remote_orders SET note = 'x';",
+        "SELECT 1;",
+    )
+    found = {
+        f["rule"]: f["severity"]
+        for f in findings(project)
+        if f["rule"] in ("bulk-table-copy", "unbatched-dml")
+    }
+    # its rows are remote and unknown (reltuples -1, no local heap): not "~0 rows"
+    assert found == {"bulk-table-copy": "warning", "unbatched-dml": "error"}

@@ -25,11 +25,14 @@ from atomig.sql.volatility import Volatility
 # partitioned table (autovacuum never analyzes a partitioned parent: its own reltuples
 # stays -1 however many rows its partitions hold). A table never vacuumed nor analyzed
 # (reltuples -1) counts as many rows as its heap can hold: a heap tuple takes at least
-# 32 bytes (line pointer and header), so that bound is never below the truth.
+# 32 bytes (line pointer and header), so that bound is never below the truth. A foreign
+# table never analyzed has no local heap: its rows are unknown (-1).
 _LINT_TABLES = """
     SELECT c.oid, n.nspname, c.relname,
-           (SELECT coalesce(sum(CASE WHEN l.reltuples >= 0 THEN l.reltuples
-                                     ELSE pg_relation_size(l.oid) / 32 END), 0)
+           (SELECT CASE WHEN bool_or(l.reltuples < 0 AND l.relkind = 'f') THEN -1
+                        ELSE coalesce(sum(CASE WHEN l.reltuples >= 0 THEN l.reltuples
+                                               ELSE pg_relation_size(l.oid) / 32 END), 0)
+                   END
             FROM pg_class l
             WHERE (l.oid = c.oid AND c.relkind <> 'p')
                OR l.oid IN (SELECT relid FROM pg_partition_tree(c.oid) WHERE isleaf))::bigint,

@@ -58,7 +58,8 @@ class CatalogTable:
 
     Attributes:
         rows: ``pg_class.reltuples``, summed over the leaf partitions of a partitioned
-            table; for a table never vacuumed nor analyzed, the most rows its heap holds.
+            table; for a table never vacuumed nor analyzed, the most rows its heap holds;
+            -1 for a foreign table never analyzed (unknown).
         total_bytes: ``pg_total_relation_size`` (heap, indexes, TOAST).
         columns: column name → ``format_type`` text.
         indexes: ``(name, key column names, unique)`` per valid index without WHERE.
@@ -86,7 +87,9 @@ class CatalogTable:
 
     @property
     def estimated_rows(self) -> int:
-        """Rows as the planner estimates them (never negative)."""
+        """Rows as the planner estimates them; a foreign table never analyzed counts as 0
+        for locking (its changes touch no local rows), while a copy of it or a data change
+        in it asks ``rows`` (unknown: -1)."""
         return max(self.rows, 0)
 
 

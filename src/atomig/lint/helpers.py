@@ -457,7 +457,7 @@ def small_table_note(table: QualifiedName | None, ctx: LintContext) -> str | Non
     size threshold), else ``None`` (offline nothing is known)."""
     live = ctx.catalog_table(table)
     threshold = ctx.options.small_table_rows
-    if live is None or live.estimated_rows >= threshold:
+    if live is None or live.rows < 0 or live.estimated_rows >= threshold:
         return None
     rows = live.estimated_rows
     return f"{table} has ~{rows} rows, below the {threshold}-row threshold: info"
@@ -473,8 +473,8 @@ def small_copy(
     for _, reads in copies:
         for table in reads:
             live = ctx.catalog_table(table)
-            if live is None or live.estimated_rows >= threshold:
-                return None
+            if live is None or live.rows < 0 or live.estimated_rows >= threshold:
+                return None  # (rows -1: a foreign table never analyzed, size unknown)
             rows = max(rows, live.estimated_rows)
     below = f"below the {threshold}-row threshold: info"
     if len(copies) == 1 and copies[0][1] == (copies[0][0],):
