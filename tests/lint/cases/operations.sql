@@ -145,3 +145,9 @@ MERGE INTO orders o USING imports i ON o.id = i.id
 CREATE TABLE carts (id bigint PRIMARY KEY, status text);
 MERGE INTO carts c USING imports i ON c.id = i.id
   WHEN MATCHED THEN UPDATE SET status = i.status;
+
+-- expect-not: unbatched-dml
+-- a VALUES list as the source: a handful of rows (reference data)
+MERGE INTO settings s USING (VALUES ('a', '1'), ('b', '2')) AS v (key, value) ON s.key = v.key
+  WHEN MATCHED THEN UPDATE SET value = v.value
+  WHEN NOT MATCHED THEN INSERT (key, value) VALUES (v.key, v.value);

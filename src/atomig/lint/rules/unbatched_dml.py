@@ -13,12 +13,11 @@ throttling. With another runner, batch it yourself by key ranges outside the sch
 
 ## Notes
 Not reported for a table created earlier in the same migration, nor for a point change: a
-WHERE that pins a single-column primary or unique key to constants (`WHERE id = 42`,
-`WHERE code IN ('a', 'b')`). Error without WHERE, warning with one. An UPDATE or DELETE
-inside a `WITH` (`WITH moved AS (DELETE … RETURNING *) INSERT INTO archive …`) is one
-statement too, and is reported the same way, as is a `MERGE` that updates or deletes
-matched rows (one that only inserts changes no existing row). A table the live catalog
-has below `small_table_rows` is info."""
+WHERE pinning a single-column primary or unique key to constants (`WHERE id = 42`, `WHERE
+code IN ('a', 'b')`). Error without WHERE, warning with one. An UPDATE or DELETE in a
+`WITH` (`WITH moved AS (DELETE … RETURNING *) INSERT …`) is one statement too, as is a
+`MERGE` that updates or deletes matched rows (not one that only inserts, or reads a `VALUES`
+list). A table the live catalog has below `small_table_rows` is info."""
 
 from __future__ import annotations
 
@@ -58,13 +57,12 @@ GOOD = (
 
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
-    body = stmt.body
     if stmt.kind in _VERBS and stmt.directive("backfill") is None:
-        yield from _unbatched(stmt.kind, body, ctx, None)
+        yield from _unbatched(stmt.kind, stmt.body, ctx, None)
     elif stmt.kind == "MergeStmt":
-        yield from _merge(body, ctx)
+        yield from _merge(stmt.body, ctx)
     # A data-modifying WITH (… DELETE … RETURNING) runs as one statement too.
-    for item in (body.get("withClause") or {}).get("ctes", ()):
+    for item in (stmt.body.get("withClause") or {}).get("ctes", ()):
         cte = item.get("CommonTableExpr") or {}
         query = cte.get("ctequery") or {}
         for kind in _VERBS:
@@ -107,7 +105,9 @@ def _merge(body: Mapping[str, Any], ctx: LintContext) -> Iterator[Hit]:
     table, clauses = range_var(body.get("relation")), body.get("mergeWhenClauses", ())
     kinds = {(c.get("MergeWhenClause") or {}).get("commandType") for c in clauses}
     done = " and ".join(verb for cmd, verb in _MERGE_VERBS.items() if cmd in kinds)
-    if done and not ctx.is_new(table):
+    sub = (body.get("sourceRelation") or {}).get("RangeSubselect") or {}
+    listed = "valuesLists" in ((sub.get("subquery") or {}).get("SelectStmt") or {})
+    if done and not listed and not ctx.is_new(table):  # VALUES: a handful of rows
         yield Hit(
             f"MERGE into {table} does {done} on every row the source matches{_COST}",
             f"run the {done} as plain statements batched {_BATCH}",
