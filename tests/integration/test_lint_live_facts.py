@@ -595,3 +595,15 @@ def test_a_foreign_table_never_analyzed_is_not_a_small_table_to_copy(project):
     }
     # its rows are remote and unknown (reltuples -1, no local heap): not "~0 rows"
     assert found == {"bulk-table-copy": "warning", "unbatched-dml": "error"}
+
+
+def test_the_index_of_a_constraint_older_than_the_history_is_known(project):
+    db = project.database
+    db.execute("CREATE TABLE legacy (id bigint CONSTRAINT legacy_pkey PRIMARY KEY)")
+    drop = "DROP INDEX CONCURRENTLY IF EXISTS legacy_pkey"
+    project.add("20260101_0000_drop", f"{drop};", "SELECT 1;")
+    [found] = [f for f in findings(project) if f["rule"] == "drop-index-not-concurrent"]
+    assert found["message"].startswith("PostgreSQL rejects DROP INDEX legacy_pkey")
+    assert "DROP CONSTRAINT legacy_pkey" in found["fix"]
+    with pytest.raises(psycopg.errors.DependentObjectsStillExist):
+        db.execute(drop)

@@ -193,6 +193,9 @@ def read_lint_catalog(
             _LINT_INDEX_OWNERS, {"names": names}
         )
     }
+    # A named index's table is locked by its DROP, and its constraints tell whether the
+    # index is a constraint's (which PostgreSQL refuses to drop).
+    names = sorted({*names, *(table for _, table in index_owners.values())})
     constraints: dict[tuple[str, str], dict[str, CatalogConstraint]] = {}
     for schema, table, name, kind, valid, columns, ref_schema, ref in conn.execute(
         _LINT_CONSTRAINTS, {"names": names}
@@ -207,13 +210,12 @@ def read_lint_catalog(
         (schema, view): tuple(zip(schemas, tables, strict=True))
         for schema, view, schemas, tables in conn.execute(_LINT_VIEWS, {"names": names})
     }
-    # The tables of named indexes and those foreign keys reference are locked too, and
-    # those views read are copied: their sizes decide how much that hurts.
+    # The tables foreign keys reference are locked too, and those views read are copied:
+    # their sizes decide how much that hurts.
     names = sorted(
         {
             *names,
             *(table for reads in views.values() for _, table in reads),
-            *(table for _, table in index_owners.values()),
             *(
                 con.references[1]
                 for per_table in constraints.values()
