@@ -660,3 +660,23 @@ def test_down_file_dropping_the_default_its_up_set():
         "ALTER TABLE o ALTER COLUMN s SET DEFAULT 'x';", drop
     )
     assert "add-required-column" in fired("SELECT 1;", drop)
+
+
+def test_collation_change_rebuilds_the_column_indexes():
+    # text → text COLLATE "C" rewrites no row but rebuilds every index on the column under
+    # ACCESS EXCLUSIVE (relfilenode on PG 15); the same collation, or no index, is free.
+    def found(history, up):
+        first = migration("20240101_0000_a", history, "SELECT 1;")
+        later = migration("20240102_0000_b", up, report=("up",))
+        options = LintOptions(version=ServerVersion.from_major(15))
+        result = lint_migrations([first, later], options=options)
+        return [f for f in result.findings if f.rule == "column-type-rewrite"]
+
+    table = "CREATE TABLE o (id bigint PRIMARY KEY, s varchar(100));\n"
+    index = "CREATE INDEX o_s ON o (s);"
+    [hit] = found(table + index, 'ALTER TABLE o ALTER COLUMN s TYPE text COLLATE "C";')
+    assert "o_s" in hit.message and 'text COLLATE "C" column' in hit.fix
+    assert not found(table, 'ALTER TABLE o ALTER COLUMN s TYPE text COLLATE "C";')
+    assert not found(
+        table + index, 'ALTER TABLE o ALTER COLUMN s TYPE text COLLATE "default";'
+    )

@@ -689,3 +689,15 @@ def constraint_of_index(
 
 _INDEXED_KINDS = {"primary": "PRIMARY KEY", "unique": "UNIQUE", "exclusion": "EXCLUDE"}
 _CONTYPES = {"p": "primary", "u": "unique", "x": "exclusion"}  # pg_constraint.contype
+
+
+def indexes_on(ctx: LintContext, table: QualifiedName, column: str) -> list[str]:
+    """The names of the indexes that contain ``column`` of ``table`` as a plain column:
+    from the history (a placeholder with none: the live catalog), else the catalog."""
+    known = ctx.table(table)
+    if known is not None:
+        found = [i.name for i in known.indexes.values() if column in i.columns]
+        if found or not known.placeholder:
+            return found
+    live = ctx.catalog_table(table)
+    return [name for name, cols, _ in (live.indexes if live else ()) if column in cols]

@@ -36,6 +36,8 @@ from atomig.lint.helpers import (
     commands,
     dependents,
     domain_base,
+    indexes_on,
+    names,
     session_timezone,
     type_change_rewrites,
 )
@@ -97,11 +99,29 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
                 severity=Severity.ERROR,
             )
             continue
+        new = TypeRef.from_node(coldef.get("typeName") or {})
+        fix = (
+            f"add a new {new} column, backfill it in batches (-- atomig: backfill), sync "
+            "it with a trigger, switch the application, drop the old column later"
+        )
         # A domain is its base type (the cast is a relabel), but changing to a domain
         # with a constraint checks every value: a rewrite (relfilenode on PG 15 and 18).
         if not type_change_rewrites(stmt, table, cmd, ctx):
+            # Another COLLATE rebuilds the column's indexes, not the table (relfilenode
+            # on PG 15): under ACCESS EXCLUSIVE all the same.
+            collation = names((coldef.get("collClause") or {}).get("collname"))[-1:]
+            rebuilt = (
+                indexes_on(ctx, table, column) if collation != ("default",) else []
+            )
+            if collation and rebuilt and not ctx.is_new(table):
+                yield Hit(
+                    f"the new collation of {table}.{column} rebuilds {', '.join(rebuilt)}"
+                    " under an ACCESS EXCLUSIVE lock (reads and writes wait)",
+                    fix.replace(" column", f' COLLATE "{collation[0]}" column', 1),
+                    relation=table,
+                    location=coldef.get("location"),
+                )
             continue
-        new = TypeRef.from_node(coldef.get("typeName") or {})
         using = not using_keeps_column(coldef, column)
         old = ctx.column_type(table, column)
         if using:
@@ -113,10 +133,6 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             what = f"{new} is a domain with a constraint, checked on every row: it rewrites"
         else:
             what = f"{old} → {new} is not binary-coercible: it rewrites"
-        fix = (
-            f"add a new {new} column, backfill it in batches (-- atomig: backfill), sync "
-            "it with a trigger, switch the application, drop the old column later"
-        )
         if {old and old.name, new.name} == _ZONED and ctx.version.at_least(12):
             zone = session_timezone(stmt, ctx) or "unknown"
             what = f"{old} → {new} reads every value in the session TimeZone ({zone}):"
