@@ -607,3 +607,46 @@ def test_the_index_of_a_constraint_older_than_the_history_is_known(project):
     assert "DROP CONSTRAINT legacy_pkey" in found["fix"]
     with pytest.raises(psycopg.errors.DependentObjectsStillExist):
         db.execute(drop)
+
+
+def test_an_existing_unique_index_is_adopted_instead_of_built_again(project):
+    db = project.database
+    db.execute(
+        "CREATE TABLE rental (id bigint PRIMARY KEY, rented date, inventory_id int,"
+        " customer_id int, code text, old_code text);"
+        "CREATE UNIQUE INDEX rental_natural ON rental (rented, inventory_id, customer_id);"
+        "CREATE UNIQUE INDEX rental_open_code ON rental (code) WHERE id > 0;"
+        "CREATE UNIQUE INDEX rental_old_code ON rental (old_code)"
+    )
+    add = (
+        "ALTER TABLE rental ADD CONSTRAINT rental_natural_key"
+        " UNIQUE (customer_id, rented, inventory_id)"
+    )
+    project.add(
+        "20260101_0000_keys",
+        f"{add};\nALTER TABLE rental ADD CONSTRAINT rental_code_key UNIQUE (code);",
+        "SELECT 1;",
+    )
+    project.add(
+        "20260102_0000_old",
+        "DROP INDEX CONCURRENTLY IF EXISTS rental_old_code;",
+        "SELECT 1;",
+    )
+    project.add(
+        "20260103_0000_old_key",
+        "ALTER TABLE rental ADD CONSTRAINT rental_old_code_key UNIQUE (old_code);",
+        "SELECT 1;",
+    )
+    fixes = [
+        f["fix"] for f in findings(project) if f["rule"] == "unique-constraint-direct"
+    ]
+    assert fixes[0].startswith(
+        "ADD CONSTRAINT rental_natural_key UNIQUE USING INDEX rental_natural:"
+    )
+    # a partial index cannot back a constraint; a dropped one is gone
+    assert fixes[1].startswith("CREATE UNIQUE INDEX CONCURRENTLY rental_code_key")
+    assert fixes[2].startswith("CREATE UNIQUE INDEX CONCURRENTLY rental_old_code_key")
+    db.execute(
+        "ALTER TABLE rental ADD CONSTRAINT rental_natural_key"
+        " UNIQUE USING INDEX rental_natural"
+    )

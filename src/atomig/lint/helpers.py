@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from atomig.lint.schema import Key, key_of
@@ -689,6 +689,38 @@ def constraint_of_index(
 
 _INDEXED_KINDS = {"primary": "PRIMARY KEY", "unique": "UNIQUE", "exclusion": "EXCLUDE"}
 _CONTYPES = {"p": "primary", "u": "unique", "x": "exclusion"}  # pg_constraint.contype
+
+
+def existing_unique_index(
+    ctx: LintContext, table: QualifiedName | None, columns: Sequence[str]
+) -> str | None:
+    """A unique index on exactly ``columns`` (in any order) that ``ADD CONSTRAINT …
+    USING INDEX`` can adopt: valid, no WHERE, no expression, not yet a constraint's. From
+    the history, else the live catalog (a table older than the history)."""
+    wanted, known = set(columns), ctx.table(table)
+    if known is not None:
+        for index in known.indexes.values():
+            if (
+                index.unique
+                and set(index.columns) == wanted
+                and index.name not in known.constraints
+            ):
+                return index.name
+        if not known.placeholder:
+            return None
+    live = ctx.catalog_table(table)
+    if live is None:
+        return None
+    for name, cols, _ in live.indexes:
+        if (
+            name in live.plain_unique_indexes
+            and set(cols) == wanted
+            and len(cols) == len(columns)
+            and name not in live.constraints
+            and not ctx.schema.dropped("index", QualifiedName(live.schema, name))
+        ):
+            return name
+    return None
 
 
 def indexes_on(ctx: LintContext, table: QualifiedName, column: str) -> list[str]:

@@ -478,6 +478,7 @@ def _drop(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
         if remove in ("OBJECT_TABLE", "OBJECT_MATVIEW", "OBJECT_VIEW"):
             state._log_drop("relation", name, origin)
         elif remove == "OBJECT_INDEX":
+            state._log_drop("index", name, origin)
             owner = state.index_owner.pop(key_of(name), None)
             table = None if owner is None else state._mutable(owner)
             if table is not None:

@@ -24,6 +24,7 @@ from atomig.lint.helpers import (
     added_columns,
     added_constraints,
     alter_relation,
+    existing_unique_index,
     has_constraint,
     names,
     partitioned_key_fix,
@@ -89,13 +90,23 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             continue
         name = con.get("conname") or f"{table.name if table else 't'}_key"
         cols = ", ".join(q(c) for c in names(con.get("keys")))
+        fix = (
+            f"CREATE UNIQUE INDEX CONCURRENTLY {q(name)} ON {table} ({cols}); then "
+            f"ADD CONSTRAINT {q(name)} UNIQUE USING INDEX {q(name)}"
+        )
+        if (
+            index := existing_unique_index(ctx, table, names(con.get("keys")))
+        ) is not None:
+            fix = (
+                f"ADD CONSTRAINT {q(name)} UNIQUE USING INDEX {q(index)}: the unique index "
+                f"{q(index)} on these columns exists (no build; it is renamed {q(name)})"
+            )
         yield Hit(
             f"ADD CONSTRAINT {name} UNIQUE builds an index on {table} under an ACCESS "
             "EXCLUSIVE lock (reads and writes wait); UNIQUE cannot be NOT VALID",
             partitioned_key_fix("UNIQUE", name, table, cols)
             if ctx.is_partitioned(table)
-            else f"CREATE UNIQUE INDEX CONCURRENTLY {q(name)} ON {table} ({cols}); then "
-            f"ADD CONSTRAINT {q(name)} UNIQUE USING INDEX {q(name)}",
+            else fix,
             relation=table,
             location=con.get("location"),
         )
