@@ -650,3 +650,31 @@ def test_an_existing_unique_index_is_adopted_instead_of_built_again(project):
         "ALTER TABLE rental ADD CONSTRAINT rental_natural_key"
         " UNIQUE USING INDEX rental_natural"
     )
+
+
+def test_adding_a_column_of_a_constrained_domain_rewrites(project):
+    db = project.database
+    db.execute("CREATE DOMAIN year AS integer CHECK (VALUE >= 1901)")
+    db.execute("CREATE DOMAIN label AS text")
+    db.execute("CREATE TABLE film (id bigint PRIMARY KEY)")
+    db.execute("INSERT INTO film SELECT g FROM generate_series(1, 10) g")
+    statements = [
+        "ALTER TABLE film ADD COLUMN remake_year year",
+        "ALTER TABLE film ADD COLUMN tag label DEFAULT 'x'",
+        "ALTER TABLE film ADD COLUMN first_year year DEFAULT 2000",
+    ]
+    project.add("20260101_0000_cols", ";\n".join(statements) + ";", "SELECT 1;")
+    found = {f["line"]: f for f in findings(project) if f["rule"] == "volatile-default"}
+    assert sorted(found) == [1, 3]
+    assert found[1]["fix"].startswith("add remake_year as int4 and state the rule")
+    filenode = "SELECT pg_relation_filenode('film')"
+    for line, statement in enumerate(statements, 1):
+        [[before]] = db.execute(filenode)
+        db.execute(statement)
+        [[after]] = db.execute(filenode)
+        assert (before != after) == (line in found), statement
+    db.execute("ALTER TABLE film ADD COLUMN next_year int4")
+    db.execute(
+        "ALTER TABLE film ADD CONSTRAINT film_next_year_check"
+        " CHECK (next_year >= 1901) NOT VALID"
+    )

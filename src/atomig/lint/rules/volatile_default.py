@@ -14,7 +14,9 @@ backfill (`-- atomig: backfill` before the UPDATE).
 
 ## Notes
 Volatility comes from the live catalog when connected (`pg_proc.provolatile`), else from
-atomig's table of builtin functions; an unknown function is treated as volatile.
+atomig's table of builtin functions; an unknown function is treated as volatile. A column of
+a domain with a CHECK or NOT NULL constraint rewrites the table too, default or not (the
+constraint is checked on every row; relfilenode on PG 15 and 18): known from the catalog.
 """
 
 from __future__ import annotations
@@ -23,9 +25,16 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import added_columns, alter_relation, has_constraint, q
+from atomig.lint.helpers import (
+    added_columns,
+    alter_relation,
+    domain_base,
+    has_constraint,
+    q,
+)
 from atomig.lint.rule import Example
 from atomig.sql.parse import Statement
+from atomig.sql.types import TypeRef
 from atomig.sql.volatility import Volatility, expression_volatility
 
 ID = "volatile-default"
@@ -70,13 +79,25 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     if table is None:
         return
     for coldef in added_columns(stmt):
+        column, declared = coldef.get("colname"), coldef.get("typeName")
+        base, checked = domain_base(TypeRef.from_node(declared or {}), ctx)
+        if declared and checked:
+            yield Hit(
+                f"ADD COLUMN {column} of domain {TypeRef.from_node(declared)} rewrites "
+                f"{table} under an ACCESS EXCLUSIVE lock (reads and writes wait): the "
+                "domain's constraint is checked on every existing row",
+                f"add {q(column)} as {base} and state the rule as a CHECK … NOT VALID "
+                "constraint, validated in a later step",
+                relation=table,
+                location=coldef.get("location"),
+            )
+            continue
         default = has_constraint(coldef, "CONSTR_DEFAULT")
         if default is None:
             continue
         expr = default.get("raw_expr") or {}
         if "A_Const" in expr and expr["A_Const"].get("isnull"):
             continue
-        column = coldef.get("colname")
         level, culprit = expression_volatility(expr, ctx.functions())
         if not ctx.version.fast_column_default:
             why = f"before PostgreSQL 11 any default rewrites the table (target {ctx.version})"
