@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Container, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from atomig.lint.schema import Key, key_of
@@ -393,7 +393,7 @@ def _range_var_location(node: Any, relation: QualifiedName) -> int | None:
 
 
 def copied_tables(
-    stmt: Statement, aggregates: Collection[str] = frozenset()
+    stmt: Statement, aggregates: Container[str] = frozenset()
 ) -> list[tuple[QualifiedName, int | None]]:
     """``(table, location)`` of each table an ``INSERT … SELECT``, ``CREATE TABLE … AS``,
     ``CREATE MATERIALIZED VIEW … AS`` or ``SELECT … INTO`` reads in full and copies: named
@@ -435,7 +435,7 @@ def copy_sources(
     the tables whose rows it reads: itself for a table; for a view the live catalog knows,
     the tables under it (none for a view of a VALUES list or of functions: not a copy)."""
     catalog = ctx.catalog
-    aggregates = catalog.aggregates if catalog is not None else frozenset()
+    aggregates = _Aggregates(ctx)
     found: list[tuple[QualifiedName, tuple[QualifiedName, ...]]] = []
     for name, _ in copied_tables(stmt, aggregates):
         if ctx.is_new(name):
@@ -450,6 +450,26 @@ def copy_sources(
         elif reads:
             found.append((name, tuple(QualifiedName(*key) for key in reads)))
     return found
+
+
+class _Aggregates:
+    """User-defined aggregates by name ("schema.name" or "name"): the live catalog's, and
+    those the history created (CREATE AGGREGATE)."""
+
+    def __init__(self, ctx: LintContext) -> None:
+        self.ctx = ctx
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        catalog = self.ctx.catalog
+        if catalog is not None and name in catalog.aggregates:
+            return True
+        schema, _, plain = name.rpartition(".")
+        made = self.ctx.schema.creator(
+            "aggregate", QualifiedName(schema or None, plain)
+        )
+        return made is not None
 
 
 def small_table_note(table: QualifiedName | None, ctx: LintContext) -> str | None:
@@ -484,7 +504,7 @@ def small_copy(
 
 
 def _whole_reads(
-    select: Body, aggregates: Collection[str]
+    select: Body, aggregates: Container[str]
 ) -> Iterator[tuple[QualifiedName, int | None]]:
     if any(
         select.get(clause)
@@ -527,9 +547,9 @@ _AGGREGATES = frozenset(
 )  # fmt: skip
 
 
-def _is_aggregate(target: Body, aggregates: Collection[str]) -> bool:
+def _is_aggregate(target: Body, aggregates: Container[str]) -> bool:
     """A select-list item that is an aggregate call (not a window function): built in, or
-    one of ``aggregates`` (user-defined, known from the live catalog)."""
+    one of ``aggregates`` (user-defined, known from the live catalog or the history)."""
     call = ((target.get("ResTarget") or {}).get("val") or {}).get("FuncCall")
     if call is None or call.get("over") is not None:
         return False

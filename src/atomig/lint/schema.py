@@ -497,6 +497,12 @@ def _object(kind: str, field: str, *, relation: bool = False) -> Any:
     return handle
 
 
+def _define(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
+    # CREATE AGGREGATE: a select list calling it returns one row (bulk-table-copy).
+    if body.get("kind") == "OBJECT_AGGREGATE" and body.get("defnames"):
+        state._log("aggregate", name_list(body["defnames"]), origin)
+
+
 def _trigger(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
     table = range_var(body.get("relation"))
     trigger = body.get("trigname")
@@ -558,4 +564,5 @@ _APPLY = {
     "CompositeTypeStmt": _object("type", "typevar", relation=True),
     "CreateEnumStmt": _object("type", "typeName"),
     "CreateDomainStmt": _object("type", "domainname"),
+    "DefineStmt": _define,
 }

@@ -51,3 +51,13 @@ INSERT INTO archive SELECT id FROM orders;
 -- runner: other
 CREATE TABLE staging (id bigint PRIMARY KEY);
 CREATE TABLE staging_copy AS SELECT * FROM staging;
+
+-- expect-not: bulk-table-copy
+-- (an aggregate the migration creates: one row, however many it reads)
+CREATE AGGREGATE my_sum (int) (sfunc = int4pl, stype = int);
+CREATE TABLE totals AS SELECT my_sum(qty) FROM orders;
+INSERT INTO order_stats SELECT public.my_sum(qty) FROM orders;
+
+-- expect: bulk-table-copy
+CREATE FUNCTION my_double (int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT $1 * 2';
+CREATE TABLE doubled AS SELECT my_double(qty) FROM orders;
