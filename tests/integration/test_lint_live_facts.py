@@ -678,3 +678,44 @@ def test_adding_a_column_of_a_constrained_domain_rewrites(project):
         "ALTER TABLE film ADD CONSTRAINT film_next_year_check"
         " CHECK (next_year >= 1901) NOT VALID"
     )
+
+
+def test_drop_table_cascade_locks_the_tables_whose_keys_it_drops(project):
+    db = project.database
+    db.execute(
+        "CREATE TABLE fa (id bigint PRIMARY KEY);"
+        "CREATE TABLE fb (id bigint PRIMARY KEY, a bigint REFERENCES fa);"
+        "CREATE TABLE audit (id bigint PRIMARY KEY, note text)"
+    )
+    drop = "DROP TABLE fa CASCADE"
+    assert ("fb", "AccessExclusiveLock") in locks_taken(db, drop)
+    project.add(
+        "20260101_0000_drop",
+        f"{drop};\nUPDATE audit SET note = 'x' WHERE id = 1;",
+        "SELECT 1;",
+    )
+    held = [
+        f["message"].split(" is held")[0].rsplit(" ", 1)[-1]
+        for f in findings(project)
+        if f["rule"] == "long-lock-hold"
+    ]
+    assert held == ["public.fb"]
+    # From the history alone (offline): the keys another migration created.
+    project.add(
+        "20250101_0000_orders",
+        "CREATE TABLE IF NOT EXISTS orders (id bigint PRIMARY KEY);\n"
+        "CREATE TABLE IF NOT EXISTS order_notes (id bigint PRIMARY KEY,"
+        " order_id bigint REFERENCES orders);",
+        "SELECT 1;",
+    )
+    project.add(
+        "20260102_0000_drop_orders",
+        "DROP TABLE orders CASCADE;\nUPDATE audit SET note = 'y' WHERE id = 1;",
+        "SELECT 1;",
+    )
+    offline = [
+        f["message"].split(" is held")[0].rsplit(" ", 1)[-1]
+        for f in findings(project, "--no-database")
+        if f["rule"] == "long-lock-hold"
+    ]
+    assert offline == ["order_notes"]

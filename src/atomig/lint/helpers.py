@@ -359,10 +359,38 @@ def _dropped_table_locks(stmt: Statement, ctx: LintContext) -> tuple[RelationLoc
                 and not constraint_known(ctx, name, con_name)
                 and not ctx.schema.dropped("constraint", name, con_name)
             ]
+        if stmt.body.get("behavior") == "DROP_CASCADE":
+            # CASCADE drops the foreign keys other tables have to it, locking those too.
+            refs += _referencing_tables(ctx, name)
         for ref in refs:
             if ref is not None and key_of(ref) not in gone:
                 found.setdefault(key_of(ref), ref)
     return tuple(RelationLock(ref, LockMode.ACCESS_EXCLUSIVE) for ref in found.values())
+
+
+def _referencing_tables(ctx: LintContext, table: QualifiedName) -> list[QualifiedName]:
+    """The other tables with a foreign key to ``table``: history, then live catalog."""
+    schema, target = ctx.schema, key_of(table)
+    found: list[QualifiedName] = []
+    for here in schema.referrers.get(target, ()):
+        other = schema.tables.get(here)
+        if other is not None and any(
+            c.references is not None and key_of(c.references) == target
+            for c in other.constraints.values()
+        ):
+            found.append(other.name)
+    live = ctx.catalog_table(table)
+    if live is None or schema.creator("relation", table) is not None:
+        return found
+    for deps in live.dependents.values():
+        for dep in deps:
+            holder = QualifiedName(*dep.relation)
+            if dep.constraint and not (
+                schema.dropped("constraint", holder, dep.constraint)
+                or constraint_known(ctx, holder, dep.constraint)
+            ):
+                found.append(holder)
+    return found
 
 
 def constraint_known(ctx: LintContext, table: QualifiedName, constraint: str) -> bool:

@@ -41,3 +41,33 @@ def long_identifiers(text: str) -> list[tuple[int, str]]:
         if len(name.encode("utf-8")) >= NAMEDATALEN:
             found.append((token.start, name))
     return found
+
+
+# PostgreSQL folds unquoted identifiers to lower case for ASCII letters only.
+_FOLD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def name_offsets(text: str, name: str) -> list[int]:
+    """Character offsets of the tokens of ``text`` that spell the identifier ``name``:
+    quoted, or unquoted and folded (a keyword used as a name included).
+
+    >>> name_offsets('ALTER TABLE t DROP COLUMN name, DROP COLUMN "Type", DROP a', "Type")
+    [44]
+    >>> name_offsets("ALTER TABLE Name DROP COLUMN name", "name")
+    [12, 29]
+    """
+    try:
+        tokens = _pg.scan(text)
+    except Exception:  # an unparsable statement never reaches the rules
+        return []
+    found = []
+    for token in tokens:
+        if token.name != "IDENT" and token.kind == "NO_KEYWORD":
+            continue  # a string, number or operator
+        raw = text[token.start : token.end + 1]
+        spelled = (
+            raw[1:-1].replace('""', '"') if raw[:1] == '"' else raw.translate(_FOLD)
+        )
+        if spelled == name:
+            found.append(token.start)
+    return found

@@ -29,6 +29,7 @@ from atomig.lint.helpers import (
     column_type,
     commands,
     has_constraint,
+    subcommand_offset,
 )
 from atomig.lint.rule import Example
 from atomig.lint.schema import Column
@@ -86,6 +87,7 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             f"drop the {what} in a later migration, once no code inserts without {name}",
             relation=table,
             severity=Severity.WARNING,
+            offset=subcommand_offset(stmt, name),
         )
     for coldef in added_columns(stmt):
         required = has_constraint(coldef, "CONSTR_NOTNULL", "CONSTR_PRIMARY")

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import altered_table, commands, dependents
+from atomig.lint.helpers import altered_table, commands, dependents, subcommand_offset
 from atomig.sql.parse import Statement
 
 ID = "drop-column"
@@ -59,6 +59,7 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
                 "same migration (DROP VIEW …; ALTER TABLE … DROP CONSTRAINT …), so that "
                 "the down file can create them again",
                 severity=Severity.ERROR,
+                offset=subcommand_offset(stmt, column),
             )
             continue
         yield Hit(
@@ -68,4 +69,5 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             "remove every use from the code first (deploy), then drop it in a later "
             "migration; keep a copy if the data may be needed",
             relation=table,
+            offset=subcommand_offset(stmt, column),
         )

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import altered_table, commands
+from atomig.lint.helpers import altered_table, commands, subcommand_offset
 from atomig.sql.classify import name_list
 from atomig.sql.parse import Statement
 
@@ -66,4 +66,5 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             "ship NULL-safe readers first, and give the down file a default or backfill "
             "before SET NOT NULL",
             relation=table,
+            offset=subcommand_offset(stmt, column),
         )

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import altered_table, commands
+from atomig.lint.helpers import altered_table, commands, subcommand_offset
 from atomig.lint.rule import Example
 from atomig.lint.schema import key_of
 from atomig.sql.classify import name_list
@@ -97,6 +97,7 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
                 "for every writer",
                 "make sure no code relies on it, and that the down file can re-add it "
                 "(NOT VALID, then VALIDATE)",
+                offset=subcommand_offset(stmt, name),
             )
         return
     remove = stmt.body.get("removeType", "")

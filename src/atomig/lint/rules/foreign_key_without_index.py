@@ -80,12 +80,20 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     pending = ctx.scratch(ID).setdefault("fks", [])
     for columns, con in found:
         if table is not None and columns:
-            pending.append((stmt, table, columns, range_var(con.get("pktable"))))
+            pending.append(
+                (
+                    stmt,
+                    table,
+                    columns,
+                    range_var(con.get("pktable")),
+                    con.get("location"),
+                )
+            )
     return iter(())
 
 
 def finish(ctx: LintContext) -> Iterator[tuple[Statement | None, Hit]]:
-    for stmt, table, columns, referenced in ctx.scratch(ID).get("fks", []):
+    for stmt, table, columns, referenced, at in ctx.scratch(ID).get("fks", []):
         if ctx.covered_by_index(table, columns) or ctx.covered_later(table, columns):
             continue
         cols = ", ".join(columns)
@@ -104,5 +112,6 @@ def finish(ctx: LintContext) -> Iterator[tuple[Statement | None, Hit]]:
                 f"no index on {table} ({cols}): every DELETE or key UPDATE on {referenced} "
                 f"scans {table}",
                 fix,
+                location=at,  # one finding per foreign key of the statement
             ),
         )

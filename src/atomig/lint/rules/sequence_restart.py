@@ -23,10 +23,11 @@ serial or identity column of a table created there.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import alter_relation, commands, q
+from atomig.lint.helpers import alter_relation, commands, q, subcommand_offset
 from atomig.lint.rule import Example
 from atomig.sql.classify import def_names, range_var
 from atomig.sql.facts import QualifiedName
@@ -102,10 +103,12 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
                     f"fixed value, behind the keys in use: {_FAILS}",
                     "move it past them in the same transaction, while the ALTER's lock "
                     f"keeps INSERTs out: SELECT setval({serial}, {margin})",
+                    offset=subcommand_offset(stmt, column),
                 )
             items = (cmd.get("def") or {}).get("List", {}).get("items", ())
             if "restart" in def_names(items):
-                yield _hit(f"RESTART of the identity {table}.{column}", serial, margin)
+                hit = _hit(f"RESTART of the identity {table}.{column}", serial, margin)
+                yield replace(hit, offset=subcommand_offset(stmt, column))
     else:
         for call in setval_calls(body):
             if not call.constant:
@@ -138,8 +141,7 @@ def _new(seq: QualifiedName, ctx: LintContext) -> bool:
 
 
 def _moved_later(stmt: Statement, ctx: LintContext) -> bool:
-    """A computed setval follows in the same transaction step: the ADD's ACCESS EXCLUSIVE
-    lock keeps every INSERT out until the sequence has moved past the keys."""
+    """A computed setval follows in the same step (the ADD's lock keeps INSERTs out)."""
     return any(
         not call.constant
         for mate in ctx.step_mates(stmt)

@@ -26,7 +26,14 @@ from typing import Any
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import added_constraints, alter_relation, commands, names, q
+from atomig.lint.helpers import (
+    added_constraints,
+    alter_relation,
+    commands,
+    names,
+    q,
+    subcommand_offset,
+)
 from atomig.lint.rule import Example
 from atomig.sql.facts import QualifiedName
 from atomig.sql.parse import Statement
@@ -110,6 +117,7 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             "lock (reads and writes wait)",
             fix,
             relation=table,
+            offset=subcommand_offset(stmt, column),
         )
 
 
