@@ -16,6 +16,7 @@ from atomig.sql.facts import QualifiedName, RelationLock
 from atomig.sql.locks import LockMode
 from atomig.sql.parse import Statement, walk
 from atomig.sql.quote import quote_ident
+from atomig.sql.tokens import name_offsets
 from atomig.sql.types import UTC_ZONES, TypeRef, change_rewrites, using_keeps_column
 
 if TYPE_CHECKING:
@@ -781,3 +782,14 @@ def indexes_on(ctx: LintContext, table: QualifiedName, column: str) -> list[str]
             return found
     live = ctx.catalog_table(table)
     return [name for name, cols, _ in (live.indexes if live else ()) if column in cols]
+
+
+def subcommand_offset(stmt: Statement, name: str) -> int | None:
+    """Where an ALTER TABLE subcommand names ``name`` (a column, constraint …): its first
+    mention after the table's name, as a character offset in the file. Hits about several
+    subcommands of one statement then stand apart (one finding per rule and position)."""
+    table = range_var(stmt.body.get("relation"))
+    start = name_offsets(stmt.text, table.name)[:1] if table is not None else []
+    after = start[0] if start else -1
+    found = [offset for offset in name_offsets(stmt.text, name) if offset > after]
+    return stmt.start + found[0] if found else None
