@@ -730,3 +730,36 @@ def test_dropping_two_defaults_in_one_alter():
     )
     fired = rules_fired(history, later, path="20240102_0000_b.up.sql")
     assert fired.count("add-required-column") == 2
+
+
+def test_dropping_a_key_other_tables_foreign_keys_use():
+    # PostgreSQL rejects dropping a PRIMARY KEY or UNIQUE constraint a foreign key uses
+    # (checked on PG 15), self-references included; CASCADE, or a key no foreign key
+    # uses, is the drop-object warning.
+    users = "CREATE TABLE u (id bigint PRIMARY KEY, email text UNIQUE);\n"
+
+    def found(history, up):
+        first = migration("20240101_0000_a", history, "SELECT 1;")
+        later = migration("20240102_0000_b", up, report=("up",))
+        options = LintOptions(version=ServerVersion.from_major(15))
+        result = lint_migrations([first, later], options=options)
+        return [
+            (f.severity.label, f.message.split(":")[0])
+            for f in result.findings
+            if f.rule == "drop-object"
+        ]
+
+    by_pk = users + "CREATE TABLE o (id bigint PRIMARY KEY, u_id bigint REFERENCES u);"
+    by_email = (
+        users + "CREATE TABLE o (id bigint PRIMARY KEY, e text REFERENCES u (email));"
+    )
+    rejected = ("error", "PostgreSQL rejects dropping u_pkey of u")
+    assert found(by_pk, "ALTER TABLE u DROP CONSTRAINT u_pkey;") == [rejected]
+    assert found(by_email, "ALTER TABLE u DROP CONSTRAINT u_pkey;")[0][0] == "warning"
+    assert (
+        found(by_email, "ALTER TABLE u DROP CONSTRAINT u_email_key;")[0][0] == "error"
+    )
+    cascade = found(by_pk, "ALTER TABLE u DROP CONSTRAINT u_pkey CASCADE;")
+    assert cascade[0][0] == "warning"
+    own = "CREATE TABLE u (id bigint PRIMARY KEY, parent bigint REFERENCES u);"
+    assert found(own, "ALTER TABLE u DROP CONSTRAINT u_pkey;")[0][0] == "error"

@@ -793,3 +793,29 @@ def subcommand_offset(stmt: Statement, name: str) -> int | None:
     after = start[0] if start else -1
     found = [offset for offset in name_offsets(stmt.text, name) if offset > after]
     return stmt.start + found[0] if found else None
+
+
+def key_referrers(ctx: LintContext, table: QualifiedName, constraint: str) -> list[str]:
+    """The foreign keys that use ``table``'s PRIMARY KEY or UNIQUE ``constraint``:
+    PostgreSQL refuses to drop it without CASCADE. From the history (a foreign key naming
+    no columns uses the primary key), else the live catalog when the table has no other
+    such constraint (every foreign key to it then uses this one)."""
+    known, schema, target = ctx.table(table), ctx.schema, key_of(table)
+    con = known.constraints.get(constraint) if known is not None else None
+    if con is not None:
+        found = []
+        for here in schema.referrers.get(target, ()):
+            other = schema.tables.get(here)
+            for fk in other.constraints.values() if other is not None else ():
+                refs, cols = fk.references, fk.referenced_columns
+                uses = set(cols) == set(con.columns) if cols else con.kind == "primary"
+                if other is not None and refs and key_of(refs) == target and uses:
+                    found.append(f"foreign key {q(fk.name)} of {other.name}")
+        return found if con.kind in ("primary", "unique") else []
+    live = ctx.catalog_table(table)
+    kinds = [_CONTYPES.get(c.kind) for c in (live.constraints if live else {}).values()]
+    mine = live.constraints.get(constraint) if live is not None else None
+    keys = kinds.count("primary") + kinds.count("unique")
+    if mine is None or _CONTYPES.get(mine.kind) is None or keys != 1:
+        return []
+    return [dep for dep in dependents(ctx, table) if dep.startswith("foreign key ")]

@@ -74,6 +74,9 @@ class Constraint:
     not_null_column: str | None = None
     origin: str = ""
     references: QualifiedName | None = None  # the referenced table of a foreign key
+    referenced_columns: tuple[
+        str, ...
+    ] = ()  # … and its columns (none: its primary key)
 
 
 @dataclass(slots=True)
@@ -323,6 +326,7 @@ class SchemaState:
             not_null_column=not_null_check_column(con) if kind == "check" else None,
             origin=origin,
             references=references,
+            referenced_columns=_names(con.get("pk_attrs", ())),
         )
         if references is not None:
             target = key_of(references)

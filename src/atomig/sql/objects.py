@@ -348,3 +348,46 @@ __all__ = [
     "removed_objects",
     "same_name",
 ]
+
+
+# How the kinds whose OBJECT_ names read badly are named in messages.
+_LABELS = {
+    "OBJECT_MATVIEW": "materialized view",
+    "OBJECT_STATISTIC_EXT": "statistics object",
+    "OBJECT_FDW": "foreign data wrapper",
+    "OBJECT_FOREIGN_SERVER": "server",
+    "OBJECT_OPCLASS": "operator class",
+    "OBJECT_OPFAMILY": "operator family",
+    "OBJECT_TSCONFIGURATION": "text search configuration",
+    "OBJECT_TSDICTIONARY": "text search dictionary",
+}
+
+
+def object_label(object_type: str) -> str:
+    """An ``ObjectType`` (``removeType`` of a DROP …) as SQL names the kind of object.
+
+    >>> object_label("OBJECT_MATVIEW"), object_label("OBJECT_EVENT_TRIGGER")
+    ('materialized view', 'event trigger')
+    """
+    found = _LABELS.get(object_type)
+    return found or object_type.removeprefix("OBJECT_").lower().replace("_", " ")
+
+
+# The kinds under which the schema replay logs what it creates (tables, views, sequences
+# … are relations).
+_LOG_KINDS = {
+    "OBJECT_FUNCTION": "function",
+    "OBJECT_PROCEDURE": "function",
+    "OBJECT_ROUTINE": "function",
+    "OBJECT_TYPE": "type",
+    "OBJECT_DOMAIN": "type",
+}
+
+
+def object_kind(object_type: str) -> str:
+    """The kind the schema replay logs an object of ``object_type`` under.
+
+    >>> object_kind("OBJECT_PROCEDURE"), object_kind("OBJECT_VIEW")
+    ('function', 'relation')
+    """
+    return _LOG_KINDS.get(object_type, "relation")

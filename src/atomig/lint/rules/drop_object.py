@@ -14,6 +14,8 @@ REPLACE` to change a view or function in place.
 Not reported for what the same migration created (a temporary helper), for a down file
 undoing its own up, for the `CHECK (col IS NOT NULL)` helper once `SET NOT NULL` is done,
 nor for a partition's CHECK once the migration attached it (the bound now enforces it).
+Dropping a PRIMARY KEY or UNIQUE constraint that other tables' foreign keys use (known from
+history or the live catalog) is an error: PostgreSQL rejects it without CASCADE.
 Tables, schemas and databases are `drop-table`; indexes `drop-index-not-concurrent`;
 triggers `trigger-change`; columns `drop-column`.
 """
@@ -24,10 +26,16 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import altered_table, commands, subcommand_offset
+from atomig.lint.helpers import (
+    altered_table,
+    commands,
+    key_referrers,
+    subcommand_offset,
+)
 from atomig.lint.rule import Example
 from atomig.lint.schema import key_of
 from atomig.sql.classify import name_list
+from atomig.sql.objects import object_kind, object_label
 from atomig.sql.parse import Statement
 
 ID = "drop-object"
@@ -90,6 +98,17 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
                 continue  # the helper CHECK of a SET NOT NULL, dropped once it is done
             if con is not None and con.kind == "check" and known and known.attached_by:
                 continue  # a partition's CHECK once ATTACH made the bound enforce it
+            cascade = cmd.get("behavior") == "DROP_CASCADE"
+            if refs := [] if cascade else key_referrers(ctx, table, name):
+                yield Hit(
+                    f"PostgreSQL rejects dropping {name} of {table}: {', '.join(refs)} "
+                    f"use{'s' if len(refs) == 1 else ''} it",
+                    "drop those foreign keys first, in the same migration, and add them "
+                    "back (NOT VALID, then VALIDATE) once the new key is in place",
+                    severity=Severity.ERROR,
+                    offset=subcommand_offset(stmt, name),
+                )
+                continue
             if ctx.made_here("constraint", table, name):
                 continue  # made by this migration: nothing outside it relies on it
             yield Hit(
@@ -103,8 +122,8 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     remove = stmt.body.get("removeType", "")
     if remove in _ELSEWHERE:
         return
-    what = _WHAT.get(remove) or remove.removeprefix("OBJECT_").lower().replace("_", " ")
-    kind = _KINDS.get(remove, "relation")
+    what = object_label(remove)
+    kind = object_kind(remove)
     for obj in stmt.body.get("objects", ()):
         # An extension, publication, server, language … is a bare String, not a list.
         items = (
@@ -126,23 +145,3 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             # One hazard per object: DROP VIEW a, b is two at one position.
             relation=name,
         )
-
-
-# How the kinds whose OBJECT_ names read badly are named in messages.
-_WHAT = {
-    "OBJECT_MATVIEW": "materialized view",
-    "OBJECT_STATISTIC_EXT": "statistics object",
-    "OBJECT_FDW": "foreign data wrapper",
-    "OBJECT_FOREIGN_SERVER": "server",
-    "OBJECT_OPCLASS": "operator class",
-    "OBJECT_OPFAMILY": "operator family",
-    "OBJECT_TSCONFIGURATION": "text search configuration",
-    "OBJECT_TSDICTIONARY": "text search dictionary",
-}
-_KINDS = {
-    "OBJECT_FUNCTION": "function",
-    "OBJECT_PROCEDURE": "function",
-    "OBJECT_ROUTINE": "function",
-    "OBJECT_TYPE": "type",
-    "OBJECT_DOMAIN": "type",
-}
