@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Collection, Container, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -632,9 +633,10 @@ def type_change_rewrites(
     if old is None or checked:
         return True
     using = not using_keeps_column(coldef, column)
-    return change_rewrites(
-        domain_base(old, ctx)[0], new, using=using, utc=in_utc(stmt, ctx)
-    )
+    old = domain_base(old, ctx)[0]
+    # (the zone is looked up only for the one pair it decides)
+    utc = {old.name, new.name} == {"timestamp", "timestamptz"} and in_utc(stmt, ctx)
+    return change_rewrites(old, new, using=using, utc=utc)
 
 
 def in_utc(stmt: Statement, ctx: LintContext) -> bool:
@@ -650,10 +652,12 @@ def session_timezone(stmt: Statement, ctx: LintContext) -> str | None:
     """The TimeZone in force at ``stmt``: the last ``SET TimeZone`` before it in the file
     (a ``SET LOCAL`` only within the same step), else the live catalog's, else None."""
     statements, step = ctx.script.statements, ctx.steps[stmt.index].step
-    for index in range(stmt.index - 1, -1, -1):
+    memo = ctx.scratch("session-timezone")
+    if "sets" not in memo:  # the file's SET statements, found once
+        memo["sets"] = [s.index for s in statements if s.kind == "VariableSetStmt"]
+    sets: list[int] = memo["sets"]
+    for index in reversed(sets[: bisect_left(sets, stmt.index)]):
         body = statements[index].body
-        if statements[index].kind != "VariableSetStmt":
-            continue
         if body.get("kind") == "VAR_RESET_ALL":
             break
         if body.get("name") != "timezone":
