@@ -9,6 +9,10 @@ Add a plain nullable column, keep it up to date for new rows with a trigger (or 
 application), backfill existing rows in batches (`-- atomig: backfill`), or compute the value
 in a view or at query time. On PostgreSQL 18+, a VIRTUAL generated column (the default
 there without STORED) is computed when read: adding one does not rewrite the table.
+
+## Notes
+Before PostgreSQL 18 a VIRTUAL generated column (or one without STORED), and before 12 any
+generated column, is rejected: reported as an error, in CREATE TABLE too.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import added_columns, alter_relation, has_constraint
+from atomig.lint.helpers import alter_relation, has_constraint, table_columns
 from atomig.lint.rule import Example
 from atomig.sql.parse import Statement
 
@@ -28,7 +32,7 @@ DOCS = (
     ("Generated columns", "ddl-generated-columns.html#DDL-GENERATED-COLUMNS"),
     ("ALTER TABLE: notes (rewrites)", "sql-altertable.html#SQL-ALTERTABLE-NOTES"),
 )
-TARGETS = ("AlterTableStmt",)
+TARGETS = ("AlterTableStmt", "CreateStmt")
 SUBTYPES = ("AT_AddColumn",)
 _BEFORE = "CREATE TABLE orders (id bigint PRIMARY KEY, total numeric(10,2));"
 BAD = (
@@ -39,7 +43,8 @@ GOOD = (
     Example("ALTER TABLE orders ADD COLUMN total_cents bigint;", before=_BEFORE),
     Example(
         "CREATE TABLE invoices (id bigint PRIMARY KEY, total numeric(10,2), "
-        "total_cents bigint GENERATED ALWAYS AS ((total * 100)::bigint) STORED);"
+        "total_cents bigint GENERATED ALWAYS AS ((total * 100)::bigint) STORED);",
+        pg=(12, None),
     ),
     Example(
         "ALTER TABLE orders ADD COLUMN total_cents bigint "
@@ -52,14 +57,31 @@ GOOD = (
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     table = alter_relation(stmt)
-    if table is None:
-        return
-    for coldef in added_columns(stmt):
+    major = ctx.version.major
+    for coldef in table_columns(stmt):
         generated = has_constraint(coldef, "CONSTR_GENERATED")
-        # VIRTUAL (PG 18, the default there without STORED) is computed when read.
-        if generated is None or generated.get("generated_kind") == "v":
+        if generated is None:
             continue
         column = coldef.get("colname")
+        # VIRTUAL (PG 18, the default there without STORED) is computed when read; before
+        # 18 PostgreSQL rejects it (and without STORED, the statement), before 12 any.
+        virtual = generated.get("generated_kind") == "v"
+        if not ctx.version.at_least(18 if virtual else 12):
+            what = (
+                "VIRTUAL generated columns (18+; before, only STORED)"
+                if virtual
+                else ("generated columns (12+)")
+            )
+            yield Hit(
+                f"PostgreSQL {major} has no {what}: it rejects {column}",
+                f"make {column} a plain column maintained by a trigger"
+                + (", or STORED" if virtual and ctx.version.at_least(12) else ""),
+                severity=Severity.ERROR,
+                location=coldef.get("location"),
+            )
+            continue
+        if virtual or table is None:
+            continue  # computed when read; or a new table (CREATE TABLE)
         virtual = (
             " — or, on PostgreSQL 18+, make it VIRTUAL (computed when read: no rewrite)"
             if ctx.version.at_least(18)
