@@ -763,3 +763,12 @@ def test_dropping_a_key_other_tables_foreign_keys_use():
     assert cascade[0][0] == "warning"
     own = "CREATE TABLE u (id bigint PRIMARY KEY, parent bigint REFERENCES u);"
     assert found(own, "ALTER TABLE u DROP CONSTRAINT u_pkey;")[0][0] == "error"
+
+
+def test_drop_index_of_two_indexes_reports_each():
+    # One finding per index: the fix names each (CONCURRENTLY takes one at a time).
+    options = LintOptions(version=ServerVersion.from_major(15))
+    up = "DROP INDEX orders_a_idx, orders_b_idx;"
+    found = lint_migrations([migration("20240101_0000_a", up)], options=options)
+    fixes = [f.fix for f in found.findings if f.rule == "drop-index-not-concurrent"]
+    assert len(fixes) == 2 and "orders_b_idx" in fixes[1]

@@ -12,3 +12,6 @@ DROP INDEX users_pkey;
 CREATE TABLE users (id bigint PRIMARY KEY, email text);
 CREATE UNIQUE INDEX users_email_idx ON users (email);
 DROP INDEX users_email_idx;
+
+-- expect: drop-index-not-concurrent
+DROP INDEX orders_a_idx, orders_b_idx;

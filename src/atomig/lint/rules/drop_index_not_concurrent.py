@@ -26,7 +26,7 @@ from typing import Any
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import constraint_of_index, q
+from atomig.lint.helpers import constraint_of_index, q, subcommand_offset
 from atomig.lint.rule import Example
 from atomig.lint.schema import key_of
 from atomig.sql.classify import name_list
@@ -97,6 +97,9 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
                 f"{table} and every partition: reads and writes queue behind it",
                 _PARTITIONED_FIX.format(index=index),
                 relation=table,
+                offset=subcommand_offset(stmt, index.name)
+                if len(indexes) > 1
+                else None,
                 severity=Severity.WARNING,
             )
             continue
@@ -106,6 +109,8 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             "writes queue behind it",
             f"use DROP INDEX CONCURRENTLY IF EXISTS {index} (one index per statement)",
             relation=table,
+            # DROP INDEX a, b of one table: a finding for each, at its name.
+            offset=subcommand_offset(stmt, index.name) if len(indexes) > 1 else None,
         )
 
 
