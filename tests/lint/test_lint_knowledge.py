@@ -772,3 +772,11 @@ def test_drop_index_of_two_indexes_reports_each():
     found = lint_migrations([migration("20240101_0000_a", up)], options=options)
     fixes = [f.fix for f in found.findings if f.rule == "drop-index-not-concurrent"]
     assert len(fixes) == 2 and "orders_b_idx" in fixes[1]
+
+
+def test_each_setval_of_a_select_is_reported():
+    options = LintOptions(version=ServerVersion.from_major(15))
+    up = "SELECT setval('a_seq', 1), setval('b_seq', 1);"
+    found = lint_migrations([migration("20240101_0000_a", up)], options=options)
+    said = [f.message for f in found.findings if f.rule == "sequence-restart"]
+    assert [m.split(",")[0] for m in said] == ["setval('a_seq'", "setval('b_seq'"]

@@ -28,6 +28,7 @@ class Setval:
         sequence: the sequence named by a literal first argument.
         serial_of: the table of a ``pg_get_serial_sequence('table', 'column')`` argument.
         constant: the new value is a constant (not computed).
+        location: where the call is (a parse-tree location).
         max_of: ``(table, column)`` when the value is ``(SELECT max(column) FROM table)``,
             plus or minus a constant: one index descent when the column leads an index.
     """
@@ -37,6 +38,7 @@ class Setval:
     serial_of: QualifiedName | None
     constant: bool
     max_of: tuple[QualifiedName, str] | None = None
+    location: int | None = None  # of the call, in the parse tree
 
 
 def setval_calls(body: Body) -> Iterator[Setval]:
@@ -54,7 +56,7 @@ def setval_calls(body: Body) -> Iterator[Setval]:
         if _func(call)[-1:] != ["setval"] or len(args) < 2:
             continue
         found = _setval(args[0], "A_Const" in args[1])
-        yield replace(found, max_of=_max_of(args[1]))
+        yield replace(found, max_of=_max_of(args[1]), location=call.get("location"))
 
 
 def quick_setval(

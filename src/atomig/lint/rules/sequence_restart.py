@@ -23,7 +23,7 @@ serial or identity column of a table created there.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
+from typing import Any
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
@@ -84,9 +84,8 @@ _FAILS = "INSERTs get keys that exist and fail (or reuse them) until it passes t
 
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
-    body = stmt.body
-    if stmt.kind == "AlterSeqStmt" and "restart" in def_names(body.get("options")):
-        name = range_var(body.get("sequence"))
+    if stmt.kind == "AlterSeqStmt" and "restart" in def_names(stmt.body.get("options")):
+        name = range_var(stmt.body.get("sequence"))
         if name is not None and not _new(name, ctx):
             yield _hit(f"ALTER SEQUENCE {name} RESTART", quote_literal(str(name)), None)
     elif stmt.kind == "AlterTableStmt":
@@ -107,24 +106,25 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
                 )
             items = (cmd.get("def") or {}).get("List", {}).get("items", ())
             if "restart" in def_names(items):
-                hit = _hit(f"RESTART of the identity {table}.{column}", serial, margin)
-                yield replace(hit, offset=subcommand_offset(stmt, column))
+                what = f"RESTART of the identity {table}.{column}"
+                yield _hit(what, serial, margin, offset=subcommand_offset(stmt, column))
     else:
-        for call in setval_calls(body):
-            if not call.constant:
-                continue  # computed (from max(key), say): it may well move forward
+        for call in setval_calls(stmt.body):
             seq, table = call.sequence, call.serial_of
-            if not (_new(seq, ctx) if seq else table is not None and ctx.is_new(table)):
-                yield _hit(f"setval({call.target}, …)", call.target, None)
+            new = _new(seq, ctx) if seq else table is not None and ctx.is_new(table)
+            if call.constant and not new:  # a computed value may well move it forward
+                what = f"setval({call.target}, …)"
+                yield _hit(what, call.target, None, location=call.location)
 
 
-def _hit(what: str, seq: str, value: str | None) -> Hit:
+def _hit(what: str, seq: str, value: str | None, **where: Any) -> Hit:
     value = value or "(SELECT max(<key>) FROM <table>) + 10000"
     return Hit(
         f"{what} moves the sequence to a fixed value, likely behind keys already used: "
         + _FAILS,
         "leave a sequence in use where it is; to move it forward, past every key in use "
         f"with a margin for inserts meanwhile: SELECT setval({seq}, {value})",
+        **where,  # each setval of a SELECT, each RESTART of an ALTER: its own finding
     )
 
 
