@@ -719,3 +719,35 @@ def test_drop_table_cascade_locks_the_tables_whose_keys_it_drops(project):
         if f["rule"] == "long-lock-hold"
     ]
     assert offline == ["order_notes"]
+
+
+def test_a_view_made_with_no_data_in_the_history_is_filled_plainly_first(project):
+    view = (
+        "CREATE MATERIALIZED VIEW IF NOT EXISTS totals AS SELECT id FROM orders"
+        " WITH NO DATA;\nCREATE UNIQUE INDEX IF NOT EXISTS totals_id ON totals (id);"
+    )
+    project.add(
+        "20260101_0000_view",
+        "CREATE TABLE IF NOT EXISTS orders (id bigint PRIMARY KEY);\n" + view,
+        "SELECT 1;",
+    )
+    project.add("20260102_0000_fill", "REFRESH MATERIALIZED VIEW totals;", "SELECT 1;")
+    project.add(
+        "20260103_0000_again",
+        "REFRESH MATERIALIZED VIEW CONCURRENTLY totals;",
+        "SELECT 1;",
+    )
+    found = [
+        f
+        for f in findings(project, "--no-database")
+        if f["rule"] == "refresh-matview-not-concurrent"
+    ]
+    # the first fill is plain (nothing reads it yet), the next one CONCURRENTLY: fine
+    assert found == []
+    db = project.database
+    db.execute("CREATE TABLE orders (id bigint PRIMARY KEY)")
+    db.execute(view.replace("\n", " "))
+    with pytest.raises(psycopg.errors.FeatureNotSupported):
+        db.execute("REFRESH MATERIALIZED VIEW CONCURRENTLY totals")
+    db.execute("REFRESH MATERIALIZED VIEW totals")
+    db.execute("REFRESH MATERIALIZED VIEW CONCURRENTLY totals")

@@ -93,6 +93,9 @@ class Table:
     placeholder: bool = False  # existed before the history: only its changes are known
     attached_by: str = ""  # the migration that attached it as a partition
     default_partition: QualifiedName | None = None  # of a partitioned table
+    # False for a materialized view made or refreshed WITH NO DATA: nothing can read it,
+    # and PostgreSQL rejects REFRESH … CONCURRENTLY of it.
+    populated: bool = True
 
     def copy(self) -> Table:
         """An independent copy (the schema forks per down file)."""
@@ -107,6 +110,7 @@ class Table:
             self.placeholder,
             self.attached_by,
             self.default_partition,
+            self.populated,
         )
 
     @property
@@ -379,8 +383,18 @@ def _create(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
 def _create_as(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
     name = range_var((body.get("into") or {}).get("rel"))
     if name is not None and not (body.get("if_not_exists") and state.table(name)):
-        state._add_table(Table(name, origin=origin, columns_known=False))
+        populated = not (body.get("into") or {}).get("skipData")
+        state._add_table(
+            Table(name, origin=origin, columns_known=False, populated=populated)
+        )
         state._log("relation", name, origin)
+
+
+def _refresh(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
+    name = range_var(body.get("relation"))
+    table = None if name is None else state._mutable(key_of(name))
+    if table is not None:
+        table.populated = not body.get("skipData")
 
 
 def _select_into(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
@@ -569,4 +583,5 @@ _APPLY = {
     "CreateEnumStmt": _object("type", "typeName"),
     "CreateDomainStmt": _object("type", "domainname"),
     "DefineStmt": _define,
+    "RefreshMatViewStmt": _refresh,
 }

@@ -196,3 +196,9 @@ CREATE TABLE invoices (id bigint PRIMARY KEY, total numeric, cents bigint GENERA
 -- expect: stored-generated-column
 -- pg: 11
 CREATE TABLE invoices (id bigint PRIMARY KEY, total numeric, cents bigint GENERATED ALWAYS AS ((total * 100)::bigint) STORED);
+
+-- expect: refresh-matview-not-concurrent
+-- (made WITH NO DATA: PostgreSQL rejects CONCURRENTLY until a plain refresh fills it)
+CREATE MATERIALIZED VIEW order_totals AS SELECT id FROM orders WITH NO DATA;
+CREATE UNIQUE INDEX order_totals_id ON order_totals (id);
+REFRESH MATERIALIZED VIEW CONCURRENTLY order_totals;

@@ -13,7 +13,8 @@ With `--database-url`, a view older than the history is checked as PostgreSQL wi
 view that is not populated (`WITH NO DATA`) cannot be read, so its first plain refresh is
 not reported, and refreshing it CONCURRENTLY is rejected; without a unique index on plain
 columns and without a WHERE clause, CONCURRENTLY is rejected too, and the fix says to
-create one first. For a view the history created, its indexes come from the history.
+create one first. For a view the history created, its indexes come from the history, and
+so does whether it is populated (made or last refreshed `WITH NO DATA`).
 """
 
 from __future__ import annotations
@@ -78,12 +79,18 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             for i in known.indexes.values()
         )
     )
+    # Made or refreshed WITH NO DATA (history, else the catalog): nothing reads it yet.
+    empty = (
+        not known.populated
+        if known is not None and not known.placeholder
+        else live is not None and not live.populated
+    )
     create_key = (
         f"CREATE UNIQUE INDEX CONCURRENTLY … ON {view} (its key columns) first (no WHERE, "
         "no expressions), then "
     )
     if body.get("concurrent"):
-        if live is not None and not live.populated:
+        if empty:
             yield Hit(
                 f"PostgreSQL rejects REFRESH MATERIALIZED VIEW CONCURRENTLY of {view}: it "
                 "is not populated",
@@ -99,7 +106,7 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
                 severity=Severity.ERROR,
             )
         return
-    if live is not None and not live.populated:
+    if empty:
         return  # reading it fails until this refresh: no reader waits
     yield Hit(
         f"REFRESH MATERIALIZED VIEW {view} takes an ACCESS EXCLUSIVE lock: reads of the "
