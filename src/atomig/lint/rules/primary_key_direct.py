@@ -97,20 +97,10 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             partitioned_key_fix("PRIMARY KEY", name, table, cols)
             if ctx.is_partitioned(table)
             else f"CREATE UNIQUE INDEX CONCURRENTLY {q(name)} ON {table} ({cols}); then "
-            f"ADD CONSTRAINT {q(name)} PRIMARY KEY USING INDEX {q(name)} "
-            + _NULLABLE[ctx.version.set_not_null_uses_check],
+            f"ADD CONSTRAINT {q(name)} PRIMARY KEY USING INDEX {q(name)}",
             relation=table,
             location=con.get("location"),
         )
-
-
-# A column that may be NULL is scanned by USING INDEX; from 12 a validated CHECK spares it.
-_NULLABLE = {
-    True: "(a column that may be NULL first gets a validated CHECK (col IS NOT NULL), "
-    "or it is scanned)",
-    False: "(a column that may be NULL is scanned under the lock: before PostgreSQL 12 "
-    "nothing avoids it)",
-}
 
 
 def _using_index(table: QualifiedName, con: Body, ctx: LintContext) -> Iterator[Hit]:
