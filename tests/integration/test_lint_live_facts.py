@@ -751,3 +751,47 @@ def test_a_view_made_with_no_data_in_the_history_is_filled_plainly_first(project
         db.execute("REFRESH MATERIALIZED VIEW CONCURRENTLY totals")
     db.execute("REFRESH MATERIALIZED VIEW totals")
     db.execute("REFRESH MATERIALIZED VIEW CONCURRENTLY totals")
+
+
+def test_attach_partition_knows_checks_and_the_default_partition_from_the_catalog(
+    project,
+):
+    db = project.database
+    db.execute(
+        "CREATE TABLE events (id bigint, at date) PARTITION BY RANGE (at);"
+        "CREATE TABLE events_default PARTITION OF events DEFAULT;"
+        "CREATE TABLE events_2027 (id bigint, at date);"
+        "ALTER TABLE events_2027 ADD CONSTRAINT events_2027_bound"
+        " CHECK (at IS NOT NULL AND at >= '2027-01-01' AND at < '2028-01-01');"
+        "CREATE TABLE events_2028 (id bigint, at date)"
+    )
+    attach_2027 = (
+        "ALTER TABLE events ATTACH PARTITION events_2027"
+        " FOR VALUES FROM ('2027-01-01') TO ('2028-01-01')"
+    )
+    attach_2028 = (
+        "ALTER TABLE events ATTACH PARTITION events_2028"
+        " FOR VALUES FROM ('2028-01-01') TO ('2029-01-01')"
+    )
+    project.add("20260101_0000_attach", f"{attach_2027};\n{attach_2028};", "SELECT 1;")
+    found = sorted(
+        (
+            f["line"],
+            f["message"].split(" scans every row of ")[1].split(",")[0].split()[0],
+        )
+        for f in findings(project)
+        if f["rule"] == "attach-partition-scan"
+    )
+    # 2027's CHECK proves its bound: only the default partition is scanned for it;
+    # 2028 has none: it is scanned (and the message names the default partition too)
+    assert found == [(1, "public.events_default"), (2, "events_2028")]
+    # The server agrees (its DEBUG notices say which scans it skips).
+    notices = []
+    with db.connect() as conn:
+        conn.add_notice_handler(lambda d: notices.append(d.message_primary))
+        conn.execute("SET client_min_messages = debug1")
+        conn.execute(attach_2027)
+    assert any(
+        "events_2027" in n and "implied by existing constraints" in n for n in notices
+    ), notices
+    assert not any("events_default" in n and "implied" in n for n in notices), notices

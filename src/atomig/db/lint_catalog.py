@@ -74,6 +74,17 @@ _LINT_INDEX_OWNERS = """
     WHERE ic.relname = ANY (%(names)s)
       AND ni.nspname NOT IN ('pg_catalog', 'information_schema')
 """
+# The default partition of each named partitioned table: a new partition makes
+# PostgreSQL scan it (attach-partition-scan), unless a CHECK on it excludes the bound.
+_LINT_DEFAULT_PARTITIONS = """
+    SELECT pn.nspname, p.relname, dn.nspname, d.relname
+    FROM pg_partitioned_table pt
+    JOIN pg_class p ON p.oid = pt.partrelid
+    JOIN pg_namespace pn ON pn.oid = p.relnamespace
+    JOIN pg_class d ON d.oid = pt.partdefid
+    JOIN pg_namespace dn ON dn.oid = d.relnamespace
+    WHERE p.relname = ANY (%(names)s)
+"""
 # The constraints of the tables the migrations name, with the table a foreign key
 # references: dropping a foreign key also locks that table ACCESS EXCLUSIVE (checked in
 # pg_locks on PG 15 and 18), which the migration text alone does not tell.
@@ -196,6 +207,13 @@ def read_lint_catalog(
     # A named index's table is locked by its DROP, and its constraints tell whether the
     # index is a constraint's (which PostgreSQL refuses to drop).
     names = sorted({*names, *(table for _, table in index_owners.values())})
+    defaults = {
+        (schema, table): (default_schema, default)
+        for schema, table, default_schema, default in conn.execute(
+            _LINT_DEFAULT_PARTITIONS, {"names": names}
+        )
+    }
+    names = sorted({*names, *(table for _, table in defaults.values())})
     constraints: dict[tuple[str, str], dict[str, CatalogConstraint]] = {}
     for schema, table, name, kind, valid, columns, ref_schema, ref in conn.execute(
         _LINT_CONSTRAINTS, {"names": names}
@@ -287,6 +305,7 @@ def read_lint_catalog(
                     column: tuple(sorted(found, key=str))
                     for column, found in t["dependents"].items()
                 },
+                defaults.get((t["schema"], t["name"])),
             )
             for t in tables.values()
         },

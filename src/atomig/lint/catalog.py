@@ -70,6 +70,7 @@ class CatalogTable:
             valid and not deferrable (what ``REFRESH … CONCURRENTLY`` needs).
         dependents: column name (``""``: the table itself) → the views and other tables'
             foreign keys that depend on it.
+        default_partition: the ``(schema, name)`` of a partitioned table's DEFAULT one.
     """
 
     schema: str
@@ -84,6 +85,7 @@ class CatalogTable:
     populated: bool = True
     plain_unique_indexes: frozenset[str] = frozenset()
     dependents: Mapping[str, tuple[CatalogDependent, ...]] = field(default_factory=dict)
+    default_partition: Key | None = None
 
     @property
     def estimated_rows(self) -> int:

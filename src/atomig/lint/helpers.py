@@ -823,3 +823,37 @@ def key_referrers(ctx: LintContext, table: QualifiedName, constraint: str) -> li
     if mine is None or _CONTYPES.get(mine.kind) is None or keys != 1:
         return []
     return [dep for dep in dependents(ctx, table) if dep.startswith("foreign key ")]
+
+
+def has_validated_check(table: QualifiedName | None, ctx: LintContext) -> bool:
+    """A validated CHECK on the table (of a partition: assumed to prove its bound; of a
+    default partition, to exclude the new one). From history, else the live catalog."""
+    known = ctx.table(table)
+    if known is not None and any(
+        c.kind == "check" and c.validated for c in known.constraints.values()
+    ):
+        return True
+    if known is not None and not known.placeholder:
+        return False
+    live = ctx.catalog_table(table)
+    return live is not None and any(
+        con.kind == "c"
+        and con.validated
+        and not ctx.schema.dropped("constraint", table, name)
+        for name, con in live.constraints.items()
+    )
+
+
+def default_partition(
+    parent: QualifiedName | None, ctx: LintContext
+) -> QualifiedName | None:
+    """The DEFAULT partition of ``parent``, known to exist: history, else live catalog."""
+    known = ctx.table(parent)
+    default = None if known is None else known.default_partition
+    live = ctx.catalog_table(parent)
+    if default is None and (known is None or known.placeholder) and live is not None:
+        pair = live.default_partition
+        default = None if pair is None else QualifiedName(*pair)
+    if ctx.table(default) is None and ctx.catalog_table(default) is None:
+        return None
+    return default

@@ -17,7 +17,8 @@ partition, give it the same kind of CHECK, excluding the new bound, before addin
 partition.
 
 ## Notes
-Which partition is the default one comes from the migration history.
+Which partition is the default one, and which validated CHECKs exist, come from the
+migration history, and with `--database-url` from the live catalog.
 """
 
 from __future__ import annotations
@@ -26,7 +27,12 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import alter_relation, commands
+from atomig.lint.helpers import (
+    alter_relation,
+    commands,
+    default_partition,
+    has_validated_check,
+)
 from atomig.lint.rule import Example
 from atomig.sql.classify import range_var
 from atomig.sql.facts import QualifiedName
@@ -105,7 +111,7 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         child = range_var(
             ((cmd.get("def") or {}).get("PartitionCmd") or {}).get("name")
         )
-        if not _checked(child, ctx):
+        if not has_validated_check(child, ctx):
             yield Hit(
                 f"ATTACH PARTITION {child} scans every row of {child} under an ACCESS "
                 f"EXCLUSIVE lock to check the bound of {parent} (a default partition is "
@@ -118,23 +124,13 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             yield from _default_scan(f"ATTACH PARTITION {child}", parent, ctx)
 
 
-def _checked(table: QualifiedName | None, ctx: LintContext) -> bool:
-    """A validated CHECK on the table: assumed to prove the bound (or, on a default
-    partition, to exclude the new one)."""
-    known = ctx.table(table)
-    return known is not None and any(
-        c.kind == "check" and c.validated for c in known.constraints.values()
-    )
-
-
 def _default_scan(
     action: str, parent: QualifiedName | None, ctx: LintContext
 ) -> Iterator[Hit]:
-    """The parent's DEFAULT partition (known from history) is scanned, under ACCESS
+    """The parent's DEFAULT partition (history, else catalog) is scanned, under ACCESS
     EXCLUSIVE, for rows that belong to the new partition (checked on PG 15 and 18)."""
-    known = ctx.table(parent)
-    default = None if known is None else known.default_partition
-    if default is None or ctx.table(default) is None or _checked(default, ctx):
+    default = default_partition(parent, ctx)
+    if default is None or has_validated_check(default, ctx):
         return
     yield Hit(
         f"{action} scans every row of {default}, the default partition of {parent}, "
