@@ -52,6 +52,15 @@ CHECKED = (
             11,
             12,
         ),
+        # a NOT VALID foreign key on a partitioned table from 18 on: before, rejected
+        (
+            "CREATE TABLE pu (id bigint PRIMARY KEY);\n"
+            "CREATE TABLE pm (at date NOT NULL, u bigint) PARTITION BY RANGE (at);",
+            "ALTER TABLE pm ADD CONSTRAINT pm_u_fk FOREIGN KEY (u) REFERENCES pu NOT VALID;",
+            "foreign-key-without-not-valid",
+            17,
+            18,
+        ),
         # fast defaults from 11 on
         (
             "CREATE TABLE t (id bigint PRIMARY KEY);",

@@ -12,9 +12,9 @@ checked), then in a later step `VALIDATE CONSTRAINT name` (SHARE UPDATE EXCLUSIV
 table, ROW SHARE on the referenced one: writes go on). For a new column, add the column
 first, then the constraint NOT VALID.
 
-Before PostgreSQL 18 a partitioned table takes no NOT VALID foreign key: add it NOT VALID
-to each partition and `VALIDATE` it there, then add it to the partitioned table, which
-adopts the partitions' validated keys without a scan.
+Before PostgreSQL 18 a partitioned table takes no NOT VALID foreign key (it is rejected, and
+reported as an error): add it NOT VALID to each partition and `VALIDATE` it there, then add
+it to the partitioned table, which adopts the partitions' validated keys without a scan.
 
 ## Notes
 Reported once per constraint, never twice for the same statement.
@@ -77,7 +77,7 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     for coldef in added_columns(stmt):
         found.extend(column_constraints(coldef))
     for con in found:
-        if con.get("contype") != "CONSTR_FOREIGN" or con.get("skip_validation"):
+        if con.get("contype") != "CONSTR_FOREIGN":
             continue
         referenced = range_var(con.get("pktable"))
         name = con.get("conname") or "the foreign key"
@@ -86,15 +86,26 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             "VALID), then VALIDATE CONSTRAINT in a later step"
         )
         versus = ctx.version
-        if (
-            ctx.is_partitioned(table)
-            and not versus.not_valid_foreign_key_on_partitioned
-        ):
-            fix = (
-                f"PostgreSQL {versus.major} rejects NOT VALID on partitioned {table}: add "
-                "it NOT VALID to each partition and VALIDATE it there in a later step; "
-                f"then the same ADD CONSTRAINT on {table} adopts them without a scan"
+        partitioned = ctx.is_partitioned(table)
+        if partitioned and not versus.not_valid_foreign_key_on_partitioned:
+            rejects = (
+                f"PostgreSQL {versus.major} rejects NOT VALID on partitioned {table}"
             )
+            steps = (
+                "add it NOT VALID to each partition and VALIDATE it there in a later "
+                f"step; then the same ADD CONSTRAINT on {table} adopts them without a scan"
+            )
+            fix = f"{rejects}: {steps}"
+            if con.get("skip_validation"):  # the safe form elsewhere: rejected here
+                yield Hit(
+                    f"{rejects} (18 accepts it): adding {name} fails",
+                    steps,
+                    severity=Severity.ERROR,
+                    location=con.get("location"),
+                )
+                continue
+        if con.get("skip_validation"):
+            continue
         yield Hit(
             f"adding {name} checks every row of {table} while writes to {table} and "
             f"{referenced} wait (SHARE ROW EXCLUSIVE on both)",
