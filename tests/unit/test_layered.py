@@ -59,8 +59,14 @@ def test_a_fork_sees_the_parent_and_never_changes_it():
     assert t_parent is not t_child  # copied on the child's first change
     assert set(t_child.columns) == {"id", "a", "b"} and "t_a" not in t_child.indexes
     assert set(t_parent.columns) == {"id", "a"} and "t_a" in t_parent.indexes
-    assert ("public", "gone") in parent.tables and ("public", "gone") not in child.tables
-    assert ("public", "fresh") not in parent.tables and ("public", "fresh") in child.tables
+    assert ("public", "gone") in parent.tables and (
+        "public",
+        "gone",
+    ) not in child.tables
+    assert ("public", "fresh") not in parent.tables and (
+        "public",
+        "fresh",
+    ) in child.tables
     assert parent.index_owner.get(("public", "t_a")) == ("public", "t")
     assert child.index_owner.get(("public", "t_a")) is None
     assert child.creator("relation", None) is None
