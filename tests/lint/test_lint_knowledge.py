@@ -789,3 +789,28 @@ def test_each_setval_of_a_select_is_reported():
     found = lint_migrations([migration("20240101_0000_a", up)], options=options)
     said = [f.message for f in found.findings if f.rule == "sequence-restart"]
     assert [m.split(",")[0] for m in said] == ["setval('a_seq'", "setval('b_seq'"]
+
+
+def test_detach_concurrently_with_a_default_partition():
+    # PostgreSQL rejects DETACH … CONCURRENTLY while a default partition exists (PG 15 and
+    # 18): reported, and the plain DETACH's fix does not advise it.
+    history = migration(
+        "20240101_0000_a",
+        "CREATE TABLE m (at date NOT NULL) PARTITION BY RANGE (at);\n"
+        "CREATE TABLE m1 PARTITION OF m FOR VALUES FROM ('2020-01-01') TO ('2021-01-01');\n"
+        "CREATE TABLE md PARTITION OF m DEFAULT;",
+        report=(),
+    )
+
+    def findings(up):
+        later = migration("20240102_0000_b", up, report=("up",))
+        options = LintOptions(version=ServerVersion.from_major(15))
+        result = lint_migrations([history, later], options=options)
+        return [
+            f for f in result.findings if f.rule == "detach-partition-not-concurrent"
+        ]
+
+    [rejected] = findings("ALTER TABLE m DETACH PARTITION m1 CONCURRENTLY;")
+    assert rejected.message.startswith("PostgreSQL rejects")
+    [plain] = findings("ALTER TABLE m DETACH PARTITION m1;")
+    assert "CONCURRENTLY (its own step)" not in plain.fix

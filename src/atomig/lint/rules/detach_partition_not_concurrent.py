@@ -8,8 +8,8 @@ partition: every query on any partition waits.
 ## Instead
 `ALTER TABLE parent DETACH PARTITION child CONCURRENTLY` (PostgreSQL 14 and later): SHARE
 UPDATE EXCLUSIVE only. It cannot run in a transaction block (atomig runs it as its own step)
-and is not allowed when the parent has a default partition. If it is interrupted, finish it
-with `… DETACH PARTITION child FINALIZE`.
+and is not allowed when the parent has a default partition (known from history: reported as
+rejected). If it is interrupted, finish it with `… DETACH PARTITION child FINALIZE`.
 """
 
 from __future__ import annotations
@@ -50,6 +50,11 @@ BAD = (
         before=_BEFORE,
         pg=(None, 13),
     ),
+    Example(
+        "ALTER TABLE events DETACH PARTITION events_2024 CONCURRENTLY;",
+        before=_BEFORE + "\nCREATE TABLE events_other PARTITION OF events DEFAULT;",
+        pg=(14, None),
+    ),
 )
 GOOD = (
     Example(
@@ -62,11 +67,22 @@ GOOD = (
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     parent = alter_relation(stmt)
+    # A default partition (known from history) forbids CONCURRENTLY (PG 15 and 18).
+    known = ctx.table(parent)
+    default = known.default_partition if known is not None else None
+    default = default if default is not None and ctx.table(default) else None
     for _, cmd in commands(stmt, "AT_DetachPartition"):
         partcmd = (cmd.get("def") or {}).get("PartitionCmd", {})
         child = range_var(partcmd.get("name"))
+        alone = "alone in its step, in a quiet period with a short lock_timeout"
         if partcmd.get("concurrent"):
-            if not ctx.version.detach_partition_concurrently:
+            if default is not None:
+                yield Hit(
+                    f"PostgreSQL rejects DETACH … CONCURRENTLY while {parent} has a "
+                    f"default partition ({default})",
+                    f"DETACH PARTITION {child} without CONCURRENTLY, {alone}",
+                )
+            elif not ctx.version.detach_partition_concurrently:
                 yield Hit(
                     f"PostgreSQL {ctx.version.major} has no DETACH … CONCURRENTLY (14+): "
                     "it rejects this statement",
@@ -74,7 +90,11 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
                     "with a short lock_timeout",
                 )
             continue
-        if ctx.version.detach_partition_concurrently:
+        if default is not None:
+            fix = (
+                f"{parent} has a default partition, so no CONCURRENTLY: run it {alone}"
+            )
+        elif ctx.version.detach_partition_concurrently:
             fix = f"use DETACH PARTITION {child} CONCURRENTLY (its own step)"
         else:
             fix = (
