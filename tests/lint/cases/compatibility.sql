@@ -97,3 +97,8 @@ ALTER DOMAIN email_address DROP NOT NULL;
 -- expect-not: drop-not-null
 CREATE DOMAIN code AS text NOT NULL;
 ALTER DOMAIN code DROP NOT NULL;
+
+-- expect: rename-table
+-- a view with the old name that does not read the renamed table keeps nothing working
+ALTER TABLE orders RENAME TO purchases;
+CREATE VIEW orders AS SELECT 1 AS id;

@@ -25,7 +25,8 @@ from atomig.lint.finding import Hit, Severity
 from atomig.lint.rule import Example
 from atomig.lint.schema import key_of
 from atomig.sql.classify import name_list, range_var
-from atomig.sql.parse import Statement
+from atomig.sql.facts import QualifiedName
+from atomig.sql.parse import Statement, walk
 
 ID = "rename-table"
 SEVERITY = Severity.WARNING
@@ -87,13 +88,25 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
 
 
 def _view_keeps(stmt: Statement, ctx: LintContext) -> bool:
-    """A view with the table's old name follows in the same transaction: old queries go
-    on working through it (a simple view is updatable) from the moment both commit."""
-    relation = range_var(stmt.body.get("relation"))
-    return relation is not None and any(
+    """A view with the table's old name, reading the table under its new name, follows in
+    the same transaction: old queries go on working through it (a simple view is
+    updatable) from the moment both commit."""
+    body, relation = stmt.body, range_var(stmt.body.get("relation"))
+    if relation is None:
+        return False
+    new = key_of(
+        QualifiedName(relation.schema, body["newname"])
+        if stmt.kind == "RenameStmt"
+        else QualifiedName(body.get("newschema"), relation.name)
+    )
+    return any(
         mate.kind == "ViewStmt"
         and (view := range_var(mate.body.get("view"))) is not None
         and key_of(view) == key_of(relation)
+        and any(
+            key == "RangeVar" and (read := range_var(value)) and key_of(read) == new
+            for key, value in walk(mate.body.get("query"))
+        )
         for mate in ctx.step_mates(stmt)
     )
 
