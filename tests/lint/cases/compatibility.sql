@@ -102,3 +102,12 @@ ALTER DOMAIN code DROP NOT NULL;
 -- a view with the old name that does not read the renamed table keeps nothing working
 ALTER TABLE orders RENAME TO purchases;
 CREATE VIEW orders AS SELECT 1 AS id;
+
+-- expect-not: rename-column
+-- the column this migration added: nothing running uses it yet
+ALTER TABLE orders ADD COLUMN id_new bigint;
+ALTER TABLE orders RENAME COLUMN id_new TO id_big;
+
+-- expect: rename-column
+ALTER TABLE orders ADD COLUMN id_new bigint;
+ALTER TABLE orders RENAME COLUMN id TO id_old;

@@ -9,6 +9,9 @@ rollback of the application fails the other way).
 Expand and contract: add the new column, write both (trigger or application), backfill,
 switch readers, stop writing the old one, drop it in a later migration. Or give the table a
 view with the old name for the transition.
+
+## Notes
+Not reported for a column the same migration added (nothing running uses it yet).
 """
 
 from __future__ import annotations
@@ -37,9 +40,11 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     if body.get("renameType") != "OBJECT_COLUMN":
         return
     table = range_var(body.get("relation"))
-    if ctx.is_new(table) or ctx.created_by_this_up(table, body.get("newname")):
-        return
     old, new = body.get("subname"), body.get("newname")
+    if ctx.is_new(table) or ctx.created_by_this_up(table, new):
+        return
+    if ctx.made_here("column", table, old or ""):
+        return  # a column this migration added (the new key of a swap): no code uses it
     yield Hit(
         f"renaming {table}.{old} to {new} breaks every running query that still names "
         f"{old}",
