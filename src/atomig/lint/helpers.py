@@ -857,3 +857,16 @@ def default_partition(
     if ctx.table(default) is None and ctx.catalog_table(default) is None:
         return None
     return default
+
+
+def readded_in_step(stmt: Statement, ctx: LintContext, constraint: str) -> bool:
+    """``stmt`` (or a statement after it in the same transaction step) adds a constraint
+    named ``constraint`` to the same table again: dropped and re-added (a primary key
+    moved to a new column, a CHECK redefined), the rule is never off for other sessions."""
+    table = alter_relation(stmt)
+    return table is not None and any(
+        mate.kind == "AlterTableStmt"
+        and alter_relation(mate) == table
+        and any(con.get("conname") == constraint for con in added_constraints(mate))
+        for mate in (stmt, *ctx.step_mates(stmt))
+    )

@@ -111,3 +111,14 @@ ALTER TABLE orders RENAME COLUMN id_new TO id_big;
 -- expect: rename-column
 ALTER TABLE orders ADD COLUMN id_new bigint;
 ALTER TABLE orders RENAME COLUMN id TO id_old;
+
+-- expect-not: drop-object
+-- dropped and re-made in the same transaction: the rule is never off for other sessions
+ALTER TABLE orders DROP CONSTRAINT orders_total_check;
+ALTER TABLE orders ADD CONSTRAINT orders_total_check CHECK (total >= 0) NOT VALID;
+
+-- expect: drop-object
+BEGIN;
+ALTER TABLE orders DROP CONSTRAINT orders_total_check;
+COMMIT;
+ALTER TABLE orders ADD CONSTRAINT orders_total_check CHECK (total >= 0) NOT VALID;

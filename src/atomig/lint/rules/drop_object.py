@@ -30,6 +30,7 @@ from atomig.lint.helpers import (
     altered_table,
     commands,
     key_referrers,
+    readded_in_step,
     subcommand_offset,
 )
 from atomig.lint.rule import Example
@@ -109,8 +110,10 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
                     offset=subcommand_offset(stmt, name),
                 )
                 continue
-            if ctx.made_here("constraint", table, name):
-                continue  # made by this migration: nothing outside it relies on it
+            if ctx.made_here("constraint", table, name) or readded_in_step(
+                stmt, ctx, name
+            ):
+                continue  # made by this migration, or re-made before anyone sees it gone
             yield Hit(
                 f"dropping constraint {name} of {table} stops enforcing its rule "
                 "for every writer",
