@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from pglast import parser as _pg
 
@@ -56,10 +57,18 @@ def name_offsets(text: str, name: str) -> list[int]:
     >>> name_offsets("ALTER TABLE Name DROP COLUMN name", "name")
     [12, 29]
     """
+    return [start for start, spelled in _identifiers(text) if spelled == name]
+
+
+@lru_cache(maxsize=64)
+def _identifiers(text: str) -> tuple[tuple[int, str], ...]:
+    """``(character offset, name as PostgreSQL reads it)`` of every identifier-like token
+    of a statement. Cached: several rules ask about the same statement in a row, and the
+    scan builds a Python object per token."""
     try:
         tokens = _pg.scan(text)
     except Exception:  # an unparsable statement never reaches the rules
-        return []
+        return ()
     found = []
     for token in tokens:
         if token.name != "IDENT" and token.kind == "NO_KEYWORD":
@@ -68,6 +77,5 @@ def name_offsets(text: str, name: str) -> list[int]:
         spelled = (
             raw[1:-1].replace('""', '"') if raw[:1] == '"' else raw.translate(_FOLD)
         )
-        if spelled == name:
-            found.append(token.start)
-    return found
+        found.append((token.start, spelled))
+    return tuple(found)
