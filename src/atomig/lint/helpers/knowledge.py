@@ -1,0 +1,250 @@
+"""What the history and the live catalog say about columns, types, indexes and dependents (NOT
+NULL proofs, domains, rewrites, views and keys that depend on an object)."""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Collection, Sequence
+from typing import TYPE_CHECKING
+
+from atomig.lint.helpers.shapes import Body, commands, q
+from atomig.lint.schema import Key, key_of
+from atomig.sql.facts import QualifiedName
+from atomig.sql.parse import Statement
+from atomig.sql.types import UTC_ZONES, TypeRef, change_rewrites, using_keeps_column
+
+if TYPE_CHECKING:
+    from atomig.lint.context import LintContext
+
+
+def constraint_known(ctx: LintContext, table: QualifiedName, constraint: str) -> bool:
+    """The replayed history knows ``constraint`` of ``table`` (then it, not the live
+    catalog, says what the constraint is at this point of the migrations)."""
+    known = ctx.table(table)
+    return known is not None and constraint in known.constraints
+
+
+def proven_not_null(stmt: Statement, table: QualifiedName, ctx: LintContext) -> bool:
+    """An ALTER TABLE of nothing but SET NOT NULL on columns that a validated ``CHECK (col
+    IS NOT NULL)`` proves: PostgreSQL 12+ skips the scan."""
+    return (
+        stmt.kind == "AlterTableStmt"
+        and ctx.version.set_not_null_uses_check
+        and all(
+            subtype == "AT_SetNotNull"
+            and ctx.has_validated_not_null_check(table, cmd.get("name", ""))
+            for subtype, cmd in commands(stmt)
+        )
+    )
+
+
+def domain_base(type_: TypeRef, ctx: LintContext) -> tuple[TypeRef, bool]:
+    """The type under a domain the live catalog knows (a cast between the two is a
+    relabel), and whether a CHECK or NOT NULL constraint of the domain applies."""
+    domains = ctx.catalog.domains if ctx.catalog is not None else {}
+    key = f"{type_.schema}.{type_.name}" if type_.schema else type_.name
+    found = None if type_.array else domains.get(key)
+    return (type_, False) if found is None else (TypeRef.parse(found[0]), found[1])
+
+
+def type_change_rewrites(
+    stmt: Statement, table: QualifiedName, cmd: Body, ctx: LintContext
+) -> bool:
+    """``ALTER COLUMN … TYPE`` (the ``AlterTableCmd`` of ``stmt``) rewrites ``table``, or
+    may: the old type is unknown. Decided as column-type-rewrite decides it."""
+    column = cmd.get("name", "")
+    coldef = (cmd.get("def") or {}).get("ColumnDef", {})
+    new, checked = domain_base(TypeRef.from_node(coldef.get("typeName") or {}), ctx)
+    old = ctx.column_type(table, column)
+    if old is None or checked:
+        return True
+    using = not using_keeps_column(coldef, column)
+    old = domain_base(old, ctx)[0]
+    # (the zone is looked up only for the one pair it decides)
+    utc = {old.name, new.name} == {"timestamp", "timestamptz"} and in_utc(stmt, ctx)
+    return change_rewrites(old, new, using=using, utc=utc)
+
+
+def in_utc(stmt: Statement, ctx: LintContext) -> bool:
+    """On PostgreSQL 12+, ``stmt`` runs with a TimeZone of fixed zero offset: set earlier
+    in the file, else the live catalog's session default (unknown offline: False)."""
+    if not ctx.version.at_least(12):
+        return False
+    zone = session_timezone(stmt, ctx)
+    return zone is not None and zone.lower() in UTC_ZONES
+
+
+def session_timezone(stmt: Statement, ctx: LintContext) -> str | None:
+    """The TimeZone in force at ``stmt``: the last ``SET TimeZone`` before it in the file
+    (a ``SET LOCAL`` only within the same step), else the live catalog's, else None."""
+    statements, step = ctx.script.statements, ctx.steps[stmt.index].step
+    memo = ctx.scratch("session-timezone")
+    if "sets" not in memo:  # the file's SET statements, found once
+        memo["sets"] = [s.index for s in statements if s.kind == "VariableSetStmt"]
+    sets: list[int] = memo["sets"]
+    for index in reversed(sets[: bisect_left(sets, stmt.index)]):
+        body = statements[index].body
+        if body.get("kind") == "VAR_RESET_ALL":
+            break
+        if body.get("name") != "timezone":
+            continue
+        if body.get("is_local") and ctx.steps[index].step != step:
+            continue
+        if body.get("kind") != "VAR_SET_VALUE":
+            break  # DEFAULT, LOCAL, RESET: the session default again
+        const = ((body.get("args") or [{}])[0]).get("A_Const", {})
+        value = const.get("sval", {}).get("sval")
+        return str(value if value is not None else const.get("ival", {}).get("ival", 0))
+    catalog = ctx.catalog
+    return catalog.timezone if catalog is not None and catalog.timezone else None
+
+
+def dependents(
+    ctx: LintContext,
+    table: QualifiedName,
+    column: str | None = None,
+    *,
+    views_only: bool = False,
+    dropped_too: Collection[Key] = (),
+) -> list[str]:
+    """The views and other tables' foreign keys that depend on ``table`` (on any of it
+    when ``column`` is None): PostgreSQL refuses to drop it without CASCADE, and to change
+    the type of a column a view reads. Known from the live catalog (views, foreign keys)
+    and the history (foreign keys), less what the history or this file already dropped
+    and the tables in ``dropped_too`` (dropped by the same statement)."""
+    schema, target, found = ctx.schema, key_of(table), dict[str, None]()
+    if column is None and not views_only:
+        for here in schema.referrers.get(target, ()):
+            other = schema.tables.get(here)
+            if other is None or here == target or here in dropped_too:
+                continue
+            for con in other.constraints.values():
+                refs = con.references
+                if refs is not None and key_of(refs) == target:
+                    found[f"foreign key {q(con.name)} of {other.name}"] = None
+    live = ctx.catalog_table(table)
+    if live is None or schema.creator("relation", table) is not None:
+        return list(found)  # a table the history made: only the history knows it
+    groups = (
+        live.dependents.values()
+        if column is None
+        else [live.dependents.get(column, ())]
+    )
+    for group in groups:
+        for dep in group:
+            relation = QualifiedName(*dep.relation)
+            gone = dep.relation in dropped_too or schema.dropped("relation", relation)
+            if dep.constraint:
+                gone = (
+                    gone
+                    or views_only
+                    or schema.dropped("constraint", relation, dep.constraint)
+                    or constraint_known(ctx, relation, dep.constraint)
+                )
+            else:
+                gone = gone or schema.creator("relation", relation) is not None
+            if not gone:
+                found[str(dep)] = None
+    return list(found)
+
+
+def constraint_of_index(
+    ctx: LintContext, index: QualifiedName
+) -> tuple[QualifiedName, str] | None:
+    """The table and kind (``PRIMARY KEY``, ``UNIQUE``, ``EXCLUDE``) of the constraint
+    whose index ``index`` is (it bears the constraint's name): PostgreSQL refuses to drop
+    such an index. From the history, else the live catalog."""
+    table = ctx.table_of_index(index)
+    known, live = ctx.table(table), ctx.catalog_table(table)
+    if known is not None and index.name in known.constraints:
+        kind = known.constraints[index.name].kind
+    elif known is None and live is not None and index.name in live.constraints:
+        kind = _CONTYPES.get(live.constraints[index.name].kind, "")
+    else:
+        return None
+    label = _INDEXED_KINDS.get(kind)
+    return None if table is None or label is None else (table, label)
+
+
+_INDEXED_KINDS = {"primary": "PRIMARY KEY", "unique": "UNIQUE", "exclusion": "EXCLUDE"}
+
+
+_CONTYPES = {"p": "primary", "u": "unique", "x": "exclusion"}  # pg_constraint.contype
+
+
+def existing_unique_index(
+    ctx: LintContext, table: QualifiedName | None, columns: Sequence[str]
+) -> str | None:
+    """A unique index on exactly ``columns`` (in any order) that ``ADD CONSTRAINT …
+    USING INDEX`` can adopt: valid, no WHERE, no expression, not yet a constraint's. From
+    the history, else the live catalog (a table older than the history)."""
+    wanted, known = set(columns), ctx.table(table)
+    if known is not None:
+        for index in known.indexes.values():
+            if (
+                index.unique
+                and set(index.columns) == wanted
+                and index.name not in known.constraints
+            ):
+                return index.name
+        if not known.placeholder:
+            return None
+    live = ctx.catalog_table(table)
+    if live is None:
+        return None
+    for name, cols, _ in live.indexes:
+        if (
+            name in live.plain_unique_indexes
+            and set(cols) == wanted
+            and len(cols) == len(columns)
+            and name not in live.constraints
+            and not ctx.schema.dropped("index", QualifiedName(live.schema, name))
+        ):
+            return name
+    return None
+
+
+def indexes_on(ctx: LintContext, table: QualifiedName, column: str) -> list[str]:
+    """The names of the indexes that contain ``column`` of ``table`` as a plain column:
+    from the history (a placeholder with none: the live catalog), else the catalog."""
+    known = ctx.table(table)
+    if known is not None:
+        found = [i.name for i in known.indexes.values() if column in i.columns]
+        if found or not known.placeholder:
+            return found
+    live = ctx.catalog_table(table)
+    return [name for name, cols, _ in (live.indexes if live else ()) if column in cols]
+
+
+def has_validated_check(table: QualifiedName | None, ctx: LintContext) -> bool:
+    """A validated CHECK on the table (of a partition: assumed to prove its bound; of a
+    default partition, to exclude the new one). From history, else the live catalog."""
+    known = ctx.table(table)
+    if known is not None and any(
+        c.kind == "check" and c.validated for c in known.constraints.values()
+    ):
+        return True
+    if known is not None and not known.placeholder:
+        return False
+    live = ctx.catalog_table(table)
+    return live is not None and any(
+        con.kind == "c"
+        and con.validated
+        and not ctx.schema.dropped("constraint", table, name)
+        for name, con in live.constraints.items()
+    )
+
+
+def default_partition(
+    parent: QualifiedName | None, ctx: LintContext
+) -> QualifiedName | None:
+    """The DEFAULT partition of ``parent``, known to exist: history, else live catalog."""
+    known = ctx.table(parent)
+    default = None if known is None else known.default_partition
+    live = ctx.catalog_table(parent)
+    if default is None and (known is None or known.placeholder) and live is not None:
+        pair = live.default_partition
+        default = None if pair is None else QualifiedName(*pair)
+    if ctx.table(default) is None and ctx.catalog_table(default) is None:
+        return None
+    return default
