@@ -71,6 +71,7 @@ class CatalogTable:
         dependents: column name (``""``: the table itself) → the views and other tables'
             foreign keys that depend on it.
         default_partition: the ``(schema, name)`` of a partitioned table's DEFAULT one.
+        policies: its permissive row-security policies (``pg_policy``).
     """
 
     schema: str
@@ -86,6 +87,7 @@ class CatalogTable:
     plain_unique_indexes: frozenset[str] = frozenset()
     dependents: Mapping[str, tuple[CatalogDependent, ...]] = field(default_factory=dict)
     default_partition: Key | None = None
+    policies: int = 0
 
     @property
     def estimated_rows(self) -> int:

@@ -238,6 +238,17 @@ class SchemaState:
         schema, plain = key_of(name)
         return ("drop:" + kind, schema, plain, sub) in self.created
 
+    def policies(self, table: QualifiedName) -> list[str]:
+        """The permissive row-security policies the history created on ``table`` and did
+        not drop."""
+        schema, plain = key_of(table)
+        return [
+            key[3]
+            for key in self.created
+            if key[0] == "policy" and key[1] == schema and key[2] == plain
+            if ("drop:policy", schema, plain, key[3]) not in self.created
+        ]
+
     def _log(self, kind: str, name: QualifiedName, origin: str, sub: str = "") -> None:
         schema, plain = key_of(name)
         self.created[(kind, schema, plain, sub)] = origin
@@ -495,6 +506,10 @@ def _drop(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
             state.tables.pop(key_of(name), None)
         if remove in ("OBJECT_TABLE", "OBJECT_MATVIEW", "OBJECT_VIEW"):
             state._log_drop("relation", name, origin)
+        elif remove == "OBJECT_POLICY" and len(items) > 1:  # [table name…, policy]
+            state._log_drop(
+                "policy", name_list(items[:-1]), origin, items[-1]["String"]["sval"]
+            )
         elif remove == "OBJECT_INDEX":
             state._log_drop("index", name, origin)
             owner = state.index_owner.pop(key_of(name), None)
@@ -526,6 +541,13 @@ def _trigger(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
     trigger = body.get("trigname")
     if table is not None and trigger:
         state._log("trigger", table, origin, trigger)
+
+
+def _policy(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
+    # Only permissive policies open rows (restrictive ones alone still deny every row).
+    table = range_var(body.get("table"))
+    if table is not None and body.get("policy_name") and body.get("permissive"):
+        state._log("policy", table, origin, body["policy_name"])
 
 
 def _rename(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
@@ -576,6 +598,7 @@ _APPLY = {
     "RenameStmt": _rename,
     "AlterObjectSchemaStmt": _set_schema,
     "CreateTrigStmt": _trigger,
+    "CreatePolicyStmt": _policy,
     "CreateFunctionStmt": _object("function", "funcname"),
     "ViewStmt": _object("relation", "view", relation=True),
     "CreateSeqStmt": _object("relation", "sequence", relation=True),

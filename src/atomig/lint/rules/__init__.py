@@ -44,6 +44,7 @@ from atomig.lint.rules import (
     rename_column,
     rename_table,
     rewriting_alter,
+    row_security_without_policy,
     sequence_restart,
     serial_column_added,
     set_not_null,
@@ -114,6 +115,7 @@ MODULES = (
     drop_not_null,
     drop_object,
     enum_value_change,
+    row_security_without_policy,
     # types and naming
     prefer_jsonb,
     prefer_bigint,
