@@ -8,6 +8,12 @@ import json
 
 UP = "CREATE INDEX CONCURRENTLY IF NOT EXISTS legacy_email ON legacy (email);\n"
 DOWN = "DROP INDEX CONCURRENTLY IF EXISTS legacy_email;\n"
+# A second migration, pending after the first is applied.
+NOTE = (
+    "20261202_0900_legacy_note",
+    "ALTER TABLE legacy ADD COLUMN note text;\n",
+    "ALTER TABLE legacy DROP COLUMN IF EXISTS note;\n",
+)
 
 
 def _brownfield(project):
@@ -55,11 +61,7 @@ def test_applied_migrations_are_in_the_target_schema_not_replayed(project):
     _brownfield(project)
     _from_target(project)
     assert project.cli("up").exit_code == 0
-    project.add(
-        "20261202_0900_legacy_note",
-        "ALTER TABLE legacy ADD COLUMN note text;\n",
-        "ALTER TABLE legacy DROP COLUMN IF EXISTS note;\n",
-    )
+    project.add(*NOTE)
     result = project.cli("verify", "--json")
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
@@ -110,11 +112,7 @@ def test_verify_pending_replays_the_applied_migrations_after_the_base_schema(pro
     project.database.execute(BASE)  # the target as it was before its first migration
     project.add("20261201_0900_legacy_email", UP, DOWN)
     assert project.cli("up").exit_code == 0
-    project.add(
-        "20261202_0900_legacy_note",
-        "ALTER TABLE legacy ADD COLUMN note text;\n",
-        "ALTER TABLE legacy DROP COLUMN IF EXISTS note;\n",
-    )
+    project.add(*NOTE)
     result = project.cli("verify", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["replayed"] == 1

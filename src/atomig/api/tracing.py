@@ -24,10 +24,9 @@ from atomig.config import Settings
 from atomig.db.connect import connect
 from atomig.errors import UsageError
 from atomig.events import Event, Reporter, null_reporter
-from atomig.run import ledger
 from atomig.run.context import RunContext
 from atomig.run.interrupt import Interrupt
-from atomig.run.session import Session, open_session
+from atomig.run.session import open_session
 from atomig.source.layout import discover_migrations, find_migration
 from atomig.source.model import Migration
 from atomig.verify.config import safety_settings
@@ -94,14 +93,15 @@ def trace(
     safety = safety_settings(settings)
     with open_session(settings, report) as session, stoppable(report) as interrupt:
         wanted = find_migration(migrations, version) if version is not None else None
-        # Starting from the target's schema holds for pending migrations only: an applied
-        # one is traced on a replay of the migrations before it.
-        from_target = starts_from_target(settings) and (
-            wanted is None or not _applied(settings, session, wanted)
-        )
+        from_target = starts_from_target(settings)
         replay, todo, notes = split_applied(
             settings, session, migrations, False, from_target=from_target
         )
+        if from_target and wanted is not None and wanted not in todo:
+            # Starting from the target's schema holds for pending migrations only: an
+            # applied one is traced on a replay of the migrations before it.
+            from_target = False
+            replay, todo, notes = split_applied(settings, session, migrations, False)
         schema_sql = target_schema_sql(settings, session) if from_target else None
         if wanted is not None:
             replay = [r for r in replay if r.migration.id < wanted.id]
@@ -153,11 +153,6 @@ def trace(
                 seeded=tuple(seeded),
                 notes=tuple(notes),
             )
-
-
-def _applied(settings: Settings, session: Session, migration: Migration) -> bool:
-    state = ledger.read_ledger(session.conn, settings.ledger_schema)
-    return migration.id.order_key in state.applied
 
 
 def _trace_all(
