@@ -32,3 +32,7 @@ ALTER TABLE accounts DISABLE ROW LEVEL SECURITY;
 -- expect: row-security-without-policy
 CREATE POLICY accounts_only_mine ON accounts AS RESTRICTIVE USING (owner = current_user);
 ALTER TABLE accounts ENABLE ROW LEVEL SECURITY;
+
+-- ENABLE and FORCE in one statement: one hazard, one finding.
+-- expect: row-security-without-policy
+ALTER TABLE accounts ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;

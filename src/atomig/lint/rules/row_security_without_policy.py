@@ -68,30 +68,31 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     table = altered_table(stmt)
     if table is None or ctx.is_new(table) or ctx.direction == "down":
         return
-    for subtype, _ in commands(stmt, *SUBTYPES):
-        known, policies = _policies(stmt, table, ctx)
-        if policies:
-            return
-        who = (
-            "its owner included"
-            if subtype == "AT_ForceRowSecurity"
-            else "except its owner"
-        )
-        yield Hit(
-            f"row-level security on {table} with no policy: every role ({who}; superusers "
-            "and BYPASSRLS roles aside) then reads no rows of it and cannot write it"
-            + (
-                ""
-                if known
-                else " (no policy is known: none in the migrations, and no "
-                "database to ask)"
-            ),
-            f"create its policies first, in the same transaction: CREATE POLICY … ON "
-            f"{table} USING (…), then enable row-level security",
-            relation=table,
-            severity=None if known else Severity.WARNING,
-        )
+    # One finding per statement: ENABLE and FORCE together are one hazard.
+    subtypes = {sub for sub, _ in commands(stmt, *SUBTYPES)}
+    if not subtypes:
         return
+    known, policies = _policies(stmt, table, ctx)
+    if policies:
+        return
+    who = (
+        "its owner included"
+        if "AT_ForceRowSecurity" in subtypes
+        else "except its owner"
+    )
+    yield Hit(
+        f"row-level security on {table} with no policy: every role ({who}; superusers "
+        "and BYPASSRLS roles aside) then reads no rows of it and cannot write it"
+        + (
+            ""
+            if known
+            else " (no policy is known: none in the migrations, and no database to ask)"
+        ),
+        f"create its policies first, in the same transaction: CREATE POLICY … ON "
+        f"{table} USING (…), then enable row-level security",
+        relation=table,
+        severity=None if known else Severity.WARNING,
+    )
 
 
 def _policies(
