@@ -419,9 +419,7 @@ def _lint_migrations(
         # add (an index for a foreign key added one migration earlier) is known.
         final = SchemaState()
         for migration in migrations:
-            up = parse(migration.up) if migration.up else None
-            for stmt in up.script or () if up else ():
-                final.apply(stmt, migration.name)
+            engine.replay_migration(migration, final, parse)
         engine.final_schema = final
 
     findings: list[Finding] = []
