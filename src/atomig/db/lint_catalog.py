@@ -37,7 +37,8 @@ _LINT_TABLES = """
             WHERE (l.oid = c.oid AND c.relkind <> 'p')
                OR l.oid IN (SELECT relid FROM pg_partition_tree(c.oid) WHERE isleaf))::bigint,
            pg_total_relation_size(c.oid), c.relkind = 'p', c.relispopulated,
-           (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid AND p.polpermissive)
+           (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid AND p.polpermissive),
+           c.relkind = 'f'
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('r', 'p', 'm', 'f') AND c.relname = ANY (%(names)s)
       AND n.nspname NOT IN ('pg_catalog', 'information_schema')
@@ -245,8 +246,19 @@ def read_lint_catalog(
     )
     tables: dict[int, dict[str, Any]] = {}
     rows_of = conn.execute(_LINT_TABLES, {"names": names})
-    for oid, schema, name, rows, size, partitioned, populated, policies in rows_of:
+    for (
+        oid,
+        schema,
+        name,
+        rows,
+        size,
+        partitioned,
+        populated,
+        policies,
+        foreign,
+    ) in rows_of:
         tables[oid] = {
+            "foreign": bool(foreign),
             "policies": int(policies),
             "partitioned": bool(partitioned),
             "populated": bool(populated),
@@ -309,6 +321,7 @@ def read_lint_catalog(
                 },
                 defaults.get((t["schema"], t["name"])),
                 t["policies"],
+                t["foreign"],
             )
             for t in tables.values()
         },

@@ -72,6 +72,7 @@ class CatalogTable:
             foreign keys that depend on it.
         default_partition: the ``(schema, name)`` of a partitioned table's DEFAULT one.
         policies: its permissive row-security policies (``pg_policy``).
+        foreign: a foreign table (``relkind 'f'``): its rows are remote.
     """
 
     schema: str
@@ -88,6 +89,7 @@ class CatalogTable:
     dependents: Mapping[str, tuple[CatalogDependent, ...]] = field(default_factory=dict)
     default_partition: Key | None = None
     policies: int = 0
+    foreign: bool = False
 
     @property
     def estimated_rows(self) -> int:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from atomig.errors import SourceError
 from atomig.lint.catalog import CatalogFacts, CatalogTable
 from atomig.lint.finding import Severity
+from atomig.lint.foreign import known_foreign
 from atomig.lint.helpers import declared_types
 from atomig.lint.schema import Key, SchemaState, Table, key_of
 from atomig.sql.classify import statement_facts, validates_constraint
@@ -148,10 +149,15 @@ class LintContext:
             yield statements[index]
 
     def declared_types(self, stmt: Statement) -> list[tuple[str, TypeRef, Any]]:
-        """Column types the statement declares (computed once; several rules read them)."""
+        """Column types the statement declares (computed once; the type-choice rules read
+        them). A foreign table's declare none: its types mirror the remote table's, so the
+        choice is not the migration's."""
         found = self._types.get(stmt.index)
         if found is None:
-            found = self._types[stmt.index] = list(declared_types(stmt))
+            foreign = stmt.body.get("objtype") == "OBJECT_FOREIGN_TABLE"
+            found = self._types[stmt.index] = (
+                [] if foreign else list(declared_types(stmt))
+            )
         return found
 
     def scratch(self, rule: str) -> Any:
@@ -186,6 +192,10 @@ class LintContext:
         if self.catalog is None or name is None:
             return None
         return self.catalog.table(name.schema, name.name)
+
+    def is_foreign(self, name: QualifiedName) -> bool:
+        """``name`` is a foreign table (known from history or the live catalog)."""
+        return known_foreign(name, self.schema, self.catalog)
 
     def table_of_index(self, name: QualifiedName) -> QualifiedName | None:
         """The table an index belongs to: from history, else the live catalog."""

@@ -14,6 +14,7 @@ from atomig.errors import SourceError
 from atomig.lint.catalog import CatalogFacts
 from atomig.lint.context import LintContext, LintOptions, PlanOutcome
 from atomig.lint.finding import Finding, Hit, Severity
+from atomig.lint.foreign import as_foreign_alters
 from atomig.lint.judge import Judge
 from atomig.lint.registry import all_rules
 from atomig.lint.rule import Rule
@@ -246,7 +247,7 @@ class Engine:
                     "fix the statement; atomig parses with PostgreSQL's own parser",
                 )
             ]
-        script = parsed.script
+        script = as_foreign_alters(parsed.script, schema, self.catalog)
         if not report:
             for stmt in script.statements:
                 schema.apply(stmt, migration)

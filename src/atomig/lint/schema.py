@@ -96,6 +96,8 @@ class Table:
     # False for a materialized view made or refreshed WITH NO DATA: nothing can read it,
     # and PostgreSQL rejects REFRESH … CONCURRENTLY of it.
     populated: bool = True
+    # A foreign table: its rows are remote, so no ALTER of it scans or rewrites anything.
+    foreign: bool = False
 
     def copy(self) -> Table:
         """An independent copy (the schema forks per down file)."""
@@ -111,6 +113,7 @@ class Table:
             self.attached_by,
             self.default_partition,
             self.populated,
+            self.foreign,
         )
 
     @property
@@ -370,11 +373,15 @@ class SchemaState:
             self._add_constraint(table, con, (name,), origin)
 
 
-def _create(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
+def _create(
+    state: SchemaState, body: Mapping[str, Any], origin: str, *, foreign: bool = False
+) -> None:
     name = range_var(body.get("relation"))
     if name is None or (body.get("if_not_exists") and state.table(name) is not None):
         return  # IF NOT EXISTS on a table that exists: PostgreSQL skips it
-    table = Table(name, origin=origin, partitioned=bool(body.get("partspec")))
+    table = Table(
+        name, origin=origin, partitioned=bool(body.get("partspec")), foreign=foreign
+    )
     for element in body.get("tableElts", ()):
         if "ColumnDef" in element:
             state._column(table, element["ColumnDef"], origin)
@@ -389,6 +396,10 @@ def _create(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
         _set_default_partition(state, parents[0] if parents else None, name)
     state._add_table(table)
     state._log("relation", name, origin)
+
+
+def _create_foreign(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
+    _create(state, body.get("base") or {}, origin, foreign=True)
 
 
 def _create_as(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
@@ -414,11 +425,17 @@ def _select_into(state: SchemaState, body: Mapping[str, Any], origin: str) -> No
         _create_as(state, {"into": body["intoClause"]}, origin)
 
 
+_ALTERED_TABLES = ("OBJECT_TABLE", "OBJECT_FOREIGN_TABLE")
+
+
 def _alter(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
     name = range_var(body.get("relation"))
-    if name is None or body.get("objtype", "OBJECT_TABLE") != "OBJECT_TABLE":
+    objtype = body.get("objtype", "OBJECT_TABLE")
+    if name is None or objtype not in _ALTERED_TABLES:
         return
     table = state._followed(name)
+    if objtype == "OBJECT_FOREIGN_TABLE":
+        table.foreign = True  # (a placeholder learns it here)
     for item in body.get("cmds", ()):
         cmd = item.get("AlterTableCmd", {})
         subtype, column_name = cmd.get("subtype"), cmd.get("name", "")
@@ -556,7 +573,7 @@ def _rename(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
     new = body.get("newname", "")
     if relation is None:
         return
-    if kind == "OBJECT_TABLE":
+    if kind in _ALTERED_TABLES:
         _move(state, relation, QualifiedName(relation.schema, new))
     elif kind == "OBJECT_COLUMN":
         table = state._mutable(key_of(relation))
@@ -584,13 +601,14 @@ def _move(state: SchemaState, old: QualifiedName, new: QualifiedName) -> None:
 
 def _set_schema(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
     relation = range_var(body.get("relation"))
-    if relation is not None and body.get("objectType") == "OBJECT_TABLE":
+    if relation is not None and body.get("objectType") in _ALTERED_TABLES:
         _move(state, relation, QualifiedName(body.get("newschema"), relation.name))
 
 
 _APPLY = {
     "CreateStmt": _create,
     "CreateTableAsStmt": _create_as,
+    "CreateForeignTableStmt": _create_foreign,
     "SelectStmt": _select_into,
     "AlterTableStmt": _alter,
     "IndexStmt": _index,

@@ -6,7 +6,9 @@ the data is gone. Running code that still queries the table fails at once. `DROP
 also takes ACCESS EXCLUSIVE on the table (and on tables referencing it through foreign
 keys). PostgreSQL rejects it while a view reads the table or another table's foreign key
 references it (known from history, and with `--database-url` from the live catalog), unless
-CASCADE, which drops those silently too.
+CASCADE, which drops those silently too. It rejects `DROP TABLE` of a foreign table and
+`DROP FOREIGN TABLE` of a table, IF EXISTS or not. Dropping a foreign table leaves its rows on
+the remote server, but code that reads it still breaks.
 
 ## Instead
 Stop using it in the code first, rename it aside (`ALTER TABLE t RENAME TO t_retired`) in one
@@ -22,6 +24,7 @@ from atomig.lint.finding import Hit, Severity
 from atomig.lint.helpers import dependents
 from atomig.lint.schema import key_of
 from atomig.sql.classify import name_list
+from atomig.sql.facts import QualifiedName
 from atomig.sql.parse import Statement
 
 ID = "drop-table"
@@ -69,7 +72,22 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
                 severity=Severity.ERROR,
             )
             continue
-        if kind == "table" and (ctx.is_new(name) or ctx.created_by_this_up(name)):
+        if kind == "table" and ctx.is_foreign(name):
+            yield _wrong_keyword(
+                stmt, name, "TABLE", "FOREIGN TABLE", "a foreign table"
+            )
+            continue
+        if kind == "foreign table" and _local(ctx, name):
+            yield _wrong_keyword(stmt, name, "FOREIGN TABLE", "TABLE", "not foreign")
+            continue
+        if kind != "schema" and (ctx.is_new(name) or ctx.created_by_this_up(name)):
+            continue
+        if kind == "foreign table":
+            yield Hit(
+                f"dropping foreign table {name} breaks code that still uses it (its "
+                "rows stay on the remote server)",
+                "stop using it first, then drop it in a later migration",
+            )
             continue
         yield Hit(
             f"dropping {kind} {name}{' with CASCADE' if cascade else ''} destroys its "
@@ -78,3 +96,26 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             "stop using it first; rename it aside, drop it in a later migration",
             relation=name if kind == "table" else None,
         )
+
+
+def _local(ctx: LintContext, name: QualifiedName) -> bool:
+    """``name`` is known (from history, else the catalog) to be a table that is not
+    foreign."""
+    known = ctx.table(name)
+    if known is not None:
+        return not (known.foreign or known.placeholder)
+    live = ctx.catalog_table(name)
+    return live is not None and not live.foreign
+
+
+def _wrong_keyword(
+    stmt: Statement, name: QualifiedName, used: str, right: str, why: str
+) -> Hit:
+    """PostgreSQL rejects DROP TABLE of a foreign table and DROP FOREIGN TABLE of a table
+    (even with IF EXISTS: checked on PG 15 and 18)."""
+    guard = "IF EXISTS " if stmt.body.get("missing_ok") else ""
+    return Hit(
+        f"PostgreSQL rejects DROP {used} {name}: it is {why}",
+        f"DROP {right} {guard}{name}",
+        severity=Severity.ERROR,
+    )
