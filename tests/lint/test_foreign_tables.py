@@ -45,14 +45,17 @@ def lint(*ups, major=15):
     ]
     options = LintOptions(version=ServerVersion.from_major(major))
     return [
-        f for f in lint_migrations(migrations, options=options).findings
+        f
+        for f in lint_migrations(migrations, options=options).findings
         if f.path == f"m{len(ups) - 1}.up.sql"
     ]
 
 
 @pytest.mark.parametrize("major", [15, 18])
 def test_alter_table_of_a_foreign_table_from_history_claims_no_scan(major):
-    fired = {f.rule for f in lint(REMOTE, ALTERS.format(t="remote_orders"), major=major)}
+    fired = {
+        f.rule for f in lint(REMOTE, ALTERS.format(t="remote_orders"), major=major)
+    }
     assert not fired & SCAN_RULES, fired
     # The same statements on the plain table are reported (the test can fail).
     plain = {f.rule for f in lint(REMOTE, ALTERS.format(t="orders"), major=major)}
@@ -72,21 +75,27 @@ def test_the_history_follows_a_renamed_foreign_table():
 
 
 def test_drop_table_of_a_foreign_table_is_rejected_with_the_right_keyword():
-    found = [f for f in lint(REMOTE, "DROP TABLE IF EXISTS remote_orders;")]
-    assert [(f.rule, f.severity.name.lower()) for f in found] == [("drop-table", "error")]
+    found = lint(REMOTE, "DROP TABLE IF EXISTS remote_orders;")
+    assert [(f.rule, f.severity.name.lower()) for f in found] == [
+        ("drop-table", "error")
+    ]
     assert "rejects DROP TABLE remote_orders: it is a foreign table" in found[0].message
     assert found[0].fix == "DROP FOREIGN TABLE IF EXISTS remote_orders"
 
 
 def test_drop_foreign_table_of_a_table_is_rejected():
-    found = [f for f in lint(REMOTE, "DROP FOREIGN TABLE orders;")]
-    assert [(f.rule, f.severity.name.lower()) for f in found] == [("drop-table", "error")]
+    found = lint(REMOTE, "DROP FOREIGN TABLE orders;")
+    assert [(f.rule, f.severity.name.lower()) for f in found] == [
+        ("drop-table", "error")
+    ]
     assert found[0].fix == "DROP TABLE orders"
 
 
 def test_dropping_a_foreign_table_keeps_the_remote_rows():
-    found = [f for f in lint(REMOTE, "DROP FOREIGN TABLE remote_orders;")]
-    assert [(f.rule, f.severity.name.lower()) for f in found] == [("drop-table", "warning")]
+    found = lint(REMOTE, "DROP FOREIGN TABLE remote_orders;")
+    assert [(f.rule, f.severity.name.lower()) for f in found] == [
+        ("drop-table", "warning")
+    ]
     assert "rows stay on the remote server" in found[0].message
     assert "destroys" not in found[0].message
 
