@@ -795,3 +795,46 @@ def test_attach_partition_knows_checks_and_the_default_partition_from_the_catalo
         "events_2027" in n and "implied by existing constraints" in n for n in notices
     ), notices
     assert not any("events_default" in n and "implied" in n for n in notices), notices
+
+
+@pytest.mark.parametrize(
+    "moves",
+    [
+        "ALTER TABLE rental RENAME TO rentals;",
+        # renamed, then moved to another schema: both followed back to the catalog's name
+        "ALTER TABLE rental RENAME TO rental_old;\n"
+        "CREATE SCHEMA IF NOT EXISTS archive;\n"
+        "ALTER TABLE rental_old SET SCHEMA archive;\n"
+        "ALTER TABLE archive.rental_old RENAME TO rentals;",
+    ],
+)
+def test_a_table_renamed_by_a_pending_migration_keeps_its_catalog_facts(project, moves):
+    db = project.database
+    db.execute(
+        "CREATE TABLE rental (id bigint PRIMARY KEY, note varchar(10), amount int)"
+    )
+    db.execute("INSERT INTO rental SELECT g, 'x', g FROM generate_series(1, 500) g")
+    db.execute("ANALYZE rental")
+    table = "archive.rentals" if "archive" in moves else "rentals"
+    project.add("20260101_0000_rename", moves, "SELECT 1;")
+    project.add(
+        "20260101_0001_retype",
+        f"ALTER TABLE {table} ALTER COLUMN note TYPE varchar(20);\n"
+        f"ALTER TABLE {table} ALTER COLUMN amount TYPE bigint;",
+        "SELECT 1;",
+    )
+    retype = [
+        (f["line"], f["severity"])
+        for f in findings(project)
+        if f["rule"] == "column-type-rewrite"
+    ]
+    # varchar(10) -> varchar(20) is known to be free; int -> bigint rewrites a table the
+    # catalog knows is small: info.
+    assert retype == [(2, "info")]
+    # Without the catalog the old types and the size are unknown.
+    offline = [
+        (f["line"], f["severity"])
+        for f in findings(project, "--no-database")
+        if f["rule"] == "column-type-rewrite"
+    ]
+    assert offline == [(1, "error"), (2, "error")]

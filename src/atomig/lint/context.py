@@ -188,9 +188,11 @@ class LintContext:
         return self.schema.table(name)
 
     def catalog_table(self, name: QualifiedName | None) -> CatalogTable | None:
-        """The table as the live catalog knows it (only with a database)."""
+        """The table as the live catalog knows it (only with a database), followed through
+        the renames of the history (a pending migration renamed it)."""
         if self.catalog is None or name is None:
             return None
+        name = self.schema.renamed_from.get(key_of(name), name)
         return self.catalog.table(name.schema, name.name)
 
     def is_foreign(self, name: QualifiedName) -> bool:

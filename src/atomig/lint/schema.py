@@ -195,6 +195,9 @@ class SchemaState:
         # Table -> the tables that have had a foreign key to it (candidates: a later drop
         # of the key or table is not removed, so check their constraints).
         self.referrers: MutableMapping[Key, frozenset[Key]] = {}
+        # A table the history did not create, renamed or moved by it: its key now -> its
+        # name before the history (what the live catalog still calls it).
+        self.renamed_from: MutableMapping[Key, QualifiedName] = {}
         self._owned: set[Key] = set()
 
     def fork(self) -> SchemaState:
@@ -205,6 +208,7 @@ class SchemaState:
         child.index_owner = Layered(self.index_owner)
         child.created = Layered(self.created)
         child.referrers = Layered(self.referrers)
+        child.renamed_from = Layered(self.renamed_from)
         return child
 
     def snapshot(self) -> SchemaState:
@@ -214,6 +218,7 @@ class SchemaState:
         copy.index_owner = dict(self.index_owner)
         copy.created = dict(self.created)
         copy.referrers = dict(self.referrers)
+        copy.renamed_from = dict(self.renamed_from)
         self._owned = (
             set()
         )  # tables now shared with the copy: copy them before a change
@@ -591,6 +596,9 @@ def _move(state: SchemaState, old: QualifiedName, new: QualifiedName) -> None:
     """A table renamed or moved to another schema: the same table (and creator)."""
     table = state._mutable(key_of(old))
     creator = state.creator("relation", old)
+    if creator is None and (table is None or table.placeholder):
+        # Older than the history: the live catalog knows it by its first name.
+        state.renamed_from[key_of(new)] = state.renamed_from.pop(key_of(old), old)
     if creator is not None:
         state._log("relation", new, creator)
     if table is not None:
