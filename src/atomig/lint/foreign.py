@@ -61,5 +61,6 @@ def known_foreign(
         return known.foreign
     if catalog is None:
         return False
-    live = catalog.table(name.schema, name.name)
+    first = schema.renamed_from.get(key_of(name), name)  # renamed by the history
+    live = catalog.table(first.schema, first.name)
     return live is not None and live.foreign
