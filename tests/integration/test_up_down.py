@@ -119,6 +119,7 @@ def test_status_check_and_json_shapes(project):
         "running": 0,
         "edited": 0,
         "missing": 0,
+        "broken": 0,
     }
     assert set(document) >= {
         "database",
@@ -347,3 +348,37 @@ def test_a_nul_byte_in_a_file_is_a_clear_error_and_changes_nothing(project):
         assert result.exit_code == 2, result.output
         assert "holds a NUL character (line 1, column 44)" in result.stderr
     assert project.database.scalar("SELECT to_regclass('public.users')") is None
+
+
+def test_status_lists_broken_migrations_instead_of_stopping(project):
+    shop(project)
+    project.cli("up", "--to", "20261101_0900")
+    migrations = project.migrations
+    # An applied migration lost its down file; a pending one has names that disagree; a
+    # stray file's name does not parse.
+    applied_down = next(migrations.glob("20261101_0900_*.down.sql"))
+    applied_down.unlink()
+    pending_down = next(migrations.glob("20261102_0900_*.down.sql"))
+    pending_down.rename(migrations / "20261102_0900_other.down.sql")
+    (migrations / "notes[draft].sql").write_text("SELECT 1;")
+    result = project.cli("status")
+    assert result.exit_code == 0, result.stderr
+    assert "1 pending, 2 broken" in result.stdout
+    assert "up file has no down file" in result.stdout
+    assert "up and down files disagree" in result.stdout
+    assert "notes[draft].sql: file name does not parse" in result.stdout
+    document = json.loads(project.cli("status", "--json").stdout)
+    states = {
+        m["version"]: (m["state"], m["applied_at"] is not None)
+        for m in document["migrations"]
+    }
+    assert states == {
+        "20261101_0900": ("broken", True),
+        "20261102_0900": ("broken", False),
+        "20261103_0900": ("pending", False),
+    }
+    assert document["needs_attention"] is True
+    assert project.cli("status", "--check").exit_code == 4
+    # The commands that change the database still refuse, naming the first problem.
+    refused = project.cli("up")
+    assert refused.exit_code == 2 and "file name does not parse" in refused.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -42,8 +43,8 @@ from atomig.run.status import (
     StatusReport,
     compute_status,
 )
-from atomig.source.layout import discover_migrations, find_migration
-from atomig.source.model import Migration
+from atomig.source.layout import BrokenMigration, discover_migrations, find_migration
+from atomig.source.model import Migration, MigrationId
 from atomig.sql.versions import ServerVersion
 from atomig.verify.config import WatchdogSettings, safety_settings
 
@@ -75,6 +76,7 @@ def _status_of(
     migrations: list[Migration],
     *,
     live_runner: bool = False,
+    broken: Mapping[int, tuple[MigrationId, str]] | None = None,
 ) -> StatusReport:
     state = ledger.read_ledger(session.conn, settings.ledger_schema)
     return StatusReport(
@@ -89,6 +91,7 @@ def _status_of(
                 recorded_texts=lambda version: ledger.applied_texts(
                     session.conn, settings.ledger_schema, version
                 ),
+                broken=broken,
             )
         ),
     )
@@ -100,13 +103,29 @@ def status(
     fingerprint: bool = False,
     report: Reporter = null_reporter,
 ) -> StatusReport:
-    """Applied, pending, partial, edited and missing migrations, INVALID indexes, and (with
-    ``fingerprint``) the schema fingerprint. Reads only; never writes."""
-    migrations = discover_migrations(settings.migrations_dir)
+    """Applied, pending, partial, edited, missing and broken migrations, INVALID indexes,
+    and (with ``fingerprint``) the schema fingerprint. Reads only; never writes.
+
+    A migration whose files cannot be read as one (no down file, names that disagree, not
+    UTF-8, …) is listed as broken, with why, instead of stopping the report: status is
+    what one runs to find out what is wrong."""
+    problems: list[BrokenMigration] = []
+    migrations = discover_migrations(settings.migrations_dir, broken=problems)
+    broken: dict[int, tuple[MigrationId, str]] = {}
+    unnamed: list[str] = []
+    for problem in problems:
+        if problem.id is None:
+            unnamed.append(problem.error.message)
+        elif problem.id.order_key not in broken:
+            broken[problem.id.order_key] = (problem.id, problem.error.message)
     with open_session(settings, report) as session:
         holder = lock_holder(session.conn, settings.ledger_schema)
         current = _status_of(
-            settings, session, migrations, live_runner=holder is not None
+            settings,
+            session,
+            migrations,
+            live_runner=holder is not None,
+            broken=broken,
         )
         invalid = invalid_indexes(session.conn, [settings.ledger_schema])
         notes = [
@@ -119,6 +138,7 @@ def status(
             )
             for i in invalid
         ]
+        notes += [f"not a migration: {message}" for message in unnamed]
         if holder is not None:
             notes.append(f"a runner is working: {holder.describe()}")
         found = None

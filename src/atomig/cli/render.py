@@ -23,6 +23,7 @@ _STATE_STYLE = {
     "running": "cyan",
     "edited": "bold red",
     "missing": "bold red",
+    "broken": "bold red",
 }
 
 
@@ -173,13 +174,16 @@ def render_status(report: StatusReport) -> None:
         _status_footer(out, report)
         return
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(box=None, pad_edge=False, show_edge=False)
     for column in ("version", "slug", "state", "applied at", "duration", "note"):
         table.add_column(column)
     for m in report.migrations:
         note = ""
-        if m.edited_files:
+        if m.state == "broken":
+            note = "see below"  # the reason names files: too long for a table cell
+        elif m.edited_files:
             note = "edited: " + ", ".join(m.edited_files)
         elif m.state in ("partial", "running"):
             note = f"steps {m.steps_done}/{m.step_count}"
@@ -200,14 +204,10 @@ def render_status(report: StatusReport) -> None:
             f"[{_STATE_STYLE.get(m.state, '')}]{m.state}[/]",
             m.applied_at.strftime(_WHEN) if m.applied_at else "",
             f"{m.duration_ms} ms" if m.duration_ms is not None else "",
-            note,
+            Text(note),  # not markup: paths and error text may hold [brackets]
         )
     out.print(table)
-    summary = ", ".join(
-        f"{report.count(state)} {state}"
-        for state in ("applied", "pending", "partial", "running", "edited", "missing")
-        if report.count(state)
-    )
+    summary = ", ".join(f"{n} {state}" for state, n in report.counts().items() if n)
     out.print(summary, markup=False)
     _status_footer(out, report)
 
@@ -239,6 +239,15 @@ def _status_footer(out: Console, report: StatusReport) -> None:
         out.print(
             "a migration did not finish: `atomig recover --dry-run` explains, "
             "`atomig up` applies its failure policy",
+            markup=False,
+        )
+    broken = [m for m in report.migrations if m.state == "broken"]
+    for m in broken:
+        out.print(f"broken {m.version}_{m.slug}: {m.reason}", markup=False)
+    if broken:
+        out.print(
+            "a broken migration stops `atomig up` and `atomig down` until its files are "
+            "fixed",
             markup=False,
         )
     if report.fingerprint:

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from atomig.run.ledger import LedgerState
 from atomig.source.checksum import same_as_recorded
-from atomig.source.model import Migration
+from atomig.source.model import Migration, MigrationId
 
-APPLIED, PENDING, PARTIAL, EDITED, MISSING, RUNNING = (
+APPLIED, PENDING, PARTIAL, EDITED, MISSING, RUNNING, BROKEN = (
     "applied",
     "pending",
     "partial",
     "edited",
     "missing",
     "running",
+    "broken",
 )
+# Every state, in the order summaries list them.
+STATES = (APPLIED, PENDING, PARTIAL, RUNNING, EDITED, MISSING, BROKEN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +31,8 @@ class MigrationStatus:
     ``state`` is one of: applied, pending, partial (stopped part-way: ``reason`` says why —
     interrupted, failed, rollback_failed, rollback_mismatch, reverting), running (a live
     runner is applying it now), edited (applied, but a file changed since), missing (applied,
-    but its files are gone).
+    but its files are gone), broken (its files cannot be read as a migration, applied or not:
+    ``reason`` says why, e.g. the down file is missing).
 
     ``applied_at`` is when it was applied: ``None`` for a migration a run started and did
     not finish (partial or running), whose ``started_at`` says when that run began.
@@ -87,6 +91,10 @@ class StatusReport:
         """How many migrations are in ``state``."""
         return sum(1 for m in self.migrations if m.state == state)
 
+    def counts(self) -> dict[str, int]:
+        """How many migrations are in each state, every state in summary order."""
+        return {state: self.count(state) for state in STATES}
+
     @property
     def pending(self) -> int:
         """Migrations not applied yet (including one a live runner is applying now)."""
@@ -94,9 +102,10 @@ class StatusReport:
 
     @property
     def needs_attention(self) -> bool:
-        """Partial, edited or missing migrations, or INVALID indexes: a human must decide."""
+        """Partial, edited, missing or broken migrations, or INVALID indexes: a human must
+        decide."""
         return bool(self.invalid_indexes) or any(
-            m.state in (PARTIAL, EDITED, MISSING) for m in self.migrations
+            m.state in (PARTIAL, EDITED, MISSING, BROKEN) for m in self.migrations
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -106,10 +115,7 @@ class StatusReport:
             "database": self.database,
             "server_version": self.server_version,
             "ledger_schema": self.ledger_schema,
-            "summary": {
-                state: self.count(state)
-                for state in (APPLIED, PENDING, PARTIAL, RUNNING, EDITED, MISSING)
-            },
+            "summary": self.counts(),
             "needs_attention": self.needs_attention,
             "invalid_indexes": list(self.invalid_indexes),
             "fingerprint": self.fingerprint,
@@ -158,6 +164,7 @@ def compute_status(
     *,
     live_runner: bool = False,
     recorded_texts: Callable[[str], tuple[str, str] | None] | None = None,
+    broken: Mapping[int, tuple[MigrationId, str]] | None = None,
 ) -> list[MigrationStatus]:
     """Join files and ledger rows into one ordered list of statuses.
 
@@ -165,14 +172,31 @@ def compute_status(
     (``live_runner``), else ``partial`` (interrupted). A file whose checksum matches no
     form of the recorded one is compared with the text the ledger stored
     (``recorded_texts(version)`` → up, down), when given: a whitespace-only change at line
-    ends is not an edit, whichever atomig version recorded the row.
+    ends is not an edit, whichever atomig version recorded the row. ``broken`` (by order
+    key: the id and why) are migrations whose files could not be read as one.
     """
     out: list[MigrationStatus] = []
     on_disk = {m.id.order_key: m for m in migrations}
+    broken = broken or {}
     latest_applied = max(state.applied, default=0)
-    for key in sorted(set(on_disk) | set(state.applied)):
+    for key in sorted(set(on_disk) | set(state.applied) | set(broken)):
         migration = on_disk.get(key)
         row = state.applied.get(key)
+        if key in broken:
+            mid, why = broken[key]
+            out.append(
+                MigrationStatus(
+                    version=mid.version,
+                    slug=mid.slug,
+                    state=BROKEN,
+                    order_key=key,
+                    applied_at=row.applied_at
+                    if row and row.status == APPLIED
+                    else None,
+                    reason=why,
+                )
+            )
+            continue
         if row is None:
             assert migration is not None
             failure = state.last_failures.get(migration.version)

@@ -137,8 +137,22 @@ def reject_nul(text: str, path: Path) -> None:
     )
 
 
-def discover_migrations(directory: Path) -> list[Migration]:
+@dataclass(frozen=True, slots=True)
+class BrokenMigration:
+    """A problem that keeps files from being read as a migration: ``id`` is the migration
+    it belongs to, when the file name says (not for a name that does not parse)."""
+
+    id: MigrationId | None
+    error: SourceError
+
+
+def discover_migrations(
+    directory: Path, *, broken: list[BrokenMigration] | None = None
+) -> list[Migration]:
     """All migrations in ``directory``, sorted by version.
+
+    With ``broken`` (for a report such as ``atomig status``), each problem is appended to it
+    and only the migrations it concerns are left out; without, the first one is raised.
 
     Raises:
         SourceError: for any malformed name, duplicate version, unpaired file, non-UTF-8
@@ -149,8 +163,15 @@ def discover_migrations(directory: Path) -> list[Migration]:
             f"migrations directory {directory} does not exist",
             hint="run `atomig init` to create it, or set migrations_dir in atomig.toml",
         )
+
+    def problem(mid: MigrationId | None, error: SourceError) -> None:
+        if broken is None:
+            raise error
+        broken.append(BrokenMigration(mid, error))
+
     ups: dict[int, tuple[MigrationId, Path]] = {}
     downs: dict[int, tuple[MigrationId, Path]] = {}
+    left_out: set[int] = set()
     # Names sorted as strings, and the file type from the directory entry: sorting Path
     # objects and a stat per file were a quarter of the time for 1,000 files.
     with os.scandir(directory) as entries:
@@ -163,50 +184,77 @@ def discover_migrations(directory: Path) -> list[Migration]:
         try:
             mid, direction = parse_file_name(path.name)
         except ValueError as exc:
-            raise SourceError(
-                f"{path}: file name does not parse: {exc}", hint=_NAME_HINT
-            ) from None
+            problem(
+                None,
+                SourceError(
+                    f"{path}: file name does not parse: {exc}", hint=_NAME_HINT
+                ),
+            )
+            continue
         table = ups if direction == "up" else downs
         if mid.order_key in table:
             other = table[mid.order_key][1]
-            raise SourceError(
-                f"duplicate version {mid.version}: {other.name} and {path.name}",
-                hint="give each migration its own version (atomig new picks the current time)",
+            problem(
+                mid,
+                SourceError(
+                    f"duplicate version {mid.version}: {other.name} and {path.name}",
+                    hint="give each migration its own version (atomig new picks the "
+                    "current time)",
+                ),
             )
+            left_out.add(mid.order_key)
+            continue
         table[mid.order_key] = (mid, path)
     for key, (mid, path) in ups.items():
         if key not in downs:
-            raise SourceError(
-                f"{path}: up file has no down file ({mid.name}{DOWN_SUFFIX} is missing)",
-                hint="every migration needs a down file that undoes it; write one "
-                "(statements guarded with IF EXISTS)",
+            problem(
+                mid,
+                SourceError(
+                    f"{path}: up file has no down file ({mid.name}{DOWN_SUFFIX} is missing)",
+                    hint="every migration needs a down file that undoes it; write one "
+                    "(statements guarded with IF EXISTS)",
+                ),
             )
+            left_out.add(key)
+            continue
         down_id = downs[key][0]
         if down_id.slug != mid.slug or down_id.version != mid.version:
-            raise SourceError(
-                f"{path}: up and down files disagree: {path.name} vs {downs[key][1].name}",
-                hint="rename one so both share <version>_<slug>",
+            problem(
+                mid,
+                SourceError(
+                    f"{path}: up and down files disagree: {path.name} vs "
+                    f"{downs[key][1].name}",
+                    hint="rename one so both share <version>_<slug>",
+                ),
             )
+            left_out.add(key)
     for key, (mid, path) in downs.items():
         if key not in ups:
-            raise SourceError(
-                f"{path}: down file has no up file ({mid.name}{UP_SUFFIX} is missing)",
-                hint="remove the stray down file or restore its up file",
+            problem(
+                mid,
+                SourceError(
+                    f"{path}: down file has no up file ({mid.name}{UP_SUFFIX} is missing)",
+                    hint="remove the stray down file or restore its up file",
+                ),
             )
+            left_out.add(key)
     migrations = []
-    for key in sorted(ups):
+    for key in sorted(ups.keys() - left_out):
         mid, up_path = ups[key]
-        up = _read(up_path)
-        down = _read(downs[key][1])
-        migrations.append(
-            Migration(
-                id=mid,
-                up=up,
-                down=down,
-                directives=parse_directives(up.text, up_path),
-                down_directives=parse_directives(down.text, down.path),
+        try:
+            up = _read(up_path)
+            down = _read(downs[key][1])
+            migrations.append(
+                Migration(
+                    id=mid,
+                    up=up,
+                    down=down,
+                    directives=parse_directives(up.text, up_path),
+                    down_directives=parse_directives(down.text, down.path),
+                )
             )
-        )
+        except SourceError as error:
+            problem(mid, error)
     return migrations
 
 
