@@ -13,6 +13,12 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # explicit re-exports for type checkers
+    from atomig.api.adoption import (
+        BaselineReport as BaselineReport,
+    )
+    from atomig.api.adoption import (
+        baseline as baseline,
+    )
     from atomig.api.batched import (
         BackfillResult as BackfillResult,
     )
@@ -132,6 +138,7 @@ if TYPE_CHECKING:  # explicit re-exports for type checkers
     )
 
 _EXPORTS = {
+    "atomig.api.adoption": ("BaselineReport", "baseline"),
     "atomig.api.batched": ("BackfillResult", "backfill", "backfill_status"),
     "atomig.api.gen": (
         "GenResult",
@@ -175,6 +182,7 @@ _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = [
     "ApproveResult",
     "BackfillResult",
+    "BaselineReport",
     "DryRunReport",
     "GenResult",
     "HeldPhase",
@@ -190,6 +198,7 @@ __all__ = [
     "approve_migrations",
     "backfill",
     "backfill_status",
+    "baseline",
     "describe_table",
     "diff_applied",
     "dry_run",

@@ -43,6 +43,8 @@ _COMMAND_MODULES: dict[str, dict[str, str]] = {
         "failed).",
         "diff": "Show how an applied migration's files changed since they were applied.",
         "accept": "Record deliberately that an applied migration's files were edited.",
+        "baseline": "Record migrations up to VERSION as applied without running them, "
+        "once proven.",
     },
     "review": {
         "review": "The human review gate: approvals in migrations/atomig.reviewed.",

@@ -1,4 +1,5 @@
-"""Migration commands: init, new, status, plan, up, down, recover, diff, accept."""
+"""Migration commands: init, new, status, plan, up, down, recover, diff, accept,
+baseline."""
 
 from __future__ import annotations
 
@@ -349,3 +350,64 @@ def accept(opts: Options, version: str, reason: str) -> None:
         ),
     )
     click.echo(f"accepted the edited files of {version}")
+
+
+@cli.command()
+@click.argument("version")
+@click.option(
+    "--skip-proof",
+    metavar="REASON",
+    help="Record them without proving the schema first (the reason is kept).",
+)
+@click.option("--dry-run", is_flag=True, help="Prove and report; record nothing.")
+@click.option(
+    "--scratch-url",
+    metavar="URL",
+    help="Create the proof's scratch database on this server instead of the target's "
+    "('embedded': the embedded PostgreSQL). It is dropped afterwards.",
+)
+@json_option
+@click.pass_obj
+def baseline(
+    opts: Options,
+    version: str,
+    skip_proof: str | None,
+    dry_run: bool,
+    scratch_url: str | None,
+    as_json: bool,
+) -> None:
+    """Record migrations up to VERSION as applied without running them, once proven."""
+    from atomig import api
+
+    result = run(
+        opts,
+        as_json,
+        lambda: api.baseline(
+            opts.settings(),
+            version,
+            skip_proof=skip_proof,
+            dry_run=dry_run,
+            scratch_url=scratch_url,
+            report=opts.reporter(),
+        ),
+    )
+    if as_json:
+        write(dumps(result))
+        return
+    verb = "would record" if result.dry_run else "recorded"
+    how = (
+        f"proven: the target holds all {result.objects} object(s) they make"
+        + (
+            f", and {result.other_objects} object(s) of its own"
+            if result.other_objects
+            else ""
+        )
+        if result.proven
+        else f"unproven: {result.reason}"
+    )
+    write(
+        f"{verb} {len(result.migrations)} migration(s) as applied, up to "
+        f"{result.migrations[-1]} ({how})"
+    )
+    for note in result.notes:
+        write(f"note: {note}")
