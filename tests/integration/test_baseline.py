@@ -68,6 +68,10 @@ def test_a_proven_baseline_records_them_and_up_applies_only_the_rest(project):
         "SELECT version, event FROM atomig.history ORDER BY id"
     )
     assert ("20260102_0000", "baselined") in events
+    listed = project.cli("status").stdout
+    assert "baselined" in listed and "unproven" not in listed
+    first = json.loads(project.cli("status", "--json").stdout)["migrations"][0]
+    assert first["baseline"] == {"proven": True, "reason": None}
     applied = project.cli("up")
     assert applied.exit_code == 0, applied.stderr
     assert "applied 1 migration(s)" in applied.stdout
@@ -96,6 +100,9 @@ def test_skip_proof_needs_a_reason_and_keeps_it(project):
     )
     assert result.exit_code == 0, result.stderr
     assert "unproven: note added by hand in prod" in result.stdout
+    assert "baselined, unproven: note added by hand in prod" in project.cli(
+        "status"
+    ).stdout.replace("\n", " ")
     rows = ledger_rows(project.database)
     assert len(rows) == 3
     assert rows[2][2] == {

@@ -147,6 +147,7 @@ def test_status_check_and_json_shapes(project):
         "last_failure",
         "reason",
         "failure",
+        "baseline",
     }
     assert [m["state"] for m in document["migrations"]] == [
         "applied",

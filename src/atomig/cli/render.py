@@ -198,6 +198,10 @@ def render_status(report: StatusReport) -> None:
             note = "older than the latest applied"
         elif m.last_failure:
             note = failure_note(m.last_failure)
+        elif m.baseline:
+            note = "baselined" + (
+                "" if m.baseline["proven"] else f", unproven: {m.baseline['reason']}"
+            )
         table.add_row(
             m.version,
             m.slug,

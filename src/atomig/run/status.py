@@ -53,6 +53,8 @@ class MigrationStatus:
     last_failure: dict[str, Any] | None = None
     reason: str | None = None
     failure: dict[str, Any] | None = None
+    # Recorded by ``atomig baseline`` (not run by atomig): whether it was proven, and why not.
+    baseline: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The ``--json`` shape of one migration."""
@@ -71,6 +73,7 @@ class MigrationStatus:
             "last_failure": self.last_failure,
             "reason": self.reason,
             "failure": self.failure,
+            "baseline": self.baseline,
         }
 
 
@@ -143,6 +146,13 @@ def _edited_files(
         for i, (file, recorded) in enumerate(pairs)
         if not same_as_recorded(file.text, recorded, texts[i] if texts else None)
     )
+
+
+def _baseline_of(row: Any) -> dict[str, Any] | None:
+    details = row.details or {}
+    if not details.get("baselined"):
+        return None
+    return {"proven": bool(details.get("proven")), "reason": details.get("reason")}
 
 
 def unfinished_reason(row: Any) -> str:
@@ -228,6 +238,7 @@ def compute_status(
             "applied_by": row.applied_by,
             "steps_done": row.steps_done,
             "step_count": row.step_count,
+            "baseline": _baseline_of(row),
         }
         if row.status != APPLIED and row.direction == "up":
             # Not applied: the row's time is when the (first) run of it started.
