@@ -74,3 +74,39 @@ def test_lint_reads_a_foreign_table_from_the_live_catalog(remote):
     # Offline nothing says it is foreign: the safe assumption, a plain table.
     offline = {f["rule"] for f in findings(remote, "--no-database")}
     assert {"column-type-rewrite", "set-not-null"} <= offline
+
+
+# Everything foreign-table-unsupported reports as rejected, run on the server.
+REJECTED = [
+    "CREATE INDEX ON remote_orders (id)",
+    "ALTER TABLE remote_orders ADD PRIMARY KEY (id)",
+    "ALTER TABLE remote_orders ADD CONSTRAINT u UNIQUE (id)",
+    "ALTER TABLE remote_orders ADD CONSTRAINT x EXCLUDE USING btree (id WITH =)",
+    "ALTER TABLE remote_orders ADD CONSTRAINT f FOREIGN KEY (id) REFERENCES orders",
+    "ALTER TABLE remote_orders ADD COLUMN ref bigint UNIQUE",
+    "CREATE TABLE refunds (id bigint, order_id bigint REFERENCES remote_orders (id))",
+    "ALTER TABLE remote_orders ALTER COLUMN name TYPE int USING 0",
+    "ALTER TABLE remote_orders SET LOGGED",
+    "ALTER TABLE remote_orders SET UNLOGGED",
+    "ALTER TABLE remote_orders SET TABLESPACE pg_default",
+    "ALTER TABLE remote_orders SET ACCESS METHOD heap",
+    "ALTER TABLE remote_orders REPLICA IDENTITY FULL",
+    "ALTER TABLE remote_orders ENABLE ROW LEVEL SECURITY",
+    "ALTER TABLE remote_orders FORCE ROW LEVEL SECURITY",
+    "ALTER TABLE remote_orders CLUSTER ON orders_pkey",
+    "CLUSTER remote_orders USING orders_pkey",
+]
+
+
+@pytest.mark.parametrize("statement", REJECTED)
+def test_postgresql_rejects_what_foreign_table_unsupported_reports(remote, statement):
+    # ... because it is a foreign table, not for another reason
+    why = (
+        "not supported on foreign tables|not supported for foreign tables|cannot be "
+        'performed on relation "remote_orders"|"remote_orders" is not a table'
+    )
+    with pytest.raises(psycopg.errors.Error, match=why):
+        remote.database.execute(statement)
+    remote.add("20260101_0000_remote", f"{statement};", "SELECT 1;")
+    fired = [f["rule"] for f in findings(remote)]
+    assert "foreign-table-unsupported" in fired, fired

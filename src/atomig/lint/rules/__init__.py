@@ -22,6 +22,7 @@ from atomig.lint.rules import (
     exclusion_constraint,
     foreign_key_without_index,
     foreign_key_without_not_valid,
+    foreign_table_unsupported,
     identifier_too_long,
     index_not_concurrent,
     index_unnamed,
@@ -105,6 +106,7 @@ MODULES = (
     concurrent_index_if_not_exists,
     sequence_restart,
     bulk_table_copy,
+    foreign_table_unsupported,
     # backward compatibility
     rename_column,
     rename_table,

@@ -79,13 +79,16 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
                 found.append(((coldef.get("colname", ""),), con))
     pending = ctx.scratch(ID).setdefault("fks", [])
     for columns, con in found:
+        target = range_var(con.get("pktable"))
+        if target is not None and ctx.is_foreign(target):
+            continue  # PostgreSQL rejects the key itself: foreign-table-unsupported
         if table is not None and columns:
             pending.append(
                 (
                     stmt,
                     table,
                     columns,
-                    range_var(con.get("pktable")),
+                    target,
                     con.get("location"),
                 )
             )

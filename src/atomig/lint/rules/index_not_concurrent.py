@@ -87,6 +87,8 @@ _PARTITIONED_FIX = (
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     body = stmt.body
     table = range_var(body.get("relation"))
+    if table is not None and ctx.is_foreign(table):
+        return  # no index at all on it: foreign-table-unsupported
     partitioned = ctx.is_partitioned(table)
     if body.get("concurrent"):
         if partitioned:
