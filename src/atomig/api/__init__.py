@@ -19,6 +19,12 @@ if TYPE_CHECKING:  # explicit re-exports for type checkers
     from atomig.api.adoption import (
         baseline as baseline,
     )
+    from atomig.api.audit import (
+        HistoryReport as HistoryReport,
+    )
+    from atomig.api.audit import (
+        history as history,
+    )
     from atomig.api.batched import (
         BackfillResult as BackfillResult,
     )
@@ -139,6 +145,7 @@ if TYPE_CHECKING:  # explicit re-exports for type checkers
 
 _EXPORTS = {
     "atomig.api.adoption": ("BaselineReport", "baseline"),
+    "atomig.api.audit": ("HistoryReport", "history"),
     "atomig.api.batched": ("BackfillResult", "backfill", "backfill_status"),
     "atomig.api.gen": (
         "GenResult",
@@ -186,6 +193,7 @@ __all__ = [
     "DryRunReport",
     "GenResult",
     "HeldPhase",
+    "HistoryReport",
     "InitResult",
     "LintReport",
     "NewResult",
@@ -206,6 +214,7 @@ __all__ = [
     "embedded_stop",
     "generate",
     "held_phases",
+    "history",
     "init_project",
     "lint",
     "migrate",

@@ -19,6 +19,10 @@ __all__ = ["cli", "main"]
 
 # module under atomig.cli.commands -> {command: first paragraph of its help}
 _COMMAND_MODULES: dict[str, dict[str, str]] = {
+    "audit": {
+        "history": "What the ledger recorded: who applied, failed, rolled back or "
+        "reverted what, when.",
+    },
     "backfill": {
         "backfill": "Run an UPDATE or DELETE in key-window batches, resumable by name.",
         "backfills": "Backfill checkpoints: status, batches, rows and last key of each.",
