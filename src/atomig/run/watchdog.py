@@ -12,6 +12,10 @@ Only transaction steps are cancelled: an autocommit step is a ``CREATE INDEX
 CONCURRENTLY`` or the like, whose locks block neither reads nor writes and whose cancel
 would throw away the whole build; sessions waiting behind one are shown, not acted on.
 
+It also says what a step that has run for ``progress_every`` is doing: its phase and
+share done, where PostgreSQL tracks them (index builds, CLUSTER, VACUUM FULL), else what
+it waits on (:mod:`atomig.db.progress`).
+
 One thread per run does the watching; an attempt only hands it over (no thread is started
 per attempt, and an attempt shorter than ``poll`` costs no query at all).
 """
@@ -27,8 +31,10 @@ import psycopg
 
 from atomig.db.activity import waiting_behind
 from atomig.db.connect import connect
+from atomig.db.progress import backend_progress
 from atomig.plan.model import Step, StepKind
 from atomig.run.context import RunContext
+from atomig.units import format_duration_ms
 from atomig.verify.config import WatchdogSettings
 
 _IDLE_EXIT_S = 2.0
@@ -43,10 +49,12 @@ class Watch:
         self.cancelled: str | None = None
         self.pid = 0
         self.since = 0.0
+        self.started = 0.0
+        self.progressed = 0.0  # when progress was last reported
 
     def __enter__(self) -> Watch:
         self.pid = self.ctx.conn.info.backend_pid
-        self.since = time.monotonic()
+        self.since = self.started = self.progressed = time.monotonic()
         self.watchdog.begin(self)
         return self
 
@@ -138,11 +146,15 @@ class Watchdog:
         settings, ctx, step = self.settings, watch.ctx, watch.step
         if watch.cancelled:
             return
+        label = f"step {step.index + 1}"
+        now = time.monotonic()
+        every = settings.progress_every_ms / 1000
+        if every and now - watch.progressed >= every:
+            watch.progressed = now
+            self._progress(watch, label, now)
         waiters = waiting_behind(self._connection(), watch.pid)
         if not waiters:
             return
-        label = f"step {step.index + 1}"
-        now = time.monotonic()
         new = {w.pid for w in waiters} - shown
         if new or now - said.get(id(watch), 0.0) >= settings.report_every_ms / 1000:
             said[id(watch)] = now
@@ -176,6 +188,22 @@ class Watchdog:
             waiting=[w.to_dict() for w in waiters],
         )
         ctx.conn.cancel_safe()
+
+    def _progress(self, watch: Watch, label: str, now: float) -> None:
+        """Say what a step that has run for a while is doing (its phase and share done,
+        or the lock it waits for)."""
+        found = backend_progress(self._connection(), watch.pid)
+        if found is None or found.state.startswith("idle"):
+            return  # between statements: the next look tells
+        elapsed = round((now - watch.started) * 1000)
+        watch.ctx.say(
+            "step.progress",
+            f"{label} ({watch.step.kind.value}) running for "
+            f"{format_duration_ms(elapsed)}: {found.describe()}",
+            step=watch.step.index + 1,
+            elapsed_ms=elapsed,
+            progress=found.to_dict(),
+        )
 
 
 def watchdog_for(ctx: RunContext, settings: WatchdogSettings) -> None:

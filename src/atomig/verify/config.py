@@ -73,12 +73,14 @@ class PreflightSettings:
 class WatchdogSettings:
     """The lock-queue watchdog of a running step: sessions blocked behind the migration's
     backend for longer than ``max_blocked_wait_ms`` make a transaction step cancel and
-    retry later."""
+    retry later. It also reports a long step's progress every ``progress_every_ms``
+    (0: never)."""
 
     enabled: bool = True
     max_blocked_wait_ms: int = 5_000
     poll_ms: int = 100
     report_every_ms: int = 1_000
+    progress_every_ms: int = 10_000
 
 
 @dataclass(frozen=True, slots=True)
