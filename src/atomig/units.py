@@ -80,3 +80,18 @@ def format_duration_ms(ms: int) -> str:
         if ms % size == 0:
             return f"{ms // size}{unit}"
     return f"{ms}ms"
+
+
+def format_elapsed(ms: int) -> str:
+    """Render a running time for people: tenths of a second under a minute, then minutes
+    and seconds, then hours and minutes.
+
+    >>> format_elapsed(2093), format_elapsed(130_400), format_elapsed(7_384_000)
+    ('2.1s', '2m10s', '2h03m')
+    """
+    if ms < 60_000:
+        return f"{ms / 1000:.1f}s"
+    seconds = ms // 1000
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"

@@ -29,3 +29,16 @@ def test_parse_duration_rejects(text):
 def test_format_round_trips():
     for ms in (0, 50, 1500, 2000, 60_000, 900_000, 3_600_000):
         assert parse_duration_ms(format_duration_ms(ms)) == ms
+
+
+def test_elapsed_times_read_as_people_say_them():
+    import doctest
+
+    import atomig.units
+
+    assert doctest.testmod(atomig.units).failed == 0
+    from atomig.units import format_elapsed
+
+    assert format_elapsed(0) == "0.0s"
+    assert format_elapsed(59_900) == "59.9s"
+    assert format_elapsed(60_000) == "1m00s"

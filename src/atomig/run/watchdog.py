@@ -34,7 +34,7 @@ from atomig.db.connect import connect
 from atomig.db.progress import backend_progress
 from atomig.plan.model import Step, StepKind
 from atomig.run.context import RunContext
-from atomig.units import format_duration_ms
+from atomig.units import format_elapsed
 from atomig.verify.config import WatchdogSettings
 
 _IDLE_EXIT_S = 2.0
@@ -199,7 +199,7 @@ class Watchdog:
         watch.ctx.say(
             "step.progress",
             f"{label} ({watch.step.kind.value}) running for "
-            f"{format_duration_ms(elapsed)}: {found.describe()}",
+            f"{format_elapsed(elapsed)}: {found.describe()}",
             step=watch.step.index + 1,
             elapsed_ms=elapsed,
             progress=found.to_dict(),
