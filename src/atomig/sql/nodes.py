@@ -1,0 +1,89 @@
+"""Shared readers of libpg_query JSON nodes (plain dicts): names, option lists, and the
+small builders every per-statement fact function uses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from typing import Any
+
+from atomig.sql.facts import QualifiedName, RelationLock, StatementFacts
+from atomig.sql.locks import LockMode
+
+Body = Mapping[str, Any]
+
+
+def range_var(node: Body | None) -> QualifiedName | None:
+    """A ``RangeVar`` dict as a :class:`QualifiedName`."""
+    if not node or "relname" not in node:
+        return None
+    return _qualified(node.get("schemaname"), node["relname"])
+
+
+# Migrations name the same tables over and over, and lint asks each statement's relation
+# several times: one (frozen) name per spelling is cheaper than a new one per question.
+_qualified = lru_cache(maxsize=4096)(QualifiedName)
+
+
+def name_list(items: Iterable[Body]) -> QualifiedName:
+    """A ``[String, String]`` name list (as in DROP … and ALTER TYPE) as a name."""
+    parts = [item["String"]["sval"] for item in items if "String" in item]
+    if len(parts) >= 2:
+        return QualifiedName(parts[-2], parts[-1])
+    return QualifiedName(None, parts[-1] if parts else "")
+
+
+def def_names(options: Iterable[Body] | None) -> dict[str, Any]:
+    """``DefElem`` option lists as ``{name: arg-or-True}``."""
+    out: dict[str, Any] = {}
+    for item in options or ():
+        elem = item.get("DefElem")
+        if elem is not None:
+            arg = elem.get("arg")
+            out[elem["defname"]] = _const_text(arg) if arg is not None else True
+    return out
+
+
+def _const_text(arg: Body) -> Any:
+    if "String" in arg:
+        return arg["String"].get("sval", "")
+    if "Integer" in arg:
+        return arg["Integer"].get("ival", 0)
+    if "Boolean" in arg:
+        return arg["Boolean"].get("boolval", False)
+    if "A_Const" in arg:
+        const = arg["A_Const"]
+        for key in ("sval", "ival", "boolval", "fval"):
+            if key in const:
+                value = const[key]
+                return (
+                    next(iter(value.values()), "") if isinstance(value, dict) else value
+                )
+    if "TypeName" in arg:
+        return arg
+    return arg
+
+
+def truthy(value: Any) -> bool:
+    """An option value read as a boolean (``'off'``, ``'false'``, ``0`` are false).
+
+    >>> truthy("off"), truthy(1)
+    (False, True)
+    """
+    if isinstance(value, str):
+        return value.lower() not in ("false", "off", "0", "no")
+    return bool(value)
+
+
+def locks_of(*pairs: tuple[QualifiedName | None, LockMode]) -> tuple[RelationLock, ...]:
+    """The strongest mode per relation, in first-seen order (``None`` names skipped)."""
+    strongest: dict[QualifiedName, LockMode] = {}
+    for relation, mode in pairs:
+        if relation is not None and mode > strongest.get(relation, 0):
+            strongest[relation] = mode
+    return tuple(RelationLock(rel, mode) for rel, mode in strongest.items())
+
+
+def no_transaction(reason: str, **kwargs: Any) -> StatementFacts:
+    """Facts of a statement that cannot run inside a transaction block, and why."""
+    return StatementFacts(transactional=False, no_transaction_reason=reason, **kwargs)
