@@ -10,7 +10,13 @@ from typing import Any
 
 from atomig.sql.facts import QualifiedName, RelationLock, StatementFacts
 from atomig.sql.locks import LockMode
-from atomig.sql.nodes import Body, locks_of, no_transaction, range_var
+from atomig.sql.nodes import (
+    Body,
+    locks_of,
+    no_transaction,
+    range_var,
+    type_relation,
+)
 from atomig.sql.parse import Statement
 from atomig.sql.types import SERIAL_TYPES, using_keeps_column
 from atomig.sql.versions import ServerVersion
@@ -47,15 +53,19 @@ _SHARE_ROW_EXCLUSIVE_CMDS = frozenset(
 
 _RELOPTION_CMDS = frozenset({"AT_SetRelOptions", "AT_ResetRelOptions"})
 # SET/RESET (…) takes the strongest lock of its options (reloptions.c lockmode): these
-# take ACCESS EXCLUSIVE, the others (fillfactor, autovacuum_*, toast.*, parallel_workers …)
-# SHARE UPDATE EXCLUSIVE (checked in pg_locks on PG 15 and 18).
+# take ACCESS EXCLUSIVE, the others (fillfactor, autovacuum_*, toast.*, parallel_workers,
+# a btree's deduplicate_items …) SHARE UPDATE EXCLUSIVE (checked in pg_locks on PG 15, 18).
 _EXCLUSIVE_RELOPTIONS = frozenset(
     {
         "security_barrier",
         "security_invoker",
         "check_option",
         "user_catalog_table",
-        "buffering",
+        "buffering",  # GiST
+        "fastupdate",  # GIN
+        "gin_pending_list_limit",  # GIN
+        "pages_per_range",  # BRIN
+        "autosummarize",  # BRIN
     }
 )
 
@@ -84,6 +94,40 @@ _REWRITING_CMDS = frozenset(
 def column_constraints(coldef: Body) -> list[Body]:
     """The ``Constraint`` dicts of a ``ColumnDef`` dict."""
     return [c["Constraint"] for c in coldef.get("constraints", ()) if "Constraint" in c]
+
+
+# A column constraint that makes ADD COLUMN read every row: a CHECK is evaluated on each
+# row, UNIQUE and PRIMARY KEY build their index (checked by pg_stat_get_xact_numscans on
+# PG 15 and 18). A FOREIGN KEY is checked only when the new column has a non-NULL default.
+_SCANNING_COLUMN_CONSTRAINTS = frozenset(
+    {"CONSTR_CHECK", "CONSTR_UNIQUE", "CONSTR_PRIMARY"}
+)
+
+
+def added_column_scans(coldef: Body) -> bool:
+    """Whether ``ADD COLUMN coldef`` reads every existing row (rewrites aside).
+
+    >>> from atomig.sql.parse import parse_script
+    >>> def scans(sql):
+    ...     body = parse_script(sql).statements[0].body
+    ...     return added_column_scans(body["cmds"][0]["AlterTableCmd"]["def"]["ColumnDef"])
+    >>> scans("ALTER TABLE t ADD COLUMN c int CHECK (c > 0)")
+    True
+    >>> scans("ALTER TABLE t ADD COLUMN c int REFERENCES p"), scans(
+    ...     "ALTER TABLE t ADD COLUMN c int DEFAULT 1 REFERENCES p")
+    (False, True)
+    """
+    constraints = column_constraints(coldef)
+    defaulted = any(
+        c.get("contype") == "CONSTR_DEFAULT"
+        and not (c.get("raw_expr") or {}).get("A_Const", {}).get("isnull")
+        for c in constraints
+    )
+    return any(
+        c.get("contype") in _SCANNING_COLUMN_CONSTRAINTS
+        or (c.get("contype") == "CONSTR_FOREIGN" and defaulted)
+        for c in constraints
+    )
 
 
 def added_column_rewrites(coldef: Body, version: ServerVersion) -> bool | None:
@@ -122,6 +166,8 @@ def alter_table_facts(body: Body, version: ServerVersion) -> StatementFacts:
     pairs: list[tuple[QualifiedName | None, LockMode]] = []
     rewrites = may_rewrite = scans = False
     reason = None
+    # Relations read in full besides the altered one (the partition being attached).
+    scanned: list[QualifiedName | None] = []
     for item in body.get("cmds", ()):
         cmd = item.get("AlterTableCmd", {})
         subtype = cmd.get("subtype", "")
@@ -140,6 +186,13 @@ def alter_table_facts(body: Body, version: ServerVersion) -> StatementFacts:
             rewrites = True
         elif subtype == "AT_SetNotNull":
             scans = True
+        elif subtype == "AT_SetExpression":
+            # SET EXPRESSION (PG 17) recomputes a STORED column into a new relfilenode; a
+            # VIRTUAL one (PG 18) stores nothing, and the text does not say which it is.
+            if version.at_least(18):
+                may_rewrite = True
+            else:
+                rewrites = True
         elif subtype == "AT_AlterColumnType":
             # USING col or USING col::new_type is decided as without USING.
             if using_keeps_column(
@@ -163,6 +216,7 @@ def alter_table_facts(body: Body, version: ServerVersion) -> StatementFacts:
                     "CONSTR_PRIMARY",
                     "CONSTR_UNIQUE",
                     "CONSTR_EXCLUSION",
+                    "CONSTR_NOTNULL",  # ADD CONSTRAINT … NOT NULL col (PG 18)
                 )
         elif subtype == "AT_AddColumn":
             coldef = definition.get("ColumnDef", {})
@@ -170,6 +224,7 @@ def alter_table_facts(body: Body, version: ServerVersion) -> StatementFacts:
                 referenced = foreign_key_targets(constraint)
                 pairs.append((referenced, _M.SHARE_ROW_EXCLUSIVE))
             verdict = added_column_rewrites(coldef, version)
+            scans = scans or added_column_scans(coldef)
             rewrites = rewrites or verdict is True
             may_rewrite = may_rewrite or verdict is None
         elif subtype in ("AT_AddInherit", "AT_DropInherit"):
@@ -181,6 +236,9 @@ def alter_table_facts(body: Body, version: ServerVersion) -> StatementFacts:
                 else _M.ACCESS_SHARE
             )
             pairs.append((range_var(definition.get("RangeVar")), parent_mode))
+        elif subtype == "AT_AddOf":
+            # OF reads the composite type's relation (checked in pg_locks on PG 15, 18).
+            pairs.append((type_relation(definition.get("TypeName")), _M.ACCESS_SHARE))
         elif subtype == "AT_AttachPartition":
             # Since PG 12 the parent only needs SHARE UPDATE EXCLUSIVE; the partition being
             # attached is locked ACCESS EXCLUSIVE and scanned unless a CHECK proves the bound.
@@ -191,6 +249,8 @@ def alter_table_facts(body: Body, version: ServerVersion) -> StatementFacts:
             )
             partition = range_var(definition.get("PartitionCmd", {}).get("name"))
             pairs.append((partition, _M.ACCESS_EXCLUSIVE))
+            if body.get("objtype") != "OBJECT_INDEX":  # ALTER INDEX … ATTACH PARTITION
+                scanned.append(partition)
         elif subtype == "AT_DetachPartition":
             partcmd = definition.get("PartitionCmd", {})
             partition = range_var(partcmd.get("name"))
@@ -205,10 +265,11 @@ def alter_table_facts(body: Body, version: ServerVersion) -> StatementFacts:
     # A foreign table's rows are remote: PostgreSQL neither scans nor rewrites them.
     foreign = body.get("objtype") == "OBJECT_FOREIGN_TABLE"
     on = (relation,) if relation is not None and not foreign else ()
+    scan_set = dict.fromkeys((*(on if scans or rewrites else ()), *scanned))
     extra: dict[str, Any] = {
         "rewrites": on if rewrites else (),
         "may_rewrite": on if may_rewrite and not rewrites else (),
-        "scans": on if scans or rewrites else (),
+        "scans": tuple(name for name in scan_set if name is not None),
     }
     if reason is not None:
         return no_transaction(reason, locks=locks, concurrent=True, **extra)

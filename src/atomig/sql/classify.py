@@ -23,6 +23,7 @@ from atomig.sql.nodes import (
     no_transaction,
     range_var,
     truthy,
+    type_relation,
 )
 from atomig.sql.parse import Statement
 from atomig.sql.versions import ServerVersion
@@ -141,14 +142,18 @@ def _reindex(body: Body, version: ServerVersion) -> StatementFacts:
                 f"REINDEX {kind.rsplit('_', 1)[-1]}", concurrent=concurrently
             )
         return StatementFacts()
+    # REINDEX TABLE reads the whole table to build each index again (REINDEX INDEX too,
+    # but its table is not in the text).
+    table = (relation,) if relation and kind == "REINDEX_OBJECT_TABLE" else ()
     if concurrently:
         return no_transaction(
             "REINDEX CONCURRENTLY",
             locks=locks_of((relation, _M.SHARE_UPDATE_EXCLUSIVE)),
             concurrent=True,
+            scans=table,
         )
     mode = _M.ACCESS_EXCLUSIVE if kind == "REINDEX_OBJECT_INDEX" else _M.SHARE
-    return StatementFacts(locks=locks_of((relation, mode)))
+    return StatementFacts(locks=locks_of((relation, mode)), scans=table)
 
 
 def _vacuum(body: Body, version: ServerVersion) -> StatementFacts:
@@ -245,6 +250,12 @@ def _create_table(body: Body, version: ServerVersion) -> StatementFacts:
     )
     for parent in body.get("inhRelations", ()):
         pairs.append((range_var(parent.get("RangeVar")), parent_mode))
+    # LIKE copies from a table it opens ACCESS SHARE; OF reads the composite type's
+    # relation ACCESS SHARE (checked in pg_locks on PG 15 and 18).
+    for element in body.get("tableElts", ()):
+        like = element.get("TableLikeClause", {}).get("relation")
+        pairs.append((range_var(like), _M.ACCESS_SHARE))
+    pairs.append((type_relation(body.get("ofTypename")), _M.ACCESS_SHARE))
     return StatementFacts(locks=locks_of(*pairs), creates=(table,) if table else ())
 
 
@@ -264,20 +275,66 @@ def _single(
     return facts
 
 
+# COMMENT takes SHARE UPDATE EXCLUSIVE on a relation it comments on (or a column of), and
+# ACCESS SHARE on the table of a constraint, trigger, policy or rule (get_object_address;
+# checked in pg_locks on PG 15 and 18).
+_COMMENT_ON_RELATION = frozenset(
+    {
+        "OBJECT_TABLE",
+        "OBJECT_VIEW",
+        "OBJECT_MATVIEW",
+        "OBJECT_INDEX",
+        "OBJECT_SEQUENCE",
+        "OBJECT_FOREIGN_TABLE",
+    }
+)
+_COMMENT_ON_TABLE_OBJECT = frozenset(
+    {"OBJECT_TABCONSTRAINT", "OBJECT_TRIGGER", "OBJECT_POLICY", "OBJECT_RULE"}
+)
+
+
 def _comment(body: Body, version: ServerVersion) -> StatementFacts:
     objtype = body.get("objtype", "")
-    obj = body.get("object", {})
-    if objtype in ("OBJECT_TABLE", "OBJECT_VIEW", "OBJECT_MATVIEW") and "List" in obj:
+    items = body.get("object", {}).get("List", {}).get("items")
+    if not items:
+        return StatementFacts()
+    if objtype in _COMMENT_ON_RELATION:
         return StatementFacts(
-            locks=locks_of((name_list(obj["List"]["items"]), _M.SHARE_UPDATE_EXCLUSIVE))
+            locks=locks_of((name_list(items), _M.SHARE_UPDATE_EXCLUSIVE))
         )
-    if objtype == "OBJECT_COLUMN" and "List" in obj:
+    if objtype == "OBJECT_COLUMN":
         return StatementFacts(
-            locks=locks_of(
-                (name_list(obj["List"]["items"][:-1]), _M.SHARE_UPDATE_EXCLUSIVE)
-            )
+            locks=locks_of((name_list(items[:-1]), _M.SHARE_UPDATE_EXCLUSIVE))
         )
+    if objtype in _COMMENT_ON_TABLE_OBJECT and len(items) > 1:
+        return StatementFacts(locks=locks_of((name_list(items[:-1]), _M.ACCESS_SHARE)))
     return StatementFacts()
+
+
+def _publication(body: Body, version: ServerVersion) -> StatementFacts:
+    # Adding, setting or dropping a publication's tables takes SHARE UPDATE EXCLUSIVE on
+    # each named table (publicationcmds.c; checked in pg_locks on PG 15 and 18). SET TABLE
+    # also locks the tables it removes, which the text does not name.
+    tables = [
+        range_var(
+            spec.get("PublicationObjSpec", {}).get("pubtable", {}).get("relation")
+        )
+        for spec in body.get("pubobjects", ())
+    ]
+    return StatementFacts(
+        locks=locks_of(*((t, _M.SHARE_UPDATE_EXCLUSIVE) for t in tables))
+    )
+
+
+def _owned_by(body: Body) -> QualifiedName | None:
+    """The table of a sequence's ``OWNED BY table.column`` option (ACCESS SHARE)."""
+    for item in body.get("options", ()):
+        elem = item.get("DefElem") or {}
+        if elem.get("defname") == "owned_by":
+            items = (elem.get("arg") or {}).get("List", {}).get("items", [])
+            if len(items) > 1:
+                return name_list(items[:-1])
+    return None
 
 
 def _create_stats(body: Body, version: ServerVersion) -> StatementFacts:
@@ -288,10 +345,18 @@ def _create_stats(body: Body, version: ServerVersion) -> StatementFacts:
 
 
 def _refresh(body: Body, version: ServerVersion) -> StatementFacts:
-    mode = _M.EXCLUSIVE if body.get("concurrent") else _M.ACCESS_EXCLUSIVE
+    view = range_var(body.get("relation"))
+    on = (view,) if view is not None else ()
+    if body.get("concurrent"):
+        # CONCURRENTLY builds the new contents aside and diffs them against every row of
+        # the old ones under EXCLUSIVE: a full read, no new relfilenode.
+        return StatementFacts(
+            locks=locks_of((view, _M.EXCLUSIVE)), concurrent=True, scans=on
+        )
+    # A plain REFRESH fills a new relfilenode and swaps it in under ACCESS EXCLUSIVE
+    # (relfilenode checked on PG 15 and 18).
     return StatementFacts(
-        locks=locks_of((range_var(body.get("relation")), mode)),
-        concurrent=bool(body.get("concurrent")),
+        locks=locks_of((view, _M.ACCESS_EXCLUSIVE)), rewrites=on, scans=on
     )
 
 
@@ -331,7 +396,31 @@ def _create_table_as(body: Body, version: ServerVersion) -> StatementFacts:
 
 def _create_seq(body: Body, version: ServerVersion) -> StatementFacts:
     seq = range_var(body.get("sequence"))
-    return StatementFacts(creates=(seq,) if seq else ())
+    return StatementFacts(
+        locks=locks_of((_owned_by(body), _M.ACCESS_SHARE)),
+        creates=(seq,) if seq else (),
+    )
+
+
+def _alter_seq(body: Body, version: ServerVersion) -> StatementFacts:
+    # ALTER SEQUENCE locks SHARE ROW EXCLUSIVE, which conflicts with nextval's ROW
+    # EXCLUSIVE: every INSERT that takes a value waits until COMMIT (checked on PG 15, 18).
+    return StatementFacts(
+        locks=locks_of(
+            (range_var(body.get("sequence")), _M.SHARE_ROW_EXCLUSIVE),
+            (_owned_by(body), _M.ACCESS_SHARE),
+        )
+    )
+
+
+def _create_trigger(body: Body, version: ServerVersion) -> StatementFacts:
+    # A constraint trigger's FROM table is opened ACCESS SHARE (checked on PG 15 and 18).
+    return StatementFacts(
+        locks=locks_of(
+            (range_var(body.get("relation")), _M.SHARE_ROW_EXCLUSIVE),
+            (range_var(body.get("constrrel")), _M.ACCESS_SHARE),
+        )
+    )
 
 
 def _alter_schema(body: Body, version: ServerVersion) -> StatementFacts:
@@ -362,7 +451,7 @@ _DISPATCH: dict[str, Callable[[Body, ServerVersion], StatementFacts]] = {
     "AlterTableStmt": alter_table_facts,
     "CreateStmt": _create_table,
     "RenameStmt": _rename,
-    "CreateTrigStmt": _single(_M.SHARE_ROW_EXCLUSIVE),
+    "CreateTrigStmt": _create_trigger,
     "RuleStmt": _single(_M.ACCESS_EXCLUSIVE),
     "CreatePolicyStmt": _single(_M.ACCESS_EXCLUSIVE, "table"),
     "AlterPolicyStmt": _single(_M.ACCESS_EXCLUSIVE, "table"),
@@ -378,9 +467,9 @@ _DISPATCH: dict[str, Callable[[Body, ServerVersion], StatementFacts]] = {
     "ViewStmt": _view,
     "CreateTableAsStmt": _create_table_as,
     "CreateSeqStmt": _create_seq,
-    # AlterSequence locks SHARE ROW EXCLUSIVE, which conflicts with nextval's ROW
-    # EXCLUSIVE: every INSERT that takes a value waits until COMMIT (checked on PG 15, 18).
-    "AlterSeqStmt": _single(_M.SHARE_ROW_EXCLUSIVE, "sequence"),
+    "AlterSeqStmt": _alter_seq,
+    "CreatePublicationStmt": _publication,
+    "AlterPublicationStmt": _publication,
     "AlterObjectSchemaStmt": _alter_schema,
 }
 

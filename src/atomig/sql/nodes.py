@@ -33,6 +33,12 @@ def name_list(items: Iterable[Body]) -> QualifiedName:
     return QualifiedName(None, parts[-1] if parts else "")
 
 
+def type_relation(type_name: Body | None) -> QualifiedName | None:
+    """The relation of a composite type named by a ``TypeName`` dict (``OF type``)."""
+    names = (type_name or {}).get("names")
+    return name_list(names) if names else None
+
+
 def def_names(options: Iterable[Body] | None) -> dict[str, Any]:
     """``DefElem`` option lists as ``{name: arg-or-True}``."""
     out: dict[str, Any] = {}
