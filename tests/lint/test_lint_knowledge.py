@@ -432,6 +432,45 @@ def test_dropping_a_foreign_key_holds_the_referenced_table():
     assert not any("lock on p " in m for m in _lock_hold_messages(history, check))
 
 
+def test_dropping_a_foreign_key_column_holds_the_referenced_table():
+    # DROP COLUMN of a key column drops the key: ACCESS EXCLUSIVE on p too (pg_locks on
+    # PG 15 and 18, tests/integration/test_lint_facts_trace.py).
+    history = migration(
+        "20240101_0000_a",
+        "CREATE TABLE p (id bigint PRIMARY KEY);\n"
+        "CREATE TABLE t (id bigint PRIMARY KEY, p_id bigint REFERENCES p, a int);",
+    )
+    drop = "ALTER TABLE t DROP COLUMN {};\nUPDATE audit SET note = 'x' WHERE id = 1;"
+    messages = _lock_hold_messages(
+        history, migration("20240102_0000_b", drop.format("p_id"))
+    )
+    assert any("lock on p " in m for m in messages), messages
+    other = _lock_hold_messages(history, migration("20240102_0000_b", drop.format("a")))
+    assert not any("lock on p " in m for m in other), other
+
+
+def test_a_new_partition_holds_the_default_partition():
+    # ATTACH PARTITION and CREATE TABLE … PARTITION OF check the DEFAULT partition's rows
+    # against the new bound under ACCESS EXCLUSIVE (pg_locks on PG 15 and 18).
+    history = migration(
+        "20240101_0000_a",
+        "CREATE TABLE m (at date) PARTITION BY RANGE (at);\n"
+        "CREATE TABLE m_default PARTITION OF m DEFAULT;\n"
+        "CREATE TABLE m_2024 (at date);",
+    )
+    after = "\nUPDATE audit SET note = 'x' WHERE id = 1;"
+    for sql in (
+        "ALTER TABLE m ATTACH PARTITION m_2024 "
+        "FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');",
+        "CREATE TABLE m_2025 PARTITION OF m "
+        "FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');",
+    ):
+        messages = _lock_hold_messages(
+            history, migration("20240102_0000_b", sql + after)
+        )
+        assert any("lock on m_default " in m for m in messages), (sql, messages)
+
+
 def test_an_unnamed_foreign_key_is_known_by_the_name_postgres_gave_it():
     # REFERENCES without CONSTRAINT name: PostgreSQL calls it t_p_id_fkey, and a later
     # migration drops it by that name (tests/integration/test_constraint_names.py).

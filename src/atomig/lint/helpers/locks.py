@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from atomig.lint.helpers.knowledge import _CONTYPES, constraint_known, dependents
+from atomig.lint.helpers.knowledge import (
+    _CONTYPES,
+    constraint_known,
+    default_partition,
+    dependents,
+)
 from atomig.lint.helpers.shapes import (
     added_constraints,
     alter_relation,
@@ -16,6 +21,7 @@ from atomig.lint.helpers.shapes import (
 from atomig.lint.schema import Key, key_of
 from atomig.sql.classify import (
     dropped_foreign_key_locks,
+    range_var,
 )
 from atomig.sql.facts import QualifiedName, RelationLock
 from atomig.sql.locks import LockMode
@@ -32,9 +38,13 @@ def known_locks(stmt: Statement, ctx: LintContext) -> tuple[RelationLock, ...]:
     locks = ctx.facts(stmt).locks
     if stmt.kind == "DropStmt" and stmt.body.get("removeType") == "OBJECT_TABLE":
         return locks + _dropped_table_locks(stmt, ctx)
+    if stmt.kind == "CreateStmt" and stmt.body.get("partbound"):
+        return locks + _default_partition_locks(stmt, ctx)
     if stmt.kind != "AlterTableStmt":
         return locks
-    if any(True for _ in commands(stmt, "AT_AlterColumnType")):
+    if any(True for _ in commands(stmt, "AT_AttachPartition")):
+        locks += _default_partition_locks(stmt, ctx)
+    if any(True for _ in commands(stmt, "AT_AlterColumnType", "AT_DropColumn")):
         locks += _retyped_key_locks(stmt, ctx)
     if not any(True for _ in commands(stmt, "AT_DropConstraint")):
         return locks
@@ -53,14 +63,35 @@ def known_locks(stmt: Statement, ctx: LintContext) -> tuple[RelationLock, ...]:
     return locks + dropped_foreign_key_locks(stmt, referenced_by)
 
 
+def _default_partition_locks(
+    stmt: Statement, ctx: LintContext
+) -> tuple[RelationLock, ...]:
+    """A new partition (ATTACH PARTITION, CREATE TABLE … PARTITION OF) takes ACCESS
+    EXCLUSIVE on the parent's DEFAULT partition, whose rows are checked against the new
+    bound (checked in pg_locks on PG 15 and 18). From history, else the live catalog."""
+    if stmt.kind == "CreateStmt":
+        parents = stmt.body.get("inhRelations") or ()
+        parent = range_var(parents[0].get("RangeVar")) if parents else None
+    else:
+        parent = alter_relation(stmt)
+    default = default_partition(parent, ctx)
+    if default is None:
+        return ()
+    return (RelationLock(default, LockMode.ACCESS_EXCLUSIVE),)
+
+
 def _retyped_key_locks(stmt: Statement, ctx: LintContext) -> tuple[RelationLock, ...]:
     """Changing the type of a column in a foreign key, on either side, drops and adds the
-    key again: ACCESS EXCLUSIVE on the table at its other end, even for a change that
-    rewrites nothing (checked in pg_locks on PG 15 and 18). From history and catalog."""
+    key again, and dropping the column drops the key: ACCESS EXCLUSIVE on the table at
+    its other end, even for a change that rewrites nothing (checked in pg_locks on PG 15
+    and 18). From history and catalog."""
     table = alter_relation(stmt)
     if table is None:
         return ()
-    columns = {cmd.get("name", "") for _, cmd in commands(stmt, "AT_AlterColumnType")}
+    columns = {
+        cmd.get("name", "")
+        for _, cmd in commands(stmt, "AT_AlterColumnType", "AT_DropColumn")
+    }
     known, live = ctx.table(table), ctx.catalog_table(table)
     others = [
         con.references
