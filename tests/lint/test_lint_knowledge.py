@@ -449,6 +449,24 @@ def test_dropping_a_foreign_key_column_holds_the_referenced_table():
     assert not any("lock on p " in m for m in other), other
 
 
+def test_an_index_lock_is_named_as_the_index_of_its_table():
+    # ALTER INDEX … SET (fastupdate) takes ACCESS EXCLUSIVE on the GIN index only (pg_locks
+    # on PG 15 and 18); planning any query on t opens that index, so t's queries wait.
+    history = migration(
+        "20240101_0000_a",
+        "CREATE TABLE t (id bigint PRIMARY KEY, body text);\n"
+        "CREATE INDEX t_gin ON t USING gin (to_tsvector('simple', body));",
+    )
+    later = migration(
+        "20240102_0000_b",
+        "ALTER INDEX t_gin SET (fastupdate = off);\n"
+        "UPDATE audit SET note = 'x' WHERE id = 1;",
+    )
+    [message] = _lock_hold_messages(history, later)
+    assert "lock on index t_gin of t is held" in message
+    assert "every query on t waits" in message
+
+
 def test_a_new_partition_holds_the_default_partition():
     # ATTACH PARTITION and CREATE TABLE … PARTITION OF check the DEFAULT partition's rows
     # against the new bound under ACCESS EXCLUSIVE (pg_locks on PG 15 and 18).

@@ -13,9 +13,10 @@ Put the ACCESS EXCLUSIVE statement last in its step, or in its own step: wrap it
 `GRANT`, `CREATE TABLE`, `CREATE FUNCTION`, `DROP FUNCTION`, a trigger on the locked table,
 a `setval` to a constant or to the `max()` of an indexed column, …) and changes to tables
 created in the same migration are not counted, nor is a `DROP TABLE`'s lock on the dropped
-table. Known from history or the live catalog: a `DROP INDEX` locks the index's table;
-dropping a foreign key (or a table with some) or retyping a key column, the table at the
-key's other end. Each locked table (of `… PARTITION OF` too) gets its own finding.
+table. Known from history or the live catalog: an index's lock stops its table's queries
+(planning opens every index); dropping a foreign key (or a table or column with one) or
+retyping a key column locks the table at the key's other end, a new partition the DEFAULT
+partition. Each locked table (of `… PARTITION OF` too) gets its own finding.
 """
 
 from __future__ import annotations
@@ -89,13 +90,13 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     if stmt.kind == "DropStmt" and stmt.body.get("removeType") in DROPS_ITSELF:
         gone = {key_of(name) for name in dropped_tables(stmt)}  # gone anyway
         locks = tuple(lock for lock in locks if key_of(lock.relation) not in gone)
-    held = []
+    held, via = [], {}  # via: table → its index, when the lock is on the index alone
     for lock in locks:
         if lock.mode is LockMode.ACCESS_EXCLUSIVE and not ctx.is_new(lock.relation):
-            # DROP INDEX names the index; the lock that hurts is on its table (known
-            # from history or, with --database-url, the catalog).
-            owner = ctx.table_of_index(lock.relation)
-            held.append(owner if owner is not None else lock.relation)
+            owner = ctx.table_of_index(lock.relation)  # DROP INDEX locks it too
+            held.append(owner or lock.relation)
+            if owner and stmt.kind != "DropStmt":
+                via[owner] = lock.relation
     if not held:
         return
     step = info.step
@@ -111,8 +112,9 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         lines = ", ".join(str(m.span.line) for m in slow[:5]) + (
             " …" if len(slow) > 5 else ""
         )
+        on = f"index {via[relation]} of {relation}" if relation in via else relation
         yield Hit(
-            f"the ACCESS EXCLUSIVE lock on {relation} is held while more statements run in "
+            f"the ACCESS EXCLUSIVE lock on {on} is held while more statements run in "
             f"the same transaction (line {lines}): every query on "
             f"{relation} waits until COMMIT",
             "run this statement last in its step, or alone (BEGIN … COMMIT around it), "
@@ -134,9 +136,7 @@ def _slow(
         return False
     facts = ctx.facts(mate)
     locks = known_locks(mate, ctx)
-    if mate.kind == "AlterTableStmt" and any(
-        lock.relation == relation for lock in locks
-    ):
+    if mate.kind == "AlterTableStmt" and relation in {k.relation for k in locks}:
         return False  # another ALTER of the same table: multiple-alters-same-table
     catalog_only = mate.kind in CATALOG_ONLY_KINDS or (
         mate.kind == "AlterTableStmt"
