@@ -202,3 +202,10 @@ CREATE TABLE invoices (id bigint PRIMARY KEY, total numeric, cents bigint GENERA
 CREATE MATERIALIZED VIEW order_totals AS SELECT id FROM orders WITH NO DATA;
 CREATE UNIQUE INDEX order_totals_id ON order_totals (id);
 REFRESH MATERIALIZED VIEW CONCURRENTLY order_totals;
+
+-- expect-not: foreign-key-without-not-valid
+-- A new column without a DEFAULT is all NULL: PostgreSQL checks no row (PG 15 and 18).
+ALTER TABLE orders ADD COLUMN buyer_id bigint REFERENCES users (id);
+
+-- expect: foreign-key-without-not-valid
+ALTER TABLE orders ADD COLUMN buyer_id bigint DEFAULT 1 REFERENCES users (id);
