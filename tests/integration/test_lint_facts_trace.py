@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import psycopg
 import pytest
 
 from atomig.lint.schema import SchemaState
@@ -585,3 +586,21 @@ def test_lock_facts_with_schema_knowledge_match_pg_locks(database, text):
     assert {lock.relation.name: lock.mode for lock in locks} == {
         name: mode for name, mode in held.items() if mode is LockMode.ACCESS_EXCLUSIVE
     }, held
+
+
+# An ACCESS EXCLUSIVE lock on one index stops every query on its table, not only those that
+# would use it: the planner opens all the table's indexes (long-lock-hold and
+# reindex-not-concurrent say so).
+@pytest.mark.parametrize(
+    "text", ["REINDEX INDEX docs_brin", "ALTER INDEX docs_gin SET (fastupdate = off)"]
+)
+def test_an_index_lock_blocks_every_query_on_its_table(database, text):
+    with database.connect() as conn, database.connect() as other:
+        setup(conn)
+        conn.execute("BEGIN")
+        conn.execute(text)
+        other.execute("SET lock_timeout = '200ms'")
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            other.execute("SELECT id FROM docs WHERE id = 1")
+        conn.execute("ROLLBACK")
+        assert other.execute("SELECT count(*) FROM docs").fetchone() == (5,)

@@ -467,6 +467,22 @@ def test_an_index_lock_is_named_as_the_index_of_its_table():
     assert "every query on t waits" in message
 
 
+def test_reindex_of_a_partitioned_table_in_a_transaction_step_is_rejected():
+    # PostgreSQL reindexes a partitioned table a partition per transaction and rejects
+    # REINDEX TABLE on it in a transaction block (checked on PG 15 and 18).
+    history = migration(
+        "20240101_0000_a",
+        "CREATE TABLE m (at date) PARTITION BY RANGE (at);\nCREATE TABLE t (id int);",
+    )
+    options = LintOptions(version=ServerVersion.from_major(15))
+    for table, rejected in (("m", True), ("t", False)):
+        later = migration("20240102_0000_b", f"REINDEX TABLE {table};")
+        result = lint_migrations([history, later], options=options)
+        [found] = [f for f in result.findings if f.rule == "reindex-not-concurrent"]
+        assert ("cannot run inside a transaction block" in found.message) is rejected
+        assert found.fix == f"use REINDEX TABLE CONCURRENTLY {table}"
+
+
 def test_a_new_partition_holds_the_default_partition():
     # ATTACH PARTITION and CREATE TABLE … PARTITION OF check the DEFAULT partition's rows
     # against the new bound under ACCESS EXCLUSIVE (pg_locks on PG 15 and 18).

@@ -1,8 +1,11 @@
-"""REINDEX without CONCURRENTLY blocks writes (and, for an index, reads that use it).
+"""REINDEX without CONCURRENTLY blocks writes and the queries on the table while it runs.
 
 ## Why
 `REINDEX TABLE` takes a SHARE lock on the table (writes wait) and ACCESS EXCLUSIVE on each
-index (queries that would use it wait); `REINDEX INDEX` the same for one index.
+index; `REINDEX INDEX` the same for one index. The planner opens every index of a table
+for any query on it, so reads wait too, not only those that would use the index (checked
+on PG 15 and 18). A partitioned table is reindexed a partition per transaction: PostgreSQL
+rejects `REINDEX TABLE` on it inside a transaction block.
 
 ## Instead
 `REINDEX … CONCURRENTLY` (PostgreSQL 12 and later): SHARE UPDATE EXCLUSIVE only. Before 12,
@@ -75,9 +78,24 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             f"PostgreSQL {ctx.version.major} has no REINDEX CONCURRENTLY: CREATE INDEX "
             "CONCURRENTLY a replacement, DROP INDEX CONCURRENTLY the old one, rename"
         )
+    if (
+        kind == "TABLE"
+        and ctx.is_partitioned(target)
+        and ctx.steps[stmt.index].transactional
+    ):
+        # PostgreSQL reindexes a partitioned table one partition per transaction: it
+        # rejects REINDEX TABLE in a transaction block (checked on PG 15 and 18).
+        yield Hit(
+            f"REINDEX TABLE {name} cannot run inside a transaction block ({name} is "
+            "partitioned): PostgreSQL rejects it in this transaction step",
+            fix,
+            severity=Severity.ERROR,
+            relation=target,
+        )
+        return
     yield Hit(
-        f"REINDEX {what} blocks writes to {table} and queries using its indexes "
-        "until it finishes",
+        f"REINDEX {what} blocks writes to {table} and the queries on it (planning opens "
+        "every index) until it finishes",
         fix,
         relation=target if kind == "TABLE" else None,
     )
