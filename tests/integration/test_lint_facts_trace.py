@@ -3,6 +3,8 @@ locks from pg_locks of our own backend inside a transaction, rewrites from relfi
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 
 import psycopg
@@ -604,3 +606,61 @@ def test_an_index_lock_blocks_every_query_on_its_table(database, text):
             other.execute("SELECT id FROM docs WHERE id = 1")
         conn.execute("ROLLBACK")
         assert other.execute("SELECT count(*) FROM docs").fetchone() == (5,)
+
+
+# Statements that cannot run in a transaction block: their locks are read while they wait
+# for a blocker (an open transaction holding a snapshot and a lock), from another session.
+# (statement, what the blocker reads, the relations locked beyond the facts' names)
+NON_TRANSACTIONAL_CASES = [
+    ("CREATE INDEX CONCURRENTLY t_p_idx ON t (p_id)", "p", set()),
+    ("DROP INDEX CONCURRENTLY t_a_idx", "t", {"t"}),  # the index's table
+    ("REINDEX INDEX CONCURRENTLY t_a_idx", "p", {"t"}),
+    ("REINDEX TABLE CONCURRENTLY t", "p", set()),
+    ("VACUUM t", "t FOR SHARE UPDATE EXCLUSIVE", set()),
+    ("VACUUM FULL t", "t", set()),
+    ("VACUUM (ANALYZE) t", "t FOR SHARE UPDATE EXCLUSIVE", set()),
+]
+
+
+def _waiting_locks(database, text, blocker):
+    table, _, mode = blocker.partition(" FOR ")
+    with database.connect() as conn, database.connect() as block:
+        setup(conn)
+        names = dict(conn.execute("SELECT oid, relname FROM pg_class").fetchall())
+        pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        block.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        block.execute(f"LOCK {table} IN {mode or 'ACCESS SHARE'} MODE")
+        block.execute(f"SELECT count(*) FROM {table}")  # the snapshot
+        worker = threading.Thread(target=conn.execute, args=(text,))
+        worker.start()
+        seen: dict[str, LockMode] = {}
+        with database.connect() as watch:
+            for _ in range(100):
+                rows = watch.execute(
+                    "SELECT relation, mode, granted, w.wait_event_type "
+                    "FROM pg_locks JOIN pg_stat_activity w USING (pid) "
+                    "WHERE pid = %s AND locktype = 'relation'",
+                    (pid,),
+                ).fetchall()
+                for oid, mode_name, _, _ in rows:
+                    if oid in names:
+                        level = LockMode.from_pg_name(mode_name)
+                        seen[names[oid]] = max(level, seen.get(names[oid], level))
+                if rows and rows[0][3] == "Lock":
+                    break  # waiting for the blocker, with every lock it will hold
+                time.sleep(0.02)
+        block.execute("ROLLBACK")
+        worker.join(30)
+    return seen
+
+
+@pytest.mark.parametrize(("text", "blocker", "unnamed"), NON_TRANSACTIONAL_CASES)
+def test_non_transactional_lock_facts_match_pg_locks(database, text, blocker, unnamed):
+    facts = facts_of(database, text)
+    assert not facts.transactional
+    seen = _waiting_locks(database, text, blocker)
+    for lock in facts.locks:
+        assert seen.get(lock.relation.name) == lock.mode, (lock, seen)
+    named = {lock.relation.name for lock in facts.locks}
+    tables = {name for name in seen if not name.endswith(("_idx", "_pkey"))}
+    assert tables - named == unnamed, seen
