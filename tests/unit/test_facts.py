@@ -146,6 +146,21 @@ def test_transaction_control(text, kind):
         ("VACUUM FULL t", "t", LockMode.ACCESS_EXCLUSIVE),
         ("ALTER INDEX t RENAME TO u", "t", LockMode.SHARE_UPDATE_EXCLUSIVE),
         ("DROP TRIGGER tr ON t", "t", LockMode.ACCESS_EXCLUSIVE),
+        # from the lock audit (tests/integration/test_lint_facts_trace.py)
+        ("ALTER INDEX g SET (fastupdate = off)", "g", LockMode.ACCESS_EXCLUSIVE),
+        ("ALTER INDEX b SET (pages_per_range = 64)", "b", LockMode.ACCESS_EXCLUSIVE),
+        (
+            "ALTER INDEX i SET (deduplicate_items = off)",
+            "i",
+            LockMode.SHARE_UPDATE_EXCLUSIVE,
+        ),
+        ("COMMENT ON INDEX i IS 'x'", "i", LockMode.SHARE_UPDATE_EXCLUSIVE),
+        ("COMMENT ON TRIGGER tr ON t IS 'x'", "t", LockMode.ACCESS_SHARE),
+        ("CREATE PUBLICATION pub FOR TABLE t", "t", LockMode.SHARE_UPDATE_EXCLUSIVE),
+        ("ALTER PUBLICATION pub ADD TABLE t", "t", LockMode.SHARE_UPDATE_EXCLUSIVE),
+        ("ALTER SEQUENCE s OWNED BY t.a", "t", LockMode.ACCESS_SHARE),
+        ("CREATE TABLE n (LIKE t)", "t", LockMode.ACCESS_SHARE),
+        ("ALTER TABLE t OF ct", "ct", LockMode.ACCESS_SHARE),
     ],
 )
 def test_lock_modes(text, relation, mode):
@@ -174,3 +189,34 @@ def test_lock_mode_conflicts_follow_the_docs_table():
         for b in m:
             assert a.conflicts_with(b) == b.conflicts_with(a)
     assert m.from_pg_name("AccessExclusiveLock") is m.ACCESS_EXCLUSIVE
+
+
+@pytest.mark.parametrize(
+    ("text", "version", "scans", "rewrites", "may_rewrite"),
+    [
+        ("ALTER TABLE t ADD COLUMN c int CHECK (c > 0)", PG15, ["t"], [], []),
+        ("ALTER TABLE t ADD COLUMN c int REFERENCES p", PG15, [], [], []),
+        ("ALTER TABLE t ADD COLUMN c int DEFAULT 1 REFERENCES p", PG15, ["t"], [], []),
+        ("ALTER TABLE p ATTACH PARTITION c FOR VALUES IN (1)", PG15, ["c"], [], []),
+        ("ALTER INDEX p_i ATTACH PARTITION c_i", PG15, [], [], []),
+        ("ALTER TABLE t ADD CONSTRAINT n NOT NULL a", PG18, ["t"], [], []),
+        ("ALTER TABLE t ADD CONSTRAINT n NOT NULL a NOT VALID", PG18, [], [], []),
+        (
+            "ALTER TABLE t ALTER COLUMN g SET EXPRESSION AS (a)",
+            ServerVersion(170000),
+            ["t"],
+            ["t"],
+            [],
+        ),
+        ("ALTER TABLE t ALTER COLUMN g SET EXPRESSION AS (a)", PG18, [], [], ["t"]),
+        ("REFRESH MATERIALIZED VIEW v", PG15, ["v"], ["v"], []),
+        ("REFRESH MATERIALIZED VIEW CONCURRENTLY v", PG15, ["v"], [], []),
+        ("REINDEX TABLE t", PG15, ["t"], [], []),
+        ("REINDEX INDEX i", PG15, [], [], []),
+    ],
+)
+def test_scans_and_rewrites(text, version, scans, rewrites, may_rewrite):
+    result = facts(text, version)
+    assert [name.name for name in result.scans] == scans
+    assert [name.name for name in result.rewrites] == rewrites
+    assert [name.name for name in result.may_rewrite] == may_rewrite
