@@ -93,7 +93,8 @@ def _refused_parts(stmt: Statement, ctx: LintContext) -> tuple[list[str], list[s
             refused.append(f"{what} foreign table {table}")
             fixes.append(_FIX if stmt.kind == "IndexStmt" else "drop the statement")
         return refused, fixes
-    for target in _referenced_foreign(stmt, ctx):
+    constraints = _constraints(stmt)
+    for target in _referenced_foreign(constraints, ctx):
         refused.append(f"a foreign key referencing foreign table {target}")
         fixes.append("reference a local table, or check the rows in the application")
     if (
@@ -114,7 +115,7 @@ def _refused_parts(stmt: Statement, ctx: LintContext) -> tuple[list[str], list[s
             fixes.append(
                 "drop the USING clause: the remote table converts its own rows"
             )
-    for con in _constraints(stmt):
+    for con in constraints:
         key = _KEYS.get(con.get("contype", ""))
         if key is not None:
             refused.append(f"{key} on foreign table {table}")
@@ -134,10 +135,12 @@ def _constraints(stmt: Statement) -> list[Body]:
     ]
 
 
-def _referenced_foreign(stmt: Statement, ctx: LintContext) -> list[QualifiedName]:
+def _referenced_foreign(
+    constraints: list[Body], ctx: LintContext
+) -> list[QualifiedName]:
     """Foreign tables that the statement's new foreign keys reference."""
     found = []
-    for con in _constraints(stmt):
+    for con in constraints:
         if con.get("contype") == "CONSTR_FOREIGN":
             target = range_var(con.get("pktable"))
             if target is not None and ctx.is_foreign(target):
