@@ -185,8 +185,10 @@ _LINT_DOMAINS = """
 """
 # provolatile sorts i < s < v, so max() is the most volatile overload.
 _LINT_FUNCTIONS = """
-    SELECT n.nspname, p.proname, max(p.provolatile::text), bool_and(p.prokind = 'a')
+    SELECT n.nspname, p.proname, max(p.provolatile::text), bool_and(p.prokind = 'a'),
+           bool_or(l.lanname = 'sql')
     FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    JOIN pg_language l ON l.oid = p.prolang
     WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
     GROUP BY 1, 2
 """
@@ -293,7 +295,10 @@ def read_lint_catalog(
     timezone = conn.execute("SELECT current_setting('TimeZone')").fetchone()
     functions: dict[str, Volatility] = {}
     aggregates: dict[str, bool] = {}
-    for schema, name, code, aggregate in conn.execute(_LINT_FUNCTIONS):
+    inlinable: set[str] = set()
+    for schema, name, code, aggregate, sql in conn.execute(_LINT_FUNCTIONS):
+        if sql:
+            inlinable.update((f"{schema}.{name}", name))
         level = Volatility.from_provolatile(code)
         functions[f"{schema}.{name}"] = level
         functions[name] = max(level, functions.get(name, Volatility.IMMUTABLE))
@@ -326,6 +331,7 @@ def read_lint_catalog(
             for t in tables.values()
         },
         functions=functions,
+        sql_functions=frozenset(inlinable),
         database=database,
         search_path=path,
         index_owners=index_owners,

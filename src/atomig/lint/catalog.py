@@ -106,6 +106,9 @@ class CatalogFacts:
     server_version: ServerVersion
     tables: Mapping[Key, CatalogTable] = field(default_factory=dict)
     functions: Mapping[str, Volatility] = field(default_factory=dict)
+    # Functions with a LANGUAGE sql overload ("schema.name" and "name"): PostgreSQL may
+    # inline them, so their declared volatility does not decide an IMMUTABLE check.
+    sql_functions: frozenset[str] = frozenset()
     database: str = ""
     search_path: tuple[str, ...] = ("public",)
     # (index schema, index name) -> (table schema, table name), for indexes the

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from atomig.lint.layered import Layered
+from atomig.lint.routines import Routine, alter_function, create_function
 from atomig.sql.classify import (
     column_constraints,
     foreign_key_targets,
@@ -198,6 +199,8 @@ class SchemaState:
         # A table the history did not create, renamed or moved by it: its key now -> its
         # name before the history (what the live catalog still calls it).
         self.renamed_from: MutableMapping[Key, QualifiedName] = {}
+        # Functions by name (their latest definition): volatility, inlinable.
+        self.routines: MutableMapping[str, Routine] = {}
         self._owned: set[Key] = set()
 
     def fork(self) -> SchemaState:
@@ -209,6 +212,7 @@ class SchemaState:
         child.created = Layered(self.created)
         child.referrers = Layered(self.referrers)
         child.renamed_from = Layered(self.renamed_from)
+        child.routines = Layered(self.routines)
         return child
 
     def snapshot(self) -> SchemaState:
@@ -219,6 +223,7 @@ class SchemaState:
         copy.created = dict(self.created)
         copy.referrers = dict(self.referrers)
         copy.renamed_from = dict(self.renamed_from)
+        copy.routines = dict(self.routines)
         self._owned = (
             set()
         )  # tables now shared with the copy: copy them before a change
@@ -625,7 +630,8 @@ _APPLY = {
     "AlterObjectSchemaStmt": _set_schema,
     "CreateTrigStmt": _trigger,
     "CreatePolicyStmt": _policy,
-    "CreateFunctionStmt": _object("function", "funcname"),
+    "CreateFunctionStmt": create_function,
+    "AlterFunctionStmt": alter_function,
     "ViewStmt": _object("relation", "view", relation=True),
     "CreateSeqStmt": _object("relation", "sequence", relation=True),
     "CompositeTypeStmt": _object("type", "typevar", relation=True),

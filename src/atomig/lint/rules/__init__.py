@@ -33,6 +33,7 @@ from atomig.lint.rules import (
     missing_statement_timeout,
     multiple_alters_same_table,
     non_idempotent,
+    non_immutable_expression,
     plan_rejected,
     prefer_bigint,
     prefer_identity,
@@ -107,6 +108,7 @@ MODULES = (
     sequence_restart,
     bulk_table_copy,
     foreign_table_unsupported,
+    non_immutable_expression,
     # backward compatibility
     rename_column,
     rename_table,

@@ -1,0 +1,78 @@
+"""Functions as the migrations declare them: volatility and whether PostgreSQL may inline
+them (schema replay, :class:`~atomig.lint.schema.SchemaState`).
+
+A function without a volatility clause is VOLATILE. A ``LANGUAGE sql`` function may be
+inlined into an index or generated-column expression before PostgreSQL checks that the
+expression is IMMUTABLE, so its declared volatility does not decide (a VOLATILE ``sql``
+function returning ``$1`` is accepted in an index on PG 15 and 18; a plpgsql one is not).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from atomig.sql.classify import name_list
+from atomig.sql.volatility import Volatility
+
+if TYPE_CHECKING:
+    from atomig.lint.schema import SchemaState
+
+
+@dataclass(frozen=True, slots=True)
+class Routine:
+    """A function the history created: its declared volatility, and whether it may be
+    inlined (``LANGUAGE sql``, not SECURITY DEFINER, no ``SET``)."""
+
+    volatility: Volatility
+    inlinable: bool
+
+
+def _options(items: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        elem = item.get("DefElem") or {}
+        arg = elem.get("arg")
+        value = arg.get("String", {}).get("sval") if isinstance(arg, dict) else None
+        out[str(elem.get("defname"))] = value if value is not None else arg
+    return out
+
+
+def _inlinable(options: Mapping[str, Any]) -> bool:
+    security = options.get("security")
+    definer = isinstance(security, dict) and security.get("Boolean", {}).get("boolval")
+    return options.get("language") == "sql" and not definer and "set" not in options
+
+
+def _level(word: Any) -> Volatility:
+    return {"immutable": Volatility.IMMUTABLE, "stable": Volatility.STABLE}.get(
+        str(word), Volatility.VOLATILE
+    )
+
+
+def create_function(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
+    """Replay ``CREATE [OR REPLACE] FUNCTION`` (the latest definition of a name wins)."""
+    if not body.get("funcname"):
+        return
+    name = name_list(body["funcname"])
+    state._log("function", name, origin)
+    if body.get("is_procedure"):
+        return
+    options = _options(body.get("options", ()))
+    if body.get("sql_body") is not None:
+        options.setdefault("language", "sql")
+    state.routines[name.name] = Routine(
+        _level(options.get("volatility")), _inlinable(options)
+    )
+
+
+def alter_function(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
+    """Replay ``ALTER FUNCTION … IMMUTABLE | STABLE | VOLATILE``."""
+    func = body.get("func") or {}
+    if body.get("objtype") != "OBJECT_FUNCTION" or not func.get("objname"):
+        return
+    name = name_list(func["objname"]).name
+    known, options = state.routines.get(name), _options(body.get("actions", ()))
+    if known is not None and "volatility" in options:
+        state.routines[name] = Routine(_level(options["volatility"]), known.inlinable)
