@@ -165,6 +165,10 @@ LOCK_CASES = [
     "ALTER TABLE idt ALTER COLUMN id SET INCREMENT BY 2",
     "ALTER TABLE idt ALTER COLUMN id RESTART",
     "ALTER TABLE idt ALTER COLUMN id DROP IDENTITY",
+    # column-generation-change: brief, but ACCESS EXCLUSIVE (and no rewrite, below)
+    "ALTER TABLE idt ALTER COLUMN id SET GENERATED ALWAYS",
+    "ALTER TABLE nopk ALTER COLUMN id SET NOT NULL, "
+    "ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY",
     # ---- renames and SET SCHEMA ----
     "ALTER TABLE t RENAME TO t2",
     "ALTER TABLE t RENAME COLUMN a TO b",
@@ -482,6 +486,14 @@ RELATION_REWRITE_CASES = [
     ("REFRESH MATERIALIZED VIEW CONCURRENTLY mv", "mv", False),
     ("ALTER TABLE g ALTER COLUMN c SET EXPRESSION AS (id + 2)", "g", True),
     ("ALTER TABLE g ALTER COLUMN c DROP EXPRESSION", "g", False),
+    ("ALTER TABLE idt ALTER COLUMN id SET GENERATED ALWAYS", "idt", False),
+    ("ALTER TABLE idt ALTER COLUMN id DROP IDENTITY", "idt", False),
+    (
+        "ALTER TABLE nopk ALTER COLUMN id SET NOT NULL, "
+        "ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY",
+        "nopk",
+        False,
+    ),
     ("ALTER TABLE docs ALTER COLUMN body SET STORAGE EXTERNAL", "docs", False),
     ("ALTER TABLE docs ALTER COLUMN body SET COMPRESSION pglz", "docs", False),
     ("ALTER TABLE docs DROP COLUMN body", "docs", False),

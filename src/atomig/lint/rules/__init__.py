@@ -6,6 +6,7 @@ from atomig.lint.rules import (
     attach_partition_scan,
     bulk_table_copy,
     check_without_not_valid,
+    column_generation_change,
     column_type_rewrite,
     concurrent_in_transaction,
     concurrent_index_if_not_exists,
@@ -120,6 +121,7 @@ MODULES = (
     drop_object,
     enum_value_change,
     row_security_without_policy,
+    column_generation_change,
     # types and naming
     prefer_jsonb,
     prefer_bigint,
