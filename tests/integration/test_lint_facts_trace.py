@@ -676,3 +676,27 @@ def test_non_transactional_lock_facts_match_pg_locks(database, text, blocker, un
     named = {lock.relation.name for lock in facts.locks}
     tables = {name for name in seen if not name.endswith(("_idx", "_pkey"))}
     assert tables - named == unnamed, seen
+
+
+DOMAIN_CASES = [
+    "ALTER DOMAIN price DROP CONSTRAINT price_positive",
+    "ALTER DOMAIN price DROP DEFAULT",
+    "ALTER DOMAIN price DROP NOT NULL",
+]
+
+
+@pytest.mark.parametrize("text", DOMAIN_CASES)
+def test_domain_drops_lock_no_table(database, text):
+    # drop-object / drop-not-null: these forms take no lock on the tables using the domain
+    [statement] = parse_script(text).statements
+    assert not statement_facts(
+        statement, ServerVersion.from_major(database.major)
+    ).locks
+    with database.connect() as conn:
+        conn.execute(
+            "CREATE DOMAIN price AS numeric NOT NULL DEFAULT 0 "
+            "CONSTRAINT price_positive CHECK (VALUE >= 0)"
+        )
+        conn.execute("CREATE TABLE priced (id int, p price)")
+        held = held_locks(conn, text)
+    assert "priced" not in held, held  # (pg_locks itself is read by the query)

@@ -3,6 +3,7 @@ what the history and the live catalog know. Rules import them from here."""
 
 from __future__ import annotations
 
+from atomig.lint.helpers.constraints import domain_drops, table_constraint_drops
 from atomig.lint.helpers.copies import (
     copied_tables,
     copy_sources,
@@ -76,6 +77,7 @@ __all__ = [
     "default_partition",
     "dependents",
     "domain_base",
+    "domain_drops",
     "dropped_names",
     "dropped_tables",
     "existing_unique_index",
@@ -98,5 +100,6 @@ __all__ = [
     "small_table_note",
     "subcommand_offset",
     "table_columns",
+    "table_constraint_drops",
     "type_change_rewrites",
 ]

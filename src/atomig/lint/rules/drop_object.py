@@ -4,7 +4,8 @@ still use.
 ## Why
 Running code, views, functions and other services that use the object fail as soon as the
 drop commits; a dropped sequence or type takes its state or dependent columns with it
-(CASCADE), and dropping a constraint silently stops enforcing a data rule.
+(CASCADE), and dropping a constraint (of a table or a domain) silently stops enforcing a
+data rule; dropping a domain's default leaves its columns NULL where it filled them.
 
 ## Instead
 Remove every use first (deploy), then drop it in a later migration. Prefer `CREATE OR
@@ -16,6 +17,8 @@ undoing its own up, for the `CHECK (col IS NOT NULL)` helper once `SET NOT NULL`
 nor for a partition's CHECK once the migration attached it (the bound now enforces it).
 Dropping a PRIMARY KEY or UNIQUE constraint that other tables' foreign keys use (known from
 history or the live catalog) is an error: PostgreSQL rejects it without CASCADE.
+A domain's constraint or default is dropped with `ALTER DOMAIN` (no table lock on PG 15 or
+18); its `DROP NOT NULL` is `drop-not-null`.
 Tables, schemas and databases are `drop-table`; indexes `drop-index-not-concurrent`;
 triggers `trigger-change`; columns `drop-column`.
 """
@@ -26,13 +29,7 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import (
-    altered_table,
-    commands,
-    key_referrers,
-    readded_in_step,
-    subcommand_offset,
-)
+from atomig.lint.helpers import domain_drops, table_constraint_drops
 from atomig.lint.rule import Example
 from atomig.lint.schema import key_of
 from atomig.sql.classify import name_list
@@ -50,7 +47,7 @@ DOCS = (
     ("DROP VIEW", "sql-dropview.html#SQL-DROPVIEW"),
     ("DROP FUNCTION", "sql-dropfunction.html#SQL-DROPFUNCTION"),
 )
-TARGETS = ("DropStmt", "AlterTableStmt")
+TARGETS = ("DropStmt", "AlterTableStmt", "AlterDomainStmt")
 SUBTYPES = ("AT_DropConstraint",)
 _ELSEWHERE = frozenset(
     {
@@ -66,6 +63,7 @@ BAD = (
     "DROP FUNCTION order_total(bigint);",
     "DROP TYPE order_status;",
     "ALTER TABLE orders DROP CONSTRAINT orders_total_positive;",
+    "ALTER DOMAIN price DROP CONSTRAINT price_positive;",
 )
 GOOD = (
     "CREATE VIEW answer AS SELECT 42 AS value;\nDROP VIEW answer;",
@@ -88,39 +86,10 @@ GOOD = (
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     if stmt.kind == "AlterTableStmt":
-        table = altered_table(stmt)
-        if table is None or ctx.is_new(table):
-            return
-        for _, cmd in commands(stmt, "AT_DropConstraint"):
-            name = cmd.get("name", "")
-            known = ctx.table(table)
-            con = known.constraints.get(name) if known else None
-            if con is not None and con.not_null_column and ctx.direction != "down":
-                continue  # the helper CHECK of a SET NOT NULL, dropped once it is done
-            if con is not None and con.kind == "check" and known and known.attached_by:
-                continue  # a partition's CHECK once ATTACH made the bound enforce it
-            cascade = cmd.get("behavior") == "DROP_CASCADE"
-            if refs := [] if cascade else key_referrers(ctx, table, name):
-                yield Hit(
-                    f"PostgreSQL rejects dropping {name} of {table}: {', '.join(refs)} "
-                    f"use{'s' if len(refs) == 1 else ''} it",
-                    "drop those foreign keys first, in the same migration, and add them "
-                    "back (NOT VALID, then VALIDATE) once the new key is in place",
-                    severity=Severity.ERROR,
-                    offset=subcommand_offset(stmt, name),
-                )
-                continue
-            if ctx.made_here("constraint", table, name) or readded_in_step(
-                stmt, ctx, name
-            ):
-                continue  # made by this migration, or re-made before anyone sees it gone
-            yield Hit(
-                f"dropping constraint {name} of {table} stops enforcing its rule "
-                "for every writer",
-                "make sure no code relies on it, and that the down file can re-add it "
-                "(NOT VALID, then VALIDATE)",
-                offset=subcommand_offset(stmt, name),
-            )
+        yield from table_constraint_drops(stmt, ctx)
+        return
+    if stmt.kind == "AlterDomainStmt":
+        yield from domain_drops(stmt, ctx)
         return
     remove = stmt.body.get("removeType", "")
     if remove in _ELSEWHERE:

@@ -1,0 +1,22 @@
+-- Edge cases of drop-object: blank-line separated, each one migration's up file.
+-- expect: drop-object
+ALTER DOMAIN public.price DROP CONSTRAINT IF EXISTS price_positive CASCADE;
+
+-- expect: drop-object
+ALTER DOMAIN price DROP DEFAULT;
+
+-- a domain of this migration: only its new columns use it
+-- expect-not: drop-object
+CREATE DOMAIN price AS numeric CONSTRAINT price_positive CHECK (VALUE >= 0) DEFAULT 0;
+ALTER DOMAIN price DROP CONSTRAINT price_positive;
+ALTER DOMAIN price DROP DEFAULT;
+
+-- setting a default, and dropping NOT NULL (drop-not-null's), are not drops of this rule
+-- expect-not: drop-object
+-- expect: drop-not-null
+ALTER DOMAIN price SET DEFAULT 1;
+ALTER DOMAIN price DROP NOT NULL;
+
+-- adding a constraint is domain-check-constraint's (NOT VALID: nothing)
+-- expect-not: drop-object, domain-check-constraint
+ALTER DOMAIN price ADD CONSTRAINT price_small CHECK (VALUE < 1000) NOT VALID;
