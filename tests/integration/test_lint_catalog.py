@@ -211,3 +211,28 @@ def test_prefer_bigint_reads_a_referenced_key_type_from_the_catalog(project):
         "declared before this migration): that key runs out at 2,147,483,647, and "
         "widening it later rewrites every table referencing it with a column this small",
     ]
+
+
+def test_column_collation_comes_from_the_catalog(project):
+    # The table predates the history: only the catalog knows that c is already "C".
+    project.database.execute(
+        'CREATE TABLE legacy (id int PRIMARY KEY, c text COLLATE "C");'
+        "CREATE INDEX legacy_c ON legacy (c)"
+    )
+    project.add(
+        "20260101_0000_coll",
+        'ALTER TABLE legacy ALTER COLUMN c TYPE text COLLATE "C";\n'
+        'ALTER TABLE legacy ALTER COLUMN c TYPE text COLLATE "POSIX";',
+        "SELECT 1;",
+    )
+
+    def collation(*args):
+        found = findings(project, *args)
+        return [
+            f["line"]
+            for f in found
+            if f["rule"] == "column-type-rewrite" and "collation" in f["message"]
+        ]
+
+    assert collation() == [2]  # "C" → "C" rebuilds nothing; "C" → "POSIX" the index
+    assert collation("--no-database") == []  # nothing known of legacy's indexes

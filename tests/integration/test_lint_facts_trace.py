@@ -700,3 +700,52 @@ def test_domain_drops_lock_no_table(database, text):
         conn.execute("CREATE TABLE priced (id int, p price)")
         held = held_locks(conn, text)
     assert "priced" not in held, held  # (pg_locks itself is read by the query)
+
+
+COLLATION_CASES = [
+    # (the change, whether the index on the column is rebuilt)
+    ('ALTER TABLE coll ALTER COLUMN c TYPE text COLLATE "C"', False),
+    ('ALTER TABLE coll ALTER COLUMN c TYPE varchar(20) COLLATE "C"', False),
+    ('ALTER TABLE coll ALTER COLUMN c TYPE text COLLATE "POSIX"', True),
+    ("ALTER TABLE coll ALTER COLUMN c TYPE varchar(20)", True),  # back to "default"
+    ('ALTER TABLE coll ALTER COLUMN d TYPE text COLLATE "default"', False),
+    ("ALTER TABLE coll ALTER COLUMN d TYPE text", False),
+    ('ALTER TABLE coll ALTER COLUMN d TYPE text COLLATE "C"', True),
+]
+
+
+@pytest.mark.parametrize(("text", "rebuilt"), COLLATION_CASES)
+def test_collation_changes_rebuild_indexes_as_lint_says(database, text, rebuilt):
+    from atomig.lint import LintOptions, MigrationSource, SourceFile, lint_migrations
+
+    history = (
+        'CREATE TABLE coll (id int PRIMARY KEY, c varchar(10) COLLATE "C", d text);\n'
+        "CREATE INDEX coll_c ON coll (c);\nCREATE INDEX coll_d ON coll (d);"
+    )
+    migrations = [
+        MigrationSource(
+            "20240101_0000_a",
+            SourceFile("a.up.sql", history, "up"),
+            SourceFile("a.down.sql", "SELECT 1;", "down"),
+        ),
+        MigrationSource(
+            "20240102_0000_b",
+            SourceFile("b.up.sql", text + ";", "up"),
+            SourceFile("b.down.sql", "SELECT 1;", "down"),
+        ),
+    ]
+    options = LintOptions(version=ServerVersion.from_major(database.major))
+    found = lint_migrations(migrations, options=options).findings
+    said = [f for f in found if f.path == "b.up.sql" and "collation" in f.message]
+    with database.connect() as conn:
+        for statement in parse_script(history).statements:
+            conn.execute(statement.text)
+        conn.execute("INSERT INTO coll SELECT g, g, g FROM generate_series(1, 20) g")
+        files = "SELECT pg_relation_filenode('coll'), pg_relation_filenode('coll_c'), "
+        files += "pg_relation_filenode('coll_d')"
+        before = conn.execute(files).fetchone()
+        conn.execute(text)
+        after = conn.execute(files).fetchone()
+    assert before[0] == after[0], "the table is never rewritten"
+    assert (before[1:] != after[1:]) == rebuilt, "the case's expectation is wrong"
+    assert bool(said) == rebuilt, said

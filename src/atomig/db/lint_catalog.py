@@ -44,8 +44,9 @@ _LINT_TABLES = """
       AND n.nspname NOT IN ('pg_catalog', 'information_schema')
 """
 _LINT_COLUMNS = """
-    SELECT attrelid, attname, format_type(atttypid, atttypmod) FROM pg_attribute
-    WHERE attrelid = ANY (%(oids)s) AND attnum > 0 AND NOT attisdropped
+    SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), co.collname
+    FROM pg_attribute a LEFT JOIN pg_collation co ON co.oid = a.attcollation
+    WHERE a.attrelid = ANY (%(oids)s) AND a.attnum > 0 AND NOT a.attisdropped
 """
 # Index columns in key order; an expression column shows as '(expr)'. A partial index is
 # left out: it serves only queries that imply its WHERE, so it neither covers a foreign
@@ -273,11 +274,16 @@ def read_lint_catalog(
             "columns": {},
             "indexes": [],
             "checks": set(),
+            "collations": {},
         }
     oids = list(tables)
     if oids:
-        for relid, column, type_text in conn.execute(_LINT_COLUMNS, {"oids": oids}):
+        for relid, column, type_text, collation in conn.execute(
+            _LINT_COLUMNS, {"oids": oids}
+        ):
             tables[relid]["columns"][column] = type_text
+            if collation is not None:
+                tables[relid]["collations"][column] = collation
         for relid, index, unique, columns, plain_unique in conn.execute(
             _LINT_INDEXES, {"oids": oids}
         ):
@@ -327,6 +333,7 @@ def read_lint_catalog(
                 defaults.get((t["schema"], t["name"])),
                 t["policies"],
                 t["foreign"],
+                collations=t["collations"],
             )
             for t in tables.values()
         },

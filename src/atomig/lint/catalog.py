@@ -73,6 +73,8 @@ class CatalogTable:
         default_partition: the ``(schema, name)`` of a partitioned table's DEFAULT one.
         policies: its permissive row-security policies (``pg_policy``).
         foreign: a foreign table (``relkind 'f'``): its rows are remote.
+        collations: column name → its collation (``default`` when the type's), for
+            collatable columns.
     """
 
     schema: str
@@ -90,6 +92,7 @@ class CatalogTable:
     default_partition: Key | None = None
     policies: int = 0
     foreign: bool = False
+    collations: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def estimated_rows(self) -> int:

@@ -231,6 +231,18 @@ class LintContext:
             return TypeRef.parse(live.columns[column])
         return col.type if col is not None else None
 
+    def column_collation(self, table: QualifiedName, column: str) -> str | None:
+        """The column's current collation (``default``: its type's), as
+        :meth:`column_type` decides: ``None`` when unknown."""
+        known = self.table(table)
+        col = known.columns.get(column) if known else None
+        if col is not None and col.set_by == self.migration:
+            return col.collation
+        live = self.catalog_table(table)
+        if live is not None and column in live.columns:
+            return live.collations.get(column)
+        return col.collation if col is not None else None
+
     def has_validated_not_null_check(self, table: QualifiedName, column: str) -> bool:
         """A validated ``CHECK (column IS NOT NULL)`` exists (history or catalog)."""
         known = self.table(table)

@@ -29,7 +29,7 @@ from atomig.sql.classify import (
 from atomig.sql.facts import QualifiedName
 from atomig.sql.naming import default_constraint_name, expression_columns
 from atomig.sql.parse import Statement
-from atomig.sql.types import TypeRef
+from atomig.sql.types import TypeRef, declared_collation
 
 Key = tuple[str, str]
 ObjectKey = tuple[
@@ -44,12 +44,14 @@ def key_of(name: QualifiedName) -> Key:
 
 @dataclass(frozen=True, slots=True)
 class Column:
-    """A column: its type when known, NOT NULL, and where its type was last set."""
+    """A column: its type when known, NOT NULL, where its type was last set, and its
+    collation when known (``default``: the type's)."""
 
     name: str
     type: TypeRef | None
     not_null: bool = False
     set_by: str = ""
+    collation: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,7 +378,10 @@ class SchemaState:
         name = coldef.get("colname", "")
         type_node = coldef.get("typeName")
         table.columns[name] = Column(
-            name, TypeRef.from_node(type_node) if type_node else None, set_by=origin
+            name,
+            TypeRef.from_node(type_node) if type_node else None,
+            set_by=origin,
+            collation=declared_collation(coldef),
         )
         self._log("column", table.name, origin, name)
         for con in column_constraints(coldef):
@@ -463,7 +468,11 @@ def _alter(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
             new_type = TypeRef.from_node(type_node) if type_node else None
             old = column or Column(column_name, None)
             table.columns[column_name] = Column(
-                old.name, new_type, old.not_null, origin
+                old.name,
+                new_type,
+                old.not_null,
+                origin,
+                declared_collation(definition.get("ColumnDef", {})),
             )
         elif subtype in ("AT_SetNotNull", "AT_DropNotNull") and column is not None:
             not_null = subtype == "AT_SetNotNull"

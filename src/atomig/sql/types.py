@@ -218,3 +218,24 @@ def _typmod_widens(name: str, old: tuple[int, ...], new: tuple[int, ...]) -> boo
 def type_names(nodes: Iterable[Mapping[str, Any]]) -> list[TypeRef]:
     """``TypeRef`` of each ``TypeName`` dict."""
     return [TypeRef.from_node(node) for node in nodes]
+
+
+# Builtin collatable types: without COLLATE, a column of one gets the type's collation.
+_COLLATABLE = frozenset({"text", "varchar", "bpchar", "name", "citext"})
+
+
+def declared_collation(coldef: Mapping[str, Any]) -> str | None:
+    """The collation a column definition gives (``ColumnDef``, also of ``ALTER COLUMN …
+    TYPE``): its COLLATE clause, else ``default`` for a builtin collatable type (the new
+    type's collation, even when the column had another), else unknown (``None``).
+
+    >>> declared_collation({"typeName": {"names": [{"String": {"sval": "text"}}]}})
+    'default'
+    """
+    clause = (coldef.get("collClause") or {}).get("collname") or ()
+    names = [n["String"]["sval"] for n in clause if "String" in n]
+    if names:
+        return str(names[-1])
+    type_node = coldef.get("typeName")
+    ref = TypeRef.from_node(type_node) if type_node else None
+    return "default" if ref is not None and ref.name in _COLLATABLE else None

@@ -11,6 +11,7 @@ from atomig.lint.helpers.copies import (
     small_table_note,
 )
 from atomig.lint.helpers.knowledge import (
+    collation_rebuild,
     constraint_known,
     constraint_of_index,
     default_partition,
@@ -66,6 +67,7 @@ __all__ = [
     "added_constraints",
     "alter_relation",
     "altered_table",
+    "collation_rebuild",
     "column_type",
     "commands",
     "constraint_known",

@@ -4,14 +4,21 @@ NULL proofs, domains, rewrites, views and keys that depend on an object)."""
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from typing import TYPE_CHECKING
 
+from atomig.lint.finding import Hit
 from atomig.lint.helpers.shapes import Body, commands, q
 from atomig.lint.schema import Key, key_of
 from atomig.sql.facts import QualifiedName
 from atomig.sql.parse import Statement
-from atomig.sql.types import UTC_ZONES, TypeRef, change_rewrites, using_keeps_column
+from atomig.sql.types import (
+    UTC_ZONES,
+    TypeRef,
+    change_rewrites,
+    declared_collation,
+    using_keeps_column,
+)
 
 if TYPE_CHECKING:
     from atomig.lint.context import LintContext
@@ -63,6 +70,37 @@ def type_change_rewrites(
     # (the zone is looked up only for the one pair it decides)
     utc = {old.name, new.name} == {"timestamp", "timestamptz"} and in_utc(stmt, ctx)
     return change_rewrites(old, new, using=using, utc=utc)
+
+
+def collation_rebuild(
+    table: QualifiedName, column: str, coldef: Body, ctx: LintContext, fix: str
+) -> Iterator[Hit]:
+    """``ALTER COLUMN … TYPE`` without a rewrite (its ``ColumnDef``) that gives the column
+    another collation rebuilds its indexes under ACCESS EXCLUSIVE; the same collation
+    rebuilds nothing (relfilenode on PG 15 and 18). Without COLLATE the column takes the
+    new type's own (``default``): a change when the old one is known to differ. ``fix``
+    is the rule's advice for a real type change."""
+    new = declared_collation(coldef)
+    old = ctx.column_collation(table, column)
+    explicit = bool((coldef.get("collClause") or {}).get("collname"))
+    if (
+        new is None
+        or new == old
+        or (old is None and (not explicit or new == "default"))
+    ):
+        return
+    rebuilt = indexes_on(ctx, table, column)
+    if rebuilt and not ctx.is_new(table):
+        yield Hit(
+            f"the collation of {table}.{column} changes ({old or '?'} → {new}): it "
+            f"rebuilds {', '.join(rebuilt)} under an ACCESS EXCLUSIVE lock (reads and "
+            "writes wait)",
+            fix.replace(" column", f' COLLATE "{new}" column', 1)
+            if explicit
+            else f'keep the collation: add COLLATE "{old}" to the new type',
+            relation=table,
+            location=coldef.get("location"),
+        )
 
 
 def in_utc(stmt: Statement, ctx: LintContext) -> bool:

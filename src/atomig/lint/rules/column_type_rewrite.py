@@ -21,8 +21,10 @@ then drop the old column in a later migration.
 atomig knows the old type from the migration history (or, connected, from the live
 catalog): free changes are not reported. Connected, a domain counts as its base type, and a
 change to a domain with a CHECK or NOT NULL constraint as a rewrite. When the old type is
-unknown the change is reported as a possible rewrite. PostgreSQL rejects the change of a
-column a view or materialized view reads (known from the live catalog).
+unknown the change is reported as a possible rewrite. Another collation (without COLLATE:
+the new type's own) rebuilds the column's indexes; the same one rebuilds nothing.
+PostgreSQL rejects the change of a column a view or materialized view reads (known from
+the live catalog).
 """
 
 from __future__ import annotations
@@ -33,11 +35,10 @@ from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
 from atomig.lint.helpers import (
     alter_relation,
+    collation_rebuild,
     commands,
     dependents,
     domain_base,
-    indexes_on,
-    names,
     session_timezone,
     type_change_rewrites,
 )
@@ -107,20 +108,8 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         # A domain is its base type (the cast is a relabel), but changing to a domain
         # with a constraint checks every value: a rewrite (relfilenode on PG 15 and 18).
         if not type_change_rewrites(stmt, table, cmd, ctx):
-            # Another COLLATE rebuilds the column's indexes, not the table (relfilenode
-            # on PG 15): under ACCESS EXCLUSIVE all the same.
-            collation = names((coldef.get("collClause") or {}).get("collname"))[-1:]
-            rebuilt = (
-                indexes_on(ctx, table, column) if collation != ("default",) else []
-            )
-            if collation and rebuilt and not ctx.is_new(table):
-                yield Hit(
-                    f"the new collation of {table}.{column} rebuilds {', '.join(rebuilt)}"
-                    " under an ACCESS EXCLUSIVE lock (reads and writes wait)",
-                    fix.replace(" column", f' COLLATE "{collation[0]}" column', 1),
-                    relation=table,
-                    location=coldef.get("location"),
-                )
+            # Another collation rebuilds the column's indexes, not the table.
+            yield from collation_rebuild(table, column, coldef, ctx, fix)
             continue
         using = not using_keeps_column(coldef, column)
         old = ctx.column_type(table, column)
