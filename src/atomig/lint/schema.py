@@ -566,6 +566,11 @@ def _object(kind: str, field: str, *, relation: bool = False) -> Any:
     return handle
 
 
+def _extension(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
+    if body.get("extname"):
+        state._log("extension", QualifiedName(None, body["extname"]), origin)
+
+
 def _define(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
     # CREATE AGGREGATE: a select list calling it returns one row (bulk-table-copy).
     if body.get("kind") == "OBJECT_AGGREGATE" and body.get("defnames"):
@@ -640,6 +645,7 @@ _APPLY = {
     "CreateTrigStmt": _trigger,
     "CreatePolicyStmt": _policy,
     "CreateFunctionStmt": create_function,
+    "CreateExtensionStmt": _extension,
     "AlterFunctionStmt": alter_function,
     "ViewStmt": _object("relation", "view", relation=True),
     "CreateSeqStmt": _object("relation", "sequence", relation=True),

@@ -62,6 +62,7 @@ from atomig.lint.rules import (
     unique_constraint_direct,
     unnamed_constraint,
     unreviewed_migration,
+    unsupported_feature,
     unused_ignore,
     validate_in_same_transaction,
     volatile_default,
@@ -110,6 +111,7 @@ MODULES = (
     bulk_table_copy,
     foreign_table_unsupported,
     non_immutable_expression,
+    unsupported_feature,
     # backward compatibility
     rename_column,
     rename_table,

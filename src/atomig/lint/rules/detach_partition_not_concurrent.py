@@ -47,11 +47,6 @@ BAD = (
     "ALTER TABLE events DETACH PARTITION events_2024;",
     Example(
         "ALTER TABLE events DETACH PARTITION events_2024 CONCURRENTLY;",
-        before=_BEFORE,
-        pg=(None, 13),
-    ),
-    Example(
-        "ALTER TABLE events DETACH PARTITION events_2024 CONCURRENTLY;",
         before=_BEFORE + "\nCREATE TABLE events_other PARTITION OF events DEFAULT;",
         pg=(14, None),
     ),
@@ -82,14 +77,7 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
                     f"default partition ({default})",
                     f"DETACH PARTITION {child} without CONCURRENTLY, {alone}",
                 )
-            elif not ctx.version.detach_partition_concurrently:
-                yield Hit(
-                    f"PostgreSQL {ctx.version.major} has no DETACH … CONCURRENTLY (14+): "
-                    "it rejects this statement",
-                    f"DETACH PARTITION {child} without CONCURRENTLY, in a quiet period "
-                    "with a short lock_timeout",
-                )
-            continue
+            continue  # before PostgreSQL 14, rejected: unsupported-feature
         if default is not None:
             fix = (
                 f"{parent} has a default partition, so no CONCURRENTLY: run it {alone}"

@@ -43,7 +43,6 @@ _BEFORE = "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint);"
 BAD = (
     Example("REINDEX TABLE orders;", before=_BEFORE),
     Example("REINDEX TABLE orders;", before=_BEFORE, pg=(None, 11)),
-    Example("REINDEX TABLE CONCURRENTLY orders;", before=_BEFORE, pg=(None, 11)),
 )
 GOOD = (Example("REINDEX TABLE CONCURRENTLY orders;", before=_BEFORE, pg=(12, None)),)
 
@@ -51,15 +50,7 @@ GOOD = (Example("REINDEX TABLE CONCURRENTLY orders;", before=_BEFORE, pg=(12, No
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     body = stmt.body
     if "concurrently" in def_names(body.get("params")):
-        if not ctx.version.reindex_concurrently:
-            yield Hit(
-                f"PostgreSQL {ctx.version.major} has no REINDEX CONCURRENTLY (12+): it "
-                "rejects this statement",
-                "CREATE INDEX CONCURRENTLY a replacement, DROP INDEX CONCURRENTLY the old "
-                "one, rename",
-                severity=Severity.ERROR,  # the migration fails
-            )
-        return
+        return  # before PostgreSQL 12, rejected: unsupported-feature
     kind = body.get("kind", "REINDEX_OBJECT_TABLE").rsplit("_", 1)[-1]
     target = range_var(body.get("relation"))
     # SCHEMA, DATABASE and SYSTEM name no relation: the name goes in the fix as written.

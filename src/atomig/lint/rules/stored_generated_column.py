@@ -12,7 +12,7 @@ there without STORED) is computed when read: adding one does not rewrite the tab
 
 ## Notes
 Before PostgreSQL 18 a VIRTUAL generated column (or one without STORED), and before 12 any
-generated column, is rejected: reported as an error, in CREATE TABLE too.
+generated column, is rejected: reported by `unsupported-feature`.
 """
 
 from __future__ import annotations
@@ -36,8 +36,11 @@ TARGETS = ("AlterTableStmt", "CreateStmt")
 SUBTYPES = ("AT_AddColumn",)
 _BEFORE = "CREATE TABLE orders (id bigint PRIMARY KEY, total numeric(10,2));"
 BAD = (
-    "ALTER TABLE orders ADD COLUMN total_cents bigint "
-    "GENERATED ALWAYS AS ((total * 100)::bigint) STORED;",
+    Example(
+        "ALTER TABLE orders ADD COLUMN total_cents bigint "
+        "GENERATED ALWAYS AS ((total * 100)::bigint) STORED;",
+        pg=(12, None),
+    ),
 )
 GOOD = (
     Example("ALTER TABLE orders ADD COLUMN total_cents bigint;", before=_BEFORE),
@@ -57,7 +60,6 @@ GOOD = (
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     table = alter_relation(stmt)
-    major = ctx.version.major
     for coldef in table_columns(stmt):
         generated = has_constraint(coldef, "CONSTR_GENERATED")
         if generated is None:
@@ -67,19 +69,7 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         # 18 PostgreSQL rejects it (and without STORED, the statement), before 12 any.
         virtual = generated.get("generated_kind") == "v"
         if not ctx.version.at_least(18 if virtual else 12):
-            what = (
-                "VIRTUAL generated columns (18+; before, only STORED)"
-                if virtual
-                else ("generated columns (12+)")
-            )
-            yield Hit(
-                f"PostgreSQL {major} has no {what}: it rejects {column}",
-                f"make {column} a plain column maintained by a trigger"
-                + (", or STORED" if virtual and ctx.version.at_least(12) else ""),
-                severity=Severity.ERROR,
-                location=coldef.get("location"),
-            )
-            continue
+            continue  # rejected by that server: unsupported-feature
         if virtual or table is None:
             continue  # computed when read; or a new table (CREATE TABLE)
         virtual = (

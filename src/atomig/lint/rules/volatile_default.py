@@ -70,6 +70,7 @@ GOOD = (
         "ALTER TABLE orders ADD COLUMN token uuid;\n"
         "ALTER TABLE orders ALTER COLUMN token SET DEFAULT gen_random_uuid();",
         before=_BEFORE,
+        pg=(13, None),  # before 13, gen_random_uuid() is pgcrypto's
     ),
 )
 

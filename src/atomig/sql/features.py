@@ -1,0 +1,299 @@
+"""The PostgreSQL major that introduced each piece of syntax or builtin function a
+migration may use, found in a statement's parse tree.
+
+The parser (libpg_query of PostgreSQL 18, through pglast) accepts the newest syntax; the
+target server may not. Each entry names the release that added it (the release notes'
+"E.x" sections); the 16, 17 and 18 boundaries are also checked on real servers: PG 15
+rejects each, PG 18 accepts it (tests/integration/test_lint_features.py), and the function
+table against ``pg_proc`` of both.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pglast import parser as _pg
+
+from atomig.sql.parse import Statement, walk
+
+
+@dataclass(frozen=True, slots=True)
+class Feature:
+    """A feature a statement uses: what it is, the major that introduced it, and what to
+    write instead on an older server (empty: nothing but upgrading)."""
+
+    label: str
+    since: int
+    instead: str = ""
+
+
+# Builtin functions by the major that added them to pg_catalog (release notes; 16-18
+# also checked against pg_proc of PG 15 and 18). gen_random_uuid() came from pgcrypto
+# before 13: see :func:`features`.
+FUNCTIONS: Mapping[str, int] = {
+    "gen_random_uuid": 13,
+    "bit_count": 14,
+    "date_bin": 14,
+    "string_to_table": 14,
+    "trim_array": 14,
+    "unistr": 14,
+    "range_agg": 14,
+    "regexp_count": 15,
+    "regexp_instr": 15,
+    "regexp_like": 15,
+    "regexp_substr": 15,
+    "any_value": 16,
+    "array_sample": 16,
+    "array_shuffle": 16,
+    "date_add": 16,
+    "date_subtract": 16,
+    "erf": 16,
+    "erfc": 16,
+    "random_normal": 16,
+    "pg_input_is_valid": 16,
+    "pg_input_error_info": 16,
+    "system_user": 16,
+    "to_bin": 17,
+    "to_oct": 17,
+    "uuid_extract_timestamp": 17,
+    "uuid_extract_version": 17,
+    "array_reverse": 18,
+    "array_sort": 18,
+    "casefold": 18,
+    "crc32": 18,
+    "crc32c": 18,
+    "gamma": 18,
+    "lgamma": 18,
+    "uuidv4": 18,
+    "uuidv7": 18,
+}
+_UUID = "gen_random_uuid() from the pgcrypto extension (CREATE EXTENSION pgcrypto)"
+# SQL/JSON parse nodes: constructors and IS JSON (16), query functions and JSON_TABLE (17).
+_JSON = {
+    "JsonObjectConstructor": ("JSON_OBJECT()", 16),
+    "JsonArrayConstructor": ("JSON_ARRAY()", 16),
+    "JsonArrayQueryConstructor": ("JSON_ARRAY()", 16),
+    "JsonObjectAgg": ("JSON_OBJECTAGG()", 16),
+    "JsonArrayAgg": ("JSON_ARRAYAGG()", 16),
+    "JsonIsPredicate": ("IS JSON", 16),
+    "JsonFuncExpr": ("JSON_EXISTS() / JSON_QUERY() / JSON_VALUE()", 17),
+    "JsonParseExpr": ("JSON()", 17),
+    "JsonScalarExpr": ("JSON_SCALAR()", 17),
+    "JsonSerializeExpr": ("JSON_SERIALIZE()", 17),
+    "JsonTable": ("JSON_TABLE", 17),
+}
+_SUBCOMMANDS = {
+    "AT_SetCompression": Feature("SET COMPRESSION", 14),
+    "AT_DetachPartitionFinalize": Feature("DETACH PARTITION … FINALIZE", 14),
+    "AT_SetAccessMethod": Feature("SET ACCESS METHOD", 15),
+    "AT_DropExpression": Feature("ALTER COLUMN … DROP EXPRESSION", 13),
+    "AT_SetExpression": Feature(
+        "ALTER COLUMN … SET EXPRESSION",
+        17,
+        "drop the column and add it again with the new expression",
+    ),
+}
+
+
+# Words one of the features needs in the statement's text: a statement without any is not
+# walked (a large INSERT … VALUES costs one regex scan, not a tree walk).
+_WORDS = re.compile(
+    "|".join(
+        [
+            *FUNCTIONS,
+            "json",
+            "merge",
+            "include",
+            "nulls",
+            "concurrently",
+            "trigger",
+            "using",
+            "procedure",
+            "call",
+            "on_error",
+            "maintain",
+            "generated",
+            "enforced",
+            "overlaps",
+            "period",
+            "not\\s+valid",
+            "compression",
+            "access",
+            "finalize",
+            "expression",
+            "constraint",
+        ]
+    ),
+    re.IGNORECASE,
+)
+
+
+def features(
+    stmt: Statement, extensions: frozenset[str] = frozenset()
+) -> Iterator[Feature]:
+    """The versioned features ``stmt`` uses (each label once). ``extensions``: those known
+    to be installed (``gen_random_uuid()`` is pgcrypto's before PostgreSQL 13)."""
+    if not _WORDS.search(stmt.text):
+        return
+    seen: set[str] = set()
+    for found in _all(stmt, extensions):
+        if found.label not in seen:
+            seen.add(found.label)
+            yield found
+
+
+def _all(stmt: Statement, extensions: frozenset[str]) -> Iterator[Feature]:
+    kind, body = stmt.kind, stmt.body
+    yield from _statement(kind, body)
+    if kind in ("AlterTableStmt", "CreateStmt") and _explicit_enforced(stmt.text):
+        yield Feature("the ENFORCED constraint attribute", 18, "leave it out")
+    for key, value in walk(body):
+        if key in _JSON:
+            yield Feature(*_JSON[key])
+        elif key == "FuncCall" and isinstance(value, dict):
+            names = [
+                n["String"]["sval"] for n in value.get("funcname", ()) if "String" in n
+            ]
+            if len(names) > 1 and names[0] != "pg_catalog":
+                continue  # another schema's function
+            name = names[-1] if names else ""
+            since = FUNCTIONS.get(name)
+            if since is not None and not (
+                name == "gen_random_uuid" and "pgcrypto" in extensions
+            ):
+                yield Feature(
+                    f"{name}()", since, _UUID if name == "gen_random_uuid" else ""
+                )
+        elif key == "Constraint" and isinstance(value, dict):
+            yield from _constraint(value)
+        elif (
+            key == "ColumnDef" and isinstance(value, dict) and value.get("compression")
+        ):
+            yield Feature("column COMPRESSION", 14)
+        elif key == "AlterTableCmd" and isinstance(value, dict):
+            yield from _subcommand(value)
+
+
+def _explicit_enforced(text: str) -> bool:
+    """A table constraint says ENFORCED (not NOT ENFORCED): its parse node is the same as
+    without the word, so the tokens tell (PG 18 grammar)."""
+    if "enforced" not in text.lower():
+        return False
+    tokens = [token.name for token in _pg.scan(text)]
+    return any(
+        name == "ENFORCED" and (i == 0 or tokens[i - 1] != "NOT")
+        for i, name in enumerate(tokens)
+    )
+
+
+def _statement(kind: str, body: Mapping[str, Any]) -> Iterator[Feature]:
+    if kind == "MergeStmt":
+        yield Feature("MERGE", 15, "INSERT … ON CONFLICT, or UPDATE and INSERT")
+        if body.get("returningClause") or body.get("returningList"):
+            yield Feature("MERGE … RETURNING", 17)
+        clauses = [
+            c.get("MergeWhenClause", {}) for c in body.get("mergeWhenClauses", ())
+        ]
+        if any(
+            c.get("matchKind") == "MERGE_WHEN_NOT_MATCHED_BY_SOURCE" for c in clauses
+        ):
+            yield Feature("MERGE … WHEN NOT MATCHED BY SOURCE", 17)
+    elif kind == "IndexStmt":
+        if body.get("indexIncludingParams"):
+            yield Feature("INCLUDE columns", 11)
+        if body.get("nulls_not_distinct"):
+            yield Feature("NULLS NOT DISTINCT", 15)
+    elif kind == "ReindexStmt":
+        params = [p.get("DefElem", {}).get("defname") for p in body.get("params", ())]
+        if "concurrently" in params:
+            yield Feature(
+                "REINDEX CONCURRENTLY",
+                12,
+                "CREATE INDEX CONCURRENTLY a replacement, DROP INDEX CONCURRENTLY the old "
+                "one, rename",
+            )
+    elif kind == "CreateTrigStmt" and body.get("replace"):
+        yield Feature(
+            "CREATE OR REPLACE TRIGGER", 14, "DROP TRIGGER, then CREATE TRIGGER"
+        )
+    elif kind == "CreateStmt" and body.get("accessMethod"):
+        yield Feature("CREATE TABLE … USING (table access methods)", 12)
+    elif kind == "CreateFunctionStmt" and body.get("is_procedure"):
+        yield Feature("CREATE PROCEDURE", 11, "a function")
+    elif kind == "CallStmt":
+        yield Feature("CALL", 11, "SELECT a function")
+    elif kind == "CopyStmt":
+        options = [o.get("DefElem", {}).get("defname") for o in body.get("options", ())]
+        if "on_error" in options:
+            yield Feature("COPY … ON_ERROR", 17)
+    elif kind == "GrantStmt":
+        privileges = [
+            p.get("AccessPriv", {}).get("priv_name") for p in body.get("privileges", ())
+        ]
+        if "maintain" in privileges:
+            yield Feature("the MAINTAIN privilege", 17)
+
+
+def _constraint(con: Mapping[str, Any]) -> Iterator[Feature]:
+    kind = con.get("contype")
+    if kind == "CONSTR_GENERATED":
+        if con.get("generated_kind") == "v":
+            yield Feature(
+                "VIRTUAL generated columns (without STORED, a generated column is VIRTUAL)",
+                18,
+                "GENERATED ALWAYS AS (…) STORED",
+            )
+        else:
+            yield Feature(
+                "generated columns", 12, "a plain column maintained by a trigger"
+            )
+    # A column's REFERENCES … NOT ENFORCED is an attribute node of its own.
+    if kind == "CONSTR_ATTR_NOT_ENFORCED" or (
+        kind in ("CONSTR_CHECK", "CONSTR_FOREIGN") and not con.get("is_enforced")
+    ):
+        yield Feature("NOT ENFORCED constraints", 18, "no constraint, or NOT VALID")
+    if kind == "CONSTR_ATTR_ENFORCED":
+        yield Feature("the ENFORCED constraint attribute", 18, "leave it out")
+    if con.get("nulls_not_distinct"):
+        yield Feature("NULLS NOT DISTINCT", 15)
+    if con.get("including"):
+        yield Feature("INCLUDE columns", 11)
+    if con.get("without_overlaps"):
+        yield Feature("WITHOUT OVERLAPS", 18, "an EXCLUDE USING gist constraint")
+    if con.get("fk_with_period") or con.get("pk_with_period"):
+        yield Feature("PERIOD foreign keys", 18)
+    if kind == "CONSTR_NOTNULL" and con.get("keys"):
+        yield Feature(
+            "table NOT NULL constraints (CONSTRAINT … NOT NULL column)",
+            18,
+            "ALTER COLUMN … SET NOT NULL",
+        )
+    if kind == "CONSTR_NOTNULL" and con.get("skip_validation"):
+        yield Feature(
+            "NOT NULL … NOT VALID",
+            18,
+            "a CHECK (col IS NOT NULL) NOT VALID constraint, validated later",
+        )
+
+
+def _subcommand(cmd: Mapping[str, Any]) -> Iterator[Feature]:
+    subtype = cmd.get("subtype", "")
+    if subtype in _SUBCOMMANDS:
+        yield _SUBCOMMANDS[subtype]
+    elif subtype == "AT_DetachPartition":
+        if ((cmd.get("def") or {}).get("PartitionCmd") or {}).get("concurrent"):
+            yield Feature(
+                "DETACH PARTITION … CONCURRENTLY",
+                14,
+                "DETACH PARTITION without CONCURRENTLY, in a quiet period with a short "
+                "lock_timeout",
+            )
+    elif subtype == "AT_AlterConstraint":
+        con = (cmd.get("def") or {}).get("ATAlterConstraint") or {}
+        if con.get("alterEnforceability"):
+            yield Feature("ALTER CONSTRAINT … [NOT] ENFORCED", 18)
+        if con.get("alterInheritability"):
+            yield Feature("ALTER CONSTRAINT … [NO] INHERIT", 18)
