@@ -11,11 +11,12 @@ examples.py applies the GOOD examples; the BAD ones are rejected there too).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from atomig.sql.parse import Statement
+from atomig.sql.parse import Statement, walk
 from atomig.sql.types import TypeRef
 from atomig.sql.volatility import Volatility, builtin_volatility
 
@@ -49,7 +50,7 @@ _STABLE_CASTS = {
 _STABLE_OUTPUT = frozenset({"date", "timestamp", "timestamptz", "interval", "money"})
 _STABLE_INPUT = _STABLE_OUTPUT | {"time", "timetz"}
 _UTC = "(col AT TIME ZONE 'UTC')"
-_ZONED_FIX = f"convert to a timestamp in a fixed zone first: {_UTC}::date, {_UTC}::time"
+_ZONED = "convert to a timestamp in a fixed zone first: "
 _SVF = {
     "CURRENT_DATE": "date",
     "CURRENT_TIME": "timetz",
@@ -124,9 +125,22 @@ def mutable_parts(
             continue
         found = _judge(item, types, known, major)
         if found is not None:
+            column = _first_column(item)
+            if column is not None:  # the advice names the column it is about
+                found = replace(found, fix=re.sub(r"\bcol\b", column, found.fix))
             yield found
             continue
         stack.extend(reversed(list(item.values())))
+
+
+def _first_column(node: Any) -> str | None:
+    """The name of the first column an expression reads, if any."""
+    for key, value in walk(node):
+        if key == "ColumnRef":
+            fields = value.get("fields", ())
+            last = fields[-1] if fields else {}
+            return str(last["String"]["sval"]) if "String" in last else None
+    return None
 
 
 def _judge(
@@ -148,7 +162,11 @@ def _judge(
         if source is None or source == target:
             return None
         if (source, target) in _STABLE_CASTS:
-            fix = _ZONED_FIX if source == "timestamptz" else _cast_fix(source)
+            fix = (
+                f"{_ZONED}{_UTC}::{target}"
+                if source == "timestamptz"
+                else _cast_fix(source)
+            )
         elif (source in _STABLE_OUTPUT and target in _TEXT) or (
             source in _TEXT and target in _STABLE_INPUT
         ):
@@ -307,9 +325,11 @@ _TS_CONFIG = (
     "pass the text search configuration: to_tsvector('english', …) is IMMUTABLE"
 )
 _OVERLOADS: dict[str, Callable[[list[str | None], int], str | None]] = {
-    "date": _zoned(0, _ZONED_FIX),
-    "time": _zoned(0, _ZONED_FIX),
-    "timetz": _zoned(0, _ZONED_FIX),
+    "date": _zoned(0, f"{_ZONED}{_UTC}::date"),
+    "time": _zoned(0, f"{_ZONED}{_UTC}::time"),
+    "timetz": _zoned(
+        0, "keep a time with its zone in a timetz column, or use a fixed zone"
+    ),
     "timestamp": _zoned(0, f"name the zone: {_UTC}"),
     "date_part": _zoned(
         1, f"extract from a timestamp in a fixed zone: extract(year FROM {_UTC})"

@@ -109,10 +109,10 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     if not found:
         return
     where, first = found[0]
-    culprits = ", ".join(dict.fromkeys(f"{p.what} ({p.level.name})" for _, p in found))
+    culprits = list(dict.fromkeys(f"{p.what} ({p.level.name})" for _, p in found))
     yield Hit(
         f"PostgreSQL rejects this statement: {_WHERE[where]} must be IMMUTABLE, and "
-        f"{culprits} is not",
+        f"{', '.join(culprits)} {'is' if len(culprits) == 1 else 'are'} not",
         first.fix,
         location=first.location,
     )
