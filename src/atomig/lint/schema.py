@@ -377,11 +377,12 @@ class SchemaState:
     def _column(self, table: Table, coldef: Mapping[str, Any], origin: str) -> None:
         name = coldef.get("colname", "")
         type_node = coldef.get("typeName")
+        declared = TypeRef.from_node(type_node) if type_node else None
         table.columns[name] = Column(
             name,
-            TypeRef.from_node(type_node) if type_node else None,
+            declared,
             set_by=origin,
-            collation=declared_collation(coldef),
+            collation=declared_collation(coldef, declared),
         )
         self._log("column", table.name, origin, name)
         for con in column_constraints(coldef):
@@ -472,7 +473,7 @@ def _alter(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
                 new_type,
                 old.not_null,
                 origin,
-                declared_collation(definition.get("ColumnDef", {})),
+                declared_collation(definition.get("ColumnDef", {}), new_type),
             )
         elif subtype in ("AT_SetNotNull", "AT_DropNotNull") and column is not None:
             not_null = subtype == "AT_SetNotNull"

@@ -17,7 +17,7 @@ from typing import Any
 
 from pglast import parser as _pg
 
-from atomig.sql.parse import Statement, walk
+from atomig.sql.parse import Statement
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,46 +98,11 @@ _SUBCOMMANDS = {
 }
 
 
-# Words one of the features needs in the statement's text: a statement without any is not
-# walked (a large INSERT … VALUES costs one regex scan, not a tree walk).
-_WORDS = re.compile(
-    "|".join(
-        [
-            *FUNCTIONS,
-            "json",
-            "merge",
-            "include",
-            "nulls",
-            "concurrently",
-            "trigger",
-            "using",
-            "procedure",
-            "call",
-            "on_error",
-            "maintain",
-            "generated",
-            "enforced",
-            "overlaps",
-            "period",
-            "not\\s+valid",
-            "compression",
-            "access",
-            "finalize",
-            "expression",
-            "constraint",
-        ]
-    ),
-    re.IGNORECASE,
-)
-
-
 def features(
     stmt: Statement, extensions: frozenset[str] = frozenset()
 ) -> Iterator[Feature]:
     """The versioned features ``stmt`` uses (each label once). ``extensions``: those known
     to be installed (``gen_random_uuid()`` is pgcrypto's before PostgreSQL 13)."""
-    if not _WORDS.search(stmt.text):
-        return
     seen: set[str] = set()
     for found in _all(stmt, extensions):
         if found.label not in seen:
@@ -148,33 +113,90 @@ def features(
 def _all(stmt: Statement, extensions: frozenset[str]) -> Iterator[Feature]:
     kind, body = stmt.kind, stmt.body
     yield from _statement(kind, body)
-    if kind in ("AlterTableStmt", "CreateStmt") and _explicit_enforced(stmt.text):
-        yield Feature("the ENFORCED constraint attribute", 18, "leave it out")
-    for key, value in walk(body):
-        if key in _JSON:
-            yield Feature(*_JSON[key])
-        elif key == "FuncCall" and isinstance(value, dict):
-            names = [
-                n["String"]["sval"] for n in value.get("funcname", ()) if "String" in n
-            ]
-            if len(names) > 1 and names[0] != "pg_catalog":
-                continue  # another schema's function
-            name = names[-1] if names else ""
-            since = FUNCTIONS.get(name)
-            if since is not None and not (
-                name == "gen_random_uuid" and "pgcrypto" in extensions
-            ):
-                yield Feature(
-                    f"{name}()", since, _UUID if name == "gen_random_uuid" else ""
-                )
-        elif key == "Constraint" and isinstance(value, dict):
-            yield from _constraint(value)
-        elif (
-            key == "ColumnDef" and isinstance(value, dict) and value.get("compression")
-        ):
-            yield Feature("column COMPRESSION", 14)
-        elif key == "AlterTableCmd" and isinstance(value, dict):
-            yield from _subcommand(value)
+    if kind in ("AlterTableStmt", "CreateStmt"):
+        yield from _table(body)
+        if _explicit_enforced(stmt.text):
+            yield Feature("the ENFORCED constraint attribute", 18, "leave it out")
+    lowered = stmt.text.lower()
+    # Walk the tree only when the text calls one of the functions or says JSON: a
+    # regex scan of the text costs far less than a walk of a large INSERT's tree.
+    called = set(_CALLED.findall(lowered)) if "(" in lowered else set()
+    if (
+        not called.isdisjoint(_WALK_FOR)
+        or "system_user" in lowered
+        or _IS_JSON.search(lowered)
+    ):
+        yield from _calls(body, extensions)
+
+
+def _table(body: Mapping[str, Any]) -> Iterator[Feature]:
+    """Column definitions, constraints and subcommands of CREATE / ALTER TABLE."""
+    elements = list(body.get("tableElts", ()))
+    for item in body.get("cmds", ()):
+        cmd = item.get("AlterTableCmd", {})
+        yield from _subcommand(cmd)
+        if isinstance(cmd.get("def"), dict):
+            elements.append(cmd["def"])
+    for element in elements:
+        column = element.get("ColumnDef")
+        if column is not None:
+            if column.get("compression"):
+                yield Feature("column COMPRESSION", 14)
+            for con in column.get("constraints", ()):
+                yield from _constraint(con.get("Constraint", {}))
+        elif "Constraint" in element:
+            yield from _constraint(element["Constraint"])
+
+
+_CALLED = re.compile(r"([a-z_][a-z0-9_]*)\s*\(")
+_IS_JSON = re.compile(r"\bis\s+(?:not\s+)?json\b")
+# The names written before "(" that call a feature: the functions, and SQL/JSON forms.
+_WALK_FOR = frozenset(FUNCTIONS) | {
+    "json",
+    "json_object",
+    "json_array",
+    "json_objectagg",
+    "json_arrayagg",
+    "json_exists",
+    "json_query",
+    "json_value",
+    "json_scalar",
+    "json_serialize",
+    "json_table",
+}
+
+
+def _calls(body: Any, extensions: frozenset[str]) -> Iterator[Feature]:
+    """Builtin functions and SQL/JSON forms anywhere in the tree."""
+    stack = [body]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+            continue
+        if not isinstance(item, dict):
+            continue
+        for key, value in item.items():
+            if key in _JSON:
+                yield Feature(*_JSON[key])
+            elif key == "FuncCall":
+                yield from _function(value, extensions)
+            if isinstance(value, dict | list):
+                stack.append(value)
+
+
+def _function(call: Mapping[str, Any], extensions: frozenset[str]) -> Iterator[Feature]:
+    names = [n["String"]["sval"] for n in call.get("funcname", ()) if "String" in n]
+    if not names or (len(names) > 1 and names[0] != "pg_catalog"):
+        return  # another schema's function
+    since = FUNCTIONS.get(names[-1])
+    if since is None:
+        return
+    if names[-1] == "gen_random_uuid":
+        if "pgcrypto" not in extensions:
+            yield Feature("gen_random_uuid()", since, _UUID)
+        return
+    yield Feature(f"{names[-1]}()", since)
 
 
 def _explicit_enforced(text: str) -> bool:

@@ -68,11 +68,16 @@ _NOW = (
 )
 
 
+_TABLE_WORDS = re.compile(r"generated|exclude|partition\s+by|expression", re.IGNORECASE)
+
+
 def immutable_spots(stmt: Statement) -> list[tuple[str, Any]]:
     """The expressions of a statement that PostgreSQL requires to be IMMUTABLE, each with
     where it is: ``generated`` (a STORED generated column), ``index`` (an index or EXCLUDE
     expression), ``predicate`` (their WHERE), ``partition`` (a partition key)."""
     body, spots = stmt.body, []
+    if stmt.kind != "IndexStmt" and not _TABLE_WORDS.search(stmt.text):
+        return []  # most ALTER and CREATE TABLE statements have none: skip the walk
     cmds = [c.get("AlterTableCmd", {}) for c in body.get("cmds", ())]
     elements = list(body.get("tableElts", ()))
     elements += [c.get("def") or {} for c in cmds if c.get("subtype") == "AT_AddColumn"]

@@ -224,10 +224,13 @@ def type_names(nodes: Iterable[Mapping[str, Any]]) -> list[TypeRef]:
 _COLLATABLE = frozenset({"text", "varchar", "bpchar", "name", "citext"})
 
 
-def declared_collation(coldef: Mapping[str, Any]) -> str | None:
+def declared_collation(
+    coldef: Mapping[str, Any], declared: TypeRef | None = None
+) -> str | None:
     """The collation a column definition gives (``ColumnDef``, also of ``ALTER COLUMN …
     TYPE``): its COLLATE clause, else ``default`` for a builtin collatable type (the new
     type's collation, even when the column had another), else unknown (``None``).
+    ``declared``: the column's type when the caller has it already.
 
     >>> declared_collation({"typeName": {"names": [{"String": {"sval": "text"}}]}})
     'default'
@@ -236,6 +239,8 @@ def declared_collation(coldef: Mapping[str, Any]) -> str | None:
     names = [n["String"]["sval"] for n in clause if "String" in n]
     if names:
         return str(names[-1])
-    type_node = coldef.get("typeName")
-    ref = TypeRef.from_node(type_node) if type_node else None
+    ref = declared
+    if ref is None:
+        type_node = coldef.get("typeName")
+        ref = TypeRef.from_node(type_node) if type_node else None
     return "default" if ref is not None and ref.name in _COLLATABLE else None

@@ -88,6 +88,9 @@ _WHERE = {
 
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
+    spots = immutable_spots(stmt)
+    if not spots:
+        return
     table = (
         range_var(stmt.body.get("relation"))
         if stmt.kind == "IndexStmt"
@@ -101,7 +104,7 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
 
     found: list[tuple[str, Mutable]] = [
         (where, part)
-        for where, expr in immutable_spots(stmt)
+        for where, expr in spots
         for part in mutable_parts(
             expr, types, lambda s, n: _known(ctx, s, n), ctx.version.major
         )
