@@ -266,11 +266,12 @@ def _constraint(con: Mapping[str, Any]) -> Iterator[Feature]:
             yield Feature(
                 "VIRTUAL generated columns (without STORED, a generated column is VIRTUAL)",
                 18,
-                "GENERATED ALWAYS AS (…) STORED",
+                "GENERATED ALWAYS AS (…) STORED (PostgreSQL 12+), or a plain column kept "
+                "by a trigger",
             )
         else:
             yield Feature(
-                "generated columns", 12, "a plain column maintained by a trigger"
+                "STORED generated columns", 12, "a plain column maintained by a trigger"
             )
     # A column's REFERENCES … NOT ENFORCED is an attribute node of its own.
     if kind == "CONSTR_ATTR_NOT_ENFORCED" or (
