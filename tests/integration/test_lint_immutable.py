@@ -139,3 +139,23 @@ def test_function_volatility_comes_from_the_catalog(project):
 
     assert lines() == [1]
     assert lines("--no-database") == []  # unknown functions: no claim
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "CREATE TABLE v (tz timestamptz, day date GENERATED ALWAYS AS (tz::date) VIRTUAL)",
+        "ALTER TABLE t ADD COLUMN g date "
+        "GENERATED ALWAYS AS ((tz AT TIME ZONE 'UTC')::date) STORED;\n"
+        "ALTER TABLE t ALTER COLUMN g SET EXPRESSION AS (tz::date)",
+    ],
+)
+def test_virtual_and_set_expression_are_checked_where_they_exist(database, sql):
+    # VIRTUAL is PostgreSQL 18's, SET EXPRESSION 17's: before, the syntax is rejected
+    # (unsupported-feature), so this rule says nothing there.
+    assert fired(sql, 18)
+    assert not fired(sql, 15)
+    if database.major < 18:
+        return
+    with pytest.raises(errors.InvalidObjectDefinition, match=r"(?i)immutable"):
+        apply(database, sql)

@@ -73,8 +73,9 @@ _TABLE_WORDS = re.compile(r"generated|exclude|partition\s+by|expression", re.IGN
 
 def immutable_spots(stmt: Statement) -> list[tuple[str, Any]]:
     """The expressions of a statement that PostgreSQL requires to be IMMUTABLE, each with
-    where it is: ``generated`` (a STORED generated column), ``index`` (an index or EXCLUDE
-    expression), ``predicate`` (their WHERE), ``partition`` (a partition key)."""
+    where it is: ``generated`` (a STORED generated column), ``virtual`` (a VIRTUAL one, PG
+    18), ``set-expression`` (ALTER COLUMN … SET EXPRESSION, PG 17), ``index`` (an index or
+    EXCLUDE expression), ``predicate`` (their WHERE), ``partition`` (a partition key)."""
     body, spots = stmt.body, []
     if stmt.kind != "IndexStmt" and not _TABLE_WORDS.search(stmt.text):
         return []  # most ALTER and CREATE TABLE statements have none: skip the walk
@@ -90,13 +91,16 @@ def immutable_spots(stmt: Statement) -> list[tuple[str, Any]]:
             for c in element.get("ColumnDef", {}).get("constraints", ())
         ]:
             kind = (con or {}).get("contype")
-            if kind == "CONSTR_GENERATED" and con.get("generated_kind") != "v":
-                spots.append(("generated", con.get("raw_expr")))
+            if kind == "CONSTR_GENERATED":
+                virtual = con.get("generated_kind") == "v"
+                spots.append(
+                    ("virtual" if virtual else "generated", con.get("raw_expr"))
+                )
             elif kind == "CONSTR_EXCLUSION":
                 spots.append(("index", con.get("exclusions")))
                 spots.append(("predicate", con.get("where_clause")))
     spots += [
-        ("generated", c.get("def"))
+        ("set-expression", c.get("def"))
         for c in cmds
         if c.get("subtype") == "AT_SetExpression"
     ]

@@ -106,3 +106,25 @@ CREATE INDEX t_plus ON t (plus_one(id));
 -- expect-not: non-immutable-expression
 CREATE FUNCTION plus_one(int) RETURNS int LANGUAGE sql AS 'select $1 + 1';
 CREATE INDEX t_plus ON t (plus_one(id));
+
+-- a VIRTUAL generated column (PG 18) must be IMMUTABLE too
+-- pg: 18
+-- expect: non-immutable-expression
+CREATE TABLE t (id int, tz timestamptz, day date GENERATED ALWAYS AS (tz::date) VIRTUAL);
+
+-- before 18 the VIRTUAL syntax itself is rejected: unsupported-feature's finding alone
+-- pg: 15
+-- expect: unsupported-feature
+-- expect-not: non-immutable-expression
+CREATE TABLE t (id int, tz timestamptz, day date GENERATED ALWAYS AS (tz::date) VIRTUAL);
+
+-- pg: 17
+-- expect: non-immutable-expression
+CREATE TABLE t (id int, tz timestamptz, day date GENERATED ALWAYS AS ((tz AT TIME ZONE 'UTC')::date) STORED);
+ALTER TABLE t ALTER COLUMN day SET EXPRESSION AS (tz::date);
+
+-- pg: 15
+-- expect: unsupported-feature
+-- expect-not: non-immutable-expression
+CREATE TABLE t (id int, tz timestamptz, day date GENERATED ALWAYS AS ((tz AT TIME ZONE 'UTC')::date) STORED);
+ALTER TABLE t ALTER COLUMN day SET EXPRESSION AS (tz::date);

@@ -81,6 +81,8 @@ GOOD = (
 )
 _WHERE = {
     "generated": "a generated column's expression",
+    "virtual": "a generated column's expression",
+    "set-expression": "a generated column's expression",
     "index": "an index expression",
     "predicate": "an index predicate",
     "partition": "a partition key expression",
@@ -88,7 +90,14 @@ _WHERE = {
 
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
-    spots = immutable_spots(stmt)
+    # Before 18 (VIRTUAL) and 17 (SET EXPRESSION) the syntax itself is rejected:
+    # unsupported-feature's finding.
+    since = {"virtual": 18, "set-expression": 17}
+    spots = [
+        (where, expr)
+        for where, expr in immutable_spots(stmt)
+        if ctx.version.at_least(since.get(where, 0))
+    ]
     if not spots:
         return
     table = (
