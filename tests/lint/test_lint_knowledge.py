@@ -254,6 +254,28 @@ def test_down_files_may_undo_their_own_up_but_not_more():
     assert ("drop-object", 2) in in_down and ("drop-column", 2) in in_down
 
 
+def test_down_file_may_drop_the_domain_constraint_its_up_added():
+    history = migration(
+        "20240101_0000_a",
+        "CREATE DOMAIN price AS numeric CONSTRAINT price_positive CHECK (VALUE >= 0);",
+        report=(),
+    )
+    up = "ALTER DOMAIN price ADD CONSTRAINT price_small CHECK (VALUE < 1000) NOT VALID;"
+    down = (
+        "ALTER DOMAIN price DROP CONSTRAINT IF EXISTS price_small;\n"
+        "ALTER DOMAIN price DROP CONSTRAINT IF EXISTS price_positive;"
+    )
+    target = migration("20240102_0000_b", up, down=down)
+    options = LintOptions(version=ServerVersion.from_major(15))
+    result = lint_migrations([history, target], options=options)
+    in_down = [
+        (f.rule, f.line) for f in result.findings if f.path.endswith("b.down.sql")
+    ]
+    # line 1 undoes what the up added; line 2 drops a rule an earlier migration made
+    assert ("drop-object", 1) not in in_down
+    assert ("drop-object", 2) in in_down
+
+
 def test_an_index_added_by_a_later_migration_covers_a_foreign_key():
     tables = migration(
         "20240101_0000_a",

@@ -567,6 +567,13 @@ def _object(kind: str, field: str, *, relation: bool = False) -> Any:
     return handle
 
 
+def _alter_domain(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
+    # ADD CONSTRAINT: a down file dropping it undoes its own up (drop-object).
+    con = (body.get("def") or {}).get("Constraint") or {}
+    if body.get("subtype") == "C" and con.get("conname") and body.get("typeName"):
+        state._log("constraint", name_list(body["typeName"]), origin, con["conname"])
+
+
 def _extension(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
     if body.get("extname"):
         state._log("extension", QualifiedName(None, body["extname"]), origin)
@@ -647,6 +654,7 @@ _APPLY = {
     "CreatePolicyStmt": _policy,
     "CreateFunctionStmt": create_function,
     "CreateExtensionStmt": _extension,
+    "AlterDomainStmt": _alter_domain,
     "AlterFunctionStmt": alter_function,
     "ViewStmt": _object("relation", "view", relation=True),
     "CreateSeqStmt": _object("relation", "sequence", relation=True),

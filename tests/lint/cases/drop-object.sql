@@ -20,3 +20,8 @@ ALTER DOMAIN price DROP NOT NULL;
 -- adding a constraint is domain-check-constraint's (NOT VALID: nothing)
 -- expect-not: drop-object, domain-check-constraint
 ALTER DOMAIN price ADD CONSTRAINT price_small CHECK (VALUE < 1000) NOT VALID;
+
+-- a constraint this migration added: dropping it again is not a drop of anything in use
+-- expect-not: drop-object
+ALTER DOMAIN price ADD CONSTRAINT price_small CHECK (VALUE < 1000) NOT VALID;
+ALTER DOMAIN price DROP CONSTRAINT price_small;

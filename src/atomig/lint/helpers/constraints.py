@@ -61,6 +61,8 @@ def domain_drops(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         return  # a domain of this migration: only its new columns use it
     if body.get("subtype") == "X":
         name = body.get("name", "")
+        if ctx.made_here("constraint", name_list(body.get("typeName") or ()), name):
+            return  # added by this migration (a down file undoing its up)
         yield Hit(
             f"dropping constraint {name} of domain {domain} stops enforcing its rule on "
             "every column of the domain, for every writer",
