@@ -19,7 +19,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from atomig.lint.layered import Layered
-from atomig.lint.routines import Routine, alter_function, create_function
+from atomig.lint.schema_objects import (
+    Routine,
+    alter_domain,
+    alter_function,
+    create_extension,
+    create_function,
+)
 from atomig.sql.classify import (
     column_constraints,
     foreign_key_targets,
@@ -567,18 +573,6 @@ def _object(kind: str, field: str, *, relation: bool = False) -> Any:
     return handle
 
 
-def _alter_domain(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
-    # ADD CONSTRAINT: a down file dropping it undoes its own up (drop-object).
-    con = (body.get("def") or {}).get("Constraint") or {}
-    if body.get("subtype") == "C" and con.get("conname") and body.get("typeName"):
-        state._log("constraint", name_list(body["typeName"]), origin, con["conname"])
-
-
-def _extension(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
-    if body.get("extname"):
-        state._log("extension", QualifiedName(None, body["extname"]), origin)
-
-
 def _define(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
     # CREATE AGGREGATE: a select list calling it returns one row (bulk-table-copy).
     if body.get("kind") == "OBJECT_AGGREGATE" and body.get("defnames"):
@@ -653,8 +647,8 @@ _APPLY = {
     "CreateTrigStmt": _trigger,
     "CreatePolicyStmt": _policy,
     "CreateFunctionStmt": create_function,
-    "CreateExtensionStmt": _extension,
-    "AlterDomainStmt": _alter_domain,
+    "CreateExtensionStmt": create_extension,
+    "AlterDomainStmt": alter_domain,
     "AlterFunctionStmt": alter_function,
     "ViewStmt": _object("relation", "view", relation=True),
     "CreateSeqStmt": _object("relation", "sequence", relation=True),

@@ -1,5 +1,6 @@
-"""Functions as the migrations declare them: volatility and whether PostgreSQL may inline
-them (schema replay, :class:`~atomig.lint.schema.SchemaState`).
+"""Objects other than tables that the schema replay follows
+(:class:`~atomig.lint.schema.SchemaState`): functions (their volatility, and whether
+PostgreSQL may inline them), extensions, and constraints added to domains.
 
 A function without a volatility clause is VOLATILE. A ``LANGUAGE sql`` function may be
 inlined into an index or generated-column expression before PostgreSQL checks that the
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from atomig.sql.classify import name_list
+from atomig.sql.facts import QualifiedName
 from atomig.sql.volatility import Volatility
 
 if TYPE_CHECKING:
@@ -76,3 +78,17 @@ def alter_function(state: SchemaState, body: Mapping[str, Any], origin: str) -> 
     known, options = state.routines.get(name), _options(body.get("actions", ()))
     if known is not None and "volatility" in options:
         state.routines[name] = Routine(_level(options["volatility"]), known.inlinable)
+
+
+def create_extension(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
+    """Replay ``CREATE EXTENSION`` (pgcrypto gives ``gen_random_uuid()`` before PG 13)."""
+    if body.get("extname"):
+        state._log("extension", QualifiedName(None, body["extname"]), origin)
+
+
+def alter_domain(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
+    """Replay ``ALTER DOMAIN … ADD CONSTRAINT``: a down file dropping it undoes its own up
+    (drop-object)."""
+    con = (body.get("def") or {}).get("Constraint") or {}
+    if body.get("subtype") == "C" and con.get("conname") and body.get("typeName"):
+        state._log("constraint", name_list(body["typeName"]), origin, con["conname"])
