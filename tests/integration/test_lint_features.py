@@ -80,6 +80,18 @@ SAMPLES = [
         "CREATE TABLE wf (id int, valid tstzrange, "
         "FOREIGN KEY (id, PERIOD valid) REFERENCES wp (id, PERIOD valid))",
     ),
+    (11, "CREATE PROCEDURE pr() LANGUAGE sql AS 'SELECT 1';\nCALL pr()"),
+    (17, "COPY t FROM '/dev/null' (FORMAT csv, ON_ERROR ignore)"),
+    (
+        18,
+        "ALTER TABLE t ADD CONSTRAINT t_fk FOREIGN KEY (a) REFERENCES t;\n"
+        "ALTER TABLE t ALTER CONSTRAINT t_fk NOT ENFORCED",
+    ),
+    (
+        18,
+        "ALTER TABLE t ADD CONSTRAINT t_a_nn NOT NULL a;\n"
+        "ALTER TABLE t ALTER CONSTRAINT t_a_nn NO INHERIT",
+    ),
 ]
 
 

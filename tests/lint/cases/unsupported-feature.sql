@@ -404,3 +404,53 @@ SELECT util.uuidv7();
 ALTER TABLE t ADD CONSTRAINT t_pos CHECK (a > 0) NOT VALID;
 ALTER TABLE t ADD COLUMN c int NOT NULL DEFAULT 0;
 COMMENT ON TABLE t IS 'constraints are ENFORCED here';
+
+-- pg: 10
+-- expect: unsupported-feature
+CREATE PROCEDURE pr() LANGUAGE sql AS 'SELECT 1';
+CALL pr();
+
+-- pg: 11
+-- expect-not: unsupported-feature
+CREATE PROCEDURE pr() LANGUAGE sql AS 'SELECT 1';
+CALL pr();
+
+-- pg: 16
+-- expect: unsupported-feature
+COPY t FROM '/dev/null' (FORMAT csv, ON_ERROR ignore);
+
+-- pg: 17
+-- expect-not: unsupported-feature
+COPY t FROM '/dev/null' (FORMAT csv, ON_ERROR ignore);
+
+-- pg: 17
+-- expect: unsupported-feature
+ALTER TABLE t ALTER CONSTRAINT t_fk NOT ENFORCED;
+
+-- pg: 18
+-- expect-not: unsupported-feature
+ALTER TABLE t ALTER CONSTRAINT t_fk NOT ENFORCED;
+
+-- pg: 17
+-- expect: unsupported-feature
+ALTER TABLE t ALTER CONSTRAINT t_a_nn NO INHERIT;
+
+-- pg: 18
+-- expect-not: unsupported-feature
+ALTER TABLE t ALTER CONSTRAINT t_a_nn NO INHERIT;
+
+-- pg: 13
+-- expect: unsupported-feature
+ALTER TABLE p DETACH PARTITION p1 FINALIZE;
+
+-- pg: 14
+-- expect-not: unsupported-feature
+ALTER TABLE p DETACH PARTITION p1 FINALIZE;
+
+-- pg: 16
+-- expect: unsupported-feature
+SELECT uuid_extract_version(gen_random_uuid());
+
+-- pg: 17
+-- expect-not: unsupported-feature
+SELECT uuid_extract_version(gen_random_uuid());
