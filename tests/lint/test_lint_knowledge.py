@@ -276,6 +276,32 @@ def test_down_file_may_drop_the_domain_constraint_its_up_added():
     assert ("drop-object", 2) in in_down
 
 
+def test_a_rejected_generated_column_is_not_also_a_rewrite():
+    # PostgreSQL rejects the non-IMMUTABLE expression: nothing is rewritten
+    history = migration(
+        "20240101_0000_a",
+        "CREATE TABLE e (id bigint PRIMARY KEY, at timestamptz, ts timestamp);",
+        report=(),
+    )
+
+    def fired(up):
+        target = migration("20240102_0000_b", up, report=("up",))
+        options = LintOptions(version=ServerVersion.from_major(15))
+        found = lint_migrations([history, target], options=options).findings
+        return {f.rule for f in found}
+
+    rejected = fired(
+        "ALTER TABLE e ADD COLUMN day date GENERATED ALWAYS AS (at::date) STORED;"
+    )
+    assert "non-immutable-expression" in rejected
+    assert "stored-generated-column" not in rejected
+    accepted = fired(
+        "ALTER TABLE e ADD COLUMN day date GENERATED ALWAYS AS (ts::date) STORED;"
+    )
+    assert "stored-generated-column" in accepted
+    assert "non-immutable-expression" not in accepted
+
+
 def test_an_index_added_by_a_later_migration_covers_a_foreign_key():
     tables = migration(
         "20240101_0000_a",

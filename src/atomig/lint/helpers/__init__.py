@@ -10,6 +10,7 @@ from atomig.lint.helpers.copies import (
     small_copy,
     small_table_note,
 )
+from atomig.lint.helpers.immutable import not_immutable
 from atomig.lint.helpers.knowledge import (
     collation_rebuild,
     constraint_known,
@@ -91,6 +92,7 @@ __all__ = [
     "key_referrers",
     "known_locks",
     "names",
+    "not_immutable",
     "own_primary_key",
     "partitioned_key_fix",
     "proven_not_null",

@@ -33,12 +33,9 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import alter_relation
+from atomig.lint.helpers import not_immutable
 from atomig.lint.rule import Example
-from atomig.sql.classify import range_var
-from atomig.sql.immutability import Mutable, immutable_spots, mutable_parts
 from atomig.sql.parse import Statement
-from atomig.sql.volatility import Volatility
 
 ID = "non-immutable-expression"
 SEVERITY = Severity.ERROR
@@ -90,34 +87,7 @@ _WHERE = {
 
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
-    # Before 18 (VIRTUAL) and 17 (SET EXPRESSION) the syntax itself is rejected:
-    # unsupported-feature's finding.
-    since = {"virtual": 18, "set-expression": 17}
-    spots = [
-        (where, expr)
-        for where, expr in immutable_spots(stmt)
-        if ctx.version.at_least(since.get(where, 0))
-    ]
-    if not spots:
-        return
-    table = (
-        range_var(stmt.body.get("relation"))
-        if stmt.kind == "IndexStmt"
-        else alter_relation(stmt)
-    )
-    declared = {name: ref.name for name, ref, _ in ctx.declared_types(stmt)}
-
-    def types(column: str) -> str | None:
-        ref = None if table is None else ctx.column_type(table, column)
-        return declared.get(column) or (None if ref is None else ref.name)
-
-    found: list[tuple[str, Mutable]] = [
-        (where, part)
-        for where, expr in spots
-        for part in mutable_parts(
-            expr, types, lambda s, n: _known(ctx, s, n), ctx.version.major
-        )
-    ]
+    found = not_immutable(stmt, ctx)
     if not found:
         return
     where, first = found[0]
@@ -127,19 +97,4 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         f"{', '.join(culprits)} {'is' if len(culprits) == 1 else 'are'} not",
         first.fix,
         location=first.location,
-    )
-
-
-def _known(ctx: LintContext, schema: str | None, name: str) -> Volatility | None:
-    """A user function's volatility, ``UNKNOWN`` when it may be inlined (LANGUAGE sql)."""
-    if schema in (None, "public"):
-        routine = ctx.schema.routines.get(name)
-        if routine is not None:
-            return Volatility.UNKNOWN if routine.inlinable else routine.volatility
-    catalog = ctx.catalog
-    key = f"{schema}.{name}" if schema else name
-    if catalog is None or key not in catalog.functions:
-        return None
-    return (
-        Volatility.UNKNOWN if key in catalog.sql_functions else catalog.functions[key]
     )

@@ -12,7 +12,8 @@ there without STORED) is computed when read: adding one does not rewrite the tab
 
 ## Notes
 Before PostgreSQL 18 a VIRTUAL generated column (or one without STORED), and before 12 any
-generated column, is rejected: reported by `unsupported-feature`.
+generated column, is rejected: reported by `unsupported-feature`; so is an expression that
+is not IMMUTABLE (`non-immutable-expression`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,12 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import alter_relation, has_constraint, table_columns
+from atomig.lint.helpers import (
+    alter_relation,
+    has_constraint,
+    not_immutable,
+    table_columns,
+)
 from atomig.lint.rule import Example
 from atomig.sql.parse import Statement
 
@@ -72,6 +78,8 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             continue  # rejected by that server: unsupported-feature
         if virtual or table is None:
             continue  # computed when read; or a new table (CREATE TABLE)
+        if not_immutable(stmt, ctx):
+            return  # rejected, so nothing is rewritten: non-immutable-expression
         virtual = (
             " — or, on PostgreSQL 18+, make it VIRTUAL (computed when read: no rewrite)"
             if ctx.version.at_least(18)
