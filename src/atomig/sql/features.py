@@ -11,7 +11,7 @@ table against ``pg_proc`` of both.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Container, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,18 +99,20 @@ _SUBCOMMANDS = {
 
 
 def features(
-    stmt: Statement, extensions: frozenset[str] = frozenset()
+    stmt: Statement, defined: Container[str] = frozenset()
 ) -> Iterator[Feature]:
-    """The versioned features ``stmt`` uses (each label once). ``extensions``: those known
-    to be installed (``gen_random_uuid()`` is pgcrypto's before PostgreSQL 13)."""
+    """The versioned features ``stmt`` uses (each label once). ``defined``: names of
+    functions the project has itself (its own ``uuidv7()``, pgcrypto's
+    ``gen_random_uuid()`` before PostgreSQL 13): an unqualified call of one is not the
+    builtin's."""
     seen: set[str] = set()
-    for found in _all(stmt, extensions):
+    for found in _all(stmt, defined):
         if found.label not in seen:
             seen.add(found.label)
             yield found
 
 
-def _all(stmt: Statement, extensions: frozenset[str]) -> Iterator[Feature]:
+def _all(stmt: Statement, defined: Container[str]) -> Iterator[Feature]:
     kind, body = stmt.kind, stmt.body
     yield from _statement(kind, body)
     if kind in ("AlterTableStmt", "CreateStmt"):
@@ -126,7 +128,7 @@ def _all(stmt: Statement, extensions: frozenset[str]) -> Iterator[Feature]:
         or "system_user" in lowered
         or _IS_JSON.search(lowered)
     ):
-        yield from _calls(body, extensions)
+        yield from _calls(body, defined)
 
 
 def _table(body: Mapping[str, Any]) -> Iterator[Feature]:
@@ -166,7 +168,7 @@ _WALK_FOR = frozenset(FUNCTIONS) | {
 }
 
 
-def _calls(body: Any, extensions: frozenset[str]) -> Iterator[Feature]:
+def _calls(body: Any, defined: Container[str]) -> Iterator[Feature]:
     """Builtin functions and SQL/JSON forms anywhere in the tree."""
     stack = [body]
     while stack:
@@ -180,23 +182,20 @@ def _calls(body: Any, extensions: frozenset[str]) -> Iterator[Feature]:
             if key in _JSON:
                 yield Feature(*_JSON[key])
             elif key == "FuncCall":
-                yield from _function(value, extensions)
+                yield from _function(value, defined)
             if isinstance(value, dict | list):
                 stack.append(value)
 
 
-def _function(call: Mapping[str, Any], extensions: frozenset[str]) -> Iterator[Feature]:
+def _function(call: Mapping[str, Any], defined: Container[str]) -> Iterator[Feature]:
     names = [n["String"]["sval"] for n in call.get("funcname", ()) if "String" in n]
     if not names or (len(names) > 1 and names[0] != "pg_catalog"):
         return  # another schema's function
     since = FUNCTIONS.get(names[-1])
-    if since is None:
-        return
-    if names[-1] == "gen_random_uuid":
-        if "pgcrypto" not in extensions:
-            yield Feature("gen_random_uuid()", since, _UUID)
-        return
-    yield Feature(f"{names[-1]}()", since)
+    if since is None or (len(names) == 1 and names[-1] in defined):
+        return  # not a new builtin, or the project's own function of that name
+    instead = _UUID if names[-1] == "gen_random_uuid" else ""
+    yield Feature(f"{names[-1]}()", since, instead)
 
 
 def _explicit_enforced(text: str) -> bool:

@@ -454,3 +454,13 @@ SELECT uuid_extract_version(gen_random_uuid());
 -- pg: 17
 -- expect-not: unsupported-feature
 SELECT uuid_extract_version(gen_random_uuid());
+
+-- the project's own uuidv7() (common before PostgreSQL 18) is not the builtin
+-- pg: 15
+-- expect-not: unsupported-feature
+CREATE FUNCTION uuidv7() RETURNS uuid LANGUAGE plpgsql AS 'begin return gen_random_uuid(); end';
+CREATE TABLE t (id uuid PRIMARY KEY DEFAULT uuidv7());
+
+-- pg: 15
+-- expect: unsupported-feature
+CREATE TABLE t (id uuid PRIMARY KEY DEFAULT uuidv7());

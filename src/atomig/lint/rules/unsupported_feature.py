@@ -19,9 +19,9 @@ Write what the target version has (the message says what, where there is an equi
 or raise the target when every server that runs the migrations is new enough.
 
 ## Notes
-Only builtin functions (pg_catalog, or unqualified) are checked; `gen_random_uuid()` is
-accepted before 13 when pgcrypto is installed (by the history, this file, or the live
-catalog).
+Only builtin functions (pg_catalog, or unqualified) are checked, and not one the project
+defines itself (its own `uuidv7()`, by the history, this file or the live catalog);
+`gen_random_uuid()` is accepted before 13 when pgcrypto is installed.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ GOOD = (
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     missing = [
-        f for f in features(stmt, _extensions(ctx)) if not ctx.version.at_least(f.since)
+        f for f in features(stmt, _Defined(ctx)) if not ctx.version.at_least(f.since)
     ]
     if not missing:
         return
@@ -88,11 +88,25 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     )
 
 
-def _extensions(ctx: LintContext) -> frozenset[str]:
-    """pgcrypto when installed: by the history or this file, or in the live catalog (its
-    gen_random_uuid() outside pg_catalog)."""
-    if ctx.version.at_least(13):
-        return frozenset()  # only gen_random_uuid() asks, and 13+ has it built in
-    made = ctx.schema.creator("extension", QualifiedName(None, "pgcrypto")) is not None
-    live = ctx.catalog is not None and "gen_random_uuid" in ctx.catalog.functions
-    return frozenset({"pgcrypto"}) if made or live else frozenset()
+class _Defined:
+    """Functions the project has itself: created by the history or this file, or in the
+    live catalog outside pg_catalog; pgcrypto's gen_random_uuid() once the history
+    creates the extension."""
+
+    def __init__(self, ctx: LintContext) -> None:
+        self._ctx = ctx
+
+    def __contains__(self, name: object) -> bool:
+        ctx = self._ctx
+        if not isinstance(name, str):
+            return False
+        made = ctx.schema.creator("function", QualifiedName(None, name))
+        if name in ctx.schema.routines or made is not None:
+            return True
+        if ctx.catalog is not None and name in ctx.catalog.functions:
+            return True
+        pgcrypto = QualifiedName(None, "pgcrypto")
+        return (
+            name == "gen_random_uuid"
+            and ctx.schema.creator("extension", pgcrypto) is not None
+        )
