@@ -236,3 +236,22 @@ def test_column_collation_comes_from_the_catalog(project):
 
     assert collation() == [2]  # "C" → "C" rebuilds nothing; "C" → "POSIX" the index
     assert collation("--no-database") == []  # nothing known of legacy's indexes
+
+
+def test_a_function_of_the_project_named_like_a_new_builtin(project):
+    # Many projects defined their own uuidv7() before PostgreSQL 18 made it a builtin.
+    project.database.execute(
+        "CREATE FUNCTION uuidv7() RETURNS uuid LANGUAGE plpgsql "
+        "AS 'begin return gen_random_uuid(); end'"
+    )
+    project.add(
+        "20260101_0000_ids",
+        "CREATE TABLE ids (id uuid PRIMARY KEY DEFAULT uuidv7());",
+        "DROP TABLE IF EXISTS ids;",
+    )
+
+    def rules(*args):
+        return [f["rule"] for f in findings(project, "--pg-version", "15", *args)]
+
+    assert "unsupported-feature" not in rules()  # the catalog has it
+    assert "unsupported-feature" in rules("--no-database")  # offline: the builtin's
