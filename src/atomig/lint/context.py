@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from atomig.errors import SourceError
 from atomig.lint.catalog import CatalogFacts, CatalogTable
 from atomig.lint.finding import Severity
-from atomig.lint.foreign import known_foreign
+from atomig.lint.foreign import known_foreign, known_foreign_tables
 from atomig.lint.helpers import declared_types
 from atomig.lint.schema import Key, SchemaState, Table, key_of
 from atomig.sql.classify import statement_facts, validates_constraint
@@ -194,6 +194,11 @@ class LintContext:
             return None
         name = self.schema.renamed_from.get(key_of(name), name)
         return self.catalog.table(name.schema, name.name)
+
+    @property
+    def knows_foreign_tables(self) -> bool:
+        """The history or the live catalog knows some foreign table."""
+        return known_foreign_tables(self.schema, self.catalog)
 
     def is_foreign(self, name: QualifiedName) -> bool:
         """``name`` is a foreign table (known from history or the live catalog)."""

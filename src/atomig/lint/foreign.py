@@ -11,7 +11,7 @@ rules read them, and every rule sees what ``ALTER FOREIGN TABLE`` would have sho
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from atomig.lint.schema import Key, key_of
 from atomig.sql.classify import range_var
@@ -56,6 +56,8 @@ def known_foreign(
     name: QualifiedName, schema: SchemaState, catalog: CatalogFacts | None
 ) -> bool:
     """``name`` is a foreign table, as the history (else the live catalog) knows it."""
+    if not known_foreign_tables(schema, catalog):
+        return False
     known = schema.table(name)
     if known is not None and (known.foreign or not known.placeholder):
         return known.foreign
@@ -64,3 +66,22 @@ def known_foreign(
     first = schema.renamed_from.get(key_of(name), name)  # renamed by the history
     live = catalog.table(first.schema, first.name)
     return live is not None and live.foreign
+
+
+def known_foreign_tables(schema: SchemaState, catalog: CatalogFacts | None) -> bool:
+    """The history or the live catalog knows some foreign table."""
+    return bool(schema.foreign_tables) or _catalog_has_foreign(catalog)
+
+
+_LAST_CATALOG: list[Any] = [None, False]
+
+
+def _catalog_has_foreign(catalog: CatalogFacts | None) -> bool:
+    """The live catalog knows a foreign table (remembered for the catalog last asked: a
+    run has one)."""
+    if catalog is None:
+        return False
+    if _LAST_CATALOG[0] is not catalog:
+        found = any(table.foreign for table in catalog.tables.values())
+        _LAST_CATALOG[0], _LAST_CATALOG[1] = catalog, found
+    return bool(_LAST_CATALOG[1])

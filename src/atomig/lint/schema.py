@@ -207,6 +207,9 @@ class SchemaState:
         # A table the history did not create, renamed or moved by it: its key now -> its
         # name before the history (what the live catalog still calls it).
         self.renamed_from: MutableMapping[Key, QualifiedName] = {}
+        # How many foreign tables the history made or named: none (the common case) spares
+        # every rule the question.
+        self.foreign_tables = 0
         # Functions by name (their latest definition): volatility, inlinable.
         self.routines: MutableMapping[str, Routine] = {}
         self._owned: set[Key] = set()
@@ -220,6 +223,7 @@ class SchemaState:
         child.created = Layered(self.created)
         child.referrers = Layered(self.referrers)
         child.renamed_from = Layered(self.renamed_from)
+        child.foreign_tables = self.foreign_tables
         child.routines = Layered(self.routines)
         return child
 
@@ -231,6 +235,7 @@ class SchemaState:
         copy.created = dict(self.created)
         copy.referrers = dict(self.referrers)
         copy.renamed_from = dict(self.renamed_from)
+        copy.foreign_tables = self.foreign_tables
         copy.routines = dict(self.routines)
         self._owned = (
             set()
@@ -404,6 +409,7 @@ def _create(
     table = Table(
         name, origin=origin, partitioned=bool(body.get("partspec")), foreign=foreign
     )
+    state.foreign_tables += foreign
     for element in body.get("tableElts", ()):
         if "ColumnDef" in element:
             state._column(table, element["ColumnDef"], origin)
@@ -456,8 +462,9 @@ def _alter(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
     if name is None or objtype not in _ALTERED_TABLES:
         return
     table = state._followed(name)
-    if objtype == "OBJECT_FOREIGN_TABLE":
+    if objtype == "OBJECT_FOREIGN_TABLE" and not table.foreign:
         table.foreign = True  # (a placeholder learns it here)
+        state.foreign_tables += 1
     for item in body.get("cmds", ()):
         cmd = item.get("AlterTableCmd", {})
         subtype, column_name = cmd.get("subtype"), cmd.get("name", "")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Container, Iterator, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from pglast import parser as _pg
@@ -99,36 +100,64 @@ _SUBCOMMANDS = {
 
 
 def features(
-    stmt: Statement, defined: Container[str] = frozenset()
+    stmt: Statement, defined: Container[str] = frozenset(), *, newer_than: int = 0
 ) -> Iterator[Feature]:
     """The versioned features ``stmt`` uses (each label once). ``defined``: names of
     functions the project has itself (its own ``uuidv7()``, pgcrypto's
     ``gen_random_uuid()`` before PostgreSQL 13): an unqualified call of one is not the
-    builtin's."""
+    builtin's. ``newer_than``: only features added after that major (what a server of
+    that major lacks); the search for the others is skipped."""
     seen: set[str] = set()
-    for found in _all(stmt, defined):
-        if found.label not in seen:
+    for found in _all(stmt, defined, newer_than):
+        if found.since > newer_than and found.label not in seen:
             seen.add(found.label)
             yield found
 
 
-def _all(stmt: Statement, defined: Container[str]) -> Iterator[Feature]:
+def _all(
+    stmt: Statement, defined: Container[str], newer_than: int
+) -> Iterator[Feature]:
     kind, body = stmt.kind, stmt.body
     yield from _statement(kind, body)
     if kind in ("AlterTableStmt", "CreateStmt"):
         yield from _table(body)
-        if _explicit_enforced(stmt.text):
+        if newer_than < 18 and _explicit_enforced(stmt.text):
             yield Feature("the ENFORCED constraint attribute", 18, "leave it out")
+    # Walk the tree only when the text calls one of the functions (or SQL/JSON forms)
+    # newer than the target: one regex search of the text costs far less than a walk of
+    # a large INSERT's tree, and most targets need no search at all.
+    needles, pattern = _calls_newer_than(newer_than)
+    if pattern is None:
+        return
+    # (substring tests first: a regex search of every statement cost 15 µs each)
     lowered = stmt.text.lower()
-    # Walk the tree only when the text calls one of the functions or says JSON: a
-    # regex scan of the text costs far less than a walk of a large INSERT's tree.
-    called = set(_CALLED.findall(lowered)) if "(" in lowered else set()
-    if (
-        not called.isdisjoint(_WALK_FOR)
-        or "system_user" in lowered
-        or _IS_JSON.search(lowered)
-    ):
-        yield from _calls(body, defined)
+    for needle in needles:
+        if needle in lowered:
+            if pattern.search(stmt.text):
+                yield from _calls(body, defined)
+            return
+
+
+@cache
+def _calls_newer_than(major: int) -> tuple[tuple[str, ...], re.Pattern[str] | None]:
+    """Text that may call a function or SQL/JSON form added after ``major``: a name
+    before "(", SYSTEM_USER (no parentheses), IS [NOT] JSON; and the lower-case words
+    without which it cannot match."""
+    names = sorted(
+        {name for name, since in FUNCTIONS.items() if since > major}
+        | {name for name, since in _JSON_CALLS.items() if since > major}
+    )
+    alternatives = []
+    if names:
+        alternatives.append(r"\b(?:" + "|".join(map(re.escape, names)) + r")\s*\(")
+    if major < 16:
+        alternatives += [r"\bsystem_user\b", r"\bis\s+(?:not\s+)?json\b"]
+    if not alternatives:
+        return (), None
+    needles = tuple(
+        dict.fromkeys([*names, *(["system_user", "json"] if major < 16 else [])])
+    )
+    return needles, re.compile("|".join(alternatives), re.IGNORECASE)
 
 
 def _table(body: Mapping[str, Any]) -> Iterator[Feature]:
@@ -150,21 +179,19 @@ def _table(body: Mapping[str, Any]) -> Iterator[Feature]:
             yield from _constraint(element["Constraint"])
 
 
-_CALLED = re.compile(r"([a-z_][a-z0-9_]*)\s*\(")
-_IS_JSON = re.compile(r"\bis\s+(?:not\s+)?json\b")
-# The names written before "(" that call a feature: the functions, and SQL/JSON forms.
-_WALK_FOR = frozenset(FUNCTIONS) | {
-    "json",
-    "json_object",
-    "json_array",
-    "json_objectagg",
-    "json_arrayagg",
-    "json_exists",
-    "json_query",
-    "json_value",
-    "json_scalar",
-    "json_serialize",
-    "json_table",
+# SQL/JSON forms written as calls, by the major that added them.
+_JSON_CALLS: Mapping[str, int] = {
+    "json_object": 16,
+    "json_array": 16,
+    "json_objectagg": 16,
+    "json_arrayagg": 16,
+    "json": 17,
+    "json_exists": 17,
+    "json_query": 17,
+    "json_value": 17,
+    "json_scalar": 17,
+    "json_serialize": 17,
+    "json_table": 17,
 }
 
 

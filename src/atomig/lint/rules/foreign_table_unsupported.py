@@ -86,6 +86,8 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
 def _refused_parts(stmt: Statement, ctx: LintContext) -> tuple[list[str], list[str]]:
     refused: list[str] = []
     fixes: list[str] = []
+    if not ctx.knows_foreign_tables:
+        return refused, fixes  # nothing here can be one
     table = range_var(stmt.body.get("relation"))
     if stmt.kind in ("IndexStmt", "ClusterStmt"):
         if table is not None and ctx.is_foreign(table):

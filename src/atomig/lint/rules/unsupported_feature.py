@@ -71,9 +71,7 @@ GOOD = (
 
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
-    missing = [
-        f for f in features(stmt, _Defined(ctx)) if not ctx.version.at_least(f.since)
-    ]
+    missing = list(features(stmt, _Defined(ctx), newer_than=ctx.version.major))
     if not missing:
         return
     what = "; ".join(f"{f.label} (PostgreSQL {f.since}+)" for f in missing)
