@@ -68,7 +68,14 @@ _NOW = (
 )
 
 
-_TABLE_WORDS = re.compile(r"generated|exclude|partition\s+by|expression", re.IGNORECASE)
+def _may_hold_spots(text: str) -> bool:
+    """The words without which a CREATE or ALTER TABLE has no such expression
+    (substring tests: a case-blind regex search cost several times more)."""
+    low = text.lower()
+    return any(word in low for word in _TABLE_WORDS)
+
+
+_TABLE_WORDS = ("generated", "exclude", "partition", "expression")
 
 
 def immutable_spots(stmt: Statement) -> list[tuple[str, Any]]:
@@ -77,7 +84,7 @@ def immutable_spots(stmt: Statement) -> list[tuple[str, Any]]:
     18), ``set-expression`` (ALTER COLUMN … SET EXPRESSION, PG 17), ``index`` (an index or
     EXCLUDE expression), ``predicate`` (their WHERE), ``partition`` (a partition key)."""
     body, spots = stmt.body, []
-    if stmt.kind != "IndexStmt" and not _TABLE_WORDS.search(stmt.text):
+    if stmt.kind != "IndexStmt" and not _may_hold_spots(stmt.text):
         return []  # most ALTER and CREATE TABLE statements have none: skip the walk
     cmds = [c.get("AlterTableCmd", {}) for c in body.get("cmds", ())]
     elements = list(body.get("tableElts", ()))
