@@ -39,7 +39,7 @@ _COMMAND_MODULES: dict[str, dict[str, str]] = {
     "migrate": {
         "init": "Create migrations/ and a commented atomig.toml.",
         "new": "Create a timestamped up/down pair: YYYYMMDD_HHMM_SLUG.up.sql / .down.sql.",
-        "status": "Applied, pending, partial and edited migrations, and INVALID indexes.",
+        "status": "Applied, pending, partial, edited and broken migrations, and INVALID indexes.",
         "plan": "Show the steps a migration runs as: kind, envelope, retry policy.",
         "up": "Apply pending migrations (finishing one a runner left part-way first).",
         "down": "Revert applied migrations, newest first (default: one).",

@@ -52,7 +52,7 @@ def new(opts: Options, slug: str) -> None:
 @json_option
 @click.pass_obj
 def status(opts: Options, check: bool, fingerprint: bool, as_json: bool) -> None:
-    """Applied, pending, partial and edited migrations, and INVALID indexes."""
+    """Applied, pending, partial, edited and broken migrations, and INVALID indexes."""
     from atomig import api
 
     report = run(
