@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import psycopg
 import pytest
 
+from atomig.lint import LintOptions, MigrationSource, SourceFile, lint_migrations
 from atomig.lint.schema import SchemaState
 from atomig.sql import LockMode, ServerVersion, parse_script, statement_facts
 from atomig.sql.classify import dropped_foreign_key_locks
@@ -749,3 +750,44 @@ def test_collation_changes_rebuild_indexes_as_lint_says(database, text, rebuilt)
     assert before[0] == after[0], "the table is never rewritten"
     assert (before[1:] != after[1:]) == rebuilt, "the case's expectation is wrong"
     assert bool(said) == rebuilt, said
+
+
+# Whether adding a foreign key checks the table's rows: pg_stat_user_tables.seq_scan of t
+# (the check is a query over t with no index to use). A new column's own key skips it when
+# the column gets no value (parse_utilcmd.c marks it valid: every row is NULL).
+FOREIGN_KEY_SCAN_CASES = [
+    ("ALTER TABLE t ADD COLUMN p2 bigint REFERENCES p", False),
+    ("ALTER TABLE t ADD COLUMN p2 bigint CONSTRAINT t_p2_fk REFERENCES p (id)", False),
+    ("ALTER TABLE t ADD COLUMN p2 bigint DEFAULT 1 REFERENCES p", True),
+    (
+        "ALTER TABLE t ADD COLUMN p2 bigint, "
+        "ADD CONSTRAINT t_p2_fk FOREIGN KEY (p2) REFERENCES p",
+        True,
+    ),
+    ("ALTER TABLE t ADD CONSTRAINT t_p_fk2 FOREIGN KEY (p_id) REFERENCES p", True),
+    (
+        "ALTER TABLE t ADD CONSTRAINT t_p_fk2 FOREIGN KEY (p_id) REFERENCES p NOT VALID",
+        False,
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "scans"), FOREIGN_KEY_SCAN_CASES)
+def test_foreign_key_scan_verdicts_match_the_server(database, text, scans):
+    migration = MigrationSource(
+        "20240101_0000_fk",
+        SourceFile("fk.up.sql", text, "up"),
+        SourceFile("fk.down.sql", "SELECT 1;", "down"),
+    )
+    options = LintOptions(version=ServerVersion.from_major(database.major))
+    fired = [f.rule for f in lint_migrations([migration], options=options).findings]
+    count = "SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 't'"
+    with database.connect() as conn:
+        setup(conn)
+        conn.execute("SELECT pg_stat_force_next_flush()")
+        before = conn.execute(count).fetchone()[0]
+        conn.execute(text)
+        conn.execute("SELECT pg_stat_force_next_flush()")
+        after = conn.execute(count).fetchone()[0]
+    assert (after > before) == scans, "the case's expectation is wrong"
+    assert ("foreign-key-without-not-valid" in fired) == scans, fired
