@@ -970,3 +970,31 @@ def test_detach_concurrently_with_a_default_partition():
     assert rejected.message.startswith("PostgreSQL rejects")
     [plain] = findings("ALTER TABLE m DETACH PARTITION m1;")
     assert "CONCURRENTLY (its own step)" not in plain.fix
+
+
+@pytest.mark.parametrize(
+    ("declared", "advice"),
+    [
+        ("CONSTRAINT k CHECK (a > 0)", "NOT VALID, then VALIDATE"),
+        ("CONSTRAINT k FOREIGN KEY (a) REFERENCES p (id)", "NOT VALID, then VALIDATE"),
+        ("CONSTRAINT k PRIMARY KEY (a)", "PRIMARY KEY USING INDEX"),
+        ("CONSTRAINT k UNIQUE (a)", "UNIQUE USING INDEX"),
+        ("CONSTRAINT k EXCLUDE USING btree (a WITH =)", "neither NOT VALID nor"),
+    ],
+)
+def test_a_dropped_constraint_is_re_added_the_way_its_kind_allows(declared, advice):
+    """PostgreSQL rejects NOT VALID on PRIMARY KEY, UNIQUE and EXCLUDE (15 and 18)."""
+    history = migration(
+        "20240101_0000_init",
+        f"CREATE TABLE p (id bigint PRIMARY KEY);\n"
+        f"CREATE TABLE t (id bigint, a bigint, {declared});",
+    )
+    dropping = migration(
+        "20240102_0000_drop", "ALTER TABLE t DROP CONSTRAINT k;", report=("up",)
+    )
+    options = LintOptions(version=ServerVersion.from_major(15))
+    result = lint_migrations([history, dropping], options=options)
+    [fix] = [f.fix for f in result.findings if f.rule == "drop-object"]
+    assert advice in fix
+    if "NOT VALID, then" not in advice:
+        assert "NOT VALID, then" not in fix

@@ -391,3 +391,22 @@ def object_kind(object_type: str) -> str:
     ('function', 'relation')
     """
     return _LOG_KINDS.get(object_type, "relation")
+
+
+def object_name(obj: Any) -> QualifiedName | None:
+    """The name of an object a DROP, RENAME or COMMENT names: a ``List`` of names, a
+    function's ``ObjectWithArgs``, a ``TypeName``, or a bare ``String`` (an extension,
+    publication, server, language …).
+
+    >>> object_name({"String": {"sval": "pgcrypto"}})
+    QualifiedName(schema=None, name='pgcrypto')
+    """
+    if not isinstance(obj, dict):
+        return None
+    items = (
+        obj.get("List", {}).get("items")
+        or obj.get("ObjectWithArgs", {}).get("objname")
+        or obj.get("TypeName", {}).get("names")
+        or ([obj] if "String" in obj else None)
+    )
+    return name_list(items) if items else None

@@ -23,6 +23,7 @@ from atomig.lint.helpers.knowledge import (
     in_utc,
     indexes_on,
     proven_not_null,
+    readd_constraint_advice,
     session_timezone,
     type_change_rewrites,
 )
@@ -97,6 +98,7 @@ __all__ = [
     "partitioned_key_fix",
     "proven_not_null",
     "q",
+    "readd_constraint_advice",
     "readded_in_step",
     "relation_location",
     "session_timezone",

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from atomig.lint.finding import Hit, Severity
+from atomig.lint.helpers.knowledge import readd_constraint_advice, unkeyed_note
 from atomig.lint.helpers.locks import key_referrers, readded_in_step
 from atomig.lint.helpers.shapes import altered_table, commands, names, subcommand_offset
 from atomig.sql.classify import name_list
@@ -43,11 +44,12 @@ def table_constraint_drops(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             continue
         if ctx.made_here("constraint", table, name) or readded_in_step(stmt, ctx, name):
             continue  # made by this migration, or re-made before anyone sees it gone
+        kind = con.kind if con else None
         yield Hit(
-            f"dropping constraint {name} of {table} stops enforcing its rule "
-            "for every writer",
+            f"dropping constraint {name} of {table} stops enforcing its rule for every "
+            f"writer{unkeyed_note(kind, table)}",
             "make sure no code relies on it, and that the down file can re-add it "
-            "(NOT VALID, then VALIDATE)",
+            f"({readd_constraint_advice(kind)})",
             offset=subcommand_offset(stmt, name),
         )
 

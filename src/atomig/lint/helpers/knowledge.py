@@ -286,3 +286,41 @@ def default_partition(
     if ctx.table(default) is None and ctx.catalog_table(default) is None:
         return None
     return default
+
+
+_READD = {
+    "check": "NOT VALID, then VALIDATE",
+    "foreign": "NOT VALID, then VALIDATE",
+    "primary": "CREATE UNIQUE INDEX CONCURRENTLY, then ADD CONSTRAINT … PRIMARY KEY "
+    "USING INDEX",
+    "unique": "CREATE UNIQUE INDEX CONCURRENTLY, then ADD CONSTRAINT … UNIQUE USING INDEX",
+    # PostgreSQL rejects NOT VALID on PRIMARY KEY, UNIQUE and EXCLUDE (checked on 15, 18).
+    "exclusion": "an EXCLUDE constraint takes neither NOT VALID nor USING INDEX: it "
+    "rebuilds its index under ACCESS EXCLUSIVE",
+}
+
+
+def unkeyed_note(kind: str | None, table: QualifiedName) -> str:
+    """What else dropping a constraint of ``kind`` breaks: with the default replica
+    identity, a published table's UPDATE and DELETE fail once its primary key is gone
+    (checked on 15)."""
+    if kind != "primary":
+        return ""
+    return f", and UPDATE and DELETE of {table} fail if it is published (logical replication)"
+
+
+def readd_constraint_advice(kind: str | None) -> str:
+    """How a dropped constraint of ``kind`` (``None``: unknown) comes back without a long
+    lock: only CHECK and FOREIGN KEY take NOT VALID.
+
+    >>> readd_constraint_advice("unique")
+    'CREATE UNIQUE INDEX CONCURRENTLY, then ADD CONSTRAINT … UNIQUE USING INDEX'
+    >>> readd_constraint_advice(None).startswith("a CHECK or FOREIGN KEY: NOT VALID")
+    True
+    """
+    if kind in _READD:
+        return _READD[kind]
+    return (
+        f"a CHECK or FOREIGN KEY: {_READD['check']}; a PRIMARY KEY or UNIQUE: CREATE "
+        "UNIQUE INDEX CONCURRENTLY, then ADD CONSTRAINT … USING INDEX"
+    )

@@ -9,7 +9,9 @@ data rule; dropping a domain's default leaves its columns NULL where it filled t
 
 ## Instead
 Remove every use first (deploy), then drop it in a later migration. Prefer `CREATE OR
-REPLACE` to change a view or function in place.
+REPLACE` to change a view or function in place. A CHECK or FOREIGN KEY comes back NOT VALID,
+then VALIDATE; a PRIMARY KEY or UNIQUE (which reject NOT VALID) through `CREATE UNIQUE INDEX
+CONCURRENTLY` and `ADD CONSTRAINT … USING INDEX`.
 
 ## Notes
 Not reported for what the same migration created (a temporary helper), for a down file
@@ -64,6 +66,10 @@ BAD = (
     "DROP TYPE order_status;",
     "ALTER TABLE orders DROP CONSTRAINT orders_total_positive;",
     "ALTER DOMAIN price DROP CONSTRAINT price_positive;",
+    Example(
+        "ALTER TABLE orders DROP CONSTRAINT orders_pkey;",
+        before="CREATE TABLE orders (id bigint PRIMARY KEY, total bigint);",
+    ),
 )
 GOOD = (
     "CREATE VIEW answer AS SELECT 42 AS value;\nDROP VIEW answer;",
