@@ -19,7 +19,7 @@ from atomig.sql.types import TypeRef, change_rewrites
 SETUP = """
 CREATE TABLE p (id bigint PRIMARY KEY);
 CREATE TABLE t (id bigint PRIMARY KEY, a int, p_id bigint, s varchar(10), n numeric(10,2),
-                ts timestamp(3));
+                ts timestamp(3), tags varchar(10)[]);
 ALTER TABLE t ADD CONSTRAINT t_a_check CHECK (a > 0) NOT VALID;
 CREATE INDEX t_a_idx ON t (a);
 CREATE MATERIALIZED VIEW mv AS SELECT id FROM t;
@@ -72,7 +72,7 @@ INSERT INTO g SELECT g FROM generate_series(1, 5) g;
 INSERT INTO ul SELECT g FROM generate_series(1, 5) g;
 INSERT INTO nopk VALUES (1);
 INSERT INTO heir SELECT g FROM generate_series(1, 5) g;
-INSERT INTO t SELECT g, g, g, 'x', g, now() FROM generate_series(1, 20) g;
+INSERT INTO t SELECT g, g, g, 'x', g, now(), '{x}' FROM generate_series(1, 20) g;
 ALTER TABLE t ADD CONSTRAINT t_p_fk FOREIGN KEY (p_id) REFERENCES p NOT VALID;
 """
 
@@ -551,12 +551,19 @@ REWRITE_CASES = [
     # a cast to another type than the new one is a computed value
     ("ALTER TABLE t ALTER COLUMN s TYPE varchar(20) USING s::text", True),
     ("ALTER TABLE t ALTER COLUMN a TYPE integer USING a + 0", True),
+    # an array is coerced element by element: only its own type, limit kept or dropped, is free
+    ("ALTER TABLE t ALTER COLUMN tags TYPE varchar[]", False),
+    ("ALTER TABLE t ALTER COLUMN tags TYPE varchar(10)[]", False),
+    ("ALTER TABLE t ALTER COLUMN tags TYPE text[]", True),
+    ("ALTER TABLE t ALTER COLUMN tags TYPE varchar(20)[]", True),
+    ("ALTER TABLE t ALTER COLUMN tags TYPE varchar(5)[]", True),
 ]
 OLD_TYPES = {
     "a": "integer",
     "s": "character varying(10)",
     "n": "numeric(10,2)",
     "ts": "timestamp(3) without time zone",
+    "tags": "character varying(10)[]",
 }
 
 

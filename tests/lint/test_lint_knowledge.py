@@ -998,3 +998,21 @@ def test_a_dropped_constraint_is_re_added_the_way_its_kind_allows(declared, advi
     assert advice in fix
     if "NOT VALID, then" not in advice:
         assert "NOT VALID, then" not in fix
+
+
+@pytest.mark.parametrize(
+    ("new", "rewrites"),
+    [("text[]", True), ("varchar(20)[]", True), ("varchar[]", False)],
+)
+def test_an_array_type_change_rewrites_unless_its_elements_stay(new, rewrites):
+    history = migration(
+        "20240101_0000_init",
+        "CREATE TABLE t (id bigint PRIMARY KEY, tags varchar(10)[]);",
+    )
+    change = migration(
+        "20240102_0000_tags",
+        f"ALTER TABLE t ALTER COLUMN tags TYPE {new};",
+        report=("up",),
+    )
+    fired = rules_fired(history, change, path="20240102_0000_tags.up.sql")
+    assert ("column-type-rewrite" in fired) == rewrites, fired

@@ -161,10 +161,23 @@ def change_rewrites(
     >>> change_rewrites(TypeRef("timestamp"), TypeRef("timestamptz"), utc=True)
     False
 
+    An array is coerced element by element (an ``ArrayCoerceExpr``, which the rewrite test
+    does not see through): only the same element type, its limit kept or removed, skips
+    the rewrite (checked via relfilenode on PG 15 and 18).
+
+    >>> change_rewrites(TypeRef("varchar", (10,), True), TypeRef("text", (), True))
+    True
+    >>> change_rewrites(TypeRef("varchar", (10,), True), TypeRef("varchar", (20,), True))
+    True
+    >>> change_rewrites(TypeRef("varchar", (10,), True), TypeRef("varchar", (), True))
+    False
+
     ``utc``: the session's TimeZone is a fixed zero offset, on PostgreSQL 12+.
     """
     if using or old.array != new.array or old.schema != new.schema:
         return True
+    if old.array:
+        return old.name != new.name or (new.typmods not in ((), old.typmods))
     if utc and not old.array and {old.name, new.name} == _TIME_ZONE_PAIR:
         return not _typmod_widens("timestamp", old.typmods, new.typmods)
     if old.name == new.name:
