@@ -798,3 +798,44 @@ def test_foreign_key_scan_verdicts_match_the_server(database, text, scans):
         after = conn.execute(count).fetchone()[0]
     assert (after > before) == scans, "the case's expectation is wrong"
     assert ("foreign-key-without-not-valid" in fired) == scans, fired
+
+
+# ADD CONSTRAINT … USING INDEX: lint says "PostgreSQL rejects" exactly when the server does.
+USING_INDEX_CASES = [
+    ("CREATE UNIQUE INDEX u_a ON u (a) WHERE b IS NULL", "UNIQUE", True),
+    ("CREATE UNIQUE INDEX u_a ON u (lower(a))", "UNIQUE", True),
+    ("CREATE INDEX u_a ON u (a)", "UNIQUE", True),
+    ("CREATE INDEX u_a ON u (id)", "PRIMARY KEY", True),
+    ("CREATE UNIQUE INDEX u_a ON u (id) WHERE id > 0", "PRIMARY KEY", True),
+    ("CREATE UNIQUE INDEX u_a ON u (a)", "UNIQUE", False),
+    ("CREATE UNIQUE INDEX u_a ON u (id)", "PRIMARY KEY", False),
+]
+
+
+@pytest.mark.parametrize(("index", "kind", "rejected"), USING_INDEX_CASES)
+def test_using_index_rejections_match_the_server(database, index, kind, rejected):
+    history = f"CREATE TABLE u (id bigint NOT NULL, a text, b text);\n{index};"
+    text = f"ALTER TABLE u ADD CONSTRAINT u_key {kind} USING INDEX u_a"
+    migrations = [
+        MigrationSource(
+            f"2024010{n}_0000_m",
+            SourceFile(f"m{n}.up.sql", up, "up"),
+            SourceFile(f"m{n}.down.sql", "SELECT 1;", "down"),
+        )
+        for n, up in ((1, history), (2, text + ";"))
+    ]
+    options = LintOptions(version=ServerVersion.from_major(database.major))
+    found = lint_migrations(migrations, options=options).findings
+    said = [f for f in found if f.message.startswith("PostgreSQL rejects")]
+    with database.connect() as conn:
+        for statement in parse_script(history).statements:
+            conn.execute(statement.text)
+        try:
+            conn.execute(text)
+        except psycopg.errors.DatabaseError:
+            refused = True
+        else:
+            refused = False
+    assert refused == rejected, "the case's expectation is wrong"
+    assert bool(said) == rejected, found
+    assert all(f.severity.name == "ERROR" for f in said)

@@ -26,6 +26,7 @@ from atomig.lint.helpers.knowledge import (
     readd_constraint_advice,
     session_timezone,
     type_change_rewrites,
+    using_index_rejection,
 )
 from atomig.lint.helpers.locks import (
     key_referrers,
@@ -108,4 +109,5 @@ __all__ = [
     "table_columns",
     "table_constraint_drops",
     "type_change_rewrites",
+    "using_index_rejection",
 ]

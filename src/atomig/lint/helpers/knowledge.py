@@ -324,3 +324,31 @@ def readd_constraint_advice(kind: str | None) -> str:
         f"a CHECK or FOREIGN KEY: {_READD['check']}; a PRIMARY KEY or UNIQUE: CREATE "
         "UNIQUE INDEX CONCURRENTLY, then ADD CONSTRAINT … USING INDEX"
     )
+
+
+def using_index_rejection(
+    ctx: LintContext, table: QualifiedName, con: Body, kind: str
+) -> tuple[str, str] | None:
+    """``(message, fix)`` when PostgreSQL rejects ``ADD CONSTRAINT … kind USING INDEX`` of
+    the index the history knows (parse_utilcmd.c ``transformIndexConstraint``: a
+    constraint's index is unique, has no WHERE and no expression; checked on 15 and 18)."""
+    known, name = ctx.table(table), con.get("indexname", "")
+    rejects = f"PostgreSQL rejects {kind} USING INDEX on {table}:"
+    index = known.indexes.get(name) if known else None
+    if index is None:
+        return None
+    cols = ", ".join(q(c) for c in index.columns if c != "(expr)") or "…"
+    plain = f"CREATE UNIQUE INDEX CONCURRENTLY … ON {table} ({cols})"
+    if index.partial or "(expr)" in index.columns:
+        what = "a partial index (WHERE)" if index.partial else "an expression index"
+        return (
+            f"{rejects} {q(name)} is {what}, which no constraint can use",
+            "keep the unique index itself as the rule (ON CONFLICT can target it), or "
+            f"build a plain one to use: {plain}",
+        )
+    if not index.unique:
+        return (
+            f"{rejects} {q(name)} is not a unique index",
+            f"build one to use: {plain}",
+        )
+    return None

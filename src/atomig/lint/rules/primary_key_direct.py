@@ -10,7 +10,8 @@ NULL without a scan (see `set-not-null`), then
 `ALTER TABLE t ADD CONSTRAINT t_pkey PRIMARY KEY USING INDEX t_pkey`. `USING INDEX` on a
 column that may be NULL runs `SET NOT NULL` itself: a full scan under ACCESS EXCLUSIVE,
 skipped (PostgreSQL 12+) when a validated `CHECK (id IS NOT NULL)` proves it — reported
-when the history knows the column is nullable.
+when the history knows the column is nullable. A partial, expression or non-unique index is
+rejected by `USING INDEX` (an error).
 
 A partitioned table takes neither `CONCURRENTLY` nor `USING INDEX`: on each partition build
 the index `CONCURRENTLY` and add the constraint `USING INDEX`; then the same `ADD CONSTRAINT`
@@ -30,6 +31,7 @@ from atomig.lint.helpers import (
     names,
     partitioned_key_fix,
     q,
+    using_index_rejection,
 )
 from atomig.lint.rule import Example
 from atomig.sql.facts import QualifiedName
@@ -60,6 +62,12 @@ BAD = (
         "ALTER TABLE log ADD CONSTRAINT log_pkey PRIMARY KEY (at, id);",
         before=_PARTITIONED,
         pg=(11, None),
+    ),
+    Example(
+        "CREATE UNIQUE INDEX CONCURRENTLY events_pkey ON events (id) WHERE id > 0;\n"
+        "ALTER TABLE events ADD CONSTRAINT events_pkey PRIMARY KEY USING INDEX "
+        "events_pkey;",
+        before=_BEFORE,
     ),
 )
 GOOD = (
@@ -104,9 +112,12 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
 
 
 def _using_index(table: QualifiedName, con: Body, ctx: LintContext) -> Iterator[Hit]:
-    """PRIMARY KEY USING INDEX runs SET NOT NULL on columns that may be NULL: a full scan
-    under ACCESS EXCLUSIVE ("verifying table"), unless (PostgreSQL 12+) a validated CHECK
-    (col IS NOT NULL) proves it. Reported for columns the history knows to be nullable."""
+    """An index no key can use is rejected; else USING INDEX runs SET NOT NULL on columns
+    that may be NULL: a full scan under ACCESS EXCLUSIVE ("verifying table"), unless (PG
+    12+) a validated CHECK (col IS NOT NULL) proves it (known from the history)."""
+    if rejected := using_index_rejection(ctx, table, con, "PRIMARY KEY"):
+        yield Hit(*rejected, severity=Severity.ERROR, location=con.get("location"))
+        return
     known = ctx.table(table)
     index = known.indexes.get(con["indexname"]) if known else None
     nullable = [

@@ -29,6 +29,7 @@ from atomig.lint.helpers import (
     names,
     partitioned_key_fix,
     q,
+    using_index_rejection,
 )
 from atomig.lint.rule import Example
 from atomig.sql.parse import Statement
@@ -58,6 +59,20 @@ BAD = (
         before=_EVENTS,
         pg=(11, None),
     ),
+    # USING INDEX of an index no constraint can use: rejected
+    Example(
+        "CREATE UNIQUE INDEX CONCURRENTLY users_email_idx ON users (email) "
+        "WHERE deleted_at IS NULL;\n"
+        "ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE USING INDEX "
+        "users_email_idx;",
+        before=_BEFORE + "\nALTER TABLE users ADD COLUMN deleted_at timestamptz;",
+    ),
+    Example(
+        "CREATE INDEX CONCURRENTLY users_email_idx ON users (email);\n"
+        "ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE USING INDEX "
+        "users_email_idx;",
+        before=_BEFORE,
+    ),
 )
 GOOD = (
     Example(
@@ -86,6 +101,12 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
                 location=con.get("location"),
             )
     for con in added_constraints(stmt):
+        if (
+            con.get("contype") == "CONSTR_UNIQUE"
+            and con.get("indexname")
+            and (rejected := using_index_rejection(ctx, table, con, "UNIQUE"))
+        ):
+            yield Hit(*rejected, severity=Severity.ERROR, location=con.get("location"))
         if con.get("contype") != "CONSTR_UNIQUE" or con.get("indexname"):
             continue
         name = con.get("conname") or f"{table.name if table else 't'}_key"
