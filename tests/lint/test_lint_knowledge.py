@@ -1016,3 +1016,24 @@ def test_an_array_type_change_rewrites_unless_its_elements_stay(new, rewrites):
     )
     fired = rules_fired(history, change, path="20240102_0000_tags.up.sql")
     assert ("column-type-rewrite" in fired) == rewrites, fired
+
+
+@pytest.mark.parametrize(
+    ("sql", "stand_in"),
+    [
+        ("ALTER TABLE orders RENAME TO purchases;", "CREATE VIEW old"),
+        ("ALTER MATERIALIZED VIEW totals RENAME TO sums;", "CREATE VIEW old"),
+        ("ALTER FUNCTION total(int) RENAME TO order_total;", "a function with the old"),
+        ("ALTER SCHEMA billing RENAME TO invoicing;", None),
+        ("ALTER TYPE order_status RENAME TO status;", None),
+        ("ALTER SEQUENCE order_no RENAME TO order_number;", None),
+    ],
+)
+def test_a_rename_advises_a_stand_in_only_where_one_exists(sql, stand_in):
+    options = LintOptions(version=ServerVersion.from_major(15))
+    result = lint_migrations([migration("20240101_0000_rename", sql)], options=options)
+    [fix] = [f.fix for f in result.findings if f.rule == "rename-table"]
+    if stand_in is None:
+        assert "view" not in fix and "nothing can stand in" in fix, fix
+    else:
+        assert stand_in in fix, fix

@@ -26,6 +26,7 @@ from atomig.lint.rule import Example
 from atomig.lint.schema import key_of
 from atomig.sql.classify import name_list, range_var
 from atomig.sql.facts import QualifiedName
+from atomig.sql.objects import object_label
 from atomig.sql.parse import Statement, walk
 
 ID = "rename-table"
@@ -48,10 +49,23 @@ _SILENT = frozenset(
         "OBJECT_STATISTIC_EXT",
     }
 )
+# What keeps a renamed object's old name working meanwhile (a simple view is updatable).
+_VIEW = (
+    "a view with the old name: CREATE VIEW old AS SELECT * FROM new, in the same step"
+)
+_STAND_INS = {
+    "table": _VIEW,
+    "view": _VIEW,
+    "materialized view": _VIEW,
+    "foreign table": _VIEW,
+    "function": "a function with the old name that calls the new one",
+    "procedure": "a procedure with the old name that calls the new one",
+}
 BAD = (
     "ALTER TABLE orders RENAME TO purchases;",
     "ALTER TABLE orders SET SCHEMA archive;",
     "ALTER FUNCTION total(int) RENAME TO order_total;",
+    "ALTER SCHEMA billing RENAME TO invoicing;",
 )
 GOOD = (
     "CREATE TABLE carts (id bigint);\nALTER TABLE carts RENAME TO baskets;",
@@ -73,16 +87,20 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     relation = range_var(body.get("relation"))
     if ctx.is_new(relation) or (kind == "OBJECT_TABLE" and _view_keeps(stmt, ctx)):
         return
-    what = (kind or "OBJECT").removeprefix("OBJECT_").lower().replace("_", " ")
+    what = object_label(kind or "OBJECT")
     name = relation or _object_name(body.get("object")) or body.get("subname") or "it"
     if stmt.kind == "RenameStmt":
         action = f"renaming {what} {name} to {body.get('newname')}"
     else:
         action = f"moving {what} {name} to schema {body.get('newschema')}"
+    stand_in = _STAND_INS.get(what)
     yield Hit(
         f"{action} breaks every running query and object that uses the old name",
-        "keep the old name working during the transition (a view with the old name), "
-        "switch the code, then drop it in a later migration",
+        f"keep the old name working during the transition ({stand_in}), switch the "
+        "code, then drop it in a later migration"
+        if stand_in
+        else f"nothing can stand in for a {what}'s old name: first switch every user "
+        "to the new one (code that works with both), then rename",
         relation=relation,
     )
 
