@@ -26,6 +26,7 @@ from atomig.lint.helpers.knowledge import (
     readd_constraint_advice,
     session_timezone,
     type_change_rewrites,
+    unkeyed_note,
     using_index_rejection,
 )
 from atomig.lint.helpers.locks import (
@@ -56,7 +57,9 @@ from atomig.lint.helpers.shapes import (
     partitioned_key_fix,
     q,
     relation_location,
+    renamed_back,
     subcommand_offset,
+    swapped_out,
     table_columns,
 )
 
@@ -102,12 +105,15 @@ __all__ = [
     "readd_constraint_advice",
     "readded_in_step",
     "relation_location",
+    "renamed_back",
     "session_timezone",
     "small_copy",
     "small_table_note",
     "subcommand_offset",
+    "swapped_out",
     "table_columns",
     "table_constraint_drops",
     "type_change_rewrites",
+    "unkeyed_note",
     "using_index_rejection",
 ]

@@ -3,7 +3,7 @@ names, positions (reading libpg_query JSON dicts; no pglast)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from atomig.sql.classify import (
@@ -12,6 +12,7 @@ from atomig.sql.classify import (
     range_var,
 )
 from atomig.sql.facts import QualifiedName
+from atomig.sql.objects import object_name
 from atomig.sql.parse import Statement, walk
 from atomig.sql.quote import quote_ident
 from atomig.sql.tokens import name_offsets
@@ -317,3 +318,44 @@ def subcommand_offset(stmt: Statement, name: str) -> int | None:
     after = start[0] if start else -1
     found = [offset for offset in name_offsets(stmt.text, name) if offset > after]
     return stmt.start + found[0] if found else None
+
+
+def renamed_back(
+    stmt: Statement, old: QualifiedName | None, mates: Iterable[Statement]
+) -> bool:
+    """A later statement of the step renames another object of the same kind to ``old``,
+    the name ``stmt`` renames away (a swap: ``RENAME TO t_old``, then ``t_new RENAME TO
+    t``): code naming it goes on working, against the other object, once both commit."""
+    if old is None or stmt.kind != "RenameStmt":
+        return False
+    kind, wanted = stmt.body.get("renameType"), (old.schema or "public", old.name)
+    return any(
+        mate.kind == "RenameStmt"
+        and mate.body.get("renameType") == kind
+        and _renamed(mate)[1] == wanted
+        for mate in mates
+    )
+
+
+def swapped_out(
+    stmt: Statement, name: QualifiedName | None, statements: Sequence[Statement]
+) -> bool:
+    """``name`` was given earlier in the file (``statements``) by a rename whose old name
+    another object then took (``RENAME TO t_old``, ``t_new RENAME TO t``, then ``DROP …
+    t_old``): no code names the object any more."""
+    wanted = None if name is None else (name.schema or "public", name.name)
+    earlier = statements[: stmt.index]
+    for n, prior in enumerate(earlier):
+        if prior.kind == "RenameStmt" and (found := _renamed(prior))[1] == wanted:
+            return renamed_back(prior, found[0], earlier[n + 1 :])
+    return False
+
+
+def _renamed(
+    stmt: Statement,
+) -> tuple[QualifiedName | None, tuple[str, str] | None]:
+    """A RENAME's object and the key of the name it gives (in the object's schema)."""
+    body = stmt.body
+    named = range_var(body.get("relation")) or object_name(body.get("object"))
+    new = body.get("newname", "")
+    return named, None if named is None else (named.schema or "public", new)

@@ -14,7 +14,8 @@ then VALIDATE; a PRIMARY KEY or UNIQUE (which reject NOT VALID) through `CREATE 
 CONCURRENTLY` and `ADD CONSTRAINT … USING INDEX`.
 
 ## Notes
-Not reported for what the same migration created (a temporary helper), for a down file
+Not reported for what the same migration created (a temporary helper) or swapped out
+(renamed away, its name taken by another), for a down file
 undoing its own up, for the `CHECK (col IS NOT NULL)` helper once `SET NOT NULL` is done,
 nor for a partition's CHECK once the migration attached it (the bound now enforces it).
 Dropping a PRIMARY KEY or UNIQUE constraint that other tables' foreign keys use (known from
@@ -31,11 +32,10 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import domain_drops, table_constraint_drops
+from atomig.lint.helpers import domain_drops, swapped_out, table_constraint_drops
 from atomig.lint.rule import Example
 from atomig.lint.schema import key_of
-from atomig.sql.classify import name_list
-from atomig.sql.objects import object_kind, object_label
+from atomig.sql.objects import object_kind, object_label, object_name
 from atomig.sql.parse import Statement
 
 ID = "drop-object"
@@ -103,16 +103,11 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     what = object_label(remove)
     kind = object_kind(remove)
     for obj in stmt.body.get("objects", ()):
-        # An extension, publication, server, language … is a bare String, not a list.
-        items = (
-            obj.get("List", {}).get("items")
-            or obj.get("ObjectWithArgs", {}).get("objname")
-            or obj.get("TypeName", {}).get("names")
-            or ([obj] if "String" in obj else None)
-        )
-        name = name_list(items) if items else None
+        name = object_name(obj)
         if name is not None and (
-            key_of(name) in ctx.created_here or ctx.made_here(kind, name)
+            key_of(name) in ctx.created_here
+            or ctx.made_here(kind, name)
+            or swapped_out(stmt, name, ctx.script.statements)
         ):
             continue
         named = f"{what} {name}" if name is not None and name.name else what

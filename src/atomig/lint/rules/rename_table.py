@@ -13,7 +13,8 @@ the compatibility view in a later migration.
 ## Notes
 Renames of indexes, constraints and triggers are invisible to applications and are not
 reported, nor is a table's rename or move followed in the same transaction by a view with
-its old name.
+its old name, an object's rename followed there by another's to its old name (a swap), nor
+the rename of what the same migration created.
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
+from atomig.lint.helpers import renamed_back
 from atomig.lint.rule import Example
 from atomig.lint.schema import key_of
-from atomig.sql.classify import name_list, range_var
+from atomig.sql.classify import range_var
 from atomig.sql.facts import QualifiedName
-from atomig.sql.objects import object_label
+from atomig.sql.objects import object_kind, object_label, object_name
 from atomig.sql.parse import Statement, walk
 
 ID = "rename-table"
@@ -74,6 +76,13 @@ GOOD = (
         "CREATE VIEW orders AS SELECT * FROM purchases;",
         before="CREATE TABLE orders (id bigint PRIMARY KEY, total numeric);",
     ),
+    # Prisma's enum change: the new type takes the old name in the same transaction.
+    Example(
+        "CREATE TYPE role_new AS ENUM ('user', 'admin');\n"
+        "ALTER TYPE role RENAME TO role_old;\nALTER TYPE role_new RENAME TO role;\n"
+        "DROP TYPE role_old;",
+        before="CREATE TYPE role AS ENUM ('user', 'admin', 'guest');",
+    ),
 )
 
 
@@ -85,10 +94,16 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     if kind in _SILENT:
         return
     relation = range_var(body.get("relation"))
-    if ctx.is_new(relation) or (kind == "OBJECT_TABLE" and _view_keeps(stmt, ctx)):
+    other = None if relation else object_name(body.get("object"))
+    if (
+        ctx.is_new(relation)
+        or (other is not None and ctx.made_here(object_kind(kind or ""), other))
+        or (kind == "OBJECT_TABLE" and _view_keeps(stmt, ctx))
+        or renamed_back(stmt, relation or other, ctx.step_mates(stmt))
+    ):
         return
     what = object_label(kind or "OBJECT")
-    name = relation or _object_name(body.get("object")) or body.get("subname") or "it"
+    name = relation or other or body.get("subname") or "it"
     if stmt.kind == "RenameStmt":
         action = f"renaming {what} {name} to {body.get('newname')}"
     else:
@@ -127,15 +142,3 @@ def _view_keeps(stmt: Statement, ctx: LintContext) -> bool:
         )
         for mate in ctx.step_mates(stmt)
     )
-
-
-def _object_name(obj: object) -> str | None:
-    """The name of a non-relation object (``List`` of names, ``ObjectWithArgs``, String)."""
-    if not isinstance(obj, dict):
-        return None
-    if "String" in obj:
-        return str(obj["String"].get("sval", ""))
-    items = obj.get("List", {}).get("items") or obj.get("ObjectWithArgs", {}).get(
-        "objname"
-    )
-    return str(name_list(items)) if items else None
