@@ -800,29 +800,47 @@ def test_foreign_key_scan_verdicts_match_the_server(database, text, scans):
     assert ("foreign-key-without-not-valid" in fired) == scans, fired
 
 
-# ADD CONSTRAINT … USING INDEX: lint says "PostgreSQL rejects" exactly when the server does.
-USING_INDEX_CASES = [
-    ("CREATE UNIQUE INDEX u_a ON u (a) WHERE b IS NULL", "UNIQUE", True),
-    ("CREATE UNIQUE INDEX u_a ON u (lower(a))", "UNIQUE", True),
-    ("CREATE INDEX u_a ON u (a)", "UNIQUE", True),
-    ("CREATE INDEX u_a ON u (id)", "PRIMARY KEY", True),
-    ("CREATE UNIQUE INDEX u_a ON u (id) WHERE id > 0", "PRIMARY KEY", True),
-    ("CREATE UNIQUE INDEX u_a ON u (a)", "UNIQUE", False),
-    ("CREATE UNIQUE INDEX u_a ON u (id)", "PRIMARY KEY", False),
+# Statements lint says PostgreSQL rejects (given the history): exactly those the server does.
+_U = "CREATE TABLE u (id bigint NOT NULL, a text, b text);\n"
+_KEY = "ALTER TABLE u ADD CONSTRAINT u_key {} USING INDEX u_a"
+REJECTION_CASES = [
+    (
+        _U + "CREATE UNIQUE INDEX u_a ON u (a) WHERE b IS NULL",
+        _KEY.format("UNIQUE"),
+        True,
+    ),
+    (_U + "CREATE UNIQUE INDEX u_a ON u (lower(a))", _KEY.format("UNIQUE"), True),
+    (_U + "CREATE INDEX u_a ON u (a)", _KEY.format("UNIQUE"), True),
+    (_U + "CREATE INDEX u_a ON u (id)", _KEY.format("PRIMARY KEY"), True),
+    (
+        _U + "CREATE UNIQUE INDEX u_a ON u (id) WHERE id > 0",
+        _KEY.format("PRIMARY KEY"),
+        True,
+    ),
+    (_U + "CREATE UNIQUE INDEX u_a ON u (a)", _KEY.format("UNIQUE"), False),
+    (_U + "CREATE UNIQUE INDEX u_a ON u (id)", _KEY.format("PRIMARY KEY"), False),
+    (
+        _U + "ALTER TABLE u ADD PRIMARY KEY (b, id)",
+        "ALTER TABLE u ALTER id DROP NOT NULL",
+        True,
+    ),
+    (
+        _U + "ALTER TABLE u ADD PRIMARY KEY (b)",
+        "ALTER TABLE u ALTER id DROP NOT NULL",
+        False,
+    ),
 ]
 
 
-@pytest.mark.parametrize(("index", "kind", "rejected"), USING_INDEX_CASES)
-def test_using_index_rejections_match_the_server(database, index, kind, rejected):
-    history = f"CREATE TABLE u (id bigint NOT NULL, a text, b text);\n{index};"
-    text = f"ALTER TABLE u ADD CONSTRAINT u_key {kind} USING INDEX u_a"
+@pytest.mark.parametrize(("history", "text", "rejected"), REJECTION_CASES)
+def test_rejections_match_the_server(database, history, text, rejected):
     migrations = [
         MigrationSource(
             f"2024010{n}_0000_m",
-            SourceFile(f"m{n}.up.sql", up, "up"),
+            SourceFile(f"m{n}.up.sql", up + ";", "up"),
             SourceFile(f"m{n}.down.sql", "SELECT 1;", "down"),
         )
-        for n, up in ((1, history), (2, text + ";"))
+        for n, up in ((1, history), (2, text))
     ]
     options = LintOptions(version=ServerVersion.from_major(database.major))
     found = lint_migrations(migrations, options=options).findings

@@ -8,7 +8,8 @@ does the same to every column of the domain.
 
 ## Instead
 Make sure every reader handles NULL before the migration ships, and plan the reverse path
-(a default or a backfill) for the down file.
+(a default or a backfill) for the down file. A primary key's column cannot be NULL:
+PostgreSQL rejects DROP NOT NULL on it (an error, when the history knows the key).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Iterator
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
 from atomig.lint.helpers import altered_table, commands, subcommand_offset
+from atomig.lint.rule import Example
 from atomig.sql.classify import name_list
 from atomig.sql.parse import Statement
 
@@ -36,6 +38,10 @@ SUBTYPES = ("AT_DropNotNull",)
 BAD = (
     "ALTER TABLE orders ALTER COLUMN user_id DROP NOT NULL;",
     "ALTER DOMAIN email_address DROP NOT NULL;",
+    Example(
+        "ALTER TABLE orders ALTER COLUMN id DROP NOT NULL;",
+        before="CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint NOT NULL);",
+    ),
 )
 GOOD = (
     "CREATE TABLE carts (id bigint PRIMARY KEY, user_id bigint NOT NULL);\n"
@@ -58,8 +64,23 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     table = altered_table(stmt)
     if table is None or ctx.is_new(table) or ctx.direction == "down":
         return
+    known = ctx.table(table)
+    keys = (
+        [c for c in known.constraints.values() if c.kind == "primary"] if known else []
+    )
     for _, cmd in commands(stmt, "AT_DropNotNull"):
         column = cmd.get("name", "")
+        if key := next((k.name for k in keys if column in k.columns), None):
+            yield Hit(
+                f"PostgreSQL rejects DROP NOT NULL on {table}.{column}: it is in the "
+                f"primary key {key}",
+                f"keep {column} NOT NULL (a key column cannot be NULL), or drop {key} "
+                "first",
+                severity=Severity.ERROR,
+                relation=table,
+                offset=subcommand_offset(stmt, column),
+            )
+            continue
         yield Hit(
             f"{table}.{column} may now be NULL: readers that assume it never is break, "
             "and the down file's SET NOT NULL fails once NULLs exist",
