@@ -1037,3 +1037,13 @@ def test_a_rename_advises_a_stand_in_only_where_one_exists(sql, stand_in):
         assert "view" not in fix and "nothing can stand in" in fix, fix
     else:
         assert stand_in in fix, fix
+
+
+def test_a_new_key_column_is_never_advised_a_constant_default():
+    """One DEFAULT gives every existing row the same key: the index build fails once the
+    table has two rows (checked on 15)."""
+    sql = "ALTER TABLE orders ADD COLUMN uid bigint NOT NULL PRIMARY KEY;"
+    options = LintOptions(version=ServerVersion.from_major(15))
+    result = lint_migrations([migration("20240101_0000_key", sql)], options=options)
+    [fix] = [f.fix for f in result.findings if f.rule == "add-required-column"]
+    assert "DEFAULT" not in fix and "USING INDEX" in fix, fix

@@ -352,3 +352,23 @@ def using_index_rejection(
             f"build one to use: {plain}",
         )
     return None
+
+
+def nullable_key_columns(
+    ctx: LintContext, table: QualifiedName, index_name: str
+) -> list[str]:
+    """The columns of ``index_name`` (known from the history) that ``PRIMARY KEY USING
+    INDEX`` must make NOT NULL with a scan: not NOT NULL, and (PostgreSQL 12+) not proven
+    by a validated ``CHECK (col IS NOT NULL)``."""
+    known = ctx.table(table)
+    index = known.indexes.get(index_name) if known else None
+    if known is None or index is None:
+        return []
+    proven = ctx.version.set_not_null_uses_check
+    return [
+        col
+        for col in index.columns
+        if (column := known.columns.get(col)) is not None
+        and not column.not_null
+        and not (proven and ctx.has_validated_not_null_check(table, col))
+    ]

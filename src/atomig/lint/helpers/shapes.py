@@ -16,7 +16,7 @@ from atomig.sql.objects import object_name
 from atomig.sql.parse import Statement, walk
 from atomig.sql.quote import quote_ident
 from atomig.sql.tokens import name_offsets
-from atomig.sql.types import TypeRef
+from atomig.sql.types import SERIAL_TYPES, TypeRef
 
 if TYPE_CHECKING:
     pass
@@ -190,6 +190,16 @@ def has_constraint(coldef: Body, *contypes: str) -> Body | None:
         if con.get("contype") in contypes:
             return con
     return None
+
+
+def fills_rows(coldef: Body) -> bool:
+    """``ADD COLUMN coldef`` gives the existing rows a value: a DEFAULT, an identity, a
+    generated expression, or a serial type's sequence (else every row is NULL)."""
+    declared = column_type(coldef)
+    return (declared is not None and declared.name in SERIAL_TYPES) or (
+        has_constraint(coldef, "CONSTR_DEFAULT", "CONSTR_IDENTITY", "CONSTR_GENERATED")
+        is not None
+    )
 
 
 def names(items: Any) -> tuple[str, ...]:

@@ -26,8 +26,8 @@ from atomig.lint.finding import Hit, Severity
 from atomig.lint.helpers import (
     added_columns,
     alter_relation,
-    column_type,
     commands,
+    fills_rows,
     has_constraint,
     subcommand_offset,
 )
@@ -35,7 +35,6 @@ from atomig.lint.rule import Example
 from atomig.lint.schema import Column
 from atomig.sql.facts import QualifiedName
 from atomig.sql.parse import Statement
-from atomig.sql.types import SERIAL_TYPES
 
 ID = "add-required-column"
 SEVERITY = Severity.ERROR
@@ -49,6 +48,7 @@ SUBTYPES = ("AT_AddColumn", "AT_ColumnDefault", "AT_DropIdentity")
 _BEFORE = "CREATE TABLE orders (id bigint PRIMARY KEY);"
 BAD = (
     "ALTER TABLE orders ADD COLUMN currency text NOT NULL;",
+    "ALTER TABLE orders ADD COLUMN uid bigint PRIMARY KEY;",
     Example(
         "ALTER TABLE orders ALTER COLUMN currency DROP DEFAULT;",
         before="CREATE TABLE orders (id bigint PRIMARY KEY,"
@@ -90,20 +90,19 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             offset=subcommand_offset(stmt, name),
         )
     for coldef in added_columns(stmt):
-        required = has_constraint(coldef, "CONSTR_NOTNULL", "CONSTR_PRIMARY")
-        filled = has_constraint(
-            coldef, "CONSTR_DEFAULT", "CONSTR_IDENTITY", "CONSTR_GENERATED"
-        )
-        declared = column_type(coldef)
-        serial = declared is not None and declared.name in SERIAL_TYPES
-        if required is None or filled is not None or serial:
-            continue  # a serial column's default fills every row from its sequence
+        required = has_constraint(coldef, "CONSTR_PRIMARY", "CONSTR_NOTNULL")
+        if required is None or fills_rows(coldef):
+            continue  # (a serial column's default fills every row from its sequence)
         column = coldef.get("colname")
+        key = has_constraint(coldef, "CONSTR_PRIMARY")  # a DEFAULT repeats one value
         yield Hit(
             f"{column} is NOT NULL without a default: the statement fails if {table} has "
             "rows, and old code's INSERTs fail once it exists",
-            f"add {column} with a constant DEFAULT, or nullable + batched backfill + SET "
-            "NOT NULL via a validated CHECK",
+            f"add {column} nullable, backfill distinct values in batches, CREATE UNIQUE "
+            "INDEX CONCURRENTLY on it, then ADD PRIMARY KEY USING INDEX"
+            if key is not None
+            else f"add {column} with a constant DEFAULT, or nullable + batched backfill + "
+            "SET NOT NULL via a validated CHECK",
             relation=table,
             location=coldef.get("location"),
         )

@@ -1,17 +1,17 @@
 """ADD PRIMARY KEY builds its index (and checks NOT NULL) while blocking reads and writes.
 
 ## Why
-`ADD PRIMARY KEY (cols)` builds a unique index and makes the columns NOT NULL (a full scan)
-under an ACCESS EXCLUSIVE lock. A primary key cannot be added NOT VALID.
+`ADD PRIMARY KEY (cols)` (or `ADD COLUMN … PRIMARY KEY` with a value for the existing rows;
+without one it is `add-required-column`) builds a unique index and makes the columns NOT
+NULL (a full scan) under an ACCESS EXCLUSIVE lock. A primary key cannot be NOT VALID.
 
 ## Instead
 `CREATE UNIQUE INDEX CONCURRENTLY t_pkey ON t (id)` (its own step), make the column NOT
-NULL without a scan (see `set-not-null`), then
-`ALTER TABLE t ADD CONSTRAINT t_pkey PRIMARY KEY USING INDEX t_pkey`. `USING INDEX` on a
-column that may be NULL runs `SET NOT NULL` itself: a full scan under ACCESS EXCLUSIVE,
-skipped (PostgreSQL 12+) when a validated `CHECK (id IS NOT NULL)` proves it — reported
-when the history knows the column is nullable. A partial, expression or non-unique index is
-rejected by `USING INDEX` (an error).
+NULL without a scan (see `set-not-null`), then `ALTER TABLE t ADD CONSTRAINT t_pkey
+PRIMARY KEY USING INDEX t_pkey`. On a column that may be NULL (known from the history),
+`USING INDEX` runs `SET NOT NULL` itself: a full scan under ACCESS EXCLUSIVE, skipped
+(PostgreSQL 12+) when a validated `CHECK (id IS NOT NULL)` proves it. It rejects a partial,
+expression or non-unique index (an error).
 
 A partitioned table takes neither `CONCURRENTLY` nor `USING INDEX`: on each partition build
 the index `CONCURRENTLY` and add the constraint `USING INDEX`; then the same `ADD CONSTRAINT`
@@ -26,9 +26,13 @@ from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
 from atomig.lint.helpers import (
     Body,
+    added_columns,
     added_constraints,
     alter_relation,
+    fills_rows,
+    has_constraint,
     names,
+    nullable_key_columns,
     partitioned_key_fix,
     q,
     using_index_rejection,
@@ -48,7 +52,7 @@ DOCS = (
     ("Primary keys", "ddl-constraints.html#DDL-CONSTRAINTS-PRIMARY-KEYS"),
 )
 TARGETS = ("AlterTableStmt",)
-SUBTYPES = ("AT_AddConstraint",)
+SUBTYPES = ("AT_AddConstraint", "AT_AddColumn")
 _BEFORE = "CREATE TABLE events (id bigint NOT NULL, name text);"
 _PARTITIONED = "CREATE TABLE log (at date NOT NULL, id bigint) PARTITION BY RANGE (at);"
 BAD = (
@@ -69,6 +73,7 @@ BAD = (
         "events_pkey;",
         before=_BEFORE,
     ),
+    "ALTER TABLE events ADD COLUMN uid bigint PRIMARY KEY DEFAULT 0;",
 )
 GOOD = (
     Example(
@@ -92,23 +97,32 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     table = alter_relation(stmt)
     if table is None:
         return
+    for coldef in added_columns(stmt):
+        con = has_constraint(coldef, "CONSTR_PRIMARY")
+        if con is not None and fills_rows(coldef) and not ctx.is_new(table):
+            yield _builds(table, con, ctx, coldef.get("colname", ""))
     for con in added_constraints(stmt):
         if con.get("contype") == "CONSTR_PRIMARY" and con.get("indexname"):
             yield from _using_index(table, con, ctx)
-        if con.get("contype") != "CONSTR_PRIMARY" or con.get("indexname"):
-            continue
-        name = con.get("conname") or f"{table.name if table else 't'}_pkey"
-        cols = ", ".join(q(c) for c in names(con.get("keys")))
-        yield Hit(
-            f"ADD PRIMARY KEY builds an index on {table} (and checks NOT NULL) under an "
-            "ACCESS EXCLUSIVE lock (reads and writes wait)",
-            partitioned_key_fix("PRIMARY KEY", name, table, cols)
-            if ctx.is_partitioned(table)
-            else f"CREATE UNIQUE INDEX CONCURRENTLY {q(name)} ON {table} ({cols}); then "
-            f"ADD CONSTRAINT {q(name)} PRIMARY KEY USING INDEX {q(name)}",
-            relation=table,
-            location=con.get("location"),
-        )
+        elif con.get("contype") == "CONSTR_PRIMARY":
+            yield _builds(table, con, ctx, *names(con.get("keys")))
+
+
+def _builds(table: QualifiedName, con: Body, ctx: LintContext, *keys: str) -> Hit:
+    new = not con.get("keys")  # ADD COLUMN … PRIMARY KEY
+    name = con.get("conname") or f"{table.name}_pkey"
+    cols = ", ".join(q(c) for c in keys)
+    first = f"add {cols} without PRIMARY KEY; then " if new else ""
+    return Hit(
+        f"{'ADD COLUMN … ' if new else 'ADD '}PRIMARY KEY builds an index on {table} (and "
+        "checks NOT NULL) under an ACCESS EXCLUSIVE lock (reads and writes wait)",
+        partitioned_key_fix("PRIMARY KEY", name, table, cols)
+        if ctx.is_partitioned(table)
+        else f"{first}CREATE UNIQUE INDEX CONCURRENTLY {q(name)} ON {table} ({cols}); "
+        f"then ADD CONSTRAINT {q(name)} PRIMARY KEY USING INDEX {q(name)}",
+        relation=table,
+        location=con.get("location"),
+    )
 
 
 def _using_index(table: QualifiedName, con: Body, ctx: LintContext) -> Iterator[Hit]:
@@ -118,18 +132,7 @@ def _using_index(table: QualifiedName, con: Body, ctx: LintContext) -> Iterator[
     if rejected := using_index_rejection(ctx, table, con, "PRIMARY KEY"):
         yield Hit(*rejected, severity=Severity.ERROR, location=con.get("location"))
         return
-    known = ctx.table(table)
-    index = known.indexes.get(con["indexname"]) if known else None
-    nullable = [
-        col
-        for col in (index.columns if index else ())
-        if (column := known.columns.get(col) if known else None) is not None
-        and not column.not_null
-        and not (
-            ctx.version.set_not_null_uses_check
-            and ctx.has_validated_not_null_check(table, col)
-        )
-    ]
+    nullable = nullable_key_columns(ctx, table, con["indexname"])
     if not nullable or ctx.is_new(table):
         return
     col = nullable[0]
