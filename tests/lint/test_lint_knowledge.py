@@ -1047,3 +1047,21 @@ def test_a_new_key_column_is_never_advised_a_constant_default():
     result = lint_migrations([migration("20240101_0000_key", sql)], options=options)
     [fix] = [f.fix for f in result.findings if f.rule == "add-required-column"]
     assert "DEFAULT" not in fix and "USING INDEX" in fix, fix
+
+
+def test_dropping_a_table_then_the_table_it_referenced_holds_no_lock_long():
+    """Django's down file: the second DROP's lock on the first, dropped, table is no wait
+    (lookahead used the schema from before the first DROP)."""
+    up = (
+        "CREATE TABLE author (id bigint PRIMARY KEY);\n"
+        "CREATE TABLE book (id bigint PRIMARY KEY, author_id bigint NOT NULL);\n"
+        "ALTER TABLE book ADD CONSTRAINT book_author_fk FOREIGN KEY (author_id) "
+        "REFERENCES author (id);\n"
+        "CREATE INDEX book_author_id_idx ON book (author_id);"
+    )
+    down = (
+        "BEGIN;\nDROP TABLE IF EXISTS book CASCADE;\n"
+        "DROP TABLE IF EXISTS author CASCADE;\nCOMMIT;"
+    )
+    fired = rules_fired(migration("20240101_0000_init", up, down))
+    assert "long-lock-hold" not in fired, fired

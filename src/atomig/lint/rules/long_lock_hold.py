@@ -12,8 +12,8 @@ Put the ACCESS EXCLUSIVE statement last in its step, or in its own step: wrap it
 `BEGIN … COMMIT`, or move the rest to another migration. Quick statements (`COMMENT`,
 `GRANT`, `CREATE TABLE`, `CREATE FUNCTION`, `DROP FUNCTION`, a trigger on the locked table,
 a `setval` to a constant or to the `max()` of an indexed column, …) and changes to tables
-created in the same migration are not counted, nor is a `DROP TABLE`'s lock on the dropped
-table. Known from history or the live catalog: an index's lock stops its table's queries
+created in the same migration are not counted, nor are locks on a table a `DROP TABLE`
+removes. Known from history or the live catalog: an index's lock stops its table's queries
 (planning opens every index); dropping a foreign key (or a table or column with one) or
 retyping a key column locks the table at the key's other end, a new partition the DEFAULT
 partition. Each locked table (of `… PARTITION OF` too) gets its own finding.
@@ -87,6 +87,7 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     ):
         return  # already reported for this step (and no partition is locked too)
     locks = known_locks(stmt, ctx)
+    locked = {lock.relation for lock in locks}  # held, or dropped: no later wait
     if stmt.kind == "DropStmt" and stmt.body.get("removeType") in DROPS_ITSELF:
         gone = {key_of(name) for name in dropped_tables(stmt)}  # gone anyway
         locks = tuple(lock for lock in locks if key_of(lock.relation) not in gone)
@@ -100,7 +101,6 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     if not held:
         return
     step = info.step
-    locked = {lock.relation for lock in locks}
     for number, relation in enumerate(held):
         if (step, key_of(relation)) in reported:
             continue
