@@ -212,3 +212,23 @@ ALTER TABLE orders ADD COLUMN buyer_id bigint REFERENCES users (id);
 
 -- expect: foreign-key-without-not-valid
 ALTER TABLE orders ADD COLUMN buyer_id bigint DEFAULT 1 REFERENCES users (id);
+
+-- A lock that blocks writes, taken earlier in the block, is held by VALIDATE's scan
+-- expect: validate-in-same-transaction
+BEGIN;
+ALTER TABLE orders ADD COLUMN note text;
+ALTER TABLE orders VALIDATE CONSTRAINT orders_total_positive;
+COMMIT;
+
+-- expect: validate-in-same-transaction
+-- runner: other
+CREATE INDEX orders_note_idx ON orders (note);
+ALTER TABLE orders VALIDATE CONSTRAINT orders_total_positive;
+
+-- COMMENT takes SHARE UPDATE EXCLUSIVE, as VALIDATE does: writes go on
+-- expect-not: validate-in-same-transaction
+BEGIN;
+COMMENT ON TABLE orders IS 'orders';
+ALTER TABLE orders VALIDATE CONSTRAINT orders_total_positive;
+ALTER TABLE customers ADD COLUMN note text;
+COMMIT;

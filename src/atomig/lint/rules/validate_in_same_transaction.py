@@ -4,6 +4,8 @@
 `ADD CONSTRAINT … NOT VALID` takes a strong lock (ACCESS EXCLUSIVE for CHECK, SHARE ROW
 EXCLUSIVE for FOREIGN KEY) that is held until the transaction ends. Validating in the same
 transaction scans the table while that lock is still held: the NOT VALID step bought nothing.
+So does any other lock that blocks writes (an `ADD COLUMN`, a `CREATE INDEX`, a trigger)
+taken on the table earlier in the transaction.
 
 ## Instead
 Put `VALIDATE CONSTRAINT` in a later transaction: after the `COMMIT` of the block that adds
@@ -23,9 +25,16 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import added_constraints, alter_relation, commands
+from atomig.lint.helpers import (
+    added_constraints,
+    alter_relation,
+    commands,
+    known_locks,
+)
 from atomig.lint.rule import Example
 from atomig.lint.schema import key_of
+from atomig.sql.facts import QualifiedName
+from atomig.sql.locks import LockMode
 from atomig.sql.parse import Statement
 
 ID = "validate-in-same-transaction"
@@ -46,6 +55,11 @@ _VALIDATE = "ALTER TABLE orders VALIDATE CONSTRAINT orders_total_positive;"
 BAD = (
     Example(f"BEGIN;\n{_ADD}{_VALIDATE}\nCOMMIT;", before=_BEFORE),
     Example(_ADD + _VALIDATE, before=_BEFORE, runner="other"),
+    # Any lock that blocks writes, taken earlier in the transaction, is held by the scan.
+    Example(
+        f"BEGIN;\nALTER TABLE orders ADD COLUMN note text;\n{_VALIDATE}\nCOMMIT;",
+        before=_BEFORE + "\n" + _ADD,
+    ),
 )
 GOOD = (
     Example(f"BEGIN;\n{_ADD}COMMIT;\n{_VALIDATE}", before=_BEFORE),
@@ -65,10 +79,9 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             pending[(key_of(table), con["conname"])] = step
     for _, cmd in commands(stmt, "AT_ValidateConstraint"):
         name = cmd.get("name", "")
-        if (
-            pending.get((key_of(table), name)) == step
-            and ctx.steps[stmt.index].transactional
-        ):
+        if not ctx.steps[stmt.index].transactional:
+            continue
+        if pending.get((key_of(table), name)) == step:
             yield Hit(
                 f"{name} is validated in the same transaction that added it NOT VALID: the "
                 f"scan of {table} runs while the ADD's lock is still held",
@@ -76,3 +89,30 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
                 "after it, or move VALIDATE to the next migration",
                 relation=table,
             )
+        elif held := _held_before(stmt, table, ctx):
+            line, mode = held
+            waits = "reads and writes" if mode.blocks_reads else "writes"
+            yield Hit(
+                f"{name} is validated in a transaction that already holds {mode.label} on "
+                f"{table} (line {line}): the scan runs under it, {waits} wait throughout",
+                "validate in a transaction of its own: COMMIT before VALIDATE, or move "
+                "VALIDATE to the next migration",
+                relation=table,
+            )
+
+
+def _held_before(
+    stmt: Statement, table: QualifiedName, ctx: LintContext
+) -> tuple[int, LockMode] | None:
+    """The first earlier statement of the step that locked ``table`` against writes
+    (SHARE or stronger; VALIDATE itself takes SHARE UPDATE EXCLUSIVE), and its lock."""
+    step = ctx.steps[stmt.index].step
+    for prior in ctx.script.statements[: stmt.index]:
+        if ctx.steps[prior.index].step != step:
+            continue
+        for lock in known_locks(prior, ctx):
+            if key_of(lock.relation) == key_of(table) and lock.mode.conflicts_with(
+                LockMode.ROW_EXCLUSIVE
+            ):
+                return prior.span.line, lock.mode
+    return None
