@@ -2,8 +2,11 @@
 
 ## Why
 A DDL statement that waits for its lock (behind a long query or an idle transaction) makes
-every later query on the table queue behind it: a few seconds of waiting becomes an outage.
-`lock_timeout` makes it give up instead; retrying later is cheap.
+every later query on the table queue behind it (with ACCESS EXCLUSIVE; every later write
+with SHARE … EXCLUSIVE): a few seconds of waiting becomes an outage. `lock_timeout` makes it
+give up instead; retrying later is cheap. A statement that only takes SHARE UPDATE EXCLUSIVE
+(`VALIDATE CONSTRAINT`, `CREATE INDEX CONCURRENTLY`) holds up other schema changes and
+VACUUM, not reads or writes: a warning, reported only when no later statement blocks writes.
 
 ## Instead
 Start the file with `SET lock_timeout = '2s';` (and retry on failure). atomig sets
@@ -86,15 +89,49 @@ def setting_seen(stmt: Statement, ctx: LintContext, name: str) -> bool:
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     if setting_seen(stmt, ctx, SETTING) or ctx.scratch(ID).get("done"):
         return
-    strongest = ctx.facts(stmt).strongest_lock()
-    if strongest is None or strongest < LockMode.SHARE_UPDATE_EXCLUSIVE:
+    strongest = _strongest(stmt, ctx)
+    if strongest is None:
         return
-    if all(ctx.is_new(lock.relation) for lock in ctx.facts(stmt).locks):
-        return
+    writes = strongest.conflicts_with(LockMode.ROW_EXCLUSIVE)
+    if not writes and _stronger_later(stmt, ctx):
+        return  # the first statement that blocks writes is the one to report
     ctx.scratch(ID)["done"] = True
+    queue = (
+        "every later query on the table queues behind it"
+        if strongest.blocks_reads
+        else "every later write to the table queues behind it (reads go on)"
+        if writes
+        else "later schema changes, VACUUM and index builds on the table queue behind "
+        "it and the migration hangs (reads and writes go on)"
+    )
     yield Hit(
         f"this statement takes {strongest.label} with no lock_timeout set: if it waits for "
-        "the lock, every later query on the table queues behind it",
+        f"the lock, {queue}",
         "start the file with SET lock_timeout = '2s'; and retry on failure (atomig's "
         "runner does both)",
+        severity=None if writes else Severity.WARNING,
     )
+
+
+def _strongest(stmt: Statement, ctx: LintContext) -> LockMode | None:
+    """The strongest lock (SHARE UPDATE EXCLUSIVE or more) on a table that exists."""
+    strongest = ctx.facts(stmt).strongest_lock()
+    if strongest is None or strongest < LockMode.SHARE_UPDATE_EXCLUSIVE:
+        return None
+    if all(ctx.is_new(lock.relation) for lock in ctx.facts(stmt).locks):
+        return None
+    return strongest
+
+
+def _stronger_later(stmt: Statement, ctx: LintContext) -> bool:
+    """A later statement blocks writes before any SET of lock_timeout (or RESET ALL)."""
+    for later in ctx.script.statements[stmt.index + 1 :]:
+        if later.kind == "VariableSetStmt" and later.body.get("name") in (
+            SETTING,
+            None,
+        ):
+            return False
+        mode = _strongest(later, ctx)
+        if mode is not None and mode.conflicts_with(LockMode.ROW_EXCLUSIVE):
+            return True
+    return False
