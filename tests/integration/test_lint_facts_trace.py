@@ -857,3 +857,53 @@ def test_rejections_match_the_server(database, history, text, rejected):
     assert refused == rejected, "the case's expectation is wrong"
     assert bool(said) == rejected, found
     assert all(f.severity.name == "ERROR" for f in said)
+
+
+# A type change that rewrites no row still rebuilds the indexes whose expression or WHERE
+# reads the column (a new relfilenode); plain column indexes are kept. Lint says so.
+INDEX_SETUP = """
+CREATE TABLE x (id bigint PRIMARY KEY, email varchar(100), name varchar(50), n numeric(10,2));
+CREATE UNIQUE INDEX x_email_lower ON x (lower(email));
+CREATE INDEX x_named ON x (id) WHERE name <> '';
+CREATE INDEX x_email ON x (email);
+CREATE INDEX x_n ON x (n);
+INSERT INTO x SELECT g, 'e' || g, 'n' || g, g FROM generate_series(1, 20) g;
+"""
+INDEX_REBUILD_CASES = [
+    ("ALTER TABLE x ALTER COLUMN email TYPE varchar(200)", {"x_email_lower"}),
+    ("ALTER TABLE x ALTER COLUMN email TYPE text", {"x_email_lower"}),
+    ("ALTER TABLE x ALTER COLUMN name TYPE text", {"x_named"}),
+    ("ALTER TABLE x ALTER COLUMN n TYPE numeric(12,2)", set()),
+]
+
+
+@pytest.mark.parametrize(("text", "rebuilt"), INDEX_REBUILD_CASES)
+def test_index_rebuilds_of_a_free_type_change_match_relfilenode(
+    database, text, rebuilt
+):
+    migrations = [
+        MigrationSource(
+            f"2024010{n}_0000_m",
+            SourceFile(f"m{n}.up.sql", up, "up"),
+            SourceFile(f"m{n}.down.sql", "SELECT 1;", "down"),
+        )
+        for n, up in ((1, INDEX_SETUP), (2, text + ";"))
+    ]
+    options = LintOptions(version=ServerVersion.from_major(database.major))
+    found = [
+        f
+        for f in lint_migrations(migrations, options=options).findings
+        if f.rule == "column-type-rewrite"
+    ]
+    nodes = "SELECT relname, relfilenode FROM pg_class WHERE relname LIKE 'x%'"
+    with database.connect() as conn:
+        for statement in parse_script(INDEX_SETUP).statements:
+            conn.execute(statement.text)
+        before = dict(conn.execute(nodes).fetchall())
+        conn.execute(text)
+        after = dict(conn.execute(nodes).fetchall())
+    assert before["x"] == after["x"], "the case's expectation is wrong: a rewrite"
+    changed = {name for name in before if before[name] != after.get(name)}
+    assert changed == rebuilt, "the case's expectation is wrong"
+    said = {name for name in rebuilt if any(name in f.message for f in found)}
+    assert said == rebuilt and len(found) == bool(rebuilt), found

@@ -70,6 +70,8 @@ class Index:
     # CREATE INDEX … WHERE: it serves only queries that imply its predicate, so it covers
     # no foreign key's lookups and makes no column unique over the table.
     partial: bool = False
+    # Columns its expressions or WHERE read: any type change of one rebuilds the index.
+    reads: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -538,8 +540,15 @@ def _index(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
     )
     index_name = body.get("idxname") or f"{name.name}_{'_'.join(columns)}_idx"
     partial = body.get("whereClause") is not None
+    reads = expression_columns(
+        {"on": body.get("indexParams"), "where": body.get("whereClause")}
+    )
     table.indexes[index_name] = Index(
-        index_name, columns, bool(body.get("unique")) and not partial, partial
+        index_name,
+        columns,
+        bool(body.get("unique")) and not partial,
+        partial,
+        tuple(dict.fromkeys(reads)),
     )
     state.index_owner[(name.schema or "public", index_name)] = key_of(name)
     state._log("index", QualifiedName(name.schema, index_name), origin)

@@ -372,3 +372,44 @@ def nullable_key_columns(
         and not column.not_null
         and not (proven and ctx.has_validated_not_null_check(table, col))
     ]
+
+
+def expression_index_rebuild(
+    ctx: LintContext, table: QualifiedName, column: str
+) -> tuple[str, str] | None:
+    """``(message, fix)`` when a type change of ``column`` that rewrites no row still
+    rebuilds indexes whose expression or WHERE reads it, under ACCESS EXCLUSIVE (a new
+    relfilenode for ``lower(email)`` and ``WHERE email <> ''`` indexes on PG 15 and 18;
+    plain column indexes are kept). Known from the history."""
+    known = ctx.table(table)
+    rebuilt = (
+        [i.name for i in known.indexes.values() if column in i.reads] if known else []
+    )
+    if not rebuilt or ctx.is_new(table):
+        return None
+    names = ", ".join(q(name) for name in rebuilt)
+    return (
+        f"{table}.{column} keeps its rows, but {names} (reading it in an expression or "
+        "WHERE) is rebuilt under an ACCESS EXCLUSIVE lock (reads and writes wait)",
+        f"DROP INDEX CONCURRENTLY {names} in a step before the change and CREATE INDEX "
+        "CONCURRENTLY again after it (queries, and a UNIQUE index's rule, go without it "
+        "meanwhile); a length limit kept as a CHECK on a text column changes without it",
+    )
+
+
+def retype_rejection(
+    ctx: LintContext, table: QualifiedName, column: str
+) -> tuple[str, str] | None:
+    """``(message, fix)`` when PostgreSQL rejects ``ALTER COLUMN … TYPE`` of a column a
+    view or materialized view reads (known from the live catalog)."""
+    views = dependents(ctx, table, column, views_only=True)
+    if not views:
+        return None
+    one = len(views) == 1
+    return (
+        f"PostgreSQL rejects changing the type of {table}.{column}: "
+        f"{', '.join(views)} read{'s' if one else ''} it",
+        f"in one transaction: drop {', '.join(views)}, change the type, create "
+        f"{'it' if one else 'them'} again (CREATE OR REPLACE VIEW cannot change a "
+        "column's type)",
+    )

@@ -6,11 +6,11 @@ A type change takes an ACCESS EXCLUSIVE lock and, unless PostgreSQL can prove th
 are valid as they are, rewrites every row and rebuilds every index on the column. Free
 changes (no rewrite): `varchar(n)` → `varchar(m)` with m ≥ n, `varchar` → `text`, `text` →
 `varchar` without a limit, `numeric(p,s)` → `numeric(q,s)` with q ≥ p, removing a length or
-precision limit, raising a timestamp/time/interval precision, `cidr` → `inet`, and (PostgreSQL
-12+) `timestamp` ↔ `timestamptz` in a session whose TimeZone is UTC. A `USING`
-clause that is the column itself, bare or cast to the new type (`USING note::varchar(100)`),
-changes nothing: PostgreSQL decides as without it. Any other `USING` expression computes
-every value anew and rewrites.
+precision limit, raising a timestamp/time/interval precision, `cidr` → `inet`, (PostgreSQL
+12+) `timestamp` ↔ `timestamptz` in a session whose TimeZone is UTC; an array only when its
+element type stays. A `USING` that is the column itself, bare or cast to the new type,
+changes nothing; any other computes every value anew. Even a free change rebuilds the
+indexes whose expression or WHERE reads the column (`lower(email)`), under the same lock.
 
 ## Instead
 For a real change (`int` → `bigint`, `text` → `jsonb` …): add a new column, backfill it in
@@ -37,8 +37,9 @@ from atomig.lint.helpers import (
     alter_relation,
     collation_rebuild,
     commands,
-    dependents,
     domain_base,
+    expression_index_rebuild,
+    retype_rejection,
     session_timezone,
     type_change_rewrites,
 )
@@ -66,6 +67,10 @@ BAD = (
     Example("ALTER TABLE orders ALTER COLUMN id TYPE bigint;", before=_BEFORE),
     Example("ALTER TABLE orders ALTER COLUMN note TYPE varchar(20);", before=_BEFORE),
     "ALTER TABLE orders ALTER COLUMN note TYPE text;",
+    Example(
+        "ALTER TABLE orders ALTER COLUMN note TYPE varchar(100);",
+        before=_BEFORE + "\nCREATE INDEX orders_note_lower ON orders (lower(note));",
+    ),
 )
 GOOD = (
     Example("ALTER TABLE orders ALTER COLUMN note TYPE varchar(100);", before=_BEFORE),
@@ -88,16 +93,9 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     for _, cmd in commands(stmt, "AT_AlterColumnType"):
         column = cmd.get("name", "")
         coldef = (cmd.get("def") or {}).get("ColumnDef", {})
-        views = dependents(ctx, table, column, views_only=True)
-        if views:
+        if rejected := retype_rejection(ctx, table, column):
             yield Hit(
-                f"PostgreSQL rejects changing the type of {table}.{column}: "
-                f"{', '.join(views)} read{'s' if len(views) == 1 else ''} it",
-                f"in one transaction: drop {', '.join(views)}, change the type, create "
-                f"{'it' if len(views) == 1 else 'them'} again (CREATE OR REPLACE VIEW "
-                "cannot change a column's type)",
-                location=coldef.get("location"),
-                severity=Severity.ERROR,
+                *rejected, location=coldef.get("location"), severity=Severity.ERROR
             )
             continue
         new = TypeRef.from_node(coldef.get("typeName") or {})
@@ -109,7 +107,10 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         # with a constraint checks every value: a rewrite (relfilenode on PG 15 and 18).
         if not type_change_rewrites(stmt, table, cmd, ctx):
             # Another collation rebuilds the column's indexes, not the table.
-            yield from collation_rebuild(table, column, coldef, ctx, fix)
+            found = list(collation_rebuild(table, column, coldef, ctx, fix))
+            yield from found
+            if not found and (rebuild := expression_index_rebuild(ctx, table, column)):
+                yield Hit(*rebuild, relation=table, location=coldef.get("location"))
             continue
         using = not using_keeps_column(coldef, column)
         old = ctx.column_type(table, column)
