@@ -349,6 +349,12 @@ class SchemaState:
                     table.columns[column.name] = _not_null(column, True)
             return
         keys = columns or _names(con.get("keys", ()) or con.get("fk_attrs", ()))
+        if (
+            kind == "check"
+        ):  # the columns it reads (DROP COLUMN drops it; retyping, checks)
+            keys = tuple(
+                dict.fromkeys((*keys, *expression_columns(con.get("raw_expr"))))
+            )
         if kind == "primary":
             for col in keys:
                 column = table.columns.get(col)

@@ -378,22 +378,42 @@ def expression_index_rebuild(
     ctx: LintContext, table: QualifiedName, column: str
 ) -> tuple[str, str] | None:
     """``(message, fix)`` when a type change of ``column`` that rewrites no row still
-    rebuilds indexes whose expression or WHERE reads it, under ACCESS EXCLUSIVE (a new
-    relfilenode for ``lower(email)`` and ``WHERE email <> ''`` indexes on PG 15 and 18;
-    plain column indexes are kept). Known from the history."""
+    rebuilds the indexes whose expression or WHERE reads it, and re-checks the validated
+    CHECKs that read it with a scan, under ACCESS EXCLUSIVE (new relfilenodes for
+    ``lower(email)`` and ``WHERE email <> ''`` indexes, a seq_scan for a CHECK, on PG 15
+    and 18; plain column indexes, foreign keys and NOT VALID checks are left). Known from
+    the history."""
     known = ctx.table(table)
-    rebuilt = (
-        [i.name for i in known.indexes.values() if column in i.reads] if known else []
-    )
-    if not rebuilt or ctx.is_new(table):
+    if known is None or ctx.is_new(table):
         return None
-    names = ", ".join(q(name) for name in rebuilt)
+    rebuilt = [q(i.name) for i in known.indexes.values() if column in i.reads]
+    checks = [
+        q(c.name)
+        for c in known.constraints.values()
+        if c.kind == "check" and c.validated and column in c.columns
+    ]
+    if not rebuilt and not checks:
+        return None
+    costs, steps = [], []
+    if rebuilt:
+        costs.append(
+            f"{', '.join(rebuilt)} (reading it in an expression or WHERE) rebuilt"
+        )
+        steps.append(
+            f"DROP INDEX CONCURRENTLY {', '.join(rebuilt)} before and CREATE INDEX "
+            "CONCURRENTLY again after (queries, and a UNIQUE index's rule, go without it "
+            "meanwhile)"
+        )
+    if checks:
+        costs.append(f"{', '.join(checks)} re-checked by a scan of every row")
+        steps.append(
+            f"DROP CONSTRAINT {', '.join(checks)} before and ADD it NOT VALID, then "
+            "VALIDATE, after"
+        )
     return (
-        f"{table}.{column} keeps its rows, but {names} (reading it in an expression or "
-        "WHERE) is rebuilt under an ACCESS EXCLUSIVE lock (reads and writes wait)",
-        f"DROP INDEX CONCURRENTLY {names} in a step before the change and CREATE INDEX "
-        "CONCURRENTLY again after it (queries, and a UNIQUE index's rule, go without it "
-        "meanwhile); a length limit kept as a CHECK on a text column changes without it",
+        f"{table}.{column} keeps its rows, but the change has {' and '.join(costs)} "
+        "under an ACCESS EXCLUSIVE lock (reads and writes wait)",
+        f"in steps of their own: {'; '.join(steps)}",
     )
 
 
