@@ -920,3 +920,45 @@ def test_side_costs_of_a_free_type_change_match_the_server(
     assert len(found) == bool(rebuilt or checked), found
     assert all(name in found[0].message for name in rebuilt), found
     assert ("re-checked" in found[0].message if found else False) == checked, found
+
+
+# DROP COLUMN silently drops the keys and unique indexes that read the column, even with
+# other columns; the drop-column finding names them.
+KEYS_SETUP = """
+CREATE TABLE k (org bigint, id bigint, email text, note text, CONSTRAINT k_pkey PRIMARY KEY (org, id));
+CREATE UNIQUE INDEX k_email_lower ON k (lower(email));
+ALTER TABLE k ADD CONSTRAINT k_note_key UNIQUE (note, id);
+"""
+KEY_DROP_CASES = [
+    ("ALTER TABLE k DROP COLUMN org", {"k_pkey"}),
+    ("ALTER TABLE k DROP COLUMN email", {"k_email_lower"}),
+    ("ALTER TABLE k DROP COLUMN note", {"k_note_key"}),
+]
+
+
+@pytest.mark.parametrize(("text", "dropped"), KEY_DROP_CASES)
+def test_keys_dropped_with_a_column_match_the_server(database, text, dropped):
+    migrations = [
+        MigrationSource(
+            f"2024010{n}_0000_m",
+            SourceFile(f"m{n}.up.sql", up, "up"),
+            SourceFile(f"m{n}.down.sql", "SELECT 1;", "down"),
+        )
+        for n, up in ((1, KEYS_SETUP), (2, text + ";"))
+    ]
+    options = LintOptions(version=ServerVersion.from_major(database.major))
+    [found] = [
+        f
+        for f in lint_migrations(migrations, options=options).findings
+        if f.rule == "drop-column"
+    ]
+    names = "SELECT relname FROM pg_class WHERE relname LIKE 'k\\_%'"
+    with database.connect() as conn:
+        for statement in parse_script(KEYS_SETUP).statements:
+            conn.execute(statement.text)
+        before = {row[0] for row in conn.execute(names).fetchall()}
+        conn.execute(text)
+        after = {row[0] for row in conn.execute(names).fetchall()}
+    assert before - after == dropped, "the case's expectation is wrong"
+    assert all(name in found.message for name in dropped), found
+    assert ("published" in found.message) == ("k_pkey" in dropped), found

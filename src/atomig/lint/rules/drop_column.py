@@ -11,7 +11,9 @@ copy if the data may be needed (`CREATE TABLE … AS SELECT id, col FROM t`).
 
 ## Notes
 With `--database-url`, a column a view reads or another table's foreign key references is
-known: PostgreSQL rejects the drop without CASCADE, and CASCADE drops those too.
+known: PostgreSQL rejects the drop without CASCADE, and CASCADE drops those too. A primary
+key, UNIQUE or EXCLUDE constraint or unique index on the column (even with others) is
+dropped with it, silently: the finding names them (from the history).
 """
 
 from __future__ import annotations
@@ -20,7 +22,15 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import altered_table, commands, dependents, subcommand_offset
+from atomig.lint.helpers import (
+    altered_table,
+    commands,
+    dependents,
+    subcommand_offset,
+    unkeyed_note,
+)
+from atomig.lint.rule import Example
+from atomig.sql.facts import QualifiedName
 from atomig.sql.parse import Statement
 
 ID = "drop-column"
@@ -35,7 +45,14 @@ DOCS = (
 )
 TARGETS = ("AlterTableStmt",)
 SUBTYPES = ("AT_DropColumn",)
-BAD = ("ALTER TABLE orders DROP COLUMN note;",)
+BAD = (
+    "ALTER TABLE orders DROP COLUMN note;",
+    Example(
+        "ALTER TABLE members DROP COLUMN org_id;",
+        before="CREATE TABLE members (org_id bigint, id bigint, "
+        "CONSTRAINT members_pkey PRIMARY KEY (org_id, id));",
+    ),
+)
 GOOD = (
     "CREATE TABLE carts (id bigint PRIMARY KEY, note text);\n"
     "ALTER TABLE carts DROP COLUMN note;",
@@ -62,12 +79,43 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
                 offset=subcommand_offset(stmt, column),
             )
             continue
+        keys, primary = _keys_on(ctx, table, column)
         yield Hit(
             f"dropping {table}.{column} breaks running code that still uses it, and its "
             "data cannot be restored by the down file"
-            + (f"; CASCADE drops {', '.join(deps)} too" if deps else ""),
+            + (f"; CASCADE drops {', '.join(deps)} too" if deps else "")
+            + (
+                f"; PostgreSQL drops {', '.join(keys)} with it, so their uniqueness is "
+                f"no longer enforced{unkeyed_note('primary' if primary else None, table)}"
+                if keys
+                else ""
+            ),
             "remove every use from the code first (deploy), then drop it in a later "
             "migration; keep a copy if the data may be needed",
             relation=table,
             offset=subcommand_offset(stmt, column),
         )
+
+
+def _keys_on(
+    ctx: LintContext, table: QualifiedName, column: str
+) -> tuple[list[str], bool]:
+    """The keys (PRIMARY KEY, UNIQUE, EXCLUDE, unique indexes) that read ``column``, known
+    from the history: PostgreSQL drops them with it, even with other columns (PG 15), and
+    whether the primary key is among them."""
+    known = ctx.table(table)
+    if known is None:
+        return [], False
+    cons = [
+        c
+        for c in known.constraints.values()
+        if c.kind in ("primary", "unique", "exclusion") and column in c.columns
+    ]
+    indexes = [
+        i.name
+        for i in known.indexes.values()
+        if i.unique
+        and i.name not in known.constraints
+        and (column in i.columns or column in i.reads)
+    ]
+    return [c.name for c in cons] + indexes, any(c.kind == "primary" for c in cons)
