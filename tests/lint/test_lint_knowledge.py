@@ -1097,3 +1097,27 @@ def test_a_missing_lock_timeout_says_what_queues_behind_the_wait(
     [found] = [f for f in result.findings if f.rule == "missing-lock-timeout"]
     assert (found.line, found.severity.label) == (line, severity)
     assert queue in found.message
+
+
+def test_indexes_and_constraints_follow_a_renamed_column():
+    """After RENAME COLUMN the history's indexes and constraints name the new column (an
+    index on it covers a foreign key; an expression index on it is rebuilt by a type
+    change)."""
+    history = migration(
+        "20240101_0000_init",
+        "CREATE TABLE c (id bigint PRIMARY KEY);\n"
+        "CREATE TABLE o (id bigint PRIMARY KEY, cid bigint, email varchar(100));\n"
+        "CREATE INDEX o_cid_idx ON o (cid);\n"
+        "CREATE UNIQUE INDEX o_email_lower ON o (lower(email));\n"
+        "ALTER TABLE o RENAME COLUMN cid TO city_id;\n"
+        "ALTER TABLE o RENAME COLUMN email TO mail;",
+    )
+    change = migration(
+        "20240102_0000_change",
+        "ALTER TABLE o ADD CONSTRAINT o_city_fk FOREIGN KEY (city_id) REFERENCES c (id)"
+        " NOT VALID;\nALTER TABLE o ALTER COLUMN mail TYPE varchar(200);",
+        report=("up",),
+    )
+    fired = rules_fired(history, change, path="20240102_0000_change.up.sql")
+    assert "foreign-key-without-index" not in fired, fired
+    assert "column-type-rewrite" in fired, fired

@@ -628,11 +628,30 @@ def _rename(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
         old = body.get("subname", "")
         if table is not None and old in table.columns:
             table.columns[new] = replace(table.columns.pop(old), name=new)
+            _rename_column_uses(table, old, new)
     elif kind == "OBJECT_TABCONSTRAINT":
         table = state._mutable(key_of(relation))
         old = body.get("subname", "")
         if table is not None and old in table.constraints:
             table.constraints[new] = replace(table.constraints.pop(old), name=new)
+
+
+def _rename_column_uses(table: Table, old: str, new: str) -> None:
+    """Indexes and constraints follow a renamed column (PostgreSQL keeps them on it)."""
+
+    def moved(columns: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(new if column == old else column for column in columns)
+
+    for name, index in table.indexes.items():
+        table.indexes[name] = replace(
+            index, columns=moved(index.columns), reads=moved(index.reads)
+        )
+    for name, con in table.constraints.items():
+        table.constraints[name] = replace(
+            con,
+            columns=moved(con.columns),
+            not_null_column=new if con.not_null_column == old else con.not_null_column,
+        )
 
 
 def _move(state: SchemaState, old: QualifiedName, new: QualifiedName) -> None:
