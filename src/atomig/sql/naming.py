@@ -14,8 +14,6 @@ from __future__ import annotations
 from collections.abc import Container, Mapping, Sequence
 from typing import Any
 
-from atomig.sql.parse import walk
-
 # NAMEDATALEN - 1
 _MAX_BYTES = 63
 _LABELS = {
@@ -66,16 +64,24 @@ def default_constraint_name(
 
 def expression_columns(expression: Mapping[str, Any] | None) -> list[str]:
     """The column names an expression (a libpg_query node) reads, in order."""
-    return [
-        names[-1]
-        for key, ref in walk(expression)
-        if key == "ColumnRef"
-        and (
-            names := [
-                f["String"]["sval"] for f in ref.get("fields", ()) if "String" in f
-            ]
-        )
-    ]
+    found: list[str] = []
+    # Depth first, in order, without a generator per level: the schema replay asks this
+    # of every CHECK and index expression.
+    stack: list[Any] = [expression]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            ref = node.get("ColumnRef")
+            if ref is not None:
+                fields = [
+                    f["String"]["sval"] for f in ref.get("fields", ()) if "String" in f
+                ]
+                if fields:
+                    found.append(fields[-1])
+            stack.extend(reversed(node.values()))
+        elif isinstance(node, list):
+            stack.extend(reversed(node))
+    return found
 
 
 def _object_name(name1: str, name2: str, label: str) -> str:

@@ -32,7 +32,7 @@ from atomig.lint.helpers import (
     known_locks,
 )
 from atomig.lint.rule import Example
-from atomig.lint.schema import key_of
+from atomig.lint.schema import Key, key_of
 from atomig.sql.facts import QualifiedName
 from atomig.sql.locks import LockMode
 from atomig.sql.parse import Statement
@@ -105,14 +105,19 @@ def _held_before(
     stmt: Statement, table: QualifiedName, ctx: LintContext
 ) -> tuple[int, LockMode] | None:
     """The first earlier statement of the step that locked ``table`` against writes
-    (SHARE or stronger; VALIDATE itself takes SHARE UPDATE EXCLUSIVE), and its lock."""
-    step = ctx.steps[stmt.index].step
-    for prior in ctx.script.statements[: stmt.index]:
-        if ctx.steps[prior.index].step != step:
-            continue
+    (SHARE or stronger; VALIDATE itself takes SHARE UPDATE EXCLUSIVE), and its lock.
+
+    The statements before are read once per file, in order, as VALIDATEs come: a file of
+    100,000 statements asked each VALIDATE about all of them (quadratic: 50 s)."""
+    seen = ctx.scratch(ID + ":held")
+    held: dict[tuple[int, Key], tuple[int, LockMode]] = seen.setdefault("held", {})
+    done: int = seen.get("done", 0)
+    for prior in ctx.script.statements[done : stmt.index]:
+        step = ctx.steps[prior.index].step
         for lock in known_locks(prior, ctx):
-            if key_of(lock.relation) == key_of(table) and lock.mode.conflicts_with(
-                LockMode.ROW_EXCLUSIVE
-            ):
-                return prior.span.line, lock.mode
-    return None
+            if lock.mode.conflicts_with(LockMode.ROW_EXCLUSIVE):
+                held.setdefault(
+                    (step, key_of(lock.relation)), (prior.span.line, lock.mode)
+                )
+    seen["done"] = max(done, stmt.index)
+    return held.get((ctx.steps[stmt.index].step, key_of(table)))
