@@ -34,7 +34,18 @@ if TYPE_CHECKING:
 def known_locks(stmt: Statement, ctx: LintContext) -> tuple[RelationLock, ...]:
     """The statement's locks: its facts, plus those only the history or the live catalog
     can tell (dropping a foreign key, a table with foreign keys, or changing the type of a
-    key column locks the table at the key's other end ACCESS EXCLUSIVE)."""
+    key column locks the table at the key's other end ACCESS EXCLUSIVE). An ALTER TABLE's
+    are worked out once per file (several rules ask, some about every statement before)."""
+    if stmt.kind != "AlterTableStmt":
+        return _known_locks(stmt, ctx)
+    memo = ctx.scratch("known_locks")
+    found: tuple[RelationLock, ...] | None = memo.get(stmt.index)
+    if found is None:
+        found = memo[stmt.index] = _known_locks(stmt, ctx)
+    return found
+
+
+def _known_locks(stmt: Statement, ctx: LintContext) -> tuple[RelationLock, ...]:
     locks = ctx.facts(stmt).locks
     if stmt.kind == "DropStmt" and stmt.body.get("removeType") == "OBJECT_TABLE":
         return locks + _dropped_table_locks(stmt, ctx)
