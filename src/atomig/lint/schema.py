@@ -15,10 +15,19 @@ migration (``created``), dropped or not, so a down file can tell what its own up
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, MutableMapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from atomig.lint.layered import Layered
+from atomig.lint.schema_model import (
+    Column,
+    Constraint,
+    Index,
+    Key,
+    ObjectKey,
+    Table,
+    key_of,
+)
 from atomig.lint.schema_objects import (
     Routine,
     alter_domain,
@@ -33,120 +42,25 @@ from atomig.sql.classify import (
     range_var,
 )
 from atomig.sql.facts import QualifiedName
-from atomig.sql.naming import default_constraint_name, expression_columns
+from atomig.sql.naming import (
+    default_constraint_name,
+    default_name_columns,
+    expression_columns,
+)
 from atomig.sql.parse import Statement
 from atomig.sql.types import TypeRef, declared_collation
 
-Key = tuple[str, str]
-ObjectKey = tuple[
-    str, str, str, str
-]  # kind, schema, name, sub-name (column, trigger, …)
-
-
-def key_of(name: QualifiedName) -> Key:
-    """The lookup key of a name: ``(schema or "public", name)``."""
-    return (name.schema or "public", name.name)
-
-
-@dataclass(frozen=True, slots=True)
-class Column:
-    """A column: its type when known, NOT NULL, where its type was last set, and its
-    collation when known (``default``: the type's)."""
-
-    name: str
-    type: TypeRef | None
-    not_null: bool = False
-    set_by: str = ""
-    collation: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Index:
-    """An index (or the index behind a PRIMARY KEY / UNIQUE constraint)."""
-
-    name: str
-    columns: tuple[str, ...]
-    unique: bool = False
-    # CREATE INDEX … WHERE: it serves only queries that imply its predicate, so it covers
-    # no foreign key's lookups and makes no column unique over the table.
-    partial: bool = False
-    # Columns its expressions or WHERE read: any type change of one rebuilds the index.
-    reads: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Constraint:
-    """A table constraint; ``not_null_column`` is set for ``CHECK (col IS NOT NULL)``."""
-
-    name: str
-    kind: str  # check, foreign, primary, unique, exclusion
-    columns: tuple[str, ...] = ()
-    validated: bool = True
-    not_null_column: str | None = None
-    origin: str = ""
-    references: QualifiedName | None = None  # the referenced table of a foreign key
-    referenced_columns: tuple[
-        str, ...
-    ] = ()  # … and its columns (none: its primary key)
-
-
-@dataclass(slots=True)
-class Table:
-    """A table's known shape; ``origin`` is the migration that created it."""
-
-    name: QualifiedName
-    columns: dict[str, Column] = field(default_factory=dict)
-    indexes: dict[str, Index] = field(default_factory=dict)
-    constraints: dict[str, Constraint] = field(default_factory=dict)
-    origin: str = ""
-    columns_known: bool = True
-    partitioned: bool = False
-    placeholder: bool = False  # existed before the history: only its changes are known
-    attached_by: str = ""  # the migration that attached it as a partition
-    default_partition: QualifiedName | None = None  # of a partitioned table
-    # False for a materialized view made or refreshed WITH NO DATA: nothing can read it,
-    # and PostgreSQL rejects REFRESH … CONCURRENTLY of it.
-    populated: bool = True
-    # A foreign table: its rows are remote, so no ALTER of it scans or rewrites anything.
-    foreign: bool = False
-
-    def copy(self) -> Table:
-        """An independent copy (the schema forks per down file)."""
-        return Table(
-            self.name,
-            dict(self.columns),
-            dict(self.indexes),
-            dict(self.constraints),
-            self.origin,
-            self.columns_known,
-            self.partitioned,
-            self.placeholder,
-            self.attached_by,
-            self.default_partition,
-            self.populated,
-            self.foreign,
-        )
-
-    @property
-    def has_primary_key(self) -> bool:
-        """True when a PRIMARY KEY constraint is known."""
-        return any(c.kind == "primary" for c in self.constraints.values())
-
-    def validated_not_null_check(self, column: str) -> bool:
-        """A validated ``CHECK (column IS NOT NULL)`` exists (PG 12 skips the scan)."""
-        return any(
-            c.validated and c.not_null_column == column
-            for c in self.constraints.values()
-        )
-
-    def covered_by_index(self, columns: tuple[str, ...]) -> bool:
-        """Some index has ``columns`` (in any order) as its leading columns."""
-        wanted = set(columns)
-        return any(
-            set(index.columns[: len(columns)]) == wanted
-            for index in self.indexes.values()
-            if not index.partial
-        )
+__all__ = [
+    "Column",
+    "Constraint",
+    "Index",
+    "Key",
+    "ObjectKey",
+    "SchemaState",
+    "Table",
+    "key_of",
+    "not_null_check_column",
+]
 
 
 def _not_null(column: Column, not_null: bool) -> Column:
@@ -156,24 +70,6 @@ def _not_null(column: Column, not_null: bool) -> Column:
 
 def _names(items: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
     return tuple(i["String"]["sval"] for i in items if "String" in i)
-
-
-def _default_name_columns(
-    kind: str, con: Mapping[str, Any], keys: tuple[str, ...]
-) -> list[str]:
-    """The columns PostgreSQL builds an unnamed constraint's name from: a CHECK's are the
-    ones its expression reads, an exclusion constraint's its elements ("expr" for an
-    expression), the others' their key columns."""
-    if kind == "check":
-        return expression_columns(con.get("raw_expr"))
-    if kind == "exclusion" and not keys:
-        names = []
-        for pair in con.get("exclusions", ()):
-            items = pair.get("List", {}).get("items", ()) if "List" in pair else pair
-            elem = (items[0] if items else {}).get("IndexElem", {})
-            names.append(elem.get("name") or "expr")
-        return names
-    return list(keys)
 
 
 def not_null_check_column(constraint: Mapping[str, Any]) -> str | None:
@@ -363,7 +259,7 @@ class SchemaState:
         name = con.get("conname") or default_constraint_name(
             table.name.name,
             kind,
-            _default_name_columns(kind, con, keys),
+            default_name_columns(kind, con, keys),
             taken=table.constraints.keys() | table.indexes.keys(),
         )
         references = foreign_key_targets(con)

@@ -103,3 +103,21 @@ def _object_name(name1: str, name2: str, label: str) -> str:
 def _clip(raw: bytes, size: int) -> str:
     """The first ``size`` bytes of ``raw``, less a character cut in the middle."""
     return raw[:size].decode("utf-8", errors="ignore")
+
+
+def default_name_columns(
+    kind: str, con: Mapping[str, Any], keys: tuple[str, ...]
+) -> list[str]:
+    """The columns PostgreSQL builds an unnamed constraint's name from: a CHECK's are the
+    ones its expression reads, an exclusion constraint's its elements ("expr" for an
+    expression), the others' their key columns."""
+    if kind == "check":
+        return expression_columns(con.get("raw_expr"))
+    if kind == "exclusion" and not keys:
+        names = []
+        for pair in con.get("exclusions", ()):
+            items = pair.get("List", {}).get("items", ()) if "List" in pair else pair
+            elem = (items[0] if items else {}).get("IndexElem", {})
+            names.append(elem.get("name") or "expr")
+        return names
+    return list(keys)
