@@ -37,18 +37,18 @@ _SHARE_UPDATE_EXCLUSIVE_CMDS = frozenset(
         "AT_DetachPartitionFinalize",
     }
 )
-_SHARE_ROW_EXCLUSIVE_CMDS = frozenset(
-    {
-        "AT_EnableTrig",
-        "AT_EnableAlwaysTrig",
-        "AT_EnableReplicaTrig",
-        "AT_EnableTrigAll",
-        "AT_EnableTrigUser",
-        "AT_DisableTrig",
-        "AT_DisableTrigAll",
-        "AT_DisableTrigUser",
-    }
+# ENABLE / DISABLE TRIGGER in all its forms.
+TRIGGER_TOGGLES = (
+    "AT_EnableTrig",
+    "AT_EnableAlwaysTrig",
+    "AT_EnableReplicaTrig",
+    "AT_EnableTrigAll",
+    "AT_EnableTrigUser",
+    "AT_DisableTrig",
+    "AT_DisableTrigAll",
+    "AT_DisableTrigUser",
 )
+_SHARE_ROW_EXCLUSIVE_CMDS = frozenset(TRIGGER_TOGGLES)
 
 
 _RELOPTION_CMDS = frozenset({"AT_SetRelOptions", "AT_ResetRelOptions"})

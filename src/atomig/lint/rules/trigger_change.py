@@ -25,6 +25,7 @@ from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
 from atomig.lint.helpers import altered_table, commands
 from atomig.lint.rule import Example
+from atomig.sql.alter_table import TRIGGER_TOGGLES
 from atomig.sql.classify import name_list, range_var
 from atomig.sql.parse import Statement
 
@@ -39,16 +40,7 @@ DOCS = (
     ),
 )
 TARGETS = ("CreateTrigStmt", "DropStmt", "AlterTableStmt")
-_TOGGLES = (
-    "AT_EnableTrig",
-    "AT_EnableAlwaysTrig",
-    "AT_EnableReplicaTrig",
-    "AT_EnableTrigAll",
-    "AT_EnableTrigUser",
-    "AT_DisableTrig",
-    "AT_DisableTrigAll",
-    "AT_DisableTrigUser",
-)
+_TOGGLES = TRIGGER_TOGGLES
 SUBTYPES = _TOGGLES
 _FUNCTION = (
     "CREATE OR REPLACE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS "
