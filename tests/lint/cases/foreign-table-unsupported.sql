@@ -37,3 +37,8 @@ ALTER TABLE remote_orders ALTER COLUMN note TYPE varchar(100);
 -- an unknown table is not assumed foreign
 CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_note_idx ON orders (note);
 ALTER TABLE orders SET UNLOGGED;
+
+-- expect: foreign-table-unsupported
+-- expect-not: rewriting-alter
+-- ALTER FOREIGN TABLE says so itself: no history needed (and there is nothing to rewrite)
+ALTER FOREIGN TABLE remote_orders SET UNLOGGED;

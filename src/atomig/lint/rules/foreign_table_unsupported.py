@@ -86,7 +86,8 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
 def _refused_parts(stmt: Statement, ctx: LintContext) -> tuple[list[str], list[str]]:
     refused: list[str] = []
     fixes: list[str] = []
-    if not ctx.knows_foreign_tables:
+    explicit = stmt.body.get("objtype") == "OBJECT_FOREIGN_TABLE"  # ALTER FOREIGN TABLE
+    if not explicit and not ctx.knows_foreign_tables:
         return refused, fixes  # nothing here can be one
     table = range_var(stmt.body.get("relation"))
     if stmt.kind in ("IndexStmt", "ClusterStmt"):
@@ -99,14 +100,8 @@ def _refused_parts(stmt: Statement, ctx: LintContext) -> tuple[list[str], list[s
     for target in _referenced_foreign(constraints, ctx):
         refused.append(f"a foreign key referencing foreign table {target}")
         fixes.append("reference a local table, or check the rows in the application")
-    if (
-        stmt.kind != "AlterTableStmt"
-        or stmt.body.get("objtype") != "OBJECT_FOREIGN_TABLE"
-    ):
-        return (
-            refused,
-            fixes,
-        )  # (ALTER TABLE of a known foreign table arrives relabelled)
+    if not explicit:  # (an ALTER TABLE of a known foreign table arrives relabelled)
+        return refused, fixes
     for subtype, cmd in commands(stmt):
         coldef = (cmd.get("def") or {}).get("ColumnDef") or {}
         if subtype in _ALTERS:

@@ -60,6 +60,8 @@ GOOD = (
 
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
+    if stmt.body.get("objtype") == "OBJECT_FOREIGN_TABLE":
+        return  # nothing to rewrite, and rejected: foreign-table-unsupported
     relation = range_var(stmt.body.get("relation"))
     for subtype, _ in commands(stmt, *_WHAT):
         yield Hit(
