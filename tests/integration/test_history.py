@@ -42,6 +42,13 @@ def test_history_tells_what_happened_with_every_step_attempt(project):
     ]
     assert "20261101_0900_create_users  applied" in lines[0]
     assert 'constraint "users_email_missing"' in lines[2]
+    # Both migrations ran in one `up` (one run): each one's steps under its own events.
+    every = project.cli("history", "--steps").stdout.splitlines()
+    started = every.index(next(line for line in every if "  started  " in line))
+    assert "up step 1 (transaction) attempt 1: committed" in every[1], every
+    assert any(
+        "up step 3 (transaction) attempt 1: failed" in x for x in every[started:]
+    )
     steps = project.cli("history", "20261102_0900", "--steps").stdout
     assert "up step 3 (transaction) attempt 1: failed" in steps
     assert "rollback step" in steps

@@ -55,9 +55,10 @@ def history(
 def _lines(report: HistoryReport) -> list[str]:
     if not report.events:
         return [f"{report.database}: the ledger records nothing yet"]
-    by_run: dict[str, list[Any]] = {}
+    # One `atomig up` is one run for all the migrations it applies.
+    by_run: dict[tuple[str, str], list[Any]] = {}
     for step in report.steps:
-        by_run.setdefault(step.run_id, []).append(step)
+        by_run.setdefault((step.run_id, step.version), []).append(step)
     lines = []
     for event in report.events:
         took = f" ({event.duration_ms} ms)" if event.duration_ms is not None else ""
@@ -66,10 +67,8 @@ def _lines(report: HistoryReport) -> list[str]:
             f"{event.at.strftime(_WHEN)}  {event.version}_{event.slug}  {event.event}"
             f"{took}  by {event.actor}" + (f": {why}" if why else "")
         )
-        # A run's steps follow the first of its events shown (a run writes several).
-        for step in by_run.pop(event.run_id, []):
-            if step.version != event.version:
-                continue
+        # A migration's steps in a run follow the first of its events shown.
+        for step in by_run.pop((event.run_id, event.version), []):
             message = f": {step.message.splitlines()[0]}" if step.message else ""
             # (the runner's messages end in "[SQLSTATE …]" already)
             shown = step.sqlstate and step.sqlstate not in message
@@ -90,7 +89,7 @@ def _why(details: dict[str, Any]) -> str:
     )
     if text:
         return str(text).splitlines()[0]
-    if details.get("baselined") is not None or "proven" in details:
+    if "proven" in details:  # a baseline
         proven = "proven" if details.get("proven") else "unproven"
         reason = details.get("reason")
         return proven + (f", {reason}" if reason else "")
