@@ -90,7 +90,7 @@ def format_elapsed(ms: int) -> str:
     ('2.1s', '2m10s', '2h03m')
     """
     if ms < 60_000:
-        return f"{ms / 1000:.1f}s"
+        return f"{ms // 100 / 10:.1f}s"  # (tenths cut, not rounded: never "60.0s")
     seconds = ms // 1000
     if seconds < 3600:
         return f"{seconds // 60}m{seconds % 60:02d}s"

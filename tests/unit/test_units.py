@@ -40,5 +40,5 @@ def test_elapsed_times_read_as_people_say_them():
     from atomig.units import format_elapsed
 
     assert format_elapsed(0) == "0.0s"
-    assert format_elapsed(59_900) == "59.9s"
+    assert format_elapsed(59_999) == "59.9s"
     assert format_elapsed(60_000) == "1m00s"
