@@ -87,7 +87,7 @@ def format_elapsed(ms: int) -> str:
     and seconds, then hours and minutes.
 
     >>> format_elapsed(2093), format_elapsed(130_400), format_elapsed(7_384_000)
-    ('2.1s', '2m10s', '2h03m')
+    ('2.0s', '2m10s', '2h03m')
     """
     if ms < 60_000:
         return f"{ms // 100 / 10:.1f}s"  # (tenths cut, not rounded: never "60.0s")
