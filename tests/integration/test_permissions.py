@@ -68,7 +68,7 @@ def test_a_role_that_may_read_but_not_write_the_ledger_gets_a_clear_error(projec
     # The ledger exists (created by its owner), the role may only read it.
     assert project.cli("status").exit_code == 0
     assert project.cli("backfills").exit_code == 0
-    from atomig.run.ledger import ensure_ledger
+    from atomig.run.ledger_schema import ensure_ledger
 
     with db.connect() as conn:
         ensure_ledger(conn, "atomig")
@@ -142,7 +142,7 @@ def test_a_role_without_usage_on_the_existing_ledger_schema_gets_its_own_advice(
     db.execute("CREATE TABLE t (id int PRIMARY KEY)")
     project.add(*MIGRATION)
     assert project.cli("status").exit_code == 0
-    from atomig.run.ledger import ensure_ledger
+    from atomig.run.ledger_schema import ensure_ledger
 
     with db.connect() as conn:
         ensure_ledger(conn, schema)

@@ -316,27 +316,27 @@ def test_custom_ledger_schema(project):
 def test_ledger_changes_apply_even_when_a_lower_number_lands_late(project):
     """Ledger changes are tracked as a set: an entry merged after a higher-numbered one
     still runs on databases that already have the higher one."""
-    from atomig.run import ledger
+    from atomig.run import ledger_schema
 
     project.add(*USERS)
     assert project.cli("up").exit_code == 0
     db = project.database
-    known = sorted(n for n, _ in ledger._LEDGER_MIGRATIONS)
+    known = sorted(n for n, _ in ledger_schema._LEDGER_MIGRATIONS)
     assert db.execute("SELECT applied FROM atomig.ledger_version")[0][0] == known
     # Simulate a database upgraded by a build that did not have entry 2 yet.
     db.execute(
         "UPDATE atomig.ledger_version SET applied = %s", ([n for n in known if n != 2],)
     )
     with db.connect() as conn:
-        assert not ledger.ledger_up_to_date(conn, "atomig")
-        ledger.ensure_ledger(
+        assert not ledger_schema.ledger_up_to_date(conn, "atomig")
+        ledger_schema.ensure_ledger(
             conn, "atomig"
         )  # entry 2 is idempotent DDL (IF NOT EXISTS)
-        assert ledger.ledger_up_to_date(conn, "atomig")
+        assert ledger_schema.ledger_up_to_date(conn, "atomig")
     # A ledger from before the set existed: everything up to its version counts as applied.
     db.execute("UPDATE atomig.ledger_version SET applied = NULL, version = 1")
     with db.connect() as conn:
-        assert ledger.applied_ledger_changes(conn, "atomig") == {1}
+        assert ledger_schema.applied_ledger_changes(conn, "atomig") == {1}
 
 
 def test_a_nul_byte_in_a_file_is_a_clear_error_and_changes_nothing(project):

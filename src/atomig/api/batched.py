@@ -26,7 +26,7 @@ from atomig.events import Event, Reporter, null_reporter
 from atomig.plan.backfill import backfill_options
 from atomig.plan.envelope import SessionEnvelope
 from atomig.plan.model import RetryPolicy
-from atomig.run import ledger
+from atomig.run import journal, ledger_schema
 from atomig.run.interrupt import Interrupt, handle_signals
 from atomig.run.runner import current_actor
 from atomig.run.runner_lock import runner_lock
@@ -86,10 +86,10 @@ def _ensure_ledger(settings: Settings, session: Any, report: Reporter) -> None:
     """Create or upgrade the ledger, under the runner lock, only when it is needed (a
     running migration holds that lock; a backfill need not wait for it otherwise)."""
     schema = settings.ledger_schema
-    if ledger.ledger_ready(session.conn, schema):
+    if ledger_schema.ledger_ready(session.conn, schema):
         return
     with runner_lock(session.target, schema, settings.runner_lock_wait_ms, report):
-        ledger.ensure_ledger(session.conn, schema)
+        ledger_schema.ensure_ledger(session.conn, schema)
 
 
 def backfill(
@@ -228,7 +228,7 @@ def _journal(
     """The run's totals in the journal (``version`` ``backfill:<name>``)."""
     if conn.closed or conn.broken:
         return
-    entry = ledger.JournalEntry(
+    entry = journal.JournalEntry(
         run_id=job.run_id,
         version=f"backfill:{job.id}",
         direction="backfill",
@@ -243,7 +243,7 @@ def _journal(
         details={**details, "actor": current_actor()},
     )
     with conn.transaction():
-        ledger.insert_journal(conn, job.ledger_schema, entry)
+        journal.insert_journal(conn, job.ledger_schema, entry)
 
 
 def backfill_status(
@@ -252,7 +252,7 @@ def backfill_status(
     """Checkpoints of backfills (one, by ``name``), newest first. Reads only."""
     with open_session(settings, report) as session:
         schema = settings.ledger_schema
-        if _CHECKPOINTS_SINCE not in ledger.applied_ledger_changes(
+        if _CHECKPOINTS_SINCE not in ledger_schema.applied_ledger_changes(
             session.conn, schema
         ):
             return []

@@ -18,7 +18,7 @@ from atomig.events import Reporter, null_reporter
 from atomig.plan.model import Plan
 from atomig.plan.planner import plan_migration
 from atomig.plan.rollback import needs_partial_rollback, rollback_hazard
-from atomig.run import ledger
+from atomig.run import ledger, ledger_schema
 from atomig.run.collisions import pending_after, refuse_preexisting
 from atomig.run.context import RunContext, current_actor, prepare_work_session
 from atomig.run.interrupt import handle_signals
@@ -59,7 +59,7 @@ def locked_session(
             report,
         ) as lock_conn,
     ):
-        ledger.ensure_ledger(session.conn, settings.ledger_schema)
+        ledger_schema.ensure_ledger(session.conn, settings.ledger_schema)
         yield session, lock_conn
 
 

@@ -28,7 +28,7 @@ from atomig.db.connect import connect
 from atomig.errors import AtomigError, SourceLocation
 from atomig.plan.backfill import backfill_options
 from atomig.plan.model import StepKind
-from atomig.run import ledger, record
+from atomig.run import journal, record
 from atomig.run.context import RunContext
 from atomig.run.executor import StatementFailure
 from atomig.run.steps import STEP_RUNNERS, StepFailed, StepJob, StepResult
@@ -75,7 +75,7 @@ def run_backfill_step(ctx: RunContext, job: StepJob) -> StepResult:
             step_kind=step.kind.value,
         )
     started = time.monotonic()
-    entry = ledger.JournalEntry(
+    entry = journal.JournalEntry(
         run_id=ctx.run_id,
         version=version,
         direction=job.journal_direction,

@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from atomig.run.ledger import ledger_sql
+from atomig.run.ledger_compose import ledger_sql
 from atomig.source.model import Migration
 
 Conn = psycopg.Connection[Any]

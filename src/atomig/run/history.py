@@ -11,7 +11,8 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from atomig.run.ledger import ledger_exists, ledger_sql
+from atomig.run.ledger_compose import ledger_sql
+from atomig.run.ledger_schema import ledger_exists
 
 Conn = psycopg.Connection[Any]
 

@@ -20,7 +20,8 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from atomig.run.ledger import JournalEntry, ledger_sql
+from atomig.run.journal import JournalEntry
+from atomig.run.ledger_compose import ledger_sql
 
 Conn = psycopg.Connection[Any]
 # A ledger write committed with a step: a composed query and its parameters.

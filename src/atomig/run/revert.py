@@ -11,7 +11,7 @@ import time
 
 from atomig.errors import Interrupted, NeedsAttention
 from atomig.plan.model import Plan, Step
-from atomig.run import ledger, record
+from atomig.run import journal, ledger, record
 from atomig.run.context import RunContext
 from atomig.run.record import Write
 from atomig.run.steps import (
@@ -47,7 +47,7 @@ def revert_migration(
     )
     if plan.is_single_transaction and not resume_from:
 
-        def writes(entry: ledger.JournalEntry | None) -> list[Write]:
+        def writes(entry: journal.JournalEntry | None) -> list[Write]:
             assert entry is not None
             return [
                 (
@@ -97,7 +97,9 @@ def _revert_steps(
     )
     for step in plan.steps[resume_from:]:
 
-        def writes(entry: ledger.JournalEntry | None, step: Step = step) -> list[Write]:
+        def writes(
+            entry: journal.JournalEntry | None, step: Step = step
+        ) -> list[Write]:
             if step.index == len(plan.steps) - 1:
                 out = [] if entry is None else [record.journal_write(ctx.schema, entry)]
                 out.append(

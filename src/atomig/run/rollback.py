@@ -19,7 +19,7 @@ import psycopg
 
 from atomig.errors import DatabaseUnavailable, NeedsAttention, SourceLocation
 from atomig.plan.model import Plan, Step
-from atomig.run import ledger, record
+from atomig.run import journal, record
 from atomig.run.context import Conn, RunContext
 from atomig.run.heal import drop_invalid_index
 from atomig.run.record import Write
@@ -165,7 +165,7 @@ def _run_down_step(
     """Run one down step; after a lost connection, reconnect (the runner lock held or
     taken again) and run it again, up to :data:`LOST_CONNECTION_RETRIES` times."""
 
-    def writes(entry: ledger.JournalEntry | None) -> list[Write]:
+    def writes(entry: journal.JournalEntry | None) -> list[Write]:
         return [] if entry is None else [record.journal_write(ctx.schema, entry)]
 
     job = StepJob(down, step, "rollback", writes)

@@ -24,7 +24,7 @@ from atomig.errors import (
     SourceLocation,
 )
 from atomig.plan.model import Plan, Step, StepKind
-from atomig.run import ledger, record
+from atomig.run import journal, ledger, record
 from atomig.run.context import RunContext, current_actor
 from atomig.run.record import Write
 from atomig.run.revert import revert_migration
@@ -141,7 +141,7 @@ def _applied_record(
 def _apply_single(ctx: RunContext, migration: Migration, plan: Plan) -> int:
     applied = _applied_record(ctx, migration, plan)
 
-    def writes(entry: ledger.JournalEntry | None) -> list[Write]:
+    def writes(entry: journal.JournalEntry | None) -> list[Write]:
         assert entry is not None
         return [
             (
@@ -208,7 +208,9 @@ def _apply_steps(
         conn.execute(query, params)
     for step in plan.steps[resume_from:]:
 
-        def writes(entry: ledger.JournalEntry | None, step: Step = step) -> list[Write]:
+        def writes(
+            entry: journal.JournalEntry | None, step: Step = step
+        ) -> list[Write]:
             out = [
                 record.steps_done_write(
                     ctx.schema, migration.version, step.index + 1, entry

@@ -28,7 +28,7 @@ import psycopg
 
 from atomig.errors import SourceLocation
 from atomig.plan.model import Plan, Step, StepKind
-from atomig.run import ledger, record
+from atomig.run import journal, record
 from atomig.run.blockers import is_transaction_blocker, lock_holders, wait_for_blockers
 from atomig.run.context import RunContext, StepWatch
 from atomig.run.executor import (
@@ -56,7 +56,7 @@ class StepJob:
     plan: Plan
     step: Step
     journal_direction: str
-    commit_writes: Callable[[ledger.JournalEntry | None], list[Write]]
+    commit_writes: Callable[[journal.JournalEntry | None], list[Write]]
 
     @property
     def label(self) -> str:
@@ -150,8 +150,8 @@ def _watch(ctx: RunContext, step: Step) -> StepWatch:
 
 def _entry(
     ctx: RunContext, job: StepJob, attempt: int, outcome: str, **extra: Any
-) -> ledger.JournalEntry:
-    return ledger.JournalEntry(
+) -> journal.JournalEntry:
+    return journal.JournalEntry(
         run_id=ctx.run_id,
         version=job.plan.migration.version,
         direction=job.journal_direction,
@@ -245,7 +245,7 @@ def _record_failed_attempt(
             details=details,
         )
         return
-    ledger.insert_journal(
+    journal.insert_journal(
         ctx.conn,
         ctx.schema,
         _entry(

@@ -18,7 +18,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from atomig.events import Event, Reporter
-from atomig.run.ledger import ledger_sql
+from atomig.run.ledger_compose import ledger_sql
 
 Conn = psycopg.Connection[Any]
 PASS, WARN, FAIL, SKIPPED = "pass", "warn", "fail", "skipped"

@@ -25,7 +25,7 @@ from atomig.db.connect import connect, server_version
 from atomig.db.dsn import Target, mask_dsn, parse_target
 from atomig.errors import ConfigError, VerificationFailed
 from atomig.events import Event, Reporter
-from atomig.run import ledger
+from atomig.run import ledger_schema
 from atomig.run.context import RunContext, current_actor, prepare_work_session
 from atomig.run.interrupt import Interrupt
 
@@ -164,7 +164,7 @@ def scratch_context(
     conn = connect(target, application_name="atomig:scratch")
     version = server_version(conn)
     prepare_work_session(conn, settings, version)
-    ledger.ensure_ledger(conn, settings.ledger_schema)
+    ledger_schema.ensure_ledger(conn, settings.ledger_schema)
     ctx = RunContext(
         conn=conn,
         target=target,
