@@ -841,6 +841,13 @@ def test_collation_change_to_the_same_collation_rebuilds_nothing():
         table + 'ALTER TABLE o ALTER COLUMN s TYPE text COLLATE "POSIX";\n' + index
     )
     assert not found(retyped, 'ALTER TABLE o ALTER COLUMN s TYPE text COLLATE "POSIX";')
+    # a NOT NULL column (declared so, or set so later) keeps its known collation
+    for not_null in (
+        table.replace('COLLATE "C"', 'COLLATE "C" NOT NULL') + index,
+        table + index + "ALTER TABLE o ALTER COLUMN s SET NOT NULL;",
+    ):
+        [hit] = found(not_null, "ALTER TABLE o ALTER COLUMN s TYPE varchar(20);")
+        assert "C → default" in hit.message
     # unknown collation (the table predates the history) and no COLLATE: no claim (the
     # unknown old type is reported as a possible rewrite, without a word on collation)
     unknown = found("SELECT 1;", "ALTER TABLE o ALTER COLUMN s TYPE varchar(20);")

@@ -64,8 +64,9 @@ __all__ = [
 
 
 def _not_null(column: Column, not_null: bool) -> Column:
-    # (dataclasses.replace costs several times a constructor call: this runs per column)
-    return Column(column.name, column.type, not_null, column.set_by)
+    # (dataclasses.replace costs several times a constructor call: this runs per column;
+    # every field is passed on: a NOT NULL column keeps its collation)
+    return Column(column.name, column.type, not_null, column.set_by, column.collation)
 
 
 def _names(items: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
