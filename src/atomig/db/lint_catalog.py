@@ -44,7 +44,8 @@ _LINT_TABLES = """
       AND n.nspname NOT IN ('pg_catalog', 'information_schema')
 """
 _LINT_COLUMNS = """
-    SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), co.collname
+    SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), co.collname,
+           a.attidentity::text
     FROM pg_attribute a LEFT JOIN pg_collation co ON co.oid = a.attcollation
     WHERE a.attrelid = ANY (%(oids)s) AND a.attnum > 0 AND NOT a.attisdropped
 """
@@ -275,13 +276,15 @@ def read_lint_catalog(
             "indexes": [],
             "checks": set(),
             "collations": {},
+            "identities": {},
         }
     oids = list(tables)
     if oids:
-        for relid, column, type_text, collation in conn.execute(
+        for relid, column, type_text, collation, identity in conn.execute(
             _LINT_COLUMNS, {"oids": oids}
         ):
             tables[relid]["columns"][column] = type_text
+            tables[relid]["identities"][column] = identity
             if collation is not None:
                 tables[relid]["collations"][column] = collation
         for relid, index, unique, columns, plain_unique in conn.execute(
@@ -334,6 +337,7 @@ def read_lint_catalog(
                 t["policies"],
                 t["foreign"],
                 collations=t["collations"],
+                identities=t["identities"],
             )
             for t in tables.values()
         },

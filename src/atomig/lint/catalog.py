@@ -75,6 +75,8 @@ class CatalogTable:
         foreign: a foreign table (``relkind 'f'``): its rows are remote.
         collations: column name → its collation (``default`` when the type's), for
             collatable columns.
+        identities: column name → ``pg_attribute.attidentity`` (``a`` ALWAYS, ``d`` BY
+            DEFAULT, ``""`` not an identity column).
     """
 
     schema: str
@@ -93,6 +95,7 @@ class CatalogTable:
     policies: int = 0
     foreign: bool = False
     collations: Mapping[str, str] = field(default_factory=dict)
+    identities: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def estimated_rows(self) -> int:

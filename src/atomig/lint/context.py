@@ -236,6 +236,18 @@ class LintContext:
             return TypeRef.parse(live.columns[column])
         return col.type if col is not None else None
 
+    def column_identity(self, table: QualifiedName, column: str) -> str | None:
+        """The column's identity kind (``a`` ALWAYS, ``d`` BY DEFAULT, ``""`` none) before
+        this statement: the history's when it knows (it follows every pending change,
+        which the live catalog has not seen yet), else the live catalog's; ``None`` when
+        unknown."""
+        known = self.table(table)
+        col = known.columns.get(column) if known else None
+        if col is not None and col.identity is not None:
+            return col.identity
+        live = self.catalog_table(table)
+        return None if live is None else live.identities.get(column)
+
     def column_collation(self, table: QualifiedName, column: str) -> str | None:
         """The column's current collation (``default``: its type's), as
         :meth:`column_type` decides: ``None`` when unknown."""

@@ -35,6 +35,7 @@ from atomig.lint.schema_objects import (
     create_extension,
     create_function,
 )
+from atomig.sql.alter_table import identity_change, identity_kind
 from atomig.sql.classify import (
     column_constraints,
     foreign_key_targets,
@@ -65,8 +66,15 @@ __all__ = [
 
 def _not_null(column: Column, not_null: bool) -> Column:
     # (dataclasses.replace costs several times a constructor call: this runs per column;
-    # every field is passed on: a NOT NULL column keeps its collation)
-    return Column(column.name, column.type, not_null, column.set_by, column.collation)
+    # every field is passed on: a NOT NULL column keeps its collation and identity)
+    return Column(
+        column.name,
+        column.type,
+        not_null,
+        column.set_by,
+        column.collation,
+        column.identity,
+    )
 
 
 def _names(items: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
@@ -294,11 +302,14 @@ class SchemaState:
         name = coldef.get("colname", "")
         type_node = coldef.get("typeName")
         declared = TypeRef.from_node(type_node) if type_node else None
+        identity = identity_kind(coldef)
         table.columns[name] = Column(
             name,
             declared,
+            bool(identity),  # an identity column is NOT NULL (attnotnull)
             set_by=origin,
             collation=declared_collation(coldef, declared),
+            identity=identity,
         )
         self._log("column", table.name, origin, name)
         for con in column_constraints(coldef):
@@ -359,6 +370,7 @@ def _select_into(state: SchemaState, body: Mapping[str, Any], origin: str) -> No
 
 
 _ALTERED_TABLES = ("OBJECT_TABLE", "OBJECT_FOREIGN_TABLE")
+_IDENTITY_CHANGES = ("AT_AddIdentity", "AT_SetIdentity", "AT_DropIdentity")
 
 
 def _alter(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
@@ -392,7 +404,15 @@ def _alter(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
                 old.not_null,
                 origin,
                 declared_collation(definition.get("ColumnDef", {}), new_type),
+                old.identity,
             )
+        elif subtype in _IDENTITY_CHANGES and (column or table.placeholder):
+            kind = identity_change(subtype, definition)
+            if kind is not None:
+                old = column or Column(column_name, None)
+                table.columns[column_name] = replace(
+                    old, not_null=old.not_null or bool(kind), identity=kind
+                )
         elif subtype in ("AT_SetNotNull", "AT_DropNotNull") and column is not None:
             not_null = subtype == "AT_SetNotNull"
             table.columns[column_name] = _not_null(column, not_null)

@@ -22,14 +22,16 @@ def key_of(name: QualifiedName) -> Key:
 
 @dataclass(frozen=True, slots=True)
 class Column:
-    """A column: its type when known, NOT NULL, where its type was last set, and its
-    collation when known (``default``: the type's)."""
+    """A column: its type when known, NOT NULL, where its type was last set, its
+    collation when known (``default``: the type's), and its identity kind when known
+    (``pg_attribute.attidentity``: ``a`` ALWAYS, ``d`` BY DEFAULT, ``""`` none)."""
 
     name: str
     type: TypeRef | None
     not_null: bool = False
     set_by: str = ""
     collation: str | None = None
+    identity: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

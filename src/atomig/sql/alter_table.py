@@ -96,6 +96,31 @@ def column_constraints(coldef: Body) -> list[Body]:
     return [c["Constraint"] for c in coldef.get("constraints", ()) if "Constraint" in c]
 
 
+def identity_kind(coldef: Body) -> str:
+    """The identity kind a ``ColumnDef`` dict declares, as ``pg_attribute.attidentity``:
+    ``a`` (GENERATED ALWAYS), ``d`` (BY DEFAULT) or ``""`` (none)."""
+    for con in column_constraints(coldef):
+        if con.get("contype") == "CONSTR_IDENTITY":
+            return str(con.get("generated_when") or "a")
+    return ""
+
+
+def identity_change(subtype: str, definition: Body) -> str | None:
+    """The identity kind a column has after ``ADD GENERATED … AS IDENTITY``
+    (``AT_AddIdentity``), ``SET GENERATED …`` (``AT_SetIdentity``) or ``DROP IDENTITY``
+    (``AT_DropIdentity``), as :func:`identity_kind` gives it; ``None`` when the command
+    leaves it as it was (``SET INCREMENT BY 2`` alone). ``definition`` is its ``def``."""
+    if subtype == "AT_DropIdentity":
+        return ""
+    if subtype == "AT_AddIdentity":
+        return str((definition.get("Constraint") or {}).get("generated_when") or "a")
+    for item in (definition.get("List") or {}).get("items", ()):
+        elem = item.get("DefElem", {})
+        if elem.get("defname") == "generated":
+            return chr(elem.get("arg", {}).get("Integer", {}).get("ival", ord("a")))
+    return None
+
+
 # A column constraint that makes ADD COLUMN read every row: a CHECK is evaluated on each
 # row, UNIQUE and PRIMARY KEY build their index (checked by pg_stat_get_xact_numscans on
 # PG 15 and 18). A FOREIGN KEY is checked only when the new column has a non-NULL default.
