@@ -255,3 +255,27 @@ def test_a_function_of_the_project_named_like_a_new_builtin(project):
 
     assert "unsupported-feature" not in rules()  # the catalog has it
     assert "unsupported-feature" in rules("--no-database")  # offline: the builtin's
+
+
+def test_an_index_renamed_by_a_pending_migration_keeps_its_table(project):
+    # The index predates the history: the catalog knows it by its first name only.
+    project.database.execute("CREATE TABLE orders (id bigint PRIMARY KEY, n int)")
+    project.database.execute("CREATE INDEX orders_n_idx ON orders (n)")
+    project.add(
+        "20260101_0000_rename",
+        "ALTER INDEX orders_n_idx RENAME TO orders_n;",
+        "ALTER INDEX IF EXISTS orders_n RENAME TO orders_n_idx;",
+    )
+    project.add(
+        "20260102_0000_drop",
+        "DROP INDEX orders_n;",
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_n ON orders (n);",
+    )
+    [drop] = [f for f in findings(project) if f["rule"] == "drop-index-not-concurrent"]
+    assert "its table public.orders" in drop["message"]
+    [offline] = [
+        f
+        for f in findings(project, "--no-database")
+        if f["rule"] == "drop-index-not-concurrent"
+    ]
+    assert "the index's table" in offline["message"]

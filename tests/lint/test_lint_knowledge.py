@@ -1189,3 +1189,67 @@ def test_history_knows_the_identity_kind_of_a_column(history, fires):
     )
     fired = rules_fired(first, later, path="20240102_0000_b.up.sql")
     assert ("column-generation-change" in fired) is fires
+
+
+def _findings_of(*migrations, path):
+    options = LintOptions(version=ServerVersion.from_major(15))
+    result = lint_migrations(list(migrations), options=options)
+    return [f for f in result.findings if f.path == path]
+
+
+@pytest.mark.parametrize(
+    "rename",
+    [
+        "ALTER INDEX orders_customer_idx RENAME TO orders_customer_id_idx;",
+        "ALTER INDEX IF EXISTS public.orders_customer_idx RENAME TO orders_customer_id_idx;",
+        # ALTER TABLE … RENAME TO renames an index as well
+        "ALTER TABLE orders_customer_idx RENAME TO orders_customer_id_idx;",
+    ],
+)
+def test_a_renamed_index_is_followed_by_the_history(rename):
+    # PG 15 and 18: the index keeps its table under the new name; DROP INDEX of the new
+    # name locks that table, and a foreign key needs another index once it is gone.
+    tables = migration(
+        "20240101_0000_a",
+        "CREATE TABLE customers (id bigint PRIMARY KEY);\n"
+        "CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint);\n"
+        "CREATE INDEX orders_customer_idx ON orders (customer_id);",
+    )
+    renamed = migration("20240102_0000_b", rename)
+    later = migration(
+        "20240103_0000_c",
+        "DROP INDEX orders_customer_id_idx;\n"
+        "ALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) "
+        "REFERENCES customers NOT VALID;",
+        report=("up",),
+    )
+    found = _findings_of(tables, renamed, later, path="20240103_0000_c.up.sql")
+    [drop] = [f for f in found if f.rule == "drop-index-not-concurrent"]
+    assert "its table orders" in drop.message
+    assert "foreign-key-without-index" in [f.rule for f in found]
+
+
+@pytest.mark.parametrize(
+    "rename",
+    [
+        "ALTER INDEX orders_code_key RENAME TO orders_code_uniq;",
+        "ALTER TABLE orders RENAME CONSTRAINT orders_code_key TO orders_code_uniq;",
+    ],
+)
+def test_an_index_backed_constraint_and_its_index_are_renamed_together(rename):
+    # PG 15 and 18: renaming either renames both; DROP INDEX of the new name is then
+    # rejected (the constraint requires it), and the old name is gone.
+    tables = migration(
+        "20240101_0000_a",
+        "CREATE TABLE orders (id bigint PRIMARY KEY, code text);\n"
+        "ALTER TABLE orders ADD CONSTRAINT orders_code_key UNIQUE (code);",
+    )
+    renamed = migration("20240102_0000_b", rename)
+    later = migration(
+        "20240103_0000_c",
+        "DROP INDEX CONCURRENTLY orders_code_uniq;",
+        report=("up",),
+    )
+    [rejected] = _findings_of(tables, renamed, later, path="20240103_0000_c.up.sql")
+    assert rejected.message.startswith("PostgreSQL rejects DROP INDEX orders_code_uniq")
+    assert "ALTER TABLE orders DROP CONSTRAINT orders_code_uniq" in rejected.fix

@@ -211,6 +211,9 @@ class LintContext:
             return known.name
         if self.catalog is None:
             return None
+        name = self.schema.renamed_from.get(
+            key_of(name), name
+        )  # renamed by the history
         owner = self.catalog.table_of_index(name.schema, name.name)
         return None if owner is None else QualifiedName(owner[0], owner[1])
 

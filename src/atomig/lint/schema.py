@@ -538,7 +538,11 @@ def _rename(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
     new = body.get("newname", "")
     if relation is None:
         return
-    if kind in _ALTERED_TABLES:
+    if kind == "OBJECT_INDEX" or (
+        kind == "OBJECT_TABLE" and key_of(relation) in state.index_owner
+    ):  # (ALTER TABLE … RENAME TO renames an index too)
+        _rename_index(state, relation, new)
+    elif kind in _ALTERED_TABLES:
         _move(state, relation, QualifiedName(relation.schema, new))
     elif kind == "OBJECT_COLUMN":
         table = state._mutable(key_of(relation))
@@ -550,7 +554,53 @@ def _rename(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
         table = state._mutable(key_of(relation))
         old = body.get("subname", "")
         if table is not None and old in table.constraints:
-            table.constraints[new] = replace(table.constraints.pop(old), name=new)
+            _rename_constraint_index(state, table, old, new)
+
+
+_INDEXED = ("primary", "unique", "exclusion")
+
+
+def _rename_index(state: SchemaState, index: QualifiedName, new: str) -> None:
+    """``ALTER INDEX index RENAME TO new``: the same index (and creator) under its new
+    name; the constraint it backs is renamed with it (PG 15 and 18)."""
+    owner = state.index_owner.get(key_of(index))
+    table = None if owner is None else state._mutable(owner)
+    if table is None or index.name not in table.indexes:
+        # Older than the history: the live catalog knows it by its first name.
+        renamed = QualifiedName(index.schema, new)
+        state.renamed_from[key_of(renamed)] = state.renamed_from.pop(
+            key_of(index), index
+        )
+        return
+    con = table.constraints.get(index.name)
+    if con is not None and con.kind in _INDEXED:
+        _rename_constraint_index(state, table, index.name, new)
+    else:
+        _rename_index_of(state, table, index.name, new)
+
+
+def _rename_constraint_index(
+    state: SchemaState, table: Table, old: str, new: str
+) -> None:
+    """A constraint renamed (``RENAME CONSTRAINT``, or its index renamed): the index of a
+    PRIMARY KEY, UNIQUE or EXCLUDE constraint bears its name and is renamed with it."""
+    con = table.constraints.pop(old)
+    table.constraints[new] = replace(con, name=new)
+    creator = state.creator("constraint", table.name, old)
+    if creator is not None:
+        state._log("constraint", table.name, creator, new)
+    if con.kind in _INDEXED and old in table.indexes:
+        _rename_index_of(state, table, old, new)
+
+
+def _rename_index_of(state: SchemaState, table: Table, old: str, new: str) -> None:
+    table.indexes[new] = replace(table.indexes.pop(old), name=new)
+    schema = table.name.schema or "public"
+    owner = state.index_owner.pop((schema, old), key_of(table.name))
+    state.index_owner[(schema, new)] = owner
+    creator = state.creator("index", QualifiedName(table.name.schema, old))
+    if creator is not None:
+        state._log("index", QualifiedName(table.name.schema, new), creator)
 
 
 def _rename_column_uses(table: Table, old: str, new: str) -> None:
