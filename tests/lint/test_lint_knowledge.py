@@ -1253,3 +1253,34 @@ def test_an_index_backed_constraint_and_its_index_are_renamed_together(rename):
     [rejected] = _findings_of(tables, renamed, later, path="20240103_0000_c.up.sql")
     assert rejected.message.startswith("PostgreSQL rejects DROP INDEX orders_code_uniq")
     assert "ALTER TABLE orders DROP CONSTRAINT orders_code_uniq" in rejected.fix
+
+
+@pytest.mark.parametrize(
+    ("move", "drop"),
+    [
+        ("ALTER TABLE events RENAME TO event_log;", "events_kind_idx"),
+        (
+            "CREATE SCHEMA audit;\nALTER TABLE events SET SCHEMA audit;",
+            "audit.events_kind_idx",
+        ),
+        (
+            "CREATE SCHEMA audit;\nALTER TABLE events RENAME TO event_log;\n"
+            "ALTER TABLE event_log SET SCHEMA audit;",
+            "audit.events_kind_idx",
+        ),
+    ],
+)
+def test_indexes_follow_their_table_when_it_is_renamed_or_moved(move, drop):
+    # PG 15 and 18: the index keeps its name and moves to the table's new schema; it is
+    # still a partitioned index, which PostgreSQL refuses to drop CONCURRENTLY.
+    tables = migration(
+        "20240101_0000_a",
+        "CREATE TABLE events (at date NOT NULL, kind text) PARTITION BY RANGE (at);\n"
+        "CREATE INDEX events_kind_idx ON events (kind);",
+    )
+    moved = migration("20240102_0000_b", move)
+    later = migration(
+        "20240103_0000_c", f"DROP INDEX CONCURRENTLY {drop};", report=("up",)
+    )
+    [rejected] = _findings_of(tables, moved, later, path="20240103_0000_c.up.sql")
+    assert "PostgreSQL rejects dropping it CONCURRENTLY" in rejected.message

@@ -634,6 +634,14 @@ def _move(state: SchemaState, old: QualifiedName, new: QualifiedName) -> None:
         del state.tables[key_of(old)]
         table.name = new
         state._add_table(table)
+        # Its indexes stay its own, in its (new) schema (PG 15 and 18).
+        old_schema, new_schema = key_of(old)[0], key_of(new)[0]
+        for index in table.indexes:
+            state.index_owner.pop((old_schema, index), None)
+            state.index_owner[(new_schema, index)] = key_of(new)
+            creator = state.creator("index", QualifiedName(old.schema, index))
+            if creator is not None and old_schema != new_schema:
+                state._log("index", QualifiedName(new.schema, index), creator)
 
 
 def _set_schema(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
