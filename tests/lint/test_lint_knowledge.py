@@ -1284,3 +1284,34 @@ def test_indexes_follow_their_table_when_it_is_renamed_or_moved(move, drop):
     )
     [rejected] = _findings_of(tables, moved, later, path="20240103_0000_c.up.sql")
     assert "PostgreSQL rejects dropping it CONCURRENTLY" in rejected.message
+
+
+@pytest.mark.parametrize(
+    ("add", "index"),
+    [
+        (
+            "ADD CONSTRAINT orders_pkey PRIMARY KEY USING INDEX orders_id_idx",
+            "orders_pkey",
+        ),
+        (
+            "ADD CONSTRAINT orders_id_key UNIQUE USING INDEX orders_id_idx",
+            "orders_id_key",
+        ),
+        # unnamed: the constraint takes the index's name
+        ("ADD PRIMARY KEY USING INDEX orders_id_idx", "orders_id_idx"),
+    ],
+)
+def test_a_constraint_added_using_an_index_renames_the_index(add, index):
+    # PG 15 and 18: ADD CONSTRAINT c … USING INDEX i renames i to c (without a name, c
+    # is i): DROP INDEX of that name is then rejected, the constraint requires it.
+    tables = migration(
+        "20240101_0000_a",
+        "CREATE TABLE orders (id bigint NOT NULL, n int);\n"
+        "CREATE UNIQUE INDEX CONCURRENTLY orders_id_idx ON orders (id);",
+    )
+    constrained = migration("20240102_0000_b", f"ALTER TABLE orders {add};")
+    later = migration(
+        "20240103_0000_c", f"DROP INDEX CONCURRENTLY {index};", report=("up",)
+    )
+    [rejected] = _findings_of(tables, constrained, later, path="20240103_0000_c.up.sql")
+    assert rejected.message.startswith(f"PostgreSQL rejects DROP INDEX {index}:")

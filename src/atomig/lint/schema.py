@@ -265,11 +265,16 @@ class SchemaState:
                 column = table.columns.get(col)
                 if column is not None:
                     table.columns[col] = _not_null(column, True)
-        name = con.get("conname") or default_constraint_name(
-            table.name.name,
-            kind,
-            default_name_columns(kind, con, keys),
-            taken=table.constraints.keys() | table.indexes.keys(),
+        # (… USING INDEX without a name: the constraint takes the index's, PG 15 and 18)
+        name = (
+            con.get("conname")
+            or con.get("indexname")
+            or default_constraint_name(
+                table.name.name,
+                kind,
+                default_name_columns(kind, con, keys),
+                taken=table.constraints.keys() | table.indexes.keys(),
+            )
         )
         references = foreign_key_targets(con)
         table.constraints[name] = Constraint(
@@ -289,14 +294,13 @@ class SchemaState:
             }
         self._log("constraint", table.name, origin, name)
         if kind in ("primary", "unique", "exclusion"):
-            index_name = con.get("indexname") or name
-            old = table.indexes.pop(index_name, None)
-            table.indexes[index_name] = Index(
-                index_name, old.columns if old else keys, unique=True
-            )
-            self.index_owner[(table.name.schema or "public", index_name)] = key_of(
-                table.name
-            )
+            # … USING INDEX renames that index to the constraint's name (PG 15 and 18).
+            schema = table.name.schema or "public"
+            old = table.indexes.pop(con.get("indexname") or name, None)
+            if con.get("indexname"):
+                self.index_owner.pop((schema, con["indexname"]), None)
+            table.indexes[name] = Index(name, old.columns if old else keys, unique=True)
+            self.index_owner[(schema, name)] = key_of(table.name)
 
     def _column(self, table: Table, coldef: Mapping[str, Any], origin: str) -> None:
         name = coldef.get("colname", "")
