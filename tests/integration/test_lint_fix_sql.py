@@ -339,3 +339,46 @@ def test_key_constraint_fix_on_partitioned_table(database, kind, rule):
             "  WHERE inhrelid = '\"Events_2024_key\"'::regclass)"
         ).fetchone()
     assert after == (before[0], 1)
+
+
+@pytest.mark.parametrize("required", ["NOT NULL", "PRIMARY KEY"])
+def test_volatile_default_fix_for_a_required_column(database, required):
+    # Adding a NOT NULL (or PRIMARY KEY) column without its default fails on a table with
+    # rows (column contains null values): the advice adds it nullable and constrains it
+    # after the backfill.
+    statement = (
+        f'ALTER TABLE "Track" ADD COLUMN "Uid" uuid {required} '
+        "DEFAULT gen_random_uuid();"
+    )
+    fix = fix_of(statement, "volatile-default", database.major)
+    assert f"without the default and without {required}," in fix
+    add = 'ALTER TABLE "Track" ADD COLUMN "Uid" uuid'
+    with database.connect() as conn:
+        conn.execute(SCHEMA)
+        conn.execute('INSERT INTO "Track" ("TrackId") VALUES (1), (2)')
+        with pytest.raises(psycopg.errors.NotNullViolation):
+            conn.execute(f"{add} {required}")  # the old advice, taken literally
+    steps = [
+        add,
+        'ALTER TABLE "Track" ALTER COLUMN "Uid" SET DEFAULT gen_random_uuid()',
+        'UPDATE "Track" SET "Uid" = DEFAULT WHERE "Uid" IS NULL',
+    ]
+    if required == "NOT NULL":
+        check = fix.split("then ADD CONSTRAINT ")[1].split(";")[0]
+        name = check.split()[0]
+        steps += [
+            f'ALTER TABLE "Track" ADD CONSTRAINT {check}',
+            f'ALTER TABLE "Track" VALIDATE CONSTRAINT {name}',
+            'ALTER TABLE "Track" ALTER COLUMN "Uid" SET NOT NULL',
+            f'ALTER TABLE "Track" DROP CONSTRAINT {name}',
+        ]
+    else:
+        assert 'CREATE UNIQUE INDEX CONCURRENTLY on "Uid" and ADD PRIMARY KEY' in fix
+        steps += [
+            'CREATE UNIQUE INDEX CONCURRENTLY "Track_pkey" ON "Track" ("Uid")',
+            'ALTER TABLE "Track" ADD CONSTRAINT "Track_pkey" PRIMARY KEY USING INDEX '
+            '"Track_pkey"',
+        ]
+    with database.connect() as conn:
+        conn.execute('DROP TABLE "Track", "Album"')
+    run(database, 'INSERT INTO "Track" ("TrackId") VALUES (1), (2)', *steps)

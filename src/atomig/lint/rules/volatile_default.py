@@ -10,7 +10,8 @@ PostgreSQL 11 every non-NULL default rewrites.
 ## Instead
 Add the column without a default (or with a constant one), set the default for new rows
 with `ALTER TABLE … ALTER COLUMN … SET DEFAULT …`, then fill existing rows with a batched
-backfill (`-- atomig: backfill` before the UPDATE).
+backfill (`-- atomig: backfill` before the UPDATE). A NOT NULL or PRIMARY KEY column is
+added nullable (its existing rows are NULL: PostgreSQL would reject it) and made so after.
 
 ## Notes
 Volatility comes from the live catalog when connected (`pg_proc.provolatile`), else from
@@ -26,6 +27,7 @@ from collections.abc import Iterator
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
 from atomig.lint.helpers import (
+    Body,
     added_columns,
     alter_relation,
     domain_base,
@@ -33,6 +35,7 @@ from atomig.lint.helpers import (
     q,
 )
 from atomig.lint.rule import Example
+from atomig.sql.facts import QualifiedName
 from atomig.sql.parse import Statement
 from atomig.sql.types import TypeRef
 from atomig.sql.volatility import Volatility, expression_volatility
@@ -97,7 +100,7 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         if default is None:
             continue
         expr = default.get("raw_expr") or {}
-        if "A_Const" in expr and expr["A_Const"].get("isnull"):
+        if expr.get("A_Const", {}).get("isnull"):
             continue
         level, culprit = expression_volatility(expr, ctx.functions())
         if not ctx.version.fast_column_default:
@@ -111,12 +114,33 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             )
         else:
             continue
+        without, after = _required(coldef, table, ctx)
         yield Hit(
             f"ADD COLUMN {column} with this DEFAULT rewrites {table} under an ACCESS "
             f"EXCLUSIVE lock (reads and writes wait): {why}",
-            f"add {q(column)} without the default, then ALTER COLUMN {q(column)} SET "
-            "DEFAULT …, "
-            "then backfill existing rows in batches (-- atomig: backfill)",
+            f"add {q(column)} without the default{without}, then ALTER COLUMN "
+            f"{q(column)} SET DEFAULT …, then backfill existing rows in batches "
+            f"(-- atomig: backfill){after}",
             relation=table,
             location=coldef.get("location"),
         )
+
+
+def _required(coldef: Body, table: QualifiedName, ctx: LintContext) -> tuple[str, str]:
+    """What a NOT NULL or PRIMARY KEY column is added without (its existing rows are NULL:
+    PostgreSQL rejects it, PG 15 and 18), and how it is constrained after the backfill."""
+    column = q(str(coldef.get("colname")))
+    if has_constraint(coldef, "CONSTR_PRIMARY") is not None:
+        after = (
+            f"CREATE UNIQUE INDEX CONCURRENTLY on {column} and ADD PRIMARY KEY USING"
+        )
+        return " and without PRIMARY KEY", f", then {after} INDEX"
+    if has_constraint(coldef, "CONSTR_NOTNULL") is None:
+        return "", ""
+    if not ctx.version.set_not_null_uses_check:
+        return " and without NOT NULL", ", then SET NOT NULL"
+    name = q(f"{table.name}_{coldef.get('colname')}_not_null")
+    return " and without NOT NULL", (
+        f", then ADD CONSTRAINT {name} CHECK ({column} IS NOT NULL) NOT VALID; VALIDATE "
+        "it in a later step; then SET NOT NULL (no scan) and drop the check"
+    )
