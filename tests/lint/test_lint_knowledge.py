@@ -1315,3 +1315,34 @@ def test_a_constraint_added_using_an_index_renames_the_index(add, index):
     )
     [rejected] = _findings_of(tables, constrained, later, path="20240103_0000_c.up.sql")
     assert rejected.message.startswith(f"PostgreSQL rejects DROP INDEX {index}:")
+
+
+def test_unbatched_dml_in_a_block_is_told_to_leave_it():
+    # atomig refuses a backfill inside BEGIN … COMMIT (plan-rejected): the advice moves
+    # the statement out of the block, and taking it leaves neither finding.
+    table = migration(
+        "20240101_0000_a", "CREATE TABLE orders (id bigint PRIMARY KEY, status text);"
+    )
+    update = "UPDATE orders SET status = 'new' WHERE status IS NULL;"
+    inside = f"BEGIN;\nALTER TABLE orders ADD COLUMN note text;\n{update}\nCOMMIT;"
+    later = migration("20240102_0000_b", inside, report=("up",))
+    path = "20240102_0000_b.up.sql"
+    [hit] = [
+        f for f in _findings_of(table, later, path=path) if f.rule == "unbatched-dml"
+    ]
+    assert hit.fix.startswith("move it after COMMIT and put -- atomig: backfill")
+    literal = inside.replace(update, "-- atomig: backfill\n" + update)
+    fired = rules_fired(table, migration("20240102_0000_b", literal), path=path)
+    assert "plan-rejected" in fired  # the directive alone, inside the block
+    moved = (
+        "BEGIN;\nALTER TABLE orders ADD COLUMN note text;\nCOMMIT;\n"
+        f"-- atomig: backfill\n{update}"
+    )
+    fired = rules_fired(table, migration("20240102_0000_b", moved), path=path)
+    assert not {"plan-rejected", "unbatched-dml"} & set(fired)
+    # outside a block, the advice is the directive alone
+    plain = migration("20240102_0000_b", update, report=("up",))
+    [hit] = [
+        f for f in _findings_of(table, plain, path=path) if f.rule == "unbatched-dml"
+    ]
+    assert hit.fix.startswith("put -- atomig: backfill")

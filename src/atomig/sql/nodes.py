@@ -93,3 +93,30 @@ def locks_of(*pairs: tuple[QualifiedName | None, LockMode]) -> tuple[RelationLoc
 def no_transaction(reason: str, **kwargs: Any) -> StatementFacts:
     """Facts of a statement that cannot run inside a transaction block, and why."""
     return StatementFacts(transactional=False, no_transaction_reason=reason, **kwargs)
+
+
+def pinned_columns(clause: Body) -> set[str]:
+    """Columns a WHERE clause sets equal to constants (through ANDs): ``id = 42``,
+    ``code IN ('a', 'b')``, ``id = $1``."""
+    if "BoolExpr" in clause:
+        expr = clause["BoolExpr"]
+        if expr.get("boolop") != "AND_EXPR":
+            return set()
+        return {c for arg in expr.get("args", ()) for c in pinned_columns(arg)}
+    expr = clause.get("A_Expr") or {}
+    names = [n.get("String", {}).get("sval") for n in expr.get("name", ())]
+    if expr.get("kind") not in ("AEXPR_OP", "AEXPR_IN") or names != ["="]:
+        return set()
+    column = (expr.get("lexpr") or {}).get("ColumnRef", {}).get("fields", ())
+    right = expr.get("rexpr") or {}
+    values = right["List"].get("items", ()) if "List" in right else (right,)
+    if not column or "String" not in column[-1]:
+        return set()
+    return {column[-1]["String"]["sval"]} if all(map(_constant, values)) else set()
+
+
+def _constant(node: Body) -> bool:
+    kind = next(iter(node), None)
+    if kind == "TypeCast":
+        return _constant(node["TypeCast"].get("arg") or {})
+    return kind in ("A_Const", "ParamRef")

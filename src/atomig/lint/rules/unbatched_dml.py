@@ -9,7 +9,8 @@ row of the table.
 ## Instead
 Run it as a batched backfill: put `-- atomig: backfill` on the line before the UPDATE/DELETE
 and atomig runs it in primary-key windows, one short transaction each, with checkpoints and
-throttling. With another runner, batch it yourself by key ranges outside the schema change.
+throttling; out of any `BEGIN … COMMIT` (atomig refuses a backfill inside one). With
+another runner, batch it yourself by key ranges outside the schema change.
 
 ## Notes
 Not reported for a table created earlier in the same migration, nor for a point change: a
@@ -29,6 +30,7 @@ from atomig.lint.finding import Hit, Severity
 from atomig.lint.helpers import small_table_note
 from atomig.lint.rule import Example
 from atomig.sql.classify import range_var
+from atomig.sql.nodes import pinned_columns
 from atomig.sql.parse import Statement
 
 ID = "unbatched-dml"
@@ -58,7 +60,8 @@ GOOD = (
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     if stmt.kind in _VERBS and stmt.directive("backfill") is None:
-        yield from _unbatched(stmt.kind, stmt.body, ctx, None)
+        block = ctx.steps[stmt.index].in_block
+        yield from _unbatched(stmt.kind, stmt.body, ctx, None, block)
     elif stmt.kind == "MergeStmt":
         yield from _merge(stmt.body, ctx)
     # A data-modifying WITH (… DELETE … RETURNING) runs as one statement too.
@@ -74,22 +77,27 @@ _VERBS = {"UpdateStmt": "UPDATE", "DeleteStmt": "DELETE"}
 
 
 def _unbatched(
-    kind: str, body: Mapping[str, Any], ctx: LintContext, cte: int | None
+    kind: str,
+    body: Mapping[str, Any],
+    ctx: LintContext,
+    cte: int | None,
+    block: bool = False,
 ) -> Iterator[Hit]:
     table = range_var(body.get("relation"))
     if ctx.is_new(table):
         return
     verb, clause = _VERBS[kind], body.get("whereClause")
-    if clause is not None and _pinned(clause) & ctx.unique_columns(table):
+    if clause is not None and pinned_columns(clause) & ctx.unique_columns(table):
         return  # a point change: a handful of rows by key
     scope = "EVERY row" if clause is None else "the matching rows"
     fix = f"batch the {verb} {_BATCH}"
     if cte is not None:
         fix += f" (-- atomig: backfill takes a plain {verb}, not one inside WITH)"
     elif not ctx.other_runner:
+        move = "move it after COMMIT and " if block else ""  # (BEGIN: plan-rejected)
         fix = (
-            f"put -- atomig: backfill on the line before the {verb}: atomig runs it in "
-            "primary-key batches, one short transaction each"
+            f"{move}put -- atomig: backfill on the line before the {verb}: atomig runs "
+            "it in primary-key batches, one short transaction each"
         )
     small, level = small_table_note(table, ctx), Severity.WARNING if clause else None
     yield Hit(
@@ -122,29 +130,3 @@ _COST = (
     " in one transaction: row locks held to the end, a burst of WAL and bloat, an hour "
     "of rollback if it fails"
 )
-
-
-def _pinned(clause: dict[str, Any]) -> set[str]:
-    """Columns the WHERE clause sets equal to constants (through ANDs)."""
-    if "BoolExpr" in clause:
-        expr = clause["BoolExpr"]
-        if expr.get("boolop") != "AND_EXPR":
-            return set()
-        return {c for arg in expr.get("args", ()) for c in _pinned(arg)}
-    expr = clause.get("A_Expr") or {}
-    names = [n.get("String", {}).get("sval") for n in expr.get("name", ())]
-    if expr.get("kind") not in ("AEXPR_OP", "AEXPR_IN") or names != ["="]:
-        return set()
-    column = (expr.get("lexpr") or {}).get("ColumnRef", {}).get("fields", ())
-    right = expr.get("rexpr") or {}
-    values = right["List"].get("items", ()) if "List" in right else (right,)
-    if not column or "String" not in column[-1]:
-        return set()
-    return {column[-1]["String"]["sval"]} if all(map(_constant, values)) else set()
-
-
-def _constant(node: dict[str, Any]) -> bool:
-    kind = next(iter(node), None)
-    if kind == "TypeCast":
-        return _constant(node["TypeCast"].get("arg") or {})
-    return kind in ("A_Const", "ParamRef")
