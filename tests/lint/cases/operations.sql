@@ -74,6 +74,34 @@ END $f$;
 -- expect-not: dynamic-sql-concat
 CREATE FUNCTION add(a int, b int) RETURNS int LANGUAGE sql AS 'SELECT a + b';
 
+-- expect: dynamic-sql-concat
+CREATE FUNCTION purge(t text) RETURNS void LANGUAGE plpgsql AS $f$
+DECLARE q text;
+BEGIN
+  q := 'DELETE FROM ' || t;
+  EXECUTE q;
+END $f$;
+
+-- expect: dynamic-sql-concat
+DO $$ BEGIN
+  EXECUTE concat('ANALYZE ', current_setting('app.table'));
+END $$;
+
+-- expect: dynamic-sql-concat
+CREATE FUNCTION rows_of(t text) RETURNS SETOF record LANGUAGE plpgsql AS $f$
+BEGIN
+  RETURN QUERY EXECUTE format('SELECT * FROM %1$s', t);
+END $f$;
+
+-- expect-not: dynamic-sql-concat
+CREATE FUNCTION safe_concat(t text, v text) RETURNS void LANGUAGE plpgsql AS $f$
+DECLARE q text := 'UPDATE ' || quote_ident(t) || ' SET note = ';
+BEGIN
+  q := q || quote_literal(v) || ' WHERE note IS NULL';
+  EXECUTE q;
+  EXECUTE 'ANALYZE ' || 'orders';
+END $f$;
+
 -- expect: non-idempotent
 -- runner: other
 CREATE TABLE a (id int);

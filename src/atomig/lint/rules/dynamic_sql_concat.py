@@ -1,14 +1,19 @@
 """EXECUTE of SQL built by string concatenation in a DO block or function.
 
 ## Why
-`EXECUTE 'ALTER TABLE ' || name || …` and `EXECUTE format('… %s …', name)` splice values
-into SQL text unquoted: a name with a capital letter, a space or a quote breaks the
-statement, and a value read from a table becomes SQL injection that runs with the
-migration's (usually superuser) privileges.
+`EXECUTE 'ALTER TABLE ' || name || …`, `EXECUTE concat(…, name)` and `EXECUTE format('… %s …',
+name)` splice values into SQL text unquoted: a name with a capital letter, a space or a quote
+breaks the statement, and a value read from a table becomes SQL injection that runs with the
+migration's (usually superuser) privileges. The same holds when the text is built in a
+variable first (`q := 'ANALYZE ' || r.tablename; EXECUTE q;`): atomig follows the variable to
+the assignments above the EXECUTE (all of them in a loop), and reads `FOR … IN EXECUTE`,
+`OPEN … FOR EXECUTE` and `RETURN QUERY EXECUTE` too.
 
 ## Instead
 `EXECUTE format('ALTER TABLE %I ADD COLUMN %I int', table_name, column_name)` — `%I` quotes
 identifiers, `%L` quotes literals — and pass values as parameters with `EXECUTE … USING`.
+Text joined from constants and from `quote_ident()`, `quote_literal()` or `quote_nullable()`
+is quoted, and is not reported.
 """
 
 from __future__ import annotations
@@ -39,11 +44,21 @@ BAD = (
     "DO $$ DECLARE t text := 'orders'; BEGIN\n  EXECUTE 'ANALYZE ' || t;\nEND $$;",
     "DO $$ DECLARE t text := 'orders'; BEGIN\n"
     "  EXECUTE format('ANALYZE %s', t);\nEND $$;",
+    "DO $$ DECLARE r record; q text; BEGIN\n"
+    "  FOR r IN SELECT tablename FROM pg_tables WHERE schemaname = 'public' LOOP\n"
+    "    q := concat('ANALYZE ', r.tablename);\n"
+    "    EXECUTE q;\n"
+    "  END LOOP;\nEND $$;",
 )
 GOOD = (
     "CREATE TABLE orders (id bigint PRIMARY KEY);\n"
     "DO $$ DECLARE t text := 'orders'; BEGIN\n"
     "  EXECUTE format('ANALYZE %I', t);\nEND $$;",
+    "CREATE TABLE orders (id bigint PRIMARY KEY);\n"
+    "DO $$ DECLARE r record; BEGIN\n"
+    "  FOR r IN SELECT tablename FROM pg_tables WHERE tablename = 'orders' LOOP\n"
+    "    EXECUTE 'ANALYZE ' || quote_ident(r.tablename);\n"
+    "  END LOOP;\nEND $$;",
 )
 
 
@@ -61,10 +76,16 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     ):
         return
     base = stmt.text.find(body)
-    for hazard in dynamic_sql_hazards(body):
+    # PL/pgSQL numbers lines from the one its body opens on.
+    first_line = stmt.span.line + stmt.text.count("\n", 0, max(base, 0))
+    for hazard in dynamic_sql_hazards(stmt.text, body):
+        what = f"builds SQL with {hazard.how}"
+        if hazard.variable is not None and hazard.line is not None:
+            line = first_line + hazard.line - 1
+            what = f"runs {hazard.variable}, which line {line} builds with {hazard.how}"
         yield Hit(
-            f"EXECUTE builds SQL with {hazard.how}: values are spliced in unquoted (broken "
-            "names, SQL injection)",
+            f"EXECUTE {what}: values are spliced in unquoted (broken names, SQL "
+            "injection)",
             "use format() with %I for identifiers and %L for literals, or EXECUTE … USING",
             offset=stmt.start + base + hazard.offset if base >= 0 else None,
         )
