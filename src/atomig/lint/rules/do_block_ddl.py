@@ -33,10 +33,10 @@ from atomig.lint.finding import Hit, Severity
 from atomig.lint.helpers import proven_not_null
 from atomig.lint.rule import Example
 from atomig.sql.classify import def_names, range_var, statement_facts
-from atomig.sql.dynamic import embedded_sql
 from atomig.sql.facts import QualifiedName
 from atomig.sql.locks import LockMode
 from atomig.sql.parse import Statement, parse_script
+from atomig.sql.plpgsql import embedded_sql
 
 ID = "do-block-ddl"
 SEVERITY = Severity.ERROR
