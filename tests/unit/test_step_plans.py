@@ -137,3 +137,35 @@ def test_rollback_safety_is_required_only_when_a_partial_state_is_possible():
     with pytest.raises(SourceError, match="not safe there") as info:
         require_safe_rollback(multi, unsafe, V15)
     assert str(info.value.location) == "m.down.sql:1:1"
+
+
+def test_a_lock_timeout_of_zero_never_lengthens_short_attempts():
+    # SET lock_timeout = 0 (a pg_dump header) turns the envelope's timeout off: a step that
+    # can stall other sessions still tries at 50 ms every time (the runner's AttemptTimeout
+    # keeps the first attempt's timeout as the ceiling), and the plan says so.
+    from atomig.cli.render import _step_lines
+    from atomig.run.retry import AttemptTimeout
+
+    plan = make_plan(
+        "SET lock_timeout = 0;\nALTER TABLE t ADD COLUMN a int;\n"
+        "CREATE INDEX CONCURRENTLY i ON t (a);"
+    )
+    tx, build = plan.steps
+    assert (tx.first_attempt_lock_timeout_ms, tx.last_attempt_lock_timeout_ms) == (
+        50,
+        50,
+    )
+    attempts = AttemptTimeout(
+        tx.first_attempt_lock_timeout_ms, tx.last_attempt_lock_timeout_ms
+    )
+    assert [attempts.current_ms, attempts.escalate(), attempts.escalate()] == [
+        50,
+        50,
+        50,
+    ]
+    assert "lock_timeout 50ms at every attempt" in _step_lines(tx)[0]
+    # A CONCURRENTLY build waits as the envelope says (none): its lock queues no traffic.
+    assert build.last_attempt_lock_timeout_ms == 0
+    assert "lock_timeout none" in _step_lines(build)[0]
+    two_seconds = make_plan("ALTER TABLE t ADD COLUMN a int;").steps[0]
+    assert "lock_timeout 50ms first, doubling to 2s" in _step_lines(two_seconds)[0]

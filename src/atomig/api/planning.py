@@ -96,7 +96,8 @@ def _step_dict(step: Any) -> dict[str, Any]:
             "max_attempts": retry.max_attempts,
             "budget_ms": retry.budget_ms,
             "first_attempt_lock_timeout_ms": step.first_attempt_lock_timeout_ms,
-            "lock_timeout_ceiling_ms": step.envelope.lock_timeout_ms,
+            # What attempts really reach (the envelope's 0 does not lengthen them).
+            "lock_timeout_ceiling_ms": step.last_attempt_lock_timeout_ms,
             "attempt_lock_timeout_ms": retry.attempt_lock_timeout_ms,
             "initial_delay_ms": retry.initial_delay_ms,
             "max_delay_ms": retry.max_delay_ms,

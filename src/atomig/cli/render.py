@@ -271,11 +271,11 @@ def _ms(ms: int) -> str:
 def _step_lines(step: Any) -> list[str]:
     env = step.envelope
     kind = step.kind.value + (" (CONCURRENTLY)" if step.concurrent else "")
-    if step.short_attempts:
-        lock = (
-            f"lock_timeout {_ms(step.first_attempt_lock_timeout_ms)} first, doubling "
-            f"to {_ms(env.lock_timeout_ms)}"
-        )
+    first, last = step.first_attempt_lock_timeout_ms, step.last_attempt_lock_timeout_ms
+    if step.short_attempts and first != last:
+        lock = f"lock_timeout {_ms(first)} first, doubling to {_ms(last)}"
+    elif step.short_attempts:
+        lock = f"lock_timeout {_ms(first)} at every attempt"
     else:
         lock = f"lock_timeout {_ms(env.lock_timeout_ms)}"
     lines = [f"{kind}  {lock}, statement_timeout {_ms(env.statement_timeout_ms)}"]

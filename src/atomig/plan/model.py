@@ -74,6 +74,16 @@ class Step:
         return min(start, ceiling) if ceiling > 0 else start
 
     @property
+    def last_attempt_lock_timeout_ms(self) -> int:
+        """The longest ``lock_timeout`` an attempt gets: the envelope's (0: none), except
+        that short attempts never go beyond the first one when the envelope sets none, so
+        a step that can stall other sessions never waits for a lock without limit."""
+        ceiling = self.envelope.lock_timeout_ms
+        if not self.short_attempts or ceiling > 0:
+            return ceiling
+        return self.first_attempt_lock_timeout_ms
+
+    @property
     def statement_hash(self) -> str:
         """SHA-256 of the step's statements (journaled, to match a journal row to a step)."""
         digest = hashlib.sha256()

@@ -263,7 +263,7 @@ def _record_failed_attempt(
 def _with_retries(ctx: RunContext, job: StepJob, attempt: Attempt) -> StepResult:
     step, policy = job.step, job.step.retry
     timeout = AttemptTimeout(
-        step.first_attempt_lock_timeout_ms, step.envelope.lock_timeout_ms
+        step.first_attempt_lock_timeout_ms, step.last_attempt_lock_timeout_ms
     )
     started = time.monotonic()
     deadline = started + policy.budget_ms / 1000
