@@ -15,11 +15,13 @@ from atomig.sql.facts import QualifiedName
 from atomig.sql.objects import object_name
 from atomig.sql.parse import Statement, walk
 from atomig.sql.quote import quote_ident
+from atomig.sql.sequences import quick_setval
+from atomig.sql.settings import setting_change
 from atomig.sql.tokens import name_offsets
 from atomig.sql.types import SERIAL_TYPES, TypeRef
 
 if TYPE_CHECKING:
-    pass
+    from atomig.lint.context import LintContext
 
 
 Body = Mapping[str, Any]
@@ -369,3 +371,12 @@ def _renamed(
     named = range_var(body.get("relation")) or object_name(body.get("object"))
     new = body.get("newname", "")
     return named, None if named is None else (named.schema or "public", new)
+
+
+def quick_select(stmt: Statement, ctx: LintContext) -> bool:
+    """A SELECT that only sets a setting (``set_config``) or a sequence (a ``setval`` to a
+    constant or to the ``max()`` of an indexed column): it reads no table at length."""
+    return stmt.kind == "SelectStmt" and (
+        setting_change(stmt) is not None
+        or quick_setval(stmt.body, ctx.covered_by_index)
+    )

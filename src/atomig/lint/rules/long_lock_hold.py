@@ -36,13 +36,13 @@ from atomig.lint.helpers import (
     commands,
     dropped_tables,
     known_locks,
+    quick_select,
     relation_location,
 )
 from atomig.lint.rule import Example
 from atomig.lint.schema import key_of
 from atomig.sql.locks import LockMode
 from atomig.sql.parse import Statement
-from atomig.sql.sequences import quick_setval
 
 ID = "long-lock-hold"
 SEVERITY = Severity.WARNING
@@ -130,9 +130,7 @@ def _slow(
 ) -> bool:
     """``mate`` extends the hold: it reads or writes rows, or may wait for a lock that the
     statement holding ``relation`` (which locked ``locked``) does not already have."""
-    if mate.kind in QUICK_KINDS or (
-        mate.kind == "SelectStmt" and quick_setval(mate.body, ctx.covered_by_index)
-    ):
+    if mate.kind in QUICK_KINDS or (quick_select(mate, ctx)):
         return False
     facts = ctx.facts(mate)
     locks = known_locks(mate, ctx)
