@@ -232,3 +232,55 @@ COMMENT ON TABLE orders IS 'orders';
 ALTER TABLE orders VALIDATE CONSTRAINT orders_total_positive;
 ALTER TABLE customers ADD COLUMN note text;
 COMMIT;
+
+-- expect: lock-timeout-override
+ALTER TABLE audit ADD COLUMN a int;
+RESET ALL;
+ALTER TABLE orders ADD COLUMN b int;
+
+-- expect-not: lock-timeout-override
+-- RESET ALL ends with its step: the CONCURRENTLY build opens a new one, with the envelope.
+ALTER TABLE audit ADD COLUMN a int;
+RESET ALL;
+CREATE INDEX CONCURRENTLY orders_a_idx ON orders (a);
+ALTER TABLE orders ADD COLUMN b int;
+
+-- expect-not: lock-timeout-override
+-- A table this migration creates queues nobody.
+SET lock_timeout = '1min';
+CREATE TABLE fresh (id bigint PRIMARY KEY);
+ALTER TABLE fresh ADD COLUMN note text;
+
+-- expect-not: lock-timeout-override
+-- SET LOCAL of 1s then back to a short value: nothing waits long.
+SELECT 1;
+SET LOCAL lock_timeout = '1s';
+ALTER TABLE orders ADD COLUMN note text;
+
+-- expect-not: lock-timeout-override
+-- The next SET is judged on its own (and is short).
+SELECT 1;
+SET lock_timeout = 0;
+SET lock_timeout = '2s';
+ALTER TABLE orders ADD COLUMN note text;
+
+-- expect: lock-timeout-override
+SELECT 1;
+SET lock_timeout TO DEFAULT;
+CREATE INDEX orders_status_idx ON orders (status);
+
+-- expect-not: lock-timeout-override
+-- runner: other
+-- Off is missing-lock-timeout's finding for another runner.
+SET lock_timeout = 0;
+ALTER TABLE orders ADD COLUMN note text;
+
+-- expect: missing-lock-timeout
+-- runner: other
+SET lock_timeout = 0;
+ALTER TABLE orders ADD COLUMN note text;
+
+-- expect-not: long-lock-hold
+-- set_config is as quick as SET.
+ALTER TABLE orders ADD COLUMN note text;
+SELECT set_config('app.migrated', 'yes', true);

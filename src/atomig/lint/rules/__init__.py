@@ -28,6 +28,7 @@ from atomig.lint.rules import (
     index_not_concurrent,
     index_unnamed,
     invalid_ignore,
+    lock_timeout_override,
     long_lock_hold,
     missing_down,
     missing_lock_timeout,
@@ -96,6 +97,7 @@ MODULES = (
     trigger_change,
     domain_check_constraint,
     do_block_ddl,
+    lock_timeout_override,
     # operations
     missing_lock_timeout,
     missing_statement_timeout,
