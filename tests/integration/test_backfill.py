@@ -388,6 +388,22 @@ def test_a_changed_statement_under_the_same_name_is_refused_until_restart(projec
     assert counters(project.database) == [(2, 1000)]
 
 
+def test_a_completed_backfill_refuses_another_statement_under_its_name(project):
+    # "already completed: nothing to do" would report a change that never ran as done.
+    setup(project.database, KEY_TYPES["integer"])
+    api.backfill(project.settings(), "UPDATE t SET n = 1", name="y", options=FIXED)
+    result = project.cli("backfill", "--sql", "UPDATE t SET n = 2", "--name", "y")
+    assert result.exit_code == 2
+    assert "already completed another statement" in result.stderr
+    assert "--restart" in result.stderr
+    assert counters(project.database) == [(1, 1000)]
+    again = api.backfill(
+        project.settings(), "UPDATE t SET n = 2", name="y", options=FIXED, restart=True
+    )
+    assert again.rows_affected == 1000
+    assert counters(project.database) == [(2, 1000)]
+
+
 def test_refusals_are_clear(project):
     setup(
         project.database,

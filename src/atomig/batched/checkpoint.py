@@ -134,7 +134,8 @@ def begin(
 
     Raises:
         BackfillChanged: the checkpoint is for another statement, table or key (resuming it
-            would apply a different change from the middle of the table).
+            would apply a different change from the middle of the table; a completed one
+            would report a change that never ran as done).
     """
     with conn.transaction():
         if restart:
@@ -155,14 +156,23 @@ def begin(
                     run_id,
                 ),
             )
-        elif current.status == "completed":
-            return current
         else:
-            if (current.statement_hash, current.relation, current.key_columns) != (
+            same = (current.statement_hash, current.relation, current.key_columns) == (
                 statement_hash,
                 relation,
                 key_columns,
-            ):
+            )
+            if not same and current.status == "completed":
+                # "Nothing to do" would be false: this statement never ran.
+                raise BackfillChanged(
+                    f"backfill {backfill_id!r} already completed another statement (on "
+                    f"{current.relation}, {current.rows_affected} rows); this one has not "
+                    "run",
+                    hint="pick another --name, or run it under this name from the first "
+                    "key with --restart (the old checkpoint is forgotten)",
+                    details={"checkpoint": current.to_dict()},
+                )
+            if not same:
                 raise BackfillChanged(
                     f"backfill {backfill_id!r} was started with another statement "
                     f"(on {current.relation}, {current.batches} batches done); resuming it "
@@ -171,6 +181,8 @@ def begin(
                     "over from the first key with --restart (or pick another --name)",
                     details={"checkpoint": current.to_dict()},
                 )
+            if current.status == "completed":
+                return current
             conn.execute(_q(_RESUME, schema), (run_id, backfill_id))
         loaded = load(conn, schema, backfill_id)
     assert loaded is not None
