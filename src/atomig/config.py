@@ -96,10 +96,11 @@ class Settings:
         return replace(self, **changes)
 
 
-# Sections later layers own (lint rules, backfill pacing, preflight, review gate) are kept
-# as raw mappings in Settings.extra and validated by their owners.
+# Sections later layers own (lint rules, backfill pacing, preflight, post-deploy, verify,
+# watchdog) are kept as raw mappings in Settings.extra and validated by their owners. The
+# review gate has no section: require_review is a top-level key.
 _EXTRA_SECTIONS = frozenset(
-    {"lint", "backfill", "preflight", "postdeploy", "review", "verify", "watchdog"}
+    {"lint", "backfill", "preflight", "postdeploy", "verify", "watchdog"}
 )
 _TOP_KEYS = frozenset(
     {

@@ -80,6 +80,8 @@ def test_full_file(tmp_path):
         ("on_failure = 'ignore'\n", "on_failure must be"),
         ("ledger_schema = ''\n", "ledger_schema"),
         ("this is = not toml =\n", "not valid TOML"),
+        # The review gate is require_review (top level): nothing reads a [review] table.
+        ("[review]\nbogus_key = 1\n", "unknown setting"),
     ],
 )
 def test_invalid_files_are_errors_naming_the_file(tmp_path, text, message):
