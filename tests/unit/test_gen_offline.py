@@ -159,6 +159,7 @@ def test_phases_are_written_held_and_released_in_order(tmp_path):
     held = api.held_phases(settings)
     assert [h.slug for h in held] == [second.phase.slug]
     assert held[0].follows == first.up.name.removesuffix(".up.sql")
+    assert held[0].when == "once no running code reads or writes qty"
     with pytest.raises(UsageError):
         api.release_phase(settings, ["nope"])
     [released] = api.release_phase(settings, [second.phase.slug])
@@ -189,6 +190,8 @@ def test_a_phase_that_follows_a_held_one_waits(tmp_path):
     # A nullable column: the DROP COLUMN itself waits for the application's deploy.
     assert discover_migrations(settings.migrations_dir) == []
     [held] = api.held_phases(settings)
+    # A change of one phase has no "Phase 1 of 1:" header; it still says when.
+    assert held.when == "once no running code reads or writes note"
     api.release_phase(settings, [held.slug])
     assert len(discover_migrations(settings.migrations_dir)) == 1
 

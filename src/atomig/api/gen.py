@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from atomig.errors import DatabaseUnavailable, SourceError, UsageError
 from atomig.events import Event, Reporter, null_reporter
 from atomig.gen import GENERATORS
 from atomig.gen.model import MIN_MAJOR, CatalogView, GenContext, Phase, Series
+from atomig.gen.text import GENERATED_BY
 from atomig.source.layout import parse_file_name
 from atomig.sql.versions import DEFAULT_LINT_VERSION, ServerVersion
 
@@ -290,9 +292,14 @@ def held_phases(settings: Settings) -> list[HeldPhase]:
             else ""
         )
         when = ""
-        for line in text.splitlines()[1:4]:
-            if line.startswith("-- Phase "):
-                when = line.split(": ", 1)[-1]
+        lines = text.splitlines()[:4]
+        for title, line in pairwise(lines):
+            # The line after the title says when: "Phase k of n: …", or just "…" when the
+            # change has one phase.
+            if title.startswith(f"-- {GENERATED_BY}") and line.startswith("-- "):
+                when = line[3:]
+                if when.startswith("Phase ") and ": " in when:
+                    when = when.split(": ", 1)[1]
         found.append(HeldPhase(slug, up, down, follows, when))
     return found
 
