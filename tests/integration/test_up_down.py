@@ -249,6 +249,19 @@ def test_edited_applied_migration_is_refused_with_diff_and_accept(project):
         "+CREATE TABLE users (id bigint PRIMARY KEY, email varchar(320) NOT NULL);"
         in diff.stdout
     )
+    as_json = json.loads(project.cli("diff", "20261101_0900", "--json").stdout)
+    up_file, down_file = as_json["files"]
+    assert as_json["edited"] and as_json["version"] == "20261101_0900"
+    assert (up_file["direction"], up_file["edited"]) == ("up", True)
+    assert (
+        "+CREATE TABLE users (id bigint PRIMARY KEY, email varchar(320)"
+        in (up_file["diff"])
+    )
+    assert (down_file["direction"], down_file["edited"], down_file["diff"]) == (
+        "down",
+        False,
+        "",
+    )
     no_reason = project.cli("accept", "20261101_0900", "--reason", " ")
     assert no_reason.exit_code == 2
     accepted = project.cli(

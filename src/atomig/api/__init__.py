@@ -62,10 +62,16 @@ if TYPE_CHECKING:  # explicit re-exports for type checkers
         lint as lint,
     )
     from atomig.api.migrations import (
+        AppliedDiff as AppliedDiff,
+    )
+    from atomig.api.migrations import (
         RunReport as RunReport,
     )
     from atomig.api.migrations import (
         accept_edit as accept_edit,
+    )
+    from atomig.api.migrations import (
+        compare_applied as compare_applied,
     )
     from atomig.api.migrations import (
         diff_applied as diff_applied,
@@ -156,8 +162,10 @@ _EXPORTS = {
     ),
     "atomig.api.linting": ("LintReport", "lint"),
     "atomig.api.migrations": (
+        "AppliedDiff",
         "RunReport",
         "accept_edit",
+        "compare_applied",
         "diff_applied",
         "migrate",
         "rollback",
@@ -187,6 +195,7 @@ _EXPORTS = {
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = [
+    "AppliedDiff",
     "ApproveResult",
     "BackfillResult",
     "BaselineReport",
@@ -207,6 +216,7 @@ __all__ = [
     "backfill",
     "backfill_status",
     "baseline",
+    "compare_applied",
     "describe_table",
     "diff_applied",
     "dry_run",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from atomig.api.planning import plan_for
@@ -58,8 +59,10 @@ if TYPE_CHECKING:
 # of them (tests/integration/test_cli_startup.py).
 
 __all__ = [
+    "AppliedDiff",
     "RunReport",
     "accept_edit",
+    "compare_applied",
     "diff_applied",
     "migrate",
     "rollback",
@@ -475,10 +478,56 @@ def rollback(
 # ---- edited migrations ------------------------------------------------------------
 
 
-def diff_applied(
+@dataclass(frozen=True, slots=True)
+class FileDiff:
+    """One file of an applied migration, as applied (in the ledger) against on disk."""
+
+    direction: str
+    path: Path
+    diff: str  # unified diff; empty when the file is as applied
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``--json`` shape of the file."""
+        return {
+            "direction": self.direction,
+            "path": str(self.path),
+            "edited": bool(self.diff),
+            "diff": self.diff,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedDiff:
+    """How an applied migration's files changed since they were applied."""
+
+    version: str
+    name: str
+    files: tuple[FileDiff, ...]
+
+    @property
+    def text(self) -> str:
+        """The unified diff of both files (empty: they are as applied)."""
+        return "".join(f.diff for f in self.files)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``--json`` shape: ``{"version", "name", "edited", "files": [...]}``."""
+        return {
+            "version": self.version,
+            "name": self.name,
+            "edited": any(f.diff for f in self.files),
+            "files": [f.to_dict() for f in self.files],
+        }
+
+
+def compare_applied(
     settings: Settings, version: str, *, report: Reporter = null_reporter
-) -> str:
-    """A unified diff between the files as applied (stored in the ledger) and on disk."""
+) -> AppliedDiff:
+    """Each file of an applied migration as applied (stored in the ledger) against on
+    disk, as unified diffs.
+
+    Raises:
+        UsageError: the migration is unknown or not applied.
+    """
     migrations = discover_migrations(settings.migrations_dir)
     migration = find_migration(migrations, version)
     with open_session(settings, report) as session:
@@ -491,17 +540,26 @@ def diff_applied(
         )
     import difflib
 
-    chunks: list[str] = []
-    for recorded, file in zip(texts, (migration.up, migration.down), strict=True):
-        chunks.extend(
-            difflib.unified_diff(
-                recorded.splitlines(keepends=True),
-                file.text.splitlines(keepends=True),
-                fromfile=f"{file.path.name} (as applied)",
-                tofile=f"{file.path.name} (on disk)",
-            )
+    files = []
+    for direction, recorded, file in zip(
+        ("up", "down"), texts, (migration.up, migration.down), strict=True
+    ):
+        lines = difflib.unified_diff(
+            recorded.splitlines(keepends=True),
+            file.text.splitlines(keepends=True),
+            fromfile=f"{file.path.name} (as applied)",
+            tofile=f"{file.path.name} (on disk)",
         )
-    return "".join(chunks)
+        files.append(FileDiff(direction, file.path, "".join(lines)))
+    return AppliedDiff(migration.version, migration.id.name, tuple(files))
+
+
+def diff_applied(
+    settings: Settings, version: str, *, report: Reporter = null_reporter
+) -> str:
+    """A unified diff between the files as applied (stored in the ledger) and on disk
+    (:func:`compare_applied` has it file by file)."""
+    return compare_applied(settings, version, report=report).text
 
 
 def accept_edit(

@@ -317,17 +317,21 @@ def recover(
 
 @cli.command()
 @click.argument("version")
+@json_option
 @click.pass_obj
-def diff(opts: Options, version: str) -> None:
+def diff(opts: Options, version: str, as_json: bool) -> None:
     """Show how an applied migration's files changed since they were applied."""
     from atomig import api
 
-    text = run(
+    result = run(
         opts,
-        False,
-        lambda: api.diff_applied(opts.settings(), version, report=opts.reporter()),
+        as_json,
+        lambda: api.compare_applied(opts.settings(), version, report=opts.reporter()),
     )
-    write(text or "no difference: the files are as applied")
+    if as_json:
+        write(dumps(result))
+        return
+    write(result.text or "no difference: the files are as applied")
 
 
 @cli.command()
