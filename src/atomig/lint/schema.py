@@ -35,6 +35,7 @@ from atomig.lint.schema_objects import (
     create_extension,
     create_function,
 )
+from atomig.lint.schema_renames import ALTERED_TABLES, rename, set_schema
 from atomig.sql.alter_table import identity_change, identity_kind
 from atomig.sql.classify import (
     column_constraints,
@@ -373,14 +374,13 @@ def _select_into(state: SchemaState, body: Mapping[str, Any], origin: str) -> No
         _create_as(state, {"into": body["intoClause"]}, origin)
 
 
-_ALTERED_TABLES = ("OBJECT_TABLE", "OBJECT_FOREIGN_TABLE")
 _IDENTITY_CHANGES = ("AT_AddIdentity", "AT_SetIdentity", "AT_DropIdentity")
 
 
 def _alter(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
     name = range_var(body.get("relation"))
     objtype = body.get("objtype", "OBJECT_TABLE")
-    if name is None or objtype not in _ALTERED_TABLES:
+    if name is None or objtype not in ALTERED_TABLES:
         return
     table = state._followed(name)
     if objtype == "OBJECT_FOREIGN_TABLE" and not table.foreign:
@@ -536,124 +536,6 @@ def _policy(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
         state._log("policy", table, origin, body["policy_name"])
 
 
-def _rename(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
-    kind = body.get("renameType")
-    relation = range_var(body.get("relation"))
-    new = body.get("newname", "")
-    if relation is None:
-        return
-    if kind == "OBJECT_INDEX" or (
-        kind == "OBJECT_TABLE" and key_of(relation) in state.index_owner
-    ):  # (ALTER TABLE … RENAME TO renames an index too)
-        _rename_index(state, relation, new)
-    elif kind in _ALTERED_TABLES:
-        _move(state, relation, QualifiedName(relation.schema, new))
-    elif kind == "OBJECT_COLUMN":
-        table = state._mutable(key_of(relation))
-        old = body.get("subname", "")
-        if table is not None and old in table.columns:
-            table.columns[new] = replace(table.columns.pop(old), name=new)
-            _rename_column_uses(table, old, new)
-    elif kind == "OBJECT_TABCONSTRAINT":
-        table = state._mutable(key_of(relation))
-        old = body.get("subname", "")
-        if table is not None and old in table.constraints:
-            _rename_constraint_index(state, table, old, new)
-
-
-_INDEXED = ("primary", "unique", "exclusion")
-
-
-def _rename_index(state: SchemaState, index: QualifiedName, new: str) -> None:
-    """``ALTER INDEX index RENAME TO new``: the same index (and creator) under its new
-    name; the constraint it backs is renamed with it (PG 15 and 18)."""
-    owner = state.index_owner.get(key_of(index))
-    table = None if owner is None else state._mutable(owner)
-    if table is None or index.name not in table.indexes:
-        # Older than the history: the live catalog knows it by its first name.
-        renamed = QualifiedName(index.schema, new)
-        state.renamed_from[key_of(renamed)] = state.renamed_from.pop(
-            key_of(index), index
-        )
-        return
-    con = table.constraints.get(index.name)
-    if con is not None and con.kind in _INDEXED:
-        _rename_constraint_index(state, table, index.name, new)
-    else:
-        _rename_index_of(state, table, index.name, new)
-
-
-def _rename_constraint_index(
-    state: SchemaState, table: Table, old: str, new: str
-) -> None:
-    """A constraint renamed (``RENAME CONSTRAINT``, or its index renamed): the index of a
-    PRIMARY KEY, UNIQUE or EXCLUDE constraint bears its name and is renamed with it."""
-    con = table.constraints.pop(old)
-    table.constraints[new] = replace(con, name=new)
-    creator = state.creator("constraint", table.name, old)
-    if creator is not None:
-        state._log("constraint", table.name, creator, new)
-    if con.kind in _INDEXED and old in table.indexes:
-        _rename_index_of(state, table, old, new)
-
-
-def _rename_index_of(state: SchemaState, table: Table, old: str, new: str) -> None:
-    table.indexes[new] = replace(table.indexes.pop(old), name=new)
-    schema = table.name.schema or "public"
-    owner = state.index_owner.pop((schema, old), key_of(table.name))
-    state.index_owner[(schema, new)] = owner
-    creator = state.creator("index", QualifiedName(table.name.schema, old))
-    if creator is not None:
-        state._log("index", QualifiedName(table.name.schema, new), creator)
-
-
-def _rename_column_uses(table: Table, old: str, new: str) -> None:
-    """Indexes and constraints follow a renamed column (PostgreSQL keeps them on it)."""
-
-    def moved(columns: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(new if column == old else column for column in columns)
-
-    for name, index in table.indexes.items():
-        table.indexes[name] = replace(
-            index, columns=moved(index.columns), reads=moved(index.reads)
-        )
-    for name, con in table.constraints.items():
-        table.constraints[name] = replace(
-            con,
-            columns=moved(con.columns),
-            not_null_column=new if con.not_null_column == old else con.not_null_column,
-        )
-
-
-def _move(state: SchemaState, old: QualifiedName, new: QualifiedName) -> None:
-    """A table renamed or moved to another schema: the same table (and creator)."""
-    table = state._mutable(key_of(old))
-    creator = state.creator("relation", old)
-    if creator is None and (table is None or table.placeholder):
-        # Older than the history: the live catalog knows it by its first name.
-        state.renamed_from[key_of(new)] = state.renamed_from.pop(key_of(old), old)
-    if creator is not None:
-        state._log("relation", new, creator)
-    if table is not None:
-        del state.tables[key_of(old)]
-        table.name = new
-        state._add_table(table)
-        # Its indexes stay its own, in its (new) schema (PG 15 and 18).
-        old_schema, new_schema = key_of(old)[0], key_of(new)[0]
-        for index in table.indexes:
-            state.index_owner.pop((old_schema, index), None)
-            state.index_owner[(new_schema, index)] = key_of(new)
-            creator = state.creator("index", QualifiedName(old.schema, index))
-            if creator is not None and old_schema != new_schema:
-                state._log("index", QualifiedName(new.schema, index), creator)
-
-
-def _set_schema(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
-    relation = range_var(body.get("relation"))
-    if relation is not None and body.get("objectType") in _ALTERED_TABLES:
-        _move(state, relation, QualifiedName(body.get("newschema"), relation.name))
-
-
 _APPLY = {
     "CreateStmt": _create,
     "CreateTableAsStmt": _create_as,
@@ -662,8 +544,8 @@ _APPLY = {
     "AlterTableStmt": _alter,
     "IndexStmt": _index,
     "DropStmt": _drop,
-    "RenameStmt": _rename,
-    "AlterObjectSchemaStmt": _set_schema,
+    "RenameStmt": rename,
+    "AlterObjectSchemaStmt": set_schema,
     "CreateTrigStmt": _trigger,
     "CreatePolicyStmt": _policy,
     "CreateFunctionStmt": create_function,
