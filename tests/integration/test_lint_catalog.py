@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 
+import psycopg
+import pytest
+
 from atomig.sql.builtin_volatility import IMMUTABLE, STABLE, VOLATILE
 
 
@@ -279,3 +282,31 @@ def test_an_index_renamed_by_a_pending_migration_keeps_its_table(project):
         if f["rule"] == "drop-index-not-concurrent"
     ]
     assert "the index's table" in offline["message"]
+
+def _drop_index_findings(project, *args):
+    return [
+        f for f in findings(project, *args) if f["rule"] == "drop-index-not-concurrent"
+    ]
+
+
+def test_a_table_the_history_touched_keeps_its_live_constraints(project):
+    # Once a migration alters a table older than the history, the replay follows it
+    # (what the migrations add to it): the catalog still knows its constraints.
+    db = project.database
+    db.execute("CREATE TABLE orders (id bigint PRIMARY KEY, code text UNIQUE)")
+    project.add(
+        "20260101_0000_note",
+        "ALTER TABLE orders ADD COLUMN note text;",
+        "ALTER TABLE orders DROP COLUMN IF EXISTS note;",
+    )
+    project.add(
+        "20260102_0000_drop",
+        "DROP INDEX CONCURRENTLY IF EXISTS orders_code_key;",
+        "SELECT 1;",
+    )
+    [rejected] = _drop_index_findings(project)
+    assert rejected["message"].startswith(
+        "PostgreSQL rejects DROP INDEX orders_code_key: the UNIQUE constraint"
+    )
+    with pytest.raises(psycopg.errors.DependentObjectsStillExist):
+        db.execute("DROP INDEX CONCURRENTLY orders_code_key")

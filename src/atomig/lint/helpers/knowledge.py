@@ -196,7 +196,14 @@ def constraint_of_index(
     known, live = ctx.table(table), ctx.catalog_table(table)
     if known is not None and index.name in known.constraints:
         kind = known.constraints[index.name].kind
-    elif known is None and live is not None and index.name in live.constraints:
+    elif (
+        # A table older than the history (a placeholder once the history touched it):
+        # the catalog knows its constraints, less those the history dropped.
+        (known is None or known.placeholder)
+        and live is not None
+        and index.name in live.constraints
+        and not ctx.schema.dropped("constraint", table, index.name)
+    ):
         kind = _CONTYPES.get(live.constraints[index.name].kind, "")
     else:
         return None
