@@ -283,10 +283,47 @@ def test_an_index_renamed_by_a_pending_migration_keeps_its_table(project):
     ]
     assert "the index's table" in offline["message"]
 
+
 def _drop_index_findings(project, *args):
     return [
         f for f in findings(project, *args) if f["rule"] == "drop-index-not-concurrent"
     ]
+
+
+@pytest.mark.parametrize(
+    "rename",
+    [
+        "ALTER TABLE orders RENAME CONSTRAINT orders_code_key TO orders_code_uniq",
+        "ALTER INDEX orders_code_key RENAME TO orders_code_uniq",
+    ],
+)
+def test_a_constraint_renamed_by_a_pending_migration_keeps_its_index(project, rename):
+    # The table predates the history: only the catalog knows its UNIQUE constraint.
+    # PG 15 and 18: renaming the constraint renames its index and the other way round;
+    # DROP of the index is then rejected (the constraint requires it), the old name gone.
+    db = project.database
+    db.execute("CREATE TABLE orders (id bigint PRIMARY KEY, code text UNIQUE)")
+    project.add(
+        "20260101_0000_rename",
+        rename + ";",
+        "ALTER TABLE orders RENAME CONSTRAINT orders_code_uniq TO orders_code_key;",
+    )
+    project.add(
+        "20260102_0000_drop",
+        "DROP INDEX CONCURRENTLY IF EXISTS orders_code_uniq;\n"
+        "DROP INDEX CONCURRENTLY IF EXISTS orders_code_key;",
+        "SELECT 1;",
+    )
+    [rejected] = _drop_index_findings(project)
+    assert rejected["line"] == 1
+    assert rejected["message"].startswith(
+        "PostgreSQL rejects DROP INDEX orders_code_uniq: the UNIQUE constraint "
+        "orders_code_uniq of "
+    )
+    db.execute(rename)
+    with pytest.raises(psycopg.errors.DependentObjectsStillExist):
+        db.execute("DROP INDEX CONCURRENTLY orders_code_uniq")
+    db.execute("DROP INDEX CONCURRENTLY IF EXISTS orders_code_key")  # gone: a notice
 
 
 def test_a_table_the_history_touched_keeps_its_live_constraints(project):

@@ -209,13 +209,40 @@ class LintContext:
         known = self.schema.table_of_index(name)
         if known is not None:
             return known.name
-        if self.catalog is None:
-            return None
-        name = self.schema.renamed_from.get(
-            key_of(name), name
-        )  # renamed by the history
-        owner = self.catalog.table_of_index(name.schema, name.name)
+        if self.catalog is None or self.schema.dropped("index", name):
+            return None  # (dropped or renamed by the history: the catalog is behind)
+        first = self.schema.renamed_from.get(key_of(name), name)
+        owner = self.catalog.table_of_index(first.schema, first.name)
+        if owner is None:
+            owner = self._table_of_renamed_constraint(name)
         return None if owner is None else QualifiedName(owner[0], owner[1])
+
+    def live_constraint_name(self, table: QualifiedName, name: str) -> str:
+        """The name the live catalog knows a constraint of ``table`` by (the history may
+        have renamed it: RENAME CONSTRAINT, or ALTER INDEX of its index)."""
+        first = key_of(self.schema.renamed_from.get(key_of(table), table))
+        found = self.schema.constraints_renamed_from.get((*first, name))
+        if found is not None:
+            return found
+        index = QualifiedName(table.schema, name)
+        return self.schema.renamed_from.get(key_of(index), index).name
+
+    def _table_of_renamed_constraint(self, index: QualifiedName) -> Key | None:
+        """The table whose PRIMARY KEY, UNIQUE or EXCLUDE constraint the history renamed
+        to ``index``'s name (its index was renamed with it, PG 15 and 18), as the live
+        catalog knows the table."""
+        assert self.catalog is not None
+        schema, name = key_of(index)
+        for (
+            t_schema,
+            t_name,
+            new,
+        ), old in self.schema.constraints_renamed_from.items():
+            live = self.catalog.tables.get((t_schema, t_name))
+            con = None if live is None else live.constraints.get(old)
+            if new == name and t_schema == schema and con and con.kind in "pux":
+                return (t_schema, t_name)
+        return None
 
     def exists(self, name: QualifiedName | None) -> bool | None:
         """True: the table existed before this migration; False: created here; None: unknown

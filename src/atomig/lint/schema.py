@@ -115,6 +115,9 @@ class SchemaState:
         # A table the history did not create, renamed or moved by it: its key now -> its
         # name before the history (what the live catalog still calls it).
         self.renamed_from: MutableMapping[Key, QualifiedName] = {}
+        # A constraint of such a table renamed by the history: (the table's schema and
+        # name in the live catalog, the constraint's name now) -> its name there.
+        self.constraints_renamed_from: MutableMapping[tuple[str, str, str], str] = {}
         # How many foreign tables the history made or named: none (the common case) spares
         # every rule the question.
         self.foreign_tables = 0
@@ -131,6 +134,7 @@ class SchemaState:
         child.created = Layered(self.created)
         child.referrers = Layered(self.referrers)
         child.renamed_from = Layered(self.renamed_from)
+        child.constraints_renamed_from = Layered(self.constraints_renamed_from)
         child.foreign_tables = self.foreign_tables
         child.routines = Layered(self.routines)
         return child
@@ -143,6 +147,7 @@ class SchemaState:
         copy.created = dict(self.created)
         copy.referrers = dict(self.referrers)
         copy.renamed_from = dict(self.renamed_from)
+        copy.constraints_renamed_from = dict(self.constraints_renamed_from)
         copy.foreign_tables = self.foreign_tables
         copy.routines = dict(self.routines)
         self._owned = (

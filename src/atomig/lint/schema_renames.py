@@ -28,7 +28,7 @@ def rename(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
     if kind == "OBJECT_INDEX" or (
         kind == "OBJECT_TABLE" and key_of(relation) in state.index_owner
     ):  # (ALTER TABLE … RENAME TO renames an index too)
-        _rename_index(state, relation, new)
+        _rename_index(state, relation, new, origin)
     elif kind in ALTERED_TABLES:
         _move(state, relation, QualifiedName(relation.schema, new))
     elif kind == "OBJECT_COLUMN":
@@ -42,12 +42,34 @@ def rename(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
         old = body.get("subname", "")
         if table is not None and old in table.constraints:
             _rename_constraint_index(state, table, old, new)
+        elif state.creator("relation", relation) is None:
+            _rename_live_constraint(state, relation, old, new, origin)
 
 
 _INDEXED = ("primary", "unique", "exclusion")
 
 
-def _rename_index(state: SchemaState, index: QualifiedName, new: str) -> None:
+def _rename_live_constraint(
+    state: SchemaState, table: QualifiedName, old: str, new: str, origin: str
+) -> None:
+    """A constraint of a table older than the history renamed: the live catalog knows it
+    (and the index of a PRIMARY KEY, UNIQUE or EXCLUDE one) by its first name; the old
+    name is gone (PG 15 and 18)."""
+    first = key_of(state.renamed_from.get(key_of(table), table))
+    renamed = state.constraints_renamed_from
+    renamed[(*first, new)] = renamed.pop((*first, old), old)
+    state._log_drop("index", QualifiedName(table.schema, old), origin)
+    _undrop_index(state, QualifiedName(table.schema, new))
+
+
+def _undrop_index(state: SchemaState, index: QualifiedName) -> None:
+    """An index older than the history now bears this name (renamed back to it)."""
+    state.created.pop(("drop:index", *key_of(index), ""), None)
+
+
+def _rename_index(
+    state: SchemaState, index: QualifiedName, new: str, origin: str
+) -> None:
     """``ALTER INDEX index RENAME TO new``: the same index (and creator) under its new
     name; the constraint it backs is renamed with it (PG 15 and 18)."""
     owner = state.index_owner.get(key_of(index))
@@ -58,6 +80,8 @@ def _rename_index(state: SchemaState, index: QualifiedName, new: str) -> None:
         state.renamed_from[key_of(renamed)] = state.renamed_from.pop(
             key_of(index), index
         )
+        state._log_drop("index", index, origin)
+        _undrop_index(state, renamed)
         return
     con = table.constraints.get(index.name)
     if con is not None and con.kind in _INDEXED:

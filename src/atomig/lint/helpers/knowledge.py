@@ -194,6 +194,7 @@ def constraint_of_index(
     such an index. From the history, else the live catalog."""
     table = ctx.table_of_index(index)
     known, live = ctx.table(table), ctx.catalog_table(table)
+    first = "" if table is None else ctx.live_constraint_name(table, index.name)
     if known is not None and index.name in known.constraints:
         kind = known.constraints[index.name].kind
     elif (
@@ -201,10 +202,10 @@ def constraint_of_index(
         # the catalog knows its constraints, less those the history dropped.
         (known is None or known.placeholder)
         and live is not None
-        and index.name in live.constraints
+        and first in live.constraints
         and not ctx.schema.dropped("constraint", table, index.name)
     ):
-        kind = _CONTYPES.get(live.constraints[index.name].kind, "")
+        kind = _CONTYPES.get(live.constraints[first].kind, "")
     else:
         return None
     label = _INDEXED_KINDS.get(kind)
