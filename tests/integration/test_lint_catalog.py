@@ -186,12 +186,12 @@ def test_drop_index_of_an_index_history_does_not_know_names_its_table(project):
         ]
         return finding["message"]
 
-    assert held().startswith("the ACCESS EXCLUSIVE lock on public.legacy is held")
-    assert "every query on public.legacy waits" in held()
+    assert held().startswith("the ACCESS EXCLUSIVE lock on legacy is held")
+    assert "every query on legacy waits" in held()
     # Offline, only the index's name is known.
     assert held("--no-database").startswith("the ACCESS EXCLUSIVE lock on legacy_v is")
     [drop] = [f for f in findings(project) if f["rule"] == "drop-index-not-concurrent"]
-    assert "ACCESS EXCLUSIVE lock on its table public.legacy" in drop["message"]
+    assert "ACCESS EXCLUSIVE lock on its table legacy" in drop["message"]
 
 
 def test_prefer_bigint_reads_a_referenced_key_type_from_the_catalog(project):
@@ -275,7 +275,7 @@ def test_an_index_renamed_by_a_pending_migration_keeps_its_table(project):
         "CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_n ON orders (n);",
     )
     [drop] = [f for f in findings(project) if f["rule"] == "drop-index-not-concurrent"]
-    assert "its table public.orders" in drop["message"]
+    assert "its table orders" in drop["message"]
     [offline] = [
         f
         for f in findings(project, "--no-database")
@@ -318,7 +318,7 @@ def test_a_constraint_renamed_by_a_pending_migration_keeps_its_index(project, re
     assert rejected["line"] == 1
     assert rejected["message"].startswith(
         "PostgreSQL rejects DROP INDEX orders_code_uniq: the UNIQUE constraint "
-        "orders_code_uniq of "
+        "orders_code_uniq of orders uses it"
     )
     db.execute(rename)
     with pytest.raises(psycopg.errors.DependentObjectsStillExist):
@@ -347,3 +347,32 @@ def test_a_table_the_history_touched_keeps_its_live_constraints(project):
     )
     with pytest.raises(psycopg.errors.DependentObjectsStillExist):
         db.execute("DROP INDEX CONCURRENTLY orders_code_key")
+
+
+def test_catalog_tables_are_named_as_written_unless_the_bare_name_finds_another(
+    project,
+):
+    # As every finding names a table the history knows: bare, unless lint's reading of
+    # the bare name (public, first along the search_path) would find another table.
+    db = project.database
+    db.execute("CREATE SCHEMA app")
+    db.execute("CREATE TABLE legacy (id bigint PRIMARY KEY, v int)")
+    db.execute("CREATE INDEX legacy_v ON legacy (v)")
+    db.execute("CREATE TABLE app.jobs (id bigint PRIMARY KEY, v int)")
+    db.execute("CREATE INDEX jobs_v ON app.jobs (v)")
+    project.add(
+        "20260101_0000_drop",
+        "DROP INDEX legacy_v;\nDROP INDEX app.jobs_v;",
+        "SELECT 1;",
+    )
+
+    def tables():
+        return [
+            f["message"].split("its table ")[1].split(":")[0]
+            for f in _drop_index_findings(project)
+        ]
+
+    assert tables() == ["legacy", "app.jobs"]
+    db.execute("CREATE TABLE app.legacy (id bigint)")
+    db.execute(f"ALTER DATABASE {db.name} SET search_path = app, public")
+    assert tables() == ["public.legacy", "app.jobs"]

@@ -55,7 +55,7 @@ def test_dropping_a_foreign_key_older_than_the_history_locks_the_referenced_tabl
         )
 
     assert held() == [
-        "the ACCESS EXCLUSIVE lock on public.customer",
+        "the ACCESS EXCLUSIVE lock on customer",
         "the ACCESS EXCLUSIVE lock on rental",
     ]
     # Offline the constraint's kind is unknown: only the altered table.
@@ -400,11 +400,11 @@ def test_statements_postgresql_rejects_because_views_or_keys_depend_on_them(proj
         ("20260101_0000", line) for line in range(1, 6)
     ]
     assert all(f["severity"] == "error" for f in found)
-    assert "view public.customer_list reads it" in found[0]["message"]
-    assert "materialized view public.customer_emails" in found[1]["message"]
-    assert "foreign key rental_customer_fk of public.rental" in found[3]["message"]
-    assert "foreign key rental_customer_fk of public.rental" in found[4]["message"]
-    assert "view public.customer_list" in found[4]["message"]
+    assert "view customer_list reads it" in found[0]["message"]
+    assert "materialized view customer_emails" in found[1]["message"]
+    assert "foreign key rental_customer_fk of rental" in found[3]["message"]
+    assert "foreign key rental_customer_fk of rental" in found[4]["message"]
+    assert "view customer_list" in found[4]["message"]
     # The server agrees, on PG 15 and 18.
     for statement in rejected:
         with pytest.raises(
@@ -487,7 +487,7 @@ def test_dropping_a_table_locks_the_tables_its_foreign_keys_reference(project):
             if f["rule"] == "long-lock-hold"
         )
 
-    assert held() == ["public.customer", "public.rental"]
+    assert held() == ["customer", "rental"]
     # Offline, the table's foreign keys are unknown; from history they are known.
     assert held("--no-database") == []
     project.add(
@@ -568,9 +568,9 @@ def test_retyping_a_key_column_locks_the_table_at_the_other_end(project):
     assert held == [
         "order_details",
         "order_details",
+        "order_details",
         "orders",
-        "public.order_details",
-        "public.products",
+        "products",
     ]
 
 
@@ -699,7 +699,7 @@ def test_drop_table_cascade_locks_the_tables_whose_keys_it_drops(project):
         for f in findings(project)
         if f["rule"] == "long-lock-hold"
     ]
-    assert held == ["public.fb"]
+    assert held == ["fb"]
     # From the history alone (offline): the keys another migration created.
     project.add(
         "20250101_0000_orders",
@@ -784,7 +784,7 @@ def test_attach_partition_knows_checks_and_the_default_partition_from_the_catalo
     )
     # 2027's CHECK proves its bound: only the default partition is scanned for it;
     # 2028 has none: it is scanned (and the message names the default partition too)
-    assert found == [(1, "public.events_default"), (2, "events_2028")]
+    assert found == [(1, "events_default"), (2, "events_2028")]
     # The server agrees (its DEBUG notices say which scans it skips).
     notices = []
     with db.connect() as conn:

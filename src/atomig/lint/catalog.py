@@ -46,10 +46,13 @@ class CatalogDependent:
     constraint: str = ""
 
     def __str__(self) -> str:
-        name = ".".join(quote_ident(part) for part in self.relation)
+        return self.render(".".join(quote_ident(part) for part in self.relation))
+
+    def render(self, relation: object) -> str:
+        """This dependent, its relation named ``relation``."""
         if self.constraint:
-            return f"foreign key {quote_ident(self.constraint)} of {name}"
-        return f"{self.kind} {name}"
+            return f"foreign key {quote_ident(self.constraint)} of {relation}"
+        return f"{self.kind} {relation}"
 
 
 @dataclass(frozen=True, slots=True)

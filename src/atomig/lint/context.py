@@ -215,7 +215,20 @@ class LintContext:
         owner = self.catalog.table_of_index(first.schema, first.name)
         if owner is None:
             owner = self._table_of_renamed_constraint(name)
-        return None if owner is None else QualifiedName(owner[0], owner[1])
+        return None if owner is None else self.live_name(owner)
+
+    def live_name(self, key: Key) -> QualifiedName:
+        """A relation the live catalog knows as ``(schema, name)``, named as findings name
+        every table: schema-qualified only where the bare name would not find it (lint
+        takes a bare name as ``public``'s, found first along the ``search_path``)."""
+        schema, name = key
+        path = self.catalog.search_path if self.catalog else ("public",)
+        for candidate in path:
+            if candidate == schema == "public":
+                return QualifiedName(None, name)
+            if self.catalog and (candidate, name) in self.catalog.tables:
+                break  # the bare name finds this one first
+        return QualifiedName(schema, name)
 
     def live_constraint_name(self, table: QualifiedName, name: str) -> str:
         """The name the live catalog knows a constraint of ``table`` by (the history may

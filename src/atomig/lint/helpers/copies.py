@@ -73,7 +73,7 @@ def copy_sources(
         if reads is None:
             found.append((name, (name,)))
         elif reads:
-            found.append((name, tuple(QualifiedName(*key) for key in reads)))
+            found.append((name, tuple(ctx.live_name(key) for key in reads)))
     return found
 
 

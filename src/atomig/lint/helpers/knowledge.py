@@ -170,7 +170,7 @@ def dependents(
     )
     for group in groups:
         for dep in group:
-            relation = QualifiedName(*dep.relation)
+            relation = ctx.live_name(dep.relation)
             gone = dep.relation in dropped_too or schema.dropped("relation", relation)
             if dep.constraint:
                 gone = (
@@ -182,7 +182,7 @@ def dependents(
             else:
                 gone = gone or schema.creator("relation", relation) is not None
             if not gone:
-                found[str(dep)] = None
+                found[dep.render(relation)] = None
     return list(found)
 
 
@@ -290,7 +290,7 @@ def default_partition(
     live = ctx.catalog_table(parent)
     if default is None and (known is None or known.placeholder) and live is not None:
         pair = live.default_partition
-        default = None if pair is None else QualifiedName(*pair)
+        default = None if pair is None else ctx.live_name(pair)
     if ctx.table(default) is None and ctx.catalog_table(default) is None:
         return None
     return default

@@ -69,7 +69,7 @@ def _known_locks(stmt: Statement, ctx: LintContext) -> tuple[RelationLock, ...]:
         con = None if live is None else live.constraints.get(constraint)
         if con is None or con.references is None:
             return None
-        return QualifiedName(*con.references)
+        return ctx.live_name(con.references)
 
     return locks + dropped_foreign_key_locks(stmt, referenced_by)
 
@@ -111,7 +111,7 @@ def _retyped_key_locks(stmt: Statement, ctx: LintContext) -> tuple[RelationLock,
     ]
     if live is not None and ctx.schema.creator("relation", table) is None:
         others += [
-            QualifiedName(*con.references)
+            ctx.live_name(con.references)
             for name, con in live.constraints.items()
             if con.references is not None
             and columns & set(con.columns)
@@ -119,7 +119,7 @@ def _retyped_key_locks(stmt: Statement, ctx: LintContext) -> tuple[RelationLock,
         ]
         for column in columns:
             for dep in live.dependents.get(column, ()):
-                other = QualifiedName(*dep.relation)
+                other = ctx.live_name(dep.relation)
                 if dep.constraint and not ctx.schema.dropped(
                     "constraint", other, dep.constraint
                 ):
@@ -141,7 +141,7 @@ def _dropped_table_locks(stmt: Statement, ctx: LintContext) -> tuple[RelationLoc
         live = ctx.catalog_table(name)
         if live is not None and (known is None or known.placeholder):
             refs += [
-                QualifiedName(*con.references)
+                ctx.live_name(con.references)
                 for con_name, con in live.constraints.items()
                 if con.references is not None
                 and not constraint_known(ctx, name, con_name)
@@ -172,7 +172,7 @@ def _referencing_tables(ctx: LintContext, table: QualifiedName) -> list[Qualifie
         return found
     for deps in live.dependents.values():
         for dep in deps:
-            holder = QualifiedName(*dep.relation)
+            holder = ctx.live_name(dep.relation)
             if dep.constraint and not (
                 schema.dropped("constraint", holder, dep.constraint)
                 or constraint_known(ctx, holder, dep.constraint)
