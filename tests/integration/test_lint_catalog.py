@@ -376,3 +376,32 @@ def test_catalog_tables_are_named_as_written_unless_the_bare_name_finds_another(
     db.execute("CREATE TABLE app.legacy (id bigint)")
     db.execute(f"ALTER DATABASE {db.name} SET search_path = app, public")
     assert tables() == ["public.legacy", "app.jobs"]
+
+
+@pytest.mark.parametrize(
+    ("move", "now"),
+    [
+        ("ALTER TABLE legacy RENAME TO archive", "archive"),
+        ("ALTER TABLE legacy SET SCHEMA app", "app.legacy"),
+    ],
+)
+def test_a_table_renamed_by_a_pending_migration_names_its_indexes_table(
+    project, move, now
+):
+    # The table and its index predate the history; a pending migration renames (or
+    # moves) the table: PG 15 and 18 keep the index on it, under the table's new name.
+    db = project.database
+    db.execute("CREATE SCHEMA app")
+    db.execute("CREATE TABLE legacy (id bigint PRIMARY KEY, v int)")
+    db.execute("CREATE INDEX legacy_v ON legacy (v)")
+    project.add("20260101_0000_move", move + ";", "SELECT 1;")
+    index = "app.legacy_v" if "SCHEMA" in move else "legacy_v"
+    project.add("20260102_0000_drop", f"DROP INDEX {index};", "SELECT 1;")
+    [drop] = _drop_index_findings(project)
+    assert f"lock on its table {now}:" in drop["message"]
+    db.execute(move)
+    owner = db.scalar(
+        "SELECT indrelid::regclass::text FROM pg_index WHERE indexrelid = %s::regclass",
+        (index,),
+    )
+    assert owner == now

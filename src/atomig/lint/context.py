@@ -213,15 +213,40 @@ class LintContext:
             return None  # (dropped or renamed by the history: the catalog is behind)
         first = self.schema.renamed_from.get(key_of(name), name)
         owner = self.catalog.table_of_index(first.schema, first.name)
+        if owner is not None and self._now(owner)[0] != owner[0]:
+            owner = None  # moved by SET SCHEMA: its indexes went with it (PG 15, 18)
+        if owner is None:
+            owner = self._table_of_moved_index(name)
         if owner is None:
             owner = self._table_of_renamed_constraint(name)
         return None if owner is None else self.live_name(owner)
 
+    def _now(self, key: Key) -> Key:
+        """The ``(schema, name)`` now of a table the live catalog knows as ``key``: the
+        history may have renamed or moved it."""
+        for now, first in self.schema.renamed_from.items():
+            if self._catalog_key(first) == key:
+                return now
+        return key
+
+    def _table_of_moved_index(self, index: QualifiedName) -> Key | None:
+        """The table (as the live catalog knows it) that the history moved, with its
+        indexes, into ``index``'s schema (``ALTER TABLE … SET SCHEMA``)."""
+        assert self.catalog is not None
+        schema = key_of(index)[0]
+        for now, first in self.schema.renamed_from.items():
+            old = self._catalog_key(first)
+            owner = self.catalog.index_owners.get((old[0], index.name))
+            if now[0] == schema != old[0] and owner == old:
+                return old
+        return None
+
     def live_name(self, key: Key) -> QualifiedName:
         """A relation the live catalog knows as ``(schema, name)``, named as findings name
-        every table: schema-qualified only where the bare name would not find it (lint
-        takes a bare name as ``public``'s, found first along the ``search_path``)."""
-        schema, name = key
+        every table: under its name now (the history may have renamed or moved it), and
+        schema-qualified only where the bare name would not find it (lint takes a bare
+        name as ``public``'s, found first along the ``search_path``)."""
+        schema, name = self._now(key)
         path = self.catalog.search_path if self.catalog else ("public",)
         for candidate in path:
             if candidate == schema == "public":
@@ -229,6 +254,14 @@ class LintContext:
             if self.catalog and (candidate, name) in self.catalog.tables:
                 break  # the bare name finds this one first
         return QualifiedName(schema, name)
+
+    def _catalog_key(self, name: QualifiedName) -> Key:
+        """The ``(schema, name)`` the live catalog has ``name`` under (along the
+        ``search_path`` when unqualified)."""
+        if self.catalog is None:
+            return key_of(name)
+        found = self.catalog.table(name.schema, name.name)
+        return (found.schema, found.name) if found is not None else key_of(name)
 
     def live_constraint_name(self, table: QualifiedName, name: str) -> str:
         """The name the live catalog knows a constraint of ``table`` by (the history may
