@@ -57,8 +57,9 @@ _RESOLVE_TABLE = """
 # btree index on plain NOT NULL columns with default operator classes, ascending, in the
 # columns' own collations (so ``ORDER BY col`` and ``col > $1`` use that index). The primary
 # key wins; then the narrowest such index.
-_TABLE_KEY = """
-    SELECT ic.relname AS index, i.indisprimary AS primary,
+_TABLE_KEYS = """
+    SELECT DISTINCT ON (i.indrelid)
+           i.indrelid, ic.relname AS index, i.indisprimary AS primary,
            array_agg(a.attname::text ORDER BY k.ord) AS columns,
            array_agg(tn.nspname::text ORDER BY k.ord) AS type_schemas,
            array_agg(t.typname::text ORDER BY k.ord) AS type_names
@@ -72,14 +73,13 @@ _TABLE_KEY = """
     JOIN pg_type t ON t.oid = a.atttypid
     JOIN pg_namespace tn ON tn.oid = t.typnamespace
     JOIN pg_opclass oc ON oc.oid = k.opclass
-    WHERE i.indrelid = %s AND i.indisunique AND i.indisvalid AND i.indisready
+    WHERE i.indrelid = ANY (%(oids)s) AND i.indisunique AND i.indisvalid AND i.indisready
       AND i.indpred IS NULL AND i.indexprs IS NULL AND am.amname = 'btree'
       AND k.ord <= i.indnkeyatts
-    GROUP BY ic.relname, i.indisprimary
+    GROUP BY i.indrelid, ic.relname, i.indisprimary
     HAVING bool_and(a.attnotnull) AND bool_and(k.option = 0) AND bool_and(oc.opcdefault)
        AND bool_and(k.coll = a.attcollation)
-    ORDER BY i.indisprimary DESC, count(*), ic.relname
-    LIMIT 1
+    ORDER BY i.indrelid, i.indisprimary DESC, count(*), ic.relname
 """
 
 _TABLE_ESTIMATE = """
@@ -132,14 +132,21 @@ def resolve_table(conn: Conn, name: QualifiedName) -> TableRef | None:
 
 def table_key(conn: Conn, oid: int) -> TableKey | None:
     """The key a backfill of table ``oid`` walks by, or ``None`` when it has none."""
-    row = conn.execute(_TABLE_KEY, (oid,)).fetchone()
+    row = conn.execute(_TABLE_KEYS, {"oids": [oid]}).fetchone()
     if row is None:
         return None
     columns = tuple(
         KeyColumn(name, QualifiedName(schema, type_name))
-        for name, schema, type_name in zip(row[2], row[3], row[4], strict=True)
+        for name, schema, type_name in zip(row[3], row[4], row[5], strict=True)
     )
-    return TableKey(index=str(row[0]), primary=bool(row[1]), columns=columns)
+    return TableKey(index=str(row[1]), primary=bool(row[2]), columns=columns)
+
+
+def table_keys(conn: Conn, oids: list[int]) -> dict[int, tuple[str, ...]]:
+    """The key columns a backfill of each table would walk by (as :func:`table_key`
+    chooses them); a table without one is left out."""
+    rows = conn.execute(_TABLE_KEYS, {"oids": oids}).fetchall()
+    return {int(row[0]): tuple(row[3]) for row in rows}
 
 
 def table_estimate(conn: Conn, oid: int) -> TableEstimate:

@@ -12,6 +12,7 @@ from typing import Any
 
 import psycopg
 
+from atomig.db.catalog import table_keys
 from atomig.db.connect import server_version
 from atomig.lint.catalog import (
     CatalogConstraint,
@@ -279,6 +280,7 @@ def read_lint_catalog(
             "identities": {},
         }
     oids = list(tables)
+    keys = table_keys(conn, oids) if oids else {}
     if oids:
         for relid, column, type_text, collation, identity in conn.execute(
             _LINT_COLUMNS, {"oids": oids}
@@ -338,8 +340,9 @@ def read_lint_catalog(
                 t["foreign"],
                 collations=t["collations"],
                 identities=t["identities"],
+                backfill_key=keys.get(relid, ()),
             )
-            for t in tables.values()
+            for relid, t in tables.items()
         },
         functions=functions,
         sql_functions=frozenset(inlinable),

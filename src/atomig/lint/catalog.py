@@ -80,6 +80,9 @@ class CatalogTable:
             collatable columns.
         identities: column name → ``pg_attribute.attidentity`` (``a`` ALWAYS, ``d`` BY
             DEFAULT, ``""`` not an identity column).
+        backfill_key: the columns atomig's backfill walks the table's windows by (its
+            primary key, else the narrowest unique btree index on NOT NULL columns, as
+            the runner chooses it); ``()`` when it has none (the runner refuses).
     """
 
     schema: str
@@ -99,6 +102,7 @@ class CatalogTable:
     foreign: bool = False
     collations: Mapping[str, str] = field(default_factory=dict)
     identities: Mapping[str, str] = field(default_factory=dict)
+    backfill_key: tuple[str, ...] = ()
 
     @property
     def estimated_rows(self) -> int:

@@ -3,6 +3,7 @@ what the history and the live catalog know. Rules import them from here."""
 
 from __future__ import annotations
 
+from atomig.lint.helpers.backfill import backfill_key
 from atomig.lint.helpers.constraints import domain_drops, table_constraint_drops
 from atomig.lint.helpers.copies import (
     copied_tables,
@@ -78,6 +79,7 @@ __all__ = [
     "added_constraints",
     "alter_relation",
     "altered_table",
+    "backfill_key",
     "collation_rebuild",
     "column_type",
     "commands",

@@ -4,6 +4,7 @@ registry (the order is the catalogue order of the docs)."""
 from atomig.lint.rules import (
     add_required_column,
     attach_partition_scan,
+    backfill_rejected,
     bulk_table_copy,
     check_without_not_valid,
     column_generation_change,
@@ -102,6 +103,7 @@ MODULES = (
     missing_lock_timeout,
     missing_statement_timeout,
     unbatched_dml,
+    backfill_rejected,
     non_idempotent,
     transaction_nesting,
     dynamic_sql_concat,
