@@ -382,3 +382,87 @@ def test_volatile_default_fix_for_a_required_column(database, required):
     with database.connect() as conn:
         conn.execute('DROP TABLE "Track", "Album"')
     run(database, 'INSERT INTO "Track" ("TrackId") VALUES (1), (2)', *steps)
+
+
+def _fix_after_history(history: str, sql: str, rule: str, major: int) -> str:
+    migrations = [
+        MigrationSource(
+            name,
+            SourceFile(f"{name}.up.sql", up, "up"),
+            SourceFile(f"{name}.down.sql", "SELECT 1;", "down"),
+        )
+        for name, up in (("20240101_0000_a", history), ("20240102_0000_b", sql))
+    ]
+    options = LintOptions(version=ServerVersion.from_major(major))
+    result = lint_migrations(migrations, options=options)
+    fixes = [f.fix for f in result.findings if f.rule == rule and "0000_b" in f.path]
+    assert fixes, f"{rule} did not fire on {sql}"
+    return fixes[0]
+
+
+@pytest.mark.parametrize(
+    "declared",
+    ["bigserial", "bigserial PRIMARY KEY", "bigint GENERATED ALWAYS AS IDENTITY"],
+)
+def test_serial_column_fix_runs_on_a_table_with_rows(database, declared):
+    # A serial or identity column is NOT NULL: added as such without its default it is
+    # rejected on a table with rows, and so is ADD GENERATED … AS IDENTITY on a nullable
+    # column or one with a default. "Track" has no key: atomig's backfill would refuse it,
+    # so the advice fills the rows with a plain UPDATE.
+    fix = _fix_after_history(
+        SCHEMA,
+        f'ALTER TABLE "Track" ADD COLUMN "Id" {declared};',
+        "serial-column-added",
+        database.major,
+    )
+    assert "-- atomig: backfill before" not in fix
+    assert "has no key for -- atomig: backfill to walk" in fix
+    fill = 'UPDATE "Track" SET "Id" = DEFAULT WHERE "Id" IS NULL'
+    assert fill in fix
+    rows = 'INSERT INTO "Track" ("TrackId") VALUES (1), (2)'
+    with database.connect() as conn:
+        conn.execute(SCHEMA)
+        conn.execute(rows)
+        with pytest.raises(psycopg.errors.NotNullViolation):
+            conn.execute('ALTER TABLE "Track" ADD COLUMN "Id" bigint NOT NULL')
+        conn.execute('ALTER TABLE "Track" ADD COLUMN "Id" bigint')
+        with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState):
+            # the old advice: identity added later on the populated, nullable column
+            conn.execute(
+                'ALTER TABLE "Track" ALTER COLUMN "Id" ADD GENERATED ALWAYS AS IDENTITY'
+            )
+        conn.execute('DROP TABLE "Track", "Album"')
+    steps = [
+        'ALTER TABLE "Track" ADD COLUMN "Id" bigint',
+        'CREATE SEQUENCE "Track_Id_seq"',
+        'ALTER TABLE "Track" ALTER COLUMN "Id" SET DEFAULT nextval(\'"Track_Id_seq"\')',
+        fill,
+    ]
+    if "PRIMARY KEY" in declared:
+        assert 'CREATE UNIQUE INDEX CONCURRENTLY on "Id" and ADD PRIMARY KEY' in fix
+        steps += [
+            'CREATE UNIQUE INDEX CONCURRENTLY "Track_pkey" ON "Track" ("Id")',
+            'ALTER TABLE "Track" ADD CONSTRAINT "Track_pkey" PRIMARY KEY USING INDEX '
+            '"Track_pkey"',
+        ]
+    else:
+        check = fix.split("then ADD CONSTRAINT ")[1].split(";")[0]
+        name = check.split()[0]
+        steps += [
+            f'ALTER TABLE "Track" ADD CONSTRAINT {check}',
+            f'ALTER TABLE "Track" VALIDATE CONSTRAINT {name}',
+            'ALTER TABLE "Track" ALTER COLUMN "Id" SET NOT NULL',
+            f'ALTER TABLE "Track" DROP CONSTRAINT {name}',
+        ]
+    if "IDENTITY" in declared:
+        assert 'ALTER COLUMN "Id" DROP DEFAULT, ADD GENERATED … AS IDENTITY' in fix
+        steps += [
+            'ALTER TABLE "Track" ALTER COLUMN "Id" DROP DEFAULT',
+            'ALTER TABLE "Track" ALTER COLUMN "Id" ADD GENERATED ALWAYS AS IDENTITY '
+            "(START WITH 3)",
+            'DROP SEQUENCE "Track_Id_seq"',
+        ]
+    run(database, rows, *steps, 'INSERT INTO "Track" ("TrackId") VALUES (3)')
+    with database.connect() as conn:
+        ids = conn.execute('SELECT "Id" FROM "Track" ORDER BY 1').fetchall()
+    assert ids == [(1,), (2,), (3,)]

@@ -3,7 +3,11 @@ what the history and the live catalog know. Rules import them from here."""
 
 from __future__ import annotations
 
-from atomig.lint.helpers.backfill import backfill_key
+from atomig.lint.helpers.backfill import (
+    backfill_key,
+    batched_backfill,
+    required_column_advice,
+)
 from atomig.lint.helpers.constraints import domain_drops, table_constraint_drops
 from atomig.lint.helpers.copies import (
     copied_tables,
@@ -80,6 +84,7 @@ __all__ = [
     "alter_relation",
     "altered_table",
     "backfill_key",
+    "batched_backfill",
     "collation_rebuild",
     "column_type",
     "commands",
@@ -117,6 +122,7 @@ __all__ = [
     "readded_in_step",
     "relation_location",
     "renamed_back",
+    "required_column_advice",
     "retype_rejection",
     "session_timezone",
     "small_copy",

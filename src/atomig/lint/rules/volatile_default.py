@@ -27,15 +27,15 @@ from collections.abc import Iterator
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
 from atomig.lint.helpers import (
-    Body,
     added_columns,
     alter_relation,
+    batched_backfill,
     domain_base,
     has_constraint,
     q,
+    required_column_advice,
 )
 from atomig.lint.rule import Example
-from atomig.sql.facts import QualifiedName
 from atomig.sql.parse import Statement
 from atomig.sql.types import TypeRef
 from atomig.sql.volatility import Volatility, expression_volatility
@@ -114,33 +114,13 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             )
         else:
             continue
-        without, after = _required(coldef, table, ctx)
+        without, after = required_column_advice(coldef, table, ctx)
         yield Hit(
             f"ADD COLUMN {column} with this DEFAULT rewrites {table} under an ACCESS "
             f"EXCLUSIVE lock (reads and writes wait): {why}",
             f"add {q(column)} without the default{without}, then ALTER COLUMN "
-            f"{q(column)} SET DEFAULT …, then backfill existing rows in batches "
-            f"(-- atomig: backfill){after}",
+            f"{q(column)} SET DEFAULT …, then "
+            f"{batched_backfill(ctx, table, str(column))}{after}",
             relation=table,
             location=coldef.get("location"),
         )
-
-
-def _required(coldef: Body, table: QualifiedName, ctx: LintContext) -> tuple[str, str]:
-    """What a NOT NULL or PRIMARY KEY column is added without (its existing rows are NULL:
-    PostgreSQL rejects it, PG 15 and 18), and how it is constrained after the backfill."""
-    column = q(str(coldef.get("colname")))
-    if has_constraint(coldef, "CONSTR_PRIMARY") is not None:
-        after = (
-            f"CREATE UNIQUE INDEX CONCURRENTLY on {column} and ADD PRIMARY KEY USING"
-        )
-        return " and without PRIMARY KEY", f", then {after} INDEX"
-    if has_constraint(coldef, "CONSTR_NOTNULL") is None:
-        return "", ""
-    if not ctx.version.set_not_null_uses_check:
-        return " and without NOT NULL", ", then SET NOT NULL"
-    name = q(f"{table.name}_{coldef.get('colname')}_not_null")
-    return " and without NOT NULL", (
-        f", then ADD CONSTRAINT {name} CHECK ({column} IS NOT NULL) NOT VALID; VALIDATE "
-        "it in a later step; then SET NOT NULL (no scan) and drop the check"
-    )
