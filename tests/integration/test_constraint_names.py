@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from atomig.lint.schema import SchemaState, key_of
 from atomig.sql import parse_script
 from atomig.sql.facts import QualifiedName
@@ -51,3 +53,43 @@ def test_unnamed_constraints_get_postgres_names(database):
     for table, names in expected.items():
         known = state.tables[key_of(QualifiedName(None, table))]
         assert set(known.constraints) == names, table
+
+
+X, Y, Z = "x" * 60, "y" * 58, "z" * 58
+NAMING_CASES = [
+    # unnamed indexes: expressions, collisions (numbered), a unique or partial one
+    "CREATE TABLE t (a int, b text); CREATE INDEX ON t (a); CREATE INDEX ON t (a);"
+    " CREATE INDEX ON t (lower(b)); CREATE INDEX ON t ((a + 1));"
+    " CREATE INDEX ON t ((b::varchar)); CREATE INDEX ON t (coalesce(b, ''));"
+    " CREATE UNIQUE INDEX ON t (a, b); CREATE INDEX ON t (b) WHERE a > 0",
+    # shortened to 63 bytes, and numbered after shortening
+    f"CREATE TABLE {X} (a int); CREATE INDEX ON {X} (a); CREATE INDEX ON {X} (a)",
+    # names are taken schema-wide: another table's constraint, or any relation
+    f"CREATE TABLE {Y}1 (a int UNIQUE); CREATE TABLE {Y}2 (a int UNIQUE)",
+    f"CREATE TABLE {Z}1 (a int CHECK (a > 0)); CREATE TABLE {Z}2 (a int CHECK (a > 0))",
+    "CREATE TABLE u (a int, b int); CREATE TABLE u_a_key (x int);"
+    " ALTER TABLE u ADD UNIQUE (a); CREATE SEQUENCE u_b_idx; CREATE INDEX ON u (b)",
+]
+
+
+@pytest.mark.parametrize("sql", NAMING_CASES)
+def test_unnamed_indexes_and_constraints_get_postgres_names(database, sql):
+    state = SchemaState()
+    for statement in parse_script(sql).statements:
+        state.apply(statement, "m1")
+    with database.connect() as conn:
+        conn.execute(sql)
+        indexes = conn.execute(
+            "SELECT c.relname, i.relname FROM pg_index x"
+            " JOIN pg_class c ON c.oid = x.indrelid JOIN pg_class i ON i.oid = x.indexrelid"
+            " WHERE c.relnamespace = 'public'::regnamespace"
+        ).fetchall()
+        constraints = conn.execute(
+            "SELECT c.relname, n.conname FROM pg_constraint n"
+            " JOIN pg_class c ON c.oid = n.conrelid"
+            " WHERE n.connamespace = 'public'::regnamespace AND n.contype <> 'n'"
+        ).fetchall()
+    for table in {t for t, _ in indexes + constraints}:
+        known = state.tables[key_of(QualifiedName(None, table))]
+        assert set(known.indexes) == {i for t, i in indexes if t == table}, table
+        assert set(known.constraints) == {c for t, c in constraints if t == table}

@@ -1346,3 +1346,24 @@ def test_unbatched_dml_in_a_block_is_told_to_leave_it():
         f for f in _findings_of(table, plain, path=path) if f.rule == "unbatched-dml"
     ]
     assert hit.fix.startswith("put -- atomig: backfill")
+
+
+@pytest.mark.parametrize(
+    ("indexes", "dropped"),
+    [
+        ("CREATE INDEX ON orders (lower(code));", "orders_lower_idx"),
+        ("CREATE INDEX ON orders (n);\nCREATE INDEX ON orders (n);", "orders_n_idx1"),
+        (f"CREATE INDEX ON orders ({'n' * 60});", f"orders_{'n' * 52}_idx"),
+    ],
+)
+def test_an_unnamed_index_is_known_by_the_name_postgres_gave_it(indexes, dropped):
+    # PG 15 and 18 (tests/integration/test_constraint_names.py): an expression by its
+    # function, numbered while taken, shortened to 63 bytes.
+    tables = migration(
+        "20240101_0000_a",
+        f"CREATE TABLE orders (id bigint PRIMARY KEY, code text, n int, {'n' * 60} int);\n"
+        + indexes,
+    )
+    later = migration("20240102_0000_b", f"DROP INDEX {dropped};", report=("up",))
+    [drop] = _findings_of(tables, later, path="20240102_0000_b.up.sql")
+    assert "its table orders" in drop.message

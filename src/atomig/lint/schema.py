@@ -28,6 +28,7 @@ from atomig.lint.schema_model import (
     Table,
     key_of,
 )
+from atomig.lint.schema_names import TakenNames
 from atomig.lint.schema_objects import (
     Routine,
     alter_domain,
@@ -46,6 +47,7 @@ from atomig.sql.classify import (
 from atomig.sql.facts import QualifiedName
 from atomig.sql.naming import (
     default_constraint_name,
+    default_index_name,
     default_name_columns,
     expression_columns,
 )
@@ -279,7 +281,12 @@ class SchemaState:
                 table.name.name,
                 kind,
                 default_name_columns(kind, con, keys),
-                taken=table.constraints.keys() | table.indexes.keys(),
+                taken=TakenNames(
+                    self,
+                    table,
+                    relations=kind != "check" and kind != "foreign",
+                    constraints=True,
+                ),
             )
         )
         references = foreign_key_targets(con)
@@ -470,7 +477,11 @@ def _index(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
         for p in body.get("indexParams", ())
         if "IndexElem" in p
     )
-    index_name = body.get("idxname") or f"{name.name}_{'_'.join(columns)}_idx"
+    index_name = body.get("idxname") or default_index_name(
+        name.name,
+        body.get("indexParams", ()),
+        TakenNames(state, table, relations=True, constraints=False),
+    )
     partial = body.get("whereClause") is not None
     reads = expression_columns(
         {"on": body.get("indexParams"), "where": body.get("whereClause")}

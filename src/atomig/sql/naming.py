@@ -54,11 +54,75 @@ def default_constraint_name(
         addition = columns[0] if len(set(columns)) == 1 else ""
     else:
         addition = "_".join(columns)
-    name = _object_name(table, addition, label)
+    return _choose(table, addition, label, taken)
+
+
+def default_index_name(
+    table: str, params: Sequence[Mapping[str, Any]], taken: Container[str] = ()
+) -> str:
+    """The name PostgreSQL gives ``CREATE INDEX`` without a name (``ChooseIndexName``):
+    ``table_columns_idx`` (unique or not), an expression named as ``FigureIndexColname``
+    names it (a function call by the function, else ``expr``), shortened to fit and
+    numbered while the name is ``taken`` by a relation of the schema.
+
+    >>> p = [{"IndexElem": {"name": "a"}}, {"IndexElem": {"expr": {"FuncCall": {
+    ...     "funcname": [{"String": {"sval": "lower"}}]}}}}]
+    >>> default_index_name("t", p, taken={"t_a_lower_idx"})
+    't_a_lower_idx1'
+    """
+    columns = [_index_column_name(p["IndexElem"]) for p in params if "IndexElem" in p]
+    return _choose(table, "_".join(columns), "idx", taken)
+
+
+def _index_column_name(elem: Mapping[str, Any]) -> str:
+    if elem.get("name"):
+        return str(elem["name"])
+    return _figure_name(elem.get("expr")) or "expr"
+
+
+# FigureColnameInternal (src/backend/parser/parse_target.c): the fixed names.
+_NODE_NAMES = {
+    "CaseExpr": "case",
+    "A_ArrayExpr": "array",
+    "RowExpr": "row",
+    "CoalesceExpr": "coalesce",
+    "NullIfExpr": "nullif",
+}
+
+
+def _figure_name(node: Any) -> str | None:
+    """The name ``FigureColnameInternal`` gives an expression, if any."""
+    if not isinstance(node, dict) or len(node) != 1:
+        return None
+    ((kind, body),) = node.items()
+    if kind == "ColumnRef":
+        fields = [f["String"]["sval"] for f in body.get("fields", ()) if "String" in f]
+        return fields[-1] if fields else None
+    if kind == "FuncCall":
+        names = [f["String"]["sval"] for f in body.get("funcname", ()) if "String" in f]
+        return names[-1] if names else None
+    if kind == "TypeCast":
+        named = _figure_name(body.get("arg"))
+        type_names = (body.get("typeName") or {}).get("names", ())
+        last = [n["String"]["sval"] for n in type_names if "String" in n][-1:]
+        return named or (last[0] if last else None)
+    if kind == "CollateClause":
+        return _figure_name(body.get("arg"))
+    if kind == "MinMaxExpr":
+        return "greatest" if body.get("op") == "IS_GREATEST" else "least"
+    if kind == "A_Expr" and body.get("kind") == "AEXPR_NULLIF":
+        return "nullif"
+    return _NODE_NAMES.get(kind)
+
+
+def _choose(name1: str, name2: str, label: str, taken: Container[str]) -> str:
+    """``makeObjectName``, then a number appended to the label while the name is taken
+    (``ChooseRelationName`` / ``ChooseConstraintName``)."""
+    name = _object_name(name1, name2, label)
     number = 0
     while name in taken:
         number += 1
-        name = _object_name(table, addition, f"{label}{number}")
+        name = _object_name(name1, name2, f"{label}{number}")
     return name
 
 
