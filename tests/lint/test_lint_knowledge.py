@@ -1367,3 +1367,21 @@ def test_an_unnamed_index_is_known_by_the_name_postgres_gave_it(indexes, dropped
     later = migration("20240102_0000_b", f"DROP INDEX {dropped};", report=("up",))
     [drop] = _findings_of(tables, later, path="20240102_0000_b.up.sql")
     assert "its table orders" in drop.message
+
+
+def test_a_primary_key_added_using_an_index_has_the_index_columns():
+    # PG 15 and 18: ADD PRIMARY KEY USING INDEX makes the index's columns the key, which
+    # atomig's backfill then walks (tests/integration/test_lint_backfill_key.py).
+    history = migration(
+        "20240101_0000_a",
+        "CREATE TABLE t (a int NOT NULL, b text);\n"
+        "CREATE UNIQUE INDEX CONCURRENTLY t_a_key ON t (a);\n"
+        "ALTER TABLE t ADD PRIMARY KEY USING INDEX t_a_key;",
+    )
+    later = migration(
+        "20240102_0000_b",
+        "-- atomig: backfill\nUPDATE t SET b = 'x' WHERE b IS NULL;",
+        report=("up",),
+    )
+    found = _findings_of(history, later, path="20240102_0000_b.up.sql")
+    assert "backfill-rejected" not in [f.rule for f in found]

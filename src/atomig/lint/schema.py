@@ -262,6 +262,8 @@ class SchemaState:
                     table.columns[column.name] = _not_null(column, True)
             return
         keys = columns or _names(con.get("keys", ()) or con.get("fk_attrs", ()))
+        if not keys and con.get("indexname") in table.indexes:  # … USING INDEX
+            keys = table.indexes[con["indexname"]].columns
         if (
             kind == "check"
         ):  # the columns it reads (DROP COLUMN drops it; retyping, checks)

@@ -23,7 +23,7 @@ def backfill_key(ctx: LintContext, table: QualifiedName) -> tuple[str, ...] | No
     known = ctx.table(table)
     if known is not None:
         found = _history_key(known)
-        if found or not known.placeholder:
+        if found is None or found or not known.placeholder:
             return found if found or known.columns_known else None
     live = ctx.catalog_table(table)
     if live is None or live.foreign:
@@ -31,10 +31,11 @@ def backfill_key(ctx: LintContext, table: QualifiedName) -> tuple[str, ...] | No
     return live.backfill_key
 
 
-def _history_key(table: Table) -> tuple[str, ...]:
+def _history_key(table: Table) -> tuple[str, ...] | None:
+    """The key the history knows (``None``: a primary key of unknown columns)."""
     for con in table.constraints.values():
         if con.kind == "primary":
-            return con.columns
+            return con.columns or None
     candidates = [
         index
         for index in table.indexes.values()
@@ -96,3 +97,4 @@ def required_column_advice(
         f", then ADD CONSTRAINT {name} CHECK ({column} IS NOT NULL) NOT VALID; VALIDATE "
         "it in a later step; then SET NOT NULL (no scan) and drop the check"
     )
+
