@@ -66,3 +66,38 @@ def test_updating_the_key_is_reported_and_refused(project):
     result = project.cli("up")
     assert result.exit_code != 0
     assert "the key its windows are walked by" in result.stderr
+
+
+ADD_KEY = (
+    "CREATE UNIQUE INDEX CONCURRENTLY t_a_key ON t (a);\n"
+    "ALTER TABLE t ADD PRIMARY KEY USING INDEX t_a_key;\n"
+)
+
+
+@pytest.mark.parametrize("with_key", [False, True])
+def test_unbatched_dml_advice_on_a_keyless_table_is_accepted_by_the_runner(
+    project, with_key
+):
+    # Taken literally on a table without a key, "-- atomig: backfill" is refused; with
+    # the key the advice adds first, the runner walks it.
+    project.add(
+        "20260101_0000_table",
+        "CREATE TABLE t (a int NOT NULL, b text);\nINSERT INTO t VALUES (1), (2);",
+        "DROP TABLE IF EXISTS t;",
+    )
+    project.add("20260102_0000_update", "UPDATE t SET b = 'x';", "SELECT 1;")
+    result = project.cli("lint", "--json", "--no-database")
+    [fix] = [
+        f["fix"]
+        for f in json.loads(result.stdout)["findings"]
+        if f["rule"] == "unbatched-dml"
+    ]
+    assert "needs a key, which t lacks: add one first (CREATE UNIQUE INDEX" in fix
+    backfill = "-- atomig: backfill\nUPDATE t SET b = 'x';"
+    up = (ADD_KEY if with_key else "") + backfill
+    (project.migrations / "20260102_0000_update.up.sql").write_text(up + "\n")
+    assert ("backfill-rejected" in lint_rules(project, "--no-database")) is not with_key
+    result = project.cli("up")
+    assert (result.exit_code == 0) is with_key, result.stdout + result.stderr
+    if with_key:
+        assert project.database.scalar("SELECT count(*) FROM t WHERE b = 'x'") == 2

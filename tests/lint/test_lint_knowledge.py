@@ -1369,6 +1369,32 @@ def test_an_unnamed_index_is_known_by_the_name_postgres_gave_it(indexes, dropped
     assert "its table orders" in drop.message
 
 
+@pytest.mark.parametrize(
+    ("rule", "sql"),
+    [
+        ("unbatched-dml", "UPDATE events SET note = '' WHERE note IS NULL;"),
+        ("column-type-rewrite", "ALTER TABLE events ALTER COLUMN n TYPE bigint;"),
+        (
+            "stored-generated-column",
+            "ALTER TABLE events ADD COLUMN m int GENERATED ALWAYS AS (n + 1) STORED;",
+        ),
+        ("truncate", "TRUNCATE events;"),
+    ],
+)
+def test_backfill_advice_on_a_table_without_a_key_adds_one_first(rule, sql):
+    # atomig's backfill refuses a table without a key (backfill-rejected): advice that
+    # says -- atomig: backfill says how to give it one first.
+    for table, keyless in (
+        ("CREATE TABLE events (id bigint NOT NULL, n int, note text);", True),
+        ("CREATE TABLE events (id bigint PRIMARY KEY, n int, note text);", False),
+    ):
+        history = migration("20240101_0000_a", table)
+        later = migration("20240102_0000_b", sql, report=("up",))
+        found = _findings_of(history, later, path="20240102_0000_b.up.sql")
+        [fix] = [f.fix for f in found if f.rule == rule]
+        assert ("needs a key, which events lacks: add one first" in fix) is keyless
+
+
 def test_a_primary_key_added_using_an_index_has_the_index_columns():
     # PG 15 and 18: ADD PRIMARY KEY USING INDEX makes the index's columns the key, which
     # atomig's backfill then walks (tests/integration/test_lint_backfill_key.py).

@@ -6,6 +6,7 @@ from __future__ import annotations
 from atomig.lint.helpers.backfill import (
     backfill_key,
     batched_backfill,
+    keyless_note,
     required_column_advice,
 )
 from atomig.lint.helpers.constraints import domain_drops, table_constraint_drops
@@ -109,6 +110,7 @@ __all__ = [
     "in_utc",
     "indexes_on",
     "key_referrers",
+    "keyless_note",
     "known_locks",
     "names",
     "not_immutable",

@@ -98,3 +98,13 @@ def required_column_advice(
         "it in a later step; then SET NOT NULL (no scan) and drop the check"
     )
 
+
+def keyless_note(ctx: LintContext, table: QualifiedName | None) -> str:
+    """For advice that says ``-- atomig: backfill``: on a table known to have no key
+    (the runner would refuse the backfill), how to give it one first."""
+    if table is None or backfill_key(ctx, table) != ():
+        return ""
+    return (
+        f"; -- atomig: backfill needs a key, which {table} lacks: add one first (CREATE "
+        "UNIQUE INDEX CONCURRENTLY on NOT NULL columns, then ADD PRIMARY KEY USING INDEX)"
+    )

@@ -39,6 +39,7 @@ from atomig.lint.helpers import (
     commands,
     domain_base,
     expression_index_rebuild,
+    keyless_note,
     retype_rejection,
     session_timezone,
     type_change_rewrites,
@@ -102,7 +103,7 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         fix = (
             f"add a new {new} column, backfill it in batches (-- atomig: backfill), sync "
             "it with a trigger, switch the application, drop the old column later"
-        )
+        ) + keyless_note(ctx, table)
         # A domain is its base type (the cast is a relabel), but changing to a domain
         # with a constraint checks every value: a rewrite (relfilenode on PG 15 and 18).
         if not type_change_rewrites(stmt, table, cmd, ctx):

@@ -25,6 +25,7 @@ from atomig.lint.finding import Hit, Severity
 from atomig.lint.helpers import (
     alter_relation,
     has_constraint,
+    keyless_note,
     not_immutable,
     table_columns,
 )
@@ -89,7 +90,8 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             f"the stored generated column {column} is computed for every row: {table} is "
             "rewritten under an ACCESS EXCLUSIVE lock (reads and writes wait)",
             f"add {column} as a plain nullable column, maintain it with a trigger, and "
-            f"backfill existing rows in batches (-- atomig: backfill){virtual}",
+            f"backfill existing rows in batches (-- atomig: backfill){virtual}"
+            + keyless_note(ctx, table),
             relation=table,
             location=coldef.get("location"),
         )

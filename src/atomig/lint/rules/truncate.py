@@ -20,7 +20,7 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import dependents
+from atomig.lint.helpers import dependents, keyless_note
 from atomig.lint.rule import Example
 from atomig.lint.schema import Key, key_of
 from atomig.sql.classify import range_var
@@ -70,7 +70,7 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             + (" and empties every table referencing it (CASCADE)" if cascade else "")
             + "; the down file cannot bring the rows back",
             "delete in batches (-- atomig: backfill before DELETE … WHERE …), or make "
-            "the data loss its own reviewed migration",
+            "the data loss its own reviewed migration" + keyless_note(ctx, table),
             relation=table,
         )
 

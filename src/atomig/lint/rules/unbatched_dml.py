@@ -27,7 +27,7 @@ from typing import Any
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import small_table_note
+from atomig.lint.helpers import keyless_note, small_table_note
 from atomig.lint.rule import Example
 from atomig.sql.classify import range_var
 from atomig.sql.nodes import pinned_columns
@@ -98,7 +98,7 @@ def _unbatched(
         fix = (
             f"{move}put -- atomig: backfill on the line before the {verb}: atomig runs "
             "it in primary-key batches, one short transaction each"
-        )
+        ) + keyless_note(ctx, table)
     small, level = small_table_note(table, ctx), Severity.WARNING if clause else None
     yield Hit(
         f"{verb} of {table} changes {scope}{_COST}" + (f" ({small})" if small else ""),
