@@ -1411,3 +1411,24 @@ def test_a_primary_key_added_using_an_index_has_the_index_columns():
     )
     found = _findings_of(history, later, path="20240102_0000_b.up.sql")
     assert "backfill-rejected" not in [f.rule for f in found]
+
+
+def test_a_do_block_finding_counts_every_hazard_in_the_block():
+    # One finding per block; moving its first hazard to top level must not hide the rest.
+    before = migration("a", "CREATE TABLE orders (id bigint PRIMARY KEY, status text);")
+    block = migration(
+        "b",
+        "SELECT 1;\n"
+        "DO $$ BEGIN\n"
+        "  CREATE INDEX orders_status_idx ON orders (status);\n"
+        "  ALTER TABLE orders ADD COLUMN IF NOT EXISTS note text DEFAULT 'x';\n"
+        "  ALTER TABLE orders ALTER COLUMN status SET NOT NULL;\n"
+        "  UPDATE orders SET status = 'x';\n"
+        "END $$;",
+    )
+    options = LintOptions(version=ServerVersion.from_major(15))
+    result = lint_migrations([before, block], options=options)
+    [found] = [f for f in result.findings if f.rule == "do-block-ddl"]
+    assert "CREATE INDEX orders_status_idx" in found.message
+    # The ADD COLUMN (a constant default, PostgreSQL 11+) is no hazard.
+    assert found.message.endswith("(and 2 more: line 5, 6)")

@@ -68,3 +68,9 @@ DO $$ BEGIN UPDATE carts SET status = 'new'; END $$;
 
 -- expect-not: do-block-ddl
 DO $$ BEGIN UPDATE orders SET status = 'new' WHERE id = 42; END $$;
+
+-- expect: do-block-ddl
+DO $$ BEGIN
+  CREATE INDEX orders_status_idx ON orders (status);
+  UPDATE orders SET status = 'x';
+END $$;

@@ -380,3 +380,13 @@ def quick_select(stmt: Statement, ctx: LintContext) -> bool:
         setting_change(stmt) is not None
         or quick_setval(stmt.body, ctx.covered_by_index)
     )
+
+
+def excerpt(text: str, limit: int = 60) -> str:
+    """``text`` on one line, cut to ``limit`` characters (for quoting SQL in a message).
+
+    >>> excerpt("ALTER TABLE  orders   ADD COLUMN note text", 24)
+    'ALTER TABLE orders ADD …'
+    """
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + " …"

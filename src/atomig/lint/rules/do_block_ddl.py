@@ -20,8 +20,8 @@ when it is missing, say).
 
 ## Notes
 Static SQL and `EXECUTE` of a constant string are read; SQL built at run time is not. A table
-created earlier in the same migration is not reported.
-"""
+created earlier in the same migration is not reported. One finding per block: the first
+hazard, and how many more there are."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from atomig.errors import SourceError
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import proven_not_null
+from atomig.lint.helpers import excerpt, proven_not_null
 from atomig.lint.rule import Example
 from atomig.sql.classify import def_names, range_var, statement_facts
 from atomig.sql.facts import QualifiedName
@@ -90,28 +90,29 @@ GOOD = (
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     if str(def_names(stmt.body.get("args")).get("language", "plpgsql")) != "plpgsql":
         return
+    found: list[tuple[int, str, tuple[str, QualifiedName | None, str | None]]] = []
     for embedded in embedded_sql(stmt.text):
         try:
             inner = parse_script(embedded.text).statements
         except SourceError:  # PostgreSQL reports it when the block runs
             continue
         for piece in inner:
-            found = _hazard(piece, ctx, ctx.steps[stmt.index].transactional)
-            if found is None:
-                continue
-            what, table, fix = found
-            line = stmt.span.line + embedded.line - 1
-            text = " ".join(piece.text.split())
-            text = text if len(text) <= 60 else text[:59] + "…"
-            yield Hit(
-                f"the DO block runs {text} (line {line}): {what}",
-                fix
-                or "write that statement at top level, with its safe form and an IF [NOT] "
-                "EXISTS guard (CREATE INDEX CONCURRENTLY, NOT VALID then VALIDATE in a "
-                "later step, …): those cannot run inside a DO block",
-                relation=table,
-            )
-            return  # one finding per block: the first hazard names it
+            hazard = _hazard(piece, ctx, ctx.steps[stmt.index].transactional)
+            if hazard is not None:
+                found.append((stmt.span.line + embedded.line - 1, piece.text, hazard))
+    if not found:
+        return
+    line, text, (what, table, fix) = found[0]
+    more = ", ".join(str(n) for n in sorted({other for other, _, _ in found[1:]}))
+    also = f" (and {len(found) - 1} more: line {more})" if more else ""
+    yield Hit(
+        f"the DO block runs {excerpt(text)} (line {line}): {what}{also}",
+        fix
+        or "write that statement at top level, with its safe form and an IF [NOT] "
+        "EXISTS guard (CREATE INDEX CONCURRENTLY, NOT VALID then VALIDATE in a "
+        "later step, …): those cannot run inside a DO block",
+        relation=table,
+    )
 
 
 def _hazard(

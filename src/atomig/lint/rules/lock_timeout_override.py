@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import known_locks
+from atomig.lint.helpers import excerpt, known_locks
 from atomig.lint.rule import Example
 from atomig.sql.facts import RelationLock
 from atomig.sql.parse import Statement
@@ -96,8 +96,7 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     later, lock = found
     wait = "without limit" if off else f"up to {format_duration_ms(ms or 0)}"
     who = "query" if lock.mode.blocks_reads else "write"
-    said = " ".join(stmt.text.split())
-    said = said if len(said) <= 60 else said[:57] + "…"
+    said = excerpt(stmt.text)
     what = (
         f"{said} becomes the ceiling of atomig's lock attempts: a retry of line"
         if leading
