@@ -55,44 +55,16 @@ class JournalEntry:
         )
 
 
-def insert_journal(
-    conn: Conn, schema: str, entry: JournalEntry, *, finished: bool = True
-) -> int:
-    """Write one journal row (in whatever transaction ``conn`` is in); returns its id."""
+def insert_journal(conn: Conn, schema: str, entry: JournalEntry) -> int:
+    """Write one finished journal row (in whatever transaction ``conn`` is in); returns
+    its id (an attempt journaled before it runs: ``atomig.run.record.journal_start``)."""
     query = ledger_sql(
         "INSERT INTO {schema}.journal ({journal_columns}) VALUES ({journal_values})"
         " RETURNING id",
         schema,
     )
     row = conn.execute(query, entry.params()).fetchone()
-    journal_id = int(row[0]) if row else 0
-    if not finished:
-        conn.execute(
-            ledger_sql(
-                "UPDATE {schema}.journal SET finished_at = NULL WHERE id = %s", schema
-            ),
-            (journal_id,),
-        )
-    return journal_id
-
-
-def finish_journal(
-    conn: Conn,
-    schema: str,
-    journal_id: int,
-    outcome: str,
-    sqlstate: str | None = None,
-    message: str | None = None,
-) -> None:
-    """Mark a journal row (of an autocommit step) finished with its outcome."""
-    conn.execute(
-        ledger_sql(
-            "UPDATE {schema}.journal SET outcome = %s, sqlstate = %s, message = %s,"
-            " finished_at = clock_timestamp() WHERE id = %s",
-            schema,
-        ),
-        (outcome, sqlstate, message, journal_id),
-    )
+    return int(row[0]) if row else 0
 
 
 def journal_rows(
