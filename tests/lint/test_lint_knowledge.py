@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from atomig.lint import LintOptions, MigrationSource, SourceFile, lint_migrations
+from atomig.lint.finding import Severity
 from atomig.sql.versions import ServerVersion
 
 
@@ -1432,3 +1433,28 @@ def test_a_do_block_finding_counts_every_hazard_in_the_block():
     assert "CREATE INDEX orders_status_idx" in found.message
     # The ADD COLUMN (a constant default, PostgreSQL 11+) is no hazard.
     assert found.message.endswith("(and 2 more: line 5, 6)")
+
+
+def test_down_file_dropping_a_table_or_column_before_the_view_its_up_made():
+    """PostgreSQL rejects DROP TABLE / DROP COLUMN of what a view reads (PG 15 and 18,
+    tests/integration/test_lint_down_order.py): a view the history made is known."""
+    up = (
+        "CREATE TABLE tags (id bigint PRIMARY KEY, name text, note text);\n"
+        "CREATE VIEW tag_names AS SELECT t.name FROM tags t;"
+    )
+    wrong = "DROP TABLE IF EXISTS tags;\nDROP VIEW IF EXISTS tag_names;"
+    column = "ALTER TABLE tags DROP COLUMN name;\nALTER TABLE tags DROP COLUMN note;"
+    right = "DROP VIEW IF EXISTS tag_names;\nDROP TABLE IF EXISTS tags;"
+    options = LintOptions(version=ServerVersion.from_major(15))
+
+    def errors(down):
+        result = lint_migrations([migration("m", up, down)], options=options)
+        return [
+            (f.rule, f.line)
+            for f in result.findings
+            if f.path == "m.down.sql" and f.severity is Severity.ERROR
+        ]
+
+    assert errors(wrong) == [("drop-table", 1)]
+    assert errors(column) == [("drop-column", 1)]
+    assert errors(right) == []

@@ -37,6 +37,13 @@ from atomig.lint.schema_objects import (
     create_function,
 )
 from atomig.lint.schema_renames import ALTERED_TABLES, rename, set_schema
+from atomig.lint.schema_views import (
+    View,
+    drop_views,
+    forget_readers,
+    record_view,
+    view_stmt,
+)
 from atomig.sql.alter_table import identity_change, identity_kind
 from atomig.sql.classify import (
     column_constraints,
@@ -125,6 +132,8 @@ class SchemaState:
         self.foreign_tables = 0
         # Functions by name (their latest definition): volatility, inlinable.
         self.routines: MutableMapping[str, Routine] = {}
+        # Views the history created, by key: what they read (DROP of it is rejected).
+        self.views: MutableMapping[Key, View] = {}
         self._owned: set[Key] = set()
 
     def fork(self) -> SchemaState:
@@ -139,6 +148,7 @@ class SchemaState:
         child.constraints_renamed_from = Layered(self.constraints_renamed_from)
         child.foreign_tables = self.foreign_tables
         child.routines = Layered(self.routines)
+        child.views = Layered(self.views)
         return child
 
     def snapshot(self) -> SchemaState:
@@ -152,6 +162,7 @@ class SchemaState:
         copy.constraints_renamed_from = dict(self.constraints_renamed_from)
         copy.foreign_tables = self.foreign_tables
         copy.routines = dict(self.routines)
+        copy.views = dict(self.views)
         self._owned = (
             set()
         )  # tables now shared with the copy: copy them before a change
@@ -373,6 +384,8 @@ def _create_as(state: SchemaState, body: Mapping[str, Any], origin: str) -> None
             Table(name, origin=origin, columns_known=False, populated=populated)
         )
         state._log("relation", name, origin)
+        if body.get("objtype") == "OBJECT_MATVIEW":
+            record_view(state, name, body.get("query"), materialized=True)
 
 
 def _refresh(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
@@ -409,6 +422,8 @@ def _alter(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
             state._column(table, definition.get("ColumnDef", {}), origin)
         elif subtype == "AT_DropColumn":
             table.columns.pop(column_name, None)
+            if cmd.get("behavior") == "DROP_CASCADE":
+                forget_readers(state, key_of(table.name), column_name)
             for cname, con in list(table.constraints.items()):
                 if column_name in con.columns or con.not_null_column == column_name:
                     del table.constraints[cname]
@@ -501,6 +516,8 @@ def _index(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
 
 def _drop(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
     remove = body.get("removeType", "")
+    if state.views:
+        drop_views(state, body)
     for obj in body.get("objects", ()):
         items = obj.get("List", {}).get("items", [])
         if not items:
@@ -570,7 +587,7 @@ _APPLY = {
     "CreateExtensionStmt": create_extension,
     "AlterDomainStmt": alter_domain,
     "AlterFunctionStmt": alter_function,
-    "ViewStmt": _object("relation", "view", relation=True),
+    "ViewStmt": view_stmt,
     "CreateSeqStmt": _object("relation", "sequence", relation=True),
     "CompositeTypeStmt": _object("type", "typevar", relation=True),
     "CreateEnumStmt": _object("type", "typeName"),

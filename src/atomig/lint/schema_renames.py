@@ -10,6 +10,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from atomig.lint.schema_model import Table, key_of
+from atomig.lint.schema_views import move_reads, rename_read_column
 from atomig.sql.classify import range_var
 from atomig.sql.facts import QualifiedName
 
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from atomig.lint.schema import SchemaState
 
 ALTERED_TABLES = ("OBJECT_TABLE", "OBJECT_FOREIGN_TABLE")
+_VIEWS = ("OBJECT_VIEW", "OBJECT_MATVIEW")
 
 
 def rename(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
@@ -31,12 +33,15 @@ def rename(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
         _rename_index(state, relation, new, origin)
     elif kind in ALTERED_TABLES:
         _move(state, relation, QualifiedName(relation.schema, new))
+    elif kind in _VIEWS:
+        move_reads(state, key_of(relation), key_of(QualifiedName(relation.schema, new)))
     elif kind == "OBJECT_COLUMN":
         table = state._mutable(key_of(relation))
         old = body.get("subname", "")
         if table is not None and old in table.columns:
             table.columns[new] = replace(table.columns.pop(old), name=new)
             _rename_column_uses(table, old, new)
+        rename_read_column(state, key_of(relation), old, new)
     elif kind == "OBJECT_TABCONSTRAINT":
         table = state._mutable(key_of(relation))
         old = body.get("subname", "")
@@ -141,6 +146,7 @@ def _move(state: SchemaState, old: QualifiedName, new: QualifiedName) -> None:
         state.renamed_from[key_of(new)] = state.renamed_from.pop(key_of(old), old)
     if creator is not None:
         state._log("relation", new, creator)
+    move_reads(state, key_of(old), key_of(new))
     if table is not None:
         del state.tables[key_of(old)]
         table.name = new
@@ -159,3 +165,6 @@ def set_schema(state: SchemaState, body: Mapping[str, Any], origin: str) -> None
     relation = range_var(body.get("relation"))
     if relation is not None and body.get("objectType") in ALTERED_TABLES:
         _move(state, relation, QualifiedName(body.get("newschema"), relation.name))
+    elif relation is not None and body.get("objectType") in _VIEWS:
+        moved = QualifiedName(body.get("newschema"), relation.name)
+        move_reads(state, key_of(relation), key_of(moved))

@@ -148,7 +148,7 @@ def dependents(
     """The views and other tables' foreign keys that depend on ``table`` (on any of it
     when ``column`` is None): PostgreSQL refuses to drop it without CASCADE, and to change
     the type of a column a view reads. Known from the live catalog (views, foreign keys)
-    and the history (foreign keys), less what the history or this file already dropped
+    and the history (views, foreign keys), less what the history or this file already dropped
     and the tables in ``dropped_too`` (dropped by the same statement)."""
     schema, target, found = ctx.schema, key_of(table), dict[str, None]()
     if column is None and not views_only:
@@ -160,6 +160,14 @@ def dependents(
                 refs = con.references
                 if refs is not None and key_of(refs) == target:
                     found[f"foreign key {q(con.name)} of {other.name}"] = None
+    for key, view in schema.views.items() if schema.views else ():
+        read = view.reads.get(target)
+        if (
+            read is not None
+            and key not in dropped_too
+            and (column in read or not column)
+        ):
+            found[view.label] = None
     live = ctx.catalog_table(table)
     if live is None or schema.creator("relation", table) is not None:
         return list(found)  # a table the history made: only the history knows it

@@ -10,8 +10,10 @@ Stop using the column in the code first (deploy), then drop it in a later migrat
 copy if the data may be needed (`CREATE TABLE … AS SELECT id, col FROM t`).
 
 ## Notes
-With `--database-url`, a column a view reads or another table's foreign key references is
-known: PostgreSQL rejects the drop without CASCADE, and CASCADE drops those too. A primary
+A column a view reads (a view the history created, or with `--database-url` any) or another
+table's foreign key references (with `--database-url`) is known: PostgreSQL rejects the drop
+without CASCADE, and CASCADE drops those too; an error even in a down file dropping a column
+its own up added before the view the up created on it. A primary
 key, UNIQUE or EXCLUDE constraint or unique index on the column (even with others) is
 dropped with it, silently: the finding names them (from the history).
 """
@@ -61,14 +63,15 @@ GOOD = (
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     table = altered_table(stmt)
-    if table is None or ctx.is_new(table):
+    if table is None:
         return
+    new = ctx.is_new(table)
     for _, cmd in commands(stmt, "AT_DropColumn"):
         column = cmd.get("name", "")
-        if ctx.created_by_this_up(table, column):
-            continue
         deps = dependents(ctx, table, column)
         if deps and cmd.get("behavior") != "DROP_CASCADE":
+            # Rejected even for a column this migration made (a down file dropping it
+            # before the view its up created on it).
             yield Hit(
                 f"PostgreSQL rejects dropping {table}.{column}: {', '.join(deps)} "
                 f"depend{'s' if len(deps) == 1 else ''} on it",
@@ -78,6 +81,8 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
                 severity=Severity.ERROR,
                 offset=subcommand_offset(stmt, column),
             )
+            continue
+        if new or ctx.created_by_this_up(table, column):
             continue
         keys, primary = _keys_on(ctx, table, column)
         yield Hit(
