@@ -46,6 +46,18 @@ CASES = {
         "DROP MATERIALIZED VIEW user_copy;\n"
         "ALTER TABLE people RENAME TO users;\n",
     ),
+    "type before its table": (
+        "CREATE TYPE mood AS ENUM ('a', 'b');\n"
+        "CREATE TABLE feelings (id bigint PRIMARY KEY, m mood, ms mood[]);\n",
+        "DROP TYPE IF EXISTS mood;\nDROP TABLE IF EXISTS feelings;\n"
+        "DROP TYPE IF EXISTS mood;\n",
+    ),
+    "domain before its column": (
+        "CREATE DOMAIN price AS numeric CHECK (VALUE >= 0);\n"
+        "ALTER TABLE orders ADD COLUMN net price;\n",
+        "DROP DOMAIN IF EXISTS price;\nALTER TABLE orders DROP COLUMN IF EXISTS net;\n"
+        "DROP DOMAIN IF EXISTS price;\n",
+    ),
     "cascade": (
         "CREATE VIEW user_ages AS SELECT * FROM users;\n",
         "ALTER TABLE users DROP COLUMN age CASCADE;\n"

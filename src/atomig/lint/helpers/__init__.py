@@ -35,6 +35,7 @@ from atomig.lint.helpers.knowledge import (
     retype_rejection,
     session_timezone,
     type_change_rewrites,
+    type_users,
     unkeyed_note,
     using_index_rejection,
 )
@@ -136,6 +137,7 @@ __all__ = [
     "table_columns",
     "table_constraint_drops",
     "type_change_rewrites",
+    "type_users",
     "unkeyed_note",
     "using_index_rejection",
 ]

@@ -194,6 +194,19 @@ def dependents(
     return list(found)
 
 
+def type_users(ctx: LintContext, name: QualifiedName) -> list[str]:
+    """The columns (of tables the history knows) declared with type or domain ``name``,
+    or an array of it: PostgreSQL rejects dropping it without CASCADE (PG 15 and 18)."""
+    target = key_of(name)
+    return [
+        f"column {q(col.name)} of table {table.name}"
+        for table in ctx.schema.tables.values()
+        for col in table.columns.values()
+        if col.type is not None
+        and key_of(QualifiedName(col.type.schema, col.type.name)) == target
+    ]
+
+
 def constraint_of_index(
     ctx: LintContext, index: QualifiedName
 ) -> tuple[QualifiedName, str] | None:

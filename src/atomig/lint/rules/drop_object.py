@@ -19,7 +19,9 @@ Not reported for what the same migration created (a temporary helper) or swapped
 undoing its own up, for the `CHECK (col IS NOT NULL)` helper once `SET NOT NULL` is done,
 nor for a partition's CHECK once the migration attached it (the bound now enforces it).
 Dropping a PRIMARY KEY or UNIQUE constraint that other tables' foreign keys use (known from
-history or the live catalog) is an error: PostgreSQL rejects it without CASCADE.
+history or the live catalog) is an error: PostgreSQL rejects it without CASCADE; so is
+dropping a type or domain a column of a table the history knows is declared with (even in a
+down file, before the table its up created with it).
 A domain's constraint or default is dropped with `ALTER DOMAIN` (no table lock on PG 15 or
 18); its `DROP NOT NULL` is `drop-not-null`.
 Tables, schemas and databases are `drop-table`; indexes `drop-index-not-concurrent`;
@@ -32,7 +34,12 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import domain_drops, swapped_out, table_constraint_drops
+from atomig.lint.helpers import (
+    domain_drops,
+    swapped_out,
+    table_constraint_drops,
+    type_users,
+)
 from atomig.lint.rule import Example
 from atomig.lint.schema import key_of
 from atomig.sql.objects import object_kind, object_label, object_name
@@ -70,6 +77,12 @@ BAD = (
         "ALTER TABLE orders DROP CONSTRAINT orders_pkey;",
         before="CREATE TABLE orders (id bigint PRIMARY KEY, total bigint);",
     ),
+    Example(
+        "DROP TYPE IF EXISTS order_status;\nDROP TABLE IF EXISTS orders;",
+        before="CREATE TYPE order_status AS ENUM ('new', 'paid');\n"
+        "CREATE TABLE orders (id bigint PRIMARY KEY, status order_status);",
+        direction="down",
+    ),
 )
 GOOD = (
     "CREATE VIEW answer AS SELECT 42 AS value;\nDROP VIEW answer;",
@@ -102,8 +115,22 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         return
     what = object_label(remove)
     kind = object_kind(remove)
+    typed = remove in ("OBJECT_TYPE", "OBJECT_DOMAIN")
     for obj in stmt.body.get("objects", ()):
         name = object_name(obj)
+        users = type_users(ctx, name) if typed and name is not None else []
+        if users and stmt.body.get("behavior") != "DROP_CASCADE":
+            # Even for a type this migration made: a down file dropping it before the
+            # table its up created with it.
+            yield Hit(
+                f"PostgreSQL rejects dropping {what} {name}: {', '.join(users)} "
+                f"depend{'s' if len(users) == 1 else ''} on it",
+                "drop or change those columns first (DROP TABLE …, ALTER TABLE … DROP "
+                "COLUMN …)",
+                severity=Severity.ERROR,
+                relation=name,
+            )
+            continue
         if name is not None and (
             key_of(name) in ctx.created_here
             or ctx.made_here(kind, name)
