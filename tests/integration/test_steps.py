@@ -482,3 +482,30 @@ def test_validate_written_after_not_valid_runs_without_the_add_lock(project):
     assert db.scalar(
         "SELECT convalidated FROM pg_constraint WHERE conname = 'ledger_positive'"
     )
+
+
+def test_a_down_renaming_back_with_if_exists_rolls_back_a_partial_rename(project):
+    """ALTER TABLE IF EXISTS … RENAME TO is skipped when the up never renamed (PG 15 and
+    18): the runner accepts it in the down of a multi-step up and the rollback restores
+    the name (it used to refuse the up as unguardable)."""
+    db = project.database
+    project.add(*BASE)
+    assert project.cli("up").exit_code == 0
+    before = fingerprint(db)
+    up = (
+        "ALTER TABLE orders RENAME TO orders_v1;\n"
+        "CREATE INDEX CONCURRENTLY orders_v1_note ON orders_v1 (note);\n"
+        "UPDATE orders_v1 SET note = 'x';\n"
+        "CREATE UNIQUE INDEX CONCURRENTLY orders_v1_note_key ON orders_v1 (note);"
+    )
+    down = (
+        "DROP INDEX CONCURRENTLY IF EXISTS orders_v1_note_key;\n"
+        "DROP INDEX CONCURRENTLY IF EXISTS orders_v1_note;\n"
+        "ALTER TABLE IF EXISTS orders_v1 RENAME TO orders;"
+    )
+    project.add("20261102_0900_rename", up, down)
+    result = project.cli("up")
+    assert result.exit_code == 1, result.stderr
+    assert "rolled back" in result.stderr, result.stderr
+    assert fingerprint(db).diff(before) == []
+    assert db.scalar("SELECT to_regclass('orders') IS NOT NULL")

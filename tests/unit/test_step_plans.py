@@ -73,6 +73,13 @@ def test_failure_policy_from_directive_or_settings():
         "UPDATE orders SET c = 0",
         "SET lock_timeout = '1s'",
         "COMMENT ON TABLE orders IS 'x'",
+        # a relation renamed (or moved) back only when the up got as far (PG 15, 18)
+        "ALTER TABLE IF EXISTS orders_v2 RENAME TO orders",
+        "ALTER INDEX IF EXISTS orders_v2_pkey RENAME TO orders_pkey",
+        "ALTER SEQUENCE IF EXISTS s2 RENAME TO s",
+        "ALTER VIEW IF EXISTS v2 RENAME TO v",
+        "ALTER MATERIALIZED VIEW IF EXISTS m2 RENAME TO m",
+        "ALTER TABLE IF EXISTS archive.orders SET SCHEMA public",
     ],
 )
 def test_statements_safe_on_a_partial_state(statement):
@@ -92,7 +99,11 @@ def test_statements_safe_on_a_partial_state(statement):
         ),
         ("CREATE INDEX i ON orders (c)", "needs IF NOT EXISTS"),
         ("CREATE VIEW v AS SELECT 1", "needs OR REPLACE"),
-        ("ALTER TABLE orders RENAME TO o", "ALTER TABLE … cannot be guarded"),
+        ("ALTER TABLE orders RENAME TO o", "needs IF EXISTS"),
+        ("ALTER TABLE orders SET SCHEMA archive", "needs IF EXISTS"),
+        # IF EXISTS guards the table, not the column or constraint (PG 15, 18)
+        ("ALTER TABLE IF EXISTS o RENAME COLUMN a TO b", "cannot be guarded"),
+        ("ALTER TABLE IF EXISTS o RENAME CONSTRAINT a TO b", "cannot be guarded"),
         ("CREATE TYPE mood AS ENUM ('a')", "CREATE TYPE … cannot be guarded"),
     ],
 )

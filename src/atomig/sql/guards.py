@@ -8,6 +8,8 @@ when it succeeds whether or not the up got as far as the object it undoes:
   ``ALTER TABLE … DROP COLUMN / DROP CONSTRAINT IF EXISTS``, ``ADD COLUMN IF NOT EXISTS``;
 * state-setting on objects that existed before the migration: ``ALTER COLUMN … SET/DROP
   DEFAULT``, ``SET/DROP NOT NULL``, ``TYPE``, storage and statistics settings, data changes;
+* ``ALTER TABLE/INDEX/SEQUENCE/VIEW … IF EXISTS … RENAME TO`` or ``SET SCHEMA`` (a relation
+  the up renamed or moved, put back only if the up got that far);
 * a ``DO`` block, the one way to guard what PostgreSQL has no IF [NOT] EXISTS for (an added
   constraint, a rename): atomig cannot read PL/pgSQL and trusts its author;
 * session settings, transaction control, plain SELECT.
@@ -139,8 +141,36 @@ def _drop(body: Body, created: Collection[QualifiedName]) -> str | None:
     return None if body.get("missing_ok") else "DROP … needs IF EXISTS"
 
 
+# A relation renamed or moved with IF EXISTS is skipped when it does not exist (PG 15 and 18):
+# a down renaming back what the up renamed runs whether or not the up got that far.
+_RELATIONS = frozenset(
+    {
+        "OBJECT_TABLE",
+        "OBJECT_INDEX",
+        "OBJECT_SEQUENCE",
+        "OBJECT_VIEW",
+        "OBJECT_MATVIEW",
+        "OBJECT_FOREIGN_TABLE",
+    }
+)
+
+
+def _rename(body: Body, created: Collection[QualifiedName]) -> str | None:
+    relation = body.get("renameType") or body.get("objectType")
+    if relation not in _RELATIONS:
+        return (
+            "this rename cannot be guarded with IF EXISTS (only a table's, index's, "
+            "sequence's or view's can): wrap it in a DO block that checks the catalog"
+        )
+    if body.get("missing_ok"):
+        return None
+    return "ALTER … RENAME TO / SET SCHEMA needs IF EXISTS"
+
+
 _CHECKS: dict[str, Check] = {
     "AlterTableStmt": _alter_table,
+    "RenameStmt": _rename,
+    "AlterObjectSchemaStmt": _rename,
     "InsertStmt": _dml,
     "UpdateStmt": _dml,
     "DeleteStmt": _dml,

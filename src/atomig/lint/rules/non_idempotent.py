@@ -12,9 +12,9 @@ an error.
 ## Instead
 Guard down files: `DROP TABLE IF EXISTS`, `DROP INDEX CONCURRENTLY IF EXISTS`, `ALTER TABLE
 … DROP COLUMN IF EXISTS`, `DROP CONSTRAINT IF EXISTS`, `CREATE … IF NOT EXISTS`,
-`CREATE OR REPLACE` (or a `CREATE` after `DROP … IF EXISTS` of the same name); what has no
-IF [NOT] EXISTS (an added constraint, a rename) goes in a `DO` block that checks the catalog
-first. Or set `-- atomig: on_failure=resume` on the up.
+`CREATE OR REPLACE` (or a `CREATE` after `DROP … IF EXISTS` of the same name), `ALTER TABLE
+IF EXISTS … RENAME TO`; what has no IF [NOT] EXISTS (an added constraint, a column rename)
+goes in a `DO` block that checks the catalog first. Or set `on_failure=resume` on the up.
 
 ## Notes
 atomig runs an up file's steps exactly once each (journaled; a failed transaction step rolls
