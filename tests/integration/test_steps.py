@@ -509,3 +509,31 @@ def test_a_down_renaming_back_with_if_exists_rolls_back_a_partial_rename(project
     assert "rolled back" in result.stderr, result.stderr
     assert fingerprint(db).diff(before) == []
     assert db.scalar("SELECT to_regclass('orders') IS NOT NULL")
+
+
+def test_a_guarded_down_drop_that_could_hit_the_original_table_is_refused(project):
+    """An up that builds an index, then swaps in a new orders table, with the down
+    'DROP TABLE IF EXISTS orders': if the swap step failed, the rollback dropped the
+    original orders and its rows (seen on PG 18 before the refusal). atomig now refuses
+    to start it, and nothing changes."""
+    db = project.database
+    project.add(*BASE)
+    assert project.cli("up").exit_code == 0
+    before = fingerprint(db)
+    up = (
+        "CREATE INDEX CONCURRENTLY orders_note ON orders (note);\n"
+        "ALTER TABLE orders RENAME TO orders_v1;\n"
+        "CREATE TABLE orders (id bigint PRIMARY KEY, total numeric, note text);\n"
+        "SELECT 1 / 0;"
+    )
+    down = (
+        "DROP TABLE IF EXISTS orders;\n"
+        "ALTER TABLE IF EXISTS orders_v1 RENAME TO orders;\n"
+        "DROP INDEX CONCURRENTLY IF EXISTS orders_note;"
+    )
+    project.add("20261102_0900_swap", up, down)
+    result = project.cli("up")
+    assert result.exit_code == 2, result.stderr
+    assert "removes the original orders and its rows" in result.stderr
+    assert fingerprint(db).diff(before) == []
+    assert db.scalar("SELECT count(*) FROM orders") == 500

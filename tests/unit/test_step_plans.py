@@ -180,3 +180,29 @@ def test_a_lock_timeout_of_zero_never_lengthens_short_attempts():
     assert "lock_timeout none" in _step_lines(build)[0]
     two_seconds = make_plan("ALTER TABLE t ADD COLUMN a int;").steps[0]
     assert "lock_timeout 50ms first, doubling to 2s" in _step_lines(two_seconds)[0]
+
+
+def test_a_guarded_down_drop_of_a_relation_the_up_moves_aside_late_is_refused():
+    # The up builds an index, then swaps in a new orders table; if it stops after step 1,
+    # 'DROP TABLE IF EXISTS orders' in the down would drop the ORIGINAL orders.
+    swap = (
+        "CREATE INDEX CONCURRENTLY orders_a_idx ON orders (a);\n"
+        "ALTER TABLE orders RENAME TO orders_old;\n"
+        "CREATE TABLE orders (id bigint PRIMARY KEY, a int);"
+    )
+    down = _down(
+        "DROP TABLE IF EXISTS orders;\n"
+        "ALTER TABLE IF EXISTS orders_old RENAME TO orders;\n"
+        "DROP INDEX IF EXISTS orders_a_idx;"
+    )
+    with pytest.raises(SourceError, match="removes the original orders") as info:
+        require_safe_rollback(make_plan(swap), down, V15)
+    assert str(info.value.location) == "m.down.sql:1:1"
+    assert "first step" in (info.value.hint or "")
+    # Moved aside in the first step: any partial state has it moved already.
+    first = make_plan(
+        "ALTER TABLE orders RENAME TO orders_old;\n"
+        "CREATE TABLE orders (id bigint PRIMARY KEY, a int);\n"
+        "CREATE INDEX CONCURRENTLY orders_a_idx ON orders (a);"
+    )
+    require_safe_rollback(first, down, V15)

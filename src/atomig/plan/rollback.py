@@ -14,7 +14,7 @@ from atomig.errors import SourceError, SourceLocation
 from atomig.plan.model import Plan, StepKind
 from atomig.sql.classify import statement_facts
 from atomig.sql.facts import QualifiedName
-from atomig.sql.guards import partial_state_hazard
+from atomig.sql.guards import displaced_relations, partial_state_hazard
 from atomig.sql.parse import Statement
 from atomig.sql.versions import ServerVersion
 
@@ -30,16 +30,44 @@ def needs_partial_rollback(up: Plan) -> bool:
 def rollback_hazard(
     up: Plan, down: Plan, version: ServerVersion
 ) -> tuple[Statement, str] | None:
-    """The first down statement that may fail on a partial up, and why; else ``None``."""
+    """The first down statement that may fail on a partial up (or destroy what was there
+    before it), and why; else ``None``."""
     created: set[QualifiedName] = set()
+    # Relations the up moves out of their names after its first step: a failure before
+    # that leaves the original in place.
+    displaced_late: dict[QualifiedName, int] = {}
     for step in up.steps:
         for statement in step.statements:
             created.update(statement_facts(statement, version).creates)
+            if step.index:
+                for name in displaced_relations(statement):
+                    displaced_late.setdefault(name, step.index + 1)
     for step in down.steps:
         for statement in step.statements:
             reason = partial_state_hazard(statement, created)
+            if reason is None and statement.kind == "DropStmt":
+                reason = _drops_original(statement, created, displaced_late)
             if reason is not None:
                 return statement, reason
+    return None
+
+
+def _drops_original(
+    statement: Statement,
+    created: set[QualifiedName],
+    displaced_late: dict[QualifiedName, int],
+) -> str | None:
+    """A down DROP of a relation the up moves aside (renames or drops) and makes again:
+    on a partial state where the up stopped before moving it, the DROP hits the original,
+    rows and all, even with IF EXISTS."""
+    for name in displaced_relations(statement):
+        step = displaced_late.get(name)
+        if step is not None and name in created:
+            return (
+                f"the up moves {name} aside in step {step} and creates a new {name}; if "
+                f"it stops before step {step}, this DROP removes the original {name} "
+                "and its rows"
+            )
     return None
 
 
@@ -61,8 +89,16 @@ def require_safe_rollback(up: Plan, down: Plan, version: ServerVersion) -> None:
         f"{up.migration.name} runs in {len(up.steps)} steps, so a failure may roll it back "
         f"from a partial state, but its down file is not safe there: {first!r}: {reason}",
         location=SourceLocation(down.path, statement.span.line, statement.span.column),
-        hint="guard the down statements (DROP … IF EXISTS, ADD COLUMN IF NOT EXISTS, "
-        "CREATE … IF NOT EXISTS, OR REPLACE, or a DO block), or make the migration stop "
-        "and wait for you instead: -- atomig: on_failure=resume at the top of the up file",
+        hint=(
+            # A guarded DROP that may hit the original: no guard helps.
+            "move what the up renames or drops into its first step, or make the "
+            "migration stop and wait for you instead: -- atomig: on_failure=resume at "
+            "the top of the up file"
+            if statement.body.get("missing_ok")
+            else "guard the down statements (DROP … IF EXISTS, ADD COLUMN IF NOT EXISTS, "
+            "CREATE … IF NOT EXISTS, OR REPLACE, or a DO block), or make the migration "
+            "stop and wait for you instead: -- atomig: on_failure=resume at the top of "
+            "the up file"
+        ),
         details={"statement": statement.text, "reason": reason},
     )

@@ -25,6 +25,7 @@ from typing import Any
 
 from atomig.sql.classify import range_var
 from atomig.sql.facts import QualifiedName
+from atomig.sql.objects import object_name
 from atomig.sql.parse import Statement
 
 Body = Mapping[str, Any]
@@ -207,3 +208,30 @@ def partial_state_hazard(
         return check(body, created_by_up)
     words = " ".join(statement.text.split()[:2]).upper()
     return f"{words} … cannot be guarded with IF [NOT] EXISTS or OR REPLACE"
+
+
+def displaced_relations(statement: Statement) -> list[QualifiedName]:
+    """The relations ``statement`` moves out of their names: renamed, moved to another
+    schema, or dropped (tables, views, sequences, indexes …).
+
+    >>> from atomig.sql.parse import parse_script
+    >>> [str(n) for s in parse_script(
+    ...     "ALTER TABLE orders RENAME TO orders_old; DROP VIEW IF EXISTS v, w;"
+    ...     " ALTER TABLE orders RENAME COLUMN a TO b") for n in displaced_relations(s)]
+    ['orders', 'v', 'w']
+    """
+    body = statement.body
+    if statement.kind == "RenameStmt":
+        if body.get("renameType") not in _RELATIONS:
+            return []
+        name = range_var(body.get("relation"))
+        return [name] if name is not None else []
+    if statement.kind == "AlterObjectSchemaStmt":
+        if body.get("objectType") not in _RELATIONS:
+            return []
+        name = range_var(body.get("relation"))
+        return [name] if name is not None else []
+    if statement.kind == "DropStmt" and body.get("removeType") in _RELATIONS:
+        names = (object_name(obj) for obj in body.get("objects") or ())
+        return [name for name in names if name is not None]
+    return []
