@@ -10,6 +10,8 @@ it at 3 a.m. half-way through.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
+
 from atomig.errors import SourceError, SourceLocation
 from atomig.plan.model import Plan, StepKind
 from atomig.sql.classify import statement_facts
@@ -27,47 +29,54 @@ def needs_partial_rollback(up: Plan) -> bool:
     return any(step.kind is not StepKind.TRANSACTION for step in up.steps)
 
 
-def rollback_hazard(
-    up: Plan, down: Plan, version: ServerVersion
-) -> tuple[Statement, str] | None:
-    """The first down statement that may fail on a partial up (or destroy what was there
-    before it), and why; else ``None``."""
-    created: set[QualifiedName] = set()
-    # Relations the up moves out of their names after its first step: a failure before
-    # that leaves the original in place.
-    displaced_late: dict[QualifiedName, int] = {}
-    for step in up.steps:
+def moved_aside_late(up: Plan) -> dict[QualifiedName, int]:
+    """Relations the up moves out of their names (renames, moves to another schema, drops)
+    after its first step, with the step (1-based): a failure before that step leaves the
+    original in place."""
+    found: dict[QualifiedName, int] = {}
+    for step in up.steps[1:]:
         for statement in step.statements:
-            created.update(statement_facts(statement, version).creates)
-            if step.index:
-                for name in displaced_relations(statement):
-                    displaced_late.setdefault(name, step.index + 1)
-    for step in down.steps:
-        for statement in step.statements:
-            reason = partial_state_hazard(statement, created)
-            if reason is None and statement.kind == "DropStmt":
-                reason = _drops_original(statement, created, displaced_late)
-            if reason is not None:
-                return statement, reason
-    return None
+            for name in displaced_relations(statement):
+                found.setdefault(name, step.index + 1)
+    return found
 
 
-def _drops_original(
+def drops_original(
     statement: Statement,
-    created: set[QualifiedName],
-    displaced_late: dict[QualifiedName, int],
+    created: Collection[QualifiedName],
+    moved: Mapping[QualifiedName, int],
 ) -> str | None:
-    """A down DROP of a relation the up moves aside (renames or drops) and makes again:
-    on a partial state where the up stopped before moving it, the DROP hits the original,
-    rows and all, even with IF EXISTS."""
+    """Why a down ``statement`` may drop what was there before the up: a relation the up
+    moves aside late (``moved``) and creates again. On a partial state where the up stopped
+    before moving it, the DROP hits the original, rows and all, even with IF EXISTS."""
     for name in displaced_relations(statement):
-        step = displaced_late.get(name)
+        step = moved.get(name)
         if step is not None and name in created:
             return (
                 f"the up moves {name} aside in step {step} and creates a new {name}; if "
                 f"it stops before step {step}, this DROP removes the original {name} "
                 "and its rows"
             )
+    return None
+
+
+def rollback_hazard(
+    up: Plan, down: Plan, version: ServerVersion
+) -> tuple[Statement, str] | None:
+    """The first down statement that may fail on a partial up (or destroy what was there
+    before it), and why; else ``None``."""
+    created: set[QualifiedName] = set()
+    for step in up.steps:
+        for statement in step.statements:
+            created.update(statement_facts(statement, version).creates)
+    moved = moved_aside_late(up)
+    for step in down.steps:
+        for statement in step.statements:
+            reason = partial_state_hazard(statement, created) or drops_original(
+                statement, created, moved
+            )
+            if reason is not None:
+                return statement, reason
     return None
 
 

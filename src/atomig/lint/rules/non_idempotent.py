@@ -5,7 +5,9 @@ object.
 A down file runs in production during a rollback, possibly after an up that stopped
 part-way (a migration of several steps, or a file applied statement by statement by another
 tool): a plain `DROP` of an object the up never created, or a `CREATE` of one it never
-dropped, fails and leaves the rollback stuck. atomig refuses to start a multi-step up under
+dropped, fails and leaves the rollback stuck; a `DROP … IF EXISTS` of a table the up renames
+(or drops) after its first step and creates again removes the *original* when the up stopped
+before the rename. atomig refuses to start a multi-step up under
 `on_failure = "rollback"` whose down file is not safe on such a partial state: then this is
 an error.
 
@@ -29,8 +31,12 @@ from collections.abc import Iterator
 from atomig.lint.context import LintContext, LintOptions
 from atomig.lint.finding import Hit, Severity
 from atomig.lint.helpers import commands, created_name, dropped_names
+from atomig.lint.helpers.rollback import (
+    original_dropped,
+    up_creates,
+    up_may_stop_part_way,
+)
 from atomig.lint.rule import Example
-from atomig.sql.facts import QualifiedName
 from atomig.sql.guards import partial_state_hazard
 from atomig.sql.parse import Statement
 
@@ -49,6 +55,13 @@ BAD = (
     Example(
         "CREATE TABLE carts (id bigint);\nCREATE INDEX carts_id ON carts (id);",
         runner="other",
+    ),
+    Example(
+        "DROP TABLE IF EXISTS carts;\nALTER TABLE IF EXISTS carts_v1 RENAME TO carts;",
+        before="CREATE INDEX CONCURRENTLY carts_id_idx ON carts (id);\n"
+        "ALTER TABLE carts RENAME TO carts_v1;\n"
+        "CREATE TABLE carts (id bigint PRIMARY KEY);",
+        direction="down",
     ),
 )
 GOOD = (
@@ -77,22 +90,27 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         state.setdefault("dropped", set()).update(dropped_names(stmt))
     if ctx.direction == "down":
         if "created" not in state:
-            state["created"] = _up_creates(ctx)
-        hazard = partial_state_hazard(stmt, state["created"])
+            state["created"] = up_creates(ctx)
+        hazard = partial_state_hazard(stmt, state["created"]) or original_dropped(
+            stmt, ctx, state["created"]
+        )
         unguarded = _unguarded(stmt, ctx)
         if hazard is None and unguarded is None:
             return
         # Only now is the up planned (a down of guarded statements never needs it).
         if "partial" not in state:
-            state["partial"] = _up_may_stop_part_way(ctx)
+            state["partial"] = up_may_stop_part_way(ctx)
         if state["partial"]:
             if hazard is not None:
                 yield Hit(
                     f"the up runs in several steps and may stop part-way, and this down "
                     f"statement is not safe there: {hazard}; atomig refuses to start the "
                     "up",
-                    "guard it (IF EXISTS, IF NOT EXISTS, OR REPLACE, or a DO block), or "
-                    "set -- atomig: on_failure=resume on the up",
+                    "move what the up renames or drops into its first step, or set -- "
+                    "atomig: on_failure=resume on the up"
+                    if stmt.body.get("missing_ok")
+                    else "guard it (IF EXISTS, IF NOT EXISTS, OR REPLACE, or a DO block), "
+                    "or set -- atomig: on_failure=resume on the up",
                     severity=Severity.ERROR,
                 )
             return
@@ -127,24 +145,3 @@ def _unguarded(stmt: Statement, ctx: LintContext) -> str | None:
                 verb = "ADD COLUMN" if subtype == "AT_AddColumn" else "DROP"
                 return f"ALTER TABLE … {verb} without IF [NOT] EXISTS"
     return None
-
-
-def _up_creates(ctx: LintContext) -> set[QualifiedName]:
-    """What the partner up file creates (nothing under another runner)."""
-    up = ctx.partner
-    if up is None or ctx.other_runner:
-        return set()
-    return {name for s in up for name in ctx.facts_of(s).creates}
-
-
-def _up_may_stop_part_way(ctx: LintContext) -> bool:
-    """Whether the up may stop part-way under the rollback policy (the rollback module is
-    imported here: only down files need it, lint starts faster)."""
-    from atomig.plan.rollback import needs_partial_rollback
-
-    if ctx.partner is None or ctx.other_runner:
-        return False
-    plan = ctx.plan_of("partner").plan
-    if plan is None:
-        return False  # plan-rejected reports the up file
-    return plan.on_failure == "rollback" and needs_partial_rollback(plan)

@@ -1,0 +1,55 @@
+"""What a down file meets when the runner rolls back an up that stopped part-way: the up's
+creations, whether it can stop part-way at all, and what it moves aside too late (the
+runner's own checks, :mod:`atomig.plan.rollback`, imported only for down files)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from atomig.sql.facts import QualifiedName
+from atomig.sql.guards import displaced_relations
+from atomig.sql.parse import Statement
+
+if TYPE_CHECKING:
+    from atomig.lint.context import LintContext
+
+
+def up_creates(ctx: LintContext) -> set[QualifiedName]:
+    """What the partner up file creates (nothing under another runner)."""
+    up = ctx.partner
+    if up is None or ctx.other_runner:
+        return set()
+    return {name for s in up for name in ctx.facts_of(s).creates}
+
+
+def up_may_stop_part_way(ctx: LintContext) -> bool:
+    """Whether the up may stop part-way under the rollback policy."""
+    from atomig.plan.rollback import needs_partial_rollback
+
+    if ctx.partner is None or ctx.other_runner:
+        return False
+    plan = ctx.plan_of("partner").plan
+    if plan is None:
+        return False  # plan-rejected reports the up file
+    return plan.on_failure == "rollback" and needs_partial_rollback(plan)
+
+
+def original_dropped(
+    stmt: Statement, ctx: LintContext, created: set[QualifiedName]
+) -> str | None:
+    """Why a guarded down DROP may remove what was there before the up (it moves the
+    relation aside after its first step and creates it again), as the runner judges it.
+    The up is planned only when it moves aside something the DROP names."""
+    if stmt.kind != "DropStmt" or ctx.partner is None or ctx.other_runner:
+        return None
+    names = [n for n in displaced_relations(stmt) if n in created]
+    if not names or not any(
+        name in names for s in ctx.partner for name in displaced_relations(s)
+    ):
+        return None
+    from atomig.plan.rollback import drops_original, moved_aside_late
+
+    plan = ctx.plan_of("partner").plan
+    return (
+        None if plan is None else drops_original(stmt, created, moved_aside_late(plan))
+    )
