@@ -537,3 +537,31 @@ def test_a_guarded_down_drop_that_could_hit_the_original_table_is_refused(projec
     assert "removes the original orders and its rows" in result.stderr
     assert fingerprint(db).diff(before) == []
     assert db.scalar("SELECT count(*) FROM orders") == 500
+
+
+def test_a_guarded_down_drop_of_a_column_that_could_hit_the_original_is_refused(
+    project,
+):
+    """'Change a type by drop and re-add' after a first step: if the re-add step failed,
+    the down's DROP COLUMN IF EXISTS dropped the original column's data and ADD COLUMN
+    IF NOT EXISTS made the schema look restored. atomig now refuses to start it."""
+    db = project.database
+    project.add(*BASE)
+    assert project.cli("up").exit_code == 0
+    db.execute("UPDATE users SET email = 'kept'")
+    up = (
+        "CREATE INDEX CONCURRENTLY users_id_email ON users (id, email);\n"
+        "ALTER TABLE users DROP COLUMN email;\n"
+        "ALTER TABLE users ADD COLUMN email varchar(320);\n"
+        "SELECT 1 / 0;"
+    )
+    down = (
+        "ALTER TABLE users DROP COLUMN IF EXISTS email;\n"
+        "ALTER TABLE users ADD COLUMN IF NOT EXISTS email text;\n"
+        "DROP INDEX CONCURRENTLY IF EXISTS users_id_email;"
+    )
+    project.add("20261102_0900_retype", up, down)
+    result = project.cli("up")
+    assert result.exit_code == 2, result.stderr
+    assert "removes the original users.email and its data" in result.stderr
+    assert db.scalar("SELECT count(*) FROM users WHERE email = 'kept'") == 50

@@ -1458,3 +1458,21 @@ def test_down_file_dropping_a_table_or_column_before_the_view_its_up_made():
     assert errors(wrong) == [("drop-table", 1)]
     assert errors(column) == [("drop-column", 1)]
     assert errors(right) == []
+
+
+def test_a_down_that_would_drop_the_original_column_is_an_error():
+    up = (
+        "CREATE INDEX CONCURRENTLY users_id_email ON users (id, email);\n"
+        "ALTER TABLE users DROP COLUMN email;\n"
+        "ALTER TABLE users ADD COLUMN email varchar(320);"
+    )
+    down = (
+        "ALTER TABLE users DROP COLUMN IF EXISTS email;\n"
+        "ALTER TABLE users ADD COLUMN IF NOT EXISTS email text;\n"
+        "DROP INDEX CONCURRENTLY IF EXISTS users_id_email;"
+    )
+    options = LintOptions(version=ServerVersion.from_major(15))
+    result = lint_migrations([migration("m", up, down)], options=options)
+    [found] = [f for f in result.findings if f.rule == "non-idempotent"]
+    assert (found.path, found.line, found.severity.name) == ("m.down.sql", 1, "ERROR")
+    assert "removes the original users.email and its data" in found.message

@@ -206,3 +206,36 @@ def test_a_guarded_down_drop_of_a_relation_the_up_moves_aside_late_is_refused():
         "CREATE INDEX CONCURRENTLY orders_a_idx ON orders (a);"
     )
     require_safe_rollback(first, down, V15)
+
+
+def test_a_guarded_down_drop_of_a_column_the_up_drops_late_and_adds_again_is_refused():
+    # "Change a column's type by drop and re-add": if the up stops before its second
+    # step, the down's DROP COLUMN IF EXISTS drops the ORIGINAL column's data, and the
+    # re-added column makes the schema look restored.
+    up = make_plan(
+        "CREATE INDEX CONCURRENTLY users_email_idx ON users (email);\n"
+        "ALTER TABLE users DROP COLUMN status;\n"
+        "ALTER TABLE users ADD COLUMN status int;"
+    )
+    down = _down(
+        "ALTER TABLE users DROP COLUMN IF EXISTS status;\n"
+        "ALTER TABLE users ADD COLUMN IF NOT EXISTS status text;\n"
+        "DROP INDEX CONCURRENTLY IF EXISTS users_email_idx;"
+    )
+    with pytest.raises(
+        SourceError, match=r"removes the original users\.status and its"
+    ):
+        require_safe_rollback(up, down, V15)
+    # A column the up only adds is the up's own: dropping it is the rollback.
+    only_adds = make_plan(
+        "CREATE INDEX CONCURRENTLY users_email_idx ON users (email);\n"
+        "ALTER TABLE users ADD COLUMN nick text;"
+    )
+    require_safe_rollback(
+        only_adds,
+        _down(
+            "ALTER TABLE users DROP COLUMN IF EXISTS nick;\n"
+            "DROP INDEX CONCURRENTLY IF EXISTS users_email_idx;"
+        ),
+        V15,
+    )

@@ -10,13 +10,19 @@ it at 3 a.m. half-way through.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 
 from atomig.errors import SourceError, SourceLocation
 from atomig.plan.model import Plan, StepKind
 from atomig.sql.classify import statement_facts
 from atomig.sql.facts import QualifiedName
-from atomig.sql.guards import displaced_relations, partial_state_hazard
+from atomig.sql.guards import (
+    Displaced,
+    added_columns,
+    displaced_columns,
+    displaced_relations,
+    partial_state_hazard,
+)
 from atomig.sql.parse import Statement
 from atomig.sql.versions import ServerVersion
 
@@ -29,34 +35,46 @@ def needs_partial_rollback(up: Plan) -> bool:
     return any(step.kind is not StepKind.TRANSACTION for step in up.steps)
 
 
-def moved_aside_late(up: Plan) -> dict[QualifiedName, int]:
-    """Relations the up moves out of their names (renames, moves to another schema, drops)
-    after its first step, with the step (1-based): a failure before that step leaves the
-    original in place."""
-    found: dict[QualifiedName, int] = {}
-    for step in up.steps[1:]:
+def moved_aside_late(up: Plan, version: ServerVersion) -> dict[Displaced, int]:
+    """What the up moves out of its name after its first step and makes again under that
+    name (a relation renamed, moved or dropped then created; a column dropped or renamed
+    then added), with the step (1-based) that moves it: a failure before that step leaves
+    the original in place."""
+    moved: dict[Displaced, int] = {}
+    made: set[Displaced] = set()
+    for step in up.steps:
         for statement in step.statements:
-            for name in displaced_relations(statement):
-                found.setdefault(name, step.index + 1)
-    return found
+            gone: list[Displaced] = [
+                *displaced_relations(statement),
+                *displaced_columns(statement),
+            ]
+            for name in gone if step.index else ():
+                moved.setdefault(name, step.index + 1)
+            made.update(statement_facts(statement, version).creates)
+            made.update(added_columns(statement))
+    return {name: step for name, step in moved.items() if name in made}
 
 
-def drops_original(
-    statement: Statement,
-    created: Collection[QualifiedName],
-    moved: Mapping[QualifiedName, int],
-) -> str | None:
-    """Why a down ``statement`` may drop what was there before the up: a relation the up
-    moves aside late (``moved``) and creates again. On a partial state where the up stopped
+def drops_original(statement: Statement, moved: Mapping[Displaced, int]) -> str | None:
+    """Why a down ``statement`` may drop what was there before the up: something the up
+    moves aside late and makes again (``moved``). On a partial state where the up stopped
     before moving it, the DROP hits the original, rows and all, even with IF EXISTS."""
-    for name in displaced_relations(statement):
+    if statement.kind not in ("DropStmt", "AlterTableStmt"):
+        return None
+    gone: list[Displaced] = [
+        *displaced_relations(statement),
+        *displaced_columns(statement),
+    ]
+    for name in gone:
         step = moved.get(name)
-        if step is not None and name in created:
-            return (
-                f"the up moves {name} aside in step {step} and creates a new {name}; if "
-                f"it stops before step {step}, this DROP removes the original {name} "
-                "and its rows"
-            )
+        if step is None:
+            continue
+        what = f"{name[0]}.{name[1]}" if isinstance(name, tuple) else str(name)
+        data = "its data" if isinstance(name, tuple) else "its rows"
+        return (
+            f"the up moves {what} aside in step {step} and makes a new {what}; if it "
+            f"stops before step {step}, this DROP removes the original {what} and {data}"
+        )
     return None
 
 
@@ -69,11 +87,11 @@ def rollback_hazard(
     for step in up.steps:
         for statement in step.statements:
             created.update(statement_facts(statement, version).creates)
-    moved = moved_aside_late(up)
+    moved = moved_aside_late(up, version)
     for step in down.steps:
         for statement in step.statements:
             reason = partial_state_hazard(statement, created) or drops_original(
-                statement, created, moved
+                statement, moved
             )
             if reason is not None:
                 return statement, reason

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from atomig.sql.facts import QualifiedName
-from atomig.sql.guards import displaced_relations
+from atomig.sql.guards import displaced_columns, displaced_relations
 from atomig.sql.parse import Statement
 
 if TYPE_CHECKING:
@@ -34,22 +34,26 @@ def up_may_stop_part_way(ctx: LintContext) -> bool:
     return plan.on_failure == "rollback" and needs_partial_rollback(plan)
 
 
-def original_dropped(
-    stmt: Statement, ctx: LintContext, created: set[QualifiedName]
-) -> str | None:
+def original_dropped(stmt: Statement, ctx: LintContext) -> str | None:
     """Why a guarded down DROP may remove what was there before the up (it moves the
-    relation aside after its first step and creates it again), as the runner judges it.
-    The up is planned only when it moves aside something the DROP names."""
-    if stmt.kind != "DropStmt" or ctx.partner is None or ctx.other_runner:
+    relation or column aside after its first step and makes it again), as the runner
+    judges it. The up is planned only when it moves aside something the DROP names."""
+    if stmt.kind not in ("DropStmt", "AlterTableStmt") or ctx.partner is None:
         return None
-    names = [n for n in displaced_relations(stmt) if n in created]
-    if not names or not any(
-        name in names for s in ctx.partner for name in displaced_relations(s)
+    names = {*displaced_relations(stmt), *displaced_columns(stmt)}
+    if ctx.other_runner or not names:
+        return None
+    if not any(
+        name in names
+        for s in ctx.partner
+        for name in (*displaced_relations(s), *displaced_columns(s))
     ):
         return None
     from atomig.plan.rollback import drops_original, moved_aside_late
 
     plan = ctx.plan_of("partner").plan
     return (
-        None if plan is None else drops_original(stmt, created, moved_aside_late(plan))
+        None
+        if plan is None
+        else drops_original(stmt, moved_aside_late(plan, ctx.version))
     )

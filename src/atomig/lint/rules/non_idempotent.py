@@ -92,7 +92,7 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         if "created" not in state:
             state["created"] = up_creates(ctx)
         hazard = partial_state_hazard(stmt, state["created"]) or original_dropped(
-            stmt, ctx, state["created"]
+            stmt, ctx
         )
         unguarded = _unguarded(stmt, ctx)
         if hazard is None and unguarded is None:
