@@ -40,6 +40,7 @@ def test_no_orphan_rule_pages():
 # atomig's own rules: no PostgreSQL page backs them.
 OWN_RULES = {
     "missing-down",
+    "down-data-change",
     "plan-rejected",
     "invalid-ignore",
     "unused-ignore",
