@@ -98,3 +98,14 @@ def reindex_leftovers(conn: Conn, relation: str) -> list[IndexState]:
     ``relation`` (a table, or an index: its table) left."""
     with conn.cursor(row_factory=class_row(IndexState)) as cur:
         return cur.execute(_REINDEX_LEFTOVERS, (relation, relation)).fetchall()
+
+
+_INDEX_EXISTS = sql.SQL(
+    "SELECT EXISTS (SELECT FROM pg_index WHERE indexrelid = to_regclass(%s))"
+)
+
+
+def index_exists(conn: Conn, index: str) -> bool:
+    """An index called ``index`` (as written, with the session's ``search_path``) exists."""
+    row = conn.execute(_INDEX_EXISTS, (index,)).fetchone()
+    return bool(row and row[0])

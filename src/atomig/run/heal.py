@@ -18,10 +18,16 @@ from typing import TypeVar
 from psycopg import sql
 
 from atomig.db.compose import set_config_params, set_config_query
-from atomig.db.indexes import IndexState, index_state, reindex_leftovers
+from atomig.db.indexes import (
+    IndexState,
+    index_exists,
+    index_state,
+    reindex_leftovers,
+)
 from atomig.plan.model import Step
 from atomig.run.context import RunContext
 from atomig.sql.classify import range_var
+from atomig.sql.nodes import name_list
 from atomig.sql.parse import Statement
 
 T = TypeVar("T")
@@ -65,6 +71,41 @@ def built_index(ctx: RunContext, step: Step) -> IndexState | None:
         return None
     table, index = target
     return _with_search_path(ctx, step, lambda: index_state(ctx.conn, table, index))
+
+
+def _dropped_index(step: Step) -> str | None:
+    """The index a ``DROP INDEX CONCURRENTLY`` step drops (it drops one: PostgreSQL
+    refuses several with CONCURRENTLY)."""
+    if not step.concurrent or len(step.statements) != 1:
+        return None
+    statement = step.statements[0]
+    if (
+        statement.kind != "DropStmt"
+        or statement.body.get("removeType") != "OBJECT_INDEX"
+    ):
+        return None
+    objects = list(statement.body.get("objects") or [])
+    if len(objects) != 1:
+        return None
+    return str(name_list(objects[0].get("List", {}).get("items", [])))
+
+
+def finished_in_flight(ctx: RunContext, step: Step) -> str | None:
+    """What shows that a concurrent index step whose end nobody saw (its runner or its
+    connection died after it was sent) did finish — its index built and valid, or gone for
+    a ``DROP INDEX CONCURRENTLY`` — or ``None``. Such a step is done: running it again would
+    fail (``already exists``, ``does not exist``) without ``IF [NOT] EXISTS``."""
+    state = built_index(ctx, step)
+    if state is not None:
+        if state.valid and not state.building:
+            return f"{state.qualified} is built and valid"
+        return None
+    dropped = _dropped_index(step)
+    if dropped is not None and not _with_search_path(
+        ctx, step, lambda: index_exists(ctx.conn, dropped)
+    ):
+        return f"index {dropped} is dropped"
+    return None
 
 
 def _reindex_target(step: Step) -> str | None:

@@ -11,7 +11,7 @@ migration's statements, INVALID indexes of its concurrent builds — then acts:
   rollback), INVALID indexes dropped, the down file run, and the schema fingerprint compared
   with the one taken before the migration;
 * **resume**: orphaned backends are waited for (bounded), then terminated; a concurrent build
-  that finished after its runner died counts as done; the remaining steps run.
+  (or drop) that finished after its runner died counts as done; the remaining steps run.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from atomig.errors import NeedsAttention, UsageError
 from atomig.plan.model import Plan, StepKind
 from atomig.run import record
 from atomig.run.context import RunContext
-from atomig.run.heal import built_index
+from atomig.run.heal import built_index, finished_in_flight
 from atomig.run.ledger import AppliedMigration
 from atomig.run.orphans import find_orphans, settle_orphans
 from atomig.run.runner import apply_migration, revert_migration, roll_back
@@ -333,14 +333,13 @@ def _finished_in_flight(
     done = row.steps_done
     if done >= len(up.steps) or done not in stopped_steps:
         return done
-    step = up.steps[done]
-    state = built_index(ctx, step)
-    if state is None or not state.valid:
+    finished = finished_in_flight(ctx, up.steps[done])
+    if finished is None:
         return done
     ctx.say(
         "recover.step_done",
-        f"step {done + 1} finished after its runner died: {state.qualified} is built and "
-        "valid; counting the step as done",
+        f"step {done + 1} finished after its runner died: {finished}; counting the step "
+        "as done",
         version=row.version,
     )
     query, params = record.steps_done_write(ctx.schema, row.version, done + 1, None)

@@ -26,6 +26,7 @@ from atomig.errors import (
 from atomig.plan.model import Plan, Step, StepKind
 from atomig.run import journal, ledger, record
 from atomig.run.context import RunContext, current_actor
+from atomig.run.heal import finished_in_flight
 from atomig.run.record import Write
 from atomig.run.revert import revert_migration
 from atomig.run.rollback import roll_back
@@ -268,6 +269,7 @@ def _after_step_failure(
     )
     if failed.connection_lost:
         reconnect_or_stop(ctx, plan, failed)
+        _count_if_finished(ctx, migration, failed)
     done = recorded_steps_done(ctx, migration)
     if done >= len(plan.steps):
         return
@@ -367,6 +369,34 @@ def _after_step_failure(
         hint=hint,
         details={"version": migration.version, **failure_details(failed)},
     )
+
+
+def _count_if_finished(
+    ctx: RunContext, migration: Migration, failed: StepFailed
+) -> None:
+    """The connection died after a concurrent index step finished, before its journal row
+    and the ledger said so: the catalog shows it done (the index built and valid, or
+    dropped). Commit what the step would have committed with its success, so that the
+    failure policy starts from the truth — a resume must not run the step again (without
+    ``IF [NOT] EXISTS`` it fails, and the pre-flight check takes its index for one made by
+    hand)."""
+    step = failed.job.step
+    if recorded_steps_done(ctx, migration) != step.index:
+        return
+    finished = finished_in_flight(ctx, step)
+    if finished is None:
+        return
+    ctx.say(
+        "step.finished_unseen",
+        f"{failed.job.label} finished before the connection was lost: {finished}; "
+        "counting the step as done",
+        level="warning",
+        version=migration.version,
+        step=step.index + 1,
+    )
+    with ctx.conn.transaction():
+        for query, params in failed.job.commit_writes(None):
+            ctx.conn.execute(query, params)
 
 
 def _failed_before_any_step(
