@@ -11,7 +11,7 @@ Two more points lie inside a step, between an autocommit statement's success and
 journal/ledger write that records it (the journal says ``started``, the catalog says done):
 ``committed.kill`` SIGKILLs the runner there, ``committed.drop`` terminates its backend there
 (a dropped connection) and lets the runner carry on. STEP, when given, is the 1-based step.
-``ATOMIG_DRIVER_COMMAND`` runs ``recover`` instead of ``up``.
+``ATOMIG_DRIVER_COMMAND=recover`` runs ``atomig recover`` instead of ``atomig up``.
 """
 
 from __future__ import annotations
@@ -69,10 +69,16 @@ def main() -> None:
     if kind in INSIDE:
         _hook_committed(kind, step, url)
 
+    # ATOMIG_DRIVER_NTH=2: kill at the second matching event (a down step of the rollback
+    # after the up step of the same number).
+    left = [int(os.environ.get("ATOMIG_DRIVER_NTH", "1"))]
+
     def report(event: Event) -> None:
         print(event.kind, event.message, flush=True)
         if event.kind == kind and (step is None or event.data.get("step") == step):
-            os.kill(os.getpid(), signal.SIGKILL)
+            left[0] -= 1
+            if not left[0]:
+                os.kill(os.getpid(), signal.SIGKILL)
 
     settings = load_settings(Path(project), database_url=url, environ={})
     if os.environ.get("ATOMIG_DRIVER_COMMAND") == "recover":

@@ -403,3 +403,21 @@ def migration_status(conn: Conn, schema: str, version: str) -> str | None:
     """The ledger status of ``version`` (``None``: no row)."""
     row = conn.execute(ledger_sql(_MIGRATION_STATUS, schema), (version,)).fetchone()
     return None if row is None else str(row[0])
+
+
+# The down steps of the rollback under way (its rows come after the up's last row) that
+# committed, or may have: an autocommit step journaled 'started' or 'interrupted' was sent.
+_ROLLBACK_STEPS_RUN = """
+    SELECT count(DISTINCT step_index) FROM {schema}.journal
+    WHERE version = %s AND direction = 'rollback' AND outcome NOT IN ('failed', 'retried')
+      AND id > (SELECT coalesce(max(id), 0) FROM {schema}.journal
+                WHERE version = %s AND direction = 'up')
+"""
+
+
+def rollback_steps_run(conn: Conn, schema: str, version: str) -> int:
+    """How many down steps the rollback of ``version`` under way has run (or may have)."""
+    row = conn.execute(
+        ledger_sql(_ROLLBACK_STEPS_RUN, schema), (version, version)
+    ).fetchone()
+    return int(row[0]) if row else 0

@@ -54,6 +54,8 @@ class Unfinished:
     # What `atomig recover` without --rollback/--resume would do (None: a human decides).
     default: str | None = None
     resumes_backfill: bool = False
+    # Down steps the interrupted or failed rollback ran: the up can then no longer resume.
+    undone: int = 0
 
     def describe(self) -> list[str]:
         """Human lines: what was found."""
@@ -73,6 +75,11 @@ class Unfinished:
         ]
         lines += [f"  INVALID index: {name}" for name in self.invalid_indexes]
         lines += [f"  {note}" for note in self.notes]
+        if self.undone:
+            lines.append(
+                f"  its rollback already ran {self.undone} down step(s): it can only be "
+                "rolled back now"
+            )
         if self.action is None:
             lines.append(f"  next: {self._next()}")
         return lines
@@ -96,6 +103,11 @@ class Unfinished:
             return (
                 f"`atomig recover` (or `{runner}`) resumes {what} at {steps}{extra}; "
                 "`atomig recover --rollback` undoes it instead"
+            )
+        if self.undone:
+            return (
+                f"`atomig recover --rollback` (or `{runner}`) finishes the rollback: runs "
+                "the down file, then checks that the schema is as before the migration"
             )
         if self.default == ROLLBACK:
             why = (
@@ -204,7 +216,33 @@ def inspect(ctx: RunContext, row: AppliedMigration, plans: Plans) -> Unfinished:
         notes=tuple(plans.notes),
         default=default_action(row, plans.up),
         resumes_backfill=_next_step_is_backfill(row, plans.up),
+        undone=_undone(ctx, row),
     )
+
+
+def _undone(ctx: RunContext, row: AppliedMigration) -> int:
+    if row.direction != "up" or row.status == "running":
+        return 0
+    return record.rollback_steps_run(ctx.conn, ctx.schema, row.version)
+
+
+def refuse_resume_after_rollback(found: Unfinished) -> None:
+    """A rollback that ran down steps undid up steps the ledger still counts as done:
+    resuming would skip them and record the migration applied without them.
+
+    Raises:
+        NeedsAttention: ``found`` has such down steps.
+    """
+    if found.undone:
+        raise NeedsAttention(
+            f"{found.version}_{found.slug} cannot be resumed: its rollback already ran "
+            f"{found.undone} down step(s), undoing steps the ledger counts as done; "
+            "resuming would skip them and record the migration applied without them. "
+            "Nothing was done",
+            hint="`atomig recover --rollback` finishes the rollback (the schema is then "
+            "exactly as before the migration); `atomig up` then applies it afresh",
+            details={"version": found.version, "rollback_steps_run": found.undone},
+        )
 
 
 def _next_step_is_backfill(row: AppliedMigration, up: Plan) -> bool:
@@ -258,6 +296,8 @@ def recover_one(
     found = inspect(ctx, row, plans)
     for line in found.describe():
         ctx.say("recover.found", line, level="warning", version=row.version)
+    if action == RESUME:
+        refuse_resume_after_rollback(found)
     ctx.say(
         "recover.action",
         f"{migration.id.name}: {'rolling back' if action == ROLLBACK else 'resuming'}",

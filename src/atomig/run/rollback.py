@@ -131,12 +131,18 @@ def _stuck(
         run_id=ctx.run_id,
         failure={**failure, "attention": event},
     )
+    # Once a down step ran, the up steps it undid are no longer there to resume from.
+    undone = record.rollback_steps_run(ctx.conn, ctx.schema, migration.version)
     raise NeedsAttention(
         message,
         location=location,
         hint="the migration is recorded partial; see `atomig status` and the journal, fix "
-        "the cause, then `atomig recover --rollback` (re-runs the down file) or "
-        "`atomig recover --resume` (finishes the up)",
+        "the cause, then `atomig recover --rollback` (re-runs the down file)"
+        + (
+            f"; it cannot be resumed: {undone} down step(s) ran"
+            if undone
+            else " or `atomig recover --resume` (finishes the up)"
+        ),
         details={"version": migration.version, "failure": failure},
     )
 
