@@ -26,7 +26,7 @@ from typing import Any
 
 import psycopg
 
-from atomig.errors import SourceLocation
+from atomig.errors import NeedsAttention, SourceLocation
 from atomig.plan.model import Plan, Step, StepKind
 from atomig.run import journal, record
 from atomig.run.blockers import is_transaction_blocker, lock_holders, wait_for_blockers
@@ -312,7 +312,7 @@ def _with_retries(ctx: RunContext, job: StepJob, attempt: Attempt) -> StepResult
                     ctx, job, attempts, cancelled, timeout, started, rng
                 )
                 continue
-            raise
+            raise _own_statement_failed(job, exc) from None
         duration_ms = round((time.monotonic() - started) * 1000)
         if several or attempts > 1:
             tries = f", {attempts} attempts" if attempts > 1 else ""
@@ -324,6 +324,35 @@ def _with_retries(ctx: RunContext, job: StepJob, attempt: Attempt) -> StepResult
                 duration_ms=duration_ms,
             )
         return StepResult(attempts, duration_ms)
+
+
+def _own_statement_failed(job: StepJob, exc: psycopg.Error) -> NeedsAttention:
+    """A statement of atomig's own failed — a ledger write, a session setting — not one of
+    the migration's (those raise :class:`_AttemptFailed`): the disk or the ledger's
+    tablespace full, the ledger altered. The failure policy writes to the ledger too, so it
+    is not tried: the runner stops where the ledger says it is (the step's transaction,
+    ledger writes included, rolled back; an autocommit statement that ran is found by
+    recovery)."""
+    what = exc.diag.message_primary or str(exc).strip()
+    if job.plan.is_single_transaction and job.journal_direction != "rollback":
+        hint = (
+            "the migration ran in one transaction, rolled back with its ledger writes: "
+            "nothing was applied. Fix the cause (disk space, the ledger schema), then run "
+            "the command again"
+        )
+    else:
+        hint = (
+            "the ledger records the migration unfinished, as it stood before this step; "
+            "fix the cause (disk space, the ledger schema), then `atomig recover` (or "
+            "`atomig up`) finishes it"
+        )
+    return NeedsAttention(
+        f"{job.label} of {job.plan.migration.name}: a statement of atomig's own (its "
+        f"ledger writes, the session settings) failed: {what} [SQLSTATE {exc.sqlstate}]; "
+        "stopped without applying the failure policy",
+        hint=hint,
+        details={"sqlstate": exc.sqlstate, "step": job.step.index + 1},
+    )
 
 
 def _stop_if_interrupted(ctx: RunContext, job: StepJob, attempts: int) -> None:
