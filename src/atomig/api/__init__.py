@@ -40,6 +40,18 @@ if TYPE_CHECKING:  # explicit re-exports for type checkers
     from atomig.api.dryrun import (
         dry_run as dry_run,
     )
+    from atomig.api.edits import (
+        AppliedDiff as AppliedDiff,
+    )
+    from atomig.api.edits import (
+        accept_edit as accept_edit,
+    )
+    from atomig.api.edits import (
+        compare_applied as compare_applied,
+    )
+    from atomig.api.edits import (
+        diff_applied as diff_applied,
+    )
     from atomig.api.gen import (
         GenResult as GenResult,
     )
@@ -62,19 +74,7 @@ if TYPE_CHECKING:  # explicit re-exports for type checkers
         lint as lint,
     )
     from atomig.api.migrations import (
-        AppliedDiff as AppliedDiff,
-    )
-    from atomig.api.migrations import (
         RunReport as RunReport,
-    )
-    from atomig.api.migrations import (
-        accept_edit as accept_edit,
-    )
-    from atomig.api.migrations import (
-        compare_applied as compare_applied,
-    )
-    from atomig.api.migrations import (
-        diff_applied as diff_applied,
     )
     from atomig.api.migrations import (
         migrate as migrate,
@@ -161,12 +161,14 @@ _EXPORTS = {
         "release_phase",
     ),
     "atomig.api.linting": ("LintReport", "lint"),
-    "atomig.api.migrations": (
+    "atomig.api.edits": (
         "AppliedDiff",
-        "RunReport",
         "accept_edit",
         "compare_applied",
         "diff_applied",
+    ),
+    "atomig.api.migrations": (
+        "RunReport",
         "migrate",
         "rollback",
         "status",
