@@ -239,3 +239,23 @@ def test_a_guarded_down_drop_of_a_column_the_up_drops_late_and_adds_again_is_ref
         ),
         V15,
     )
+
+
+def test_what_the_up_makes_first_is_its_own_to_drop():
+    # change-column-type's own shape: score_new is the up's (added in step 1) even when
+    # a later step renames it into place; the down may drop it on any partial state.
+    up = make_plan(
+        "ALTER TABLE orders ADD COLUMN score_new bigint;\n"
+        "CREATE INDEX CONCURRENTLY orders_score_new ON orders (score_new);\n"
+        "ALTER TABLE orders RENAME COLUMN score TO score_old;\n"
+        "ALTER TABLE orders RENAME COLUMN score_new TO score;"
+    )
+    require_safe_rollback(
+        up, _down("ALTER TABLE orders DROP COLUMN IF EXISTS score_new;"), V15
+    )
+    # But the original score, renamed aside in step 3 and replaced by a rename into
+    # place, is not the down's to drop.
+    with pytest.raises(SourceError, match=r"removes the original orders\.score"):
+        require_safe_rollback(
+            up, _down("ALTER TABLE orders DROP COLUMN IF EXISTS score;"), V15
+        )

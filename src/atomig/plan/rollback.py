@@ -22,6 +22,7 @@ from atomig.sql.guards import (
     displaced_columns,
     displaced_relations,
     partial_state_hazard,
+    renamed_to,
 )
 from atomig.sql.parse import Statement
 from atomig.sql.versions import ServerVersion
@@ -36,23 +37,30 @@ def needs_partial_rollback(up: Plan) -> bool:
 
 
 def moved_aside_late(up: Plan, version: ServerVersion) -> dict[Displaced, int]:
-    """What the up moves out of its name after its first step and makes again under that
-    name (a relation renamed, moved or dropped then created; a column dropped or renamed
-    then added), with the step (1-based) that moves it: a failure before that step leaves
-    the original in place."""
+    """What was there before the up and is moved out of its name (a relation renamed,
+    moved or dropped; a column dropped or renamed) after the up's first step, then made
+    again under that name, with the step (1-based) that moves it: a failure before that
+    step leaves the original in place. A name the up makes first is its own."""
+    first_seen: dict[Displaced, int] = {}  # step that moves it aside; 0: the up's own
     moved: dict[Displaced, int] = {}
-    made: set[Displaced] = set()
     for step in up.steps:
         for statement in step.statements:
             gone: list[Displaced] = [
                 *displaced_relations(statement),
                 *displaced_columns(statement),
             ]
-            for name in gone if step.index else ():
-                moved.setdefault(name, step.index + 1)
-            made.update(statement_facts(statement, version).creates)
-            made.update(added_columns(statement))
-    return {name: step for name, step in moved.items() if name in made}
+            for name in gone:
+                first_seen.setdefault(name, step.index + 1)
+            made: list[Displaced] = [
+                *statement_facts(statement, version).creates,
+                *added_columns(statement),
+                *renamed_to(statement),
+            ]
+            for name in made:
+                first_seen.setdefault(name, 0)
+                if first_seen[name] > 1:
+                    moved.setdefault(name, first_seen[name])
+    return moved
 
 
 def drops_original(statement: Statement, moved: Mapping[Displaced, int]) -> str | None:
@@ -121,7 +129,7 @@ def require_safe_rollback(up: Plan, down: Plan, version: ServerVersion) -> None:
             "move what the up renames or drops into its first step, or make the "
             "migration stop and wait for you instead: -- atomig: on_failure=resume at "
             "the top of the up file"
-            if statement.body.get("missing_ok")
+            if drops_original(statement, moved_aside_late(up, version)) is not None
             else "guard the down statements (DROP … IF EXISTS, ADD COLUMN IF NOT EXISTS, "
             "CREATE … IF NOT EXISTS, OR REPLACE, or a DO block), or make the migration "
             "stop and wait for you instead: -- atomig: on_failure=resume at the top of "

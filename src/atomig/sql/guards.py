@@ -285,3 +285,25 @@ def added_columns(statement: Statement) -> list[tuple[QualifiedName, str]]:
 
 def _commands(body: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [item.get("AlterTableCmd", {}) for item in body.get("cmds") or ()]
+
+
+def renamed_to(statement: Statement) -> list[Displaced]:
+    """The name a rename gives: a relation's (same schema) or a column's.
+
+    >>> from atomig.sql.parse import parse_script
+    >>> [renamed_to(s) for s in parse_script(
+    ...     "ALTER TABLE a RENAME TO b; ALTER TABLE a RENAME COLUMN c TO d")]
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [[QualifiedName(schema=None, name='b')],
+     [(QualifiedName(schema=None, name='a'), 'd')]]
+    """
+    body = statement.body
+    table = range_var(body.get("relation"))
+    new = body.get("newname")
+    if statement.kind != "RenameStmt" or table is None or not new:
+        return []
+    if body.get("renameType") == "OBJECT_COLUMN":
+        return [(table, str(new))]
+    if body.get("renameType") in _RELATIONS:
+        return [QualifiedName(table.schema, str(new))]
+    return []
