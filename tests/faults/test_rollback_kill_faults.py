@@ -4,6 +4,7 @@ up steps it undid are gone: the migration can only be rolled back (a resume woul
 and record it applied without them); recovery then ends exactly at the pre-migration schema,
 and the migration applies afresh."""
 
+import json
 import os
 import subprocess
 import sys
@@ -116,6 +117,8 @@ def test_killed_in_the_rollback_then_in_recover_only_rolls_back(project):
     explained = project.cli("recover", "--dry-run")
     assert "its rollback already ran 2 down step(s)" in explained.output
     assert "--resume" not in explained.output
+    as_json = json.loads(project.cli("recover", "--dry-run", "--json").stdout)
+    assert [m["rollback_steps_run"] for m in as_json["migrations"]] == [2]
     # Now fixable, but the index is gone: resuming at step 3 would record it applied.
     db.execute("CREATE TABLE missing (id int PRIMARY KEY)")
     refuses_resume(project, db, 2)

@@ -143,6 +143,8 @@ class Unfinished:
             "action": self.action,
             "outcome": self.outcome,
             "default_action": self.default,
+            # Down steps an interrupted or failed rollback already ran (resume refused).
+            "rollback_steps_run": self.undone,
         }
 
 
