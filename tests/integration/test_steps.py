@@ -565,3 +565,112 @@ def test_a_guarded_down_drop_of_a_column_that_could_hit_the_original_is_refused(
     assert result.exit_code == 2, result.stderr
     assert "removes the original users.email and its data" in result.stderr
     assert db.scalar("SELECT count(*) FROM users WHERE email = 'kept'") == 50
+
+
+PARTITIONED = (
+    "20261101_0900_events",
+    "CREATE TABLE events (id bigint NOT NULL, at date NOT NULL, PRIMARY KEY (id, at))"
+    " PARTITION BY RANGE (at);\n"
+    "CREATE TABLE events_2025 PARTITION OF events"
+    " FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');\n"
+    "INSERT INTO events SELECT g, '2025-06-01' FROM generate_series(1, 100) g;\n",
+    "DROP TABLE IF EXISTS events;\n",
+)
+
+
+def test_a_detach_cut_off_in_its_wait_is_finished_not_sent_again(project):
+    """DETACH PARTITION … CONCURRENTLY commits 'pending detach', then waits for older
+    snapshots; atomig's lock_timeout cut that wait off, and every retry failed 'already
+    pending detach' (the migration stopped for good). A retry now sends … FINALIZE."""
+    import threading
+
+    db = project.database
+    project.add(*PARTITIONED)
+    assert project.cli("up").exit_code == 0
+    up = (
+        "-- atomig: lock_timeout=200ms\n-- atomig: on_failure=resume\n"
+        "ALTER TABLE events DETACH PARTITION events_2025 CONCURRENTLY;"
+    )
+    down = (
+        "ALTER TABLE events ATTACH PARTITION events_2025"
+        " FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');"
+    )
+    project.add("20261102_0900_detach", up, down)
+    reading = threading.Event()
+
+    def reader():  # an old snapshot on events: the detach's second phase waits for it
+        with db.connect() as conn, conn.transaction():
+            conn.execute("SELECT count(*) FROM events")
+            reading.set()
+            time.sleep(1.5)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    reading.wait(10)
+    result = project.cli("up")
+    thread.join()
+    assert result.exit_code == 0, result.output
+    assert "finishing it with DETACH PARTITION … FINALIZE" in result.output
+    assert (
+        db.execute(
+            "SELECT inhrelid::regclass::text FROM pg_inherits"
+            " WHERE inhparent = 'events'::regclass"
+        )
+        == []
+    )
+    assert project.cli("down").exit_code == 0
+    assert db.scalar("SELECT count(*) FROM events") == 100
+
+
+def test_a_rollback_finishes_a_pending_detach_before_the_down_file(project):
+    """A detach cut off for good (one attempt allowed) leaves the partition pending: still
+    in pg_inherits, so the down's ATTACH would be skipped or fail. `recover --rollback`
+    finishes the detach first, then the down attaches it again: exactly as before."""
+    import threading
+
+    db = project.database
+    project.add(*PARTITIONED)
+    assert project.cli("up").exit_code == 0
+    before = fingerprint(db)
+    (project.dir / "atomig.toml").write_text("[retry]\nmax_attempts = 1\n")
+    up = (
+        "-- atomig: lock_timeout=200ms\n-- atomig: on_failure=resume\n"
+        "ALTER TABLE events DETACH PARTITION events_2025 CONCURRENTLY;"
+    )
+    down = (
+        "DO $$ BEGIN\n"
+        "  IF NOT EXISTS (SELECT 1 FROM pg_inherits\n"
+        "                 WHERE inhrelid = 'events_2025'::regclass) THEN\n"
+        "    ALTER TABLE events ATTACH PARTITION events_2025\n"
+        "      FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');\n"
+        "  END IF;\n"
+        "END $$;\n"
+        # DETACH … CONCURRENTLY adds the partition constraint as a CHECK (PG 14+).
+        "ALTER TABLE events_2025 DROP CONSTRAINT IF EXISTS events_2025_at_check;"
+    )
+    project.add("20261102_0900_detach", up, down)
+    reading = threading.Event()
+
+    def reader():
+        with db.connect() as conn, conn.transaction():
+            conn.execute("SELECT count(*) FROM events")
+            reading.set()
+            time.sleep(1.0)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    reading.wait(10)
+    failed = project.cli("up")
+    thread.join()
+    assert failed.exit_code == 4, failed.output
+    assert db.scalar(
+        "SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = 'events_2025'::regclass"
+    )
+    recovered = project.cli("recover", "--rollback")
+    assert recovered.exit_code == 0, recovered.output
+    assert "finishing it with DETACH PARTITION … FINALIZE" in recovered.output
+    assert fingerprint(db).diff(before) == []
+    assert not db.scalar(
+        "SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = 'events_2025'::regclass"
+    )
+    assert db.scalar("SELECT count(*) FROM events") == 100

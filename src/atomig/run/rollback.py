@@ -21,6 +21,7 @@ from atomig.errors import DatabaseUnavailable, NeedsAttention, SourceLocation
 from atomig.plan.model import Plan, Step
 from atomig.run import journal, record
 from atomig.run.context import Conn, RunContext
+from atomig.run.detach import finish_pending_detach
 from atomig.run.heal import drop_invalid_index
 from atomig.run.record import Write
 from atomig.run.steps import (
@@ -65,6 +66,8 @@ def roll_back(
     for step in up.steps:
         if step.concurrent:
             drop_invalid_index(ctx, step, "left by the interrupted build")
+            # A detach left pending is still a partition: the down's ATTACH would fail.
+            finish_pending_detach(ctx, step)
     journal_mark = record.journal_last_id(ctx.conn, ctx.schema)
     for step in down.steps:
         _run_down_step(ctx, migration, down, step, cause, journal_mark)

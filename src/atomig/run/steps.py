@@ -31,6 +31,7 @@ from atomig.plan.model import Plan, Step, StepKind
 from atomig.run import journal, record
 from atomig.run.blockers import is_transaction_blocker, lock_holders, wait_for_blockers
 from atomig.run.context import RunContext, StepWatch
+from atomig.run.detach import finalize_statement
 from atomig.run.executor import (
     StatementError,
     StatementFailure,
@@ -208,10 +209,14 @@ def _autocommit_attempt(
         conn, ctx.schema, _entry(ctx, job, attempt, "started", details=details)
     )
     apply_envelope(conn, step.envelope.with_lock_timeout(lock_timeout_ms), local=False)
+    # A detach an earlier attempt left pending can only be finished, not sent again.
+    finalize = finalize_statement(ctx, step) if step.concurrent else None
     try:
         # Alone, as written, outside any transaction block or pipeline.
         with ctx.interrupt.cancellable(conn.cancel_safe):
-            conn.execute(statement.text.encode("utf-8"))
+            conn.execute(
+                finalize if finalize is not None else statement.text.encode("utf-8")
+            )
     except psycopg.Error as exc:
         raise _AttemptFailed(
             failure_from(exc, statement, job.plan.path), journal_id
