@@ -9,7 +9,12 @@ partition: every query on any partition waits.
 `ALTER TABLE parent DETACH PARTITION child CONCURRENTLY` (PostgreSQL 14 and later): SHARE
 UPDATE EXCLUSIVE only. It cannot run in a transaction block (atomig runs it as its own step)
 and is not allowed when the parent has a default partition (known from history: reported as
-rejected). If it is interrupted, finish it with `… DETACH PARTITION child FINALIZE`.
+rejected). Interrupted in its wait for older snapshots, it leaves the partition *pending
+detach*: atomig's runner then finishes it with `… DETACH PARTITION child FINALIZE` instead of
+sending it again (and before a rollback). It also adds the partition constraint to the
+detached table as a CHECK (`child_<key column>_check`): a down file that attaches the
+partition again should drop it after the `ATTACH` (which it spares a scan), or the schema is
+not as before.
 """
 
 from __future__ import annotations
