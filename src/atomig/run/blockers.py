@@ -24,6 +24,7 @@ from atomig.db.activity import Session, conflicting_holders, old_snapshot_holder
 from atomig.db.compose import set_config_params, set_config_query
 from atomig.plan.model import Step
 from atomig.run.context import RunContext
+from atomig.run.detach import detach_target
 from atomig.sql.locks import LockMode
 
 T = TypeVar("T")
@@ -77,7 +78,7 @@ def blockers(ctx: RunContext, step: Step) -> list[Session]:
     concurrent index build, old transactions holding snapshots."""
     age = step.retry.blocker_age_ms
     found = [s for s in lock_holders(ctx, step) if is_transaction_blocker(s, age)]
-    if _builds(step):
+    if waits_for_snapshots(step):
         seen = {s.pid for s in found}
         found += [
             s
@@ -89,9 +90,15 @@ def blockers(ctx: RunContext, step: Step) -> list[Session]:
     return found
 
 
-def _builds(step: Step) -> bool:
-    # CREATE INDEX / REINDEX CONCURRENTLY wait for every older snapshot before finishing.
-    return step.concurrent and step.statements[0].kind in ("IndexStmt", "ReindexStmt")
+def waits_for_snapshots(step: Step) -> bool:
+    """The step's statement waits for every older snapshot before it finishes: CREATE
+    INDEX / REINDEX CONCURRENTLY, and DETACH PARTITION … CONCURRENTLY (its second
+    transaction)."""
+    if not step.concurrent:
+        return False
+    return step.statements[0].kind in ("IndexStmt", "ReindexStmt") or (
+        detach_target(step) is not None
+    )
 
 
 def wait_for_blockers(
