@@ -578,61 +578,87 @@ PARTITIONED = (
 )
 
 
-def test_a_detach_cut_off_in_its_wait_is_finished_not_sent_again(project):
-    """DETACH PARTITION … CONCURRENTLY commits 'pending detach', then waits for older
-    snapshots; atomig's lock_timeout cut that wait off, and every retry failed 'already
-    pending detach' (the migration stopped for good). A retry now sends … FINALIZE."""
+def _reading(db, seconds):
+    """A transaction holding a snapshot on events for ``seconds`` (in a thread); returns
+    the thread, started once the snapshot is taken."""
     import threading
 
-    db = project.database
-    project.add(*PARTITIONED)
-    assert project.cli("up").exit_code == 0
-    up = (
-        "-- atomig: lock_timeout=200ms\n-- atomig: on_failure=resume\n"
-        "ALTER TABLE events DETACH PARTITION events_2025 CONCURRENTLY;"
-    )
-    down = (
-        "ALTER TABLE events ATTACH PARTITION events_2025"
-        " FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');"
-    )
-    project.add("20261102_0900_detach", up, down)
     reading = threading.Event()
 
-    def reader():  # an old snapshot on events: the detach's second phase waits for it
+    def reader():
         with db.connect() as conn, conn.transaction():
             conn.execute("SELECT count(*) FROM events")
             reading.set()
-            time.sleep(1.5)
+            time.sleep(seconds)
 
     thread = threading.Thread(target=reader)
     thread.start()
     reading.wait(10)
+    return thread
+
+
+DETACH_UP = (
+    "-- atomig: lock_timeout=200ms\n-- atomig: on_failure=resume\n"
+    "ALTER TABLE events DETACH PARTITION events_2025 CONCURRENTLY;"
+)
+DETACH_DOWN = (
+    "ALTER TABLE events ATTACH PARTITION events_2025"
+    " FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');"
+)
+
+
+def test_a_detach_cut_off_in_its_wait_is_finished_not_sent_again(project):
+    """DETACH PARTITION … CONCURRENTLY commits 'pending detach', then waits for older
+    snapshots; cut off there, every later run of it failed 'already pending detach' (the
+    migration stopped for good). atomig now sends … FINALIZE instead."""
+    db = project.database
+    project.add(*PARTITIONED)
+    assert project.cli("up").exit_code == 0
+    reader = _reading(db, 1.0)
+    with db.connect() as conn:  # cut off in its wait, as a lock_timeout does
+        conn.execute("SET lock_timeout = '100ms'")
+        with contextlib.suppress(psycopg.errors.LockNotAvailable):
+            conn.execute("ALTER TABLE events DETACH PARTITION events_2025 CONCURRENTLY")
+    reader.join()
+    pending = "SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = 'events_2025'::regclass"
+    assert db.scalar(pending)
+    project.add("20261102_0900_detach", DETACH_UP, DETACH_DOWN)
     result = project.cli("up")
-    thread.join()
     assert result.exit_code == 0, result.output
     assert "finishing it with DETACH PARTITION … FINALIZE" in result.output
-    assert (
-        db.execute(
-            "SELECT inhrelid::regclass::text FROM pg_inherits"
-            " WHERE inhparent = 'events'::regclass"
-        )
-        == []
-    )
+    assert db.scalar(pending) is None  # detached: no longer in pg_inherits
     assert project.cli("down").exit_code == 0
     assert db.scalar("SELECT count(*) FROM events") == 100
+
+
+def test_a_detach_waits_for_old_snapshots_before_it_runs(project):
+    """Like a concurrent index build, the detach waits (not queued) for transactions
+    holding an older snapshot, so it is not cut off in its own wait for them."""
+    db = project.database
+    project.add(*PARTITIONED)
+    assert project.cli("up").exit_code == 0
+    project.add("20261102_0900_detach", DETACH_UP, DETACH_DOWN)
+    reader = _reading(db, 2.5)
+    time.sleep(1.2)  # older than blocker_age (1s)
+    result = project.cli("up")
+    reader.join()
+    assert result.exit_code == 0, result.output
+    assert "waiting (not queued) for" in result.output
+    assert "FINALIZE" not in result.output
 
 
 def test_a_rollback_finishes_a_pending_detach_before_the_down_file(project):
     """A detach cut off for good (one attempt allowed) leaves the partition pending: still
     in pg_inherits, so the down's ATTACH would be skipped or fail. `recover --rollback`
     finishes the detach first, then the down attaches it again: exactly as before."""
-    import threading
-
     db = project.database
     project.add(*PARTITIONED)
     assert project.cli("up").exit_code == 0
     before = fingerprint(db)
-    (project.dir / "atomig.toml").write_text("[retry]\nmax_attempts = 1\n")
+    # One attempt, no waiting for the reader first: the detach is cut off for good.
+    (project.dir / "atomig.toml").write_text(
+        '[retry]\nmax_attempts = 1\nblocker_wait = "1ms"\n'
+    )
     up = (
         "-- atomig: lock_timeout=200ms\n-- atomig: on_failure=resume\n"
         "ALTER TABLE events DETACH PARTITION events_2025 CONCURRENTLY;"
@@ -649,19 +675,9 @@ def test_a_rollback_finishes_a_pending_detach_before_the_down_file(project):
         "ALTER TABLE events_2025 DROP CONSTRAINT IF EXISTS events_2025_at_check;"
     )
     project.add("20261102_0900_detach", up, down)
-    reading = threading.Event()
-
-    def reader():
-        with db.connect() as conn, conn.transaction():
-            conn.execute("SELECT count(*) FROM events")
-            reading.set()
-            time.sleep(1.0)
-
-    thread = threading.Thread(target=reader)
-    thread.start()
-    reading.wait(10)
+    reader = _reading(db, 1.0)
     failed = project.cli("up")
-    thread.join()
+    reader.join()
     assert failed.exit_code == 4, failed.output
     assert db.scalar(
         "SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = 'events_2025'::regclass"

@@ -74,12 +74,14 @@ def is_transaction_blocker(session: Session, blocker_age_ms: int) -> bool:
 
 def blockers(ctx: RunContext, step: Step) -> list[Session]:
     """What the step should wait for before its next attempt: conflicting lock holders that
-    are transactions (idle in one, or open longer than ``blocker_age``), and for a
-    concurrent index build, old transactions holding snapshots."""
+    are transactions (idle in one, or open longer than ``blocker_age``); for a concurrent
+    index build, old transactions holding snapshots; for DETACH PARTITION … CONCURRENTLY,
+    transactions holding any lock on the partitioned table (its second transaction waits
+    for every one of them)."""
     age = step.retry.blocker_age_ms
     found = [s for s in lock_holders(ctx, step) if is_transaction_blocker(s, age)]
-    if waits_for_snapshots(step):
-        seen = {s.pid for s in found}
+    seen = {s.pid for s in found}
+    if _builds(step):
         found += [
             s
             for s in old_snapshot_holders(
@@ -87,18 +89,20 @@ def blockers(ctx: RunContext, step: Step) -> list[Session]:
             )
             if s.pid not in seen
         ]
+    detach = detach_target(step)
+    if detach is not None:
+        wanted = [(str(detach[0]), [mode.pg_name for mode in LockMode])]
+        found += [
+            s
+            for s in _probe(ctx, step, lambda: conflicting_holders(ctx.conn, wanted))
+            if s.pid not in seen and is_transaction_blocker(s, age)
+        ]
     return found
 
 
-def waits_for_snapshots(step: Step) -> bool:
-    """The step's statement waits for every older snapshot before it finishes: CREATE
-    INDEX / REINDEX CONCURRENTLY, and DETACH PARTITION … CONCURRENTLY (its second
-    transaction)."""
-    if not step.concurrent:
-        return False
-    return step.statements[0].kind in ("IndexStmt", "ReindexStmt") or (
-        detach_target(step) is not None
-    )
+def _builds(step: Step) -> bool:
+    # CREATE INDEX / REINDEX CONCURRENTLY wait for every older snapshot before finishing.
+    return step.concurrent and step.statements[0].kind in ("IndexStmt", "ReindexStmt")
 
 
 def wait_for_blockers(
