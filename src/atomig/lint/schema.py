@@ -35,8 +35,12 @@ from atomig.lint.schema_objects import (
     alter_function,
     create_extension,
     create_function,
+    create_policy,
+    create_trigger,
+    define,
 )
 from atomig.lint.schema_renames import ALTERED_TABLES, rename, set_schema
+from atomig.lint.schema_uses import UseKey, track_uses
 from atomig.lint.schema_views import (
     View,
     drop_views,
@@ -134,6 +138,8 @@ class SchemaState:
         self.routines: MutableMapping[str, Routine] = {}
         # Views the history created, by key: what they read (DROP of it is rejected).
         self.views: MutableMapping[Key, View] = {}
+        # What defaults, identities and triggers need (schema_uses): DROP of it is rejected.
+        self.uses: MutableMapping[UseKey, tuple[Key, ...]] = {}
         self._owned: set[Key] = set()
 
     def fork(self) -> SchemaState:
@@ -149,6 +155,7 @@ class SchemaState:
         child.foreign_tables = self.foreign_tables
         child.routines = Layered(self.routines)
         child.views = Layered(self.views)
+        child.uses = Layered(self.uses)
         return child
 
     def snapshot(self) -> SchemaState:
@@ -163,6 +170,7 @@ class SchemaState:
         copy.foreign_tables = self.foreign_tables
         copy.routines = dict(self.routines)
         copy.views = dict(self.views)
+        copy.uses = dict(self.uses)
         self._owned = (
             set()
         )  # tables now shared with the copy: copy them before a change
@@ -254,6 +262,7 @@ class SchemaState:
     def apply(self, stmt: Statement, origin: str) -> None:
         """Record what ``stmt`` does to the schema (statements it does not model are
         ignored)."""
+        track_uses(self, stmt.kind, stmt.body)
         handler = _APPLY.get(stmt.kind)
         if handler is not None:
             handler(self, stmt.body, origin)
@@ -551,26 +560,6 @@ def _object(kind: str, field: str, *, relation: bool = False) -> Any:
     return handle
 
 
-def _define(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
-    # CREATE AGGREGATE: a select list calling it returns one row (bulk-table-copy).
-    if body.get("kind") == "OBJECT_AGGREGATE" and body.get("defnames"):
-        state._log("aggregate", name_list(body["defnames"]), origin)
-
-
-def _trigger(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
-    table = range_var(body.get("relation"))
-    trigger = body.get("trigname")
-    if table is not None and trigger:
-        state._log("trigger", table, origin, trigger)
-
-
-def _policy(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
-    # Only permissive policies open rows (restrictive ones alone still deny every row).
-    table = range_var(body.get("table"))
-    if table is not None and body.get("policy_name") and body.get("permissive"):
-        state._log("policy", table, origin, body["policy_name"])
-
-
 _APPLY = {
     "CreateStmt": _create,
     "CreateTableAsStmt": _create_as,
@@ -581,8 +570,8 @@ _APPLY = {
     "DropStmt": _drop,
     "RenameStmt": rename,
     "AlterObjectSchemaStmt": set_schema,
-    "CreateTrigStmt": _trigger,
-    "CreatePolicyStmt": _policy,
+    "CreateTrigStmt": create_trigger,
+    "CreatePolicyStmt": create_policy,
     "CreateFunctionStmt": create_function,
     "CreateExtensionStmt": create_extension,
     "AlterDomainStmt": alter_domain,
@@ -592,6 +581,6 @@ _APPLY = {
     "CompositeTypeStmt": _object("type", "typevar", relation=True),
     "CreateEnumStmt": _object("type", "typeName"),
     "CreateDomainStmt": _object("type", "domainname"),
-    "DefineStmt": _define,
+    "DefineStmt": define,
     "RefreshMatViewStmt": _refresh,
 }

@@ -1,6 +1,7 @@
 """Objects other than tables that the schema replay follows
 (:class:`~atomig.lint.schema.SchemaState`): functions (their volatility, and whether
-PostgreSQL may inline them), extensions, and constraints added to domains.
+PostgreSQL may inline them), extensions, constraints added to domains, aggregates,
+triggers and row-security policies.
 
 A function without a volatility clause is VOLATILE. A ``LANGUAGE sql`` function may be
 inlined into an index or generated-column expression before PostgreSQL checks that the
@@ -14,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from atomig.sql.classify import name_list
+from atomig.sql.classify import name_list, range_var
 from atomig.sql.facts import QualifiedName
 from atomig.sql.volatility import Volatility
 
@@ -92,3 +93,26 @@ def alter_domain(state: SchemaState, body: Mapping[str, Any], origin: str) -> No
     con = (body.get("def") or {}).get("Constraint") or {}
     if body.get("subtype") == "C" and con.get("conname") and body.get("typeName"):
         state._log("constraint", name_list(body["typeName"]), origin, con["conname"])
+
+
+def define(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
+    """Replay ``CREATE AGGREGATE``: a select list calling it returns one row
+    (bulk-table-copy)."""
+    if body.get("kind") == "OBJECT_AGGREGATE" and body.get("defnames"):
+        state._log("aggregate", name_list(body["defnames"]), origin)
+
+
+def create_trigger(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
+    """Replay ``CREATE TRIGGER`` (logged with its table)."""
+    table = range_var(body.get("relation"))
+    trigger = body.get("trigname")
+    if table is not None and trigger:
+        state._log("trigger", table, origin, trigger)
+
+
+def create_policy(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
+    """Replay ``CREATE POLICY``: only permissive policies open rows (restrictive ones
+    alone still deny every row)."""
+    table = range_var(body.get("table"))
+    if table is not None and body.get("policy_name") and body.get("permissive"):
+        state._log("policy", table, origin, body["policy_name"])

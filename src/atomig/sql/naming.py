@@ -185,3 +185,10 @@ def default_name_columns(
             names.append(elem.get("name") or "expr")
         return names
     return list(keys)
+
+
+def default_sequence_name(table: str, column: str, taken: Container[str]) -> str:
+    """The name PostgreSQL gives a ``serial`` or identity column's sequence
+    (``ChooseRelationName(table, column, "seq")``: ``t_id_seq``, ``t_id_seq1`` when
+    taken; PG 15 and 18)."""
+    return _choose(table, column, "seq", taken)

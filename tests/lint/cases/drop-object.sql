@@ -25,3 +25,32 @@ ALTER DOMAIN price ADD CONSTRAINT price_small CHECK (VALUE < 1000) NOT VALID;
 -- expect-not: drop-object
 ALTER DOMAIN price ADD CONSTRAINT price_small CHECK (VALUE < 1000) NOT VALID;
 ALTER DOMAIN price DROP CONSTRAINT price_small;
+
+-- a function a trigger of this migration runs: PostgreSQL rejects dropping it (2BP01)
+-- expect: drop-object
+CREATE TABLE t (id int);
+CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';
+CREATE TRIGGER t_touch BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION touch();
+DROP FUNCTION IF EXISTS touch();
+
+-- … not once the trigger is gone, nor another function of that name (a trigger's takes
+-- no arguments)
+-- expect-not: drop-object
+CREATE TABLE t (id int);
+CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';
+CREATE TRIGGER t_touch BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION touch();
+DROP FUNCTION IF EXISTS touch(int);
+DROP TRIGGER t_touch ON t;
+DROP FUNCTION IF EXISTS touch();
+
+-- a sequence a default of this migration reads, also under its new name; not through text
+-- expect: drop-object
+CREATE SEQUENCE s;
+CREATE TABLE t (id bigint DEFAULT nextval('s'), ref bigint DEFAULT nextval('s'::text));
+ALTER SEQUENCE s RENAME TO s2;
+DROP SEQUENCE s2;
+
+-- expect-not: drop-object
+CREATE SEQUENCE s;
+CREATE TABLE t (ref bigint DEFAULT nextval('s'::text));
+DROP SEQUENCE s;

@@ -16,6 +16,7 @@ from atomig.lint.helpers.copies import (
     small_copy,
     small_table_note,
 )
+from atomig.lint.helpers.drops import drop_rejection
 from atomig.lint.helpers.immutable import not_immutable
 from atomig.lint.helpers.knowledge import (
     collation_rebuild,
@@ -101,6 +102,7 @@ __all__ = [
     "dependents",
     "domain_base",
     "domain_drops",
+    "drop_rejection",
     "dropped_names",
     "dropped_tables",
     "excerpt",

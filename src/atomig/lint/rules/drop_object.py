@@ -20,8 +20,9 @@ undoing its own up, for the `CHECK (col IS NOT NULL)` helper once `SET NOT NULL`
 nor for a partition's CHECK once the migration attached it (the bound now enforces it).
 Dropping a PRIMARY KEY or UNIQUE constraint that other tables' foreign keys use (known from
 history or the live catalog) is an error: PostgreSQL rejects it without CASCADE; so is
-dropping a type or domain a column of a table the history knows is declared with (even in a
-down file, before the table its up created with it).
+dropping (even in a down file, before what its up made with it) a type or domain a known
+column is declared with, a sequence a known column default reads (`nextval('s')`, `serial`;
+an identity column's sequence even with CASCADE), or a function a known trigger runs.
 A domain's constraint or default is dropped with `ALTER DOMAIN` (no table lock on PG 15 or
 18); its `DROP NOT NULL` is `drop-not-null`.
 Tables, schemas and databases are `drop-table`; indexes `drop-index-not-concurrent`;
@@ -36,9 +37,9 @@ from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
 from atomig.lint.helpers import (
     domain_drops,
+    drop_rejection,
     swapped_out,
     table_constraint_drops,
-    type_users,
 )
 from atomig.lint.rule import Example
 from atomig.lint.schema import key_of
@@ -83,6 +84,11 @@ BAD = (
         "CREATE TABLE orders (id bigint PRIMARY KEY, status order_status);",
         direction="down",
     ),
+    Example(
+        "DROP SEQUENCE IF EXISTS orders_id_seq;\nDROP TABLE IF EXISTS orders;",
+        before="CREATE TABLE orders (id serial PRIMARY KEY);",
+        direction="down",
+    ),
 )
 GOOD = (
     "CREATE VIEW answer AS SELECT 42 AS value;\nDROP VIEW answer;",
@@ -115,18 +121,15 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         return
     what = object_label(remove)
     kind = object_kind(remove)
-    typed = remove in ("OBJECT_TYPE", "OBJECT_DOMAIN")
     for obj in stmt.body.get("objects", ()):
         name = object_name(obj)
-        users = type_users(ctx, name) if typed and name is not None else []
-        if users and stmt.body.get("behavior") != "DROP_CASCADE":
-            # Even for a type this migration made: a down file dropping it before the
-            # table its up created with it.
+        rejected = drop_rejection(ctx, stmt.body, obj)
+        if rejected is not None:
+            # Even for what this migration made: a down file dropping a type, sequence or
+            # function before the table (column, trigger) its up made with it.
             yield Hit(
-                f"PostgreSQL rejects dropping {what} {name}: {', '.join(users)} "
-                f"depend{'s' if len(users) == 1 else ''} on it",
-                "drop or change those columns first (DROP TABLE …, ALTER TABLE … DROP "
-                "COLUMN …)",
+                f"PostgreSQL rejects dropping {what} {name}: {rejected[0]}",
+                rejected[1],
                 severity=Severity.ERROR,
                 relation=name,
             )
