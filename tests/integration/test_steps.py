@@ -690,3 +690,43 @@ def test_a_rollback_finishes_a_pending_detach_before_the_down_file(project):
         "SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = 'events_2025'::regclass"
     )
     assert db.scalar("SELECT count(*) FROM events") == 100
+
+
+def test_a_down_naming_a_column_the_up_adds_late_is_refused(project):
+    """The up adds users.nick in step 3 and its step 2 fails: the down's UPDATE … nick
+    failed on that partial state (42703) and the rollback stopped part-way. atomig now
+    refuses to start it (exit 2, nothing changes); the same down is accepted once the
+    up adds the column in its first step, and then rolls back exactly."""
+    db = project.database
+    project.add(*BASE)
+    assert project.cli("up").exit_code == 0
+    db.execute("UPDATE users SET email = 'dup'")
+    before = fingerprint(db)
+    down = (
+        "UPDATE users SET email = coalesce(nick, email);\n"
+        "ALTER TABLE users DROP COLUMN IF EXISTS nick;\n"
+        "DROP INDEX CONCURRENTLY IF EXISTS users_email_key;\n"
+        "DROP INDEX CONCURRENTLY IF EXISTS users_id_email;"
+    )
+    late = (
+        "CREATE INDEX CONCURRENTLY users_id_email ON users (id, email);\n"
+        "CREATE UNIQUE INDEX CONCURRENTLY users_email_key ON users (email);\n"
+        "ALTER TABLE users ADD COLUMN nick text;"
+    )
+    project.add("20261102_0900_nick", late, down)
+    result = project.cli("up")
+    assert result.exit_code == 2, result.stderr
+    assert "users.nick, which the up adds in step 3" in result.stderr
+    assert "first step" in result.stderr
+    assert fingerprint(db).diff(before) == []
+    first = (
+        "ALTER TABLE users ADD COLUMN nick text;\n"
+        "CREATE INDEX CONCURRENTLY users_id_email ON users (id, email);\n"
+        "CREATE UNIQUE INDEX CONCURRENTLY users_email_key ON users (email);"
+    )
+    project.add("20261102_0900_nick", first, down)
+    result = project.cli("up")
+    assert result.exit_code == 1, result.stderr
+    assert "rolled back" in result.stderr, result.stderr
+    assert fingerprint(db).diff(before) == []
+    assert invalid_indexes(db) == []

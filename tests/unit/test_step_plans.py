@@ -259,3 +259,42 @@ def test_what_the_up_makes_first_is_its_own_to_drop():
         require_safe_rollback(
             up, _down("ALTER TABLE orders DROP COLUMN IF EXISTS score;"), V15
         )
+
+
+def test_a_down_naming_a_column_the_up_adds_after_its_first_step_is_refused():
+    # If the up stops before step 2, users.nick does not exist: the down's UPDATE and
+    # CREATE INDEX (IF NOT EXISTS guards only the index name) fail (42703).
+    up = make_plan(
+        "CREATE INDEX CONCURRENTLY users_email_idx ON users (email);\n"
+        "ALTER TABLE users ADD COLUMN nick text;\n"
+        "ALTER TABLE users RENAME COLUMN email TO mail;"
+    )
+    for statement in (
+        "UPDATE users SET email = nick;",
+        "UPDATE users u SET note = u.nick FROM orders o WHERE o.user_id = u.id;",
+        "CREATE INDEX IF NOT EXISTS users_nick ON users (lower(nick));",
+        "ALTER TABLE users ALTER COLUMN nick DROP DEFAULT;",
+        "COMMENT ON COLUMN users.mail IS 'x';",
+    ):
+        with pytest.raises(SourceError, match=r"the up adds in step [23]") as info:
+            require_safe_rollback(up, _down(statement), V15)
+        assert "first step" in (info.value.hint or ""), statement
+    # Safe on every partial state: guarded drops, a DO block, a bare name another
+    # relation of the statement may have, and a column added in the first step.
+    require_safe_rollback(
+        up,
+        _down(
+            "ALTER TABLE users DROP COLUMN IF EXISTS nick;\n"
+            "ALTER TABLE users DROP CONSTRAINT IF EXISTS users_nick_key;\n"
+            "DO $$ BEGIN IF EXISTS (SELECT FROM pg_attribute WHERE attname = 'nick') "
+            "THEN UPDATE users SET email = nick; END IF; END $$;\n"
+            "UPDATE users SET email = 'x' WHERE id IN (SELECT id FROM t WHERE nick);\n"
+            "DROP INDEX CONCURRENTLY IF EXISTS users_email_idx;"
+        ),
+        V15,
+    )
+    first = make_plan(
+        "ALTER TABLE users ADD COLUMN nick text;\n"
+        "CREATE INDEX CONCURRENTLY users_nick_idx ON users (nick);"
+    )
+    require_safe_rollback(first, _down("UPDATE users SET email = nick;"), V15)

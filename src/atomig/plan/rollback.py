@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from atomig.errors import SourceError, SourceLocation
 from atomig.plan.model import Plan, StepKind
 from atomig.sql.classify import statement_facts
+from atomig.sql.column_needs import named_columns, new_columns
 from atomig.sql.facts import QualifiedName
 from atomig.sql.guards import (
     Displaced,
@@ -86,6 +87,40 @@ def drops_original(statement: Statement, moved: Mapping[Displaced, int]) -> str 
     return None
 
 
+def added_late(up: Plan) -> dict[tuple[str, str], int]:
+    """The columns the up brings into existence after its first step (ADD COLUMN, or
+    RENAME COLUMN to the name) that were not there before it, by (table name, column),
+    with that step (1-based): an up that stopped earlier has no such column. A column
+    the up moves aside first was there before it (:func:`moved_aside_late`)."""
+    seen: set[tuple[str, str]] = set()
+    late: dict[tuple[str, str], int] = {}
+    for step in up.steps:
+        for statement in step.statements:
+            for table, column in displaced_columns(statement):
+                seen.add((table.name, column))
+            for table, column in new_columns(statement):
+                key = (table.name, column)
+                if key not in seen and step.index > 0:
+                    late.setdefault(key, step.index + 1)
+                seen.add(key)
+    return late
+
+
+def needs_late_column(
+    statement: Statement, late: Mapping[tuple[str, str], int]
+) -> str | None:
+    """Why a down ``statement`` fails when the up stopped before adding a column it
+    names (``late``, :func:`added_late`): PostgreSQL rejects it (42703)."""
+    for table, column in named_columns(statement) if late else ():
+        step = late.get((table.name, column))
+        if step is not None:
+            return (
+                f"it names {table}.{column}, which the up adds in step {step}; if the up "
+                f"stops before step {step}, the column does not exist"
+            )
+    return None
+
+
 def rollback_hazard(
     up: Plan, down: Plan, version: ServerVersion
 ) -> tuple[Statement, str] | None:
@@ -95,11 +130,13 @@ def rollback_hazard(
     for step in up.steps:
         for statement in step.statements:
             created.update(statement_facts(statement, version).creates)
-    moved = moved_aside_late(up, version)
+    moved, late = moved_aside_late(up, version), added_late(up)
     for step in down.steps:
         for statement in step.statements:
-            reason = partial_state_hazard(statement, created) or drops_original(
-                statement, moved
+            reason = (
+                partial_state_hazard(statement, created)
+                or drops_original(statement, moved)
+                or needs_late_column(statement, late)
             )
             if reason is not None:
                 return statement, reason
@@ -130,6 +167,10 @@ def require_safe_rollback(up: Plan, down: Plan, version: ServerVersion) -> None:
             "migration stop and wait for you instead: -- atomig: on_failure=resume at "
             "the top of the up file"
             if drops_original(statement, moved_aside_late(up, version)) is not None
+            else "move the ADD COLUMN into the up's first step, or check the column in "
+            "a DO block, or make the migration stop and wait for you instead: -- "
+            "atomig: on_failure=resume at the top of the up file"
+            if needs_late_column(statement, added_late(up)) is not None
             else "guard the down statements (DROP … IF EXISTS, ADD COLUMN IF NOT EXISTS, "
             "CREATE … IF NOT EXISTS, OR REPLACE, or a DO block), or make the migration "
             "stop and wait for you instead: -- atomig: on_failure=resume at the top of "
