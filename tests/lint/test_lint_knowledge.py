@@ -1476,3 +1476,38 @@ def test_a_down_that_would_drop_the_original_column_is_an_error():
     [found] = [f for f in result.findings if f.rule == "non-idempotent"]
     assert (found.path, found.line, found.severity.name) == ("m.down.sql", 1, "ERROR")
     assert "removes the original users.email and its data" in found.message
+
+
+def test_a_down_naming_a_column_the_up_adds_after_its_first_step_is_an_error():
+    """non-idempotent reports what the runner refuses: a down UPDATE or CREATE INDEX of
+    a column the up adds after its first step (absent when the up stopped earlier), not
+    one the up adds in its first step, nor a guarded DROP COLUMN."""
+    late = (
+        "CREATE INDEX CONCURRENTLY users_email_idx ON users (email);\n"
+        "ALTER TABLE users ADD COLUMN nick text;"
+    )
+    first = (
+        "ALTER TABLE users ADD COLUMN nick text;\n"
+        "CREATE INDEX CONCURRENTLY users_email_idx ON users (email);"
+    )
+    down = (
+        "UPDATE users SET email = nick;\n"
+        "CREATE INDEX IF NOT EXISTS users_nick ON users (nick);\n"
+        "ALTER TABLE users DROP COLUMN IF EXISTS nick;\n"
+        "DROP INDEX CONCURRENTLY IF EXISTS users_email_idx;"
+    )
+    options = LintOptions(version=ServerVersion.from_major(15))
+
+    def errors(up):
+        result = lint_migrations([migration("m", up, down)], options=options)
+        return [
+            (f.line, f.message, f.fix)
+            for f in result.findings
+            if f.rule == "non-idempotent" and f.severity is Severity.ERROR
+        ]
+
+    found = errors(late)
+    assert [line for line, _, _ in found] == [1, 2]
+    assert "users.nick, which the up adds in step 2" in found[0][1]
+    assert "first step" in found[0][2]
+    assert errors(first) == []

@@ -1,11 +1,13 @@
 """What a down file meets when the runner rolls back an up that stopped part-way: the up's
-creations, whether it can stop part-way at all, and what it moves aside too late (the
-runner's own checks, :mod:`atomig.plan.rollback`, imported only for down files)."""
+creations, whether it can stop part-way at all, what it moves aside and what columns it
+adds too late (the runner's own checks, :mod:`atomig.plan.rollback`, imported only for
+down files)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from atomig.sql.column_needs import named_columns, new_columns
 from atomig.sql.facts import QualifiedName
 from atomig.sql.guards import displaced_columns, displaced_relations
 from atomig.sql.parse import Statement
@@ -57,3 +59,20 @@ def original_dropped(stmt: Statement, ctx: LintContext) -> str | None:
         if plan is None
         else drops_original(stmt, moved_aside_late(plan, ctx.version))
     )
+
+
+def late_column(stmt: Statement, ctx: LintContext) -> str | None:
+    """Why a down statement fails when the up stopped before adding a column it names
+    (after the up's first step), as the runner judges it. The up is planned only when it
+    adds a column the statement names."""
+    if ctx.partner is None or ctx.other_runner:
+        return None
+    names = {(t.name, c) for t, c in named_columns(stmt)}
+    if not names or not any(
+        (t.name, c) in names for s in ctx.partner for t, c in new_columns(s)
+    ):
+        return None
+    from atomig.plan.rollback import added_late, needs_late_column
+
+    plan = ctx.plan_of("partner").plan
+    return None if plan is None else needs_late_column(stmt, added_late(plan))

@@ -5,11 +5,11 @@ object.
 A down file runs in production during a rollback, possibly after an up that stopped
 part-way (a migration of several steps, or a file applied statement by statement by another
 tool): a plain `DROP` of an object the up never created, or a `CREATE` of one it never
-dropped, fails and leaves the rollback stuck; a `DROP … IF EXISTS` of a table the up renames
-(or drops) after its first step and creates again removes the *original* when the up stopped
-before the rename. atomig refuses to start a multi-step up under
-`on_failure = "rollback"` whose down file is not safe on such a partial state: then this is
-an error.
+dropped, fails and leaves the rollback stuck, and so does a statement naming a column the up
+adds after its first step; a `DROP … IF EXISTS` of a table the up renames (or drops) after
+its first step and creates again removes the *original* when the up stopped before the
+rename. atomig refuses to start a multi-step up under `on_failure = "rollback"` whose down
+file is not safe on such a partial state: then this is an error.
 
 ## Instead
 Guard down files: `DROP TABLE IF EXISTS`, `DROP INDEX CONCURRENTLY IF EXISTS`, `ALTER TABLE
@@ -19,9 +19,8 @@ IF EXISTS … RENAME TO`; what has no IF [NOT] EXISTS (an added constraint, a co
 goes in a `DO` block that checks the catalog first. Or set `on_failure=resume` on the up.
 
 ## Notes
-atomig runs an up file's steps exactly once each (journaled; a failed transaction step rolls
-back whole), so up files are only checked with `--for-runner=other`. For multi-step ups the
-down file is judged exactly as the runner judges it (`atomig.sql.guards`).
+atomig runs an up's steps once each (journaled; a failed transaction step rolls back whole), so
+up files are checked only with `--for-runner=other`; downs are judged as the runner judges them.
 """
 
 from __future__ import annotations
@@ -32,6 +31,7 @@ from atomig.lint.context import LintContext, LintOptions
 from atomig.lint.finding import Hit, Severity
 from atomig.lint.helpers import commands, created_name, dropped_names
 from atomig.lint.helpers.rollback import (
+    late_column,
     original_dropped,
     up_creates,
     up_may_stop_part_way,
@@ -91,8 +91,11 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     if ctx.direction == "down":
         if "created" not in state:
             state["created"] = up_creates(ctx)
-        hazard = partial_state_hazard(stmt, state["created"]) or original_dropped(
-            stmt, ctx
+        late = late_column(stmt, ctx)
+        hazard = (
+            partial_state_hazard(stmt, state["created"])
+            or original_dropped(stmt, ctx)
+            or late
         )
         unguarded = _unguarded(stmt, ctx)
         if hazard is None and unguarded is None:
@@ -106,9 +109,9 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
                     f"the up runs in several steps and may stop part-way, and this down "
                     f"statement is not safe there: {hazard}; atomig refuses to start the "
                     "up",
-                    "move what the up renames or drops into its first step, or set -- "
-                    "atomig: on_failure=resume on the up"
-                    if stmt.body.get("missing_ok")
+                    "move what the up renames, drops or adds into its first step, or set "
+                    "-- atomig: on_failure=resume on the up"
+                    if stmt.body.get("missing_ok") or hazard is late
                     else "guard it (IF EXISTS, IF NOT EXISTS, OR REPLACE, or a DO block), "
                     "or set -- atomig: on_failure=resume on the up",
                     severity=Severity.ERROR,
