@@ -81,6 +81,12 @@ def _forget(
 ) -> None:
     """End the uses of ``table`` (its ``column`` only, when given), of anything in
     ``schema``, or (not an identity's) of the object ``need``."""
+    if table is not None and column is not None and schema is None and need is None:
+        # A dropped column: its own keys, found directly (a scan per DROP COLUMN made a
+        # long history quadratic: 100k statements 7 s -> 16 s).
+        for use in ("default", "identity", "trigger"):
+            state.uses.pop((use, *table, column), None)
+        return
     for key, needs in list(state.uses.items()):
         gone = (
             (table is not None and key[1:3] == table and column in (None, key[3]))
