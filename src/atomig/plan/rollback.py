@@ -15,12 +15,15 @@ from collections.abc import Mapping
 from atomig.errors import SourceError, SourceLocation
 from atomig.plan.model import Plan, StepKind
 from atomig.sql.classify import statement_facts
-from atomig.sql.column_needs import named_columns, new_columns
+from atomig.sql.column_needs import (
+    added_column_names,
+    displaced_columns,
+    named_columns,
+    new_columns,
+)
 from atomig.sql.facts import QualifiedName
 from atomig.sql.guards import (
     Displaced,
-    added_columns,
-    displaced_columns,
     displaced_relations,
     partial_state_hazard,
     renamed_to,
@@ -54,7 +57,7 @@ def moved_aside_late(up: Plan, version: ServerVersion) -> dict[Displaced, int]:
                 first_seen.setdefault(name, step.index + 1)
             made: list[Displaced] = [
                 *statement_facts(statement, version).creates,
-                *added_columns(statement),
+                *added_column_names(statement),
                 *renamed_to(statement),
             ]
             for name in made:

@@ -56,12 +56,50 @@ def new_columns(statement: Statement) -> list[Column]:
         return []
     if statement.kind == "RenameStmt" and body.get("renameType") == "OBJECT_COLUMN":
         return [(table, str(body.get("newname", "")))]
+    return added_column_names(statement, guarded=False)
+
+
+def displaced_columns(statement: Statement) -> list[Column]:
+    """The columns ``statement`` moves out of their names: dropped or renamed.
+
+    >>> from atomig.sql.parse import parse_script
+    >>> [(str(t), c) for s in parse_script(
+    ...     "ALTER TABLE u DROP COLUMN IF EXISTS a, ADD COLUMN b int;"
+    ...     " ALTER TABLE u RENAME COLUMN c TO d") for t, c in displaced_columns(s)]
+    [('u', 'a'), ('u', 'c')]
+    """
+    body = statement.body
+    table = range_var(body.get("relation"))
+    if table is None:
+        return []
+    if statement.kind == "RenameStmt" and body.get("renameType") == "OBJECT_COLUMN":
+        return [(table, str(body.get("subname", "")))]
     if statement.kind != "AlterTableStmt":
         return []
     return [
-        (table, str(cmd["def"]["ColumnDef"].get("colname", "")))
+        (table, str(cmd.get("name", "")))
         for cmd in _commands(body)
-        if cmd.get("subtype") == "AT_AddColumn" and not cmd.get("missing_ok")
+        if cmd.get("subtype") == "AT_DropColumn"
+    ]
+
+
+def added_column_names(statement: Statement, *, guarded: bool = True) -> list[Column]:
+    """The columns an ALTER TABLE adds (``guarded``: ADD COLUMN IF NOT EXISTS too).
+
+    >>> from atomig.sql.parse import parse_script
+    >>> [(str(t), c) for s in parse_script(
+    ...     "ALTER TABLE u ADD COLUMN b int, ADD COLUMN IF NOT EXISTS e int")
+    ...  for t, c in added_column_names(s)]
+    [('u', 'b'), ('u', 'e')]
+    """
+    table = range_var(statement.body.get("relation"))
+    if statement.kind != "AlterTableStmt" or table is None:
+        return []
+    return [
+        (table, str(cmd.get("def", {}).get("ColumnDef", {}).get("colname", "")))
+        for cmd in _commands(statement.body)
+        if cmd.get("subtype") == "AT_AddColumn"
+        and (guarded or not cmd.get("missing_ok"))
     ]
 
 

@@ -241,52 +241,6 @@ def displaced_relations(statement: Statement) -> list[QualifiedName]:
 Displaced = QualifiedName | tuple[QualifiedName, str]
 
 
-def displaced_columns(statement: Statement) -> list[tuple[QualifiedName, str]]:
-    """The columns ``statement`` moves out of their names: dropped or renamed.
-
-    >>> from atomig.sql.parse import parse_script
-    >>> [(str(t), c) for s in parse_script(
-    ...     "ALTER TABLE u DROP COLUMN IF EXISTS a, ADD COLUMN b int;"
-    ...     " ALTER TABLE u RENAME COLUMN c TO d") for t, c in displaced_columns(s)]
-    [('u', 'a'), ('u', 'c')]
-    """
-    body = statement.body
-    table = range_var(body.get("relation"))
-    if table is None:
-        return []
-    if statement.kind == "RenameStmt" and body.get("renameType") == "OBJECT_COLUMN":
-        return [(table, str(body.get("subname", "")))]
-    if statement.kind != "AlterTableStmt":
-        return []
-    return [
-        (table, str(cmd.get("name", "")))
-        for cmd in _commands(body)
-        if cmd.get("subtype") == "AT_DropColumn"
-    ]
-
-
-def added_columns(statement: Statement) -> list[tuple[QualifiedName, str]]:
-    """The columns an ALTER TABLE adds.
-
-    >>> from atomig.sql.parse import parse_script
-    >>> [(str(t), c) for s in parse_script("ALTER TABLE u ADD COLUMN b int")
-    ...  for t, c in added_columns(s)]
-    [('u', 'b')]
-    """
-    table = range_var(statement.body.get("relation"))
-    if statement.kind != "AlterTableStmt" or table is None:
-        return []
-    return [
-        (table, str(cmd.get("def", {}).get("ColumnDef", {}).get("colname", "")))
-        for cmd in _commands(statement.body)
-        if cmd.get("subtype") == "AT_AddColumn"
-    ]
-
-
-def _commands(body: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return [item.get("AlterTableCmd", {}) for item in body.get("cmds") or ()]
-
-
 def renamed_to(statement: Statement) -> list[Displaced]:
     """The name a rename gives: a relation's (same schema) or a column's.
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from atomig.sql.column_needs import named_columns, new_columns
+from atomig.sql.column_needs import displaced_columns, named_columns, new_columns
 from atomig.sql.facts import QualifiedName
-from atomig.sql.guards import displaced_columns, displaced_relations
+from atomig.sql.guards import displaced_relations
 from atomig.sql.parse import Statement
 
 if TYPE_CHECKING:

@@ -31,7 +31,7 @@ from atomig.lint.helpers.rollback import up_creates, up_may_stop_part_way
 from atomig.lint.rule import Example
 from atomig.lint.schema import key_of
 from atomig.sql.classify import range_var
-from atomig.sql.guards import added_columns
+from atomig.sql.column_needs import added_column_names
 from atomig.sql.parse import Statement, walk
 
 ID = "down-data-change"
@@ -119,7 +119,9 @@ def _guarded(stmt: Statement, ctx: LintContext) -> bool:
     if "markers" not in state:
         plan = ctx.plan_of("partner").plan
         first = plan.steps[0].statements if plan is not None and plan.steps else ()
-        state["markers"] = {column for s in first for _, column in added_columns(s)}
+        state["markers"] = {
+            column for s in first for _, column in added_column_names(s)
+        }
     where = stmt.body.get("whereClause")
     return where is not None and any(
         kind == "ColumnRef"
