@@ -46,7 +46,7 @@ bench-all: bench-deps
 	$(BIN)/python bench/lock_queue.py
 	$(BIN)/python bench/backfill.py
 	$(BIN)/python bench/lint_speed.py
-	$(BIN)/python bench/lint_speed.py
+	$(BIN)/python bench/verify_speed.py
 
 # Rule pages (docs/rules/) and the README rule table, generated from the rule modules.
 docs: venv
