@@ -62,6 +62,35 @@ def test_json_output_follows_the_documented_schema(project):
     assert json.loads(project.cli("lint", "--json").stdout) == doc
 
 
+def test_a_finding_on_an_element_spans_that_element(offline_project):
+    """A finding about one column or constraint underlines it, not the rest of the
+    statement: on one line, several findings stay apart; on a later line of a statement
+    laid out over several, it spans the whole definition (it used to be one character)."""
+    up = (
+        "CREATE TABLE users (id serial PRIMARY KEY, at timestamp);\n"
+        "CREATE TABLE events (\n"
+        "    id bigint PRIMARY KEY,\n"
+        "    payload json CHECK (payload IS NOT NULL),\n"
+        "    seen timestamp\n"
+        ");\n"
+    )
+    offline_project.add(
+        "20260101_0000_users", up, "DROP TABLE IF EXISTS events, users;\n"
+    )
+    doc = json.loads(offline_project.cli("lint", "--format", "json").stdout)
+    spans = {
+        (f["rule"], f["line"]): up.splitlines()[f["line"] - 1][
+            f["column"] - 1 : f["end_column"] - 1
+        ]
+        for f in doc["findings"]
+        if f["file"].endswith(".up.sql") and f["end_line"] == f["line"]
+    }
+    assert spans[("prefer-bigint", 1)] == "id serial PRIMARY KEY"
+    assert spans[("prefer-timestamptz", 1)] == "at timestamp"
+    assert spans[("prefer-jsonb", 4)] == "payload json CHECK (payload IS NOT NULL)"
+    assert spans[("prefer-timestamptz", 5)] == "seen timestamp"
+
+
 def test_sarif_output_is_valid_sarif_2_1_0(project):
     result = project.cli("lint", "--format", "sarif")
     log = json.loads(result.stdout)

@@ -13,6 +13,7 @@ from atomig.lint.suppress import Ignore, file_ignores, statement_ignores
 from atomig.sql.facts import QualifiedName
 from atomig.sql.parse import Statement
 from atomig.sql.spans import ByteToChar, LineIndex
+from atomig.sql.tokens import element_end
 
 if TYPE_CHECKING:
     from atomig.lint.engine import Engine
@@ -87,10 +88,7 @@ class Judge:
                     else self.to_char.offset(hit.location or 0)
                 )
                 line, column = self.lines.position(offset)
-                end = stmt.span if line == stmt.span.line else None
-                end_line, end_column = (
-                    (end.end_line, end.end_column) if end else (line, column + 1)
-                )
+                end_line, end_column = self._element_end(stmt, offset, line, column)
             elif stmt is not None:
                 span = stmt.span
                 line, column, end_line, end_column = (
@@ -121,6 +119,22 @@ class Judge:
                 )
             )
         return findings
+
+    def _element_end(
+        self, stmt: Statement, offset: int, line: int, column: int
+    ) -> tuple[int, int]:
+        """Where the element a hit points at ends (its column definition, constraint,
+        subcommand…); the statement's end when no element starts there on its first line,
+        else one character."""
+        assert self.lines is not None
+        within = offset - stmt.start
+        end = element_end(stmt.text, within) if within >= 0 else None
+        if end is not None:
+            end_line, end_column = self.lines.position(stmt.start + end - 1)
+            return end_line, end_column + 1
+        if line == stmt.span.line:
+            return stmt.span.end_line, stmt.span.end_column
+        return line, column + 1
 
     def meta(self) -> list[Finding]:
         """Findings about the suppressions themselves, once every batch is judged."""
