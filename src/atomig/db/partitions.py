@@ -1,4 +1,4 @@
-"""Partition state in the catalog: a detach left pending."""
+"""Partition state in the catalog: a detach left pending, or done."""
 
 from __future__ import annotations
 
@@ -13,6 +13,13 @@ _PENDING = """
     SELECT inhdetachpending FROM pg_inherits
     WHERE inhparent = to_regclass(%s) AND inhrelid = to_regclass(%s)
 """
+_DETACHED = """
+    SELECT NOT EXISTS (
+        SELECT FROM pg_inherits WHERE inhparent = p.oid AND inhrelid = c.oid
+    )
+    FROM (SELECT to_regclass(%s) AS oid) p, (SELECT to_regclass(%s) AS oid) c
+    WHERE p.oid IS NOT NULL AND c.oid IS NOT NULL
+"""
 
 
 def detach_pending(conn: Conn, parent: str, partition: str) -> bool:
@@ -23,4 +30,11 @@ def detach_pending(conn: Conn, parent: str, partition: str) -> bool:
     if conn.info.server_version < 140000:
         return False
     row = conn.execute(_PENDING, (parent, partition)).fetchone()
+    return bool(row and row[0])
+
+
+def detached(conn: Conn, parent: str, partition: str) -> bool:
+    """Both tables exist and ``partition`` is not (nor pending to stop being) a partition
+    of ``parent``: a detach of it finished. False when either is missing."""
+    row = conn.execute(_DETACHED, (parent, partition)).fetchone()
     return bool(row and row[0])

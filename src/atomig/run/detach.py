@@ -7,7 +7,10 @@ statement again fails ("already pending detach"), and so does the down file's ``
 PARTITION`` (it is still a partition). The only way on is ``… DETACH PARTITION … FINALIZE``
 (PostgreSQL 14+), which completes the detach. atomig sends it instead of the step's
 statement when the catalog shows the partition pending, and before a rollback runs the down
-file.
+file. A detach that finished while nobody saw it (the runner or its connection died after
+the server committed it, before the journal said so) cannot be sent again either ("is not a
+partition of"): the catalog shows it done and the step is counted done
+(:func:`atomig.run.heal.finished_in_flight`).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from atomig.db.partitions import detach_pending
+from atomig.db.partitions import detach_pending, detached
 from atomig.plan.model import Step
 from atomig.run.context import RunContext
 from atomig.sql.classify import range_var
@@ -61,6 +64,20 @@ def finalize_statement(ctx: RunContext, step: Step) -> sql.Composed | None:
     return sql.SQL("ALTER TABLE {} DETACH PARTITION {} FINALIZE").format(
         _identifier(parent), _identifier(partition)
     )
+
+
+def finished_detach(ctx: RunContext, step: Step) -> str | None:
+    """What shows that ``step``, a ``DETACH PARTITION … CONCURRENTLY``, finished — its
+    partition no longer a partition of its table, nor pending — or ``None``. Names resolve
+    with the connection's search_path: the caller sets the step's."""
+    target = detach_target(step)
+    if target is None:
+        return None
+    parent, partition = target
+    quoted = [_identifier(name).as_string(ctx.conn) for name in target]
+    if not detached(ctx.conn, *quoted):
+        return None
+    return f"{partition} is detached from {parent}"
 
 
 def finish_pending_detach(ctx: RunContext, step: Step) -> bool:

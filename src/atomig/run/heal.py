@@ -26,6 +26,7 @@ from atomig.db.indexes import (
 )
 from atomig.plan.model import Step
 from atomig.run.context import RunContext
+from atomig.run.detach import detach_target, finished_detach
 from atomig.sql.classify import range_var
 from atomig.sql.nodes import name_list
 from atomig.sql.parse import Statement
@@ -91,10 +92,13 @@ def _dropped_index(step: Step) -> str | None:
 
 
 def finished_in_flight(ctx: RunContext, step: Step) -> str | None:
-    """What shows that a concurrent index step whose end nobody saw (its runner or its
-    connection died after it was sent) did finish — its index built and valid, or gone for
-    a ``DROP INDEX CONCURRENTLY`` — or ``None``. Such a step is done: running it again would
-    fail (``already exists``, ``does not exist``) without ``IF [NOT] EXISTS``."""
+    """What shows that a concurrent step whose end nobody saw (its runner or its
+    connection died after it was sent) did finish — its index built and valid, gone for a
+    ``DROP INDEX CONCURRENTLY``, its partition detached for a ``DETACH PARTITION …
+    CONCURRENTLY`` — or ``None``. Such a step is done: running it again would fail
+    (``already exists``, ``does not exist``, ``is not a partition of``)."""
+    if detach_target(step) is not None:
+        return _with_search_path(ctx, step, lambda: finished_detach(ctx, step))
     state = built_index(ctx, step)
     if state is not None:
         if state.valid and not state.building:
