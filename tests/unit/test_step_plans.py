@@ -80,6 +80,11 @@ def test_failure_policy_from_directive_or_settings():
         "ALTER VIEW IF EXISTS v2 RENAME TO v",
         "ALTER MATERIALIZED VIEW IF EXISTS m2 RENAME TO m",
         "ALTER TABLE IF EXISTS archive.orders SET SCHEMA public",
+        # cluster-wide objects: a notice when missing (PG 15, 18)
+        "DROP DATABASE IF EXISTS reports",
+        "DROP DATABASE IF EXISTS reports WITH (FORCE)",
+        "DROP TABLESPACE IF EXISTS fast",
+        "DROP SUBSCRIPTION IF EXISTS feed",
     ],
 )
 def test_statements_safe_on_a_partial_state(statement):
@@ -105,6 +110,10 @@ def test_statements_safe_on_a_partial_state(statement):
         ("ALTER TABLE IF EXISTS o RENAME COLUMN a TO b", "cannot be guarded"),
         ("ALTER TABLE IF EXISTS o RENAME CONSTRAINT a TO b", "cannot be guarded"),
         ("CREATE TYPE mood AS ENUM ('a')", "CREATE TYPE … cannot be guarded"),
+        ("DROP DATABASE reports", "DROP … needs IF EXISTS"),
+        ("DROP TABLESPACE fast", "DROP … needs IF EXISTS"),
+        ("DROP SUBSCRIPTION feed", "DROP … needs IF EXISTS"),
+        ("CREATE DATABASE reports", "cannot be guarded"),
     ],
 )
 def test_statements_unsafe_on_a_partial_state(statement, reason):

@@ -176,6 +176,10 @@ _CHECKS: dict[str, Check] = {
     "UpdateStmt": _dml,
     "DeleteStmt": _dml,
     "DropStmt": _drop,
+    # Cluster-wide objects: IF EXISTS makes a missing one a notice (PG 15, 18).
+    "DropdbStmt": _drop,
+    "DropTableSpaceStmt": _drop,
+    "DropSubscriptionStmt": _drop,
 }
 
 
