@@ -10,7 +10,7 @@ statement when the catalog shows the partition pending, and before a rollback ru
 file. A detach that finished while nobody saw it (the runner or its connection died after
 the server committed it, before the journal said so) cannot be sent again either ("is not a
 partition of"): the catalog shows it done and the step is counted done
-(:func:`atomig.run.heal.finished_in_flight`).
+(:func:`atomig.run.unseen.finished_in_flight`).
 """
 
 from __future__ import annotations

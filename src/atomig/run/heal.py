@@ -20,13 +20,11 @@ from psycopg import sql
 from atomig.db.compose import set_config_params, set_config_query
 from atomig.db.indexes import (
     IndexState,
-    index_exists,
     index_state,
     reindex_leftovers,
 )
 from atomig.plan.model import Step
 from atomig.run.context import RunContext
-from atomig.run.detach import detach_target, finished_detach
 from atomig.sql.classify import range_var
 from atomig.sql.nodes import name_list
 from atomig.sql.parse import Statement
@@ -52,8 +50,9 @@ def step_index_target(step: Step) -> tuple[str, str] | None:
     return concurrent_index_target(step.statements[0])
 
 
-def _with_search_path(ctx: RunContext, step: Step, read: Callable[[], T]) -> T:
-    # Names resolve as the step's statement sees them: with its search_path.
+def with_search_path(ctx: RunContext, step: Step, read: Callable[[], T]) -> T:
+    """``read()`` with the step's search_path, so that names resolve as its statement
+    sees them."""
     search_path = dict(step.envelope.extra).get("search_path")
     if search_path is None:
         return read()
@@ -71,10 +70,10 @@ def built_index(ctx: RunContext, step: Step) -> IndexState | None:
     if target is None:
         return None
     table, index = target
-    return _with_search_path(ctx, step, lambda: index_state(ctx.conn, table, index))
+    return with_search_path(ctx, step, lambda: index_state(ctx.conn, table, index))
 
 
-def _dropped_index(step: Step) -> str | None:
+def dropped_index(step: Step) -> str | None:
     """The index a ``DROP INDEX CONCURRENTLY`` step drops (it drops one: PostgreSQL
     refuses several with CONCURRENTLY)."""
     if not step.concurrent or len(step.statements) != 1:
@@ -89,27 +88,6 @@ def _dropped_index(step: Step) -> str | None:
     if len(objects) != 1:
         return None
     return str(name_list(objects[0].get("List", {}).get("items", [])))
-
-
-def finished_in_flight(ctx: RunContext, step: Step) -> str | None:
-    """What shows that a concurrent step whose end nobody saw (its runner or its
-    connection died after it was sent) did finish — its index built and valid, gone for a
-    ``DROP INDEX CONCURRENTLY``, its partition detached for a ``DETACH PARTITION …
-    CONCURRENTLY`` — or ``None``. Such a step is done: running it again would fail
-    (``already exists``, ``does not exist``, ``is not a partition of``)."""
-    if detach_target(step) is not None:
-        return _with_search_path(ctx, step, lambda: finished_detach(ctx, step))
-    state = built_index(ctx, step)
-    if state is not None:
-        if state.valid and not state.building:
-            return f"{state.qualified} is built and valid"
-        return None
-    dropped = _dropped_index(step)
-    if dropped is not None and not _with_search_path(
-        ctx, step, lambda: index_exists(ctx.conn, dropped)
-    ):
-        return f"index {dropped} is dropped"
-    return None
 
 
 def _reindex_target(step: Step) -> str | None:
@@ -148,7 +126,7 @@ def drop_invalid_index(ctx: RunContext, step: Step, why: str) -> list[IndexState
     CONCURRENTLY) left — unless a build of them is running; return what was dropped."""
     relation = _reindex_target(step)
     if relation is not None:
-        found = _with_search_path(
+        found = with_search_path(
             ctx, step, lambda: reindex_leftovers(ctx.conn, relation)
         )
     else:

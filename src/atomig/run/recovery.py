@@ -23,11 +23,12 @@ from atomig.errors import NeedsAttention, UsageError
 from atomig.plan.model import Plan, StepKind
 from atomig.run import record
 from atomig.run.context import RunContext
-from atomig.run.heal import built_index, finished_in_flight
+from atomig.run.heal import built_index
 from atomig.run.ledger import AppliedMigration
 from atomig.run.orphans import find_orphans, settle_orphans
 from atomig.run.runner import apply_migration, revert_migration, roll_back
 from atomig.run.status import unfinished_reason as reason_of
+from atomig.run.unseen import finished_in_flight
 from atomig.source.model import Migration
 
 ROLLBACK, RESUME = "rollback", "resume"
@@ -370,8 +371,9 @@ def _done(found: Unfinished, action: str, outcome: str) -> Unfinished:
 def _finished_in_flight(
     ctx: RunContext, row: AppliedMigration, up: Plan, stopped_steps: list[int]
 ) -> int:
-    """A concurrent build whose runner died may have finished anyway (its backend ran on):
-    count that step done instead of building the index again."""
+    """An autocommit step whose runner died may have finished anyway (its backend ran
+    on, or committed before the runner saw it): count that step done instead of sending
+    it again (:func:`atomig.run.unseen.finished_in_flight`)."""
     done = row.steps_done
     if done >= len(up.steps) or done not in stopped_steps:
         return done

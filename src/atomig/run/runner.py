@@ -26,7 +26,6 @@ from atomig.errors import (
 from atomig.plan.model import Plan, Step, StepKind
 from atomig.run import journal, ledger, record
 from atomig.run.context import RunContext, current_actor
-from atomig.run.heal import finished_in_flight
 from atomig.run.record import Write
 from atomig.run.revert import revert_migration
 from atomig.run.rollback import roll_back
@@ -47,6 +46,7 @@ from atomig.run.transaction import (
     reconnect_or_stop,
     recorded_steps_done,
 )
+from atomig.run.unseen import finished_in_flight
 from atomig.source.model import Migration
 
 __all__ = [
@@ -374,12 +374,13 @@ def _after_step_failure(
 def _count_if_finished(
     ctx: RunContext, migration: Migration, failed: StepFailed
 ) -> None:
-    """The connection died after a concurrent index step finished, before its journal row
-    and the ledger said so: the catalog shows it done (the index built and valid, or
-    dropped). Commit what the step would have committed with its success, so that the
-    failure policy starts from the truth — a resume must not run the step again (without
-    ``IF [NOT] EXISTS`` it fails, and the pre-flight check takes its index for one made by
-    hand)."""
+    """The connection died after an autocommit step finished, before its journal row and
+    the ledger said so: the catalog shows it done (the index built and valid, or dropped;
+    the partition detached; the database, tablespace or subscription made or dropped —
+    :func:`atomig.run.unseen.finished_in_flight`). Commit what the step would have
+    committed with its success, so that the failure policy starts from the truth — a
+    resume must not run the step again (without ``IF [NOT] EXISTS`` it fails, and the
+    pre-flight check takes its index for one made by hand)."""
     step = failed.job.step
     if recorded_steps_done(ctx, migration) != step.index:
         return
