@@ -338,3 +338,41 @@ def test_in_a_log_each_verdict_is_a_progress_line_too(project):
     assert result.returncode == 0, result.stderr
     assert "20260101_0900_base: reversible (" in result.stderr
     assert "20260101_0900_base: reversible (" in result.stdout
+
+
+PARTITIONED = (
+    "20260101_0900_parts",
+    "CREATE TABLE m (id int, k int) PARTITION BY RANGE (k);\n"
+    "CREATE TABLE m1 PARTITION OF m FOR VALUES FROM (0) TO (10);\n"
+    "CREATE TABLE m2 PARTITION OF m FOR VALUES FROM (10) TO (20);\n",
+    "DROP TABLE m;\n",
+)
+
+
+def test_a_down_that_reattaches_a_concurrent_detach_keeps_its_check(project):
+    """DETACH PARTITION … CONCURRENTLY leaves the partition constraint on the table as the
+    CHECK m1_k_check (PG 15, 18); re-attaching keeps it, so the schema is not as before."""
+    project.add(*PARTITIONED)
+    detach = "ALTER TABLE m DETACH PARTITION m1 CONCURRENTLY;\n"
+    attach = "ALTER TABLE m ATTACH PARTITION m1 FOR VALUES FROM (0) TO (10);\n"
+    project.add("20260102_0900_detach", detach, attach)
+    result, document = verify_json(project)
+    assert result.exit_code == 1, result.output
+    [check] = failed_checks(document, "20260102_0900")
+    assert check["check"] == "down restores the schema"
+    [difference] = check["differences"]
+    assert difference["object"] == "constraint public.m1.m1_k_check"
+    assert difference["change"] == "unexpected"
+    # With the lint's fix, the down restores the schema exactly (the DO block guards the
+    # ATTACH for a partial state, where m1 is still a partition).
+    fixed = (
+        "DO $$ BEGIN\n"
+        "  IF NOT EXISTS (SELECT FROM pg_inherits WHERE inhrelid = 'm1'::regclass) THEN\n"
+        f"    {attach}"
+        "  END IF;\n"
+        "END $$;\n"
+        "ALTER TABLE m1 DROP CONSTRAINT IF EXISTS m1_k_check;\n"
+    )
+    project.add("20260102_0900_detach", detach, fixed)
+    result, document = verify_json(project)
+    assert result.exit_code == 0, result.output
