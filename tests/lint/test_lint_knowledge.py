@@ -1511,3 +1511,73 @@ def test_a_down_naming_a_column_the_up_adds_after_its_first_step_is_an_error():
     assert "users.nick, which the up adds in step 2" in found[0][1]
     assert "first step" in found[0][2]
     assert errors(first) == []
+
+
+DETACH_HISTORY = {
+    "range": "CREATE TABLE p (a int, k int, z text) PARTITION BY RANGE (k);\n"
+    "CREATE TABLE c (a int, k int, z text);\n"
+    "ALTER TABLE p ATTACH PARTITION c FOR VALUES FROM (0) TO (10);",
+    "two columns": "CREATE TABLE p (a int, k int) PARTITION BY RANGE (a, k);\n"
+    "CREATE TABLE c PARTITION OF p FOR VALUES FROM (0, 0) TO (10, 10);",
+    "expression": "CREATE TABLE p (a int, z text) PARTITION BY LIST (lower(z));\n"
+    "CREATE TABLE c PARTITION OF p FOR VALUES IN ('x');",
+    "hash": "CREATE TABLE p (a int) PARTITION BY HASH (a);\n"
+    "CREATE TABLE c PARTITION OF p FOR VALUES WITH (MODULUS 2, REMAINDER 0);",
+    "name taken": "CREATE TABLE p (a int, k int) PARTITION BY RANGE (k);\n"
+    "CREATE TABLE c (a int, k int, CONSTRAINT c_k_check CHECK (k > -5));\n"
+    "ALTER TABLE p ATTACH PARTITION c FOR VALUES FROM (0) TO (10);",
+}
+
+
+@pytest.mark.parametrize(
+    ("history", "down", "expected"),
+    [
+        # The names PostgreSQL gives the CHECK (PG 15 and 18), or none (hash).
+        ("range", "", "c_k_check"),
+        ("two columns", "", "c_check"),
+        ("expression", "", "c_z_check"),
+        ("hash", "", None),
+        ("name taken", "", "c_k_check1"),
+        # Dropped by the down (or the table is): nothing to say.
+        ("range", "ALTER TABLE c DROP CONSTRAINT IF EXISTS c_k_check;", None),
+        ("range", "DROP TABLE IF EXISTS c;", None),
+        # Another constraint dropped: still kept.
+        ("range", "ALTER TABLE c DROP CONSTRAINT IF EXISTS c_a_check;", "c_k_check"),
+    ],
+)
+def test_a_down_keeping_the_check_a_concurrent_detach_left(history, down, expected):
+    before = migration("20240101_0000_a", DETACH_HISTORY[history], report=())
+    up = "ALTER TABLE p DETACH PARTITION c CONCURRENTLY;"
+    attach = "ALTER TABLE p ATTACH PARTITION c FOR VALUES FROM (0) TO (10);"
+    target = migration("20240102_0000_b", up, down=f"SELECT 1;\n{attach}\n{down}")
+    result = lint_migrations(
+        [before, target], options=LintOptions(version=ServerVersion.from_major(15))
+    )
+    found = [
+        f
+        for f in result.findings
+        if f.rule == "detach-partition-not-concurrent" and f.path.endswith("b.down.sql")
+    ]
+    if expected is None:
+        assert found == []
+        return
+    [finding] = found
+    assert finding.line == 2  # the ATTACH
+    assert f"ALTER TABLE c DROP CONSTRAINT IF EXISTS {expected};" in finding.fix
+
+
+def test_a_concurrent_detach_of_an_unknown_table_names_the_check_pattern():
+    up = "ALTER TABLE p DETACH PARTITION c CONCURRENTLY;"
+    down = "DO $$ BEGIN ALTER TABLE p ATTACH PARTITION c DEFAULT; END $$;"
+    result = lint_migrations(
+        [migration("20240102_0000_b", up, down=down)],
+        options=LintOptions(version=ServerVersion.from_major(15)),
+    )
+    [finding] = [
+        f
+        for f in result.findings
+        if f.rule == "detach-partition-not-concurrent" and f.path.endswith("b.down.sql")
+    ]
+    assert finding.line == 1
+    assert "DROP CONSTRAINT IF EXISTS c_<key column>_check" in finding.fix
+    assert "pg_constraint" in finding.fix

@@ -60,7 +60,9 @@ from atomig.sql.naming import (
     default_constraint_name,
     default_index_name,
     default_name_columns,
+    detach_check_name,
     expression_columns,
+    partition_key,
 )
 from atomig.sql.parse import Statement
 from atomig.sql.types import TypeRef, declared_collation
@@ -362,7 +364,11 @@ def _create(
     if name is None or (body.get("if_not_exists") and state.table(name) is not None):
         return  # IF NOT EXISTS on a table that exists: PostgreSQL skips it
     table = Table(
-        name, origin=origin, partitioned=bool(body.get("partspec")), foreign=foreign
+        name,
+        origin=origin,
+        partitioned=bool(body.get("partspec")),
+        foreign=foreign,
+        partition_key=partition_key(body.get("partspec")),
     )
     state.foreign_tables += foreign
     for element in body.get("tableElts", ()):
@@ -477,10 +483,30 @@ def _alter(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
                 "is_default"
             ):
                 table.default_partition = child
-        elif subtype == "AT_DetachPartition" and table.default_partition is not None:
-            child = range_var((definition.get("PartitionCmd") or {}).get("name"))
-            if child is not None and key_of(child) == key_of(table.default_partition):
+        elif subtype == "AT_DetachPartition":
+            partcmd = definition.get("PartitionCmd") or {}
+            child = range_var(partcmd.get("name"))
+            default = table.default_partition
+            if child is not None and default and key_of(child) == key_of(default):
                 table.default_partition = None
+            if child is not None and partcmd.get("concurrent"):
+                _detach_check(state, table, child, origin)
+
+
+def _detach_check(
+    state: SchemaState, parent: Table, child: QualifiedName, origin: str
+) -> None:
+    """DETACH … CONCURRENTLY leaves the partition constraint on ``child`` as a validated
+    CHECK, named as an unnamed one (none for a hash partition; PG 15 and 18)."""
+    table = state._mutable(key_of(child))
+    if table is None or parent.partition_key is None:
+        return
+    taken = TakenNames(state, table, relations=False, constraints=True)
+    name = detach_check_name(child.name, parent.partition_key, taken)
+    if name is not None:
+        columns = parent.partition_key[1]
+        table.constraints[name] = Constraint(name, "check", columns, origin=origin)
+        table.detach_check = name
 
 
 def _set_default_partition(

@@ -83,6 +83,10 @@ class Table:
     populated: bool = True
     # A foreign table: its rows are remote, so no ALTER of it scans or rewrites anything.
     foreign: bool = False
+    # A partitioned table's (strategy, columns its key reads), from its CREATE TABLE.
+    partition_key: tuple[str, tuple[str, ...]] | None = None
+    # The CHECK a DETACH … CONCURRENTLY left on this former partition (its bound).
+    detach_check: str = ""
 
     def copy(self) -> Table:
         """An independent copy (the schema forks per down file)."""
@@ -99,6 +103,8 @@ class Table:
             self.default_partition,
             self.populated,
             self.foreign,
+            self.partition_key,
+            self.detach_check,
         )
 
     @property

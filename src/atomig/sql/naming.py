@@ -187,6 +187,47 @@ def default_name_columns(
     return list(keys)
 
 
+def partition_key(
+    partspec: Mapping[str, Any] | None,
+) -> tuple[str, tuple[str, ...]] | None:
+    """A ``PARTITION BY`` clause as ``(strategy, columns its key reads)``: ``range``,
+    ``list`` or ``hash``, each column once, in order.
+
+    >>> from atomig.sql.parse import parse_script
+    >>> [s] = parse_script("CREATE TABLE e (a int, z text) PARTITION BY LIST (lower(z), a)")
+    >>> partition_key(s.body["partspec"])
+    ('list', ('z', 'a'))
+    """
+    if not partspec:
+        return None
+    strategy = str(partspec.get("strategy", "")).removeprefix("PARTITION_STRATEGY_")
+    columns: list[str] = []
+    for param in partspec.get("partParams", ()):
+        elem = param.get("PartitionElem", {})
+        name = elem.get("name")
+        columns += [name] if name else expression_columns(elem.get("expr"))
+    return strategy.lower(), tuple(dict.fromkeys(columns))
+
+
+def detach_check_name(
+    partition: str, key: tuple[str, tuple[str, ...]], taken: Container[str] = ()
+) -> str | None:
+    """The CHECK that ``DETACH PARTITION … CONCURRENTLY`` adds to the detached table (its
+    partition constraint; ``tablecmds.c`` DetachAddConstraintIfNeeded), named as an unnamed
+    CHECK: ``partition_column_check`` when the key reads one column, ``partition_check``
+    for several. None for a hash partition, which gets none (PG 15 and 18).
+
+    >>> detach_check_name("events_2024", ("range", ("at",)))
+    'events_2024_at_check'
+    >>> detach_check_name("r1", ("range", ("a", "b"))), detach_check_name("h1", ("hash", ("a",)))
+    ('r1_check', None)
+    """
+    strategy, columns = key
+    if strategy == "hash":
+        return None
+    return default_constraint_name(partition, "check", columns, taken)
+
+
 def default_sequence_name(table: str, column: str, taken: Container[str]) -> str:
     """The name PostgreSQL gives a ``serial`` or identity column's sequence
     (``ChooseRelationName(table, column, "seq")``: ``t_id_seq``, ``t_id_seq1`` when
