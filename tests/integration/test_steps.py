@@ -692,6 +692,55 @@ def test_a_rollback_finishes_a_pending_detach_before_the_down_file(project):
     assert db.scalar("SELECT count(*) FROM events") == 100
 
 
+def test_a_rollback_finds_a_pending_detach_with_the_migrations_search_path(project):
+    """The same, with the tables in a schema the migration reaches through its leading
+    ``SET search_path``: the pending detach must be looked up with it, or the rollback
+    misses it and the down file meets a partition still pending detach."""
+    db = project.database
+    project.add(
+        PARTITIONED[0],
+        "CREATE SCHEMA app;\nSET search_path = app;\n" + PARTITIONED[1],
+        "DROP SCHEMA IF EXISTS app CASCADE;\n",
+    )
+    assert project.cli("up").exit_code == 0
+    before = fingerprint(db)
+    (project.dir / "atomig.toml").write_text(
+        '[retry]\nmax_attempts = 1\nblocker_wait = "1ms"\n'
+    )
+    up = (
+        "-- atomig: lock_timeout=200ms\n-- atomig: on_failure=resume\n"
+        "SET search_path = app;\n"
+        "ALTER TABLE events DETACH PARTITION events_2025 CONCURRENTLY;"
+    )
+    down = (
+        "SET search_path = app;\n"
+        "DO $$ BEGIN\n"
+        "  IF NOT EXISTS (SELECT 1 FROM pg_inherits\n"
+        "                 WHERE inhrelid = 'events_2025'::regclass) THEN\n"
+        "    ALTER TABLE events ATTACH PARTITION events_2025\n"
+        "      FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');\n"
+        "  END IF;\n"
+        "END $$;\n"
+        "ALTER TABLE events_2025 DROP CONSTRAINT IF EXISTS events_2025_at_check;"
+    )
+    project.add("20261102_0900_detach", up, down)
+    pending = (
+        "SELECT inhdetachpending FROM pg_inherits "
+        "WHERE inhrelid = 'app.events_2025'::regclass"
+    )
+    with db.connect() as conn, conn.transaction():
+        conn.execute("SELECT count(*) FROM app.events")
+        failed = project.cli("up")
+    assert failed.exit_code == 4, failed.output
+    assert db.scalar(pending)
+    recovered = project.cli("recover", "--rollback")
+    assert recovered.exit_code == 0, recovered.output
+    assert "finishing it with DETACH PARTITION … FINALIZE" in recovered.output
+    assert fingerprint(db).diff(before) == []
+    assert not db.scalar(pending)
+    assert db.scalar("SELECT count(*) FROM app.events") == 100
+
+
 def test_a_down_naming_a_column_the_up_adds_late_is_refused(project):
     """The up adds users.nick in step 3 and its step 2 fails: the down's UPDATE … nick
     failed on that partial state (42703) and the rollback stopped part-way. atomig now

@@ -20,6 +20,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from atomig.db.compose import set_config_params, set_config_query
 from atomig.db.partitions import detach_pending, detached
 from atomig.plan.model import Step
 from atomig.run.context import RunContext
@@ -85,7 +86,16 @@ def finish_pending_detach(ctx: RunContext, step: Step) -> bool:
     ``ATTACH PARTITION`` can run; True when it did. A failure (it waits for older
     snapshots again) is said, and the down file runs anyway: the rollback then fails and
     is recorded, and ``atomig recover --rollback`` comes back here."""
+    if detach_target(step) is None:
+        return False
     try:
+        # In the step's envelope, as the step ran: its search_path resolves the names (a
+        # miss would leave the partition pending and the down's ATTACH failing), and its
+        # lock_timeout bounds FINALIZE's wait.
+        pairs = step.envelope.settings()
+        ctx.conn.execute(
+            set_config_query(len(pairs)), set_config_params(pairs, local=False)
+        )
         statement = finalize_statement(ctx, step)
         if statement is None:
             return False
@@ -97,6 +107,10 @@ def finish_pending_detach(ctx: RunContext, step: Step) -> bool:
             level="error",
         )
         return False
+    finally:
+        # The down file's steps must not inherit the up step's settings.
+        if not ctx.connection_lost():
+            ctx.reset_session()
     return True
 
 
