@@ -507,6 +507,7 @@ def _detach_check(
         columns = parent.partition_key[1]
         table.constraints[name] = Constraint(name, "check", columns, origin=origin)
         table.detach_check = name
+        state._log("constraint", child, origin, name)
 
 
 def _set_default_partition(
