@@ -1581,3 +1581,21 @@ def test_a_concurrent_detach_of_an_unknown_table_names_the_check_pattern():
     assert finding.line == 1
     assert "DROP CONSTRAINT IF EXISTS c_<key column>_check" in finding.fix
     assert "pg_constraint" in finding.fix
+
+
+def test_the_check_a_concurrent_detach_left_is_its_own_downs_to_drop():
+    """Dropped before the ATTACH (which then scans), it is no drop-object: the up made it."""
+    down = (
+        "ALTER TABLE c DROP CONSTRAINT IF EXISTS c_k_check;\n"
+        "ALTER TABLE p ATTACH PARTITION c FOR VALUES FROM (0) TO (10);"
+    )
+    fired = rules_fired(
+        migration("20240101_0000_a", DETACH_HISTORY["range"], report=()),
+        migration(
+            "20240102_0000_b",
+            "-- atomig: on_failure=resume\nALTER TABLE p DETACH PARTITION c CONCURRENTLY;",
+            down=down,
+        ),
+        path="20240102_0000_b.down.sql",
+    )
+    assert fired == ["attach-partition-scan"]
