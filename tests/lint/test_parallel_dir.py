@@ -107,3 +107,38 @@ def test_failed_child_is_redone_in_the_parent(forks, monkeypatch):
     if not forks:
         pytest.skip("another thread runs in this process: no fork")
     assert two == one
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_child_starts_from_the_history_snapshot(forks, monkeypatch):
+    # The child lints its part from a snapshot taken during the final-schema replay: it
+    # replays nothing itself (were it to, it would die here and the parent would lint
+    # every migration).
+    migrations = _migrations()
+    one = lint_migrations(migrations)
+    parent = os.getpid()
+    real_replay, real_lint = (
+        engine.Engine.replay_migration,
+        engine.Engine.lint_migration,
+    )
+    linted_here = []
+
+    def replay_migration(migration, schema, parse):
+        if os.getpid() != parent:
+            raise RuntimeError("the child replays history")
+        return real_replay(migration, schema, parse)
+
+    def lint_migration(self, migration, schema, parse):
+        if os.getpid() == parent:
+            linted_here.append(migration.name)
+        return real_lint(self, migration, schema, parse)
+
+    monkeypatch.setattr(
+        engine.Engine, "replay_migration", staticmethod(replay_migration)
+    )
+    monkeypatch.setattr(engine.Engine, "lint_migration", lint_migration)
+    two = lint_migrations(migrations, workers=2)
+    if not forks:
+        pytest.skip("another thread runs in this process: no fork")
+    assert two == one
+    assert 0 < len(linted_here) < len(migrations)

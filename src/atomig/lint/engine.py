@@ -415,11 +415,21 @@ def _lint_migrations(
             found = cache[source.path] = parse_file(source)
         return found
 
+    cut = 0
+    if workers > 1 and len(migrations) >= PARALLEL_MIN_MIGRATIONS:
+        from atomig.lint.parallel_dir import lint_split, parent_part
+
+        cut = parent_part(migrations, parse)
+    at_cut = None
     if len(migrations) > 1:
         # The schema once every up has run: what later migrations of the same directory
         # add (an index for a foreign key added one migration earlier) is known.
         final = SchemaState()
-        for migration in migrations:
+        for index, migration in enumerate(migrations):
+            if index == cut and cut:
+                # The history the child of a split directory starts from (replaying it
+                # again there cost a tenth of the child's time).
+                at_cut = final.snapshot()
             engine.replay_migration(migration, final, parse)
         engine.final_schema = final
 
@@ -428,10 +438,8 @@ def _lint_migrations(
     files = statements = 0
     schema = SchemaState()
     split = None
-    if workers > 1 and len(migrations) >= PARALLEL_MIN_MIGRATIONS:
-        from atomig.lint.parallel_dir import lint_split
-
-        split = lint_split(engine, migrations, schema, parse)
+    if cut:
+        split = lint_split(engine, migrations, schema, parse, cut, at_cut)
     for found, counted, count in split or (
         engine.lint_migration(m, schema, parse) for m in migrations
     ):

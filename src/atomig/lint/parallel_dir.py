@@ -2,8 +2,8 @@
 
 History is sequential: each migration is linted against the schema the ones before it
 built. So the parent lints the first part of the directory while a forked child (sharing the
-parsed files, copy on write) replays that part into its own copy of the schema — applying
-the statements, no rules, several times cheaper than linting them — and lints the rest. The
+parsed files, copy on write) lints the rest, from a snapshot of the history the parent's
+part builds (taken while the engine replays the whole directory for its final schema). The
 child sends its findings back through a pipe. Each migration is linted exactly as one
 process lints it (same schema before it, same final schema, same rules), and the findings
 are sorted afterwards, so the result is the same.
@@ -25,10 +25,9 @@ if TYPE_CHECKING:
 
 Linted = tuple[list[Finding], int, int]  # findings, files and statements reported on
 
-# The parent's share of the statements: the child also replays the parent's part, which
-# costs about a tenth of linting it (bench/lint_speed.py --migrations, this split ends both
-# processes together).
-PARENT_SHARE = 0.53
+# The parent's share of the statements (bench/lint_speed.py --migrations, this split ends
+# both processes together).
+PARENT_SHARE = 0.5
 
 
 def lint_split(
@@ -36,21 +35,27 @@ def lint_split(
     migrations: Sequence[MigrationSource],
     schema: SchemaState,
     parse: Callable[[SourceFile], ParsedFile],
+    cut: int,
+    history: SchemaState | None = None,
 ) -> list[Linted] | None:
     """What :meth:`Engine.lint_migration` returns for each migration, in order, computed
-    by two processes (``schema`` then holds only the parent's part: nothing reads it after
-    the directory). ``None`` when this process cannot fork safely (the caller then lints in
-    one process)."""
+    by two processes: this one lints the first ``cut`` migrations, a child the rest, from
+    ``history`` (the state the first ``cut`` ups build; ``None``: the child replays them).
+    ``schema`` then holds only the parent's part: nothing reads it after the directory.
+    ``None`` when this process cannot fork safely (the caller then lints in one
+    process)."""
     if not can_fork():
         return None
-    cut = _cut(migrations, parse)
     # A large file inside is not split further (that would fork again).
     workers, engine.workers = engine.workers, 1
 
     def child() -> tuple[list[Flat], int]:
-        for migration in migrations[:cut]:
-            engine.replay_migration(migration, schema, parse)
-        rest = [engine.lint_migration(m, schema, parse) for m in migrations[cut:]]
+        state = history
+        if state is None:
+            state = schema
+            for migration in migrations[:cut]:
+                engine.replay_migration(migration, state, parse)
+        rest = [engine.lint_migration(m, state, parse) for m in migrations[cut:]]
         return [_flat(linted) for linted in rest], engine.suppressed
 
     def parent() -> list[Linted]:
@@ -65,11 +70,11 @@ def lint_split(
     return mine + [engine.lint_migration(m, schema, parse) for m in migrations[cut:]]
 
 
-def _cut(
+def parent_part(
     migrations: Sequence[MigrationSource], parse: Callable[[SourceFile], ParsedFile]
 ) -> int:
     """The number of migrations the parent lints: the first ones holding its share of the
-    up statements (the ups are parsed already, for the final schema)."""
+    up statements (parsing them, as the final schema needs anyway)."""
     sizes = []
     for migration in migrations:
         up = parse(migration.up) if migration.up else None
