@@ -218,6 +218,32 @@ def test_lint_does_not_import_psycopg_or_rich(project):
     assert "LOADED False False" in out
 
 
+def test_lint_does_not_import_what_only_other_commands_need(offline_project):
+    # Start-up is a large share of linting a directory: pglast's printers (batched
+    # backfills print statements), hashlib (checksums, step hashes) and the review
+    # gate's API (projects that use it) load only when used.
+    offline_project.add(
+        "20260101_0000_users",
+        "CREATE TABLE users (id int);",
+        "DROP TABLE users;",
+    )
+    code = (
+        "import sys\nfrom atomig.cli.main import cli\n"
+        "args = ['-C', sys.argv[1], 'lint', '--format', 'json', '--no-database']\n"
+        "try:\n    cli.main(args, prog_name='atomig')\nexcept SystemExit:\n    pass\n"
+        "print('LOADED', *sorted(sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(offline_project.dir)],
+        capture_output=True,
+        text=True,
+    ).stdout
+    [line] = [x for x in out.splitlines() if x.startswith("LOADED ")]
+    loaded = set(line.split()[1:])
+    assert {"atomig.lint.engine", "atomig.plan.planner"} <= loaded
+    assert not loaded & {"pglast.stream", "hashlib", "atomig.api.review"}
+
+
 def test_unreachable_database_is_a_usage_error_with_the_offline_hint(project):
     project.url = "postgresql://nobody@127.0.0.1:1/nothing"
     result = project.cli("lint")

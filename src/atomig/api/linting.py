@@ -276,7 +276,6 @@ def lint(
 def _review_sources(settings: Settings) -> tuple[ContextSource, ...]:
     """The review gate's findings, in projects that use it (an approvals file exists, or
     ``require_review`` is set in the configuration or any of its environments)."""
-    from atomig.api.review import read_approvals
     from atomig.config import read_config_file
     from atomig.lint.rules.unreviewed_migration import review_findings
     from atomig.source.review import review_file_path
@@ -289,6 +288,8 @@ def _review_sources(settings: Settings) -> tuple[ContextSource, ...]:
     )
     if not configured and not review_file_path(settings.migrations_dir).is_file():
         return ()
+    from atomig.api.review import read_approvals  # (only projects that use the gate)
+
     cache: dict[Path, Any] = {}
 
     def approvals_for(directory: Path) -> Any:

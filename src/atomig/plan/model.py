@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from enum import Enum
 
@@ -86,6 +85,9 @@ class Step:
     @property
     def statement_hash(self) -> str:
         """SHA-256 of the step's statements (journaled, to match a journal row to a step)."""
+        # hashlib loads OpenSSL (3-8 ms): lint plans files but never hashes a step.
+        import hashlib
+
         digest = hashlib.sha256()
         for statement in self.statements:
             digest.update(statement.text.encode("utf-8"))

@@ -17,8 +17,6 @@ same digest, so older and newer atomig agree on it.
 
 from __future__ import annotations
 
-import hashlib
-
 # PostgreSQL's scanner whitespace (besides the newline that splits lines).
 _LINE_END_BLANKS = " \t\r\f\v"
 
@@ -115,4 +113,7 @@ def same_as_recorded(text: str, recorded: str, recorded_text: str | None) -> boo
 
 
 def _sha256(text: str) -> str:
+    # hashlib loads OpenSSL (3 ms): only commands that compare checksums pay for it.
+    import hashlib
+
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

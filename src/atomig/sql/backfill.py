@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from pglast import ast, enums, parse_sql
-from pglast.stream import RawStream
 
 from atomig.errors import SourceError, SourceLocation
 from atomig.sql.facts import QualifiedName
@@ -211,5 +210,9 @@ def window_predicate_sql(
     tree.whereClause = ast.BoolExpr(
         boolop=enums.BoolExprType.AND_EXPR, args=tuple(conditions)
     )
+    # pglast's printers load on first use (5 ms): lint imports this module for its rules
+    # and never prints a statement.
+    from pglast.stream import RawStream
+
     text: str = RawStream()(tree)
     return text
