@@ -108,12 +108,18 @@ def _held_before(
     (SHARE or stronger; VALIDATE itself takes SHARE UPDATE EXCLUSIVE), and its lock.
 
     The statements before are read once per file, in order, as VALIDATEs come: a file of
-    100,000 statements asked each VALIDATE about all of them (quadratic: 50 s)."""
+    100,000 statements asked each VALIDATE about all of them (quadratic: 50 s). Only the
+    statements of the VALIDATE's own step are asked for their locks: later VALIDATEs are in
+    that step or a later one (atomig starts a step at each VALIDATE outside a block, so
+    most statements are never asked)."""
     seen = ctx.scratch(ID + ":held")
     held: dict[tuple[int, Key], tuple[int, LockMode]] = seen.setdefault("held", {})
     done: int = seen.get("done", 0)
+    steps, current = ctx.steps, ctx.steps[stmt.index].step
     for prior in ctx.script.statements[done : stmt.index]:
-        step = ctx.steps[prior.index].step
+        step = steps[prior.index].step
+        if step != current:
+            continue
         for lock in known_locks(prior, ctx):
             if lock.mode.conflicts_with(LockMode.ROW_EXCLUSIVE):
                 held.setdefault(

@@ -1,0 +1,44 @@
+"""Rules skip the per-statement work that cannot change their findings (what they ask of
+statements, not timings: the findings themselves are checked everywhere else)."""
+
+from __future__ import annotations
+
+import pytest
+
+import atomig.lint.rules.validate_in_same_transaction as validate_rule
+from atomig.lint import LintOptions, MigrationSource, SourceFile, lint_migrations
+
+BEFORE_VALIDATE = (
+    "ALTER TABLE orders ADD COLUMN note text;\n"
+    "ALTER TABLE orders ADD CONSTRAINT orders_note_check CHECK (note <> '') NOT VALID;\n"
+    "COMMIT;\n"
+    "LOCK TABLE orders IN SHARE MODE;\n"
+    "ALTER TABLE orders VALIDATE CONSTRAINT orders_note_check;\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("runner", "asked", "fires"),
+    [
+        # A step of its own: atomig starts one at a VALIDATE outside a block.
+        ("atomig", [], False),
+        # One transaction: the statements since the COMMIT share the VALIDATE's.
+        ("other", [4], True),
+    ],
+)
+def test_validate_asks_only_its_own_step_for_locks(monkeypatch, runner, asked, fires):
+    seen = []
+    real = validate_rule.known_locks
+
+    def known_locks(stmt, ctx):
+        seen.append(stmt.index)
+        return real(stmt, ctx)
+
+    monkeypatch.setattr(validate_rule, "known_locks", known_locks)
+    up = SourceFile("20240101_0000_v.up.sql", "BEGIN;\n" + BEFORE_VALIDATE, "up")
+    result = lint_migrations(
+        [MigrationSource("20240101_0000_v", up, None, ("up",))],
+        options=LintOptions(runner=runner),
+    )
+    assert seen == asked
+    assert (validate_rule.ID in {f.rule for f in result.findings}) is fires
