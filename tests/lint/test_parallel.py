@@ -135,3 +135,31 @@ def test_parent_error_ends_the_child(forks, monkeypatch):
         pytest.skip("another thread runs in this process: no fork")
     with pytest.raises(ChildProcessError):
         os.waitpid(forks[0], os.WNOHANG)  # reaped already
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_each_process_judges_its_own_hits(forks, monkeypatch):
+    # Judging (positions: underlining an element scans its statement) is split too: the
+    # parent never judges the child's hits, and the suppressions the child used are not
+    # reported unused (SUPPRESSIONS silences long-lock-hold, a child rule).
+    from atomig.lint.judge import Judge
+    from atomig.lint.parallel import CHILD_RULES
+
+    parent = os.getpid()
+    judged_here: list[str] = []
+    real = Judge.findings
+
+    def findings(self, raw):
+        raw = list(raw)
+        if os.getpid() == parent:
+            judged_here.extend(rule.id for rule, _, _ in raw)
+        return real(self, raw)
+
+    one = lint_migrations(_migrations())
+    monkeypatch.setattr(Judge, "findings", findings)
+    two = lint_migrations(_migrations(), workers=2)
+    if not forks:
+        pytest.skip("another thread runs in this process: no fork")
+    assert two == one
+    assert "long-lock-hold" in {f.rule for f in one.findings}
+    assert judged_here and not set(judged_here) & CHILD_RULES

@@ -272,7 +272,7 @@ class Engine:
         if self.workers > 1 and len(script) >= PARALLEL_MIN_STATEMENTS:
             from atomig.lint.parallel import collect_split
 
-            found = collect_split(self, ctx, judge.findings)
+            found = collect_split(self, ctx, judge)
         if found is None:
             found = judge.findings(self.collect(ctx))
         return found + judge.meta()

@@ -12,7 +12,10 @@ import pickle
 import signal
 import threading
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from atomig.lint.finding import Finding
 
 T = TypeVar("T")
 C = TypeVar("C")
@@ -61,3 +64,37 @@ def in_parallel(child: Callable[[], C], parent: Callable[[], T]) -> tuple[T, C |
     except Exception:
         return mine, None
     return mine, theirs
+
+
+# Findings cross the pipe as plain tuples: pickling dataclass instances costs twice as much.
+Row = tuple[str, int, str, int, int, int, int, str, str]
+
+
+def finding_rows(findings: list[Finding]) -> list[Row]:
+    """Findings as plain tuples, to send through the pipe."""
+    return [
+        (
+            f.rule,
+            int(f.severity),
+            f.path,
+            f.line,
+            f.column,
+            f.end_line,
+            f.end_column,
+            f.message,
+            f.fix,
+        )
+        for f in findings
+    ]
+
+
+def findings_of(rows: list[Row]) -> list[Finding]:
+    """The findings :func:`finding_rows` made rows of."""
+    from atomig.lint.finding import Finding, Severity
+
+    return [
+        Finding(
+            rule, Severity(severity), path, line, column, end_line, end_col, msg, fix
+        )
+        for rule, severity, path, line, column, end_line, end_col, msg, fix in rows
+    ]

@@ -18,6 +18,10 @@ from atomig.sql.tokens import element_end
 if TYPE_CHECKING:
     from atomig.lint.engine import Engine
 
+# A suppression a judge used: (statement index, or -1 for the file's; its position among
+# them; the rule it suppressed).
+Mark = tuple[int, int, str]
+
 
 class Judge:
     """Turns one file's hits into findings: configured severity, the size threshold,
@@ -135,6 +139,29 @@ class Judge:
         if line == stmt.span.line:
             return stmt.span.end_line, stmt.span.end_column
         return line, column + 1
+
+    def used_marks(self) -> list[Mark]:
+        """The suppressions used so far, for the judge of the same file in another
+        process (:meth:`mark_used`)."""
+        marks = [(-1, at, r) for at, ig in enumerate(self.per_file) for r in ig.used]
+        for index, ignores in self.per_statement.items():
+            marks += [(index, at, r) for at, ig in enumerate(ignores) for r in ig.used]
+        return marks
+
+    def mark_used(self, marks: list[Mark]) -> None:
+        """Record the suppressions another process's judge of this file used."""
+        statements = self.ctx.script.statements
+        for index, at, rule_id in marks:
+            if index < 0:
+                ignores = self.per_file
+            else:
+                found = self.per_statement.get(index)
+                if found is None:
+                    found = self.per_statement[index] = statement_ignores(
+                        statements[index]
+                    )
+                ignores = found
+            ignores[at].used.add(rule_id)
 
     def meta(self) -> list[Finding]:
         """Findings about the suppressions themselves, once every batch is judged."""

@@ -2,12 +2,12 @@
 
 The rules are split in two groups. A forked child process (which shares the parsed file with
 its parent, copy on write) replays the file and runs one group while the parent replays it
-and runs the other, then judges its own hits (suppressions, positions) while the child
-finishes; the child sends its hits back through a pipe and the parent judges them too. Each
-rule's hits stay in one process and in order, and the findings are sorted by position, so
-they are the same as one process finds. Every rule keeps its own state (its
-``ctx.scratch``) and reads only what the engine replays (schema, created objects, steps),
-which both processes replay identically.
+and runs the other; each judges its own hits (suppressions, positions: underlining an
+element scans its statement, the costliest part of judging) and the child sends its
+findings back through a pipe, with the suppressions it used. Each rule's hits stay in one
+process and in order, and the findings are sorted by position, so they are the same as one
+process finds. Every rule keeps its own state (its ``ctx.scratch``) and reads only what the
+engine replays (schema, created objects, steps), which both processes replay identically.
 
 A child that fails is not trusted: its rules are run again here, on a snapshot of the schema
 taken before the file.
@@ -19,15 +19,12 @@ from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from atomig.lint.context import LintContext
-from atomig.lint.finding import Hit, Severity
-from atomig.lint.forking import can_fork, in_parallel
-from atomig.sql.facts import QualifiedName
+from atomig.lint.forking import Row, can_fork, finding_rows, findings_of, in_parallel
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from atomig.lint.engine import Engine, Tagged
-    from atomig.lint.finding import Finding
+    from atomig.lint.finding import Finding, Hit
+    from atomig.lint.judge import Judge, Mark
     from atomig.lint.rule import Rule
     from atomig.sql.parse import Statement
 
@@ -35,12 +32,15 @@ if TYPE_CHECKING:
 # (bench/lint_speed.py, interleaved runs of the candidate splits; unsupported-feature, the
 # second costliest rule, moved over when it came: 10k statements 1.87 -> 1.76 s;
 # foreign-key-without-index came back once validate-in-same-transaction stopped asking
-# every statement for its locks: the longer process of the 10k file 0.53 -> 0.50 s CPU).
-# Any other rule (a new one included) runs in the parent, which also judges every hit.
+# every statement for its locks: the longer process of the 10k file 0.53 -> 0.50 s CPU;
+# prefer-text, whose findings underline a column definition, went over once each process
+# judged its own hits: 0.55 -> 0.52 s). Any other rule (a new one included) runs in the
+# parent.
 CHILD_RULES = frozenset(
     {
         "long-lock-hold",
         "prefer-jsonb",
+        "prefer-text",
         "multiple-alters-same-table",
         "unsupported-feature",
     }
@@ -48,27 +48,37 @@ CHILD_RULES = frozenset(
 
 
 def collect_split(
-    engine: Engine,
-    ctx: LintContext,
-    judge: Callable[[list[tuple[Rule, Statement | None, Hit]]], list[Finding]],
+    engine: Engine, ctx: LintContext, judge: Judge
 ) -> list[Finding] | None:
     """The findings ``judge`` makes of the hits of :meth:`Engine.collect`, computed by two
-    processes (the parent judges its own hits while the child still runs); ``None`` when
-    this process cannot fork safely (the caller then lints in one process)."""
+    processes; ``None`` when this process cannot fork safely (the caller then lints in one
+    process)."""
     if not can_fork():
         return None
     child_rules = frozenset(r for r in engine.rules if r in CHILD_RULES)
     parent_rules = frozenset(r for r in engine.rules if r not in CHILD_RULES)
     before = ctx.schema.snapshot()
+
+    def child() -> tuple[list[Row], int, list[Mark]]:
+        suppressed = engine.suppressed
+        hits = _hits(engine, ctx, engine.collect_tagged(ctx, child_rules))
+        found = judge.findings(hits)
+        return finding_rows(found), engine.suppressed - suppressed, judge.used_marks()
+
     found, sent = in_parallel(
-        lambda: _flat(engine.collect_tagged(ctx, child_rules)),
-        lambda: judge(_hits(engine, ctx, engine.collect_tagged(ctx, parent_rules))),
+        child,
+        lambda: judge.findings(
+            _hits(engine, ctx, engine.collect_tagged(ctx, parent_rules))
+        ),
     )
-    theirs = None if sent is None else _unflat(sent)
-    if theirs is None:
-        again = _fresh(ctx, before)
-        theirs = engine.collect_tagged(again, child_rules)
-    return found + judge(_hits(engine, ctx, theirs))
+    if sent is not None:
+        rows, suppressed, marks = sent
+        engine.suppressed += suppressed
+        judge.mark_used(marks)
+        return found + findings_of(rows)
+    again = _fresh(ctx, before)
+    theirs = engine.collect_tagged(again, child_rules)
+    return found + judge.findings(_hits(engine, ctx, theirs))
 
 
 def _hits(
@@ -80,59 +90,6 @@ def _hits(
     return [
         (rules[rule_id], statements[where] if where >= 0 else None, hit)
         for _, _, rule_id, where, hit in sorted(tagged, key=itemgetter(0, 1))
-    ]
-
-
-# Hits cross the pipe as plain tuples: pickling dataclass instances costs twice as much.
-Flat = tuple[
-    int,
-    int,
-    str,
-    int,
-    str,
-    str,
-    "tuple[str | None, str] | None",
-    "int | None",
-    "int | None",
-    "int | None",
-]
-
-
-def _flat(tagged: list[Tagged]) -> list[Flat]:
-    return [
-        (
-            a,
-            b,
-            rule_id,
-            where,
-            hit.message,
-            hit.fix,
-            None if hit.relation is None else (hit.relation.schema, hit.relation.name),
-            hit.location,
-            hit.offset,
-            None if hit.severity is None else int(hit.severity),
-        )
-        for a, b, rule_id, where, hit in tagged
-    ]
-
-
-def _unflat(flat: list[Flat]) -> list[Tagged]:
-    return [
-        (
-            a,
-            b,
-            rule_id,
-            where,
-            Hit(
-                message,
-                fix,
-                None if relation is None else QualifiedName(*relation),
-                location,
-                offset,
-                None if severity is None else Severity(severity),
-            ),
-        )
-        for a, b, rule_id, where, message, fix, relation, location, offset, severity in flat
     ]
 
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from atomig.lint.finding import Finding, Severity
-from atomig.lint.forking import can_fork, in_parallel
+from atomig.lint.finding import Finding
+from atomig.lint.forking import Row, can_fork, finding_rows, findings_of, in_parallel
 
 if TYPE_CHECKING:
     from atomig.lint.engine import Engine, MigrationSource, ParsedFile, SourceFile
@@ -87,36 +87,14 @@ def parent_part(
     return len(sizes)
 
 
-# Findings cross the pipe as plain tuples: pickling dataclass instances costs twice as much.
-Row = tuple[str, int, str, int, int, int, int, str, str]
 Flat = tuple[list[Row], int, int]
 
 
 def _flat(linted: Linted) -> Flat:
     findings, files, statements = linted
-    rows: list[Row] = [
-        (
-            f.rule,
-            int(f.severity),
-            f.path,
-            f.line,
-            f.column,
-            f.end_line,
-            f.end_column,
-            f.message,
-            f.fix,
-        )
-        for f in findings
-    ]
-    return rows, files, statements
+    return finding_rows(findings), files, statements
 
 
 def _unflat(flat: Flat) -> Linted:
     rows, files, statements = flat
-    findings = [
-        Finding(
-            rule, Severity(severity), path, line, column, end_line, end_col, msg, fix
-        )
-        for rule, severity, path, line, column, end_line, end_col, msg, fix in rows
-    ]
-    return findings, files, statements
+    return findings_of(rows), files, statements
