@@ -42,3 +42,27 @@ def test_validate_asks_only_its_own_step_for_locks(monkeypatch, runner, asked, f
     )
     assert seen == asked
     assert (validate_rule.ID in {f.rule for f in result.findings}) is fires
+
+
+def test_jsonb_alone_is_not_searched_for_newer_calls(monkeypatch):
+    # unsupported-feature searches the text for calls newer than the target only when a
+    # word of them is there: "json" (IS JSON, json(…)) is not the start of "jsonb".
+    from atomig.sql import features as feat
+    from atomig.sql.parse import parse_script
+
+    needles, pattern = feat._calls_newer_than(15)
+    searched = []
+
+    class Spy:
+        def search(self, text):
+            searched.append(text)
+            return pattern.search(text)
+
+    monkeypatch.setattr(feat, "_calls_newer_than", lambda major: (needles, Spy()))
+    script = parse_script(
+        "CREATE TABLE t (payload jsonb DEFAULT '{}'::jsonb);\n"
+        "SELECT payload::jsonb IS JSON FROM t;"
+    )
+    found = [list(feat.features(stmt, newer_than=15)) for stmt in script.statements]
+    assert searched == [script.statements[1].text]
+    assert not found[0] and [f.label for f in found[1]] == ["IS JSON"]

@@ -464,3 +464,11 @@ CREATE TABLE t (id uuid PRIMARY KEY DEFAULT uuidv7());
 -- pg: 15
 -- expect: unsupported-feature
 CREATE TABLE t (id uuid PRIMARY KEY DEFAULT uuidv7());
+
+-- pg: 15
+-- expect: unsupported-feature
+SELECT payload::jsonb IS JSON FROM t;
+
+-- pg: 16
+-- expect: unsupported-feature
+SELECT json(payload::jsonb) FROM t;
