@@ -417,9 +417,11 @@ def _lint_migrations(
 
     cut = 0
     if workers > 1 and len(migrations) >= PARALLEL_MIN_MIGRATIONS:
+        from atomig.lint.forking import can_fork
         from atomig.lint.parallel_dir import lint_split, parent_part
 
-        cut = parent_part(migrations, parse)
+        if can_fork():
+            cut = parent_part(migrations, parse)
     at_cut = None
     if len(migrations) > 1:
         # The schema once every up has run: what later migrations of the same directory
