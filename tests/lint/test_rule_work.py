@@ -66,3 +66,18 @@ def test_jsonb_alone_is_not_searched_for_newer_calls(monkeypatch):
     found = [list(feat.features(stmt, newer_than=15)) for stmt in script.statements]
     assert searched == [script.statements[1].text]
     assert not found[0] and [f.label for f in found[1]] == ["IS JSON"]
+
+
+def test_a_type_node_is_read_once():
+    # The replay and the type rules ask for the same column's type in turn.
+    from atomig.sql.parse import parse_script
+    from atomig.sql.types import TypeRef
+
+    [stmt] = parse_script("CREATE TABLE t (code varchar(20)[]);").statements
+    node = stmt.body["tableElts"][0]["ColumnDef"]["typeName"]
+    first = TypeRef.from_node(node)
+    assert TypeRef.from_node(node) is first
+    assert first == TypeRef("varchar", (20,), True)
+    # An equal node elsewhere (another statement, a copy) is read for itself.
+    copy = TypeRef.from_node(dict(node))
+    assert copy == first and copy is not first

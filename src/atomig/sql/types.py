@@ -63,6 +63,9 @@ _BINARY = {
 }
 
 
+_FROM_NODE: dict[int, tuple[Mapping[str, Any], TypeRef]] = {}
+
+
 @dataclass(frozen=True, slots=True)
 class TypeRef:
     """A column type: catalog-style name, integer typmods, array dimensions.
@@ -81,6 +84,19 @@ class TypeRef:
     @classmethod
     def from_node(cls, node: Mapping[str, Any]) -> TypeRef:
         """From a libpg_query ``TypeName`` dict."""
+        # The replay and several rules ask for the same column's type in turn: remembered
+        # by the node's identity, the node kept alive with it so the id cannot be reused.
+        known = _FROM_NODE.get(id(node))
+        if known is not None and known[0] is node and type(known[1]) is cls:
+            return known[1]
+        if len(_FROM_NODE) >= 256:
+            _FROM_NODE.clear()
+        found = cls._from_node(node)
+        _FROM_NODE[id(node)] = (node, found)
+        return found
+
+    @classmethod
+    def _from_node(cls, node: Mapping[str, Any]) -> TypeRef:
         names = [n["String"]["sval"] for n in node.get("names", ()) if "String" in n]
         schema = names[-2] if len(names) > 1 and names[-2] != "pg_catalog" else None
         name = _ALIASES.get(names[-1], names[-1]) if names else ""
