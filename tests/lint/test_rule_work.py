@@ -81,3 +81,31 @@ def test_a_type_node_is_read_once():
     # An equal node elsewhere (another statement, a copy) is read for itself.
     copy = TypeRef.from_node(dict(node))
     assert copy == first and copy is not first
+
+
+def test_alters_are_not_looked_at_for_foreign_tables_when_none_is_known(monkeypatch):
+    # Relabelling ALTER TABLE of a foreign table as ALTER FOREIGN TABLE works out each
+    # ALTER's table only once some foreign table is known (history, catalog, this file).
+    import atomig.lint.foreign as foreign
+    from atomig.lint.schema import SchemaState
+    from atomig.sql.parse import parse_script
+
+    named = []
+    real = foreign.range_var
+
+    def range_var(node):
+        named.append(node)
+        return real(node)
+
+    monkeypatch.setattr(foreign, "range_var", range_var)
+    plain = parse_script(
+        "ALTER TABLE t ADD COLUMN a int;\nALTER TABLE t DROP COLUMN a;"
+    )
+    assert foreign.as_foreign_alters(plain, SchemaState(), None) is plain
+    assert named == []
+    mixed = parse_script(
+        "CREATE FOREIGN TABLE f (a int) SERVER s;\nALTER TABLE f ADD COLUMN b int;"
+    )
+    relabelled = foreign.as_foreign_alters(mixed, SchemaState(), None)
+    assert relabelled.statements[1].body["objtype"] == "OBJECT_FOREIGN_TABLE"
+    assert len(named) == 2  # the CREATE's table and the ALTER's

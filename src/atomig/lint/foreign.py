@@ -30,6 +30,8 @@ def as_foreign_alters(
     ``ALTER FOREIGN TABLE`` (the same object when there is none)."""
     created: set[Key] = set()  # foreign tables created earlier in this file
     statements: list[Statement] | None = None
+    # (usually none is known: no ALTER's table needs naming then)
+    known_elsewhere = known_foreign_tables(schema, catalog)
     for stmt in script.statements:
         if stmt.kind == "CreateForeignTableStmt":
             name = range_var((stmt.body.get("base") or {}).get("relation"))
@@ -37,6 +39,8 @@ def as_foreign_alters(
                 created.add(key_of(name))
             continue
         if stmt.kind != "AlterTableStmt" or stmt.body.get("objtype") != "OBJECT_TABLE":
+            continue
+        if not (created or known_elsewhere):
             continue
         name = range_var(stmt.body.get("relation"))
         if name is None or not (
