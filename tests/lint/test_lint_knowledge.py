@@ -1599,3 +1599,21 @@ def test_the_check_a_concurrent_detach_left_is_its_own_downs_to_drop():
         path="20240102_0000_b.down.sql",
     )
     assert fired == ["attach-partition-scan"]
+
+
+def test_do_block_type_change_decided_by_history():
+    """A DO block's ALTER COLUMN … TYPE is a rewrite as column-type-rewrite decides it:
+    int → bigint rewrites (it went unreported), varchar widening does not."""
+    before = migration(
+        "a", "CREATE TABLE t (id bigint PRIMARY KEY, n int, s varchar(50));"
+    )
+
+    def fired(sql):
+        return rules_fired(before, migration("b", sql), path="b.up.sql")
+
+    assert "do-block-ddl" in fired(
+        "DO $$ BEGIN ALTER TABLE t ALTER COLUMN n TYPE bigint; END $$;"
+    )
+    assert "do-block-ddl" not in fired(
+        "DO $$ BEGIN ALTER TABLE t ALTER COLUMN s TYPE varchar(100); END $$;"
+    )

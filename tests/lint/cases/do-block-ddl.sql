@@ -74,3 +74,7 @@ DO $$ BEGIN
   CREATE INDEX orders_status_idx ON orders (status);
   UPDATE orders SET status = 'x';
 END $$;
+
+-- expect: do-block-ddl
+-- A type change without USING rewrites unless binary-coercible (old type unknown here).
+DO $$ BEGIN ALTER TABLE orders ALTER COLUMN user_id TYPE bigint; END $$;

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from atomig.lint.finding import Hit
 from atomig.lint.helpers.shapes import Body, commands, q
 from atomig.lint.schema import Key, key_of
-from atomig.sql.facts import QualifiedName
+from atomig.sql.facts import QualifiedName, StatementFacts
 from atomig.sql.parse import Statement
 from atomig.sql.types import (
     UTC_ZONES,
@@ -70,6 +70,23 @@ def type_change_rewrites(
     # (the zone is looked up only for the one pair it decides)
     utc = {old.name, new.name} == {"timestamp", "timestamptz"} and in_utc(stmt, ctx)
     return change_rewrites(old, new, using=using, utc=utc)
+
+
+def rewritten_tables(
+    piece: Statement, facts: StatementFacts, ctx: LintContext, at: Statement
+) -> tuple[QualifiedName, ...]:
+    """The tables ``piece`` rewrites: its certain rewrites, and those it rewrites by an
+    ``ALTER COLUMN … TYPE`` as column-type-rewrite decides (the old type from history or
+    catalog; unknown counts as a rewrite). ``at`` is the file's statement whose place sets
+    the session TimeZone (``piece`` itself, or the DO block that runs it)."""
+    found = list(facts.rewrites)
+    for table in facts.may_rewrite:
+        if any(
+            type_change_rewrites(at, table, cmd, ctx)
+            for _, cmd in commands(piece, "AT_AlterColumnType")
+        ):
+            found.append(table)
+    return tuple(found)
 
 
 def collation_rebuild(

@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from atomig.errors import SourceError
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import excerpt, proven_not_null
+from atomig.lint.helpers import excerpt, proven_not_null, rewritten_tables
 from atomig.lint.rule import Example
 from atomig.sql.classify import def_names, range_var, statement_facts
 from atomig.sql.facts import QualifiedName
@@ -97,8 +97,7 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         except SourceError:  # PostgreSQL reports it when the block runs
             continue
         for piece in inner:
-            hazard = _hazard(piece, ctx, ctx.steps[stmt.index].transactional)
-            if hazard is not None:
+            if (hazard := _hazard(piece, ctx, stmt)) is not None:
                 found.append((stmt.span.line + embedded.line - 1, piece.text, hazard))
     if not found:
         return
@@ -116,13 +115,13 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
 
 
 def _hazard(
-    piece: Statement, ctx: LintContext, in_transaction: bool
+    piece: Statement, ctx: LintContext, block: Statement
 ) -> tuple[str, QualifiedName | None, str | None] | None:
     """Why ``piece`` is a hazard in a DO block: PostgreSQL rejects it there (CONCURRENTLY,
     VACUUM, COMMIT in a transaction …), it changes every row of an existing table, or it
     scans or rewrites one under more than SHARE UPDATE EXCLUSIVE (a VALIDATE's lock)."""
     facts = statement_facts(piece, ctx.version)  # not cached: not a file statement
-    if facts.transaction_control is not None and in_transaction:
+    if facts.transaction_control is not None and ctx.steps[block.index].transactional:
         return _REJECTED, None, _BATCH
     if not facts.transactional and facts.transaction_control is None:
         reason = facts.no_transaction_reason or piece.kind.removesuffix("Stmt")
@@ -130,7 +129,8 @@ def _hazard(
     table = range_var(piece.body.get("relation"))
     if piece.kind in _DML and "whereClause" not in piece.body and not ctx.is_new(table):
         return f"it changes every row of {table} in one transaction", table, _BATCH
-    for verb, tables in (("rewrites", facts.rewrites), ("scans", facts.scans)):
+    rewrites = rewritten_tables(piece, facts, ctx, block)
+    for verb, tables in (("rewrites", rewrites), ("scans", facts.scans)):
         for table in tables:
             mode = facts.lock_on(table)
             if mode is None or mode <= LockMode.SHARE_UPDATE_EXCLUSIVE:
