@@ -1617,3 +1617,20 @@ def test_do_block_type_change_decided_by_history():
     assert "do-block-ddl" not in fired(
         "DO $$ BEGIN ALTER TABLE t ALTER COLUMN s TYPE varchar(100); END $$;"
     )
+
+
+def test_tablespace_moves():
+    """ALTER … ALL IN TABLESPACE copies every relation there (it went unreported), and an
+    index is moved by REINDEX (TABLESPACE x) INDEX CONCURRENTLY: PostgreSQL rejects the
+    'REINDEX … CONCURRENTLY … TABLESPACE x' word order the advice used to give."""
+    options = LintOptions(version=ServerVersion.from_major(15))
+    up = (
+        "ALTER TABLE ALL IN TABLESPACE pg_default SET TABLESPACE archive;\n"
+        "ALTER INDEX orders_a_idx SET TABLESPACE archive;"
+    )
+    result = lint_migrations([migration("m", up)], options=options)
+    found = [(f.line, f.fix) for f in result.findings if f.rule == "rewriting-alter"]
+    assert [line for line, _ in found] == [1, 2]
+    assert found[1][1].startswith(
+        "REINDEX (TABLESPACE archive) INDEX CONCURRENTLY orders_a_idx"
+    )

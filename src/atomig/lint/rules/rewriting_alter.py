@@ -9,7 +9,13 @@ new format. Reads and writes wait the whole time.
 ## Instead
 Create the new relation alongside (new tablespace, logged, other access method), copy in
 batches while a trigger keeps it in sync, then swap names in a short transaction; or use
-pg_repack (`--tablespace`). For indexes: `REINDEX … CONCURRENTLY TABLESPACE x` (PG 14+).
+pg_repack (`--tablespace`). For indexes: `REINDEX (TABLESPACE x) INDEX CONCURRENTLY …`
+(PG 14+).
+
+## Notes
+`ALTER TABLE|INDEX|MATERIALIZED VIEW ALL IN TABLESPACE … SET TABLESPACE` copies every such
+relation of the tablespace, each under ACCESS EXCLUSIVE held to the end of the transaction
+(pg_locks and relfilenode on PG 15 and 18): move them one at a time, as above.
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ DOCS = (
         "sql-altertable.html#SQL-ALTERTABLE-DESC-SET-ACCESS-METHOD",
     ),
 )
-TARGETS = ("AlterTableStmt",)
+TARGETS = ("AlterTableStmt", "AlterTableMoveAllStmt")
 SUBTYPES = ("AT_SetLogged", "AT_SetUnLogged", "AT_SetTableSpace", "AT_SetAccessMethod")
 _WHAT = {
     "AT_SetLogged": "SET LOGGED",
@@ -48,9 +54,15 @@ _WHAT = {
     "AT_SetTableSpace": "SET TABLESPACE",
     "AT_SetAccessMethod": "SET ACCESS METHOD",
 }
+_KINDS = {
+    "OBJECT_TABLE": "table",
+    "OBJECT_INDEX": "index",
+    "OBJECT_MATVIEW": "materialized view",
+}
 BAD = (
     "ALTER TABLE events SET LOGGED;",
     "ALTER TABLE events SET TABLESPACE archive;",
+    "ALTER INDEX ALL IN TABLESPACE pg_default SET TABLESPACE archive;",
     Example("ALTER TABLE events SET ACCESS METHOD heap;", pg=(15, None)),
 )
 GOOD = (
@@ -60,14 +72,35 @@ GOOD = (
 
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
-    if stmt.body.get("objtype") == "OBJECT_FOREIGN_TABLE":
+    body = stmt.body
+    if stmt.kind == "AlterTableMoveAllStmt":
+        kind = _KINDS.get(body.get("objtype", ""), "relation")
+        old, new = body.get("orig_tablespacename"), body.get("new_tablespacename")
+        yield Hit(
+            f"ALL IN TABLESPACE {old} copies every {kind} there to {new}, each under an "
+            "ACCESS EXCLUSIVE lock held until COMMIT: reads and writes of all of them wait",
+            "move them one at a time (tables: copy alongside and swap, or pg_repack "
+            f"--tablespace; indexes: {_reindex(new)})",
+        )
+        return
+    if body.get("objtype") == "OBJECT_FOREIGN_TABLE":
         return  # nothing to rewrite, and rejected: foreign-table-unsupported
-    relation = range_var(stmt.body.get("relation"))
-    for subtype, _ in commands(stmt, *_WHAT):
+    relation = range_var(body.get("relation"))
+    for subtype, cmd in commands(stmt, *_WHAT):
+        index = body.get("objtype") == "OBJECT_INDEX" and subtype == "AT_SetTableSpace"
         yield Hit(
             f"{_WHAT[subtype]} rewrites {relation} under an ACCESS EXCLUSIVE lock: reads "
             "and writes wait for the whole copy",
-            "build the new relation alongside, copy in batches, swap names in a short "
-            "transaction (or use pg_repack)",
+            _reindex(cmd.get("name"), relation)
+            if index
+            else "build the new relation alongside, copy in batches, swap names in a "
+            "short transaction (or use pg_repack)",
             relation=relation,
         )
+
+
+def _reindex(tablespace: str | None, index: object = "…") -> str:
+    """The copy that leaves reads and writes going (PostgreSQL 14+)."""
+    return (
+        f"REINDEX (TABLESPACE {tablespace}) INDEX CONCURRENTLY {index} (PostgreSQL 14+)"
+    )
