@@ -1634,3 +1634,25 @@ def test_tablespace_moves():
     assert found[1][1].startswith(
         "REINDEX (TABLESPACE archive) INDEX CONCURRENTLY orders_a_idx"
     )
+
+
+def test_down_replacing_a_view_with_fewer_columns():
+    """The down file that puts back a view's old query after the up added a column to
+    it: PostgreSQL rejects it (cannot drop columns from view), so the rollback fails."""
+    before = migration(
+        "a",
+        "CREATE TABLE t (id bigint PRIMARY KEY, a int, b text);\n"
+        "CREATE VIEW v AS SELECT id, a FROM t;",
+    )
+    up = "CREATE OR REPLACE VIEW v AS SELECT id, a, b FROM t;"
+    bad = "CREATE OR REPLACE VIEW v AS SELECT id, a FROM t;"
+    good = "DROP VIEW v;\nCREATE VIEW v AS SELECT id, a FROM t;"
+    assert rules_fired(before, migration("b", up, bad), path="b.down.sql") == [
+        "view-column-change"
+    ]
+    assert "view-column-change" not in rules_fired(
+        before, migration("b", up, good), path="b.down.sql"
+    )
+    assert "view-column-change" not in rules_fired(
+        before, migration("b", up, bad), path="b.up.sql"
+    )

@@ -11,13 +11,13 @@ one relation known to have it (none when unknown or ambiguous: no dependency inv
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from atomig.lint.schema_model import Key, key_of
 from atomig.sql.facts import QualifiedName
 from atomig.sql.nodes import range_var
-from atomig.sql.view_reads import query_reads
+from atomig.sql.view_reads import query_reads, view_columns
 
 if TYPE_CHECKING:
     from atomig.lint.schema import SchemaState
@@ -26,11 +26,13 @@ if TYPE_CHECKING:
 @dataclass(frozen=True, slots=True)
 class View:
     """A view the history created: the relations it reads and the columns it reads in
-    each (by table key)."""
+    each (by table key); its output columns in order (None: unknown; a None name: not
+    derived), which a CREATE OR REPLACE VIEW must keep."""
 
     name: QualifiedName
     materialized: bool
     reads: Mapping[Key, frozenset[str]]
+    columns: tuple[str | None, ...] | None = None
 
     @property
     def label(self) -> str:
@@ -44,8 +46,9 @@ def record_view(
     query: Mapping[str, Any] | None,
     *,
     materialized: bool,
+    output: tuple[str | None, ...] | None = None,
 ) -> None:
-    """Record a view created (or replaced) with ``query``."""
+    """Record a view created (or replaced) with ``query`` (and its ``output`` columns)."""
     if name is None:
         return
     reads = query_reads(query)
@@ -66,8 +69,26 @@ def record_view(
         if len(owners) == 1:
             columns[owners[0]].add(column)
     state.views[key_of(name)] = View(
-        name, materialized, {k: frozenset(v) for k, v in columns.items()}
+        name, materialized, {k: frozenset(v) for k, v in columns.items()}, output
     )
+
+
+def output_columns(
+    state: SchemaState, body: Mapping[str, Any]
+) -> tuple[str | None, ...] | None:
+    """The output columns of the view a ``CREATE VIEW`` body defines, a ``*`` expanded
+    from what the history knows at this point (as PostgreSQL expands it once, there)."""
+
+    def expand(relation: QualifiedName) -> tuple[str, ...] | None:
+        table = state.tables.get(key_of(relation))
+        if table is not None:
+            return tuple(table.columns) if table.columns_known else None
+        view = state.views.get(key_of(relation))
+        known = view.columns if view is not None else None
+        names = tuple(c for c in known or () if c is not None)
+        return names if known is not None and len(names) == len(known) else None
+
+    return view_columns(body, expand)
 
 
 def drop_views(state: SchemaState, body: Mapping[str, Any]) -> None:
@@ -108,7 +129,8 @@ def view_stmt(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
     name = range_var(body.get("view"))
     if name is not None:
         state._log("relation", name, origin)
-        record_view(state, name, body.get("query"), materialized=False)
+        output = output_columns(state, body)
+        record_view(state, name, body.get("query"), materialized=False, output=output)
 
 
 def move_reads(state: SchemaState, old: Key, new: Key) -> None:
@@ -116,19 +138,22 @@ def move_reads(state: SchemaState, old: Key, new: Key) -> None:
     depend on it, not on its name)."""
     moved = state.views.pop(old, None)
     if moved is not None:
-        state.views[new] = View(
-            QualifiedName(new[0], new[1]), moved.materialized, moved.reads
-        )
+        state.views[new] = replace(moved, name=QualifiedName(new[0], new[1]))
     for key, view in list(state.views.items()):
         if old in view.reads:
             reads = {new if k == old else k: v for k, v in view.reads.items()}
-            state.views[key] = View(view.name, view.materialized, reads)
+            state.views[key] = replace(view, reads=reads)
 
 
 def rename_read_column(state: SchemaState, table: Key, old: str, new: str) -> None:
-    """A column renamed: views reading it read it under its new name."""
+    """A column renamed: views reading it read it under its new name (and a view's own
+    column, renamed by ALTER VIEW … RENAME COLUMN, is its output column's new name)."""
+    own = state.views.get(table)
+    if own is not None and own.columns is not None:
+        renamed = tuple(new if c == old else c for c in own.columns)
+        state.views[table] = replace(own, columns=renamed)
     for key, view in list(state.views.items()):
         cols = view.reads.get(table)
         if cols is not None and old in cols:
             reads = {**view.reads, table: (cols - {old}) | {new}}
-            state.views[key] = View(view.name, view.materialized, reads)
+            state.views[key] = replace(view, reads=reads)

@@ -68,6 +68,7 @@ from atomig.lint.rules import (
     unsupported_feature,
     unused_ignore,
     validate_in_same_transaction,
+    view_column_change,
     volatile_default,
 )
 
@@ -118,6 +119,7 @@ MODULES = (
     foreign_table_unsupported,
     non_immutable_expression,
     unsupported_feature,
+    view_column_change,
     # backward compatibility
     rename_column,
     rename_table,
