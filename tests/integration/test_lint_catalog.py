@@ -405,3 +405,21 @@ def test_a_table_renamed_by_a_pending_migration_names_its_indexes_table(
         (index,),
     )
     assert owner == now
+
+
+def test_replaced_view_keeps_the_live_views_columns(project):
+    """A view that predates the history: its columns come from the catalog, and a
+    CREATE OR REPLACE VIEW that drops one is rejected by PostgreSQL (applied here)."""
+    db = project.database
+    db.execute("CREATE TABLE legacy (id bigint PRIMARY KEY, a int, b text)")
+    db.execute("CREATE VIEW legacy_v AS SELECT id, a, b FROM legacy")
+    narrower = "CREATE OR REPLACE VIEW legacy_v AS SELECT id, a FROM legacy;"
+    wider = "CREATE OR REPLACE VIEW legacy_v AS SELECT id, a, b, 1 AS c FROM legacy;"
+    project.add("20260101_0000_v", narrower + "\n" + wider, "SELECT 1;")
+    live = [f["line"] for f in findings(project) if f["rule"] == "view-column-change"]
+    offline = findings(project, "--no-database")
+    assert live == [1]
+    assert "view-column-change" not in [f["rule"] for f in offline]
+    with pytest.raises(psycopg.errors.InvalidTableDefinition):
+        db.execute(narrower)
+    db.execute(wider)

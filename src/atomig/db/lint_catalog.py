@@ -174,6 +174,16 @@ _LINT_VIEWS = """
       AND vn.nspname NOT IN ('pg_catalog', 'information_schema')
     GROUP BY vn.nspname, v.relname
 """
+# The output columns of the named views, in order: CREATE OR REPLACE VIEW must keep them.
+_LINT_VIEW_COLUMNS = """
+    SELECT n.nspname, v.relname, array_agg(a.attname::text ORDER BY a.attnum)
+    FROM pg_class v
+    JOIN pg_namespace n ON n.oid = v.relnamespace
+    JOIN pg_attribute a ON a.attrelid = v.oid AND a.attnum > 0 AND NOT a.attisdropped
+    WHERE v.relkind = 'v' AND v.relname = ANY (%(names)s)
+      AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+    GROUP BY n.nspname, v.relname
+"""
 # Every user-defined domain with its base type (maybe another domain) and whether it has
 # a constraint of its own.
 _LINT_DOMAINS = """
@@ -234,6 +244,10 @@ def read_lint_catalog(
     views = {
         (schema, view): tuple(zip(schemas, tables, strict=True))
         for schema, view, schemas, tables in conn.execute(_LINT_VIEWS, {"names": names})
+    }
+    view_columns = {
+        (schema, view): tuple(columns)
+        for schema, view, columns in conn.execute(_LINT_VIEW_COLUMNS, {"names": names})
     }
     # The tables foreign keys reference are locked too, and those views read are copied:
     # their sizes decide how much that hurts.
@@ -350,6 +364,7 @@ def read_lint_catalog(
         search_path=path,
         index_owners=index_owners,
         views=views,
+        view_columns=view_columns,
         aggregates=frozenset(name for name, yes in aggregates.items() if yes),
         domains=_domains(conn, path),
         timezone=str(timezone[0]) if timezone else "",

@@ -130,6 +130,8 @@ class CatalogFacts:
     # Views the migrations name -> the tables (and materialized views) they read, through
     # other views: a copy of a view reads those; a view of a VALUES list reads none.
     views: Mapping[Key, tuple[Key, ...]] = field(default_factory=dict)
+    # Views the migrations name -> their output columns, in order.
+    view_columns: Mapping[Key, tuple[str, ...]] = field(default_factory=dict)
     # User-defined aggregates, as "schema.name" and (when every function of that name is
     # one) "name": a select list calling one returns one row, however many it reads.
     aggregates: frozenset[str] = frozenset()
@@ -159,6 +161,17 @@ class CatalogFacts:
             owner = self.index_owners.get((candidate, name))
             if owner is not None:
                 return owner
+        return None
+
+    def columns_of_view(self, schema: str | None, name: str) -> tuple[str, ...] | None:
+        """The output columns of a view, or ``None`` when ``name`` is not a view the
+        catalog knows; an unqualified name is resolved along the ``search_path``."""
+        for candidate in (schema,) if schema is not None else self.search_path:
+            if (candidate, name) in self.tables:
+                return None
+            found = self.view_columns.get((candidate, name))
+            if found is not None:
+                return found
         return None
 
     def view_reads(self, schema: str | None, name: str) -> tuple[Key, ...] | None:

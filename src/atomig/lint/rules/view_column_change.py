@@ -17,10 +17,11 @@ RENAME COLUMN old TO new` for a rename alone. A down file that undoes an added c
 drops and creates the view the same way.
 
 ## Notes
-The view's columns come from the migration history (the up, for a down file): names
-PostgreSQL derives for a column left unnamed are followed for plain columns, casts, function
-calls and constants; other expressions, and a `*` over a relation whose columns are not
-known, leave that column (or the whole list) unchecked. Types are not compared.
+The view's columns come from the migration history (the up, for a down file), else from
+the live catalog (`--database-url`). Names PostgreSQL derives for a column left unnamed are
+followed for plain columns, casts, function calls and constants; other expressions, and a
+`*` over a relation whose columns are not known, leave that column (or the whole list)
+unchecked. Types are not compared.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from atomig.lint.rule import Example
 from atomig.lint.schema import key_of
 from atomig.lint.schema_views import output_columns
 from atomig.sql.classify import range_var
+from atomig.sql.facts import QualifiedName
 from atomig.sql.parse import Statement
 
 ID = "view-column-change"
@@ -62,11 +64,6 @@ GOOD = (
         "CREATE OR REPLACE VIEW order_totals AS SELECT id, total, note FROM orders;",
         before=_BEFORE,
     ),
-    Example(
-        "DROP VIEW order_totals;\n"
-        "CREATE VIEW order_totals AS SELECT id, total AS amount FROM orders;",
-        before=_BEFORE,
-    ),
 )
 
 
@@ -74,9 +71,8 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     name = range_var(stmt.body.get("view"))
     if not stmt.body.get("replace") or name is None:
         return
-    view = ctx.schema.views.get(key_of(name))
-    old = view.columns if view is not None and not view.materialized else None
     new = output_columns(ctx.schema, stmt.body)
+    old = _columns_now(name, ctx)
     if old is None or new is None:
         return
     fix = (
@@ -107,3 +103,20 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
                 relation=name,
             )
             return
+
+
+def _columns_now(
+    name: QualifiedName, ctx: LintContext
+) -> tuple[str | None, ...] | None:
+    """The view's columns: as the history left it, else (not created, dropped or renamed
+    by the history) as the live catalog has it."""
+    schema = ctx.schema
+    view = schema.views.get(key_of(name))
+    if view is not None:
+        return None if view.materialized else view.columns
+    if ctx.catalog is None or schema.dropped("relation", name):
+        return None
+    if schema.creator("relation", name) is not None:
+        return None  # a table, or a view whose columns the history could not follow
+    first = schema.renamed_from.get(key_of(name), name)
+    return ctx.catalog.columns_of_view(first.schema, first.name)
