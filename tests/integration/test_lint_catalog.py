@@ -423,3 +423,37 @@ def test_replaced_view_keeps_the_live_views_columns(project):
     with pytest.raises(psycopg.errors.InvalidTableDefinition):
         db.execute(narrower)
     db.execute(wider)
+
+
+def test_inheritance_children_count_when_the_statement_reaches_them(project):
+    """An inheritance parent is often empty, its rows in its children: ALTER TABLE and
+    UPDATE of it reach them (they were judged on the parent's own ~0 rows, so info),
+    ONLY and CREATE INDEX do not (pg_locks on PG 15 and 18)."""
+    db = project.database
+    db.execute("CREATE TABLE parent (id bigint, x int)")
+    db.execute("CREATE TABLE child () INHERITS (parent)")
+    db.execute("INSERT INTO child SELECT g, g FROM generate_series(1, 3000) g")
+    db.execute("ANALYZE parent")
+    db.execute("ANALYZE child")
+    (project.dir / "atomig.toml").write_text("[lint]\nsmall_table_rows = 1000\n")
+    project.add(
+        "20260101_0000_inh",
+        "ALTER TABLE parent ALTER COLUMN x SET NOT NULL;\n"
+        "ALTER TABLE ONLY parent ADD CONSTRAINT p_x CHECK (x > 0) NO INHERIT;\n"
+        "CREATE INDEX parent_x ON parent (x);\n"
+        "UPDATE parent SET x = 0 WHERE x < 0;\n"
+        "UPDATE ONLY parent SET x = 0 WHERE x < 0;",
+        "SELECT 1;",
+    )
+    rules = ("set-not-null", "check-without-not-valid", "index-not-concurrent")
+    found = {
+        f["line"]: f
+        for f in findings(project)
+        if f["rule"] in (*rules, "unbatched-dml") and f["file"].endswith("up.sql")
+    }
+    assert [found[n]["rule"] for n in (1, 2, 3)] == list(rules)
+    assert found[1]["severity"] == "error"
+    assert found[2]["severity"] == "info" and "~0 rows," in found[2]["message"]
+    assert found[3]["severity"] == "info"
+    assert found[4]["severity"] == "warning"
+    assert found[5]["severity"] == "info"

@@ -27,7 +27,9 @@ from atomig.sql.volatility import Volatility
 # stays -1 however many rows its partitions hold). A table never vacuumed nor analyzed
 # (reltuples -1) counts as many rows as its heap can hold: a heap tuple takes at least
 # 32 bytes (line pointer and header), so that bound is never below the truth. A foreign
-# table never analyzed has no local heap: its rows are unknown (-1).
+# table never analyzed has no local heap: its rows are unknown (-1). The rows of a plain
+# table's inheritance descendants are counted apart: ALTER TABLE, UPDATE, TRUNCATE … of
+# the parent reach them too (CREATE INDEX, VACUUM, CLUSTER do not).
 _LINT_TABLES = """
     SELECT c.oid, n.nspname, c.relname,
            (SELECT CASE WHEN bool_or(l.reltuples < 0 AND l.relkind = 'f') THEN -1
@@ -39,7 +41,16 @@ _LINT_TABLES = """
                OR l.oid IN (SELECT relid FROM pg_partition_tree(c.oid) WHERE isleaf))::bigint,
            pg_total_relation_size(c.oid), c.relkind = 'p', c.relispopulated,
            (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid AND p.polpermissive),
-           c.relkind = 'f'
+           c.relkind = 'f',
+           (SELECT coalesce(sum(CASE WHEN d.reltuples >= 0 THEN d.reltuples
+                                     ELSE pg_relation_size(d.oid) / 32 END), 0)
+            FROM pg_class d
+            WHERE c.relkind = 'r' AND d.relkind = 'r' AND d.oid IN (
+              WITH RECURSIVE tree (oid) AS (
+                  SELECT i.inhrelid FROM pg_inherits i WHERE i.inhparent = c.oid
+                UNION
+                  SELECT i.inhrelid FROM pg_inherits i JOIN tree ON i.inhparent = tree.oid
+              ) SELECT oid FROM tree))::bigint
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('r', 'p', 'm', 'f') AND c.relname = ANY (%(names)s)
       AND n.nspname NOT IN ('pg_catalog', 'information_schema')
@@ -275,8 +286,10 @@ def read_lint_catalog(
         populated,
         policies,
         foreign,
+        child_rows,
     ) in rows_of:
         tables[oid] = {
+            "child_rows": int(child_rows),
             "foreign": bool(foreign),
             "policies": int(policies),
             "partitioned": bool(partitioned),
@@ -355,6 +368,7 @@ def read_lint_catalog(
                 collations=t["collations"],
                 identities=t["identities"],
                 backfill_key=keys.get(relid, ()),
+                child_rows=t["child_rows"],
             )
             for relid, t in tables.items()
         },

@@ -80,6 +80,8 @@ class CatalogTable:
             collatable columns.
         identities: column name → ``pg_attribute.attidentity`` (``a`` ALWAYS, ``d`` BY
             DEFAULT, ``""`` not an identity column).
+        child_rows: the rows of its inheritance children and their descendants (a
+            plain table; its ALTER TABLE, UPDATE, TRUNCATE … reach them, unless ONLY).
         backfill_key: the columns atomig's backfill walks the table's windows by (its
             primary key, else the narrowest unique btree index on NOT NULL columns, as
             the runner chooses it); ``()`` when it has none (the runner refuses).
@@ -103,6 +105,7 @@ class CatalogTable:
     collations: Mapping[str, str] = field(default_factory=dict)
     identities: Mapping[str, str] = field(default_factory=dict)
     backfill_key: tuple[str, ...] = ()
+    child_rows: int = 0
 
     @property
     def estimated_rows(self) -> int:

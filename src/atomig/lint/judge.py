@@ -11,6 +11,7 @@ from atomig.lint.finding import Finding, Hit, Severity
 from atomig.lint.rule import Rule
 from atomig.lint.suppress import Ignore, file_ignores, statement_ignores
 from atomig.sql.facts import QualifiedName
+from atomig.sql.nodes import reaches_children
 from atomig.sql.parse import Statement
 from atomig.sql.spans import ByteToChar, LineIndex
 from atomig.sql.tokens import element_end
@@ -65,7 +66,7 @@ class Judge:
             if rule.locking and hit.relation is not None:
                 if ctx.is_new(hit.relation):
                     continue
-                small = self._small_table(hit.relation)
+                small = self._small_table(hit.relation, stmt)
                 if small is not None and severity > Severity.INFO:
                     severity = Severity.INFO
                     message += f" ({small})"
@@ -178,17 +179,28 @@ class Judge:
         ]
         return self._meta(ignores)
 
-    def _small_table(self, relation: QualifiedName) -> str | None:
-        """Why a table counts as small (only with a live catalog), else ``None``."""
+    def _small_table(
+        self, relation: QualifiedName, stmt: Statement | None
+    ) -> str | None:
+        """Why a table counts as small (only with a live catalog), else ``None``; with
+        its inheritance children when ``stmt`` reaches them."""
         ctx = self.ctx
         if self.engine.catalog is None:
             return None
         live = ctx.catalog_table(relation)
         threshold = self.engine.options.small_table_rows
         if live is not None:
-            if live.estimated_rows < threshold:
+            rows, children = live.estimated_rows, ""
+            if live.child_rows and (
+                stmt is None or reaches_children(stmt.kind, stmt.body, relation)
+            ):
+                rows, children = (
+                    rows + live.child_rows,
+                    " with its inheritance children",
+                )
+            if rows < threshold:
                 return (
-                    f"{relation} has ~{live.estimated_rows} rows, below the "
+                    f"{relation} has ~{rows} rows{children}, below the "
                     f"{threshold}-row threshold: info"
                 )
             return None

@@ -120,3 +120,33 @@ def _constant(node: Body) -> bool:
     if kind == "TypeCast":
         return _constant(node["TypeCast"].get("arg") or {})
     return kind in ("A_Const", "ParamRef")
+
+
+# Statements that act on the named table alone, never on its inheritance children (a
+# partitioned table's partitions are another matter): checked in pg_locks on PG 15 and 18.
+_PARENT_ONLY = frozenset(
+    ("IndexStmt", "CreateTrigStmt", "ReindexStmt", "VacuumStmt", "ClusterStmt")
+)
+
+
+def reaches_children(kind: str, body: Body, relation: QualifiedName) -> bool:
+    """Whether a statement of ``kind`` also scans or rewrites the inheritance children of
+    ``relation``: ALTER TABLE, UPDATE, DELETE, TRUNCATE … recurse unless the name is
+    written with ONLY; CREATE INDEX, CREATE TRIGGER, REINDEX, VACUUM, CLUSTER never do.
+
+    >>> from atomig.sql.parse import parse_script
+    >>> [only, plain] = parse_script(
+    ...     "ALTER TABLE ONLY t ADD CHECK (a > 0); ALTER TABLE t ADD CHECK (a > 0)"
+    ... ).statements
+    >>> t = QualifiedName(None, "t")
+    >>> reaches_children(only.kind, only.body, t), reaches_children(plain.kind, plain.body, t)
+    (False, True)
+    """
+    if kind in _PARENT_ONLY:
+        return False
+    named = [body.get("relation") or {}]
+    named += [item.get("RangeVar", {}) for item in body.get("relations") or ()]
+    # (the JSON leaves a false inh out: ONLY)
+    return not any(
+        range_var(node) == relation and not node.get("inh") for node in named
+    )

@@ -97,15 +97,22 @@ class _Aggregates:
         return made is not None
 
 
-def small_table_note(table: QualifiedName | None, ctx: LintContext) -> str | None:
+def small_table_note(
+    table: QualifiedName | None, ctx: LintContext, children: bool = True
+) -> str | None:
     """Why ``table`` counts as small for a data change (the live catalog has it below the
-    size threshold), else ``None`` (offline nothing is known)."""
+    size threshold, with its inheritance children when the change reaches them: not
+    ONLY), else ``None`` (offline nothing is known)."""
     live = ctx.catalog_table(table)
     threshold = ctx.options.small_table_rows
-    if live is None or live.rows < 0 or live.estimated_rows >= threshold:
+    if table is None or live is None or live.rows < 0:
         return None
-    rows = live.estimated_rows
-    return f"{table} has ~{rows} rows, below the {threshold}-row threshold: info"
+    rows, also = live.estimated_rows, ""
+    if live.child_rows and children:
+        rows, also = rows + live.child_rows, " with its inheritance children"
+    if rows >= threshold:
+        return None
+    return f"{table} has ~{rows} rows{also}, below the {threshold}-row threshold: info"
 
 
 def small_copy(
@@ -118,9 +125,11 @@ def small_copy(
     for _, reads in copies:
         for table in reads:
             live = ctx.catalog_table(table)
-            if live is None or live.rows < 0 or live.estimated_rows >= threshold:
+            # (a SELECT reads the inheritance children too, unless ONLY)
+            read = None if live is None else live.estimated_rows + live.child_rows
+            if live is None or live.rows < 0 or read is None or read >= threshold:
                 return None  # (rows -1: a foreign table never analyzed, size unknown)
-            rows = max(rows, live.estimated_rows)
+            rows = max(rows, read)
     below = f"below the {threshold}-row threshold: info"
     if len(copies) == 1 and copies[0][1] == (copies[0][0],):
         return f"{copies[0][0]} has ~{rows} rows, {below}"

@@ -30,7 +30,7 @@ from atomig.lint.finding import Hit, Severity
 from atomig.lint.helpers import keyless_note, small_table_note
 from atomig.lint.rule import Example
 from atomig.sql.classify import range_var
-from atomig.sql.nodes import pinned_columns
+from atomig.sql.nodes import pinned_columns, reaches_children
 from atomig.sql.parse import Statement
 
 ID = "unbatched-dml"
@@ -99,7 +99,12 @@ def _unbatched(
             f"{move}put -- atomig: backfill on the line before the {verb}: atomig runs "
             "it in primary-key batches, one short transaction each"
         ) + keyless_note(ctx, table)
-    small, level = small_table_note(table, ctx), Severity.WARNING if clause else None
+    small, level = (
+        small_table_note(
+            table, ctx, table is None or reaches_children(kind, body, table)
+        ),
+        Severity.WARNING if clause else None,
+    )
     yield Hit(
         f"{verb} of {table} changes {scope}{_COST}" + (f" ({small})" if small else ""),
         fix,
