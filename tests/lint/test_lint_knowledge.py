@@ -1656,3 +1656,16 @@ def test_down_replacing_a_view_with_fewer_columns():
     assert "view-column-change" not in rules_fired(
         before, migration("b", up, bad), path="b.up.sql"
     )
+
+
+def test_unnamed_index_advice_keeps_the_statement_as_written():
+    """The name advice used to add CONCURRENTLY, which PostgreSQL rejects on a
+    partitioned table (CREATE INDEX … ON ONLY is the step of the real recipe)."""
+    options = LintOptions(version=ServerVersion.from_major(15))
+    up = (
+        "CREATE TABLE m (at date NOT NULL, v int) PARTITION BY RANGE (at);\n"
+        "CREATE INDEX ON ONLY m (v);"
+    )
+    result = lint_migrations([migration("m", up)], options=options)
+    [fix] = [f.fix for f in result.findings if f.rule == "index-unnamed"]
+    assert fix == "name it: CREATE INDEX <table>_<columns>_idx ON ONLY m …"

@@ -38,10 +38,11 @@ GOOD = (
 
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
-    if stmt.body.get("idxname"):
+    body = stmt.body
+    if body.get("idxname"):
         return
-    table = range_var(stmt.body.get("relation"))
-    refused = stmt.body.get("concurrent") and not ctx.other_runner
+    table = range_var(body.get("relation"))
+    refused = body.get("concurrent") and not ctx.other_runner
     yield Hit(
         f"the index on {table} has no name: PostgreSQL generates one, which the down "
         "file cannot rely on"
@@ -50,6 +51,10 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             if refused
             else ""
         ),
-        "name it: CREATE INDEX CONCURRENTLY <table>_<columns>_idx ON …",
+        # As written otherwise: CONCURRENTLY is index-not-concurrent's advice, and
+        # PostgreSQL rejects it on a partitioned table.
+        f"name it: CREATE {'UNIQUE ' if body.get('unique') else ''}INDEX "
+        f"{'CONCURRENTLY ' if body.get('concurrent') else ''}<table>_<columns>_idx ON "
+        f"{'' if (body.get('relation') or {}).get('inh') else 'ONLY '}{table} …",
         severity=Severity.ERROR if refused else None,
     )
