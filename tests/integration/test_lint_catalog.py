@@ -457,3 +457,40 @@ def test_inheritance_children_count_when_the_statement_reaches_them(project):
     assert found[3]["severity"] == "info"
     assert found[4]["severity"] == "warning"
     assert found[5]["severity"] == "info"
+
+
+def test_primary_key_using_index_on_a_nullable_live_column(project):
+    """PRIMARY KEY USING INDEX on a column the live catalog has nullable runs SET NOT
+    NULL, a full scan under ACCESS EXCLUSIVE: reported from the catalog (it was only
+    known for tables of the history); a NOT NULL column is left alone."""
+    db = project.database
+    db.execute("CREATE TABLE legacy (id bigint, code text NOT NULL, ref bigint)")
+    db.execute("CREATE UNIQUE INDEX legacy_code_key ON legacy (code)")
+    db.execute("CREATE UNIQUE INDEX legacy_ref_key ON legacy (ref)")
+    project.add(
+        "20260101_0000_pk",
+        "CREATE UNIQUE INDEX CONCURRENTLY legacy_id_key ON legacy (id);\n"
+        "ALTER TABLE legacy ADD CONSTRAINT legacy_pkey PRIMARY KEY USING INDEX legacy_id_key;",
+        "SELECT 1;",
+    )
+    project.add(
+        "20260102_0000_pk",
+        "ALTER TABLE legacy DROP CONSTRAINT legacy_pkey;\n"
+        "ALTER TABLE legacy ADD CONSTRAINT legacy_ref_pk PRIMARY KEY USING INDEX legacy_ref_key;",
+        "SELECT 1;",
+    )
+    project.add(
+        "20260103_0000_pk",
+        "ALTER TABLE legacy DROP CONSTRAINT legacy_ref_pk;\n"
+        "ALTER TABLE legacy ADD CONSTRAINT legacy_code_pk PRIMARY KEY USING INDEX legacy_code_key;",
+        "SELECT 1;",
+    )
+    found = [
+        (f["file"].split("/")[-1], f["line"])
+        for f in findings(project)
+        if f["rule"] == "primary-key-direct"
+    ]
+    assert found == [("20260101_0000_pk.up.sql", 2), ("20260102_0000_pk.up.sql", 2)]
+    assert "makes id NOT NULL" in next(
+        f["message"] for f in findings(project) if f["rule"] == "primary-key-direct"
+    )

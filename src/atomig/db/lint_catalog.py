@@ -57,7 +57,7 @@ _LINT_TABLES = """
 """
 _LINT_COLUMNS = """
     SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), co.collname,
-           a.attidentity::text
+           a.attidentity::text, a.attnotnull
     FROM pg_attribute a LEFT JOIN pg_collation co ON co.oid = a.attcollation
     WHERE a.attrelid = ANY (%(oids)s) AND a.attnum > 0 AND NOT a.attisdropped
 """
@@ -305,14 +305,17 @@ def read_lint_catalog(
             "checks": set(),
             "collations": {},
             "identities": {},
+            "not_null": set(),
         }
     oids = list(tables)
     keys = table_keys(conn, oids) if oids else {}
     if oids:
-        for relid, column, type_text, collation, identity in conn.execute(
+        for relid, column, type_text, collation, identity, not_null in conn.execute(
             _LINT_COLUMNS, {"oids": oids}
         ):
             tables[relid]["columns"][column] = type_text
+            if not_null:
+                tables[relid]["not_null"].add(column)
             tables[relid]["identities"][column] = identity
             if collation is not None:
                 tables[relid]["collations"][column] = collation
@@ -369,6 +372,7 @@ def read_lint_catalog(
                 identities=t["identities"],
                 backfill_key=keys.get(relid, ()),
                 child_rows=t["child_rows"],
+                not_null=frozenset(t["not_null"]),
             )
             for relid, t in tables.items()
         },

@@ -82,6 +82,7 @@ class CatalogTable:
             DEFAULT, ``""`` not an identity column).
         child_rows: the rows of its inheritance children and their descendants (a
             plain table; its ALTER TABLE, UPDATE, TRUNCATE … reach them, unless ONLY).
+        not_null: its NOT NULL columns (``pg_attribute.attnotnull``).
         backfill_key: the columns atomig's backfill walks the table's windows by (its
             primary key, else the narrowest unique btree index on NOT NULL columns, as
             the runner chooses it); ``()`` when it has none (the runner refuses).
@@ -106,6 +107,7 @@ class CatalogTable:
     identities: Mapping[str, str] = field(default_factory=dict)
     backfill_key: tuple[str, ...] = ()
     child_rows: int = 0
+    not_null: frozenset[str] = frozenset()
 
     @property
     def estimated_rows(self) -> int:

@@ -403,21 +403,32 @@ def using_index_rejection(
 def nullable_key_columns(
     ctx: LintContext, table: QualifiedName, index_name: str
 ) -> list[str]:
-    """The columns of ``index_name`` (known from the history) that ``PRIMARY KEY USING
-    INDEX`` must make NOT NULL with a scan: not NOT NULL, and (PostgreSQL 12+) not proven
-    by a validated ``CHECK (col IS NOT NULL)``."""
-    known = ctx.table(table)
+    """The columns of ``index_name`` that ``PRIMARY KEY USING INDEX`` must make NOT NULL
+    with a scan: not NOT NULL, and (PostgreSQL 12+) not proven by a validated ``CHECK (col
+    IS NOT NULL)``. The index and each column as the history knows them, else as the live
+    catalog does (a table older than the migrations)."""
+    known, live = ctx.table(table), ctx.catalog_table(table)
     index = known.indexes.get(index_name) if known else None
-    if known is None or index is None:
-        return []
+    if index is not None:
+        keys: Sequence[str] = index.columns
+    else:
+        found = [c for name, c, _ in live.indexes if name == index_name] if live else []
+        keys = found[0] if found else ()
     proven = ctx.version.set_not_null_uses_check
-    return [
-        col
-        for col in index.columns
-        if (column := known.columns.get(col)) is not None
-        and not column.not_null
-        and not (proven and ctx.has_validated_not_null_check(table, col))
-    ]
+    nullable = []
+    for col in keys:
+        column = known.columns.get(col) if known is not None else None
+        if column is not None:
+            may_be_null = not column.not_null
+        else:  # (unknown to both: not reported)
+            may_be_null = (
+                live is not None and col in live.columns and col not in live.not_null
+            )
+        if may_be_null and not (
+            proven and ctx.has_validated_not_null_check(table, col)
+        ):
+            nullable.append(col)
+    return nullable
 
 
 def expression_index_rebuild(
