@@ -494,3 +494,17 @@ def test_primary_key_using_index_on_a_nullable_live_column(project):
     assert "makes id NOT NULL" in next(
         f["message"] for f in findings(project) if f["rule"] == "primary-key-direct"
     )
+
+
+def test_set_not_null_on_a_live_not_null_column(project):
+    """The live catalog's NOT NULL columns: SET NOT NULL on one checks nothing."""
+    db = project.database
+    db.execute("CREATE TABLE legacy (id bigint NOT NULL, code text)")
+    project.add(
+        "20260101_0000_nn",
+        "ALTER TABLE legacy ALTER COLUMN id SET NOT NULL;\n"
+        "ALTER TABLE legacy ALTER COLUMN code SET NOT NULL;",
+        "SELECT 1;",
+    )
+    lines = [f["line"] for f in findings(project) if f["rule"] == "set-not-null"]
+    assert lines == [2]

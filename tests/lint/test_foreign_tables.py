@@ -20,7 +20,8 @@ REMOTE = (
 ALTERS = (
     "ALTER TABLE {t} ALTER COLUMN name TYPE varchar(5);\n"
     "ALTER TABLE {t} ADD CONSTRAINT {t}_id_check CHECK (id > 0);\n"
-    "ALTER TABLE {t} ALTER COLUMN id SET NOT NULL;\n"
+    # (name: id is the plain table's primary key, NOT NULL already, which checks nothing)
+    "ALTER TABLE {t} ALTER COLUMN name SET NOT NULL;\n"
     "ALTER TABLE {t} ADD COLUMN note varchar(10) NOT NULL DEFAULT 'x';\n"
     "ALTER TABLE {t} ADD COLUMN r float DEFAULT random();\n"
 )

@@ -1669,3 +1669,27 @@ def test_unnamed_index_advice_keeps_the_statement_as_written():
     result = lint_migrations([migration("m", up)], options=options)
     [fix] = [f.fix for f in result.findings if f.rule == "index-unnamed"]
     assert fix == "name it: CREATE INDEX <table>_<columns>_idx ON ONLY m …"
+
+
+def test_set_not_null_on_a_column_already_not_null():
+    """SET NOT NULL on a column that already is NOT NULL checks nothing (timed on PG 15
+    and 18: 0.15 ms against 200 ms for a 3M-row scan): not reported; after a DROP NOT
+    NULL of the history it scans again."""
+    before = migration(
+        "a", "CREATE TABLE t (id bigint PRIMARY KEY, a int NOT NULL, b int);"
+    )
+
+    def fired(sql):
+        return rules_fired(before, migration("b", sql), path="b.up.sql")
+
+    assert "set-not-null" not in fired("ALTER TABLE t ALTER COLUMN a SET NOT NULL;")
+    assert "set-not-null" in fired("ALTER TABLE t ALTER COLUMN b SET NOT NULL;")
+    assert "set-not-null" in fired(
+        "ALTER TABLE t ALTER COLUMN a DROP NOT NULL;\n"
+        "ALTER TABLE t ALTER COLUMN a SET NOT NULL;"
+    )
+    # a table older than the history: its column is known once the history sets it
+    assert fired(
+        "ALTER TABLE legacy ALTER COLUMN c SET NOT NULL;\n"
+        "ALTER TABLE legacy ALTER COLUMN c SET NOT NULL;"
+    ).count("set-not-null") == 1

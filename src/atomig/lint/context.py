@@ -312,6 +312,17 @@ class LintContext:
             return TypeRef.parse(live.columns[column])
         return col.type if col is not None else None
 
+    def known_not_null(self, table: QualifiedName, column: str) -> bool:
+        """The column is NOT NULL before this statement: as the history left it when it
+        knows the column (it follows every pending SET/DROP NOT NULL, which the live
+        catalog has not seen yet), else as the live catalog has it."""
+        known = self.table(table)
+        col = known.columns.get(column) if known else None
+        if col is not None:
+            return col.not_null
+        live = self.catalog_table(table)
+        return live is not None and column in live.not_null
+
     def column_identity(self, table: QualifiedName, column: str) -> str | None:
         """The column's identity kind (``a`` ALWAYS, ``d`` BY DEFAULT, ``""`` none) before
         this statement: the history's when it knows (it follows every pending change,

@@ -98,6 +98,8 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             else:
                 columns.extend(names(con.get("keys")))
     for column in columns:
+        if ctx.known_not_null(table, column):
+            continue  # already NOT NULL: PostgreSQL checks nothing (PG 15 and 18)
         checked = ctx.has_validated_not_null_check(table, column)
         if checked and ctx.version.set_not_null_uses_check:
             continue
