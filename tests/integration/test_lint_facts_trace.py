@@ -981,3 +981,34 @@ def test_keys_dropped_with_a_column_match_the_server(database, text, dropped):
     assert before - after == dropped, "the case's expectation is wrong"
     assert all(name in found.message for name in dropped), found
     assert ("published" in found.message) == ("k_pkey" in dropped), found
+
+
+def test_alter_constraint_enforced_scans_under_access_exclusive(database):
+    """PostgreSQL 18: making an unenforced foreign key ENFORCED checks every row of its
+    table under ACCESS EXCLUSIVE (the facts say so); the advised way is accepted: drop it
+    and add it NOT VALID in one transaction, then VALIDATE reads the rows under SHARE
+    UPDATE EXCLUSIVE."""
+    if database.major < 18:
+        pytest.skip("NOT ENFORCED constraints are PostgreSQL 18's")
+    text = "ALTER TABLE t ALTER CONSTRAINT t_p_ne ENFORCED"
+    [statement] = parse_script(text).statements
+    facts = statement_facts(statement, ServerVersion.from_major(database.major))
+    with database.connect() as conn:
+        setup(conn)
+        conn.execute(
+            "ALTER TABLE t ADD CONSTRAINT t_p_ne FOREIGN KEY (p_id) REFERENCES p "
+            "NOT ENFORCED"
+        )
+        seen = observe(conn, text)
+        conn.execute("BEGIN")
+        conn.execute("ALTER TABLE t DROP CONSTRAINT t_p_ne")
+        conn.execute(
+            "ALTER TABLE t ADD CONSTRAINT t_p_ne FOREIGN KEY (p_id) REFERENCES p "
+            "NOT VALID"
+        )
+        conn.execute("COMMIT")
+        validate = observe(conn, "ALTER TABLE t VALIDATE CONSTRAINT t_p_ne")
+    assert seen.held["t"] == LockMode.ACCESS_EXCLUSIVE and "t" in seen.scanned
+    assert [name.name for name in facts.scans] == ["t"]
+    assert validate.held["t"] == LockMode.SHARE_UPDATE_EXCLUSIVE
+    assert "t" in validate.scanned

@@ -1689,7 +1689,37 @@ def test_set_not_null_on_a_column_already_not_null():
         "ALTER TABLE t ALTER COLUMN a SET NOT NULL;"
     )
     # a table older than the history: its column is known once the history sets it
-    assert fired(
-        "ALTER TABLE legacy ALTER COLUMN c SET NOT NULL;\n"
-        "ALTER TABLE legacy ALTER COLUMN c SET NOT NULL;"
-    ).count("set-not-null") == 1
+    assert (
+        fired(
+            "ALTER TABLE legacy ALTER COLUMN c SET NOT NULL;\n"
+            "ALTER TABLE legacy ALTER COLUMN c SET NOT NULL;"
+        ).count("set-not-null")
+        == 1
+    )
+
+
+def test_alter_constraint_enforced_checks_every_row():
+    """PostgreSQL 18: ALTER CONSTRAINT … ENFORCED of a foreign key checks every row under
+    ACCESS EXCLUSIVE (it went unreported); a CHECK's enforcement cannot be changed."""
+    before = migration(
+        "a",
+        "CREATE TABLE p (id bigint PRIMARY KEY);\n"
+        "CREATE TABLE t (id bigint PRIMARY KEY, p_id bigint, n int);\n"
+        "ALTER TABLE t ADD CONSTRAINT t_p_fk FOREIGN KEY (p_id) REFERENCES p NOT ENFORCED;\n"
+        "ALTER TABLE t ADD CONSTRAINT t_n_pos CHECK (n > 0) NOT ENFORCED;",
+    )
+    options = LintOptions(version=ServerVersion.from_major(18))
+
+    def found(sql):
+        result = lint_migrations([before, migration("b", sql)], options=options)
+        return [
+            (f.severity, f.message)
+            for f in result.findings
+            if f.rule == "foreign-key-without-not-valid" and f.path == "b.up.sql"
+        ]
+
+    [(_, message)] = found("ALTER TABLE t ALTER CONSTRAINT t_p_fk ENFORCED;")
+    assert "checks every row of t under an ACCESS EXCLUSIVE lock" in message
+    [(severity, message)] = found("ALTER TABLE t ALTER CONSTRAINT t_n_pos ENFORCED;")
+    assert severity is Severity.ERROR and message.startswith("PostgreSQL rejects")
+    assert found("ALTER TABLE t ALTER CONSTRAINT t_p_fk NOT ENFORCED;") == []

@@ -185,6 +185,12 @@ def added_column_rewrites(coldef: Body, version: ServerVersion) -> bool | None:
     return False
 
 
+def enforces(definition: Body) -> bool:
+    """An ``ALTER CONSTRAINT … ENFORCED`` (the ``def`` of its ``AlterTableCmd``)."""
+    alter = definition.get("ATAlterConstraint") or {}
+    return bool(alter.get("alterEnforceability") and alter.get("is_enforced"))
+
+
 def alter_table_facts(body: Body, version: ServerVersion) -> StatementFacts:
     """The facts of an ``AlterTableStmt`` on a server of ``version``."""
     relation = range_var(body.get("relation"))
@@ -210,6 +216,10 @@ def alter_table_facts(body: Body, version: ServerVersion) -> StatementFacts:
             # hazard: a new relfilenode, written in full under ACCESS EXCLUSIVE.
             rewrites = True
         elif subtype == "AT_SetNotNull":
+            scans = True
+        elif subtype == "AT_AlterConstraint" and enforces(definition):
+            # ALTER CONSTRAINT … ENFORCED (PG 18) validates an unenforced foreign key:
+            # every row checked under ACCESS EXCLUSIVE (pg_locks, pg_stat on PG 18).
             scans = True
         elif subtype == "AT_SetExpression":
             # SET EXPRESSION (PG 17) recomputes a STORED column into a new relfilenode; a

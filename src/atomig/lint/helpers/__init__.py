@@ -9,7 +9,11 @@ from atomig.lint.helpers.backfill import (
     keyless_note,
     required_column_advice,
 )
-from atomig.lint.helpers.constraints import domain_drops, table_constraint_drops
+from atomig.lint.helpers.constraints import (
+    domain_drops,
+    enforced_constraint,
+    table_constraint_drops,
+)
 from atomig.lint.helpers.copies import (
     copied_tables,
     copy_sources,
@@ -20,6 +24,7 @@ from atomig.lint.helpers.drops import drop_rejection
 from atomig.lint.helpers.immutable import not_immutable
 from atomig.lint.helpers.knowledge import (
     collation_rebuild,
+    constraint_kind,
     constraint_known,
     constraint_of_index,
     default_partition,
@@ -93,6 +98,7 @@ __all__ = [
     "collation_rebuild",
     "column_type",
     "commands",
+    "constraint_kind",
     "constraint_known",
     "constraint_of_index",
     "copied_tables",
@@ -106,6 +112,7 @@ __all__ = [
     "drop_rejection",
     "dropped_names",
     "dropped_tables",
+    "enforced_constraint",
     "excerpt",
     "existing_unique_index",
     "expression_index_rebuild",

@@ -31,6 +31,29 @@ def constraint_known(ctx: LintContext, table: QualifiedName, constraint: str) ->
     return known is not None and constraint in known.constraints
 
 
+_CONTYPES = {
+    "c": "check",
+    "f": "foreign",
+    "p": "primary",
+    "u": "unique",
+    "x": "exclusion",
+    "n": "not null",
+    "t": "trigger",
+}
+
+
+def constraint_kind(ctx: LintContext, table: QualifiedName, name: str) -> str | None:
+    """The kind of constraint ``name`` of ``table`` (``check``, ``foreign``, ``primary``,
+    ``unique``, ``exclusion`` …): the history's when it knows it, else the live
+    catalog's; None when unknown."""
+    known = ctx.table(table)
+    if known is not None and name in known.constraints:
+        return known.constraints[name].kind
+    live = ctx.catalog_table(table)
+    con = live.constraints.get(name) if live is not None else None
+    return None if con is None else _CONTYPES.get(con.kind, con.kind)
+
+
 def proven_not_null(stmt: Statement, table: QualifiedName, ctx: LintContext) -> bool:
     """An ALTER TABLE of nothing but SET NOT NULL on columns that a validated ``CHECK (col
     IS NOT NULL)`` proves: PostgreSQL 12+ skips the scan."""

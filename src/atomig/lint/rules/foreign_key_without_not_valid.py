@@ -13,6 +13,10 @@ checked), then in a later step `VALIDATE CONSTRAINT name` (SHARE UPDATE EXCLUSIV
 table, ROW SHARE on the referenced one: writes go on). For a new column, add the column
 first, then the constraint NOT VALID.
 
+PostgreSQL 18's `ALTER CONSTRAINT … ENFORCED` checks every row of an unenforced foreign key
+under ACCESS EXCLUSIVE and cannot be NOT VALID: drop the key and add it again `NOT VALID`
+(one transaction), then `VALIDATE` it.
+
 Before PostgreSQL 18 a partitioned table takes no NOT VALID foreign key (it is rejected, and
 reported as an error): add it NOT VALID to each partition and `VALIDATE` it there, then add
 it to the partitioned table, which adopts the partitions' validated keys without a scan.
@@ -27,9 +31,15 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import added_columns, added_constraints, alter_relation
+from atomig.lint.helpers import (
+    added_columns,
+    added_constraints,
+    alter_relation,
+    commands,
+    enforced_constraint,
+)
 from atomig.lint.rule import Example
-from atomig.sql.alter_table import added_column_scans
+from atomig.sql.alter_table import added_column_scans, enforces
 from atomig.sql.classify import column_constraints, range_var
 from atomig.sql.parse import Statement
 
@@ -44,7 +54,7 @@ DOCS = (
     ("Foreign keys", "ddl-constraints.html#DDL-CONSTRAINTS-FK"),
 )
 TARGETS = ("AlterTableStmt",)
-SUBTYPES = ("AT_AddConstraint", "AT_AddColumn")
+SUBTYPES = ("AT_AddConstraint", "AT_AddColumn", "AT_AlterConstraint")
 _BEFORE = (
     "CREATE TABLE users (id bigint PRIMARY KEY);\n"
     "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint);\n"
@@ -75,6 +85,10 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     table = alter_relation(stmt)
     if table is None:
         return
+    for _, cmd in commands(stmt, "AT_AlterConstraint"):
+        if enforces(cmd.get("def") or {}):
+            name = cmd["def"]["ATAlterConstraint"].get("conname", "")
+            yield enforced_constraint(table, name, ctx)
     found = [(con, False) for con in added_constraints(stmt)]
     for coldef in added_columns(stmt):
         if added_column_scans(coldef):  # a non-NULL DEFAULT to check (or a CHECK …)
