@@ -508,3 +508,23 @@ def test_set_not_null_on_a_live_not_null_column(project):
     )
     lines = [f["line"] for f in findings(project) if f["rule"] == "set-not-null"]
     assert lines == [2]
+
+
+def test_detach_concurrently_with_a_live_default_partition(project):
+    """PostgreSQL rejects DETACH … CONCURRENTLY while the parent has a default partition:
+    known from the live catalog too (it was from the history only)."""
+    db = project.database
+    db.execute("CREATE TABLE ev (id bigint, at date) PARTITION BY RANGE (at)")
+    db.execute(
+        "CREATE TABLE ev_2024 PARTITION OF ev "
+        "FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')"
+    )
+    db.execute("CREATE TABLE ev_default PARTITION OF ev DEFAULT")
+    text = "ALTER TABLE ev DETACH PARTITION ev_2024 CONCURRENTLY"
+    project.add("20260101_0000_detach", text + ";", "SELECT 1;")
+    [found] = [
+        f for f in findings(project) if f["rule"] == "detach-partition-not-concurrent"
+    ]
+    assert found["severity"] == "error" and "PostgreSQL rejects" in found["message"]
+    with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState):
+        db.execute(text)

@@ -8,16 +8,17 @@ partition: every query on any partition waits.
 ## Instead
 `ALTER TABLE parent DETACH PARTITION child CONCURRENTLY` (PostgreSQL 14 and later): SHARE
 UPDATE EXCLUSIVE only. It cannot run in a transaction block (atomig runs it as its own step)
-and is not allowed when the parent has a default partition (known from history: reported as
-rejected). Interrupted in its wait for older snapshots, it leaves the partition *pending
-detach*: atomig's runner then finishes it with `… DETACH PARTITION child FINALIZE` instead of
-sending it again (and before a rollback). It also adds the partition constraint to the
-detached table as a CHECK, named as an unnamed one: `child_<key column>_check`, or
-`child_check` when the key reads several columns; none for a hash partition (PG 15 and 18).
-A down file that attaches the partition again must drop it after the `ATTACH` (which it
-spares a scan), or the schema is not as before the up (`atomig verify` reports it): on the
-down file, this rule names the CHECK and the `ALTER TABLE child DROP CONSTRAINT IF EXISTS …`
-to add (IF EXISTS: the CHECK is absent when the up stopped before the detach).
+and is not allowed when the parent has a default partition (known from history or the live
+catalog: reported as rejected). Interrupted in its wait for older snapshots, it leaves the
+partition *pending detach*: atomig's runner then finishes it with `… DETACH PARTITION child
+FINALIZE` instead of sending it again (and before a rollback). It also adds the partition
+constraint to the detached table as a CHECK, named as an unnamed one: `child_<key
+column>_check`, or `child_check` when the key reads several columns; none for a hash
+partition (PG 15 and 18). A down file that attaches the partition again must drop it after
+the `ATTACH` (which it spares a scan), or the schema is not as before the up (`atomig
+verify` reports it): on the down file, this rule names the CHECK and the `ALTER TABLE child
+DROP CONSTRAINT IF EXISTS …` to add (IF EXISTS: the CHECK is absent when the up stopped
+before the detach).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import alter_relation, commands, q
+from atomig.lint.helpers import alter_relation, commands, default_partition, q
 from atomig.lint.helpers.partitions import kept_detach_checks
 from atomig.lint.rule import Example
 from atomig.sql.classify import range_var
@@ -89,10 +90,8 @@ GOOD = (
 
 def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     parent = alter_relation(stmt)
-    # A default partition (known from history) forbids CONCURRENTLY (PG 15 and 18).
-    known = ctx.table(parent)
-    default = known.default_partition if known is not None else None
-    default = default if default is not None and ctx.table(default) else None
+    # A default partition (history, else catalog) forbids CONCURRENTLY (PG 15 and 18).
+    default = default_partition(parent, ctx)
     for _, cmd in commands(stmt, "AT_DetachPartition"):
         partcmd = (cmd.get("def") or {}).get("PartitionCmd", {})
         child = range_var(partcmd.get("name"))
