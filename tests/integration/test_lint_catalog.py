@@ -528,3 +528,64 @@ def test_detach_concurrently_with_a_live_default_partition(project):
     assert found["severity"] == "error" and "PostgreSQL rejects" in found["message"]
     with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState):
         db.execute(text)
+
+
+def test_live_not_null_and_primary_key_columns(project):
+    """A table older than the migrations: dropping the DEFAULT of a NOT NULL column makes
+    INSERTs that leave it out fail, and PostgreSQL rejects DROP NOT NULL on a primary key
+    column (both applied here); both were known for tables of the history only."""
+    db = project.database
+    db.execute(
+        "CREATE TABLE legacy (id bigint PRIMARY KEY, "
+        "at timestamptz NOT NULL DEFAULT now(), note text DEFAULT '')"
+    )
+    project.add(
+        "20260101_0000_nn",
+        "ALTER TABLE legacy ALTER COLUMN at DROP DEFAULT;\n"
+        "ALTER TABLE legacy ALTER COLUMN note DROP DEFAULT;\n"
+        "ALTER TABLE legacy ALTER COLUMN id DROP NOT NULL;",
+        "SELECT 1;",
+    )
+    found = [
+        (f["rule"], f["line"], f["severity"])
+        for f in findings(project)
+        if f["rule"] in ("add-required-column", "drop-not-null")
+    ]
+    assert found == [
+        ("add-required-column", 1, "warning"),
+        ("drop-not-null", 3, "error"),
+    ]
+    with pytest.raises(psycopg.errors.InvalidTableDefinition):
+        db.execute("ALTER TABLE legacy ALTER COLUMN id DROP NOT NULL")
+    db.execute("ALTER TABLE legacy ALTER COLUMN at DROP DEFAULT")
+    with pytest.raises(psycopg.errors.NotNullViolation):
+        db.execute("INSERT INTO legacy (id) VALUES (1)")
+
+
+def test_alter_constraint_enforced_kind_from_the_live_catalog(project):
+    """PostgreSQL 18: the catalog says which constraint is a foreign key (ENFORCED checks
+    every row) and which a CHECK (its enforcement cannot change: rejected, applied here)."""
+    db = project.database
+    if db.major < 18:
+        pytest.skip("NOT ENFORCED constraints are PostgreSQL 18's")
+    db.execute("CREATE TABLE p (id bigint PRIMARY KEY)")
+    db.execute("CREATE TABLE t (id bigint PRIMARY KEY, p_id bigint, n int)")
+    db.execute(
+        "ALTER TABLE t ADD CONSTRAINT t_p_fk FOREIGN KEY (p_id) REFERENCES p NOT ENFORCED"
+    )
+    db.execute("ALTER TABLE t ADD CONSTRAINT t_n_pos CHECK (n > 0) NOT ENFORCED")
+    project.add(
+        "20260101_0000_enforce",
+        "ALTER TABLE t ALTER CONSTRAINT t_p_fk ENFORCED;\n"
+        "ALTER TABLE t ALTER CONSTRAINT t_n_pos ENFORCED;",
+        "SELECT 1;",
+    )
+    found = {
+        f["line"]: f["message"]
+        for f in findings(project)
+        if f["rule"] == "foreign-key-without-not-valid"
+    }
+    assert "checks every row of t" in found[1]
+    assert found[2].startswith("PostgreSQL rejects")
+    with pytest.raises(psycopg.errors.WrongObjectType):
+        db.execute("ALTER TABLE t ALTER CONSTRAINT t_n_pos ENFORCED")

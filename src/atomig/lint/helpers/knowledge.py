@@ -31,7 +31,7 @@ def constraint_known(ctx: LintContext, table: QualifiedName, constraint: str) ->
     return known is not None and constraint in known.constraints
 
 
-_CONTYPES = {
+_CONSTRAINT_KINDS = {  # pg_constraint.contype → the history's kind names
     "c": "check",
     "f": "foreign",
     "p": "primary",
@@ -50,8 +50,32 @@ def constraint_kind(ctx: LintContext, table: QualifiedName, name: str) -> str | 
     if known is not None and name in known.constraints:
         return known.constraints[name].kind
     live = ctx.catalog_table(table)
-    con = live.constraints.get(name) if live is not None else None
-    return None if con is None else _CONTYPES.get(con.kind, con.kind)
+    if (known is not None and not known.placeholder) or live is None:
+        return None
+    con = live.constraints.get(ctx.live_constraint_name(table, name))
+    if con is None or ctx.schema.dropped("constraint", table, name):
+        return None
+    return _CONSTRAINT_KINDS.get(con.kind, con.kind)
+
+
+def primary_key_of(ctx: LintContext, table: QualifiedName, column: str) -> str | None:
+    """The primary key constraint of ``table`` that ``column`` belongs to: the history's
+    when it knows the table, else the live catalog's (less what the history dropped)."""
+    known = ctx.table(table)
+    for name, con in (known.constraints if known is not None else {}).items():
+        if con.kind == "primary" and column in con.columns:
+            return name
+    live = ctx.catalog_table(table)
+    if (known is not None and not known.placeholder) or live is None:
+        return None
+    for name, found in live.constraints.items():
+        if (
+            found.kind == "p"
+            and column in found.columns
+            and not ctx.schema.dropped("constraint", table, name)
+        ):
+            return name
+    return None
 
 
 def proven_not_null(stmt: Statement, table: QualifiedName, ctx: LintContext) -> bool:

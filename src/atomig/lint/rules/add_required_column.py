@@ -13,8 +13,9 @@ backfill it in batches, then make it NOT NULL without a scan (see `set-not-null`
 default in a later migration, once no running code inserts without the column.
 
 ## Notes
-Whether a column is NOT NULL comes from the migration history. Replacing a default by an
-identity (or back) in the same transaction is not reported.
+Whether a column is NOT NULL (or an identity) comes from the migration history, else the
+live catalog. Replacing a default by an identity (or back) in the same transaction is not
+reported.
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from atomig.lint.helpers import (
     subcommand_offset,
 )
 from atomig.lint.rule import Example
-from atomig.lint.schema import Column
 from atomig.sql.facts import QualifiedName
 from atomig.sql.parse import Statement
 
@@ -69,12 +69,14 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     table = alter_relation(stmt)
     if table is None or ctx.is_new(table):
         return
-    known = ctx.table(table)
     for subtype, cmd in commands(stmt, "AT_ColumnDefault", "AT_DropIdentity"):
         name = cmd.get("name", "")
-        column = known.columns.get(name) if known else None
-        if subtype == "AT_ColumnDefault" and (cmd.get("def") or not _not_null(column)):
+        if subtype == "AT_ColumnDefault" and (
+            cmd.get("def") or not ctx.known_not_null(table, name)
+        ):
             continue  # SET DEFAULT, or a column that may be NULL
+        if subtype == "AT_DropIdentity" and ctx.column_identity(table, name) == "":
+            continue  # not an identity column: nothing to lose
         if _refilled((stmt, *ctx.step_mates(stmt)), table, name):
             continue  # serial ↔ identity in one transaction: INSERTs never see the gap
         partner = ctx.partner.statements if ctx.partner is not None else ()
@@ -106,10 +108,6 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             relation=table,
             location=coldef.get("location"),
         )
-
-
-def _not_null(column: Column | None) -> bool:
-    return column is not None and column.not_null
 
 
 def _refilled(statements: Iterable[Statement], table: QualifiedName, name: str) -> bool:

@@ -18,7 +18,12 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import altered_table, commands, subcommand_offset
+from atomig.lint.helpers import (
+    altered_table,
+    commands,
+    primary_key_of,
+    subcommand_offset,
+)
 from atomig.lint.rule import Example
 from atomig.sql.classify import name_list
 from atomig.sql.parse import Statement
@@ -64,13 +69,9 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     table = altered_table(stmt)
     if table is None or ctx.is_new(table) or ctx.direction == "down":
         return
-    known = ctx.table(table)
-    keys = (
-        [c for c in known.constraints.values() if c.kind == "primary"] if known else []
-    )
     for _, cmd in commands(stmt, "AT_DropNotNull"):
         column = cmd.get("name", "")
-        if key := next((k.name for k in keys if column in k.columns), None):
+        if key := primary_key_of(ctx, table, column):
             yield Hit(
                 f"PostgreSQL rejects DROP NOT NULL on {table}.{column}: it is in the "
                 f"primary key {key}",

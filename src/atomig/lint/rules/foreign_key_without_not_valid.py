@@ -86,7 +86,7 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     if table is None:
         return
     for _, cmd in commands(stmt, "AT_AlterConstraint"):
-        if enforces(cmd.get("def") or {}):
+        if enforces(cmd.get("def") or {}) and ctx.version.at_least(18):
             name = cmd["def"]["ATAlterConstraint"].get("conname", "")
             yield enforced_constraint(table, name, ctx)
     found = [(con, False) for con in added_constraints(stmt)]
