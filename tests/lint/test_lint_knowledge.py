@@ -1744,3 +1744,31 @@ def test_drop_identity_of_a_column_without_one():
         path="b.up.sql",
     )
     assert fired == ["add-required-column"]
+
+
+def test_down_dropping_the_policy_or_schema_its_up_created():
+    """A down file that drops the policy or schema its own up created undoes the up: not
+    reported (a schema created IF NOT EXISTS may be older, and a policy of an earlier
+    migration is not this up's: both still are)."""
+    before = migration(
+        "a",
+        "CREATE TABLE t (id bigint PRIMARY KEY);\nCREATE POLICY old ON t USING (true);",
+    )
+    up = (
+        "CREATE POLICY p ON public.t USING (true);\n"
+        "CREATE POLICY r ON t AS RESTRICTIVE USING (true);\n"
+        "CREATE SCHEMA reports;\nCREATE SCHEMA IF NOT EXISTS shared;"
+    )
+    down = (
+        "DROP POLICY IF EXISTS p ON t;\nDROP POLICY IF EXISTS r ON public.t;\n"
+        "DROP SCHEMA IF EXISTS reports;\nDROP SCHEMA IF EXISTS shared;\n"
+        "DROP POLICY IF EXISTS old ON t;"
+    )
+    options = LintOptions(version=ServerVersion.from_major(15))
+    result = lint_migrations([before, migration("b", up, down)], options=options)
+    found = [
+        (f.rule, f.line)
+        for f in result.findings
+        if f.path == "b.down.sql" and f.rule in ("drop-object", "drop-table")
+    ]
+    assert found == [("drop-table", 4), ("drop-object", 5)]

@@ -36,6 +36,7 @@ from atomig.lint.schema_objects import (
     create_extension,
     create_function,
     create_policy,
+    create_schema,
     create_trigger,
     define,
 )
@@ -602,6 +603,7 @@ _APPLY = {
     "AlterObjectSchemaStmt": set_schema,
     "CreateTrigStmt": create_trigger,
     "CreatePolicyStmt": create_policy,
+    "CreateSchemaStmt": create_schema,
     "CreateFunctionStmt": create_function,
     "CreateExtensionStmt": create_extension,
     "AlterDomainStmt": alter_domain,

@@ -112,7 +112,14 @@ def create_trigger(state: SchemaState, body: Mapping[str, Any], origin: str) -> 
 
 def create_policy(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
     """Replay ``CREATE POLICY``: only permissive policies open rows (restrictive ones
-    alone still deny every row)."""
+    alone still deny every row: logged apart, for a down file that drops them)."""
     table = range_var(body.get("table"))
-    if table is not None and body.get("policy_name") and body.get("permissive"):
-        state._log("policy", table, origin, body["policy_name"])
+    if table is not None and body.get("policy_name"):
+        kind = "policy" if body.get("permissive") else "restrictive policy"
+        state._log(kind, table, origin, body["policy_name"])
+
+
+def create_schema(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
+    """Replay ``CREATE SCHEMA`` (not ``IF NOT EXISTS``: the schema may be older)."""
+    if body.get("schemaname") and not body.get("if_not_exists"):
+        state._log("schema", QualifiedName(None, body["schemaname"]), origin)

@@ -20,7 +20,7 @@ from atomig.lint.helpers.copies import (
     small_copy,
     small_table_note,
 )
-from atomig.lint.helpers.drops import drop_rejection
+from atomig.lint.helpers.drops import drop_rejection, policy_made_here
 from atomig.lint.helpers.immutable import not_immutable
 from atomig.lint.helpers.knowledge import (
     collation_rebuild,
@@ -131,6 +131,7 @@ __all__ = [
     "nullable_key_columns",
     "own_primary_key",
     "partitioned_key_fix",
+    "policy_made_here",
     "primary_key_of",
     "proven_not_null",
     "q",

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from atomig.lint.helpers.knowledge import type_users
 from atomig.lint.schema_uses import users_of
+from atomig.sql.nodes import name_list
 from atomig.sql.objects import object_name
 
 if TYPE_CHECKING:
@@ -71,3 +72,13 @@ def drop_rejection(
         fix = "drop the triggers first (DROP TRIGGER … ON …, or DROP TABLE …)"
         return (_plural(users, "depend"), fix) if users else None
     return None
+
+
+def policy_made_here(obj: Any, ctx: LintContext) -> bool:
+    """DROP POLICY p ON [schema.]t: p was made by this migration (its up, for a down
+    file)."""
+    items = obj.get("List", {}).get("items", [])
+    if len(items) < 2 or "String" not in items[-1]:
+        return False
+    on, policy = name_list(items[:-1]), items[-1]["String"]["sval"]
+    return any(ctx.made_here(k, on, policy) for k in ("policy", "restrictive policy"))

@@ -38,6 +38,7 @@ from atomig.lint.finding import Hit, Severity
 from atomig.lint.helpers import (
     domain_drops,
     drop_rejection,
+    policy_made_here,
     swapped_out,
     table_constraint_drops,
 )
@@ -60,13 +61,8 @@ DOCS = (
 TARGETS = ("DropStmt", "AlterTableStmt", "AlterDomainStmt")
 SUBTYPES = ("AT_DropConstraint",)
 _ELSEWHERE = frozenset(
-    {
-        "OBJECT_TABLE",
-        "OBJECT_SCHEMA",
-        "OBJECT_FOREIGN_TABLE",
-        "OBJECT_INDEX",
-        "OBJECT_TRIGGER",
-    }
+    f"OBJECT_{kind}"
+    for kind in ("TABLE", "SCHEMA", "FOREIGN_TABLE", "INDEX", "TRIGGER")
 )
 BAD = (
     "DROP VIEW order_totals;",
@@ -119,8 +115,7 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     remove = stmt.body.get("removeType", "")
     if remove in _ELSEWHERE:
         return
-    what = object_label(remove)
-    kind = object_kind(remove)
+    what, kind = object_label(remove), object_kind(remove)
     for obj in stmt.body.get("objects", ()):
         name = object_name(obj)
         rejected = drop_rejection(ctx, stmt.body, obj)
@@ -138,6 +133,7 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             key_of(name) in ctx.created_here
             or ctx.made_here(kind, name)
             or swapped_out(stmt, name, ctx.script.statements)
+            or (remove == "OBJECT_POLICY" and policy_made_here(obj, ctx))
         ):
             continue
         named = f"{what} {name}" if name is not None and name.name else what

@@ -82,6 +82,8 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             continue
         if kind != "schema" and (ctx.is_new(name) or ctx.created_by_this_up(name)):
             continue
+        if kind == "schema" and ctx.made_here("schema", name):
+            continue  # made by this migration (its up, for a down file)
         if kind == "foreign table":
             yield Hit(
                 f"dropping foreign table {name} breaks code that still uses it (its "
