@@ -589,3 +589,22 @@ def test_alter_constraint_enforced_kind_from_the_live_catalog(project):
     assert found[2].startswith("PostgreSQL rejects")
     with pytest.raises(psycopg.errors.WrongObjectType):
         db.execute("ALTER TABLE t ALTER CONSTRAINT t_n_pos ENFORCED")
+
+
+def test_unique_key_without_the_live_partition_key(project):
+    """The partition key of a table older than the migrations comes from the catalog:
+    a primary key without it is rejected by PostgreSQL (applied here), one with it
+    accepted."""
+    db = project.database
+    db.execute(
+        "CREATE TABLE ev (id bigint NOT NULL, at date NOT NULL) PARTITION BY RANGE (at)"
+    )
+    bad = "ALTER TABLE ev ADD CONSTRAINT ev_pk PRIMARY KEY (id)"
+    project.add("20260101_0000_pk", bad + ";", "SELECT 1;")
+    found = [f["rule"] for f in findings(project) if f["severity"] == "error"]
+    assert found == ["unique-without-partition-key"]
+    offline = [f["rule"] for f in findings(project, "--no-database")]
+    assert "unique-without-partition-key" not in offline
+    with pytest.raises(psycopg.errors.FeatureNotSupported):
+        db.execute(bad)
+    db.execute("ALTER TABLE ev ADD CONSTRAINT ev_pk PRIMARY KEY (id, at)")

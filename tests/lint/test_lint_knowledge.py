@@ -1772,3 +1772,25 @@ def test_down_dropping_the_policy_or_schema_its_up_created():
         if f.path == "b.down.sql" and f.rule in ("drop-object", "drop-table")
     ]
     assert found == [("drop-table", 4), ("drop-object", 5)]
+
+
+def test_unique_key_of_a_partitioned_table_without_its_partition_key():
+    """PostgreSQL rejects a PRIMARY KEY or UNIQUE of a partitioned table that leaves out a
+    partition key column: one finding, that one (the lock rules used to advise adding
+    the same key, which fails)."""
+    before = migration(
+        "a",
+        "CREATE TABLE ev (id bigint NOT NULL, at date NOT NULL) PARTITION BY RANGE (at);",
+    )
+
+    def fired(sql):
+        return rules_fired(before, migration("b", sql), path="b.up.sql")
+
+    rule = "unique-without-partition-key"
+    assert fired("ALTER TABLE ev ADD CONSTRAINT ev_pk PRIMARY KEY (id);") == [rule]
+    assert fired("ALTER TABLE ev ADD CONSTRAINT ev_key UNIQUE (id);") == [rule]
+    assert fired("CREATE UNIQUE INDEX ev_id ON ev (id);") == [rule]
+    assert fired("ALTER TABLE ev ADD COLUMN code text UNIQUE;") == [rule]
+    assert fired("ALTER TABLE ev ADD CONSTRAINT ev_pk PRIMARY KEY (id, at);") == [
+        "primary-key-direct"
+    ]

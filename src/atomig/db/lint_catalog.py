@@ -50,7 +50,12 @@ _LINT_TABLES = """
                   SELECT i.inhrelid FROM pg_inherits i WHERE i.inhparent = c.oid
                 UNION
                   SELECT i.inhrelid FROM pg_inherits i JOIN tree ON i.inhparent = tree.oid
-              ) SELECT oid FROM tree))::bigint
+              ) SELECT oid FROM tree))::bigint,
+           (SELECT array_agg(coalesce(a.attname::text, '') ORDER BY k.ord)
+            FROM pg_partitioned_table pt,
+                 unnest(pt.partattrs::int2[]) WITH ORDINALITY AS k(attnum, ord)
+            LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
+            WHERE pt.partrelid = c.oid)
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('r', 'p', 'm', 'f') AND c.relname = ANY (%(names)s)
       AND n.nspname NOT IN ('pg_catalog', 'information_schema')
@@ -287,8 +292,11 @@ def read_lint_catalog(
         policies,
         foreign,
         child_rows,
+        partition_key,
     ) in rows_of:
         tables[oid] = {
+            # (an expression of the key: attnum 0, no name)
+            "partition_key": tuple(k or None for k in partition_key or ()),
             "child_rows": int(child_rows),
             "foreign": bool(foreign),
             "policies": int(policies),
@@ -373,6 +381,7 @@ def read_lint_catalog(
                 backfill_key=keys.get(relid, ()),
                 child_rows=t["child_rows"],
                 not_null=frozenset(t["not_null"]),
+                partition_key=t["partition_key"],
             )
             for relid, t in tables.items()
         },

@@ -83,6 +83,7 @@ class CatalogTable:
         child_rows: the rows of its inheritance children and their descendants (a
             plain table; its ALTER TABLE, UPDATE, TRUNCATE … reach them, unless ONLY).
         not_null: its NOT NULL columns (``pg_attribute.attnotnull``).
+        partition_key: a partitioned table's key columns (None: an expression).
         backfill_key: the columns atomig's backfill walks the table's windows by (its
             primary key, else the narrowest unique btree index on NOT NULL columns, as
             the runner chooses it); ``()`` when it has none (the runner refuses).
@@ -108,6 +109,7 @@ class CatalogTable:
     backfill_key: tuple[str, ...] = ()
     child_rows: int = 0
     not_null: frozenset[str] = frozenset()
+    partition_key: tuple[str | None, ...] = ()
 
     @property
     def estimated_rows(self) -> int:

@@ -360,6 +360,16 @@ class LintContext:
         final = self.final_schema.table(table) if self.final_schema else None
         return final is not None and final.covered_by_index(columns)
 
+    def partition_key(self, name: QualifiedName | None) -> tuple[str | None, ...]:
+        """A partitioned table's key columns (None for an expression; empty: not known to
+        be partitioned): history, else catalog."""
+        known = self.table(name)
+        if known is not None and not known.placeholder:
+            # (the history keeps the columns a key reads: an expression's too)
+            return known.partition_key[1] if known.partition_key else ()
+        live = self.catalog_table(name)
+        return live.partition_key if live is not None else ()
+
     def is_partitioned(self, name: QualifiedName | None) -> bool:
         """The table is a partitioned table (history or catalog)."""
         known = self.table(name)

@@ -150,3 +150,20 @@ def reaches_children(kind: str, body: Body, relation: QualifiedName) -> bool:
     return not any(
         range_var(node) == relation and not node.get("inh") for node in named
     )
+
+
+def partition_key_columns(partspec: Body | None) -> tuple[str | None, ...]:
+    """The columns of a ``PARTITION BY`` (a ``PartitionSpec``), None for an expression;
+    empty for a table that is not partitioned.
+
+    >>> from atomig.sql.parse import parse_script
+    >>> [create] = parse_script(
+    ...     "CREATE TABLE e (at date, k text) PARTITION BY RANGE (at, lower(k))"
+    ... ).statements
+    >>> partition_key_columns(create.body["partspec"])
+    ('at', None)
+    """
+    return tuple(
+        param.get("PartitionElem", {}).get("name")
+        for param in (partspec or {}).get("partParams", ())
+    )

@@ -37,6 +37,7 @@ from atomig.lint.helpers.knowledge import (
     indexes_on,
     nullable_key_columns,
     primary_key_of,
+    primary_key_using_index,
     proven_not_null,
     readd_constraint_advice,
     retype_rejection,
@@ -72,6 +73,7 @@ from atomig.lint.helpers.shapes import (
     fills_rows,
     foreign_key_of,
     has_constraint,
+    index_key,
     names,
     own_primary_key,
     partitioned_key_fix,
@@ -82,6 +84,7 @@ from atomig.lint.helpers.shapes import (
     subcommand_offset,
     swapped_out,
     table_columns,
+    uncovered_partition_key,
 )
 
 __all__ = [
@@ -122,6 +125,7 @@ __all__ = [
     "has_constraint",
     "has_validated_check",
     "in_utc",
+    "index_key",
     "indexes_on",
     "key_referrers",
     "keyless_note",
@@ -133,6 +137,7 @@ __all__ = [
     "partitioned_key_fix",
     "policy_made_here",
     "primary_key_of",
+    "primary_key_using_index",
     "proven_not_null",
     "q",
     "quick_select",
@@ -152,6 +157,7 @@ __all__ = [
     "table_constraint_drops",
     "type_change_rewrites",
     "type_users",
+    "uncovered_partition_key",
     "unkeyed_note",
     "using_index_rejection",
 ]

@@ -7,7 +7,7 @@ from bisect import bisect_left
 from collections.abc import Collection, Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from atomig.lint.finding import Hit
+from atomig.lint.finding import Hit, Severity
 from atomig.lint.helpers.shapes import Body, commands, q
 from atomig.lint.schema import Key, key_of
 from atomig.sql.facts import QualifiedName, StatementFacts
@@ -536,4 +536,32 @@ def retype_rejection(
         f"in one transaction: drop {', '.join(views)}, change the type, create "
         f"{'it' if one else 'them'} again (CREATE OR REPLACE VIEW cannot change a "
         "column's type)",
+    )
+
+
+def primary_key_using_index(
+    table: QualifiedName, con: Body, ctx: LintContext
+) -> Iterator[Hit]:
+    """``ADD PRIMARY KEY USING INDEX`` (``con``): an index no key can use is rejected;
+    else it runs SET NOT NULL on columns that may be NULL: a full scan under ACCESS
+    EXCLUSIVE ("verifying table"), unless (PG 12+) a validated CHECK (col IS NOT NULL)
+    proves it (history, else catalog)."""
+    if rejected := using_index_rejection(ctx, table, con, "PRIMARY KEY"):
+        yield Hit(*rejected, severity=Severity.ERROR, location=con.get("location"))
+        return
+    nullable = nullable_key_columns(ctx, table, con["indexname"])
+    if not nullable or ctx.is_new(table):
+        return
+    col = nullable[0]
+    yield Hit(
+        f"PRIMARY KEY USING INDEX {q(con['indexname'])} makes {', '.join(nullable)} NOT "
+        f"NULL: a full scan of {table} under an ACCESS EXCLUSIVE lock (reads and writes "
+        "wait)",
+        f"first ADD CONSTRAINT {q(f'{table.name}_{col}_not_null')} CHECK ({q(col)} IS NOT "
+        "NULL) NOT VALID and VALIDATE it in a later step: PostgreSQL then skips the scan"
+        if ctx.version.set_not_null_uses_check
+        else "before PostgreSQL 12 the scan cannot be skipped: run it when the table is "
+        "quiet, with a short lock_timeout",
+        relation=table,
+        location=con.get("location"),
     )

@@ -390,3 +390,25 @@ def excerpt(text: str, limit: int = 60) -> str:
     """
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + " …"
+
+
+def uncovered_partition_key(
+    partition_key: Sequence[str | None], key: Sequence[str | None]
+) -> list[str]:
+    """The partition key columns a PRIMARY KEY or UNIQUE ``key`` of a partitioned table
+    leaves out, which PostgreSQL rejects ("must include all partitioning columns"); a
+    key by expression takes no such constraint at all. Empty: accepted (or not
+    partitioned).
+
+    >>> uncovered_partition_key(("at",), ("id",)), uncovered_partition_key(("at",), ("id", "at"))
+    (['at'], [])
+    """
+    if None in partition_key:
+        return ["its partition key's expression"]
+    return [column for column in partition_key if column and column not in key]
+
+
+def index_key(body: Body) -> list[str | None]:
+    """The key columns of a CREATE INDEX (its ``IndexStmt`` body), None for an
+    expression."""
+    return [e.get("IndexElem", {}).get("name") for e in body.get("indexParams", ())]

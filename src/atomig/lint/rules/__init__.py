@@ -63,6 +63,7 @@ from atomig.lint.rules import (
     truncate,
     unbatched_dml,
     unique_constraint_direct,
+    unique_without_partition_key,
     unnamed_constraint,
     unreviewed_migration,
     unsupported_feature,
@@ -120,6 +121,7 @@ MODULES = (
     non_immutable_expression,
     unsupported_feature,
     view_column_change,
+    unique_without_partition_key,
     # backward compatibility
     rename_column,
     rename_table,

@@ -28,6 +28,7 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
+from atomig.lint.helpers import index_key, uncovered_partition_key
 from atomig.lint.rule import Example
 from atomig.sql.classify import range_var
 from atomig.sql.parse import Statement
@@ -104,6 +105,8 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         # it); a table neither the history nor the catalog knows is taken to be one.
         return
     unique = "UNIQUE " if body.get("unique") else ""
+    if unique and uncovered_partition_key(ctx.partition_key(table), index_key(body)):
+        return  # rejected: unique-without-partition-key
     if partitioned:
         yield Hit(
             f"CREATE {unique}INDEX on partitioned {table} builds every partition's index "

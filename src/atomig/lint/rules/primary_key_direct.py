@@ -32,10 +32,10 @@ from atomig.lint.helpers import (
     fills_rows,
     has_constraint,
     names,
-    nullable_key_columns,
     partitioned_key_fix,
+    primary_key_using_index,
     q,
-    using_index_rejection,
+    uncovered_partition_key,
 )
 from atomig.lint.rule import Example
 from atomig.sql.facts import QualifiedName
@@ -97,15 +97,22 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     table = alter_relation(stmt)
     if table is None:
         return
+    partition_key = ctx.partition_key(table)  # a key without it: rejected, elsewhere
     for coldef in added_columns(stmt):
         con = has_constraint(coldef, "CONSTR_PRIMARY")
-        if con is not None and fills_rows(coldef) and not ctx.is_new(table):
-            yield _builds(table, con, ctx, coldef.get("colname", ""))
+        column = str(coldef.get("colname", ""))
+        if con is None or uncovered_partition_key(partition_key, (column,)):
+            continue
+        if fills_rows(coldef) and not ctx.is_new(table):
+            yield _builds(table, con, ctx, column)
     for con in added_constraints(stmt):
-        if con.get("contype") == "CONSTR_PRIMARY" and con.get("indexname"):
-            yield from _using_index(table, con, ctx)
-        elif con.get("contype") == "CONSTR_PRIMARY":
-            yield _builds(table, con, ctx, *names(con.get("keys")))
+        key = names(con.get("keys"))
+        if con.get("contype") != "CONSTR_PRIMARY":
+            continue
+        if con.get("indexname"):
+            yield from primary_key_using_index(table, con, ctx)
+        elif not uncovered_partition_key(partition_key, key):
+            yield _builds(table, con, ctx, *key)
 
 
 def _builds(table: QualifiedName, con: Body, ctx: LintContext, *keys: str) -> Hit:
@@ -120,31 +127,6 @@ def _builds(table: QualifiedName, con: Body, ctx: LintContext, *keys: str) -> Hi
         if ctx.is_partitioned(table)
         else f"{first}CREATE UNIQUE INDEX CONCURRENTLY {q(name)} ON {table} ({cols}); "
         f"then ADD CONSTRAINT {q(name)} PRIMARY KEY USING INDEX {q(name)}",
-        relation=table,
-        location=con.get("location"),
-    )
-
-
-def _using_index(table: QualifiedName, con: Body, ctx: LintContext) -> Iterator[Hit]:
-    """An index no key can use is rejected; else USING INDEX runs SET NOT NULL on columns
-    that may be NULL: a full scan under ACCESS EXCLUSIVE ("verifying table"), unless (PG
-    12+) a validated CHECK (col IS NOT NULL) proves it (known from the history)."""
-    if rejected := using_index_rejection(ctx, table, con, "PRIMARY KEY"):
-        yield Hit(*rejected, severity=Severity.ERROR, location=con.get("location"))
-        return
-    nullable = nullable_key_columns(ctx, table, con["indexname"])
-    if not nullable or ctx.is_new(table):
-        return
-    col = nullable[0]
-    yield Hit(
-        f"PRIMARY KEY USING INDEX {q(con['indexname'])} makes {', '.join(nullable)} NOT "
-        f"NULL: a full scan of {table} under an ACCESS EXCLUSIVE lock (reads and writes "
-        "wait)",
-        f"first ADD CONSTRAINT {q(f'{table.name}_{col}_not_null')} CHECK ({q(col)} IS NOT "
-        "NULL) NOT VALID and VALIDATE it in a later step: PostgreSQL then skips the scan"
-        if ctx.version.set_not_null_uses_check
-        else "before PostgreSQL 12 the scan cannot be skipped: run it when the table is "
-        "quiet, with a short lock_timeout",
         relation=table,
         location=con.get("location"),
     )

@@ -29,6 +29,7 @@ from atomig.lint.helpers import (
     names,
     partitioned_key_fix,
     q,
+    uncovered_partition_key,
     using_index_rejection,
 )
 from atomig.lint.rule import Example
@@ -90,7 +91,10 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         return
     for coldef in added_columns(stmt):
         con = has_constraint(coldef, "CONSTR_UNIQUE")
-        if con is not None:
+        key = (coldef.get("colname"),)
+        if con is not None and not uncovered_partition_key(
+            ctx.partition_key(table), key
+        ):
             column = coldef.get("colname")
             yield Hit(
                 f"UNIQUE on new column {column} builds an index on {table} under an ACCESS "
@@ -109,6 +113,8 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             yield Hit(*rejected, severity=Severity.ERROR, location=con.get("location"))
         if con.get("contype") != "CONSTR_UNIQUE" or con.get("indexname"):
             continue
+        if uncovered_partition_key(ctx.partition_key(table), names(con.get("keys"))):
+            continue  # rejected: unique-without-partition-key
         name = con.get("conname") or f"{table.name if table else 't'}_key"
         cols = ", ".join(q(c) for c in names(con.get("keys")))
         fix = (
