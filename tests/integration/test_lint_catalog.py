@@ -608,3 +608,23 @@ def test_unique_key_without_the_live_partition_key(project):
     with pytest.raises(psycopg.errors.FeatureNotSupported):
         db.execute(bad)
     db.execute("ALTER TABLE ev ADD CONSTRAINT ev_pk PRIMARY KEY (id, at)")
+
+
+def test_set_not_null_after_a_live_not_valid_not_null_constraint(project):
+    """PostgreSQL 18: a NOT VALID NOT NULL constraint sets attnotnull, yet SET NOT NULL
+    still checks every row: the column does not count as NOT NULL; a validated one
+    does."""
+    db = project.database
+    if db.major < 18:
+        pytest.skip("NOT NULL constraints of their own are PostgreSQL 18's")
+    db.execute("CREATE TABLE legacy (id bigint, a int, b int)")
+    db.execute("ALTER TABLE legacy ADD CONSTRAINT legacy_a_nn NOT NULL a NOT VALID")
+    db.execute("ALTER TABLE legacy ADD CONSTRAINT legacy_b_nn NOT NULL b")
+    project.add(
+        "20260101_0000_nn",
+        "ALTER TABLE legacy ALTER COLUMN a SET NOT NULL;\n"
+        "ALTER TABLE legacy ALTER COLUMN b SET NOT NULL;",
+        "SELECT 1;",
+    )
+    lines = [f["line"] for f in findings(project) if f["rule"] == "set-not-null"]
+    assert lines == [1]

@@ -1794,3 +1794,27 @@ def test_unique_key_of_a_partitioned_table_without_its_partition_key():
     assert fired("ALTER TABLE ev ADD CONSTRAINT ev_pk PRIMARY KEY (id, at);") == [
         "primary-key-direct"
     ]
+
+
+def test_not_null_constraints_of_postgresql_18():
+    """PostgreSQL 18's ADD CONSTRAINT name NOT NULL col makes col NOT NULL (a later SET
+    NOT NULL checks nothing); NOT VALID checks new rows only (SET NOT NULL still scans:
+    timed on PG 18) until VALIDATE; a down file dropping the one its up added undoes it."""
+    before = migration("a", "CREATE TABLE t (id bigint PRIMARY KEY, a int);")
+    add = "ALTER TABLE t ADD CONSTRAINT t_a_nn NOT NULL a"
+    options = LintOptions(version=ServerVersion.from_major(18))
+
+    def fired(up, down="SELECT 1;"):
+        result = lint_migrations([before, migration("b", up, down)], options=options)
+        return [(f.rule, f.path, f.line) for f in result.findings]
+
+    set_not_null = "ALTER TABLE t ALTER COLUMN a SET NOT NULL;"
+    assert fired(f"{add};\n{set_not_null}") == [("set-not-null", "b.up.sql", 1)]
+    assert ("set-not-null", "b.up.sql", 2) in fired(f"{add} NOT VALID;\n{set_not_null}")
+    validated = (
+        f"{add} NOT VALID;\nBEGIN; COMMIT;\n"
+        "ALTER TABLE t VALIDATE CONSTRAINT t_a_nn;\nBEGIN; COMMIT;\n"
+    )
+    assert ("set-not-null", "b.up.sql", 5) not in fired(validated + set_not_null)
+    down = "ALTER TABLE t DROP CONSTRAINT IF EXISTS t_a_nn;"
+    assert fired(f"{add} NOT VALID;", down) == []

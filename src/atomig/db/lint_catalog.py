@@ -62,7 +62,13 @@ _LINT_TABLES = """
 """
 _LINT_COLUMNS = """
     SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), co.collname,
-           a.attidentity::text, a.attnotnull
+           a.attidentity::text,
+           -- (PG 18: a NOT VALID NOT NULL constraint sets attnotnull, but SET NOT NULL
+           -- still scans: not NOT NULL for lint)
+           a.attnotnull AND NOT EXISTS (
+               SELECT 1 FROM pg_constraint n
+               WHERE n.conrelid = a.attrelid AND n.contype = 'n' AND NOT n.convalidated
+                 AND n.conkey = ARRAY[a.attnum])
     FROM pg_attribute a LEFT JOIN pg_collation co ON co.oid = a.attcollation
     WHERE a.attrelid = ANY (%(oids)s) AND a.attnum > 0 AND NOT a.attisdropped
 """

@@ -29,6 +29,7 @@ from atomig.lint.schema_model import (
     key_of,
 )
 from atomig.lint.schema_names import TakenNames
+from atomig.lint.schema_not_null import add_not_null, mark_not_null
 from atomig.lint.schema_objects import (
     Routine,
     alter_domain,
@@ -279,10 +280,8 @@ class SchemaState:
     ) -> None:
         kind = _KINDS.get(con.get("contype", ""))
         if kind is None:
-            if con.get("contype") == "CONSTR_NOTNULL" and columns:
-                column = table.columns.get(columns[0])
-                if column is not None:
-                    table.columns[column.name] = _not_null(column, True)
+            if con.get("contype") == "CONSTR_NOTNULL":
+                add_not_null(self, table, con, columns, origin)
             return
         keys = columns or _names(con.get("keys", ()) or con.get("fk_attrs", ()))
         if not keys and con.get("indexname") in table.indexes:  # … USING INDEX
@@ -364,13 +363,9 @@ def _create(
     name = range_var(body.get("relation"))
     if name is None or (body.get("if_not_exists") and state.table(name) is not None):
         return  # IF NOT EXISTS on a table that exists: PostgreSQL skips it
-    table = Table(
-        name,
-        origin=origin,
-        partitioned=bool(body.get("partspec")),
-        foreign=foreign,
-        partition_key=partition_key(body.get("partspec")),
-    )
+    spec = body.get("partspec")
+    table = Table(name, origin=origin, partitioned=bool(spec), foreign=foreign)
+    table.partition_key = partition_key(spec)
     state.foreign_tables += foreign
     for element in body.get("tableElts", ()):
         if "ColumnDef" in element:
@@ -475,8 +470,15 @@ def _alter(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
         elif subtype == "AT_ValidateConstraint" and column_name in table.constraints:
             con = table.constraints[column_name]
             table.constraints[column_name] = replace(con, validated=True)
+            if con.kind == "not null":
+                mark_not_null(table, con.columns, True)
         elif subtype == "AT_DropConstraint":
-            table.constraints.pop(column_name, None)
+            dropped = table.constraints.pop(column_name, None)
+            for col in (
+                dropped.columns if dropped and dropped.kind == "not null" else ()
+            ):
+                if (column := table.columns.get(col)) is not None:
+                    table.columns[col] = _not_null(column, False)
             table.indexes.pop(column_name, None)
             state._log_drop("constraint", table.name, origin, column_name)
         elif subtype == "AT_AttachPartition":
