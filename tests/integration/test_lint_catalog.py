@@ -628,3 +628,18 @@ def test_set_not_null_after_a_live_not_valid_not_null_constraint(project):
     )
     lines = [f["line"] for f in findings(project) if f["rule"] == "set-not-null"]
     assert lines == [1]
+
+
+def test_attach_partition_with_only_an_unrelated_live_check(project):
+    """The partition older than the migrations has a validated CHECK, but not on the
+    partition key: ATTACH still scans it, and lint says so (it took any CHECK as proof)."""
+    db = project.database
+    db.execute("CREATE TABLE ev (id bigint, at date NOT NULL) PARTITION BY RANGE (at)")
+    db.execute("CREATE TABLE ev_2025 (id bigint CHECK (id > 0), at date NOT NULL)")
+    project.add(
+        "20260101_0000_attach",
+        "ALTER TABLE ev ATTACH PARTITION ev_2025 "
+        "FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');",
+        "SELECT 1;",
+    )
+    assert [f["rule"] for f in findings(project)] == ["attach-partition-scan"]

@@ -347,12 +347,22 @@ def indexes_on(ctx: LintContext, table: QualifiedName, column: str) -> list[str]
     return [name for name, cols, _ in (live.indexes if live else ()) if column in cols]
 
 
-def has_validated_check(table: QualifiedName | None, ctx: LintContext) -> bool:
-    """A validated CHECK on the table (of a partition: assumed to prove its bound; of a
-    default partition, to exclude the new one). From history, else the live catalog."""
+def has_validated_check(
+    table: QualifiedName | None, ctx: LintContext, key: Sequence[str | None] = ()
+) -> bool:
+    """A validated CHECK on the table that reads a column of the partition ``key`` (of a
+    partition: assumed to prove its bound; of a default partition, to exclude the new
+    one); a CHECK on other columns (copied by LIKE … INCLUDING ALL, say) proves nothing.
+    From history, else the live catalog."""
+    wanted = {column for column in key if column}
+
+    def reads_key(columns: Sequence[str]) -> bool:
+        return not wanted or bool(wanted & set(columns))
+
     known = ctx.table(table)
     if known is not None and any(
-        c.kind == "check" and c.validated for c in known.constraints.values()
+        c.kind == "check" and c.validated and reads_key(c.columns)
+        for c in known.constraints.values()
     ):
         return True
     if known is not None and not known.placeholder:
@@ -361,6 +371,7 @@ def has_validated_check(table: QualifiedName | None, ctx: LintContext) -> bool:
     return live is not None and any(
         con.kind == "c"
         and con.validated
+        and reads_key(con.columns)
         and not ctx.schema.dropped("constraint", table, name)
         for name, con in live.constraints.items()
     )
