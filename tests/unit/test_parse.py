@@ -93,3 +93,17 @@ def test_lint_suppressions_are_kept_as_comments():
     [statement] = script.statements
     assert statement.comments[0].text.startswith("-- atomig-ignore:")
     assert statement.directives == ()
+
+
+def test_copy_from_stdin_data_gets_a_hint():
+    """pg_dump writes COPY … FROM stdin; followed by the rows, which psql sends: not SQL."""
+    dump = (
+        "CREATE TABLE actor (id int, name text);\n"
+        "COPY public.actor (id, name) FROM stdin;\n1\tPENELOPE\n\\.\n"
+    )
+    with pytest.raises(SourceError) as info:
+        parse_script(dump, "bad.sql")
+    assert "COPY … FROM stdin" in (info.value.hint or "")
+    with pytest.raises(SourceError) as other:
+        parse_script("SELECT 1;\nSELEC 2;", "bad.sql")
+    assert other.value.hint is None

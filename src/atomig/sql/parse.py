@@ -262,7 +262,26 @@ def _syntax_hint(text: str, offset: int) -> str | None:
     line_start = text.rfind("\n", 0, offset) + 1
     if text[line_start : offset + 1].lstrip().startswith("\\"):
         return "psql meta-commands (\\set, \\i, \\copy …) are not SQL; atomig runs SQL only"
+    if _after_copy_from_stdin(text[:line_start]):
+        return (
+            "the rows after COPY … FROM stdin are data that psql sends (pg_dump writes "
+            "them so), not SQL: atomig runs SQL only; load data with INSERT, or outside "
+            "the migration"
+        )
     return None
+
+
+def _after_copy_from_stdin(before: str) -> bool:
+    """The last line of ``before`` (the text up to the failing line) that is not blank is
+    ``COPY … FROM STDIN;``: the failing line is its inline data."""
+    from pglast import parser as _pg
+
+    last = before.rstrip().rsplit("\n", 1)[-1]
+    try:
+        names = [token.name for token in _pg.scan(last)]
+    except _pg.ParseError:  # (an unterminated quote: not a COPY line)
+        return False
+    return names[:1] == ["COPY"] and names[-3:] == ["FROM", "STDIN", "ASCII_59"]
 
 
 def _atomig_comments(gap: str, base: int, lines: LineIndex) -> tuple[Comment, ...]:

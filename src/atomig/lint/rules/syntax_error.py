@@ -7,7 +7,8 @@ the message. A malformed `-- atomig:` directive is reported here too.
 
 ## Instead
 Fix the statement. psql meta-commands (`\set`, `\i`, `\copy`) are not SQL and cannot be used
-in migration files.
+in migration files; nor can the rows pg_dump writes after `COPY … FROM stdin;` (psql sends
+them as data): load data with `INSERT`, or outside the migration.
 
 ## Notes
 Reported by the engine itself when a file does not parse; no other rule runs on that file.
