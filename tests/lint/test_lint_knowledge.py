@@ -1854,3 +1854,31 @@ def test_attach_partition_needs_a_check_on_the_partition_key():
     [fix] = found(attach)
     assert "IS NOT NULL" in fix
     assert found(bound, attach) == []
+
+
+def test_dynamic_sql_variable_reassigned_before_execute():
+    """pagila's rewards_report reuses one variable: spliced for the first EXECUTE, a
+    constant for the second, which was reported too (the first splicing assignment above
+    it counted, though the constant replaces it on every way there). An assignment inside
+    an IF, or one that keeps the old value (q := q || …), still lets the splice through."""
+    body = (
+        "CREATE FUNCTION f(t text) RETURNS void LANGUAGE plpgsql AS $$\n"
+        "DECLARE q text;\nBEGIN\n"
+        "  q := 'DELETE FROM ' || t;\n"
+        "  EXECUTE q;\n"
+        "  {between}\n"
+        "  EXECUTE q;\n"
+        "END $$;"
+    )
+
+    def lines(between):
+        sql = body.replace("{between}", between)
+        result = lint_migrations(
+            [migration("m", sql)],
+            options=LintOptions(version=ServerVersion.from_major(15)),
+        )
+        return [f.line for f in result.findings if f.rule == "dynamic-sql-concat"]
+
+    assert lines("q := 'DROP TABLE scratch';") == [5]
+    assert lines("IF t = '' THEN q := 'DROP TABLE scratch'; END IF;") == [5, 7]
+    assert lines("q := q || ' WHERE true';") == [5, 7]

@@ -80,21 +80,21 @@ def dynamic_sql_hazards(statement: str, body: str) -> list[DynamicSqlHazard]:
     ):  # a body PostgreSQL would reject: read its EXECUTEs token by token
         return _token_hazards(body)
     datums = _datums(tree)
-    sources: dict[str, list[tuple[str, int]]] = {}
+    sources: dict[str, list[Source]] = {}
     for datum in datums.values():
         default = datum.get("default_val", {}).get("PLpgSQL_expr", {}).get("query")
         if datum.get("refname") and default:
             sources.setdefault(datum["refname"], []).append(
-                (default, datum.get("lineno", 1))
+                (default, datum.get("lineno", 1), ())
             )
-    runs: list[tuple[int, str, bool]] = []
-    _walk(tree, datums, sources, runs, in_loop=False)
+    runs: list[tuple[int, str, bool, Path]] = []
+    _walk(tree, datums, sources, runs, in_loop=False, path=())
     starts = _line_starts(body)
     executes = _execute_offsets(body)
     found = []
-    for lineno, query, in_loop in runs:
+    for lineno, query, in_loop, path in runs:
         # In a loop, an assignment further down reaches the EXECUTE on the next turn.
-        hazard = _hazard(query, sources, None if in_loop else lineno)
+        hazard = _hazard(query, sources, None if in_loop else lineno, path)
         if hazard is None:
             continue
         how, variable, line = hazard
@@ -113,19 +113,27 @@ def _datums(tree: Any) -> dict[int, dict[str, Any]]:
     }
 
 
+# An assignment: (expression, line, path); a path is the statement lists (by id) that hold
+# a statement, outermost first: one whose path begins another's runs before it, always.
+Path = tuple[int, ...]
+Source = tuple[str, int, Path]
+
+
 def _walk(
     node: Any,
     datums: dict[int, dict[str, Any]],
-    sources: dict[str, list[tuple[str, int]]],
-    runs: list[tuple[int, str, bool]],
+    sources: dict[str, list[Source]],
+    runs: list[tuple[int, str, bool, Path]],
     *,
     in_loop: bool,
+    path: Path,
 ) -> None:
-    """Collect the dynamic statements (line, expression, inside a loop) and each
+    """Collect the dynamic statements (line, expression, inside a loop, path) and each
     variable's assignments."""
     if isinstance(node, list):
+        inner = (*path, id(node))
         for item in node:
-            _walk(item, datums, sources, runs, in_loop=in_loop)
+            _walk(item, datums, sources, runs, in_loop=in_loop, path=inner)
         return
     if not isinstance(node, dict):
         return
@@ -133,16 +141,17 @@ def _walk(
         if kind in _DYNAMIC and isinstance(value, dict):
             query = value.get(_DYNAMIC[kind], {}).get("PLpgSQL_expr", {}).get("query")
             if query:
-                runs.append((value.get("lineno", 1), query, in_loop))
+                runs.append((value.get("lineno", 1), query, in_loop, path))
         elif kind == "PLpgSQL_stmt_assign":
             name = datums.get(value.get("varno", -1), {}).get("refname")
             text = value.get("expr", {}).get("PLpgSQL_expr", {}).get("query", "")
             expression = _assigned(text)
             if name and expression:
                 sources.setdefault(name, []).append(
-                    (expression, value.get("lineno", 1))
+                    (expression, value.get("lineno", 1), path)
                 )
-        _walk(value, datums, sources, runs, in_loop=in_loop or kind in _LOOPS)
+        loop = in_loop or kind in _LOOPS
+        _walk(value, datums, sources, runs, in_loop=loop, path=path)
 
 
 def _assigned(assignment: str) -> str | None:
@@ -173,12 +182,31 @@ def _expression(text: str) -> Any:
     return targets[0]["ResTarget"]["val"] if len(targets) == 1 else None
 
 
+def _reads(node: Any, name: str) -> bool:
+    """The expression ``node`` reads the variable ``name`` (``q := q || …`` keeps what q
+    held), or does not parse (then it may)."""
+    if node is None:
+        return True
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            fields = item.get("ColumnRef", {}).get("fields", ())
+            if fields and fields[0].get("String", {}).get("sval") == name:
+                return True
+            stack.extend(item.values())
+    return False
+
+
 def _hazard(
-    query: str, sources: dict[str, list[tuple[str, int]]], before: int | None
+    query: str, sources: dict[str, list[Source]], before: int | None, path: Path
 ) -> tuple[str, str | None, int | None] | None:
     """How the executed ``query`` splices a value in (and through which variable, built on
     which line), following a bare variable to its assignments above line ``before`` (all of
-    them when ``None``)."""
+    them when ``None``) that may reach it: not those an assignment in a statement list
+    around the EXECUTE (``path``) replaces on every way to it."""
     node = _expression(query)
     seen: set[str] = set()
     while True:
@@ -191,21 +219,34 @@ def _hazard(
         seen.add(name)
         # The first assignment that splices; else the last variable it was copied from
         # (q2 := q), as q stood at that copy.
-        follow, follow_line = None, before
-        for text, line in sources.get(name, ()):
-            if before is not None and line > before:
+        follow, follow_line, follow_path = None, before, path
+        assigned = [
+            s for s in sources.get(name, ()) if before is None or s[1] <= before
+        ]
+        # (the last one that always runs before the EXECUTE hides those above it)
+        floor = max(
+            (
+                line
+                for text, line, where in assigned
+                if path[: len(where)] == where and not _reads(_expression(text), name)
+            ),
+            default=0,
+        )
+        for text, line, where in assigned:
+            if before is not None and line < floor:
                 continue
             value = _expression(text)
             copied = _variable(value)
             if copied is not None and copied != name:
                 follow, follow_line = value, None if before is None else line
+                follow_path = where
                 continue
             how = _how(value, name)
             if how is not None:
                 return how, name, line
         if follow is None:
             return None
-        node, before = follow, follow_line
+        node, before, path = follow, follow_line, follow_path
 
 
 def _variable(node: Any) -> str | None:
