@@ -457,12 +457,8 @@ def _alter(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
                 table.columns[column_name] = replace(
                     old, not_null=old.not_null or bool(kind), identity=kind
                 )
-        elif subtype in ("AT_SetNotNull", "AT_DropNotNull") and (
-            column is not None or table.placeholder
-        ):  # (a table older than the history: its column known from here on)
-            not_null = subtype == "AT_SetNotNull"
-            old = column or Column(column_name, None)
-            table.columns[column_name] = _not_null(old, not_null)
+        elif subtype in ("AT_SetNotNull", "AT_DropNotNull"):
+            mark_not_null(table, (column_name,), subtype == "AT_SetNotNull")
         elif subtype == "AT_AddConstraint":
             state._add_constraint(
                 table, definition.get("Constraint", {}), origin=origin
