@@ -523,7 +523,10 @@ def test_detach_concurrently_with_a_live_default_partition(project):
     text = "ALTER TABLE ev DETACH PARTITION ev_2024 CONCURRENTLY"
     project.add("20260101_0000_detach", text + ";", "SELECT 1;")
     [found] = [
-        f for f in findings(project) if f["rule"] == "detach-partition-not-concurrent"
+        f
+        for f in findings(project)
+        if f["rule"] == "detach-partition-not-concurrent"
+        and f["file"].endswith("up.sql")
     ]
     assert found["severity"] == "error" and "PostgreSQL rejects" in found["message"]
     with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState):
