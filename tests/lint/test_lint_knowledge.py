@@ -1882,3 +1882,43 @@ def test_dynamic_sql_variable_reassigned_before_execute():
     assert lines("q := 'DROP TABLE scratch';") == [5]
     assert lines("IF t = '' THEN q := 'DROP TABLE scratch'; END IF;") == [5, 7]
     assert lines("q := q || ' WHERE true';") == [5, 7]
+
+
+def test_a_view_dropped_and_created_again_is_advised_by_what_its_columns_do():
+    """DROP VIEW then CREATE VIEW of the same view: "prefer CREATE OR REPLACE" holds only
+    when the new query keeps the view's columns and adds at the end; PostgreSQL rejects a
+    replace that drops one (view-column-change), so the advice then says what breaks."""
+    first = migration(
+        "20240101_0000_a",
+        "CREATE TABLE t (id bigint PRIMARY KEY, a text, b text);\n"
+        "CREATE VIEW v AS SELECT id, a FROM t;",
+    )
+
+    def drop_finding(new_query):
+        options = LintOptions(version=ServerVersion.from_major(15), runner="atomig")
+        swap = migration(
+            "20240102_0000_b", f"DROP VIEW v;\nCREATE VIEW v AS {new_query};"
+        )
+        result = lint_migrations([first, swap], options=options)
+        [found] = [f for f in result.findings if f.rule == "drop-object"]
+        return found
+
+    grown = drop_finding("SELECT id, a, b FROM t")
+    assert "CREATE OR REPLACE VIEW v" in grown.fix and "grants" in grown.message
+    narrowed = drop_finding("SELECT id, b FROM t")
+    assert "without a: code reading it" in narrowed.message
+    assert "cannot drop, rename or move" in narrowed.fix
+    assert "prefer CREATE OR REPLACE" not in narrowed.fix
+    renamed = drop_finding("SELECT id, a AS label FROM t")
+    assert "without a" in renamed.message
+    moved = drop_finding("SELECT a, id FROM t")
+    assert "renamed or moved" in moved.message
+    # A view nothing creates again keeps the general advice.
+    alone = migration("20240102_0000_b", "DROP VIEW v;")
+    options = LintOptions(version=ServerVersion.from_major(15), runner="atomig")
+    [gone] = [
+        f
+        for f in lint_migrations([first, alone], options=options).findings
+        if f.rule == "drop-object"
+    ]
+    assert "prefer CREATE OR REPLACE" in gone.fix

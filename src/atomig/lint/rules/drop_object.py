@@ -14,10 +14,12 @@ then VALIDATE; a PRIMARY KEY or UNIQUE (which reject NOT VALID) through `CREATE 
 CONCURRENTLY` and `ADD CONSTRAINT … USING INDEX`.
 
 ## Notes
-Not reported for what the same migration created (a temporary helper) or swapped out
-(renamed away, its name taken by another), for a down file
-undoing its own up, for the `CHECK (col IS NOT NULL)` helper once `SET NOT NULL` is done,
-nor for a partition's CHECK once the migration attached it (the bound now enforces it).
+A view the migration creates again is judged by its columns: kept in place (added at the end),
+CREATE OR REPLACE is advised; dropped, renamed or moved (which CREATE OR REPLACE cannot do), the
+finding names what its readers lose. Not reported for what the same migration created (a temporary
+helper) or swapped out (renamed away, its name taken by another), for a down file undoing its own
+up, for the `CHECK (col IS NOT NULL)` helper once `SET NOT NULL` is done, nor for a partition's
+CHECK once the migration attached it (the bound now enforces it).
 Dropping a PRIMARY KEY or UNIQUE constraint that other tables' foreign keys use (known from
 history or the live catalog) is an error: PostgreSQL rejects it without CASCADE; so is
 dropping (even in a down file, before what its up made with it) a type or domain a known
@@ -42,6 +44,7 @@ from atomig.lint.helpers import (
     swapped_out,
     table_constraint_drops,
 )
+from atomig.lint.helpers.views import recreated_view
 from atomig.lint.rule import Example
 from atomig.lint.schema import key_of
 from atomig.sql.objects import object_kind, object_label, object_name
@@ -136,8 +139,9 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             or (remove == "OBJECT_POLICY" and policy_made_here(obj, ctx))
         ):
             continue
+        again = recreated_view(stmt, name, ctx)
         named = f"{what} {name}" if name is not None and name.name else what
-        yield Hit(
+        yield again or Hit(
             f"dropping {named} breaks running code and objects that still use it",
             "remove every use first (deploy), then drop it in a later migration; prefer "
             "CREATE OR REPLACE to change it",

@@ -30,11 +30,10 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
+from atomig.lint.helpers.views import view_columns_now
 from atomig.lint.rule import Example
-from atomig.lint.schema import key_of
 from atomig.lint.schema_views import output_columns
 from atomig.sql.classify import range_var
-from atomig.sql.facts import QualifiedName
 from atomig.sql.parse import Statement
 
 ID = "view-column-change"
@@ -72,7 +71,7 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     if not stmt.body.get("replace") or name is None:
         return
     new = output_columns(ctx.schema, stmt.body)
-    old = _columns_now(name, ctx)
+    old = view_columns_now(name, ctx)
     if old is None or new is None:
         return
     fix = (
@@ -103,20 +102,3 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
                 relation=name,
             )
             return
-
-
-def _columns_now(
-    name: QualifiedName, ctx: LintContext
-) -> tuple[str | None, ...] | None:
-    """The view's columns: as the history left it, else (not created, dropped or renamed
-    by the history) as the live catalog has it."""
-    schema = ctx.schema
-    view = schema.views.get(key_of(name))
-    if view is not None:
-        return None if view.materialized else view.columns
-    if ctx.catalog is None or schema.dropped("relation", name):
-        return None
-    if schema.creator("relation", name) is not None:
-        return None  # a table, or a view whose columns the history could not follow
-    first = schema.renamed_from.get(key_of(name), name)
-    return ctx.catalog.columns_of_view(first.schema, first.name)
