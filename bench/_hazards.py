@@ -731,4 +731,105 @@ CASES: tuple[Case, ...] = (
         "COMMENT ON COLUMN accounts.status IS 'lifecycle state';",
         down="COMMENT ON COLUMN accounts.status IS NULL;",
     ),
+    # --- more cases: defaults, type no-ops, objects new in the migration, rejects -------
+    Case(
+        "fk-on-new-column",
+        BLOCKS_WRITES,
+        "ALTER TABLE orders ADD COLUMN referrer_id bigint "
+        "CONSTRAINT orders_referrer_id_fkey REFERENCES accounts (id);",
+        note="SHARE ROW EXCLUSIVE on accounts while orders is checked",
+    ),
+    Case(
+        "add-column-default-nextval",
+        REWRITE,
+        "CREATE SEQUENCE IF NOT EXISTS accounts_ref_seq;\n"
+        "ALTER TABLE accounts ADD COLUMN ref bigint DEFAULT nextval('accounts_ref_seq');",
+    ),
+    Case(
+        "add-column-default-random-md5",
+        REWRITE,
+        "ALTER TABLE accounts ADD COLUMN salt text DEFAULT md5(random()::text);",
+    ),
+    Case(
+        "add-column-default-current-date",
+        SAFE,
+        "ALTER TABLE accounts ADD COLUMN joined_on date DEFAULT CURRENT_DATE;",
+        down="ALTER TABLE accounts DROP COLUMN IF EXISTS joined_on;",
+    ),
+    Case(
+        "add-two-columns-one-statement",
+        SAFE,
+        "ALTER TABLE accounts ADD COLUMN city text, ADD COLUMN zip text;",
+        down="ALTER TABLE accounts DROP COLUMN IF EXISTS zip, DROP COLUMN IF EXISTS city;",
+    ),
+    Case(
+        "type-same-type",
+        SAFE,
+        "ALTER TABLE orders ALTER COLUMN account_id TYPE bigint;",
+        down="SELECT 1;",
+        note="already bigint: nothing to rewrite",
+    ),
+    Case(
+        "type-int-to-numeric",
+        REWRITE,
+        "ALTER TABLE accounts ALTER COLUMN visits TYPE numeric;",
+    ),
+    Case(
+        "unique-index-then-constraint-same-migration",
+        SAFE,
+        "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS accounts_email_key "
+        "ON accounts (email);\n"
+        "ALTER TABLE accounts ADD CONSTRAINT accounts_email_key "
+        "UNIQUE USING INDEX accounts_email_key;",
+        down="ALTER TABLE accounts DROP CONSTRAINT IF EXISTS accounts_email_key;",
+        note="atomig runs the CONCURRENTLY build as its own step",
+    ),
+    Case(
+        "check-not-valid-then-validate-own-transactions",
+        SAFE,
+        "BEGIN;\nALTER TABLE orders ADD CONSTRAINT orders_total_check "
+        "CHECK (total >= 0) NOT VALID;\nCOMMIT;\n"
+        "BEGIN;\nALTER TABLE orders VALIDATE CONSTRAINT orders_total_check;\nCOMMIT;",
+        down="ALTER TABLE orders DROP CONSTRAINT IF EXISTS orders_total_check;",
+    ),
+    Case(
+        "refresh-new-matview",
+        SAFE,
+        "CREATE MATERIALIZED VIEW IF NOT EXISTS order_counts AS "
+        "SELECT account_id, count(*) AS n FROM orders GROUP BY account_id WITH NO DATA;\n"
+        "REFRESH MATERIALIZED VIEW order_counts;",
+        down="DROP MATERIALIZED VIEW IF EXISTS order_counts;",
+    ),
+    Case(
+        "truncate-new-table",
+        SAFE,
+        "CREATE TABLE staging (id bigint PRIMARY KEY, v text);\n"
+        "INSERT INTO staging VALUES (1, 'a');\nTRUNCATE staging;",
+        down="DROP TABLE IF EXISTS staging;",
+    ),
+    Case(
+        "drop-check-constraint",
+        SAFE,
+        "ALTER TABLE accounts DROP CONSTRAINT IF EXISTS accounts_visits_check;",
+        history=(
+            BASE,
+            "ALTER TABLE accounts ADD CONSTRAINT accounts_visits_check "
+            "CHECK (visits >= 0) NOT VALID;",
+        ),
+        down="ALTER TABLE accounts ADD CONSTRAINT accounts_visits_check "
+        "CHECK (visits >= 0) NOT VALID;",
+    ),
+    Case(
+        "index-non-immutable-expression",
+        REJECTS,
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS accounts_created_day_idx "
+        "ON accounts ((created_at::date));",
+        note="timestamptz to date depends on TimeZone: not IMMUTABLE",
+    ),
+    Case(
+        "generated-non-immutable",
+        REJECTS,
+        "ALTER TABLE accounts ADD COLUMN created_day date "
+        "GENERATED ALWAYS AS (created_at::date) STORED;",
+    ),
 )

@@ -12,8 +12,10 @@ SAFE. In the same run:
   (``--for-runner other`` for the cases applied by another tool);
 * squawk lints the case's file (and its down file when the hazard is in the down):
   ``squawk --reporter json --pg-version N.0``, given what atomig's runner does for a case it
-  applies (one transaction per migration, timeouts set: ``--assume-in-transaction
-  --exclude require-lock-timeout,require-statement-timeout``), nothing for the others;
+  applies (timeouts set: ``--exclude require-lock-timeout,require-statement-timeout``;
+  one transaction per file: ``--assume-in-transaction``, left out where the runner does
+  not wrap the file: a CONCURRENTLY or VACUUM statement, or the file's own BEGIN / COMMIT),
+  nothing for the others;
 * unless ``--no-verify``, a throwaway PostgreSQL checks each label: history applied, then
   the migration in a transaction (or statement by statement when it cannot run in one) with
   ``pg_locks`` read for the strongest lock on each pre-existing relation,
@@ -64,11 +66,10 @@ from atomig.errors import SourceError
 from atomig.sql.parse import parse_script
 
 BIN = Path(sys.executable).parent
-SQUAWK_RUNNER_FLAGS = (
-    "--assume-in-transaction",
-    "--exclude",
-    "require-lock-timeout,require-statement-timeout",
-)
+# What atomig's runner does for the cases it applies, told to squawk: it sets the timeouts,
+# and runs a file as one transaction unless a statement cannot run in one or the file has
+# its own BEGIN / COMMIT (then --assume-in-transaction is left out).
+SQUAWK_EXCLUDE = ("--exclude", "require-lock-timeout,require-statement-timeout")
 # Rules of one tool that report the same hazard on the same statement: a second finding of
 # the group is a duplicate. squawk reports an ADD FOREIGN KEY without NOT VALID under both.
 OVERLAPS = {
@@ -227,7 +228,9 @@ def run_atomig(directory: Path, case: Case, pg: int) -> ToolResult:
 def run_squawk(squawk: str, files: list[Path], case: Case, pg: int) -> ToolResult:
     command = [squawk, "--reporter", "json", "--pg-version", f"{pg}.0"]
     if case.runner == "atomig":
-        command += SQUAWK_RUNNER_FLAGS
+        command += SQUAWK_EXCLUDE
+        if one_transaction(split(files[-1].read_text())):
+            command.append("--assume-in-transaction")
     done = subprocess.run([*command, *map(str, files)], capture_output=True, text=True)
     if done.returncode not in (0, 1):
         raise SystemExit(
@@ -291,6 +294,30 @@ def advice_candidates(case: Case, result: ToolResult) -> None:
 # --- the server ------------------------------------------------------------------------
 
 
+def one_transaction(statements: list[str]) -> bool:
+    """Whether atomig's runner applies these statements as one transaction step: not when
+    one cannot run in a transaction (CONCURRENTLY, VACUUM) or the file has its own BEGIN
+    / COMMIT (each block is then a step)."""
+    return not any(
+        (NO_TRANSACTION.search(s) and not REFRESH_CONCURRENTLY.search(s))
+        or s.strip().upper().startswith(("BEGIN", "COMMIT", "START TRANSACTION"))
+        for s in statements
+    )
+
+
+def held_locks(conn, before: dict) -> dict[str, int]:
+    """The strongest lock this backend holds on each pre-existing relation."""
+    held: dict[str, int] = {}
+    for oid, mode in conn.execute(
+        "SELECT relation::int, mode FROM pg_locks "
+        "WHERE pid = pg_backend_pid() AND locktype = 'relation' AND granted"
+    ):
+        if oid in before:
+            name = before[oid][0]
+            held[name] = max(held.get(name, 0), LOCK_RANK[mode])
+    return held
+
+
 def split(text: str) -> list[str]:
     statements = statements_of(text)
     return [text] if statements is None else [s.text for s in statements]
@@ -299,6 +326,7 @@ def split(text: str) -> list[str]:
 def verify_case(server, number: int, case: Case, advice: Iterable[str]) -> tuple:
     """Check the label on the server; returns (Verdict, {advice: rejected?})."""
     import psycopg
+    from psycopg.pq import TransactionStatus
 
     url = server.fresh_database(f"hazard_{number}")
     prep = [*case.history, case.sql] if case.target == "down" else list(case.history)
@@ -321,34 +349,41 @@ def verify_case(server, number: int, case: Case, advice: Iterable[str]) -> tuple
                 rejected_advice[text] = True
             conn.rollback()
     statements = split(sql_text or "")
+    existing = {name for name, _ in before.values()}
     messages: list[str] = []
     error = None
+    # The strongest lock held on each pre-existing relation, read after each statement
+    # run inside a transaction (None: no statement ran in one, locks unread).
     locks: dict[str, int] | None = None
-    transactional = not any(
-        NO_TRANSACTION.search(s) and not REFRESH_CONCURRENTLY.search(s)
-        for s in statements
-    ) and not any(s.strip().upper().startswith(("BEGIN", "COMMIT")) for s in statements)
+    scans: list[tuple[str, int | None]] = []  # (table, its lock then; None: unread)
+    transactional = one_transaction(statements)
     with psycopg.connect(url, autocommit=not transactional) as conn:
         conn.add_notice_handler(lambda d: messages.append(d.message_primary or ""))
         conn.execute("SET client_min_messages = debug1")
         try:
             for statement in statements:
+                start = len(messages)
                 conn.execute(statement)
+                held = None
+                if conn.info.transaction_status == TransactionStatus.INTRANS:
+                    held = held_locks(conn, before)
+                    locks = locks or {}
+                    for name, rank in held.items():
+                        locks[name] = max(locks.get(name, 0), rank)
+                for message in messages[start:]:
+                    # DEBUG1 from ATRewriteTable: the table is read to check constraints.
+                    if message.startswith("verifying table"):
+                        name = message.split('"')[1]
+                        if name in existing:
+                            scans.append(
+                                (name, None if held is None else held.get(name, 0))
+                            )
         except psycopg.Error as exc:
             error = f"{type(exc).__name__}: {exc.diag.message_primary}"
             if transactional:
                 conn.rollback()
-            else:
-                conn.execute("ROLLBACK") if conn.info.transaction_status else None
-        if transactional and error is None:
-            locks = {}
-            for oid, mode in conn.execute(
-                "SELECT relation::int, mode FROM pg_locks "
-                "WHERE pid = pg_backend_pid() AND locktype = 'relation' AND granted"
-            ):
-                if oid in before:
-                    name = before[oid][0]
-                    locks[name] = max(locks.get(name, 0), LOCK_RANK[mode])
+            elif conn.info.transaction_status != TransactionStatus.IDLE:
+                conn.execute("ROLLBACK")
         relations = {**before, **indexes}
         changed = [
             oid
@@ -363,13 +398,13 @@ def verify_case(server, number: int, case: Case, advice: Iterable[str]) -> tuple
         rebuilt = sorted(indexes[oid][0] for oid in changed if oid in indexes)
         if transactional:
             conn.rollback()
-    existing = {name for name, _ in before.values()}
-    scanned = sorted(
-        m.split('"')[1]
-        for m in messages
-        if m.startswith("verifying table") and m.split('"')[1] in existing
-    )
-    verdict = judge(case, error, locks, rewritten, scanned, rebuilt)
+    if error is not None and not transactional:
+        locks = None
+    scanned = sorted({name for name, _ in scans})
+    # A scan under a lock that blocks writes (stronger than SHARE UPDATE EXCLUSIVE); a
+    # scan whose lock was not read counts as one.
+    heavy = sorted({name for name, rank in scans if rank is None or rank > 4})
+    verdict = judge(case, error, locks, rewritten, scanned, rebuilt, heavy)
     return verdict, rejected_advice
 
 
@@ -381,7 +416,7 @@ def _rows(conn):
     ).fetchall()
 
 
-def judge(case, error, locks, rewritten, scanned, rebuilt) -> Verdict:
+def judge(case, error, locks, rewritten, scanned, rebuilt, heavy) -> Verdict:
     names = {v: k for k, v in LOCK_RANK.items()}
     strongest = max(locks.values(), default=0) if locks is not None else None
     parts = []
@@ -416,7 +451,6 @@ def judge(case, error, locks, rewritten, scanned, rebuilt) -> Verdict:
     if case.label == SAFE:
         # A scan or an index build under a lock that blocks writes is not safe; REINDEX
         # CONCURRENTLY (outside a transaction, locks unread) swaps in a new index.
-        heavy = [n for n in scanned if locks is None or locks.get(n, 0) > 4]
         ok = not rewritten and not heavy and not (rebuilt and locks is not None)
         return Verdict("no rewrite/scan", ok, observed)
     return Verdict("applies", True, observed)
@@ -556,7 +590,9 @@ def report(args, cases, results, verdicts, squawk_version) -> None:
         "atomig's missing-down only on the missing-down case"
     )
     print(
-        f"squawk flags for cases atomig's runner applies: {' '.join(SQUAWK_RUNNER_FLAGS)}"
+        "squawk flags for cases atomig's runner applies: "
+        f"{' '.join(SQUAWK_EXCLUDE)}, and --assume-in-transaction for the files it runs "
+        "as one transaction"
     )
     if verdicts:
         checked = [v for v in verdicts.values() if v.checked not in ("-", "applies")]
