@@ -832,4 +832,135 @@ CASES: tuple[Case, ...] = (
         "ALTER TABLE accounts ADD COLUMN created_day date "
         "GENERATED ALWAYS AS (created_at::date) STORED;",
     ),
+    # --- history knowledge: renames, user functions, compound checks, typmods ----------
+    Case(
+        "type-after-table-rename",
+        REWRITE,
+        "ALTER TABLE purchases ALTER COLUMN note TYPE varchar(10);",
+        history=(BASE, "ALTER TABLE orders RENAME TO purchases;"),
+    ),
+    Case(
+        "type-after-column-rename-safe",
+        SAFE,
+        "ALTER TABLE accounts ALTER COLUMN mail TYPE text;",
+        history=(BASE, "ALTER TABLE accounts RENAME COLUMN email TO mail;"),
+        down="SELECT 1;",
+    ),
+    Case(
+        "default-user-function-stable",
+        SAFE,
+        "ALTER TABLE accounts ADD COLUMN tier text DEFAULT default_tier();",
+        history=(
+            BASE,
+            "CREATE FUNCTION default_tier() RETURNS text LANGUAGE sql STABLE "
+            "AS $$ SELECT 'free' $$;",
+        ),
+        down="ALTER TABLE accounts DROP COLUMN IF EXISTS tier;",
+    ),
+    Case(
+        "default-user-function-volatile",
+        REWRITE,
+        "ALTER TABLE accounts ADD COLUMN tier text DEFAULT pick_tier();",
+        history=(
+            BASE,
+            "CREATE FUNCTION pick_tier() RETURNS text LANGUAGE plpgsql "
+            "AS $$ BEGIN RETURN 'free'; END $$;",
+        ),
+        note="a function without a volatility is VOLATILE",
+    ),
+    Case(
+        "default-user-function-volatile-inlined",
+        SAFE,
+        "ALTER TABLE accounts ADD COLUMN tier text DEFAULT pick_tier();",
+        history=(
+            BASE,
+            "CREATE FUNCTION pick_tier() RETURNS text LANGUAGE sql "
+            "AS $$ SELECT 'free' $$;",
+        ),
+        down="ALTER TABLE accounts DROP COLUMN IF EXISTS tier;",
+        note="first labelled a rewrite; the server showed none: PostgreSQL inlines the "
+        "one-line SQL function into a constant (PG 15 and 18)",
+    ),
+    Case(
+        "type-widen-with-using",
+        SAFE,
+        "ALTER TABLE accounts ALTER COLUMN email TYPE varchar(200) USING email;",
+        down="SELECT 1;",
+    ),
+    Case(
+        "type-collation-change-indexed",
+        BLOCKS_ALL,
+        'ALTER TABLE accounts ALTER COLUMN name TYPE varchar(50) COLLATE "C";',
+        history=(BASE, "CREATE INDEX accounts_name_idx ON accounts (name);"),
+        note="no table rewrite, but the index on name is rebuilt under ACCESS EXCLUSIVE",
+    ),
+    Case(
+        "validate-then-set-not-null",
+        SAFE,
+        "ALTER TABLE accounts VALIDATE CONSTRAINT accounts_name_not_null;\n"
+        "ALTER TABLE accounts ALTER COLUMN name SET NOT NULL;",
+        history=(
+            BASE,
+            "ALTER TABLE accounts ADD CONSTRAINT accounts_name_not_null "
+            "CHECK (name IS NOT NULL) NOT VALID;",
+        ),
+        down="ALTER TABLE accounts ALTER COLUMN name DROP NOT NULL;",
+        note="VALIDATE under SHARE UPDATE EXCLUSIVE, then SET NOT NULL proved by it",
+    ),
+    Case(
+        "set-not-null-compound-check",
+        SAFE,
+        "ALTER TABLE accounts ALTER COLUMN name SET NOT NULL;",
+        history=(
+            BASE,
+            "ALTER TABLE accounts ADD CONSTRAINT accounts_name_present "
+            "CHECK (name IS NOT NULL AND name <> '') NOT VALID;",
+            "ALTER TABLE accounts VALIDATE CONSTRAINT accounts_name_present;",
+        ),
+        down="ALTER TABLE accounts ALTER COLUMN name DROP NOT NULL;",
+        note="the validated CHECK implies name IS NOT NULL",
+    ),
+    Case(
+        "set-not-null-check-not-validated",
+        SCAN,
+        "ALTER TABLE accounts ALTER COLUMN name SET NOT NULL;",
+        history=(
+            BASE,
+            "ALTER TABLE accounts ADD CONSTRAINT accounts_name_not_null "
+            "CHECK (name IS NOT NULL) NOT VALID;",
+        ),
+        note="a NOT VALID CHECK proves nothing: the table is scanned",
+    ),
+    Case(
+        "add-column-default-and-check",
+        SCAN,
+        "ALTER TABLE accounts ADD COLUMN credit integer DEFAULT 0 "
+        "CONSTRAINT accounts_credit_check CHECK (credit >= 0);",
+    ),
+    Case(
+        "type-timestamptz-precision-up",
+        SAFE,
+        "ALTER TABLE pings ALTER COLUMN at TYPE timestamptz;",
+        history=(
+            BASE,
+            "CREATE TABLE pings (id bigint PRIMARY KEY, at timestamptz(3));\n"
+            "INSERT INTO pings SELECT g, now() FROM generate_series(1, 50) AS g;",
+        ),
+        down="SELECT 1;",
+    ),
+    Case(
+        "type-timestamptz-precision-down",
+        REWRITE,
+        "ALTER TABLE pings ALTER COLUMN at TYPE timestamptz(0);",
+        history=(
+            BASE,
+            "CREATE TABLE pings (id bigint PRIMARY KEY, at timestamptz(3));\n"
+            "INSERT INTO pings SELECT g, now() FROM generate_series(1, 50) AS g;",
+        ),
+    ),
+    Case(
+        "type-numeric-precision-down",
+        REWRITE,
+        "ALTER TABLE accounts ALTER COLUMN balance TYPE numeric(8, 2);",
+    ),
 )

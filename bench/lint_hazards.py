@@ -396,6 +396,13 @@ def verify_case(server, number: int, case: Case, advice: Iterable[str]) -> tuple
         ]
         rewritten = sorted(before[oid][0] for oid in changed if oid in before)
         rebuilt = sorted(indexes[oid][0] for oid in changed if oid in indexes)
+        # ALTER COLUMN TYPE recreates an index under the same name (a new oid): rebuilt
+        # when its storage changed (an index it can reuse keeps its relfilenode).
+        old_nodes = {name: (oid, node) for oid, (name, node) in indexes.items()}
+        for oid, name, node, kind in _rows(conn):
+            old_oid, old_node = old_nodes.get(name, (oid, node))
+            if kind == "i" and old_oid != oid and old_node != node:
+                rebuilt.append(name)
         if transactional:
             conn.rollback()
     if error is not None and not transactional:
