@@ -38,10 +38,18 @@ def test_quick_run_verifies_labels_and_scores_both_tools():
     for case in by.values():
         # Every case was checked on the server (lock, rewrite or error) and agreed.
         assert case["verdict"]["agrees"] is True, case
-        assert case["verdict"]["checked"] in ("lock", "rewrite", "error", "no rewrite/scan")
+        assert case["verdict"]["checked"] in (
+            "lock",
+            "rewrite",
+            "error",
+            "no rewrite/scan",
+        )
     squawk = document["summary"]["squawk"]
     assert squawk["hazards"] == 6 and squawk["safe"] == 1
     assert "fk-plain" in squawk["duplicate_cases"]
     assert "unique-constraint-direct" in squawk["rejected_advice_cases"]
-    assert by["index-plain"]["atomig"]["flagged"] and by["index-plain"]["squawk"]["flagged"]
+    assert (
+        by["index-plain"]["atomig"]["flagged"]
+        and by["index-plain"]["squawk"]["flagged"]
+    )
     assert by["index-plain"]["atomig"]["rules"] == ["index-not-concurrent"]
