@@ -963,4 +963,56 @@ CASES: tuple[Case, ...] = (
         REWRITE,
         "ALTER TABLE accounts ALTER COLUMN balance TYPE numeric(8, 2);",
     ),
+    # --- more everyday cases ---------------------------------------------------------
+    Case(
+        "delete-where-matches-all",
+        ROW_LOCKS,
+        "DELETE FROM orders WHERE total > 0;",
+        note="the WHERE matches every row",
+    ),
+    Case(
+        "insert-seed-rows",
+        SAFE,
+        "INSERT INTO accounts (email, name, status) VALUES "
+        "('ops@example.org', 'ops', 'admin'), ('bot@example.org', 'bot', 'system');",
+        down="DELETE FROM accounts WHERE email IN ('ops@example.org', 'bot@example.org');",
+    ),
+    Case(
+        "set-not-null-already-not-null",
+        SAFE,
+        "ALTER TABLE orders ALTER COLUMN account_id SET NOT NULL;",
+        down="SELECT 1;",
+        note="the column is NOT NULL since it was created: nothing to check",
+    ),
+    Case(
+        "rename-column-new-table",
+        SAFE,
+        "CREATE TABLE labels (id bigint PRIMARY KEY, txt text);\n"
+        "ALTER TABLE labels RENAME COLUMN txt TO body;",
+        down="DROP TABLE IF EXISTS labels;",
+    ),
+    Case(
+        "two-instant-alters-two-tables",
+        SAFE,
+        "ALTER TABLE accounts ADD COLUMN region text;\n"
+        "ALTER TABLE orders ADD COLUMN region text;",
+        down="ALTER TABLE orders DROP COLUMN IF EXISTS region;\n"
+        "ALTER TABLE accounts DROP COLUMN IF EXISTS region;",
+        note="both instant; the runner's lock_timeout bounds the wait for the second",
+    ),
+    Case(
+        "down-type-narrow-back",
+        REWRITE,
+        "ALTER TABLE accounts ALTER COLUMN email TYPE text;",
+        down="ALTER TABLE accounts ALTER COLUMN email TYPE varchar(100);",
+        target="down",
+        note="the up is binary-coercible, its down rewrites",
+    ),
+    Case(
+        "down-drop-index-concurrently",
+        SAFE,
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS accounts_name_idx ON accounts (name);",
+        down="DROP INDEX CONCURRENTLY IF EXISTS accounts_name_idx;",
+        target="down",
+    ),
 )
