@@ -6,7 +6,7 @@ unfinished where the catalog is, and once the cause is gone `atomig up` converge
 
 import pytest
 
-from atomig.verify.fingerprint import take_fingerprint
+from tests.faults.common import fingerprint
 
 pytestmark = pytest.mark.faults
 VERSION = "20261102_0900"
@@ -38,11 +38,6 @@ END $$;
 CREATE TRIGGER disk_full BEFORE INSERT OR UPDATE ON atomig.journal
   FOR EACH ROW EXECUTE FUNCTION atomig.disk_full();
 """
-
-
-def fingerprint(db):
-    with db.connect() as conn:
-        return take_fingerprint(conn, "atomig").digest
 
 
 @pytest.mark.parametrize(("step", "kind"), [(1, "autocommit"), (2, "transaction")])

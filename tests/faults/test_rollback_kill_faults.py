@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from atomig.verify.fingerprint import take_fingerprint
+from tests.faults.common import fingerprint
 
 pytestmark = pytest.mark.faults
 VERSION = "20261102_0900"
@@ -36,11 +36,6 @@ FAILING_DOWN = DOWN.replace(
     "ALTER TABLE t DROP COLUMN",
     "SELECT 1 / (SELECT count(*) FROM flag);\nALTER TABLE t DROP COLUMN",
 )
-
-
-def fingerprint(db):
-    with db.connect() as conn:
-        return take_fingerprint(conn, "atomig").digest
 
 
 def driver(project, event, step, **env):

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from atomig.verify.fingerprint import take_fingerprint
+from tests.faults.common import fingerprint
 
 pytestmark = pytest.mark.faults
 VERSION = "20261102_0900"
@@ -30,11 +30,6 @@ SLEEP = "SELECT pg_sleep(1.5)"
 DOWN = f"DROP INDEX CONCURRENTLY IF EXISTS idx_b;\n{SLEEP};\nALTER TABLE t DROP COLUMN IF EXISTS b;\n"
 # Short waits between reconnections (the defaults wait 0.5 s, then 1, 2, 4, 5 s).
 CONFIG = '[retry]\ninitial_delay = "20ms"\nmax_delay = "200ms"\n'
-
-
-def fingerprint(db):
-    with db.connect() as conn:
-        return take_fingerprint(conn, "atomig").digest
 
 
 def start(project, config=CONFIG):

@@ -12,17 +12,12 @@ import time
 
 import pytest
 
-from atomig.verify.fingerprint import take_fingerprint
+from tests.faults.common import fingerprint
 from tests.integration.test_steps import BASE, MISSION, MISSION_DOWN, MISSION_UP
 
 pytestmark = pytest.mark.faults
 VERSION = "20261102_0900"
 APP = "migration:20261102_0900_orders_user"
-
-
-def fingerprint(db):
-    with db.connect() as conn:
-        return take_fingerprint(conn, "atomig").digest
 
 
 def invalid_indexes(db):

@@ -4,13 +4,9 @@ write that says so (the journal says ``started``, the catalog says done). Withou
 EXISTS`` the step cannot run again, so a resume must count it done from the catalog; either
 way out ends exactly at the pre- or the post-migration schema, the ledger agreeing."""
 
-import os
-import subprocess
-import sys
-
 import pytest
 
-from atomig.verify.fingerprint import take_fingerprint
+from tests.faults.common import fingerprint, ledger_row, run_faulted
 
 pytestmark = pytest.mark.faults
 VERSION = "20261102_0900"
@@ -39,11 +35,6 @@ CHANGES = {
 }
 
 
-def fingerprint(db):
-    with db.connect() as conn:
-        return take_fingerprint(conn, "atomig").digest
-
-
 def prepare(project, change, policy):
     """Base applied; the change applied and reverted once. Returns (pre, post)."""
     db = project.database
@@ -59,31 +50,8 @@ def prepare(project, change, policy):
     return pre, post
 
 
-def fault(project, kind):
-    """Run `atomig up`, faulting once right after step 2's statement succeeded."""
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tests.faults.driver",
-            str(project.dir),
-            project.url,
-            kind,
-            "2",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ},
-    )
-
-
 def ledger(db):
-    rows = db.execute(
-        "SELECT status, steps_done FROM atomig.migrations WHERE version = %s",
-        (VERSION,),
-    )
-    return rows[0] if rows else None
+    return ledger_row(db, VERSION)
 
 
 @pytest.mark.parametrize("kind", ["committed.drop", "committed.kill"])
@@ -91,7 +59,7 @@ def ledger(db):
 def test_resume_counts_the_unrecorded_step_done(project, change, kind):
     db = project.database
     pre, post = prepare(project, change, "resume")
-    faulted = fault(project, kind)
+    faulted = run_faulted(project, kind)
     assert f"fault {kind} at step 2" in faulted.stdout, faulted.stderr
     if kind == "committed.kill":
         assert ledger(db) == ("running", 1)
@@ -114,7 +82,7 @@ def test_resume_counts_the_unrecorded_step_done(project, change, kind):
 def test_rollback_policy_after_an_unseen_build_is_exactly_pre(project):
     db = project.database
     pre, post = prepare(project, "create", "rollback")
-    faulted = fault(project, "committed.drop")
+    faulted = run_faulted(project, "committed.drop")
     assert faulted.returncode == 1, faulted.stderr
     assert "was rolled back" in faulted.stderr
     assert fingerprint(db) == pre

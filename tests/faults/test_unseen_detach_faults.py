@@ -5,13 +5,9 @@ a partition of relation "m"``, PG 15 and 18), so a resume must count the step do
 catalog (``pg_inherits``), as for a concurrent index; a rollback re-attaches the partition
 and ends at exactly the pre-migration schema."""
 
-import os
-import subprocess
-import sys
-
 import pytest
 
-from atomig.verify.fingerprint import take_fingerprint
+from tests.faults.common import fingerprint, ledger_row, run_faulted
 
 pytestmark = pytest.mark.faults
 VERSION = "20261102_0900"
@@ -42,11 +38,6 @@ DOWN = (
 )
 
 
-def fingerprint(db):
-    with db.connect() as conn:
-        return take_fingerprint(conn, "atomig").digest
-
-
 def prepare(project, policy):
     """Base applied; the change applied and reverted once. Returns (pre, post)."""
     db = project.database
@@ -63,31 +54,8 @@ def prepare(project, policy):
     return pre, post
 
 
-def fault(project, kind, **env):
-    """Run the runner (``atomig up``), faulting once right after step 2 succeeded."""
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tests.faults.driver",
-            str(project.dir),
-            project.url,
-            kind,
-            "2",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **env},
-    )
-
-
 def ledger(db):
-    rows = db.execute(
-        "SELECT status, steps_done FROM atomig.migrations WHERE version = %s",
-        (VERSION,),
-    )
-    return rows[0] if rows else None
+    return ledger_row(db, VERSION)
 
 
 def detached(db):
@@ -104,7 +72,7 @@ def assert_clean(db):
 def test_resume_counts_the_unrecorded_detach_done(project, kind):
     db = project.database
     pre, post = prepare(project, "resume")
-    faulted = fault(project, kind)
+    faulted = run_faulted(project, kind)
     assert f"fault {kind} at step 2" in faulted.stdout, faulted.stderr
     assert detached(db)
     if kind == "committed.kill":
@@ -129,7 +97,7 @@ def test_resume_counts_the_unrecorded_detach_done(project, kind):
 def test_recover_resume_counts_the_unrecorded_detach_done(project):
     db = project.database
     _, post = prepare(project, "rollback")
-    faulted = fault(project, "committed.kill")
+    faulted = run_faulted(project, "committed.kill")
     assert "fault committed.kill at step 2" in faulted.stdout, faulted.stderr
     assert ledger(db) == ("running", 1)
     result = project.cli("recover", "--resume")
@@ -147,11 +115,11 @@ def test_rollback_after_an_unseen_detach_is_exactly_pre(project, how):
     if how == "policy":
         # The connection drops: the runner records the detach done, and step 3's failure
         # policy (rollback) never comes: the lost connection is the failure.
-        faulted = fault(project, "committed.drop")
+        faulted = run_faulted(project, "committed.drop")
         assert faulted.returncode == 1, faulted.stderr
         assert "was rolled back" in faulted.stderr
     else:
-        faulted = fault(project, "committed.kill")
+        faulted = run_faulted(project, "committed.kill")
         assert "fault committed.kill at step 2" in faulted.stdout, faulted.stderr
         result = project.cli("recover", "--rollback")
         assert result.exit_code == 0, result.output

@@ -4,13 +4,9 @@ SIGKILLed, or its connection dropped, between their success and the journal writ
 ran, so the resume sends them again; the migration ends applied, exactly as after the up,
 and rolls back to exactly before."""
 
-import os
-import subprocess
-import sys
-
 import pytest
 
-from atomig.verify.fingerprint import take_fingerprint
+from tests.faults.common import fingerprint, ledger_row, run_faulted
 
 pytestmark = pytest.mark.faults
 VERSION = "20261102_0900"
@@ -30,35 +26,8 @@ STEPS = {
 }
 
 
-def fingerprint(db):
-    with db.connect() as conn:
-        return take_fingerprint(conn, "atomig").digest
-
-
-def fault(project, kind):
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tests.faults.driver",
-            str(project.dir),
-            project.url,
-            kind,
-            "2",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ},
-    )
-
-
 def ledger(db):
-    rows = db.execute(
-        "SELECT status, steps_done FROM atomig.migrations WHERE version = %s",
-        (VERSION,),
-    )
-    return rows[0] if rows else None
+    return ledger_row(db, VERSION)
 
 
 def work_mem_file(db):
@@ -85,7 +54,7 @@ def test_resume_runs_the_step_again(project, step, kind):
         "ALTER TABLE t DROP COLUMN IF EXISTS b;\n",
     )
     try:
-        faulted = fault(project, kind)
+        faulted = run_faulted(project, kind)
         assert f"fault {kind} at step 2" in faulted.stdout, faulted.stderr
         assert ledger(db) == (
             ("running", 1) if kind == "committed.kill" else ("partial", 1)

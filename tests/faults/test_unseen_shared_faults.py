@@ -7,11 +7,11 @@ before; the ledger agrees either way."""
 
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 
 import pytest
+
+from tests.faults.common import ledger_row, run_faulted
 
 pytestmark = pytest.mark.faults
 VERSION = "20261102_0900"
@@ -108,31 +108,8 @@ def prepare(project, case, policy="resume"):
     assert case.exists() != case.creates
 
 
-def fault(project, kind):
-    """Run `atomig up`, faulting once right after step 2's statement succeeded."""
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tests.faults.driver",
-            str(project.dir),
-            project.url,
-            kind,
-            "2",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ},
-    )
-
-
 def ledger(db):
-    rows = db.execute(
-        "SELECT status, steps_done FROM atomig.migrations WHERE version = %s",
-        (VERSION,),
-    )
-    return rows[0] if rows else None
+    return ledger_row(db, VERSION)
 
 
 def columns(db):
@@ -156,7 +133,7 @@ def no_dangling_journal(db):
 def test_resume_counts_the_unrecorded_step_done(project, case, kind):
     db = project.database
     prepare(project, case)
-    faulted = fault(project, kind)
+    faulted = run_faulted(project, kind)
     assert f"fault {kind} at step 2" in faulted.stdout, faulted.stderr
     assert case.exists() == case.creates
     if kind == "committed.kill":
@@ -184,12 +161,12 @@ def test_rollback_after_the_unrecorded_step(project, case, how):
     if how == "policy":
         # The runner reconnects and records the step done; the lost connection is the
         # failure, and the rollback policy runs the down file.
-        faulted = fault(project, "committed.drop")
+        faulted = run_faulted(project, "committed.drop")
         assert faulted.returncode == 1, faulted.stderr
         assert "finished before the connection was lost" in faulted.stdout
         assert "was rolled back" in faulted.stderr
     else:
-        faulted = fault(project, "committed.kill")
+        faulted = run_faulted(project, "committed.kill")
         assert "fault committed.kill at step 2" in faulted.stdout, faulted.stderr
         result = project.cli("recover", "--rollback")
         assert result.exit_code == 0, result.output
@@ -205,7 +182,7 @@ def test_a_drop_is_resumed_not_rolled_back(project, case):
     partial state, changing nothing, and the resume finishes the migration."""
     db = project.database
     prepare(project, case)
-    faulted = fault(project, "committed.kill")
+    faulted = run_faulted(project, "committed.kill")
     assert "fault committed.kill at step 2" in faulted.stdout, faulted.stderr
     result = project.cli("recover", "--rollback")
     assert result.exit_code == 2, result.output
