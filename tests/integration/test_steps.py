@@ -511,6 +511,38 @@ def test_a_down_renaming_back_with_if_exists_rolls_back_a_partial_rename(project
     assert db.scalar("SELECT to_regclass('orders') IS NOT NULL")
 
 
+def test_a_down_recreating_a_view_it_dropped_if_exists_rolls_back_exactly(project):
+    """The up adds a column to a view (CREATE OR REPLACE), then builds an index and fails;
+    the down puts the old view back the only way PostgreSQL allows (CREATE OR REPLACE
+    cannot drop a view column): DROP VIEW IF EXISTS, then a plain CREATE VIEW. atomig used
+    to refuse the up ('CREATE … needs OR REPLACE'); the rollback restores the view."""
+    db = project.database
+    project.add(*BASE)
+    project.add(
+        "20261102_0800_view",
+        "CREATE VIEW order_notes AS SELECT id, note FROM orders;",
+        "DROP VIEW IF EXISTS order_notes;",
+    )
+    assert project.cli("up").exit_code == 0
+    before = fingerprint(db)
+    up = (
+        "CREATE OR REPLACE VIEW order_notes AS SELECT id, note, total FROM orders;\n"
+        "CREATE INDEX CONCURRENTLY orders_total ON orders (total);\n"
+        "SELECT 1 / 0;"
+    )
+    down = (
+        "DROP INDEX CONCURRENTLY IF EXISTS orders_total;\n"
+        "DROP VIEW IF EXISTS order_notes;\n"
+        "CREATE VIEW order_notes AS SELECT id, note FROM orders;"
+    )
+    project.add("20261102_0900_view_total", up, down)
+    result = project.cli("up")
+    assert result.exit_code == 1, result.stderr
+    assert "rolled back" in result.stderr, result.stderr
+    assert fingerprint(db).diff(before) == []
+    assert db.scalar("SELECT count(*) FROM order_notes") == 500
+
+
 def test_a_guarded_down_drop_that_could_hit_the_original_table_is_refused(project):
     """An up that builds an index, then swaps in a new orders table, with the down
     'DROP TABLE IF EXISTS orders': if the swap step failed, the rollback dropped the

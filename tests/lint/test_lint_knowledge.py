@@ -1922,3 +1922,27 @@ def test_a_view_dropped_and_created_again_is_advised_by_what_its_columns_do():
         if f.rule == "drop-object"
     ]
     assert "prefer CREATE OR REPLACE" in gone.fix
+
+
+def test_a_down_creating_a_view_it_dropped_if_exists_is_idempotent():
+    """DROP VIEW IF EXISTS v then CREATE VIEW v (the way to put back a view whose columns
+    the up changed, which CREATE OR REPLACE cannot) can never meet the view: not reported,
+    as CREATE TABLE after DROP TABLE IF EXISTS is not. A bare CREATE VIEW still is."""
+    history = migration(
+        "20240101_0000_a",
+        "CREATE TABLE t (id bigint PRIMARY KEY, a text, b text);\n"
+        "CREATE VIEW v AS SELECT id, a FROM t;",
+        report=(),
+    )
+    up = "CREATE OR REPLACE VIEW v AS SELECT id, a, b FROM t;"
+
+    def down_rules(down):
+        target = migration("20240102_0000_b", up, down=down)
+        options = LintOptions(version=ServerVersion.from_major(15))
+        result = lint_migrations([history, target], options=options)
+        return [f.rule for f in result.findings if f.path.endswith("b.down.sql")]
+
+    assert "non-idempotent" not in down_rules(
+        "DROP VIEW IF EXISTS v;\nCREATE VIEW v AS SELECT id, a FROM t;"
+    )
+    assert "non-idempotent" in down_rules("CREATE VIEW w AS SELECT id FROM t;")

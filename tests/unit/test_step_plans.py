@@ -159,6 +159,30 @@ def test_rollback_safety_is_required_only_when_a_partial_state_is_possible():
     assert str(info.value.location) == "m.down.sql:1:1"
 
 
+def test_a_down_may_create_what_it_dropped_if_exists_before():
+    """DROP … IF EXISTS x then CREATE x (no guard) cannot meet x whatever the up left: the
+    way to put back a view whose columns the up changed (CREATE OR REPLACE cannot drop
+    one), so it is not refused. The names must match as written."""
+    up = make_plan(
+        "CREATE OR REPLACE VIEW v AS SELECT id, a, b FROM t;\n"
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON t (b);"
+    )
+    recreate = _down(
+        "DROP INDEX CONCURRENTLY IF EXISTS i;\n"
+        "DROP VIEW IF EXISTS v;\nCREATE VIEW v AS SELECT id, a FROM t;\n"
+        "DROP TABLE IF EXISTS app.log;\nCREATE TABLE app.log (id bigint);"
+    )
+    require_safe_rollback(up, recreate, V15)
+    for unsafe in (
+        "CREATE VIEW v AS SELECT id, a FROM t;",
+        "DROP VIEW IF EXISTS v;\nCREATE VIEW w AS SELECT id FROM t;",
+        "DROP TABLE IF EXISTS log;\nCREATE TABLE app.log (id bigint);",
+        "CREATE VIEW v AS SELECT id, a FROM t;\nDROP VIEW IF EXISTS v;",
+    ):
+        with pytest.raises(SourceError, match=r"needs OR REPLACE|needs IF NOT EXISTS"):
+            require_safe_rollback(up, _down(unsafe), V15)
+
+
 def test_a_lock_timeout_of_zero_never_lengthens_short_attempts():
     # SET lock_timeout = 0 (a pg_dump header) turns the envelope's timeout off: a step that
     # can stall other sessions still tries at 50 ms every time (the runner's AttemptTimeout

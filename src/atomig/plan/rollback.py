@@ -24,6 +24,7 @@ from atomig.sql.column_needs import (
 from atomig.sql.facts import QualifiedName
 from atomig.sql.guards import (
     Displaced,
+    cleared_relations,
     displaced_relations,
     partial_state_hazard,
     renamed_to,
@@ -134,15 +135,17 @@ def rollback_hazard(
         for statement in step.statements:
             created.update(statement_facts(statement, version).creates)
     moved, late = moved_aside_late(up, version), added_late(up)
+    cleared: set[QualifiedName] = set()
     for step in down.steps:
         for statement in step.statements:
             reason = (
-                partial_state_hazard(statement, created)
+                partial_state_hazard(statement, created, cleared)
                 or drops_original(statement, moved)
                 or needs_late_column(statement, late)
             )
             if reason is not None:
                 return statement, reason
+            cleared |= cleared_relations(statement)
     return None
 
 

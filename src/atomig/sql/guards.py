@@ -183,13 +183,42 @@ _CHECKS: dict[str, Check] = {
 }
 
 
+def cleared_relations(statement: Statement) -> set[QualifiedName]:
+    """The relations a ``DROP … IF EXISTS`` leaves absent whatever the state was: a later
+    ``CREATE`` of one of them (same name as written) cannot meet it.
+
+    >>> from atomig.sql.parse import parse_script
+    >>> [drop] = parse_script("DROP VIEW IF EXISTS a.v, w").statements
+    >>> sorted(map(str, cleared_relations(drop)))
+    ['a.v', 'w']
+    """
+    body = statement.body
+    if not body.get("missing_ok") or body.get("removeType") not in _RELATIONS:
+        return set()
+    names = (object_name(obj) for obj in body.get("objects", ()))
+    return {name for name in names if name is not None}
+
+
+def made_relation(statement: Statement) -> QualifiedName | None:
+    """The relation a ``CREATE`` makes, as written (an index in its table's schema)."""
+    body = statement.body
+    if statement.kind == "IndexStmt":
+        table, index = range_var(body.get("relation")), body.get("idxname")
+        return QualifiedName(table.schema if table else None, index) if index else None
+    return range_var(body.get("relation") or body.get("view") or body.get("sequence"))
+
+
 def partial_state_hazard(
-    statement: Statement, created_by_up: Collection[QualifiedName] = ()
+    statement: Statement,
+    created_by_up: Collection[QualifiedName] = (),
+    cleared: Collection[QualifiedName] = (),
 ) -> str | None:
     """Why ``statement`` (of a down file) may fail on a partially applied up, or ``None``.
 
     Args:
         created_by_up: relations the up migration creates (they may not exist yet).
+        cleared: relations earlier statements of the down dropped with IF EXISTS (see
+            :func:`cleared_relations`): a ``CREATE`` of one needs no guard.
 
     >>> from atomig.sql.parse import parse_script
     >>> guarded, bare = parse_script("DROP INDEX IF EXISTS i; DROP INDEX i").statements
@@ -201,12 +230,13 @@ def partial_state_hazard(
     kind, body = statement.kind, statement.body
     if kind in _ALWAYS_SAFE:
         return None
-    if kind in _IF_NOT_EXISTS:
-        if body.get("if_not_exists"):
+    if kind in _IF_NOT_EXISTS or kind in _OR_REPLACE:
+        if body.get("if_not_exists") or body.get("replace"):
             return None
-        return "CREATE … needs IF NOT EXISTS"
-    if kind in _OR_REPLACE:
-        return None if body.get("replace") else "CREATE … needs OR REPLACE"
+        if cleared and made_relation(statement) in cleared:
+            return None
+        guard = "IF NOT EXISTS" if kind in _IF_NOT_EXISTS else "OR REPLACE"
+        return f"CREATE … needs {guard}"
     check = _CHECKS.get(kind)
     if check is not None:
         return check(body, created_by_up)

@@ -233,21 +233,6 @@ def declared_types(stmt: Statement) -> Iterator[tuple[str, TypeRef, Body]]:
                 yield cmd.get("name", ""), TypeRef.from_node(coldef["typeName"]), coldef
 
 
-def dropped_names(stmt: Statement) -> Iterator[str]:
-    """The bare names of the objects a ``DROP`` names (tables, indexes, views, …)."""
-    for obj in stmt.body.get("objects", ()):
-        items = names(obj.get("List", {}).get("items"))
-        if items:
-            yield items[-1]
-
-
-def created_name(stmt: Statement) -> str | None:
-    """The bare name of the table, index or sequence a ``CREATE`` makes."""
-    body = stmt.body
-    relation = body.get("relation") or body.get("sequence") or {}
-    return body.get("idxname") or relation.get("relname")
-
-
 def foreign_key_of(
     stmt: Statement, column: str, coldef: Body
 ) -> tuple[QualifiedName | None, str | None] | None:

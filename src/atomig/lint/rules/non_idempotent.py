@@ -2,21 +2,21 @@
 object.
 
 ## Why
-A down file runs in production during a rollback, possibly after an up that stopped
-part-way (a migration of several steps, or a file applied statement by statement by another
-tool): a plain `DROP` of an object the up never created, or a `CREATE` of one it never
-dropped, fails and leaves the rollback stuck, and so does a statement naming a column the up
-adds after its first step; a `DROP … IF EXISTS` of a table the up renames (or drops) after
-its first step and creates again removes the *original* when the up stopped before the
-rename. atomig refuses to start a multi-step up under `on_failure = "rollback"` whose down
-file is not safe on such a partial state: then this is an error.
+A down file runs in production during a rollback, possibly after an up that stopped part-way (a
+migration of several steps, or a file applied statement by statement by another tool): a plain
+`DROP` of an object the up never created, or a `CREATE` of one it never dropped, fails and
+leaves the rollback stuck, and so does a statement naming a column the up adds after its first
+step; a `DROP … IF EXISTS` of a table the up renames (or drops) after its first step and creates
+again removes the *original* when the up stopped before the rename. atomig refuses to start a
+multi-step up under `on_failure = "rollback"` whose down file is not safe on such a partial
+state: then this is an error.
 
 ## Instead
-Guard down files: `DROP TABLE IF EXISTS`, `DROP INDEX CONCURRENTLY IF EXISTS`, `ALTER TABLE
-… DROP COLUMN IF EXISTS`, `DROP CONSTRAINT IF EXISTS`, `CREATE … IF NOT EXISTS`,
-`CREATE OR REPLACE` (or a `CREATE` after `DROP … IF EXISTS` of the same name), `ALTER TABLE
-IF EXISTS … RENAME TO`; what has no IF [NOT] EXISTS (an added constraint, a column rename)
-goes in a `DO` block that checks the catalog first. Or set `on_failure=resume` on the up.
+Guard down files: `DROP TABLE IF EXISTS`, `DROP INDEX CONCURRENTLY IF EXISTS`, `ALTER TABLE … DROP
+COLUMN IF EXISTS`, `DROP CONSTRAINT IF EXISTS`, `CREATE … IF NOT EXISTS`, `CREATE OR REPLACE` (or a
+`CREATE` after `DROP … IF EXISTS` of the same name), `ALTER TABLE IF EXISTS … RENAME TO`; what has
+no IF [NOT] EXISTS (an added constraint, a column rename) goes in a `DO` block that checks the
+catalog first. Or set `on_failure=resume` on the up.
 
 ## Notes
 atomig runs an up's steps once each (journaled; a failed transaction step rolls back whole), so
@@ -29,7 +29,7 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext, LintOptions
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import commands, created_name, dropped_names
+from atomig.lint.helpers import commands
 from atomig.lint.helpers.rollback import (
     late_column,
     original_dropped,
@@ -37,7 +37,7 @@ from atomig.lint.helpers.rollback import (
     up_may_stop_part_way,
 )
 from atomig.lint.rule import Example
-from atomig.sql.guards import partial_state_hazard
+from atomig.sql.guards import cleared_relations, made_relation, partial_state_hazard
 from atomig.sql.parse import Statement
 
 ID = "non-idempotent"
@@ -87,13 +87,13 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     state = ctx.scratch(ID)
     if stmt.kind == "DropStmt" and stmt.body.get("missing_ok"):
         # A CREATE after DROP … IF EXISTS of the same name is safe to run again.
-        state.setdefault("dropped", set()).update(dropped_names(stmt))
+        state.setdefault("cleared", set()).update(cleared_relations(stmt))
     if ctx.direction == "down":
         if "created" not in state:
             state["created"] = up_creates(ctx)
         late = late_column(stmt, ctx)
         hazard = (
-            partial_state_hazard(stmt, state["created"])
+            partial_state_hazard(stmt, state["created"], state.get("cleared", ()))
             or original_dropped(stmt, ctx)
             or late
         )
@@ -133,13 +133,12 @@ def _unguarded(stmt: Statement, ctx: LintContext) -> str | None:
     body, kind = stmt.body, stmt.kind
     if kind == "DropStmt":
         return None if body.get("missing_ok") else "DROP without IF EXISTS"
+    again = made_relation(stmt) in ctx.scratch(ID).get("cleared", ())
     if kind in _GUARDABLE:
-        dropped = ctx.scratch(ID).get("dropped", ())
-        if body.get("if_not_exists") or created_name(stmt) in dropped:
-            return None
-        return "CREATE without IF NOT EXISTS"
+        guarded = body.get("if_not_exists") or again
+        return None if guarded else "CREATE without IF NOT EXISTS"
     if kind in ("ViewStmt", "CreateFunctionStmt"):
-        return None if body.get("replace") else "CREATE without OR REPLACE"
+        return None if body.get("replace") or again else "CREATE without OR REPLACE"
     if kind == "AlterTableStmt":
         for subtype, cmd in commands(
             stmt, "AT_DropColumn", "AT_DropConstraint", "AT_AddColumn"
