@@ -1,7 +1,8 @@
 """Edge cases in data: tests/lint/cases/*.sql.
 
 Each file holds cases separated by blank lines. A case starts with comment lines:
-``-- expect: rule-a, rule-b`` (each must fire), ``-- expect-not: rule-c`` (must not fire),
+``-- expect: rule-a, rule-b`` (each must fire), ``-- expect-error: rule-d`` (must fire as an
+error: a warning of the same rule does not do), ``-- expect-not: rule-c`` (must not fire),
 optionally ``-- pg: 11`` and ``-- runner: other``. The rest is one migration's up file, linted
 with no history (tables it does not create count as existing).
 """
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from atomig.lint import LintOptions, MigrationSource, SourceFile, lint_migrations
+from atomig.lint.finding import Severity
 from atomig.lint.registry import all_rules
 from atomig.sql.versions import ServerVersion
 
@@ -24,7 +26,13 @@ def load_cases():
         for number, block in enumerate(path.read_text().split("\n\n")):
             if not block.strip():
                 continue
-            meta = {"expect": [], "expect-not": [], "pg": "15", "runner": "atomig"}
+            meta = {
+                "expect": [],
+                "expect-error": [],
+                "expect-not": [],
+                "pg": "15",
+                "runner": "atomig",
+            }
             for line in block.splitlines():
                 for key in meta:
                     prefix = f"-- {key}:"
@@ -42,8 +50,9 @@ def load_cases():
 @pytest.mark.parametrize(("sql", "meta"), list(load_cases()))
 def test_case(sql, meta):
     known = set(all_rules())
-    assert meta["expect"] or meta["expect-not"], "a case must expect something"
-    assert set(meta["expect"]) | set(meta["expect-not"]) <= known
+    expected = {*meta["expect"], *meta["expect-error"]}
+    assert expected or meta["expect-not"], "a case must expect something"
+    assert expected | set(meta["expect-not"]) <= known
     options = LintOptions(
         version=ServerVersion.from_major(int(meta["pg"])), runner=meta["runner"]
     )
@@ -54,6 +63,13 @@ def test_case(sql, meta):
     )
     result = lint_migrations([migration], options=options)
     fired = [f.rule for f in result.findings if f.path == "case.up.sql"]
+    errors = [
+        f.rule
+        for f in result.findings
+        if f.path == "case.up.sql" and f.severity == Severity.ERROR
+    ]
+    for rule in meta["expect-error"]:
+        assert rule in errors, f"{rule} did not fire as an error; fired: {fired}"
     for rule in meta["expect"]:
         assert rule in fired, f"{rule} did not fire; fired: {fired}"
     for rule in meta["expect-not"]:
