@@ -69,6 +69,23 @@ NAMING_CASES = [
     f"CREATE TABLE {Z}1 (a int CHECK (a > 0)); CREATE TABLE {Z}2 (a int CHECK (a > 0))",
     "CREATE TABLE u (a int, b int); CREATE TABLE u_a_key (x int);"
     " ALTER TABLE u ADD UNIQUE (a); CREATE SEQUENCE u_b_idx; CREATE INDEX ON u (b)",
+    # CREATE TABLE makes one index of equal PRIMARY KEY/UNIQUE/EXCLUDE definitions (the
+    # primary key first; an unnamed one takes a merged one's name); ALTER TABLE does not
+    "CREATE TABLE t1 (a int UNIQUE, UNIQUE (a)); CREATE TABLE t2 (a int UNIQUE,"
+    " PRIMARY KEY (a)); CREATE TABLE t3 (a int UNIQUE, CONSTRAINT n3 UNIQUE (a));"
+    " CREATE TABLE t4 (a int CONSTRAINT n4 UNIQUE, PRIMARY KEY (a));"
+    " CREATE TABLE t5 (a int CONSTRAINT n5 UNIQUE, CONSTRAINT m5 UNIQUE (a));"
+    " CREATE TABLE t6 (a int UNIQUE, UNIQUE (a) DEFERRABLE, UNIQUE (a) WITH"
+    " (fillfactor = 50)); CREATE TABLE t7 (a int, b int, UNIQUE (a, b), UNIQUE (b, a),"
+    " UNIQUE (a, b), EXCLUDE USING btree (a WITH =), EXCLUDE USING btree (a WITH =));"
+    " CREATE TABLE t8 (a int); ALTER TABLE t8 ADD UNIQUE (a), ADD UNIQUE (a)",
+    # INCLUDE columns are part of the generated name
+    "CREATE TABLE t (a int, b int, c int, UNIQUE (a) INCLUDE (b, c),"
+    " EXCLUDE USING btree (a WITH =) INCLUDE (b)); CREATE INDEX ON t (a) INCLUDE (c);"
+    " ALTER TABLE t ADD UNIQUE (b) INCLUDE (a)",
+    # a dropped constraint's index frees its name
+    "CREATE TABLE u (a int UNIQUE); ALTER TABLE u DROP CONSTRAINT u_a_key;"
+    " ALTER TABLE u ADD UNIQUE (a); CREATE INDEX ON u (a)",
 ]
 
 

@@ -40,6 +40,8 @@ from atomig.lint.schema_objects import (
     create_schema,
     create_trigger,
     define,
+    logged,
+    refresh,
 )
 from atomig.lint.schema_renames import ALTERED_TABLES, rename, set_schema
 from atomig.lint.schema_uses import UseKey, track_uses
@@ -64,6 +66,7 @@ from atomig.sql.naming import (
     default_name_columns,
     detach_check_name,
     expression_columns,
+    merged_index_constraints,
     partition_key,
 )
 from atomig.sql.parse import Statement
@@ -108,6 +111,11 @@ def not_null_check_column(constraint: Mapping[str, Any]) -> str | None:
     fields = _names(test.get("arg", {}).get("ColumnRef", {}).get("fields", ()))
     return fields[-1] if fields else None
 
+
+# What merged_index_constraints gives: the constraints a CREATE TABLE merges away, and
+# the names the kept ones take (by id() of their dicts); none outside a CREATE TABLE.
+Merged = tuple[frozenset[int], Mapping[int, str]]
+_NONE_MERGED: Merged = (frozenset(), {})
 
 _KINDS = {
     "CONSTR_CHECK": "check",
@@ -277,7 +285,12 @@ class SchemaState:
         con: Mapping[str, Any],
         columns: tuple[str, ...] = (),
         origin: str = "",
+        merged: Merged = _NONE_MERGED,
     ) -> None:
+        if merged[0] and id(con) in merged[0]:
+            return  # one index with an earlier constraint of the CREATE TABLE
+        if id(con) in merged[1]:
+            con = {**con, "conname": merged[1][id(con)]}
         kind = _KINDS.get(con.get("contype", ""))
         if kind is None:
             if con.get("contype") == "CONSTR_NOTNULL":
@@ -338,8 +351,15 @@ class SchemaState:
                 self.index_owner.pop((schema, con["indexname"]), None)
             table.indexes[name] = Index(name, old.columns if old else keys, unique=True)
             self.index_owner[(schema, name)] = key_of(table.name)
+            self.created.pop(("drop:index", schema, name, ""), None)
 
-    def _column(self, table: Table, coldef: Mapping[str, Any], origin: str) -> None:
+    def _column(
+        self,
+        table: Table,
+        coldef: Mapping[str, Any],
+        origin: str,
+        merged: Merged = _NONE_MERGED,
+    ) -> None:
         name = coldef.get("colname", "")
         type_node = coldef.get("typeName")
         declared = TypeRef.from_node(type_node) if type_node else None
@@ -354,7 +374,7 @@ class SchemaState:
         )
         self._log("column", table.name, origin, name)
         for con in column_constraints(coldef):
-            self._add_constraint(table, con, (name,), origin)
+            self._add_constraint(table, con, (name,), origin, merged)
 
 
 def _create(
@@ -367,11 +387,14 @@ def _create(
     table = Table(name, origin=origin, partitioned=bool(spec), foreign=foreign)
     table.partition_key = partition_key(spec)
     state.foreign_tables += foreign
+    merged = merged_index_constraints(body.get("tableElts", ()))
     for element in body.get("tableElts", ()):
         if "ColumnDef" in element:
-            state._column(table, element["ColumnDef"], origin)
+            state._column(table, element["ColumnDef"], origin, merged)
         elif "Constraint" in element:
-            state._add_constraint(table, element["Constraint"], origin=origin)
+            state._add_constraint(
+                table, element["Constraint"], origin=origin, merged=merged
+            )
         elif "TableLikeClause" in element:
             table.columns_known = False
     if body.get("inhRelations") or body.get("partbound"):
@@ -397,13 +420,6 @@ def _create_as(state: SchemaState, body: Mapping[str, Any], origin: str) -> None
         state._log("relation", name, origin)
         if body.get("objtype") == "OBJECT_MATVIEW":
             record_view(state, name, body.get("query"), materialized=True)
-
-
-def _refresh(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
-    name = range_var(body.get("relation"))
-    table = None if name is None else state._mutable(key_of(name))
-    if table is not None:
-        table.populated = not body.get("skipData")
 
 
 def _select_into(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
@@ -475,7 +491,11 @@ def _alter(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
             ):
                 if (column := table.columns.get(col)) is not None:
                     table.columns[col] = _not_null(column, False)
-            table.indexes.pop(column_name, None)
+            if table.indexes.pop(column_name, None) is not None:
+                # Its index goes with it: the name is free again (PG 15 and 18).
+                state.index_owner.pop((key_of(table.name)[0], column_name), None)
+                index = QualifiedName(table.name.schema, column_name)
+                state._log_drop("index", index, origin)
             state._log_drop("constraint", table.name, origin, column_name)
         elif subtype == "AT_AttachPartition":
             child = range_var((definition.get("PartitionCmd") or {}).get("name"))
@@ -536,6 +556,7 @@ def _index(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
         name.name,
         body.get("indexParams", ()),
         TakenNames(state, table, relations=True, constraints=False),
+        body.get("indexIncludingParams", ()),
     )
     partial = body.get("whereClause") is not None
     reads = expression_columns(
@@ -577,18 +598,6 @@ def _drop(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
                 table.indexes.pop(name.name, None)
 
 
-def _object(kind: str, field: str, *, relation: bool = False) -> Any:
-    """A replay handler that logs the creation of a non-table object."""
-
-    def handle(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
-        value = body.get(field)
-        name = range_var(value) if relation else name_list(value) if value else None
-        if name is not None:
-            state._log(kind, name, origin)
-
-    return handle
-
-
 _APPLY = {
     "CreateStmt": _create,
     "CreateTableAsStmt": _create_as,
@@ -607,10 +616,10 @@ _APPLY = {
     "AlterDomainStmt": alter_domain,
     "AlterFunctionStmt": alter_function,
     "ViewStmt": view_stmt,
-    "CreateSeqStmt": _object("relation", "sequence", relation=True),
-    "CompositeTypeStmt": _object("type", "typevar", relation=True),
-    "CreateEnumStmt": _object("type", "typeName"),
-    "CreateDomainStmt": _object("type", "domainname"),
+    "CreateSeqStmt": logged("relation", "sequence", relation=True),
+    "CompositeTypeStmt": logged("type", "typevar", relation=True),
+    "CreateEnumStmt": logged("type", "typeName"),
+    "CreateDomainStmt": logged("type", "domainname"),
     "DefineStmt": define,
-    "RefreshMatViewStmt": _refresh,
+    "RefreshMatViewStmt": refresh,
 }

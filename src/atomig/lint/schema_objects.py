@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from atomig.lint.schema_model import key_of
 from atomig.sql.classify import name_list, range_var
 from atomig.sql.facts import QualifiedName
 from atomig.sql.volatility import Volatility
@@ -123,3 +124,24 @@ def create_schema(state: SchemaState, body: Mapping[str, Any], origin: str) -> N
     """Replay ``CREATE SCHEMA`` (not ``IF NOT EXISTS``: the schema may be older)."""
     if body.get("schemaname") and not body.get("if_not_exists"):
         state._log("schema", QualifiedName(None, body["schemaname"]), origin)
+
+
+def logged(kind: str, field: str, *, relation: bool = False) -> Any:
+    """A replay handler that logs the creation of a non-table object (a sequence, a
+    type …) named by the statement's ``field``."""
+
+    def handle(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
+        value = body.get(field)
+        name = range_var(value) if relation else name_list(value) if value else None
+        if name is not None:
+            state._log(kind, name, origin)
+
+    return handle
+
+
+def refresh(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
+    """Replay ``REFRESH MATERIALIZED VIEW [WITH NO DATA]``: populated or not."""
+    name = range_var(body.get("relation"))
+    table = None if name is None else state._mutable(key_of(name))
+    if table is not None:
+        table.populated = not body.get("skipData")

@@ -58,19 +58,27 @@ def default_constraint_name(
 
 
 def default_index_name(
-    table: str, params: Sequence[Mapping[str, Any]], taken: Container[str] = ()
+    table: str,
+    params: Sequence[Mapping[str, Any]],
+    taken: Container[str] = (),
+    including: Sequence[Mapping[str, Any]] = (),
 ) -> str:
     """The name PostgreSQL gives ``CREATE INDEX`` without a name (``ChooseIndexName``):
     ``table_columns_idx`` (unique or not), an expression named as ``FigureIndexColname``
-    names it (a function call by the function, else ``expr``), shortened to fit and
-    numbered while the name is ``taken`` by a relation of the schema.
+    names it (a function call by the function, else ``expr``), the ``INCLUDE`` columns
+    after the key columns (PG 15 and 18: ``ON t (a) INCLUDE (c)`` is ``t_a_c_idx``),
+    shortened to fit and numbered while the name is ``taken`` by a relation of the schema.
 
     >>> p = [{"IndexElem": {"name": "a"}}, {"IndexElem": {"expr": {"FuncCall": {
     ...     "funcname": [{"String": {"sval": "lower"}}]}}}}]
     >>> default_index_name("t", p, taken={"t_a_lower_idx"})
     't_a_lower_idx1'
     """
-    columns = [_index_column_name(p["IndexElem"]) for p in params if "IndexElem" in p]
+    columns = [
+        _index_column_name(p["IndexElem"])
+        for p in (*params, *including)
+        if "IndexElem" in p
+    ]
     return _choose(table, "_".join(columns), "idx", taken)
 
 
@@ -174,17 +182,20 @@ def default_name_columns(
 ) -> list[str]:
     """The columns PostgreSQL builds an unnamed constraint's name from: a CHECK's are the
     ones its expression reads, an exclusion constraint's its elements ("expr" for an
-    expression), the others' their key columns."""
+    expression), the others' their key columns; a UNIQUE or exclusion constraint's
+    ``INCLUDE`` columns follow (PG 15 and 18: ``UNIQUE (a) INCLUDE (b)`` is
+    ``t_a_b_key``)."""
     if kind == "check":
         return expression_columns(con.get("raw_expr"))
+    including = [i["String"]["sval"] for i in con.get("including", ()) if "String" in i]
     if kind == "exclusion" and not keys:
         names = []
         for pair in con.get("exclusions", ()):
             items = pair.get("List", {}).get("items", ()) if "List" in pair else pair
             elem = (items[0] if items else {}).get("IndexElem", {})
             names.append(elem.get("name") or "expr")
-        return names
-    return list(keys)
+        return [*names, *including]
+    return [*keys, *including]
 
 
 def partition_key(
@@ -233,3 +244,76 @@ def default_sequence_name(table: str, column: str, taken: Container[str]) -> str
     (``ChooseRelationName(table, column, "seq")``: ``t_id_seq``, ``t_id_seq1`` when
     taken; PG 15 and 18)."""
     return _choose(table, column, "seq", taken)
+
+
+_INDEX_CONSTRAINTS = ("CONSTR_PRIMARY", "CONSTR_UNIQUE", "CONSTR_EXCLUSION")
+
+
+def _shape(node: Any) -> Any:
+    """A node without its source locations (two spellings of one index compare equal)."""
+    if isinstance(node, dict):
+        return tuple(sorted((k, _shape(v)) for k, v in node.items() if k != "location"))
+    if isinstance(node, list):
+        return tuple(_shape(v) for v in node)
+    return node
+
+
+def merged_index_constraints(
+    elements: Sequence[Mapping[str, Any]],
+) -> tuple[frozenset[int], dict[int, str]]:
+    """The PRIMARY KEY, UNIQUE and EXCLUDE constraints of a ``CREATE TABLE``'s elements
+    (``tableElts``) that PostgreSQL merges into an earlier one of the same index, and the
+    names the kept ones take from them (by ``id()`` of their ``Constraint`` dicts).
+
+    ``transformIndexConstraints`` (src/backend/parser/parse_utilcmd.c, PG 15 and 18)
+    builds one index for equal definitions (same columns, INCLUDE, predicate, operators,
+    method, NULLS NOT DISTINCT and deferrability; storage options aside), the primary key
+    first: ``(a int UNIQUE, UNIQUE (a))`` makes ``t_a_key`` alone, ``(a int UNIQUE,
+    PRIMARY KEY (a))`` the primary key alone, and an unnamed kept one takes the name of a
+    named merged one. ``ALTER TABLE … ADD`` merges nothing.
+
+    >>> u = {"Constraint": {"contype": "CONSTR_UNIQUE", "keys": [{"String": {"sval": "a"}}]}}
+    >>> n = {"Constraint": {**u["Constraint"], "conname": "n"}}
+    >>> dropped, names = merged_index_constraints([u, n])
+    >>> id(n["Constraint"]) in dropped, names[id(u["Constraint"])]
+    (True, 'n')
+    """
+    found: list[tuple[Mapping[str, Any], tuple[Any, ...]]] = []
+    for element in elements:
+        column = element.get("ColumnDef")
+        if column is not None:
+            for item in column.get("constraints", ()):
+                con = item.get("Constraint") or {}
+                if con.get("contype") in _INDEX_CONSTRAINTS:
+                    found.append((con, _index_shape(con, (column.get("colname"),))))
+        con = element.get("Constraint") or {}
+        if con.get("contype") in _INDEX_CONSTRAINTS:
+            keys = tuple(
+                k["String"]["sval"] for k in con.get("keys", ()) if "String" in k
+            )
+            found.append((con, _index_shape(con, keys)))
+    found.sort(key=lambda pair: pair[0].get("contype") != "CONSTR_PRIMARY")  # stable
+    kept: dict[tuple[Any, ...], Mapping[str, Any]] = {}
+    dropped: set[int] = set()
+    names: dict[int, str] = {}
+    for con, shape in found:
+        prior = kept.setdefault(shape, con)
+        if prior is con:
+            continue
+        dropped.add(id(con))
+        if not (prior.get("conname") or names.get(id(prior))) and con.get("conname"):
+            names[id(prior)] = con["conname"]
+    return frozenset(dropped), names
+
+
+def _index_shape(con: Mapping[str, Any], keys: tuple[Any, ...]) -> tuple[Any, ...]:
+    return (
+        keys,
+        _shape(con.get("including")),
+        _shape(con.get("exclusions")),
+        _shape(con.get("where_clause")),
+        con.get("access_method") or "btree",
+        bool(con.get("nulls_not_distinct")),
+        bool(con.get("deferrable")),
+        bool(con.get("initdeferred")),
+    )
