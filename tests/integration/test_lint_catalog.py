@@ -646,3 +646,24 @@ def test_attach_partition_with_only_an_unrelated_live_check(project):
         "SELECT 1;",
     )
     assert [f["rule"] for f in findings(project)] == ["attach-partition-scan"]
+
+
+def test_an_index_dropped_with_its_live_constraint_is_gone(project):
+    # DROP CONSTRAINT of a PRIMARY KEY/UNIQUE constraint older than the history drops
+    # its index too (PG 15 and 18): a later DROP INDEX IF EXISTS of it locks nothing.
+    db = project.database
+    db.execute("CREATE TABLE orders (id bigint PRIMARY KEY, code text UNIQUE)")
+    project.add(
+        "20260101_0000_unkey",
+        "ALTER TABLE orders DROP CONSTRAINT orders_code_key;",
+        "SELECT 1;",
+    )
+    project.add(
+        "20260102_0000_drop",
+        "DROP INDEX IF EXISTS orders_code_key;",
+        "SELECT 1;",
+    )
+    [drop] = _drop_index_findings(project)
+    assert "orders" not in drop["message"].replace("orders_code_key", "")
+    db.execute("ALTER TABLE orders DROP CONSTRAINT orders_code_key")
+    assert db.scalar("SELECT to_regclass('orders_code_key')") is None

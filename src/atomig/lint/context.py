@@ -219,7 +219,23 @@ class LintContext:
             owner = self._table_of_moved_index(name)
         if owner is None:
             owner = self._table_of_renamed_constraint(name)
-        return None if owner is None else self.live_name(owner)
+        table = None if owner is None else self.live_name(owner)
+        if table is not None and self._dropped_with_constraint(table, name.name):
+            return None
+        return table
+
+    def _dropped_with_constraint(self, table: QualifiedName, index: str) -> bool:
+        """The history dropped the PRIMARY KEY, UNIQUE or EXCLUDE constraint of ``table``
+        (known from the live catalog) that ``index`` is the index of: gone with it."""
+        if not self.schema.dropped("constraint", table, index):
+            return False
+        live = self.catalog_table(table)
+        con = (
+            None
+            if live is None
+            else live.constraints.get(self.live_constraint_name(table, index))
+        )
+        return con is not None and con.kind in ("p", "u", "x")
 
     def _now(self, key: Key) -> Key:
         """The ``(schema, name)`` now of a table the live catalog knows as ``key``: the
