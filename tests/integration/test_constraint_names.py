@@ -83,6 +83,15 @@ NAMING_CASES = [
     "CREATE TABLE t (a int, b int, c int, UNIQUE (a) INCLUDE (b, c),"
     " EXCLUDE USING btree (a WITH =) INCLUDE (b)); CREATE INDEX ON t (a) INCLUDE (c);"
     " ALTER TABLE t ADD UNIQUE (b) INCLUDE (a)",
+    # another table's constraint takes a name even when it starts with this table's
+    # name (an index-backed constraint's name too: PostgreSQL checks constraint names)
+    "CREATE TABLE t (a_x int CHECK (a_x > 0)); CREATE TABLE t_a (x int CHECK (x > 0));"
+    " CREATE TABLE o1 (id int, CONSTRAINT u_a_key CHECK (id > 0));"
+    " CREATE TABLE u (a int UNIQUE); CREATE TABLE o2 (id int, CONSTRAINT v_a_check"
+    " CHECK (id > 0)); CREATE TABLE v (a int CHECK (a > 0)); CREATE TABLE o3 (id int,"
+    " CONSTRAINT z_a_fkey CHECK (id > 0)); CREATE TABLE z (a int REFERENCES u (a));"
+    " CREATE TABLE o4 (id int CONSTRAINT r_a_check CHECK (id > 0));"
+    " ALTER TABLE o4 RENAME TO o5; CREATE TABLE r (a int CHECK (a > 0))",
     # a dropped constraint's index frees its name
     "CREATE TABLE u (a int UNIQUE); ALTER TABLE u DROP CONSTRAINT u_a_key;"
     " ALTER TABLE u ADD UNIQUE (a); CREATE INDEX ON u (a)",

@@ -28,7 +28,7 @@ from atomig.lint.schema_model import (
     Table,
     key_of,
 )
-from atomig.lint.schema_names import TakenNames
+from atomig.lint.schema_names import TakenNames, note_constraint
 from atomig.lint.schema_not_null import add_not_null, mark_not_null
 from atomig.lint.schema_objects import (
     Routine,
@@ -137,6 +137,8 @@ class SchemaState:
         # Table -> the tables that have had a foreign key to it (candidates: a later drop
         # of the key or table is not removed, so check their constraints).
         self.referrers: MutableMapping[Key, frozenset[Key]] = {}
+        # Constraint name -> the tables that have had one of that name (candidates).
+        self.constraint_tables: MutableMapping[str, frozenset[Key]] = {}
         # A table the history did not create, renamed or moved by it: its key now -> its
         # name before the history (what the live catalog still calls it).
         self.renamed_from: MutableMapping[Key, QualifiedName] = {}
@@ -162,6 +164,7 @@ class SchemaState:
         child.index_owner = Layered(self.index_owner)
         child.created = Layered(self.created)
         child.referrers = Layered(self.referrers)
+        child.constraint_tables = Layered(self.constraint_tables)
         child.renamed_from = Layered(self.renamed_from)
         child.constraints_renamed_from = Layered(self.constraints_renamed_from)
         child.foreign_tables = self.foreign_tables
@@ -177,6 +180,7 @@ class SchemaState:
         copy.index_owner = dict(self.index_owner)
         copy.created = dict(self.created)
         copy.referrers = dict(self.referrers)
+        copy.constraint_tables = dict(self.constraint_tables)
         copy.renamed_from = dict(self.renamed_from)
         copy.constraints_renamed_from = dict(self.constraints_renamed_from)
         copy.foreign_tables = self.foreign_tables
@@ -343,6 +347,7 @@ class SchemaState:
                 key_of(table.name)
             }
         self._log("constraint", table.name, origin, name)
+        note_constraint(self, key_of(table.name), name)
         if kind in ("primary", "unique", "exclusion"):
             # … USING INDEX renames that index to the constraint's name (PG 15 and 18).
             schema = table.name.schema or "public"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from atomig.lint.schema_model import Table, key_of
+from atomig.lint.schema_model import Key, Table, key_of
 from atomig.sql.facts import QualifiedName
 
 if TYPE_CHECKING:
@@ -35,15 +35,14 @@ class TakenNames:
             return True
         if self.relations and self._relation(name):
             return True
-        # Another table's constraint bears it only when this table's name was shortened
-        # to fit (or in contrived cases: table t's "t_a_x_check" and t_a's): scanning
-        # every table for every unnamed constraint would make the replay quadratic.
-        if self.constraints and not name.startswith(self.table.name.name + "_"):
-            return any(
-                name in other.constraints
-                for other in self.state.tables.values()
-                if key_of(other.name)[0] == self.schema
-            )
+        # Another table of the schema may bear it (table t's "t_a_x_check" and t_a's, a
+        # CHECK named like an index-backed constraint's name): only the tables that have
+        # had a constraint of that name are looked at, not every table.
+        if self.constraints:
+            for key in self.state.constraint_tables.get(name, ()):
+                other = self.state.tables.get(key)
+                if key[0] == self.schema and other and name in other.constraints:
+                    return True
         return False
 
     def _relation(self, name: str) -> bool:
@@ -56,3 +55,11 @@ class TakenNames:
         return ("relation", *key, "") in state.created and not state.dropped(
             "relation", QualifiedName(self.schema, name)
         )
+
+
+def note_constraint(state: SchemaState, table: Key, name: str) -> None:
+    """Remember that ``table`` has (had) a constraint called ``name``: candidates for
+    :class:`TakenNames`, which checks that it still does."""
+    tables = state.constraint_tables.get(name, frozenset())
+    if table not in tables:
+        state.constraint_tables[name] = tables | {table}

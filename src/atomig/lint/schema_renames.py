@@ -10,6 +10,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from atomig.lint.schema_model import Table, key_of
+from atomig.lint.schema_names import note_constraint
 from atomig.lint.schema_views import move_reads, rename_read_column
 from atomig.sql.classify import range_var
 from atomig.sql.facts import QualifiedName
@@ -102,6 +103,7 @@ def _rename_constraint_index(
     PRIMARY KEY, UNIQUE or EXCLUDE constraint bears its name and is renamed with it."""
     con = table.constraints.pop(old)
     table.constraints[new] = replace(con, name=new)
+    note_constraint(state, key_of(table.name), new)
     creator = state.creator("constraint", table.name, old)
     if creator is not None:
         state._log("constraint", table.name, creator, new)
@@ -151,6 +153,8 @@ def _move(state: SchemaState, old: QualifiedName, new: QualifiedName) -> None:
         del state.tables[key_of(old)]
         table.name = new
         state._add_table(table)
+        for constraint in table.constraints:
+            note_constraint(state, key_of(new), constraint)
         # Its indexes stay its own, in its (new) schema (PG 15 and 18).
         old_schema, new_schema = key_of(old)[0], key_of(new)[0]
         for index in table.indexes:
