@@ -247,6 +247,10 @@ def default_sequence_name(table: str, column: str, taken: Container[str]) -> str
 
 
 _INDEX_CONSTRAINTS = ("CONSTR_PRIMARY", "CONSTR_UNIQUE", "CONSTR_EXCLUSION")
+# What merged_index_constraints gives: the constraints a CREATE TABLE merges away, and
+# the names the kept ones take (by id() of their dicts); none outside a CREATE TABLE.
+Merged = tuple[frozenset[int], Mapping[int, str]]
+NO_MERGE: Merged = (frozenset(), {})
 
 
 def _shape(node: Any) -> Any:
@@ -260,7 +264,7 @@ def _shape(node: Any) -> Any:
 
 def merged_index_constraints(
     elements: Sequence[Mapping[str, Any]],
-) -> tuple[frozenset[int], dict[int, str]]:
+) -> Merged:
     """The PRIMARY KEY, UNIQUE and EXCLUDE constraints of a ``CREATE TABLE``'s elements
     (``tableElts``) that PostgreSQL merges into an earlier one of the same index, and the
     names the kept ones take from them (by ``id()`` of their ``Constraint`` dicts).
@@ -285,13 +289,18 @@ def merged_index_constraints(
             for item in column.get("constraints", ()):
                 con = item.get("Constraint") or {}
                 if con.get("contype") in _INDEX_CONSTRAINTS:
-                    found.append((con, _index_shape(con, (column.get("colname"),))))
+                    found.append((con, (column.get("colname"),)))
         con = element.get("Constraint") or {}
         if con.get("contype") in _INDEX_CONSTRAINTS:
             keys = tuple(
                 k["String"]["sval"] for k in con.get("keys", ()) if "String" in k
             )
-            found.append((con, _index_shape(con, keys)))
+            found.append((con, keys))
+    # (most tables have one such constraint, or several on other columns: nothing to
+    # compare in full)
+    if len({keys for _, keys in found}) == len(found):
+        return NO_MERGE
+    found = [(con, _index_shape(con, keys)) for con, keys in found]
     found.sort(key=lambda pair: pair[0].get("contype") != "CONSTR_PRIMARY")  # stable
     kept: dict[tuple[Any, ...], Mapping[str, Any]] = {}
     dropped: set[int] = set()
