@@ -1946,3 +1946,40 @@ def test_a_down_creating_a_view_it_dropped_if_exists_is_idempotent():
         "DROP VIEW IF EXISTS v;\nCREATE VIEW v AS SELECT id, a FROM t;"
     )
     assert "non-idempotent" in down_rules("CREATE VIEW w AS SELECT id FROM t;")
+
+
+def test_drop_cascade_names_what_it_silently_drops():
+    # PG 15 and 18: DROP FUNCTION … CASCADE drops the default, CHECK, index, view and
+    # whole generated column calling it (tests/integration/test_lint_down_order.py).
+    history = migration(
+        "20240101_0000_a",
+        "CREATE FUNCTION g(bigint) RETURNS bigint LANGUAGE sql IMMUTABLE AS 'SELECT $1';\n"
+        "CREATE FUNCTION g(text, text) RETURNS bigint LANGUAGE sql IMMUTABLE "
+        "AS 'SELECT 1';\n"
+        "CREATE SEQUENCE s;\n"
+        "CREATE TABLE t (a bigint DEFAULT g(1), c bigint GENERATED ALWAYS AS (g(a)) "
+        "STORED, n bigint DEFAULT nextval('s'));\n"
+        "CREATE TABLE u (b bigint CHECK (g(b::text, 'x') > 0));\n"
+        "CREATE INDEX t_g ON t (g(a));\nCREATE VIEW v AS SELECT nextval('s');",
+    )
+    drop = migration(
+        "20240102_0000_b",
+        "DROP FUNCTION g(bigint) CASCADE;\nDROP SEQUENCE s CASCADE;\n"
+        "DROP FUNCTION g(text, text) CASCADE;",
+    )
+    options = LintOptions(version=ServerVersion.from_major(15))
+    result = lint_migrations([history, drop], options=options)
+    messages = [
+        f.message
+        for f in result.findings
+        if f.rule == "drop-object" and f.path.startswith("20240102")
+    ]
+    assert messages == [
+        "dropping function g breaks running code and objects that still use it; "
+        "CASCADE also drops default value for column a of table t, column c of table "
+        "t, index t_g",
+        "dropping sequence s breaks running code and objects that still use it; "
+        "CASCADE also drops default value for column n of table t, view v",
+        "dropping function g breaks running code and objects that still use it; "
+        "CASCADE also drops constraint u_b_check on table u",
+    ]

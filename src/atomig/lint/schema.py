@@ -19,6 +19,7 @@ from dataclasses import replace
 from typing import Any
 
 from atomig.lint.layered import Layered
+from atomig.lint.schema_deps import Uses, record_uses
 from atomig.lint.schema_model import (
     Column,
     Constraint,
@@ -44,7 +45,7 @@ from atomig.lint.schema_objects import (
     refresh,
 )
 from atomig.lint.schema_renames import ALTERED_TABLES, rename, set_schema
-from atomig.lint.schema_uses import UseKey, track_uses
+from atomig.lint.schema_uses import track_uses
 from atomig.lint.schema_views import (
     View,
     drop_views,
@@ -61,6 +62,8 @@ from atomig.sql.classify import (
 )
 from atomig.sql.facts import QualifiedName
 from atomig.sql.naming import (
+    NO_MERGE,
+    Merged,
     default_constraint_name,
     default_index_name,
     default_name_columns,
@@ -112,11 +115,6 @@ def not_null_check_column(constraint: Mapping[str, Any]) -> str | None:
     return fields[-1] if fields else None
 
 
-# What merged_index_constraints gives: the constraints a CREATE TABLE merges away, and
-# the names the kept ones take (by id() of their dicts); none outside a CREATE TABLE.
-Merged = tuple[frozenset[int], Mapping[int, str]]
-_NONE_MERGED: Merged = (frozenset(), {})
-
 _KINDS = {
     "CONSTR_CHECK": "check",
     "CONSTR_FOREIGN": "foreign",
@@ -152,8 +150,8 @@ class SchemaState:
         self.routines: MutableMapping[str, Routine] = {}
         # Views the history created, by key: what they read (DROP of it is rejected).
         self.views: MutableMapping[Key, View] = {}
-        # What defaults, identities and triggers need (schema_uses): DROP of it is rejected.
-        self.uses: MutableMapping[UseKey, tuple[Key, ...]] = {}
+        # What defaults, checks, indexes, views … need (schema_uses): DROP of it is rejected.
+        self.uses = Uses()
         self._owned: set[Key] = set()
 
     def fork(self) -> SchemaState:
@@ -170,7 +168,7 @@ class SchemaState:
         child.foreign_tables = self.foreign_tables
         child.routines = Layered(self.routines)
         child.views = Layered(self.views)
-        child.uses = Layered(self.uses)
+        child.uses = self.uses.fork()
         return child
 
     def snapshot(self) -> SchemaState:
@@ -186,7 +184,7 @@ class SchemaState:
         copy.foreign_tables = self.foreign_tables
         copy.routines = dict(self.routines)
         copy.views = dict(self.views)
-        copy.uses = dict(self.uses)
+        copy.uses = self.uses.copy()
         self._owned = (
             set()
         )  # tables now shared with the copy: copy them before a change
@@ -289,7 +287,7 @@ class SchemaState:
         con: Mapping[str, Any],
         columns: tuple[str, ...] = (),
         origin: str = "",
-        merged: Merged = _NONE_MERGED,
+        merged: Merged = NO_MERGE,
     ) -> None:
         if merged[0] and id(con) in merged[0]:
             return  # one index with an earlier constraint of the CREATE TABLE
@@ -347,6 +345,8 @@ class SchemaState:
                 key_of(table.name)
             }
         self._log("constraint", table.name, origin, name)
+        if kind == "check":
+            record_uses(self.uses, "check", table.name, name, con.get("raw_expr"))
         note_constraint(self, key_of(table.name), name)
         if kind in ("primary", "unique", "exclusion"):
             # … USING INDEX renames that index to the constraint's name (PG 15 and 18).
@@ -363,7 +363,7 @@ class SchemaState:
         table: Table,
         coldef: Mapping[str, Any],
         origin: str,
-        merged: Merged = _NONE_MERGED,
+        merged: Merged = NO_MERGE,
     ) -> None:
         name = coldef.get("colname", "")
         type_node = coldef.get("typeName")
@@ -564,9 +564,8 @@ def _index(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
         body.get("indexIncludingParams", ()),
     )
     partial = body.get("whereClause") is not None
-    reads = expression_columns(
-        {"on": body.get("indexParams"), "where": body.get("whereClause")}
-    )
+    reads_from = {"on": body.get("indexParams"), "where": body.get("whereClause")}
+    reads = expression_columns(reads_from)
     table.indexes[index_name] = Index(
         index_name,
         columns,
@@ -575,6 +574,7 @@ def _index(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
         tuple(dict.fromkeys(reads)),
     )
     state.index_owner[(name.schema or "public", index_name)] = key_of(name)
+    record_uses(state.uses, "index", name, index_name, reads_from)
     state._log("index", QualifiedName(name.schema, index_name), origin)
 
 

@@ -1,15 +1,21 @@
 """Dependencies the schema replay follows (:class:`~atomig.lint.schema.SchemaState`): the
-sequences each column default (or identity) uses and the function each trigger runs.
+sequences and functions that column defaults, identities, generated columns, CHECK
+constraints, indexes, views and triggers need.
 
-PostgreSQL rejects ``DROP SEQUENCE`` while a column default reads it (``nextval('s')``,
-a ``serial`` column's own sequence) and ``DROP FUNCTION`` while a trigger runs it, without
-CASCADE (2BP01, PG 15 and 18); an identity column's sequence is internal to the column:
-its DROP is rejected even with CASCADE. Renames and schema moves are followed (the
-dependency is on the object, not its name); DROP TABLE, DROP COLUMN, DROP DEFAULT,
-DROP IDENTITY, DROP TRIGGER and a CASCADE end them. Only what the SQL says is recorded.
+PostgreSQL records each in ``pg_depend`` and rejects, without CASCADE (2BP01, PG 15 and
+18), ``DROP SEQUENCE`` while a default or a view reads it (``nextval('s')``, a ``serial``
+column's own sequence) and ``DROP FUNCTION`` while a default, CHECK, generated column,
+index expression or predicate, view or trigger calls it; an identity column's sequence is
+internal to the column: its DROP is rejected even with CASCADE. With CASCADE it drops them
+silently: the default, the constraint, the index, the view, the whole generated column.
+Renames and schema moves are followed (the dependency is on the object, not its name);
+DROP TABLE, DROP COLUMN, DROP DEFAULT, DROP IDENTITY, DROP TRIGGER, DROP INDEX, DROP VIEW,
+a CASCADE and DROP SCHEMA end them. Only what the SQL says is recorded, and a call only
+when it can be told which function it is (one the history created, the one of its name
+that a call with that many arguments fits).
 
-``state.uses`` maps ``(use, table schema, table, column or trigger)`` (``use``:
-``default``, ``identity`` or ``trigger``) to the keys of the objects it needs.
+``state.uses`` (:class:`~atomig.lint.schema_deps.Uses`) keys each use
+``(use, table schema, table, sub)``.
 """
 
 from __future__ import annotations
@@ -17,11 +23,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from atomig.lint.schema_deps import (
+    Need,
+    UseKey,
+    Uses,
+    expression_needs,
+    record_uses,
+)
 from atomig.lint.schema_model import Key, Table, key_of
 from atomig.lint.schema_names import TakenNames
+from atomig.lint.schema_views import forget_readers
 from atomig.sql.depends import (
     column_default,
-    default_sequences,
+    dropped_signature,
+    function_signature,
     identity_constraint,
     identity_sequence,
     is_serial,
@@ -33,7 +48,8 @@ from atomig.sql.nodes import name_list, range_var
 if TYPE_CHECKING:
     from atomig.lint.schema import SchemaState
 
-UseKey = tuple[str, str, str, str]
+__all__ = ["Need", "UseKey", "Uses", "record_uses", "track_uses", "users_of"]
+
 _TABLES = ("OBJECT_TABLE", "OBJECT_FOREIGN_TABLE")
 _ROUTINES = ("OBJECT_FUNCTION", "OBJECT_PROCEDURE", "OBJECT_ROUTINE")
 _RELATIONS = (
@@ -43,14 +59,41 @@ _RELATIONS = (
     "OBJECT_MATVIEW",
     "OBJECT_INDEX",
 )
+_VIEWS = ("OBJECT_VIEW", "OBJECT_MATVIEW")
+_ANY: Any = object()  # users_of: a function of any arguments (DROP FUNCTION f)
 
 
-def users_of(state: SchemaState, kind: str, name: QualifiedName) -> list[UseKey]:
-    """The uses (defaults, identities, triggers) that need the object ``name``
-    (``kind``: ``sequence`` or ``function``)."""
+def users_of(
+    state: SchemaState, kind: str, name: QualifiedName, args: Any = _ANY
+) -> list[UseKey]:
+    """The uses that need the object ``name`` (``kind``: ``sequence`` or ``function``;
+    ``args``: the function's input argument types, ``None`` for any)."""
     target = key_of(name)
-    wanted = ("trigger",) if kind == "function" else ("default", "identity")
-    return [k for k, v in state.uses.items() if k[0] in wanted and target in v]
+    found = []
+    for key in state.uses.needing(target):
+        needs = state.uses.needs.get(key, ())
+        if any(
+            n.kind == kind and n.key == target and args in (None, _ANY, n.args)
+            for n in needs
+        ) and _present(state, key):
+            found.append(key)
+    return sorted(found)
+
+
+def _present(state: SchemaState, key: UseKey) -> bool:
+    """The use is still there (a DROP COLUMN or DROP CONSTRAINT may have taken a CHECK,
+    an index or a generated column with it without the use being forgotten)."""
+    use, table_key, sub = key[0], (key[1], key[2]), key[3]
+    if use == "view":
+        return table_key in state.views
+    if use == "index":
+        return state.index_owner.get((key[1], sub)) == table_key
+    table = state.tables.get(table_key)
+    if use == "check":
+        return table is not None and sub in table.constraints
+    if use == "generated":
+        return table is not None and sub in table.columns
+    return True
 
 
 def _column(
@@ -58,52 +101,41 @@ def _column(
 ) -> None:
     column = coldef.get("colname", "")
     schema, plain = key_of(table)
-    needs = [key_of(s) for s in default_sequences(column_default(coldef))]
+    default = column_default(coldef)
+    needs = expression_needs(state.uses, default)
     identity = identity_constraint(coldef)
     if is_serial(coldef) or identity is not None:
         own = None if identity is None else identity_sequence(identity)
         if own is None:  # named as PostgreSQL names it (ChooseRelationName)
             taken = TakenNames(state, Table(table), relations=True, constraints=False)
             own = QualifiedName(schema, default_sequence_name(plain, column, taken))
-        use = "default" if identity is None else "identity"
-        state.uses[(use, schema, plain, column)] = (key_of(own),)
-    if needs:
-        state.uses[("default", schema, plain, column)] = tuple(needs)
-
-
-def _forget(
-    state: SchemaState,
-    *,
-    table: Key | None = None,
-    column: str | None = None,
-    schema: str | None = None,
-    need: Key | None = None,
-) -> None:
-    """End the uses of ``table`` (its ``column`` only, when given), of anything in
-    ``schema``, or (not an identity's) of the object ``need``."""
-    if table is not None and column is not None and schema is None and need is None:
-        # A dropped column: its own keys, found directly (a scan per DROP COLUMN made a
-        # long history quadratic: 100k statements 7 s -> 16 s).
-        for use in ("default", "identity", "trigger"):
-            state.uses.pop((use, *table, column), None)
-        return
-    for key, needs in list(state.uses.items()):
-        gone = (
-            (table is not None and key[1:3] == table and column in (None, key[3]))
-            or (
-                schema is not None
-                and (key[1] == schema or any(s == schema for s, _ in needs))
+        if identity is None:
+            needs.append(Need("sequence", *key_of(own)))
+        else:
+            state.uses.set(
+                ("identity", schema, plain, column), [Need("sequence", *key_of(own))]
             )
-            or (need is not None and key[0] != "identity" and need in needs)
-        )
-        if gone:
-            del state.uses[key]
+    state.uses.set(("default", schema, plain, column), needs)
+    generated = [
+        c["Constraint"].get("raw_expr")
+        for c in coldef.get("constraints", ())
+        if c.get("Constraint", {}).get("contype") == "CONSTR_GENERATED"
+    ]
+    if generated and state.uses.signatures:
+        needs = expression_needs(state.uses, generated, sequences=False)
+        state.uses.set(("generated", schema, plain, column), needs)
+
+
+def _forget_table(state: SchemaState, table: Key) -> None:
+    for key in state.uses.of_table(table):
+        state.uses.remove(key)
 
 
 def _create(state: SchemaState, body: Mapping[str, Any]) -> None:
     name = range_var(body.get("relation"))
     if name is None or (body.get("if_not_exists") and state.table(name) is not None):
         return
+    _forget_table(state, key_of(name))  # (a table of that name dropped earlier)
     for element in body.get("tableElts", ()):
         if "ColumnDef" in element:
             _column(state, name, element["ColumnDef"])
@@ -128,14 +160,18 @@ def _alter(state: SchemaState, body: Mapping[str, Any]) -> None:
             ):
                 _column(state, table, coldef)
         elif subtype == "AT_ColumnDefault":  # SET DEFAULT replaces, DROP DEFAULT ends
-            state.uses.pop(("default", schema, plain, column), None)
-            needs = [key_of(s) for s in default_sequences(definition or None)]
-            if needs:
-                state.uses[("default", schema, plain, column)] = tuple(needs)
+            expression = definition or None
+            needs = expression_needs(state.uses, expression)
+            state.uses.set(("default", schema, plain, column), needs)
         elif subtype == "AT_DropColumn":
-            _forget(state, table=(schema, plain), column=column)
+            # Its own keys, found directly (a scan per DROP COLUMN made a long history
+            # quadratic); the CHECKs and indexes it takes are checked on lookup.
+            for use in ("default", "identity", "generated"):
+                state.uses.remove((use, schema, plain, column))
         elif subtype == "AT_DropIdentity":
-            state.uses.pop(("identity", schema, plain, column), None)
+            state.uses.remove(("identity", schema, plain, column))
+        elif subtype == "AT_DropExpression":  # (PG 13+) a plain column now
+            state.uses.remove(("generated", schema, plain, column))
         elif subtype == "AT_AddIdentity":
             own = identity_sequence(definition.get("Constraint") or {})
             if own is None:
@@ -143,15 +179,22 @@ def _alter(state: SchemaState, body: Mapping[str, Any]) -> None:
                     state, Table(table), relations=True, constraints=False
                 )
                 own = QualifiedName(schema, default_sequence_name(plain, column, taken))
-            state.uses[("identity", schema, plain, column)] = (key_of(own),)
+            need = Need("sequence", *key_of(own))
+            state.uses.set(("identity", schema, plain, column), [need])
 
 
 def _trigger(state: SchemaState, body: Mapping[str, Any]) -> None:
     table = range_var(body.get("relation"))
     if table is not None and body.get("trigname") and body.get("funcname"):
         schema, plain = key_of(table)
-        function = key_of(name_list(body["funcname"]))
-        state.uses[("trigger", schema, plain, body["trigname"])] = (function,)
+        function = Need("function", *key_of(name_list(body["funcname"])))
+        state.uses.set(("trigger", schema, plain, body["trigname"]), [function])
+
+
+def _function(state: SchemaState, body: Mapping[str, Any]) -> None:
+    if body.get("funcname") and not body.get("is_procedure"):
+        key = key_of(name_list(body["funcname"]))
+        state.uses.define(key, function_signature(body))
 
 
 def _drop(state: SchemaState, body: Mapping[str, Any]) -> None:
@@ -161,79 +204,126 @@ def _drop(state: SchemaState, body: Mapping[str, Any]) -> None:
             obj.get("ObjectWithArgs") or {}
         ).get("objname")
         if remove == "OBJECT_SCHEMA" and "String" in obj:
-            _forget(state, schema=obj["String"]["sval"])
+            _drop_schema(state, obj["String"]["sval"])
         if not items:
             continue
-        name = name_list(items)
-        target = key_of(name)
-        if remove in _TABLES:  # its defaults and triggers go with it
-            _forget(state, table=target)
+        target = key_of(name_list(items))
+        if remove in _TABLES:  # its defaults, triggers, checks … go with it
+            _forget_table(state, target)
+        elif remove in _VIEWS:
+            state.uses.remove(("view", *target, ""))
+        elif remove == "OBJECT_INDEX":
+            owner = state.index_owner.get(target)
+            if owner is not None:
+                state.uses.remove(("index", *owner, target[1]))
         elif remove == "OBJECT_TRIGGER" and len(items) > 1:
             table = key_of(name_list(items[:-1]))
-            state.uses.pop(("trigger", *table, items[-1]["String"]["sval"]), None)
-        elif cascade and remove in (*_ROUTINES, "OBJECT_SEQUENCE"):
-            # (an identity's sequence is not dropped by CASCADE: it stays rejected)
-            _forget(state, need=target)
+            state.uses.remove(("trigger", *table, items[-1]["String"]["sval"]))
+        if remove in _ROUTINES:
+            args = dropped_signature(obj)
+            if cascade:
+                _cascade(state, "function", target, args)
+            state.uses.undefine(target, args)
+        elif remove == "OBJECT_SEQUENCE" and cascade:
+            _cascade(state, "sequence", target, None)
 
 
-def _moved(state: SchemaState, old: Key, new: Key, *, tables: bool = True) -> None:
-    """Re-key the uses of a relation (or, ``tables`` false, a function) ``old`` now
-    called ``new``."""
-    for key, needs in list(state.uses.items()):
-        renamed_key = key
-        if tables and key[1:3] == old:
-            renamed_key = (key[0], *new, key[3])
-        renamed_needs = tuple(new if n == old else n for n in needs)
-        if renamed_key != key or renamed_needs != needs:
-            del state.uses[key]
-            state.uses[renamed_key] = renamed_needs
+def _cascade(
+    state: SchemaState, kind: str, target: Key, args: tuple[str, ...] | None
+) -> None:
+    """``DROP … CASCADE`` of what uses need: PostgreSQL drops those uses too (not an
+    identity: its sequence stays rejected), and a generated column, index, CHECK or view
+    with them."""
+    for key in users_of(state, kind, QualifiedName(*target), args):
+        if key[0] == "identity":
+            continue
+        state.uses.remove(key)
+        use, table_key, sub = key[0], (key[1], key[2]), key[3]
+        if use == "view":
+            state.views.pop(table_key, None)
+            forget_readers(state, table_key)
+            continue
+        table = state._mutable(table_key)
+        if table is None:
+            continue
+        if use == "index":
+            table.indexes.pop(sub, None)
+            state.index_owner.pop((key[1], sub), None)
+        elif use == "check":
+            table.constraints.pop(sub, None)
+        elif use == "generated":
+            table.columns.pop(sub, None)
+            forget_readers(state, table_key, sub)
+            for other in ("default", "identity"):
+                state.uses.remove((other, *table_key, sub))
+
+
+def _drop_schema(state: SchemaState, schema: str) -> None:
+    """DROP SCHEMA (… CASCADE): the uses of its tables and of its objects end."""
+    for key in state.uses.keys_in(schema):
+        for use in (*state.uses.of_table(key), *state.uses.needing(key)):
+            state.uses.remove(use)
+    for function in [k for k in state.uses.signatures if k[0] == schema]:
+        state.uses.undefine(function, None)
 
 
 def _rename(state: SchemaState, body: Mapping[str, Any]) -> None:
     kind, new = body.get("renameType"), body.get("newname", "")
     relation = range_var(body.get("relation"))
     if kind in _RELATIONS and relation is not None:
-        _moved(state, key_of(relation), (key_of(relation)[0], new))
+        old = key_of(relation)
+        owner = state.index_owner.get(old)
+        if owner is not None:  # ALTER INDEX (or TABLE) … RENAME of an index
+            _rekey(state, ("index", *owner, old[1]), new)
+        state.uses.move_table(old, (old[0], new))
+        state.uses.move_need(old, (old[0], new), "sequence")
+    elif kind == "OBJECT_TABCONSTRAINT" and relation is not None:
+        _rekey(state, ("check", *key_of(relation), body.get("subname", "")), new)
     elif kind in ("OBJECT_COLUMN", "OBJECT_TRIGGER") and relation is not None:
         old, (schema, plain) = body.get("subname", ""), key_of(relation)
-        uses = ("trigger",) if kind == "OBJECT_TRIGGER" else ("default", "identity")
+        uses = (
+            ("trigger",)
+            if kind == "OBJECT_TRIGGER"
+            else ("default", "identity", "generated")
+        )
         for use in uses:
-            needs = state.uses.pop((use, schema, plain, old), None)
-            if needs is not None:
-                state.uses[(use, schema, plain, new)] = needs
+            _rekey(state, (use, schema, plain, old), new)
     elif kind in _ROUTINES:
-        items = ((body.get("object") or {}).get("ObjectWithArgs") or {}).get("objname")
-        if items:
-            old_key = key_of(name_list(items))
-            _moved(state, old_key, (old_key[0], new), tables=False)
+        obj = (body.get("object") or {}).get("ObjectWithArgs") or {}
+        if obj.get("objname"):
+            old_key = key_of(name_list(obj["objname"]))
+            args = dropped_signature({"ObjectWithArgs": obj})
+            state.uses.rename_function(old_key, (old_key[0], new), args)
     elif kind == "OBJECT_SCHEMA" and body.get("subname"):
-        _schema_renamed(state, body["subname"], new)
+        state.uses.rename_schema(body["subname"], new)
 
 
-def _schema_renamed(state: SchemaState, old: str, new: str) -> None:
-    for key, needs in list(state.uses.items()):
-        moved = tuple((new if s == old else s, n) for s, n in needs)
-        if key[1] == old or moved != needs:
-            del state.uses[key]
-            state.uses[(key[0], new if key[1] == old else key[1], *key[2:])] = moved
+def _rekey(state: SchemaState, key: UseKey, sub: str) -> None:
+    needs = state.uses.remove(key)
+    if needs is not None:
+        state.uses.set((*key[:3], sub), needs)
 
 
 def _set_schema(state: SchemaState, body: Mapping[str, Any]) -> None:
     kind, schema = body.get("objectType"), body.get("newschema", "")
     relation = range_var(body.get("relation"))
     if kind in _RELATIONS and relation is not None:
-        _moved(state, key_of(relation), (schema, relation.name))
+        old = key_of(relation)
+        state.uses.move_table(old, (schema, relation.name))
+        state.uses.move_need(old, (schema, relation.name), "sequence")
     elif kind in _ROUTINES:
-        items = ((body.get("object") or {}).get("ObjectWithArgs") or {}).get("objname")
-        if items:
-            old_key = key_of(name_list(items))
-            _moved(state, old_key, (schema, old_key[1]), tables=False)
+        obj = (body.get("object") or {}).get("ObjectWithArgs") or {}
+        if obj.get("objname"):
+            old_key = key_of(name_list(obj["objname"]))
+            args = dropped_signature({"ObjectWithArgs": obj})
+            state.uses.rename_function(old_key, (schema, old_key[1]), args)
 
 
 _TRACK = {
     "CreateStmt": _create,
     "AlterTableStmt": _alter,
     "CreateTrigStmt": _trigger,
+    "CreateFunctionStmt": _function,
     "DropStmt": _drop,
     "RenameStmt": _rename,
     "AlterObjectSchemaStmt": _set_schema,
@@ -242,7 +332,8 @@ _TRACK = {
 
 def track_uses(state: SchemaState, kind: str, body: Mapping[str, Any]) -> None:
     """Record what a statement does to the dependencies (before the replay applies it:
-    ``CREATE TABLE IF NOT EXISTS`` of a table it knows changes nothing)."""
+    ``CREATE TABLE IF NOT EXISTS`` of a table it knows changes nothing). CHECKs, indexes
+    and views are recorded by the replay as it names them (:func:`record_uses`)."""
     handler = _TRACK.get(kind)
     if handler is not None:
         handler(state, body)

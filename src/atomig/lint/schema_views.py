@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from atomig.lint.schema_deps import record_uses
 from atomig.lint.schema_model import Key, key_of
 from atomig.sql.facts import QualifiedName
 from atomig.sql.nodes import range_var
@@ -71,6 +72,7 @@ def record_view(
     state.views[key_of(name)] = View(
         name, materialized, {k: frozenset(v) for k, v in columns.items()}, output
     )
+    record_uses(state.uses, "view", name, "", query)
 
 
 def output_columns(

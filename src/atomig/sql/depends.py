@@ -139,3 +139,69 @@ def identity_constraint(coldef: Body) -> Body | None:
 
 def _constraints(coldef: Body) -> Iterable[Body]:
     return [c["Constraint"] for c in coldef.get("constraints", ()) if "Constraint" in c]
+
+
+def function_calls(expression: Any) -> list[tuple[QualifiedName, int]]:
+    """The functions an expression (a default, CHECK, generated column, index expression
+    or predicate, a view's query) calls by name, with the number of arguments of each
+    call: PostgreSQL records a dependency on each one it resolves (``pg_depend``, PG 15
+    and 18), so ``DROP FUNCTION`` of it is rejected while the expression is there."""
+    found: list[tuple[QualifiedName, int]] = []
+    stack: list[Any] = [expression]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            call = node.get("FuncCall")
+            if call is not None and call.get("funcname"):
+                name = name_list(call["funcname"])
+                found.append((name, len(call.get("args") or ())))
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
+_INPUT_MODES = frozenset(
+    {"FUNC_PARAM_IN", "FUNC_PARAM_INOUT", "FUNC_PARAM_VARIADIC", "FUNC_PARAM_DEFAULT"}
+)
+
+
+def argument_type(type_name: Body) -> str:
+    """A function argument's type as its signature knows it: typmods are not part of a
+    signature (``varchar(3)`` is ``varchar``), ``public`` is the unqualified schema.
+
+    >>> argument_type({"names": [{"String": {"sval": "pg_catalog"}},
+    ...     {"String": {"sval": "int4"}}], "arrayBounds": [{"Integer": {"ival": -1}}]})
+    'int4[]'
+    """
+    names = [n["String"]["sval"] for n in type_name.get("names", ()) if "String" in n]
+    if len(names) > 1 and names[-2] in ("pg_catalog", "public"):
+        names = names[-1:]
+    return ".".join(names) + ("[]" if type_name.get("arrayBounds") else "")
+
+
+def function_signature(body: Body) -> tuple[tuple[str, ...], int, bool]:
+    """A ``CREATE FUNCTION``'s input argument types, how many of them a call must pass
+    (those without a default) and whether the last is VARIADIC (any number more)."""
+    types: list[str] = []
+    required, variadic = 0, False
+    for item in body.get("parameters") or ():
+        param = item.get("FunctionParameter") or {}
+        if param.get("mode", "FUNC_PARAM_DEFAULT") not in _INPUT_MODES:
+            continue
+        types.append(argument_type(param.get("argType") or {}))
+        variadic = param.get("mode") == "FUNC_PARAM_VARIADIC"
+        if param.get("defexpr") is None:
+            required = len(types)
+    return tuple(types), required, variadic
+
+
+def dropped_signature(obj: Body) -> tuple[str, ...] | None:
+    """The input argument types a ``DROP FUNCTION`` object names; ``None`` without an
+    argument list (``DROP FUNCTION f``: whichever single function bears the name)."""
+    args = obj.get("ObjectWithArgs") or {}
+    if args.get("args_unspecified"):
+        return None
+    return tuple(
+        argument_type(a.get("TypeName") or {}) for a in args.get("objargs") or ()
+    )

@@ -20,7 +20,7 @@ from atomig.lint.helpers.copies import (
     small_copy,
     small_table_note,
 )
-from atomig.lint.helpers.drops import drop_rejection, policy_made_here
+from atomig.lint.helpers.drops import cascade_drops, drop_rejection, policy_made_here
 from atomig.lint.helpers.immutable import not_immutable
 from atomig.lint.helpers.knowledge import (
     collation_rebuild,
@@ -97,6 +97,7 @@ __all__ = [
     "altered_table",
     "backfill_key",
     "batched_backfill",
+    "cascade_drops",
     "collation_rebuild",
     "column_type",
     "commands",

@@ -1,8 +1,9 @@
 """Why PostgreSQL rejects a ``DROP TYPE``/``DOMAIN``/``SEQUENCE``/``FUNCTION`` of an
 object the history knows something still needs (2BP01, PG 15 and 18): a column declared
-with the type, a column default reading the sequence (or the identity column owning it),
-a trigger running the function. Even for what the migration made: a down file dropping
-it before what its up made with it."""
+with the type; a column default or view reading the sequence (or the identity column
+owning it); a default, CHECK, generated column, index, view or trigger calling the
+function. Even for what the migration made: a down file dropping it before what its up
+made with it. With CASCADE, what it drops with it silently."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from atomig.lint.helpers.knowledge import type_users
-from atomig.lint.schema_uses import users_of
+from atomig.lint.schema_uses import UseKey, users_of
+from atomig.sql.depends import dropped_signature
 from atomig.sql.nodes import name_list
 from atomig.sql.objects import object_name
 
@@ -50,27 +52,12 @@ def drop_rejection(
                 "drop the column instead (or ALTER TABLE … ALTER COLUMN … DROP "
                 "IDENTITY, which drops its sequence)",
             )
-        users = (
-            []
-            if cascade
-            else [f"default value for column {u[3]} of table {u[2]}" for u in uses]
-        )
-        fix = "drop the default or the column first (ALTER TABLE … ALTER COLUMN … DROP "
-        return (
-            (_plural(users, "depend"), fix + "DEFAULT, DROP TABLE …)")
-            if users
-            else None
-        )
+        users = [] if cascade else [use_label(ctx, u) for u in uses]
+        return (_plural(users, "depend"), _fix(uses)) if users else None
     if remove in _ROUTINES and not cascade:
-        args = obj.get("ObjectWithArgs") or {}
-        if args.get("objargs"):  # a trigger function takes no arguments
-            return None
-        users = [
-            f"trigger {u[3]} on table {u[2]}"
-            for u in users_of(ctx.schema, "function", name)
-        ]
-        fix = "drop the triggers first (DROP TRIGGER … ON …, or DROP TABLE …)"
-        return (_plural(users, "depend"), fix) if users else None
+        uses = users_of(ctx.schema, "function", name, dropped_signature(obj))
+        users = [use_label(ctx, u) for u in uses]
+        return (_plural(users, "depend"), _fix(uses)) if users else None
     return None
 
 
@@ -82,3 +69,52 @@ def policy_made_here(obj: Any, ctx: LintContext) -> bool:
         return False
     on, policy = name_list(items[:-1]), items[-1]["String"]["sval"]
     return any(ctx.made_here(k, on, policy) for k in ("policy", "restrictive policy"))
+
+
+def cascade_drops(ctx: LintContext, body: Mapping[str, Any], obj: Any) -> list[str]:
+    """What ``DROP SEQUENCE``/``FUNCTION … CASCADE`` of ``obj`` silently drops with it
+    (PG 15 and 18): the defaults, CHECK constraints, indexes, views, triggers and whole
+    generated columns the history knows use it."""
+    remove, name = body.get("removeType"), object_name(obj)
+    if body.get("behavior") != "DROP_CASCADE" or name is None:
+        return []
+    if remove == "OBJECT_SEQUENCE":
+        uses = users_of(ctx.schema, "sequence", name)
+    elif remove in _ROUTINES:
+        uses = users_of(ctx.schema, "function", name, dropped_signature(obj))
+    else:
+        return []
+    return [use_label(ctx, u) for u in uses if u[0] != "identity"]
+
+
+def use_label(ctx: LintContext, use: UseKey) -> str:
+    """A use as PostgreSQL names it in its error detail."""
+    kind, table, sub = use[0], use[2], use[3]
+    if kind == "view":
+        view = ctx.schema.views.get((use[1], table))
+        return view.label if view is not None else f"view {table}"
+    return _LABELS[kind].format(table=table, sub=sub)
+
+
+_LABELS = {
+    "default": "default value for column {sub} of table {table}",
+    "generated": "column {sub} of table {table}",
+    "check": "constraint {sub} on table {table}",
+    "index": "index {sub}",
+    "trigger": "trigger {sub} on table {table}",
+}
+_FIXES = {
+    "default": "ALTER TABLE … ALTER COLUMN … DROP DEFAULT",
+    "generated": "ALTER TABLE … DROP COLUMN",
+    "check": "ALTER TABLE … DROP CONSTRAINT",
+    "index": "DROP INDEX",
+    "trigger": "DROP TRIGGER … ON …",
+    "view": "DROP VIEW",
+}
+
+
+def _fix(uses: list[UseKey]) -> str:
+    ways = [*dict.fromkeys(_FIXES[u[0]] for u in uses)]
+    if any(u[0] != "view" for u in uses):
+        ways.append("or DROP TABLE …")
+    return f"drop what depends on it first ({', '.join(ways)})"

@@ -23,8 +23,10 @@ CHECK once the migration attached it (the bound now enforces it).
 Dropping a PRIMARY KEY or UNIQUE constraint that other tables' foreign keys use (known from
 history or the live catalog) is an error: PostgreSQL rejects it without CASCADE; so is
 dropping (even in a down file, before what its up made with it) a type or domain a known
-column is declared with, a sequence a known column default reads (`nextval('s')`, `serial`;
-an identity column's sequence even with CASCADE), or a function a known trigger runs.
+column is declared with, a sequence a known column default or view reads (`nextval('s')`,
+`serial`; an identity column's sequence even with CASCADE), or a function of the history a
+known default, CHECK, generated column, index, view or trigger calls. With CASCADE, the
+finding names what PostgreSQL silently drops with it (a whole generated column, too).
 A domain's constraint or default is dropped with `ALTER DOMAIN` (no table lock on PG 15 or
 18); its `DROP NOT NULL` is `drop-not-null`.
 Tables, schemas and databases are `drop-table`; indexes `drop-index-not-concurrent`;
@@ -38,6 +40,7 @@ from collections.abc import Iterator
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
 from atomig.lint.helpers import (
+    cascade_drops,
     domain_drops,
     drop_rejection,
     policy_made_here,
@@ -141,8 +144,10 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             continue
         again = recreated_view(stmt, name, ctx)
         named = f"{what} {name}" if name is not None and name.name else what
+        also = ", ".join(cascade_drops(ctx, stmt.body, obj))
         yield again or Hit(
-            f"dropping {named} breaks running code and objects that still use it",
+            f"dropping {named} breaks running code and objects that still use it"
+            + (f"; CASCADE also drops {also}" if also else ""),
             "remove every use first (deploy), then drop it in a later migration; prefer "
             "CREATE OR REPLACE to change it",
             # One hazard per object: DROP VIEW a, b is two at one position.
