@@ -169,6 +169,25 @@ CASES = {
         "DROP INDEX IF EXISTS orders_g;\n"
         "DROP TABLE IF EXISTS gz;\n",
     ),
+    "a policy's function": (
+        "CREATE FUNCTION mine(bigint) RETURNS bool LANGUAGE sql STABLE AS 'SELECT true';\n"
+        "CREATE POLICY own ON orders USING (mine(user_id));\n"
+        "ALTER POLICY own ON orders RENAME TO owned;\n",
+        "DROP FUNCTION IF EXISTS mine(bigint);\n"
+        "DROP POLICY IF EXISTS owned ON orders;\n"
+        "DROP FUNCTION IF EXISTS mine(bigint);\n",
+    ),
+    "types of function arguments": (
+        "CREATE TYPE mood AS ENUM ('a', 'b');\n"
+        "CREATE DOMAIN posint AS int CHECK (VALUE > 0);\n"
+        "CREATE FUNCTION cheer(mood[], posint) RETURNS int LANGUAGE sql "
+        "AS 'SELECT 1';\n",
+        "DROP TYPE IF EXISTS mood;\n"
+        "DROP DOMAIN IF EXISTS posint;\n"
+        "DROP FUNCTION IF EXISTS cheer(mood[], posint);\n"
+        "DROP TYPE IF EXISTS mood;\n"
+        "DROP DOMAIN IF EXISTS posint;\n",
+    ),
 }
 _NOTHING_REJECTED = ("cascade", "function cascade")  # CASCADE dropped the dependents
 _REJECTED = ("2BP01", "0A000")

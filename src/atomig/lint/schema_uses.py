@@ -1,18 +1,18 @@
 """Dependencies the schema replay follows (:class:`~atomig.lint.schema.SchemaState`): the
 sequences and functions that column defaults, identities, generated columns, CHECK
-constraints, indexes, views and triggers need.
+constraints, indexes, views, row-security policies and triggers need.
 
 PostgreSQL records each in ``pg_depend`` and rejects, without CASCADE (2BP01, PG 15 and
 18), ``DROP SEQUENCE`` while a default or a view reads it (``nextval('s')``, a ``serial``
 column's own sequence) and ``DROP FUNCTION`` while a default, CHECK, generated column,
-index expression or predicate, view or trigger calls it; an identity column's sequence is
-internal to the column: its DROP is rejected even with CASCADE. With CASCADE it drops them
-silently: the default, the constraint, the index, the view, the whole generated column.
-Renames and schema moves are followed (the dependency is on the object, not its name);
-DROP TABLE, DROP COLUMN, DROP DEFAULT, DROP IDENTITY, DROP TRIGGER, DROP INDEX, DROP VIEW,
-a CASCADE and DROP SCHEMA end them. Only what the SQL says is recorded, and a call only
-when it can be told which function it is (one the history created, the one of its name
-that a call with that many arguments fits).
+index expression or predicate, view, policy or trigger calls it; an identity column's
+sequence is internal to the column: its DROP is rejected even with CASCADE. With CASCADE
+it drops them silently: the default, the constraint, the index, the view, the policy, the
+whole generated column. Renames and schema moves are followed (the dependency is on the
+object, not its name); DROP TABLE, DROP COLUMN, DROP DEFAULT, DROP IDENTITY, DROP
+TRIGGER, DROP POLICY, DROP INDEX, DROP VIEW, a CASCADE and DROP SCHEMA end them. Only
+what the SQL says is recorded, and a call only when it can be told which function it is
+(one the history created, the one of its name that a call with that many arguments fits).
 
 ``state.uses`` (:class:`~atomig.lint.schema_deps.Uses`) keys each use
 ``(use, table schema, table, sub)``.
@@ -191,6 +191,27 @@ def _trigger(state: SchemaState, body: Mapping[str, Any]) -> None:
         state.uses.set(("trigger", schema, plain, body["trigname"]), [function])
 
 
+def _policy(
+    state: SchemaState, body: Mapping[str, Any], *, alter: bool = False
+) -> None:
+    """CREATE POLICY (ALTER POLICY: a changed expression replaces what it needed; one
+    clause of two changed: which needs were the other's is not known, so none)."""
+    table = range_var(body.get("table"))
+    if table is None or not body.get("policy_name"):
+        return
+    key = ("policy", *key_of(table), body["policy_name"])
+    clauses = [body.get("qual"), body.get("with_check")]
+    if alter and clauses == [None, None]:
+        return  # ALTER POLICY … TO roles: its expressions stay
+    partly = alter and None in clauses
+    needs = [] if partly else expression_needs(state.uses, clauses, sequences=False)
+    state.uses.set(key, needs)
+
+
+def _alter_policy(state: SchemaState, body: Mapping[str, Any]) -> None:
+    _policy(state, body, alter=True)
+
+
 def _function(state: SchemaState, body: Mapping[str, Any]) -> None:
     if body.get("funcname") and not body.get("is_procedure"):
         key = key_of(name_list(body["funcname"]))
@@ -216,9 +237,10 @@ def _drop(state: SchemaState, body: Mapping[str, Any]) -> None:
             owner = state.index_owner.get(target)
             if owner is not None:
                 state.uses.remove(("index", *owner, target[1]))
-        elif remove == "OBJECT_TRIGGER" and len(items) > 1:
+        elif remove in ("OBJECT_TRIGGER", "OBJECT_POLICY") and len(items) > 1:
             table = key_of(name_list(items[:-1]))
-            state.uses.remove(("trigger", *table, items[-1]["String"]["sval"]))
+            use = "trigger" if remove == "OBJECT_TRIGGER" else "policy"
+            state.uses.remove((use, *table, items[-1]["String"]["sval"]))
         if remove in _ROUTINES:
             args = dropped_signature(obj)
             if cascade:
@@ -242,6 +264,9 @@ def _cascade(
         if use == "view":
             state.views.pop(table_key, None)
             forget_readers(state, table_key)
+            continue
+        if use == "policy":
+            state._log_drop("policy", QualifiedName(*table_key), "", sub)
             continue
         table = state._mutable(table_key)
         if table is None:
@@ -279,13 +304,9 @@ def _rename(state: SchemaState, body: Mapping[str, Any]) -> None:
         state.uses.move_need(old, (old[0], new), "sequence")
     elif kind == "OBJECT_TABCONSTRAINT" and relation is not None:
         _rekey(state, ("check", *key_of(relation), body.get("subname", "")), new)
-    elif kind in ("OBJECT_COLUMN", "OBJECT_TRIGGER") and relation is not None:
+    elif kind in _SUBS and relation is not None:
         old, (schema, plain) = body.get("subname", ""), key_of(relation)
-        uses = (
-            ("trigger",)
-            if kind == "OBJECT_TRIGGER"
-            else ("default", "identity", "generated")
-        )
+        uses = _SUBS[kind]
         for use in uses:
             _rekey(state, (use, schema, plain, old), new)
     elif kind in _ROUTINES:
@@ -319,8 +340,15 @@ def _set_schema(state: SchemaState, body: Mapping[str, Any]) -> None:
             state.uses.rename_function(old_key, (schema, old_key[1]), args)
 
 
+_SUBS = {  # what a rename of a table's column, trigger or policy re-keys
+    "OBJECT_COLUMN": ("default", "identity", "generated"),
+    "OBJECT_TRIGGER": ("trigger",),
+    "OBJECT_POLICY": ("policy",),
+}
 _TRACK = {
     "CreateStmt": _create,
+    "CreatePolicyStmt": _policy,
+    "AlterPolicyStmt": _alter_policy,
     "AlterTableStmt": _alter,
     "CreateTrigStmt": _trigger,
     "CreateFunctionStmt": _function,

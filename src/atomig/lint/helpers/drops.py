@@ -11,8 +11,10 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from atomig.lint.helpers.knowledge import type_users
+from atomig.lint.schema_model import key_of
 from atomig.lint.schema_uses import UseKey, users_of
 from atomig.sql.depends import dropped_signature
+from atomig.sql.facts import QualifiedName
 from atomig.sql.nodes import name_list
 from atomig.sql.objects import object_name
 
@@ -36,9 +38,16 @@ def drop_rejection(
     if name is None:
         return None
     if remove in ("OBJECT_TYPE", "OBJECT_DOMAIN"):
-        users = [] if cascade else type_users(ctx, name)
-        fix = "drop or change those columns first (DROP TABLE …, ALTER TABLE … DROP "
-        return (_plural(users, "depend"), fix + "COLUMN …)") if users else None
+        columns = [] if cascade else type_users(ctx, name)
+        functions = [] if cascade else _signature_users(ctx, name)
+        fix = "drop or change them first (" + ", ".join(
+            [
+                *(["DROP TABLE …, ALTER TABLE … DROP COLUMN …"] if columns else []),
+                *(["DROP FUNCTION …"] if functions else []),
+            ]
+        )
+        users = columns + functions
+        return (_plural(users, "depend"), fix + ")") if users else None
     if remove == "OBJECT_SEQUENCE":
         uses = users_of(ctx.schema, "sequence", name)
         owners = [
@@ -69,6 +78,19 @@ def policy_made_here(obj: Any, ctx: LintContext) -> bool:
         return False
     on, policy = name_list(items[:-1]), items[-1]["String"]["sval"]
     return any(ctx.made_here(k, on, policy) for k in ("policy", "restrictive policy"))
+
+
+def _signature_users(ctx: LintContext, name: QualifiedName) -> list[str]:
+    """The functions of the history taking the type (or an array of it) as an argument:
+    PostgreSQL rejects dropping the type without CASCADE (PG 15 and 18)."""
+    schema, plain = key_of(name)
+    wanted = plain if schema in ("public", "pg_catalog") else f"{schema}.{plain}"
+    return [
+        f"function {function[1]}({', '.join(types)})"
+        for function, signatures in ctx.schema.uses.signatures.items()
+        for types, _, _ in signatures
+        if wanted in types or f"{wanted}[]" in types
+    ]
 
 
 def cascade_drops(ctx: LintContext, body: Mapping[str, Any], obj: Any) -> list[str]:
@@ -102,6 +124,7 @@ _LABELS = {
     "check": "constraint {sub} on table {table}",
     "index": "index {sub}",
     "trigger": "trigger {sub} on table {table}",
+    "policy": "policy {sub} on table {table}",
 }
 _FIXES = {
     "default": "ALTER TABLE … ALTER COLUMN … DROP DEFAULT",
@@ -110,6 +133,7 @@ _FIXES = {
     "index": "DROP INDEX",
     "trigger": "DROP TRIGGER … ON …",
     "view": "DROP VIEW",
+    "policy": "DROP POLICY … ON …",
 }
 
 

@@ -16,21 +16,22 @@ CONCURRENTLY` and `ADD CONSTRAINT … USING INDEX`.
 ## Notes
 A view the migration creates again is judged by its columns: kept in place (added at the end),
 CREATE OR REPLACE is advised; dropped, renamed or moved (which CREATE OR REPLACE cannot do), the
-finding names what its readers lose. Not reported for what the same migration created (a temporary
-helper) or swapped out (renamed away, its name taken by another), for a down file undoing its own
-up, for the `CHECK (col IS NOT NULL)` helper once `SET NOT NULL` is done, nor for a partition's
-CHECK once the migration attached it (the bound now enforces it).
+finding names what its readers lose. Not reported for what the same migration created or swapped out
+(renamed away, its name taken by another), for a down file undoing its own up, for the `CHECK (col
+IS NOT NULL)` helper once `SET NOT NULL` is done, nor for a partition's CHECK the migration attached
+(its bound enforces it).
 Dropping a PRIMARY KEY or UNIQUE constraint that other tables' foreign keys use (known from
 history or the live catalog) is an error: PostgreSQL rejects it without CASCADE; so is
 dropping (even in a down file, before what its up made with it) a type or domain a known
-column is declared with, a sequence a known column default or view reads (`nextval('s')`,
-`serial`; an identity column's sequence even with CASCADE), or a function of the history a
-known default, CHECK, generated column, index, view or trigger calls. With CASCADE, the
-finding names what PostgreSQL silently drops with it (a whole generated column, too).
+column is declared with or a function of the history takes, a sequence a known column
+default or view reads (`nextval('s')`, `serial`; an identity column's sequence even with
+CASCADE), or a function of the history a known default, CHECK, generated column, index,
+view, policy or trigger calls. With CASCADE, the finding names what PostgreSQL silently
+drops with it (a whole generated column, too).
 A domain's constraint or default is dropped with `ALTER DOMAIN` (no table lock on PG 15 or
-18); its `DROP NOT NULL` is `drop-not-null`.
-Tables, schemas and databases are `drop-table`; indexes `drop-index-not-concurrent`;
-triggers `trigger-change`; columns `drop-column`.
+18); its `DROP NOT NULL` is `drop-not-null`. Tables, schemas and databases are
+`drop-table`; indexes `drop-index-not-concurrent`; triggers `trigger-change`; columns
+`drop-column`.
 """
 
 from __future__ import annotations
