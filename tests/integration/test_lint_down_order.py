@@ -188,6 +188,17 @@ CASES = {
         "DROP TYPE IF EXISTS mood;\n"
         "DROP DOMAIN IF EXISTS posint;\n",
     ),
+    "a generated column's inputs": (
+        "CREATE TABLE gauges (a int, b int, c int GENERATED ALWAYS AS (a * 2 + b) "
+        "STORED, d int);\n"
+        "ALTER TABLE gauges RENAME COLUMN a TO a2;\n"
+        "ALTER TABLE gauges RENAME TO meters;\n",
+        "ALTER TABLE meters DROP COLUMN IF EXISTS a2;\n"
+        "ALTER TABLE meters DROP COLUMN IF EXISTS b, DROP COLUMN IF EXISTS c;\n"
+        "ALTER TABLE meters DROP COLUMN IF EXISTS d;\n"
+        "ALTER TABLE meters DROP COLUMN IF EXISTS c, DROP COLUMN IF EXISTS a2;\n"
+        "DROP TABLE IF EXISTS meters;\n",
+    ),
 }
 _NOTHING_REJECTED = ("cascade", "function cascade")  # CASCADE dropped the dependents
 _REJECTED = ("2BP01", "0A000")

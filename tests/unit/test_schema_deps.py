@@ -72,3 +72,27 @@ def test_a_call_is_resolved_only_when_one_function_fits():
     assert uses.resolve(("public", "h"), 0) is None
     uses.undefine(("public", "f"), ("int4",))
     assert uses.resolve(("public", "f"), 1) == ("int4", "int4")
+
+
+def test_cascade_drops_what_postgresql_drops_with_it():
+    # PG 15 and 18: DROP FUNCTION … CASCADE drops the index, CHECK and generated column
+    # calling it; DROP COLUMN … CASCADE the generated columns computed from it.
+    from atomig.lint.schema import SchemaState
+    from atomig.sql import parse_script
+
+    state = SchemaState()
+    script = parse_script(
+        "CREATE FUNCTION g(int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT $1';\n"
+        "CREATE TABLE t (a int, b int CHECK (g(b) > 0), c int GENERATED ALWAYS AS "
+        "(g(a)) STORED, d int GENERATED ALWAYS AS (b + 1) STORED, e int);\n"
+        "CREATE INDEX t_g ON t (g(e));\n"
+        "DROP FUNCTION g(int) CASCADE;\n"
+        "ALTER TABLE t DROP COLUMN b CASCADE;\n"
+    )
+    for statement in script.statements:
+        state.apply(statement, "m1")
+    table = state.tables[("public", "t")]
+    assert set(table.columns) == {"a", "e"}
+    assert table.constraints == {}
+    assert table.indexes == {}
+    assert ("public", "t_g") not in state.index_owner

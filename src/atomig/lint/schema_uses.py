@@ -42,13 +42,21 @@ from atomig.sql.depends import (
     is_serial,
 )
 from atomig.sql.facts import QualifiedName
-from atomig.sql.naming import default_sequence_name
+from atomig.sql.naming import default_sequence_name, expression_columns
 from atomig.sql.nodes import name_list, range_var
 
 if TYPE_CHECKING:
     from atomig.lint.schema import SchemaState
 
-__all__ = ["Need", "UseKey", "Uses", "record_uses", "track_uses", "users_of"]
+__all__ = [
+    "Need",
+    "UseKey",
+    "Uses",
+    "generated_readers",
+    "record_uses",
+    "track_uses",
+    "users_of",
+]
 
 _TABLES = ("OBJECT_TABLE", "OBJECT_FOREIGN_TABLE")
 _ROUTINES = ("OBJECT_FUNCTION", "OBJECT_PROCEDURE", "OBJECT_ROUTINE")
@@ -121,9 +129,27 @@ def _column(
         for c in coldef.get("constraints", ())
         if c.get("Constraint", {}).get("contype") == "CONSTR_GENERATED"
     ]
-    if generated and state.uses.signatures:
+    if generated:  # (rare: the walks are spared to every other column)
         needs = expression_needs(state.uses, generated, sequences=False)
+        reads = dict.fromkeys(expression_columns({"exprs": generated}))
+        needs += [Need("column", schema, plain, (read,)) for read in reads]
         state.uses.set(("generated", schema, plain, column), needs)
+
+
+def generated_readers(
+    state: SchemaState, table: QualifiedName, column: str
+) -> list[str]:
+    """The generated columns of ``table`` computed from ``column``: PostgreSQL rejects
+    dropping it without CASCADE (2BP01, PG 15 and 18), and drops them with CASCADE."""
+    schema, plain = key_of(table)
+    read = Need("column", schema, plain, (column,))
+    return sorted(
+        key[3]
+        for key in state.uses.needing((schema, plain))
+        if key[0] == "generated"
+        and read in state.uses.needs.get(key, ())
+        and _present(state, key)
+    )
 
 
 def _forget_table(state: SchemaState, table: Key) -> None:
@@ -168,6 +194,14 @@ def _alter(state: SchemaState, body: Mapping[str, Any]) -> None:
             # quadratic); the CHECKs and indexes it takes are checked on lookup.
             for use in ("default", "identity", "generated"):
                 state.uses.remove((use, schema, plain, column))
+            if (
+                cmd.get("behavior") == "DROP_CASCADE"
+            ):  # the generated columns reading it
+                for reader in generated_readers(state, table, column):
+                    known = state._mutable((schema, plain))
+                    if known is not None:
+                        known.columns.pop(reader, None)
+                    state.uses.remove(("generated", schema, plain, reader))
         elif subtype == "AT_DropIdentity":
             state.uses.remove(("identity", schema, plain, column))
         elif subtype == "AT_DropExpression":  # (PG 13+) a plain column now
@@ -301,7 +335,8 @@ def _rename(state: SchemaState, body: Mapping[str, Any]) -> None:
         if owner is not None:  # ALTER INDEX (or TABLE) … RENAME of an index
             _rekey(state, ("index", *owner, old[1]), new)
         state.uses.move_table(old, (old[0], new))
-        state.uses.move_need(old, (old[0], new), "sequence")
+        for need in ("sequence", "column"):
+            state.uses.move_need(old, (old[0], new), need)
     elif kind == "OBJECT_TABCONSTRAINT" and relation is not None:
         _rekey(state, ("check", *key_of(relation), body.get("subname", "")), new)
     elif kind in _SUBS and relation is not None:
@@ -309,6 +344,13 @@ def _rename(state: SchemaState, body: Mapping[str, Any]) -> None:
         uses = _SUBS[kind]
         for use in uses:
             _rekey(state, (use, schema, plain, old), new)
+        if kind == "OBJECT_COLUMN":  # the generated columns reading it read it renamed
+            read = Need("column", schema, plain, (old,))
+            for key in state.uses.needing((schema, plain)):
+                needs = state.uses.needs.get(key, ())
+                if read in needs:
+                    moved = (n._replace(args=(new,)) if n == read else n for n in needs)
+                    state.uses.set(key, moved)
     elif kind in _ROUTINES:
         obj = (body.get("object") or {}).get("ObjectWithArgs") or {}
         if obj.get("objname"):
@@ -331,7 +373,8 @@ def _set_schema(state: SchemaState, body: Mapping[str, Any]) -> None:
     if kind in _RELATIONS and relation is not None:
         old = key_of(relation)
         state.uses.move_table(old, (schema, relation.name))
-        state.uses.move_need(old, (schema, relation.name), "sequence")
+        for need in ("sequence", "column"):
+            state.uses.move_need(old, (schema, relation.name), need)
     elif kind in _ROUTINES:
         obj = (body.get("object") or {}).get("ObjectWithArgs") or {}
         if obj.get("objname"):

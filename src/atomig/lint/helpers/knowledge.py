@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from atomig.lint.finding import Hit, Severity
 from atomig.lint.helpers.shapes import Body, commands, q
 from atomig.lint.schema import Key, key_of
+from atomig.lint.schema_uses import generated_readers
 from atomig.sql.facts import QualifiedName, StatementFacts
 from atomig.sql.parse import Statement
 from atomig.sql.types import (
@@ -208,12 +209,14 @@ def dependents(
     *,
     views_only: bool = False,
     dropped_too: Collection[Key] = (),
+    columns_gone: Collection[str] = (),
 ) -> list[str]:
     """The views and other tables' foreign keys that depend on ``table`` (on any of it
     when ``column`` is None): PostgreSQL refuses to drop it without CASCADE, and to change
     the type of a column a view reads. Known from the live catalog (views, foreign keys)
     and the history (views, foreign keys), less what the history or this file already dropped
-    and the tables in ``dropped_too`` (dropped by the same statement)."""
+    and the tables in ``dropped_too`` (dropped by the same statement). A column's
+    generated columns (history) depend on it too, less those in ``columns_gone``."""
     schema, target, found = ctx.schema, key_of(table), dict[str, None]()
     if column is None and not views_only:
         for here in schema.referrers.get(target, ()):
@@ -232,6 +235,10 @@ def dependents(
             and (column in read or not column)
         ):
             found[view.label] = None
+    if column is not None and not views_only:
+        for reader in generated_readers(schema, table, column):
+            if reader not in columns_gone:  # (dropped by an earlier subcommand)
+                found[f"column {q(reader)} of table {table}"] = None
     live = ctx.catalog_table(table)
     if live is None or schema.creator("relation", table) is not None:
         return list(found)  # a table the history made: only the history knows it

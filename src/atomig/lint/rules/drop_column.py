@@ -10,10 +10,11 @@ Stop using the column in the code first (deploy), then drop it in a later migrat
 copy if the data may be needed (`CREATE TABLE … AS SELECT id, col FROM t`).
 
 ## Notes
-A column a view reads (a view the history created, or with `--database-url` any) or another
-table's foreign key references (with `--database-url`) is known: PostgreSQL rejects the drop
-without CASCADE, and CASCADE drops those too; an error even in a down file dropping a column
-its own up added before the view the up created on it. A primary
+A column a view reads (a view the history created, or with `--database-url` any), a generated
+column of the history is computed from (unless an earlier subcommand dropped that one), or
+another table's foreign key references (with `--database-url`) is known: PostgreSQL rejects
+the drop without CASCADE, and CASCADE drops those too; an error even in a down file dropping a
+column its own up added before the view the up created on it. A primary
 key, UNIQUE or EXCLUDE constraint or unique index on the column (even with others) is
 dropped with it, silently: the finding names them (from the history).
 """
@@ -65,10 +66,11 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     table = altered_table(stmt)
     if table is None:
         return
-    new = ctx.is_new(table)
+    new, gone = ctx.is_new(table), set[str]()
     for _, cmd in commands(stmt, "AT_DropColumn"):
         column = cmd.get("name", "")
-        deps = dependents(ctx, table, column)
+        deps = dependents(ctx, table, column, columns_gone=gone)
+        gone.add(column)
         if deps and cmd.get("behavior") != "DROP_CASCADE":
             # Rejected even for a column this migration made (a down file dropping it
             # before the view its up created on it).
