@@ -199,6 +199,14 @@ CASES = {
         "ALTER TABLE meters DROP COLUMN IF EXISTS c, DROP COLUMN IF EXISTS a2;\n"
         "DROP TABLE IF EXISTS meters;\n",
     ),
+    "a generated column's input retyped": (
+        "CREATE TABLE dials (a int, c int GENERATED ALWAYS AS (a + 1) STORED);\n",
+        "ALTER TABLE dials ALTER COLUMN a TYPE bigint;\n"
+        "ALTER TABLE dials ALTER COLUMN c TYPE bigint;\n"
+        "ALTER TABLE dials DROP COLUMN c;\n"
+        "ALTER TABLE dials ALTER COLUMN a TYPE bigint;\n"
+        "DROP TABLE dials;\n",
+    ),
 }
 _NOTHING_REJECTED = ("cascade", "function cascade")  # CASCADE dropped the dependents
 _REJECTED = ("2BP01", "0A000")

@@ -543,7 +543,17 @@ def retype_rejection(
     ctx: LintContext, table: QualifiedName, column: str
 ) -> tuple[str, str] | None:
     """``(message, fix)`` when PostgreSQL rejects ``ALTER COLUMN … TYPE`` of a column a
-    view or materialized view reads (known from the live catalog)."""
+    view or materialized view reads (known from the live catalog), or that a generated
+    column of the history is computed from (0A000, PG 15 and 18)."""
+    readers = generated_readers(ctx.schema, table, column)
+    if readers:
+        return (
+            f"PostgreSQL rejects changing the type of {table}.{column}: generated "
+            f"column{'s' if len(readers) > 1 else ''} {', '.join(map(q, readers))} "
+            f"of table {table} use{'s' if len(readers) == 1 else ''} it",
+            "drop the generated column first, change the type, then add it again "
+            "(ALTER TABLE … DROP COLUMN …, ADD COLUMN … GENERATED ALWAYS AS (…) STORED)",
+        )
     views = dependents(ctx, table, column, views_only=True)
     if not views:
         return None

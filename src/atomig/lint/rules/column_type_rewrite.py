@@ -24,7 +24,7 @@ change to a domain with a CHECK or NOT NULL constraint as a rewrite. When the ol
 unknown the change is reported as a possible rewrite. Another collation (without COLLATE:
 the new type's own) rebuilds the column's indexes; the same one rebuilds nothing.
 PostgreSQL rejects the change of a column a view or materialized view reads (known from
-the live catalog).
+the history or the live catalog), or a generated column of the history is computed from.
 """
 
 from __future__ import annotations
