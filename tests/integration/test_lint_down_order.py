@@ -207,6 +207,19 @@ CASES = {
         "ALTER TABLE dials ALTER COLUMN a TYPE bigint;\n"
         "DROP TABLE dials;\n",
     ),
+    "the unique index of a foreign key": (
+        "CREATE TABLE codes (code text, n int);\n"
+        "CREATE UNIQUE INDEX codes_code ON codes (code);\n"
+        "CREATE TABLE coded (code text REFERENCES codes (code));\n"
+        "CREATE UNIQUE INDEX codes_code_again ON codes (code);\n"
+        "CREATE UNIQUE INDEX codes_n ON codes (n);\n",
+        "DROP INDEX IF EXISTS codes_code_again;\n"
+        "DROP INDEX CONCURRENTLY IF EXISTS codes_code;\n"
+        "DROP INDEX IF EXISTS codes_n;\n"
+        "ALTER TABLE coded DROP CONSTRAINT coded_code_fkey;\n"
+        "DROP INDEX IF EXISTS codes_code;\n"
+        "DROP TABLE IF EXISTS coded;\nDROP TABLE IF EXISTS codes;\n",
+    ),
 }
 _NOTHING_REJECTED = ("cascade", "function cascade")  # CASCADE dropped the dependents
 _REJECTED = ("2BP01", "0A000")

@@ -20,7 +20,12 @@ from atomig.lint.helpers.copies import (
     small_copy,
     small_table_note,
 )
-from atomig.lint.helpers.drops import cascade_drops, drop_rejection, policy_made_here
+from atomig.lint.helpers.drops import (
+    cascade_drops,
+    drop_rejection,
+    index_rejection,
+    policy_made_here,
+)
 from atomig.lint.helpers.immutable import not_immutable
 from atomig.lint.helpers.knowledge import (
     collation_rebuild,
@@ -123,6 +128,7 @@ __all__ = [
     "has_validated_check",
     "in_utc",
     "index_key",
+    "index_rejection",
     "indexes_on",
     "key_referrers",
     "keyless_note",

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from atomig.lint.helpers.knowledge import type_users
-from atomig.lint.schema_model import key_of
+from atomig.lint.helpers.knowledge import constraint_of_index, type_users
+from atomig.lint.helpers.shapes import q
+from atomig.lint.schema_model import Index, key_of
 from atomig.lint.schema_uses import UseKey, users_of
 from atomig.sql.depends import dropped_signature
 from atomig.sql.facts import QualifiedName
@@ -142,3 +143,57 @@ def _fix(uses: list[UseKey]) -> str:
     if any(u[0] != "view" for u in uses):
         ways.append("or DROP TABLE …")
     return f"drop what depends on it first ({', '.join(ways)})"
+
+
+def index_rejection(ctx: LintContext, index: QualifiedName) -> tuple[str, str] | None:
+    """Why PostgreSQL rejects ``DROP INDEX index`` (2BP01, PG 15 and 18), and the way out:
+    the index of a PRIMARY KEY, UNIQUE or EXCLUDE constraint, or the unique index a
+    foreign key of the history was bound to; ``None`` when neither is known."""
+    if (found := constraint_of_index(ctx, index)) is not None:
+        owner, kind = found
+        return (
+            f"PostgreSQL rejects DROP INDEX {index}: the {kind} constraint "
+            f"{index.name} of {owner} uses it",
+            f"drop the constraint instead: ALTER TABLE {owner} DROP CONSTRAINT "
+            f"{q(index.name)} (it drops the index, under ACCESS EXCLUSIVE)",
+        )
+    users = _foreign_keys_on(ctx, index)
+    if not users:
+        return None
+    return (
+        f"PostgreSQL rejects DROP INDEX {index}: {_plural(users, 'depend')}",
+        "drop the foreign key first (ALTER TABLE … DROP CONSTRAINT …): it stays bound to "
+        "this index even where another unique index covers its columns",
+    )
+
+
+def _foreign_keys_on(ctx: LintContext, index: QualifiedName) -> list[str]:
+    """The foreign keys of the history that reference the columns of ``index`` (a unique
+    index of the history, not a constraint's): PostgreSQL binds a foreign key to the
+    first unique index on exactly its referenced columns, so the answer is certain only
+    when this is the one such index."""
+    table = ctx.schema.table_of_index(index)
+    found = None if table is None else table.indexes.get(index.name)
+    if table is None or found is None or not _keys(found):
+        return []
+    same = [i for i in table.indexes.values() if _keys(i) == _keys(found)]
+    if len(same) != 1:
+        return []
+    target = key_of(table.name)
+    return [
+        f"constraint {con.name} on table {other.name}"
+        for here in sorted(ctx.schema.referrers.get(target, ()))
+        if (other := ctx.schema.tables.get(here)) is not None
+        for con in other.constraints.values()
+        if con.kind == "foreign"
+        and con.references is not None
+        and key_of(con.references) == target
+        and frozenset(con.referenced_columns) == _keys(found)
+    ]
+
+
+def _keys(index: Index) -> frozenset[str]:
+    """The columns a foreign key can reference through ``index`` (none: it cannot)."""
+    if not index.unique or index.partial or "(expr)" in index.columns:
+        return frozenset()
+    return frozenset(index.columns)

@@ -15,8 +15,9 @@ transaction, where it only changes the catalog once it has its lock (a warning).
 ## Notes
 `CONCURRENTLY` drops one index at a time and cannot use CASCADE: PostgreSQL rejects both, so
 they are reported too, as is dropping the index of a PRIMARY KEY, UNIQUE or EXCLUDE
-constraint (drop the constraint instead). An index created earlier in the same migration is
-not reported.
+constraint (drop the constraint instead) or the unique index a known foreign key is bound to
+(the one unique index on its referenced columns). An index created earlier in the same
+migration is not reported.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import constraint_of_index, q, subcommand_offset
+from atomig.lint.helpers import index_rejection, subcommand_offset
 from atomig.lint.rule import Example
 from atomig.lint.schema import key_of
 from atomig.sql.classify import name_list
@@ -73,22 +74,15 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         for obj in body.get("objects", ())
     ]
     for index in indexes:
-        if (found := constraint_of_index(ctx, index)) is not None:
-            owner, kind = found
-            yield Hit(
-                f"PostgreSQL rejects DROP INDEX {index}: the {kind} constraint "
-                f"{index.name} of {owner} uses it",
-                f"drop the constraint instead: ALTER TABLE {owner} DROP CONSTRAINT "
-                f"{q(index.name)} (it drops the index, under ACCESS EXCLUSIVE)",
-                # Keyed by the index: a rejection is no smaller on a small table, and
-                # the lock finding of another index of the table stays its own.
-                relation=index,
-            )
+        if (rejected := index_rejection(ctx, index)) is not None:
+            # Keyed by the index: a rejection is no smaller on a small table, and the
+            # lock finding of another index of the table stays its own.
+            yield Hit(*rejected, relation=index)
     if body.get("concurrent"):
         yield from _rejected(body, indexes, ctx)
         return
     for index in indexes:
-        if key_of(index) in ctx.created_here or constraint_of_index(ctx, index):
+        if key_of(index) in ctx.created_here or index_rejection(ctx, index):
             continue
         table = ctx.table_of_index(index)  # history, else the live catalog
         if ctx.is_partitioned(table):
@@ -132,7 +126,7 @@ def _rejected(
             "; ".join(
                 f"DROP INDEX CONCURRENTLY IF EXISTS {i}"
                 for i in indexes
-                if not constraint_of_index(ctx, i)  # reported on its own
+                if not index_rejection(ctx, i)  # reported on its own
             ),
         )
     elif body.get("behavior") == "DROP_CASCADE":
