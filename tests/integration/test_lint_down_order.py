@@ -220,6 +220,18 @@ CASES = {
         "DROP INDEX IF EXISTS codes_code;\n"
         "DROP TABLE IF EXISTS coded;\nDROP TABLE IF EXISTS codes;\n",
     ),
+    "a trigger's WHEN condition": (
+        "CREATE FUNCTION worth(numeric) RETURNS bool LANGUAGE sql IMMUTABLE "
+        "AS 'SELECT true';\n"
+        "CREATE FUNCTION note() RETURNS trigger LANGUAGE plpgsql "
+        "AS 'BEGIN RETURN NEW; END';\n"
+        "CREATE TRIGGER orders_note BEFORE UPDATE ON orders FOR EACH ROW "
+        "WHEN (worth(NEW.total)) EXECUTE FUNCTION note();\n",
+        "DROP FUNCTION IF EXISTS worth(numeric);\n"
+        "DROP TRIGGER IF EXISTS orders_note ON orders;\n"
+        "DROP FUNCTION IF EXISTS worth(numeric);\n"
+        "DROP FUNCTION IF EXISTS note();\n",
+    ),
 }
 _NOTHING_REJECTED = ("cascade", "function cascade")  # CASCADE dropped the dependents
 _REJECTED = ("2BP01", "0A000")

@@ -222,7 +222,9 @@ def _trigger(state: SchemaState, body: Mapping[str, Any]) -> None:
     if table is not None and body.get("trigname") and body.get("funcname"):
         schema, plain = key_of(table)
         function = Need("function", *key_of(name_list(body["funcname"])))
-        state.uses.set(("trigger", schema, plain, body["trigname"]), [function])
+        # (and the functions its WHEN condition calls: PG 15 and 18 record them too)
+        when = expression_needs(state.uses, body.get("whenClause"), sequences=False)
+        state.uses.set(("trigger", schema, plain, body["trigname"]), [function, *when])
 
 
 def _policy(
