@@ -232,6 +232,17 @@ CASES = {
         "DROP FUNCTION IF EXISTS worth(numeric);\n"
         "DROP FUNCTION IF EXISTS note();\n",
     ),
+    "a schema and what is in it": (
+        "CREATE SCHEMA app;\nCREATE TABLE app.things (id int);\n"
+        "CREATE VIEW app.v AS SELECT 1 AS one;\n"
+        "CREATE FUNCTION app.f() RETURNS int LANGUAGE sql AS 'SELECT 1';\n"
+        "CREATE SCHEMA app2;\nCREATE TABLE app2.t (id int);\n",
+        "DROP SCHEMA IF EXISTS app;\n"
+        "DROP SCHEMA IF EXISTS app2 CASCADE;\n"
+        "CREATE SCHEMA app2;\n"
+        "DROP SCHEMA app2;\n"
+        "DROP SCHEMA app CASCADE;\n",
+    ),
 }
 _NOTHING_REJECTED = ("cascade", "function cascade")  # CASCADE dropped the dependents
 _REJECTED = ("2BP01", "0A000")

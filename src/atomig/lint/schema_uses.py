@@ -320,7 +320,12 @@ def _cascade(
 
 
 def _drop_schema(state: SchemaState, schema: str) -> None:
-    """DROP SCHEMA (… CASCADE): the uses of its tables and of its objects end."""
+    """DROP SCHEMA (… CASCADE): the uses of its tables and of its objects end, and its
+    tables, views and indexes are gone (one pass over the known tables: a rare
+    statement)."""
+    for mapping in (state.tables, state.views, state.index_owner):
+        for gone in [k for k in mapping if k[0] == schema]:
+            del mapping[gone]
     for key in state.uses.keys_in(schema):
         for use in (*state.uses.of_table(key), *state.uses.needing(key)):
             state.uses.remove(use)

@@ -25,6 +25,7 @@ from atomig.lint.helpers.drops import (
     drop_rejection,
     index_rejection,
     policy_made_here,
+    schema_members,
 )
 from atomig.lint.helpers.immutable import not_immutable
 from atomig.lint.helpers.knowledge import (
@@ -151,6 +152,7 @@ __all__ = [
     "required_column_advice",
     "retype_rejection",
     "rewritten_tables",
+    "schema_members",
     "session_timezone",
     "small_copy",
     "small_table_note",

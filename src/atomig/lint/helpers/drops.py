@@ -197,3 +197,19 @@ def _keys(index: Index) -> frozenset[str]:
     if not index.unique or index.partial or "(expr)" in index.columns:
         return frozenset()
     return frozenset(index.columns)
+
+
+def schema_members(ctx: LintContext, schema: str) -> list[str]:
+    """The tables, views and functions of the history in ``schema``: PostgreSQL rejects
+    ``DROP SCHEMA`` without CASCADE while it holds any (2BP01, PG 15 and 18: 'table
+    app.things depends on schema app'). Sequences and types are not followed to their
+    drops, so they are left out."""
+    state = ctx.schema
+    tables = sorted(k[1] for k in state.tables if k[0] == schema)
+    views = sorted(k[1] for k in state.views if k[0] == schema)
+    functions = sorted(k[1] for k in state.uses.signatures if k[0] == schema)
+    return [
+        *(f"table {schema}.{t}" for t in tables if (schema, t) not in state.views),
+        *(f"view {schema}.{v}" for v in views),
+        *(f"function {schema}.{f}" for f in functions),
+    ]

@@ -7,8 +7,9 @@ also takes ACCESS EXCLUSIVE on the table (and on tables referencing it through f
 keys). PostgreSQL rejects it while a view reads the table or another table's foreign key
 references it (known from history, and with `--database-url` from the live catalog), unless
 CASCADE, which drops those silently too. It rejects `DROP TABLE` of a foreign table and
-`DROP FOREIGN TABLE` of a table, IF EXISTS or not. Dropping a foreign table leaves its rows on
-the remote server, but code that reads it still breaks.
+`DROP FOREIGN TABLE` of a table, IF EXISTS or not, and `DROP SCHEMA` without CASCADE while
+a table, view or function the history made is in it. Dropping a foreign table leaves its rows
+on the remote server, but code that reads it still breaks.
 
 ## Instead
 Stop using it in the code first, rename it aside (`ALTER TABLE t RENAME TO t_retired`) in one
@@ -21,7 +22,7 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import dependents
+from atomig.lint.helpers import dependents, schema_members
 from atomig.lint.schema import key_of
 from atomig.sql.classify import name_list
 from atomig.sql.facts import QualifiedName
@@ -60,11 +61,13 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         deps = []
         if kind == "table":
             deps = dependents(ctx, name, dropped_too={key_of(n) for n in names})
+        elif kind == "schema":
+            deps = schema_members(ctx, name.name)
         if deps and not cascade:
             # Rejected even for a table this migration made (a down file dropping the
             # referenced table before the referencing one).
             yield Hit(
-                f"PostgreSQL rejects DROP TABLE {name}: {', '.join(deps)} "
+                f"PostgreSQL rejects DROP {kind.upper()} {name}: {', '.join(deps)} "
                 f"depend{'s' if len(deps) == 1 else ''} on it",
                 f"drop {'it' if len(deps) == 1 else 'them'} first, in the same migration "
                 "(DROP VIEW …; ALTER TABLE … DROP CONSTRAINT …; DROP TABLE …), so that "
