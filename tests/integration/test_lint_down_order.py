@@ -243,6 +243,21 @@ CASES = {
         "DROP SCHEMA app2;\n"
         "DROP SCHEMA app CASCADE;\n",
     ),
+    "a domain's CHECK": (
+        "CREATE FUNCTION positive(int) RETURNS bool LANGUAGE sql IMMUTABLE "
+        "AS 'SELECT $1 > 0';\n"
+        "CREATE DOMAIN qty AS int CHECK (positive(VALUE));\n"
+        "CREATE DOMAIN qty2 AS int;\n"
+        "ALTER DOMAIN qty2 ADD CONSTRAINT q2_pos CHECK (positive(VALUE));\n"
+        "ALTER DOMAIN qty2 RENAME CONSTRAINT q2_pos TO q2_positive;\n"
+        "ALTER DOMAIN qty RENAME TO amount;\n",
+        "DROP FUNCTION IF EXISTS positive(int);\n"
+        "DROP DOMAIN IF EXISTS amount;\n"
+        "DROP FUNCTION IF EXISTS positive(int);\n"
+        "ALTER DOMAIN qty2 DROP CONSTRAINT q2_positive;\n"
+        "DROP FUNCTION IF EXISTS positive(int);\n"
+        "DROP DOMAIN IF EXISTS qty2;\n",
+    ),
 }
 _NOTHING_REJECTED = ("cascade", "function cascade")  # CASCADE dropped the dependents
 _REJECTED = ("2BP01", "0A000")

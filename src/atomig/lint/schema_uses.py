@@ -244,6 +244,45 @@ def _policy(
     state.uses.set(key, needs)
 
 
+def _domain_check(
+    state: SchemaState, domain: QualifiedName, con: Mapping[str, Any], taken: set[str]
+) -> None:
+    """A domain's CHECK: what it calls. Unnamed, it is ``<domain>_check`` (numbered while
+    the domain has one of that name: ChooseConstraintName, PG 15 and 18)."""
+    name = con.get("conname")
+    if not name:
+        name, number = f"{domain.name}_check", 0
+        while name in taken:
+            number += 1
+            name = f"{domain.name}_check{number}"
+    taken.add(name)
+    needs = expression_needs(state.uses, con.get("raw_expr"), sequences=False)
+    if needs:
+        state.uses.set(("domain", *key_of(domain), name), needs)
+
+
+def _create_domain(state: SchemaState, body: Mapping[str, Any]) -> None:
+    if body.get("domainname") and state.uses.signatures:
+        domain, taken = name_list(body["domainname"]), set[str]()
+        for item in body.get("constraints", ()):
+            con = item.get("Constraint") or {}
+            if con.get("contype") == "CONSTR_CHECK":
+                _domain_check(state, domain, con, taken)
+
+
+def _alter_domain(state: SchemaState, body: Mapping[str, Any]) -> None:
+    if not body.get("typeName"):
+        return
+    domain = name_list(body["typeName"])
+    con = (body.get("def") or {}).get("Constraint") or {}
+    if body.get("subtype") == "C" and con.get("contype") == "CONSTR_CHECK":
+        schema, plain = key_of(domain)
+        taken = {k[3] for k in state.uses.of_table((schema, plain))}
+        _domain_check(state, domain, con, taken)
+    elif body.get("subtype") == "X" and body.get("name"):
+        state.uses.remove(("domain", *key_of(domain), body["name"]))
+
+
 def _alter_policy(state: SchemaState, body: Mapping[str, Any]) -> None:
     _policy(state, body, alter=True)
 
@@ -262,6 +301,8 @@ def _drop(state: SchemaState, body: Mapping[str, Any]) -> None:
         ).get("objname")
         if remove == "OBJECT_SCHEMA" and "String" in obj:
             _drop_schema(state, obj["String"]["sval"])
+        if remove == "OBJECT_DOMAIN" and (obj.get("TypeName") or {}).get("names"):
+            _forget_table(state, key_of(name_list(obj["TypeName"]["names"])))
         if not items:
             continue
         target = key_of(name_list(items))
@@ -366,6 +407,13 @@ def _rename(state: SchemaState, body: Mapping[str, Any]) -> None:
             state.uses.rename_function(old_key, (old_key[0], new), args)
     elif kind == "OBJECT_SCHEMA" and body.get("subname"):
         state.uses.rename_schema(body["subname"], new)
+    elif kind in ("OBJECT_DOMAIN", "OBJECT_DOMCONSTRAINT"):
+        items = ((body.get("object") or {}).get("List") or {}).get("items")
+        domain = key_of(name_list(items)) if items else None
+        if domain is not None and kind == "OBJECT_DOMAIN":
+            state.uses.move_table(domain, (domain[0], new))
+        elif domain is not None:
+            _rekey(state, ("domain", *domain, body.get("subname", "")), new)
 
 
 def _rekey(state: SchemaState, key: UseKey, sub: str) -> None:
@@ -398,6 +446,8 @@ _SUBS = {  # what a rename of a table's column, trigger or policy re-keys
 _TRACK = {
     "CreateStmt": _create,
     "CreatePolicyStmt": _policy,
+    "CreateDomainStmt": _create_domain,
+    "AlterDomainStmt": _alter_domain,
     "AlterPolicyStmt": _alter_policy,
     "AlterTableStmt": _alter,
     "CreateTrigStmt": _trigger,

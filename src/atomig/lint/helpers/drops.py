@@ -126,6 +126,7 @@ _LABELS = {
     "index": "index {sub}",
     "trigger": "trigger {sub} on table {table}",
     "policy": "policy {sub} on table {table}",
+    "domain": "constraint {sub}",
 }
 _FIXES = {
     "default": "ALTER TABLE … ALTER COLUMN … DROP DEFAULT",
@@ -135,12 +136,13 @@ _FIXES = {
     "trigger": "DROP TRIGGER … ON …",
     "view": "DROP VIEW",
     "policy": "DROP POLICY … ON …",
+    "domain": "ALTER DOMAIN … DROP CONSTRAINT",
 }
 
 
 def _fix(uses: list[UseKey]) -> str:
     ways = [*dict.fromkeys(_FIXES[u[0]] for u in uses)]
-    if any(u[0] != "view" for u in uses):
+    if any(u[0] not in ("view", "domain") for u in uses):
         ways.append("or DROP TABLE …")
     return f"drop what depends on it first ({', '.join(ways)})"
 

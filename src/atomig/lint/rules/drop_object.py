@@ -25,9 +25,9 @@ history or the live catalog) is an error: PostgreSQL rejects it without CASCADE;
 dropping (even in a down file, before what its up made with it) a type or domain a known
 column is declared with or a function of the history takes, a sequence a known column
 default or view reads (`nextval('s')`, `serial`; an identity column's sequence even with
-CASCADE), or a function of the history a known default, CHECK, generated column, index,
-view, policy or trigger calls. With CASCADE, the finding names what PostgreSQL silently
-drops with it (a whole generated column, too).
+CASCADE), or a function of the history a known default, CHECK (of a table or domain),
+generated column, index, view, policy or trigger calls. With CASCADE, the finding names what
+PostgreSQL silently drops with it (a whole generated column, too).
 A domain's constraint or default is dropped with `ALTER DOMAIN` (no table lock on PG 15 or
 18); its `DROP NOT NULL` is `drop-not-null`. Tables, schemas and databases are
 `drop-table`; indexes `drop-index-not-concurrent`; triggers `trigger-change`; columns
