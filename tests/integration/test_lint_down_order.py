@@ -258,6 +258,16 @@ CASES = {
         "DROP FUNCTION IF EXISTS positive(int);\n"
         "DROP DOMAIN IF EXISTS qty2;\n",
     ),
+    "a function named like a builtin": (
+        "CREATE FUNCTION lower(int) RETURNS int LANGUAGE sql IMMUTABLE "
+        "AS 'SELECT $1';\n"
+        "CREATE INDEX users_lower ON users (lower(email));\n"
+        "CREATE INDEX users_lower_age ON users (public.lower(age));\n",
+        "DROP FUNCTION IF EXISTS lower(int);\n"
+        "DROP INDEX IF EXISTS users_lower_age;\n"
+        "DROP FUNCTION IF EXISTS lower(int);\n"
+        "DROP INDEX IF EXISTS users_lower;\n",
+    ),
 }
 _NOTHING_REJECTED = ("cascade", "function cascade")  # CASCADE dropped the dependents
 _REJECTED = ("2BP01", "0A000")

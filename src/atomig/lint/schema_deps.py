@@ -17,6 +17,7 @@ from typing import Any, NamedTuple, TypeVar
 
 from atomig.lint.layered import Layered
 from atomig.lint.schema_model import Key, key_of
+from atomig.sql.builtin_volatility import IMMUTABLE, STABLE, VOLATILE
 from atomig.sql.depends import default_sequences, function_calls
 from atomig.sql.facts import QualifiedName
 
@@ -40,6 +41,7 @@ class Need(NamedTuple):
         return (self.schema, self.name)
 
 
+_BUILTIN = IMMUTABLE | STABLE | VOLATILE  # pg_catalog's function names (PG 15 and 18)
 # A function's signature as CREATE FUNCTION declares it: input types, how many a call
 # must pass, and VARIADIC.
 Signature = tuple[tuple[str, ...], int, bool]
@@ -253,6 +255,10 @@ def expression_needs(
     if not uses.signatures:  # (the history created no function: no walk for calls)
         return found
     for name, arity in function_calls(expression):
+        if name.schema is None and name.name in _BUILTIN:
+            # pg_catalog comes first on the search path: which of the two PostgreSQL
+            # picks depends on the argument types (lower(text) is not public.lower(int)).
+            continue
         key = key_of(name)
         args = uses.resolve(key, arity)
         if args is not None:
