@@ -268,6 +268,24 @@ CASES = {
         "DROP FUNCTION IF EXISTS lower(int);\n"
         "DROP INDEX IF EXISTS users_lower;\n",
     ),
+    "tables read by a policy or a function body": (
+        "CREATE TABLE owners (uid bigint);\n"
+        "CREATE POLICY owned ON orders USING (EXISTS (SELECT FROM owners o "
+        "WHERE o.uid = orders.user_id));\n"
+        "CREATE TABLE tallies (x int);\n"
+        "CREATE FUNCTION tally() RETURNS bigint LANGUAGE sql BEGIN ATOMIC "
+        "SELECT count(*) FROM tallies; END;\n"
+        "CREATE TABLE quoted (x int);\n"
+        "CREATE FUNCTION quoted_count() RETURNS bigint LANGUAGE sql "
+        "AS 'SELECT count(*) FROM quoted';\n"
+        "ALTER TABLE tallies RENAME TO counts;\n",
+        "DROP TABLE IF EXISTS owners;\n"
+        "DROP TABLE IF EXISTS counts;\n"
+        "DROP TABLE IF EXISTS quoted;\n"
+        "DROP POLICY IF EXISTS owned ON orders;\n"
+        "DROP FUNCTION IF EXISTS tally();\n"
+        "DROP TABLE IF EXISTS owners, counts;\n",
+    ),
 }
 _NOTHING_REJECTED = ("cascade", "function cascade")  # CASCADE dropped the dependents
 _REJECTED = ("2BP01", "0A000")

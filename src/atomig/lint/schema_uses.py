@@ -20,7 +20,7 @@ what the SQL says is recorded, and a call only when it can be told which functio
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 from atomig.lint.schema_deps import (
@@ -44,6 +44,7 @@ from atomig.sql.depends import (
 from atomig.sql.facts import QualifiedName
 from atomig.sql.naming import default_sequence_name, expression_columns
 from atomig.sql.nodes import name_list, range_var
+from atomig.sql.view_reads import query_reads
 
 if TYPE_CHECKING:
     from atomig.lint.schema import SchemaState
@@ -54,6 +55,7 @@ __all__ = [
     "Uses",
     "generated_readers",
     "record_uses",
+    "relation_users",
     "track_uses",
     "users_of",
 ]
@@ -152,6 +154,28 @@ def generated_readers(
     )
 
 
+def routine_args(use: UseKey) -> tuple[str, ...]:
+    """The argument types of a ``routine`` use's function (its ``sub``)."""
+    return tuple(use[3].split(",")) if use[3] else ()
+
+
+def relation_users(
+    state: SchemaState, table: QualifiedName, dropped_too: Collection[Key] = ()
+) -> list[str]:
+    """The policies and BEGIN ATOMIC function bodies of the history that read ``table``
+    (less the policies of tables in ``dropped_too``, dropped by the same statement):
+    PostgreSQL rejects DROP TABLE without CASCADE (2BP01, PG 15 and 18: 'policy p on table
+    orders depends on table other', 'function cnt() depends on table other2')."""
+    return [
+        f"policy {key[3]} on table {key[2]}"
+        if key[0] == "policy"
+        else f"function {key[2]}({', '.join(routine_args(key))})"
+        for key in users_of(state, "relation", table)
+        if key[0] == "routine"
+        or (key[0] == "policy" and (key[1], key[2]) not in dropped_too)
+    ]
+
+
 def _forget_table(state: SchemaState, table: Key) -> None:
     for key in state.uses.of_table(table):
         state.uses.remove(key)
@@ -241,7 +265,18 @@ def _policy(
         return  # ALTER POLICY … TO roles: its expressions stay
     partly = alter and None in clauses
     needs = [] if partly else expression_needs(state.uses, clauses, sequences=False)
+    if not partly:  # the tables its subqueries read (its own: dropped with it)
+        needs += _relations(clauses, skip=key_of(table))
     state.uses.set(key, needs)
+
+
+def _relations(node: Any, skip: Key | None = None) -> list[Need]:
+    """The tables (views …) a query or expression reads: PostgreSQL records each."""
+    return [
+        Need("relation", *key)
+        for r in query_reads({"q": node}).relations
+        if (key := key_of(r)) != skip
+    ]
 
 
 def _domain_check(
@@ -290,7 +325,16 @@ def _alter_policy(state: SchemaState, body: Mapping[str, Any]) -> None:
 def _function(state: SchemaState, body: Mapping[str, Any]) -> None:
     if body.get("funcname") and not body.get("is_procedure"):
         key = key_of(name_list(body["funcname"]))
-        state.uses.define(key, function_signature(body))
+        signature = function_signature(body)
+        state.uses.define(key, signature)
+        # A BEGIN ATOMIC body is parsed at creation and depends on what it reads and
+        # calls (PG 14+; a quoted body is looked up at each call: nothing recorded).
+        sub = ",".join(signature[0])
+        needs = []
+        if body.get("sql_body") is not None:
+            atomic = body["sql_body"]
+            needs = _relations(atomic) + expression_needs(state.uses, atomic)
+        state.uses.set(("routine", *key, sub), needs)
 
 
 def _drop(state: SchemaState, body: Mapping[str, Any]) -> None:
@@ -308,6 +352,8 @@ def _drop(state: SchemaState, body: Mapping[str, Any]) -> None:
         target = key_of(name_list(items))
         if remove in _TABLES:  # its defaults, triggers, checks … go with it
             _forget_table(state, target)
+            if cascade:  # and the policies and function bodies reading it
+                _cascade(state, "relation", target, None)
         elif remove in _VIEWS:
             state.uses.remove(("view", *target, ""))
         elif remove == "OBJECT_INDEX":
@@ -320,6 +366,9 @@ def _drop(state: SchemaState, body: Mapping[str, Any]) -> None:
             state.uses.remove((use, *table, items[-1]["String"]["sval"]))
         if remove in _ROUTINES:
             args = dropped_signature(obj)
+            for key in state.uses.of_table(target):
+                if key[0] == "routine" and args in (None, routine_args(key)):
+                    state.uses.remove(key)
             if cascade:
                 _cascade(state, "function", target, args)
             state.uses.undefine(target, args)
@@ -344,6 +393,9 @@ def _cascade(
             continue
         if use == "policy":
             state._log_drop("policy", QualifiedName(*table_key), "", sub)
+            continue
+        if use == "routine":
+            state.uses.undefine(table_key, routine_args(key))
             continue
         table = state._mutable(table_key)
         if table is None:
@@ -383,7 +435,7 @@ def _rename(state: SchemaState, body: Mapping[str, Any]) -> None:
         if owner is not None:  # ALTER INDEX (or TABLE) … RENAME of an index
             _rekey(state, ("index", *owner, old[1]), new)
         state.uses.move_table(old, (old[0], new))
-        for need in ("sequence", "column"):
+        for need in ("sequence", "column", "relation"):
             state.uses.move_need(old, (old[0], new), need)
     elif kind == "OBJECT_TABCONSTRAINT" and relation is not None:
         _rekey(state, ("check", *key_of(relation), body.get("subname", "")), new)
@@ -428,7 +480,7 @@ def _set_schema(state: SchemaState, body: Mapping[str, Any]) -> None:
     if kind in _RELATIONS and relation is not None:
         old = key_of(relation)
         state.uses.move_table(old, (schema, relation.name))
-        for need in ("sequence", "column"):
+        for need in ("sequence", "column", "relation"):
             state.uses.move_need(old, (schema, relation.name), need)
     elif kind in _ROUTINES:
         obj = (body.get("object") or {}).get("ObjectWithArgs") or {}

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from atomig.lint.finding import Hit, Severity
 from atomig.lint.helpers.shapes import Body, commands, q
 from atomig.lint.schema import Key, key_of
-from atomig.lint.schema_uses import generated_readers
+from atomig.lint.schema_uses import generated_readers, relation_users
 from atomig.sql.facts import QualifiedName, StatementFacts
 from atomig.sql.parse import Statement
 from atomig.sql.types import (
@@ -235,6 +235,8 @@ def dependents(
             and (column in read or not column)
         ):
             found[view.label] = None
+    if column is None and not views_only:
+        found.update(dict.fromkeys(relation_users(schema, table, dropped_too)))
     if column is not None and not views_only:
         for reader in generated_readers(schema, table, column):
             if reader not in columns_gone:  # (dropped by an earlier subcommand)

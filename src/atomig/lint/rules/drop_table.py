@@ -4,8 +4,9 @@
 `DROP TABLE` (and `DROP SCHEMA … CASCADE`, `DROP DATABASE`) cannot be undone by a down file:
 the data is gone. Running code that still queries the table fails at once. `DROP TABLE`
 also takes ACCESS EXCLUSIVE on the table (and on tables referencing it through foreign
-keys). PostgreSQL rejects it while a view reads the table or another table's foreign key
-references it (known from history, and with `--database-url` from the live catalog), unless
+keys). PostgreSQL rejects it while a view, a row-security policy or a `BEGIN ATOMIC` function
+body reads the table or another table's foreign key references it (known from history, and
+for views and keys with `--database-url` from the live catalog), unless
 CASCADE, which drops those silently too. It rejects `DROP TABLE` of a foreign table and
 `DROP FOREIGN TABLE` of a table, IF EXISTS or not, and `DROP SCHEMA` without CASCADE while
 a table, view or function the history made is in it. Dropping a foreign table leaves its rows
