@@ -20,6 +20,7 @@ from typing import Any
 
 from atomig.lint.layered import Layered
 from atomig.lint.schema_deps import Uses, record_uses
+from atomig.lint.schema_indexes import create_index
 from atomig.lint.schema_model import (
     Column,
     Constraint,
@@ -65,7 +66,6 @@ from atomig.sql.naming import (
     NO_MERGE,
     Merged,
     default_constraint_name,
-    default_index_name,
     default_name_columns,
     detach_check_name,
     expression_columns,
@@ -547,37 +547,6 @@ def _set_default_partition(
         known.default_partition = child
 
 
-def _index(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
-    name = range_var(body.get("relation"))
-    if name is None:
-        return
-    table = state._followed(name)
-    columns = tuple(
-        p["IndexElem"].get("name") or "(expr)"
-        for p in body.get("indexParams", ())
-        if "IndexElem" in p
-    )
-    index_name = body.get("idxname") or default_index_name(
-        name.name,
-        body.get("indexParams", ()),
-        TakenNames(state, table, relations=True, constraints=False),
-        body.get("indexIncludingParams", ()),
-    )
-    partial = body.get("whereClause") is not None
-    reads_from = {"on": body.get("indexParams"), "where": body.get("whereClause")}
-    reads = expression_columns(reads_from)
-    table.indexes[index_name] = Index(
-        index_name,
-        columns,
-        bool(body.get("unique")) and not partial,
-        partial,
-        tuple(dict.fromkeys(reads)),
-    )
-    state.index_owner[(name.schema or "public", index_name)] = key_of(name)
-    record_uses(state.uses, "index", name, index_name, reads_from)
-    state._log("index", QualifiedName(name.schema, index_name), origin)
-
-
 def _drop(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
     remove = body.get("removeType", "")
     if state.views:
@@ -609,7 +578,7 @@ _APPLY = {
     "CreateForeignTableStmt": _create_foreign,
     "SelectStmt": _select_into,
     "AlterTableStmt": _alter,
-    "IndexStmt": _index,
+    "IndexStmt": create_index,
     "DropStmt": _drop,
     "RenameStmt": rename,
     "AlterObjectSchemaStmt": set_schema,
