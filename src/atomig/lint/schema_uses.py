@@ -34,10 +34,8 @@ from atomig.lint.schema_model import Key, Table, key_of
 from atomig.lint.schema_names import TakenNames
 from atomig.lint.schema_views import forget_readers
 from atomig.sql.depends import (
-    column_default,
     dropped_signature,
     function_signature,
-    identity_constraint,
     identity_sequence,
     is_serial,
 )
@@ -111,10 +109,20 @@ def _column(
 ) -> None:
     column = coldef.get("colname", "")
     schema, plain = key_of(table)
-    default = column_default(coldef)
-    needs = expression_needs(state.uses, default)
-    identity = identity_constraint(coldef)
-    if is_serial(coldef) or identity is not None:
+    # One pass over its constraints (this runs for every column of the history).
+    default = identity = None
+    generated = []
+    for item in coldef.get("constraints", ()):
+        con = item.get("Constraint") or {}
+        contype = con.get("contype")
+        if contype == "CONSTR_DEFAULT":
+            default = con.get("raw_expr")
+        elif contype == "CONSTR_IDENTITY":
+            identity = con
+        elif contype == "CONSTR_GENERATED":
+            generated.append(con.get("raw_expr"))
+    needs = [] if default is None else expression_needs(state.uses, default)
+    if identity is not None or is_serial(coldef):
         own = None if identity is None else identity_sequence(identity)
         if own is None:  # named as PostgreSQL names it (ChooseRelationName)
             taken = TakenNames(state, Table(table), relations=True, constraints=False)
@@ -125,12 +133,9 @@ def _column(
             state.uses.set(
                 ("identity", schema, plain, column), [Need("sequence", *key_of(own))]
             )
-    state.uses.set(("default", schema, plain, column), needs)
-    generated = [
-        c["Constraint"].get("raw_expr")
-        for c in coldef.get("constraints", ())
-        if c.get("Constraint", {}).get("contype") == "CONSTR_GENERATED"
-    ]
+    key = ("default", schema, plain, column)
+    if needs or key in state.uses.needs:
+        state.uses.set(key, needs)
     if generated:  # (rare: the walks are spared to every other column)
         needs = expression_needs(state.uses, generated, sequences=False)
         reads = dict.fromkeys(expression_columns({"exprs": generated}))
