@@ -286,6 +286,13 @@ CASES = {
         "DROP FUNCTION IF EXISTS tally();\n"
         "DROP TABLE IF EXISTS owners, counts;\n",
     ),
+    "an extension's type": (
+        "CREATE EXTENSION IF NOT EXISTS citext;\n"
+        "CREATE TABLE people (email citext, aliases citext[]);\n",
+        "DROP EXTENSION IF EXISTS citext;\n"
+        "DROP TABLE IF EXISTS people;\n"
+        "DROP EXTENSION IF EXISTS citext;\n",
+    ),
 }
 _NOTHING_REJECTED = ("cascade", "function cascade")  # CASCADE dropped the dependents
 _REJECTED = ("2BP01", "0A000")

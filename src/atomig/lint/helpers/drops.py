@@ -49,6 +49,17 @@ def drop_rejection(
         )
         users = columns + functions
         return (_plural(users, "depend"), fix + ")") if users else None
+    if (
+        remove == "OBJECT_EXTENSION"
+        and not cascade
+        and not ctx.schema.creator("type", name)
+    ):
+        # Its own type bears its name (citext, hstore, ltree, cube …): a column of it
+        # depends on the extension (2BP01 'column email of table people depends on type
+        # citext', PG 15 and 18). Other types of an extension are not known.
+        users = type_users(ctx, name)
+        fix = "drop or change those columns first (ALTER TABLE … DROP COLUMN …, "
+        return (_plural(users, "depend"), fix + "DROP TABLE …)") if users else None
     if remove == "OBJECT_SEQUENCE":
         uses = users_of(ctx.schema, "sequence", name)
         owners = [

@@ -23,15 +23,15 @@ IS NOT NULL)` helper once `SET NOT NULL` is done, nor for a partition's CHECK th
 Dropping a PRIMARY KEY or UNIQUE constraint that other tables' foreign keys use (known from
 history or the live catalog) is an error: PostgreSQL rejects it without CASCADE; so is
 dropping (even in a down file, before what its up made with it) a type or domain a known
-column is declared with or a function of the history takes, a sequence a known column
+column is declared with or a function of the history takes (an extension: its type named
+like it, `citext`), a sequence a known column
 default or view reads (`nextval('s')`, `serial`; an identity column's sequence even with
 CASCADE), or a function of the history a known default, CHECK (of a table or domain),
 generated column, index, view, policy or trigger calls. With CASCADE, the finding names what
 PostgreSQL silently drops with it (a whole generated column, too).
 A domain's constraint or default is dropped with `ALTER DOMAIN` (no table lock on PG 15 or
-18); its `DROP NOT NULL` is `drop-not-null`. Tables, schemas and databases are
-`drop-table`; indexes `drop-index-not-concurrent`; triggers `trigger-change`; columns
-`drop-column`.
+18); its `DROP NOT NULL` is `drop-not-null`. Tables, schemas and databases are `drop-table`;
+indexes `drop-index-not-concurrent`; triggers `trigger-change`; columns `drop-column`.
 """
 
 from __future__ import annotations
