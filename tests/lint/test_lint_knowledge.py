@@ -1983,3 +1983,26 @@ def test_drop_cascade_names_what_it_silently_drops():
         "dropping function g breaks running code and objects that still use it; "
         "CASCADE also drops constraint u_b_check on table u",
     ]
+
+
+def test_a_down_dropping_the_extension_policy_or_aggregate_its_up_made():
+    # drop-object skips what the down's own up made: an extension, a policy (logged with
+    # its table) and an aggregate are logged under their own kinds.
+    up = (
+        "CREATE EXTENSION IF NOT EXISTS citext;\n"
+        "CREATE POLICY own ON orders USING (true);\n"
+        "CREATE AGGREGATE mysum(int) (sfunc = int4pl, stype = int);"
+    )
+    down = (
+        "DROP POLICY own ON orders;\nDROP AGGREGATE mysum(int);\nDROP EXTENSION citext;"
+    )
+    fired = rules_fired(
+        migration("20240101_0000_a", up, down), path="20240101_0000_a.down.sql"
+    )
+    assert "drop-object" not in fired
+    # … but an up dropping them (made earlier) is reported, each
+    later = migration("20240102_0000_b", down)
+    fired = rules_fired(
+        migration("20240101_0000_a", up), later, path="20240102_0000_b.up.sql"
+    )
+    assert fired.count("drop-object") == 3

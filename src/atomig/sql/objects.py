@@ -381,6 +381,9 @@ _LOG_KINDS = {
     "OBJECT_ROUTINE": "function",
     "OBJECT_TYPE": "type",
     "OBJECT_DOMAIN": "type",
+    "OBJECT_EXTENSION": "extension",
+    "OBJECT_AGGREGATE": "aggregate",
+    "OBJECT_POLICY": "policy",
 }
 
 

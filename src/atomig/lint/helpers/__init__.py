@@ -24,7 +24,7 @@ from atomig.lint.helpers.drops import (
     cascade_drops,
     drop_rejection,
     index_rejection,
-    policy_made_here,
+    made_by_migration,
     schema_members,
 )
 from atomig.lint.helpers.immutable import not_immutable
@@ -134,12 +134,12 @@ __all__ = [
     "key_referrers",
     "keyless_note",
     "known_locks",
+    "made_by_migration",
     "names",
     "not_immutable",
     "nullable_key_columns",
     "own_primary_key",
     "partitioned_key_fix",
-    "policy_made_here",
     "primary_key_of",
     "primary_key_using_index",
     "proven_not_null",

@@ -11,13 +11,14 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from atomig.lint.helpers.knowledge import constraint_of_index, type_users
-from atomig.lint.helpers.shapes import q
+from atomig.lint.helpers.shapes import q, swapped_out
 from atomig.lint.schema_model import Index, key_of
 from atomig.lint.schema_uses import UseKey, users_of
 from atomig.sql.depends import dropped_signature
 from atomig.sql.facts import QualifiedName
 from atomig.sql.nodes import name_list
-from atomig.sql.objects import object_name
+from atomig.sql.objects import object_kind, object_name
+from atomig.sql.parse import Statement
 
 if TYPE_CHECKING:
     from atomig.lint.context import LintContext
@@ -226,3 +227,20 @@ def schema_members(ctx: LintContext, schema: str) -> list[str]:
         *(f"view {schema}.{v}" for v in views),
         *(f"function {schema}.{f}" for f in functions),
     ]
+
+
+def made_by_migration(
+    ctx: LintContext, stmt: Statement, obj: Any, name: QualifiedName
+) -> bool:
+    """What a DROP names was made by this migration (its up, for a down file: a temporary
+    helper, or undoing the up) or swapped out by it (renamed away, its name taken by
+    another). ``made_here`` looks it up as the replay logs it (``object_kind``); a policy
+    is logged with its table, permissive or restrictive."""
+    remove = stmt.body.get("removeType", "")
+    if remove == "OBJECT_POLICY":
+        return policy_made_here(obj, ctx)
+    return (
+        key_of(name) in ctx.created_here
+        or ctx.made_here(object_kind(remove), name)
+        or swapped_out(stmt, name, ctx.script.statements)
+    )

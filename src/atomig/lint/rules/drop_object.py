@@ -44,14 +44,12 @@ from atomig.lint.helpers import (
     cascade_drops,
     domain_drops,
     drop_rejection,
-    policy_made_here,
-    swapped_out,
+    made_by_migration,
     table_constraint_drops,
 )
 from atomig.lint.helpers.views import recreated_view
 from atomig.lint.rule import Example
-from atomig.lint.schema import key_of
-from atomig.sql.objects import object_kind, object_label, object_name
+from atomig.sql.objects import object_label, object_name
 from atomig.sql.parse import Statement
 
 ID = "drop-object"
@@ -122,7 +120,7 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     remove = stmt.body.get("removeType", "")
     if remove in _ELSEWHERE:
         return
-    what, kind = object_label(remove), object_kind(remove)
+    what = object_label(remove)
     for obj in stmt.body.get("objects", ()):
         name = object_name(obj)
         rejected = drop_rejection(ctx, stmt.body, obj)
@@ -136,12 +134,7 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
                 relation=name,
             )
             continue
-        if name is not None and (
-            key_of(name) in ctx.created_here
-            or ctx.made_here(kind, name)
-            or swapped_out(stmt, name, ctx.script.statements)
-            or (remove == "OBJECT_POLICY" and policy_made_here(obj, ctx))
-        ):
+        if name is not None and made_by_migration(ctx, stmt, obj, name):
             continue
         again = recreated_view(stmt, name, ctx)
         named = f"{what} {name}" if name is not None and name.name else what
