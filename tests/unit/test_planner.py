@@ -225,3 +225,19 @@ def test_may_refuse_is_true_of_every_file_the_planner_refuses():
         else:
             planned += 1
     assert refused >= 10 and planned >= 100  # the corpus exercises both outcomes
+
+
+def test_a_step_needs_no_lock_on_what_the_migration_created_before():
+    """Locks on a relation created earlier in the migration conflict with nobody, so the
+    step's locks leave it out; names match as written (an unqualified name matches a
+    qualified one of the same name, two schemas do not)."""
+    plan = make_plan(
+        "CREATE TABLE app.t (id bigint);\n"
+        "CREATE TABLE u (id bigint);\n"
+        "ALTER TABLE t ADD COLUMN a int;\n"
+        "ALTER TABLE app.u ADD COLUMN a int;\n"
+        "ALTER TABLE other.t ADD COLUMN a int;\n"
+        "ALTER TABLE orders ADD COLUMN a int;"
+    )
+    [step] = plan.steps
+    assert sorted(str(lock.relation) for lock in step.locks) == ["orders", "other.t"]

@@ -215,7 +215,10 @@ def plan_migration(
     steps: list[Step] = []
     run: list[Statement] = []
     run_facts: list[StatementFacts] = []
-    created: set[QualifiedName] = set()
+    # Relations created so far, as written: name -> the schemas it was written with (None:
+    # unqualified). Keyed by name, so each lock is checked in constant time; a set of
+    # names scanned per lock made planning quadratic (10,000 statements: 1.7 s).
+    created: dict[str, set[str | None]] = {}
     block_start: Statement | None = None
 
     def step_locks(facts: list[StatementFacts]) -> tuple[RelationLock, ...]:
@@ -229,7 +232,8 @@ def plan_migration(
                 known = strongest.get(lock.relation)
                 if known is None or lock.mode > known.mode:
                     strongest[lock.relation] = lock
-            created.update(fact.creates)
+            for made in fact.creates:
+                created.setdefault(made.name, set()).add(made.schema)
         return tuple(strongest.values())
 
     def flush() -> None:
@@ -370,10 +374,11 @@ def plan_migration(
     )
 
 
-def _created_before(relation: QualifiedName, created: set[QualifiedName]) -> bool:
+def _created_before(
+    relation: QualifiedName, created: dict[str, set[str | None]]
+) -> bool:
     # Names as written: an unqualified name matches a qualified one of the same name.
-    return any(
-        c.name == relation.name
-        and (c.schema is None or relation.schema is None or c.schema == relation.schema)
-        for c in created
-    )
+    schemas = created.get(relation.name)
+    if not schemas:
+        return False
+    return relation.schema is None or None in schemas or relation.schema in schemas
