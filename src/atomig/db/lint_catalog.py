@@ -20,6 +20,7 @@ from atomig.lint.catalog import (
     CatalogFacts,
     CatalogTable,
 )
+from atomig.sql.checks import definition_not_null_columns
 from atomig.sql.volatility import Volatility
 
 # Rows: the planner's estimate (reltuples), summed over the leaf partitions of a
@@ -153,14 +154,11 @@ _LINT_DEPENDENTS = """
     WHERE t.oid = ANY (%(oids)s) AND d.deptype = 'n'
       AND coalesce(v.oid, f.oid) <> t.oid
 """
-# A validated CHECK (col IS NOT NULL) on one column: compared with the server's own
-# rendering of that constraint, so no SQL text is parsed here.
+# Validated CHECK constraints, in the server's own rendering: the columns one proves NOT
+# NULL (col IS NOT NULL, alone or AND-ed with more) are read by the SQL parser.
 _LINT_CHECKS = """
-    SELECT c.conrelid, a.attname FROM pg_constraint c
-    JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+    SELECT c.conrelid, pg_get_constraintdef(c.oid) FROM pg_constraint c
     WHERE c.contype = 'c' AND c.convalidated AND c.conrelid = ANY (%(oids)s)
-      AND cardinality(c.conkey) = 1
-      AND pg_get_constraintdef(c.oid) = format('CHECK ((%%s IS NOT NULL))', quote_ident(a.attname))
 """
 # The tables and materialized views the named views read, through views on views (each
 # view's rewrite rule depends on the relations its query names).
@@ -339,8 +337,8 @@ def read_lint_catalog(
             tables[relid]["indexes"].append((index, tuple(columns), bool(unique)))
             if plain_unique:
                 tables[relid]["plain_unique"].add(index)
-        for relid, column in conn.execute(_LINT_CHECKS, {"oids": oids}):
-            tables[relid]["checks"].add(column)
+        for relid, definition in conn.execute(_LINT_CHECKS, {"oids": oids}):
+            tables[relid]["checks"].update(definition_not_null_columns(definition))
         for relid, column, kind, schema, name, con in conn.execute(
             _LINT_DEPENDENTS, {"oids": oids}
         ):

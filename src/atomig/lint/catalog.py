@@ -66,7 +66,8 @@ class CatalogTable:
         total_bytes: ``pg_total_relation_size`` (heap, indexes, TOAST).
         columns: column name → ``format_type`` text.
         indexes: ``(name, key column names, unique)`` per valid index without WHERE.
-        not_null_checks: columns with a validated ``CHECK (col IS NOT NULL)``.
+        not_null_checks: columns a validated CHECK proves NOT NULL (``col IS NOT NULL``,
+            alone or AND-ed with more).
         constraints: constraint name → its kind, validity, columns and referenced table.
         populated: false for a materialized view created or refreshed ``WITH NO DATA``.
         plain_unique_indexes: unique indexes on plain columns without a WHERE clause,

@@ -55,6 +55,7 @@ from atomig.lint.schema_views import (
     view_stmt,
 )
 from atomig.sql.alter_table import identity_change, identity_kind
+from atomig.sql.checks import not_null_columns
 from atomig.sql.classify import (
     column_constraints,
     foreign_key_targets,
@@ -84,7 +85,6 @@ __all__ = [
     "SchemaState",
     "Table",
     "key_of",
-    "not_null_check_column",
 ]
 
 
@@ -103,16 +103,6 @@ def _not_null(column: Column, not_null: bool) -> Column:
 
 def _names(items: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
     return tuple(i["String"]["sval"] for i in items if "String" in i)
-
-
-def not_null_check_column(constraint: Mapping[str, Any]) -> str | None:
-    """The column of a ``CHECK (col IS NOT NULL)`` constraint dict, else ``None``."""
-    expr = constraint.get("raw_expr") or {}
-    test = expr.get("NullTest")
-    if test is None or test.get("nulltesttype") != "IS_NOT_NULL":
-        return None
-    fields = _names(test.get("arg", {}).get("ColumnRef", {}).get("fields", ()))
-    return fields[-1] if fields else None
 
 
 _KINDS = {
@@ -334,7 +324,9 @@ class SchemaState:
             kind,
             keys,
             validated=not con.get("skip_validation"),
-            not_null_column=not_null_check_column(con) if kind == "check" else None,
+            not_null_columns=(
+                not_null_columns(con.get("raw_expr")) if kind == "check" else ()
+            ),
             origin=origin,
             references=references,
             referenced_columns=_names(con.get("pk_attrs", ())),
@@ -457,7 +449,7 @@ def _alter(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
             if cmd.get("behavior") == "DROP_CASCADE":
                 forget_readers(state, key_of(table.name), column_name)
             for cname, con in list(table.constraints.items()):
-                if column_name in con.columns or con.not_null_column == column_name:
+                if column_name in con.columns or column_name in con.not_null_columns:
                     del table.constraints[cname]
         elif subtype == "AT_AlterColumnType" and (column or table.placeholder):
             type_node = definition.get("ColumnDef", {}).get("typeName")

@@ -50,13 +50,13 @@ class Index:
 
 @dataclass(frozen=True, slots=True)
 class Constraint:
-    """A table constraint; ``not_null_column`` is set for ``CHECK (col IS NOT NULL)``."""
+    """A table constraint; ``not_null_columns``: those a CHECK proves NOT NULL."""
 
     name: str
     kind: str  # check, foreign, primary, unique, exclusion
     columns: tuple[str, ...] = ()
     validated: bool = True
-    not_null_column: str | None = None
+    not_null_columns: tuple[str, ...] = ()
     origin: str = ""
     references: QualifiedName | None = None  # the referenced table of a foreign key
     referenced_columns: tuple[
@@ -113,9 +113,9 @@ class Table:
         return any(c.kind == "primary" for c in self.constraints.values())
 
     def validated_not_null_check(self, column: str) -> bool:
-        """A validated ``CHECK (column IS NOT NULL)`` exists (PG 12 skips the scan)."""
+        """A validated CHECK proves ``column IS NOT NULL`` (PG 12 skips the scan)."""
         return any(
-            c.validated and c.not_null_column == column
+            c.validated and column in c.not_null_columns
             for c in self.constraints.values()
         )
 

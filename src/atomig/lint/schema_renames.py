@@ -135,7 +135,7 @@ def _rename_column_uses(table: Table, old: str, new: str) -> None:
         table.constraints[name] = replace(
             con,
             columns=moved(con.columns),
-            not_null_column=new if con.not_null_column == old else con.not_null_column,
+            not_null_columns=moved(con.not_null_columns),
         )
 
 

@@ -32,7 +32,7 @@ def table_constraint_drops(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         name = cmd.get("name", "")
         known = ctx.table(table)
         con = known.constraints.get(name) if known else None
-        if con is not None and con.not_null_column and ctx.direction != "down":
+        if con is not None and con.not_null_columns and ctx.direction != "down":
             continue  # the helper CHECK of a SET NOT NULL, dropped once it is done
         if con is not None and con.kind == "check" and known and known.attached_by:
             continue  # a partition's CHECK once ATTACH made the bound enforce it
