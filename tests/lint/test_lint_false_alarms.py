@@ -80,3 +80,38 @@ def test_a_compound_check_follows_a_column_rename():
     )
     sql = "ALTER TABLE t ALTER COLUMN title SET NOT NULL;"
     assert "set-not-null" not in rules(history, sql)
+
+
+# A STABLE or IMMUTABLE default is computed once, stored as the missing value: no rewrite
+# (relfilenode unchanged on PG 15 and 18); a VOLATILE one rewrites.
+@pytest.mark.parametrize(
+    ("declared", "call", "reported"),
+    [
+        ("LANGUAGE sql STABLE AS $$ SELECT 'free' $$", "tier()", False),
+        ("LANGUAGE plpgsql IMMUTABLE AS $$ BEGIN RETURN 'a'; END $$", "tier()", False),
+        (
+            "LANGUAGE plpgsql STABLE AS $$ BEGIN RETURN 'a'; END $$",
+            "public.tier()",
+            False,
+        ),
+        ("LANGUAGE plpgsql AS $$ BEGIN RETURN 'a'; END $$", "tier()", True),
+        ("LANGUAGE plpgsql VOLATILE AS $$ BEGIN RETURN 'a'; END $$", "tier()", True),
+        # another schema's tier(): not the history's (unknown offline)
+        ("LANGUAGE plpgsql STABLE AS $$ BEGIN RETURN 'a'; END $$", "app.tier()", True),
+        # a stable function inside a volatile expression
+        ("LANGUAGE sql STABLE AS $$ SELECT 'free' $$", "tier() || random()", True),
+    ],
+)
+def test_a_default_calling_a_function_the_history_made(declared, call, reported):
+    history = _TABLE + f"CREATE FUNCTION tier() RETURNS text {declared};"
+    sql = f"ALTER TABLE t ADD COLUMN tier text DEFAULT {call};"
+    assert ("volatile-default" in rules(history, sql)) == reported
+
+
+def test_a_function_made_volatile_by_alter_function():
+    history = (
+        _TABLE + "CREATE FUNCTION tier() RETURNS text LANGUAGE plpgsql STABLE "
+        "AS $$ BEGIN RETURN 'a'; END $$;\nALTER FUNCTION tier() VOLATILE;"
+    )
+    sql = "ALTER TABLE t ADD COLUMN tier text DEFAULT tier();"
+    assert "volatile-default" in rules(history, sql)

@@ -27,7 +27,7 @@ from atomig.lint.helpers.drops import (
     made_by_migration,
     schema_members,
 )
-from atomig.lint.helpers.immutable import not_immutable
+from atomig.lint.helpers.immutable import declared_volatility, not_immutable
 from atomig.lint.helpers.knowledge import (
     collation_rebuild,
     constraint_kind,
@@ -113,6 +113,7 @@ __all__ = [
     "copied_tables",
     "copy_sources",
     "declared_types",
+    "declared_volatility",
     "default_partition",
     "dependents",
     "domain_base",

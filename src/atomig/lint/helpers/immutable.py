@@ -5,13 +5,15 @@ rejected statement rewrites nothing)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections import ChainMap
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from atomig.lint.helpers.shapes import alter_relation
 from atomig.sql.classify import range_var
 from atomig.sql.immutability import Mutable, immutable_spots, mutable_parts
 from atomig.sql.parse import Statement
-from atomig.sql.volatility import Volatility
+from atomig.sql.volatility import Volatility, called_functions
 
 if TYPE_CHECKING:
     from atomig.lint.context import LintContext
@@ -64,3 +66,25 @@ def _known(ctx: LintContext, schema: str | None, name: str) -> Volatility | None
     return (
         Volatility.UNKNOWN if key in catalog.sql_functions else catalog.functions[key]
     )
+
+
+def declared_volatility(
+    ctx: LintContext, node: Mapping[str, Any]
+) -> Mapping[str, Volatility] | None:
+    """The volatility of the functions ``node`` calls, for
+    :func:`~atomig.sql.volatility.expression_volatility`: the history's CREATE FUNCTION
+    (or ALTER FUNCTION) declares it for the ones it made, over the live catalog's.
+
+    PostgreSQL inlines a LANGUAGE sql function only when its body is no more volatile
+    than declared (inline_function), so a STABLE or IMMUTABLE one stays so either way.
+    The history knows its functions by name only: a call qualified with another schema
+    than ``public`` is left to the catalog (unknown offline)."""
+    made = {
+        f"{schema}.{name}" if schema else name: routine.volatility
+        for schema, name, _ in called_functions(node)
+        if schema in (None, "public")
+        and (routine := ctx.schema.routines.get(name)) is not None
+    }
+    if not made:
+        return ctx.functions()
+    return ChainMap(made, dict(ctx.functions() or {}))

@@ -14,8 +14,10 @@ backfill (`-- atomig: backfill` before the UPDATE). A NOT NULL or PRIMARY KEY co
 added nullable (its existing rows are NULL: PostgreSQL would reject it) and made so after.
 
 ## Notes
-Volatility comes from the live catalog when connected (`pg_proc.provolatile`), else from
-atomig's table of builtin functions; an unknown function is treated as volatile. A column of
+Volatility comes from the history's CREATE FUNCTION (or ALTER FUNCTION) for a function it
+made, from the live catalog when connected (`pg_proc.provolatile`), else from atomig's table
+of builtin functions; an unknown function is treated as volatile. A STABLE or IMMUTABLE
+function computes the default once: no rewrite (relfilenode on PG 15 and 18). A column of
 a domain with a CHECK or NOT NULL constraint rewrites the table too, default or not (the
 constraint is checked on every row; relfilenode on PG 15 and 18): known from the catalog.
 """
@@ -30,6 +32,7 @@ from atomig.lint.helpers import (
     added_columns,
     alter_relation,
     batched_backfill,
+    declared_volatility,
     domain_base,
     has_constraint,
     q,
@@ -75,6 +78,12 @@ GOOD = (
         before=_BEFORE,
         pg=(13, None),  # before 13, gen_random_uuid() is pgcrypto's
     ),
+    Example(
+        "ALTER TABLE orders ADD COLUMN status text DEFAULT default_status();",
+        before=_BEFORE + "\nCREATE FUNCTION default_status() RETURNS text LANGUAGE "
+        "plpgsql STABLE AS $$ BEGIN RETURN 'new'; END $$;",
+        pg=(11, None),
+    ),
 )
 
 
@@ -102,7 +111,7 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         expr = default.get("raw_expr") or {}
         if expr.get("A_Const", {}).get("isnull"):
             continue
-        level, culprit = expression_volatility(expr, ctx.functions())
+        level, culprit = expression_volatility(expr, declared_volatility(ctx, expr))
         if not ctx.version.fast_column_default:
             why = f"before PostgreSQL 11 any default rewrites the table (target {ctx.version})"
         elif level is Volatility.VOLATILE:
