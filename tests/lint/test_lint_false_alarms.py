@@ -115,3 +115,28 @@ def test_a_function_made_volatile_by_alter_function():
     )
     sql = "ALTER TABLE t ADD COLUMN tier text DEFAULT tier();"
     assert "volatile-default" in rules(history, sql)
+
+
+def test_dropping_a_check_is_info_and_keys_stay_warnings():
+    """DROP CONSTRAINT of a CHECK is instant (a brief ACCESS EXCLUSIVE, no scan) and no
+    statement fails for it: info. A UNIQUE's drop makes ON CONFLICT on it fail (42P10,
+    PG 15 and 18), a FOREIGN KEY's ends its ON DELETE actions: warnings, like a
+    constraint of unknown kind."""
+    history = (
+        "CREATE TABLE a (id bigint PRIMARY KEY, email text, visits int);\n"
+        "CREATE TABLE o (id bigint PRIMARY KEY, a_id bigint);\n"
+        "ALTER TABLE a ADD CONSTRAINT a_visits_check CHECK (visits >= 0) NOT VALID;\n"
+        "ALTER TABLE a ADD CONSTRAINT a_email_key UNIQUE (email);\n"
+        "ALTER TABLE o ADD CONSTRAINT o_a_fk FOREIGN KEY (a_id) REFERENCES a NOT VALID;"
+    )
+    found = findings(
+        history,
+        "ALTER TABLE a DROP CONSTRAINT IF EXISTS a_visits_check;\n"
+        "ALTER TABLE a DROP CONSTRAINT a_email_key;\n"
+        "ALTER TABLE o DROP CONSTRAINT o_a_fk;\n"
+        "ALTER TABLE a DROP CONSTRAINT a_unknown;",
+    )
+    drops = [(f.line, f.severity.name) for f in found if f.rule == "drop-object"]
+    assert drops == [(1, "INFO"), (2, "WARNING"), (3, "WARNING"), (4, "WARNING")]
+    [check] = [f for f in found if f.rule == "drop-object" and f.line == 1]
+    assert "NOT VALID" in check.fix and "VALIDATE" in check.fix

@@ -50,6 +50,18 @@ def table_constraint_drops(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
         if ctx.made_here("constraint", table, name) or readded_in_step(stmt, ctx, name):
             continue  # made by this migration, or re-made before anyone sees it gone
         kind = con.kind if con else None
+        if kind == "check":
+            # Instant (a brief ACCESS EXCLUSIVE, no scan) and no statement fails for it:
+            # what is lost is the rule, and re-adding it checks every row unless NOT VALID.
+            yield Hit(
+                f"dropping CHECK constraint {name} of {table}: new and updated rows are "
+                "no longer held to its rule (no running statement breaks)",
+                "make sure the down file can re-add it: NOT VALID, then VALIDATE "
+                "CONSTRAINT in a later step (SHARE UPDATE EXCLUSIVE: writes go on)",
+                severity=Severity.INFO,
+                offset=subcommand_offset(stmt, name),
+            )
+            continue
         yield Hit(
             f"dropping constraint {name} of {table} stops enforcing its rule for every "
             f"writer{unkeyed_note(kind, table)}",

@@ -4,14 +4,15 @@ still use.
 ## Why
 Running code, views, functions and other services that use the object fail as soon as the
 drop commits; a dropped sequence or type takes its state or dependent columns with it
-(CASCADE), and dropping a constraint (of a table or a domain) silently stops enforcing a
-data rule; dropping a domain's default leaves its columns NULL where it filled them.
+(CASCADE); a dropped constraint stops enforcing its rule (a PRIMARY KEY, UNIQUE or EXCLUDE
+takes its index: ON CONFLICT on it fails, 42P10; a FOREIGN KEY its ON DELETE actions); a
+domain's default gone leaves its columns NULL. A table's CHECK is info: the drop is instant
+and breaks no statement, but re-adding it checks every row unless NOT VALID, then VALIDATE.
 
 ## Instead
-Remove every use first (deploy), then drop it in a later migration. Prefer `CREATE OR
-REPLACE` to change a view or function in place. A CHECK or FOREIGN KEY comes back NOT VALID,
-then VALIDATE; a PRIMARY KEY or UNIQUE (which reject NOT VALID) through `CREATE UNIQUE INDEX
-CONCURRENTLY` and `ADD CONSTRAINT … USING INDEX`.
+Remove every use first (deploy), then drop it in a later migration; `CREATE OR REPLACE` a
+view or function in place. Re-add a CHECK or FOREIGN KEY NOT VALID, then VALIDATE; a
+PRIMARY KEY or UNIQUE by `CREATE UNIQUE INDEX CONCURRENTLY`, `ADD CONSTRAINT … USING INDEX`.
 
 ## Notes
 A view the migration creates again is judged by its columns: kept in place (added at the end),
