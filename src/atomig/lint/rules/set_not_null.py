@@ -3,7 +3,9 @@
 ## Why
 `ALTER COLUMN … SET NOT NULL` checks every row while holding ACCESS EXCLUSIVE (reads and
 writes wait). Since PostgreSQL 12 the scan is skipped when a validated
-`CHECK (col IS NOT NULL)` constraint already proves it.
+`CHECK (col IS NOT NULL)` constraint already proves it, alone or AND-ed with other
+conditions (`CHECK (name IS NOT NULL AND name <> '')`); an OR, or `name <> ''` alone
+(a CHECK passes NULL), proves nothing.
 
 ## Instead
 On PostgreSQL 12 and later, in separate steps:
