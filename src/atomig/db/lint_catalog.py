@@ -56,8 +56,13 @@ _LINT_TABLES = """
             FROM pg_partitioned_table pt,
                  unnest(pt.partattrs::int2[]) WITH ORDINALITY AS k(attnum, ord)
             LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
-            WHERE pt.partrelid = c.oid)
+            WHERE pt.partrelid = c.oid),
+           c.relpersistence::text,
+           coalesce(ts.spcname, (SELECT dt.spcname FROM pg_database d
+                                 JOIN pg_tablespace dt ON dt.oid = d.dattablespace
+                                 WHERE d.datname = current_database()))
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    LEFT JOIN pg_tablespace ts ON ts.oid = c.reltablespace
     WHERE c.relkind IN ('r', 'p', 'm', 'f') AND c.relname = ANY (%(names)s)
       AND n.nspname NOT IN ('pg_catalog', 'information_schema')
 """
@@ -297,8 +302,12 @@ def read_lint_catalog(
         foreign,
         child_rows,
         partition_key,
+        persistence,
+        tablespace,
     ) in rows_of:
         tables[oid] = {
+            "persistence": persistence,
+            "tablespace": tablespace or "",
             # (an expression of the key: attnum 0, no name)
             "partition_key": tuple(k or None for k in partition_key or ()),
             "child_rows": int(child_rows),
@@ -386,6 +395,8 @@ def read_lint_catalog(
                 child_rows=t["child_rows"],
                 not_null=frozenset(t["not_null"]),
                 partition_key=t["partition_key"],
+                persistence=t["persistence"],
+                tablespace=t["tablespace"],
             )
             for relid, t in tables.items()
         },

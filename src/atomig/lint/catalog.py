@@ -85,6 +85,8 @@ class CatalogTable:
             plain table; its ALTER TABLE, UPDATE, TRUNCATE … reach them, unless ONLY).
         not_null: its NOT NULL columns (``pg_attribute.attnotnull``).
         partition_key: a partitioned table's key columns (None: an expression).
+        persistence: ``pg_class.relpersistence`` (``p`` logged, ``u`` unlogged).
+        tablespace: the tablespace its data is in (the database's when it names none).
         backfill_key: the columns atomig's backfill walks the table's windows by (its
             primary key, else the narrowest unique btree index on NOT NULL columns, as
             the runner chooses it); ``()`` when it has none (the runner refuses).
@@ -111,6 +113,8 @@ class CatalogTable:
     child_rows: int = 0
     not_null: frozenset[str] = frozenset()
     partition_key: tuple[str | None, ...] = ()
+    persistence: str = "p"
+    tablespace: str = ""
 
     @property
     def estimated_rows(self) -> int:

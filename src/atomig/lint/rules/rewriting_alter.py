@@ -16,17 +16,22 @@ pg_repack (`--tablespace`). For indexes: `REINDEX (TABLESPACE x) INDEX CONCURREN
 `ALTER TABLE|INDEX|MATERIALIZED VIEW ALL IN TABLESPACE … SET TABLESPACE` copies every such
 relation of the tablespace, each under ACCESS EXCLUSIVE held to the end of the transaction
 (pg_locks and relfilenode on PG 15 and 18): move them one at a time, as above.
+`SET LOGGED` of a logged table, `SET UNLOGGED` of an unlogged one and `SET TABLESPACE` to
+its own tablespace change nothing (relfilenode kept, PG 15 and 18): not reported when the
+live catalog says so of a table no migration has altered.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
 from atomig.lint.helpers import commands
 from atomig.lint.rule import Example
 from atomig.sql.classify import range_var
+from atomig.sql.facts import QualifiedName
 from atomig.sql.parse import Statement
 
 ID = "rewriting-alter"
@@ -86,8 +91,10 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     if body.get("objtype") == "OBJECT_FOREIGN_TABLE":
         return  # nothing to rewrite, and rejected: foreign-table-unsupported
     relation = range_var(body.get("relation"))
-    for subtype, cmd in commands(stmt, *_WHAT):
+    for number, (subtype, cmd) in enumerate(commands(stmt, *_WHAT)):
         index = body.get("objtype") == "OBJECT_INDEX" and subtype == "AT_SetTableSpace"
+        if number == 0 and not index and _no_op(subtype, cmd, relation, ctx):
+            continue
         yield Hit(
             f"{_WHAT[subtype]} rewrites {relation} under an ACCESS EXCLUSIVE lock: reads "
             "and writes wait for the whole copy",
@@ -97,6 +104,20 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
             "short transaction (or use pg_repack)",
             relation=relation,
         )
+
+
+def _no_op(
+    subtype: str, cmd: Any, relation: QualifiedName | None, ctx: LintContext
+) -> bool:
+    """The live catalog shows the table already as asked; only trusted when no migration
+    (nor an earlier statement of this one) has altered it: the history would know it."""
+    live = ctx.catalog_table(relation)
+    if live is None or relation is None or ctx.table(relation) is not None:
+        return False
+    if subtype == "AT_SetTableSpace":
+        return bool(live.tablespace) and cmd.get("name") == live.tablespace
+    wanted = {"AT_SetLogged": "p", "AT_SetUnLogged": "u"}.get(subtype)
+    return wanted is not None and live.persistence == wanted
 
 
 def _reindex(tablespace: str | None, index: object = "…") -> str:
