@@ -127,7 +127,9 @@ _LINT_CONSTRAINTS = """
                  FROM unnest(c.conkey) WITH ORDINALITY AS k(attnum, ord)
                  JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
                  ORDER BY k.ord),
-           nr.nspname, rc.relname
+           nr.nspname, rc.relname,
+           -- (conenforced is PostgreSQL 18's: read through jsonb, absent before)
+           coalesce((to_jsonb(c) ->> 'conenforced')::boolean, true)
     FROM pg_constraint c
     JOIN pg_class tc ON tc.oid = c.conrelid
     JOIN pg_namespace nt ON nt.oid = tc.relnamespace
@@ -257,14 +259,14 @@ def read_lint_catalog(
     }
     names = sorted({*names, *(table for _, table in defaults.values())})
     constraints: dict[tuple[str, str], dict[str, CatalogConstraint]] = {}
-    for schema, table, name, kind, valid, columns, ref_schema, ref in conn.execute(
-        _LINT_CONSTRAINTS, {"names": names}
-    ):
+    for row in conn.execute(_LINT_CONSTRAINTS, {"names": names}):
+        schema, table, name, kind, valid, columns, ref_schema, ref, enforced = row
         constraints.setdefault((schema, table), {})[name] = CatalogConstraint(
             kind,
             bool(valid),
             tuple(columns),
             None if ref is None else (ref_schema, ref),
+            bool(enforced),
         )
     views = {
         (schema, view): tuple(zip(schemas, tables, strict=True))

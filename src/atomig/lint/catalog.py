@@ -22,12 +22,14 @@ class CatalogConstraint:
         validated: ``convalidated`` (false for a NOT VALID constraint).
         columns: the constrained columns, in key order.
         references: for a foreign key, the ``(schema, name)`` of the referenced table.
+        enforced: ``conenforced`` (PostgreSQL 18; false for a NOT ENFORCED key).
     """
 
     kind: str
     validated: bool = True
     columns: tuple[str, ...] = ()
     references: Key | None = None
+    enforced: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,8 @@ first, then the constraint NOT VALID.
 
 PostgreSQL 18's `ALTER CONSTRAINT … ENFORCED` checks every row of an unenforced foreign key
 under ACCESS EXCLUSIVE and cannot be NOT VALID: drop the key and add it again `NOT VALID`
-(one transaction), then `VALIDATE` it.
+(one transaction), then `VALIDATE` it. On a key the live catalog shows enforced already it
+does nothing (no scan): not reported, unless a migration altered the table first.
 
 Before PostgreSQL 18 a partitioned table takes no NOT VALID foreign key (it is rejected, and
 reported as an error): add it NOT VALID to each partition and `VALIDATE` it there, then add
@@ -88,7 +89,8 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     for _, cmd in commands(stmt, "AT_AlterConstraint"):
         if enforces(cmd.get("def") or {}) and ctx.version.at_least(18):
             name = cmd["def"]["ATAlterConstraint"].get("conname", "")
-            yield enforced_constraint(table, name, ctx)
+            if (hit := enforced_constraint(table, name, ctx)) is not None:
+                yield hit
     found = [(con, False) for con in added_constraints(stmt)]
     for coldef in added_columns(stmt):
         if added_column_scans(coldef):  # a non-NULL DEFAULT to check (or a CHECK …)
