@@ -3,10 +3,8 @@ history, the live catalog, the runner and the server version."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from atomig.errors import SourceError
@@ -14,17 +12,17 @@ from atomig.lint.catalog import CatalogFacts, CatalogTable
 from atomig.lint.finding import Severity
 from atomig.lint.foreign import known_foreign, known_foreign_tables
 from atomig.lint.helpers import declared_types
+from atomig.lint.planning import PlanOutcome, file_steps, plan_file
 from atomig.lint.schema import Key, SchemaState, Table, key_of
-from atomig.sql.classify import statement_facts, validates_constraint
-from atomig.sql.facts import QualifiedName, StatementFacts, TransactionControl
+from atomig.sql.classify import statement_facts
+from atomig.sql.facts import QualifiedName, StatementFacts
 from atomig.sql.parse import Script, Statement
 from atomig.sql.types import TypeRef
 from atomig.sql.versions import DEFAULT_LINT_VERSION, ServerVersion
 from atomig.sql.volatility import Volatility
 
 if TYPE_CHECKING:
-    from atomig.config import Settings
-    from atomig.plan.model import Plan
+    pass
 
 RUNNERS = ("atomig", "other")
 DEFAULT_SMALL_TABLE_ROWS = 100_000
@@ -40,15 +38,6 @@ class LintOptions:
     disabled: frozenset[str] = frozenset()
     severities: Mapping[str, Severity] = field(default_factory=dict)
     on_failure: str = "rollback"
-
-
-@dataclass(frozen=True, slots=True)
-class StepInfo:
-    """Where a statement runs: its step number, and whether inside an explicit block."""
-
-    step: int
-    in_block: bool
-    transactional: bool
 
 
 class LintContext:
@@ -87,7 +76,7 @@ class LintContext:
         self._facts: dict[int, StatementFacts] = {}
         self._scratch: dict[str, Any] = {}
         self._types: dict[int, list[tuple[str, TypeRef, Any]]] = {}
-        self.steps = _steps(script, self)
+        self.steps = file_steps(script, self)
 
     # ---- per-statement facts ------------------------------------------------------------
 
@@ -122,7 +111,7 @@ class LintContext:
         key = (script.path, direction)
         found = self.plans.get(key)
         if found is None:
-            found = self.plans[key] = _plan(script, direction, self, facts)
+            found = self.plans[key] = plan_file(script, direction, self, facts)
         return found
 
     def plan_error(self, direction: str) -> SourceError | None:
@@ -453,151 +442,3 @@ class LintContext:
     def functions(self) -> Mapping[str, Volatility] | None:
         """Function volatility from the live catalog (``None`` offline)."""
         return None if self.catalog is None else self.catalog.functions
-
-
-# Statement kinds whose facts can make them non-transactional or transaction control.
-_TX_KINDS = frozenset(
-    {
-        "TransactionStmt",
-        "IndexStmt",
-        "DropStmt",
-        "ReindexStmt",
-        "VacuumStmt",
-        "ClusterStmt",
-        "AlterEnumStmt",
-        "AlterDatabaseStmt",
-        "CreatedbStmt",
-        "DropdbStmt",
-        "AlterSystemStmt",
-        "CreateTableSpaceStmt",
-        "DropTableSpaceStmt",
-        "CreateSubscriptionStmt",
-        "AlterSubscriptionStmt",
-        "DropSubscriptionStmt",
-        "DiscardStmt",
-        "AlterTableStmt",
-    }
-)
-
-
-def _plain(stmt: Statement) -> bool:
-    """Cheap shape checks for the common kinds that are transactional unless CONCURRENTLY."""
-    kind, body = stmt.kind, stmt.body
-    if kind in ("IndexStmt", "DropStmt"):
-        return not body.get("concurrent")
-    if kind == "AlterTableStmt":
-        return not any(
-            item.get("AlterTableCmd", {}).get("subtype") == "AT_DetachPartition"
-            for item in body.get("cmds", ())
-        )
-    return False
-
-
-@dataclass(frozen=True, slots=True)
-class PlanOutcome:
-    """The planner's verdict on a file: its plan, or the error it refused the file with."""
-
-    plan: Plan | None
-    error: SourceError | None
-
-
-@cache
-def _planner_settings(on_failure: str) -> Settings:
-    """The default settings with the failure policy lint was given (built once: building
-    and validating settings costs more than planning a small file)."""
-    from atomig.config import Settings
-
-    return Settings(Path("."), Path("."), on_failure=on_failure)
-
-
-def _plan(
-    script: Script,
-    direction: str,
-    ctx: LintContext,
-    facts: Callable[[Statement], StatementFacts],
-) -> PlanOutcome:
-    # The planner is imported here: only migration files are planned (lint of loose files
-    # starts faster).
-    from atomig.plan.planner import plan_migration
-    from atomig.source.directives import parse_directives
-    from atomig.source.model import MigrationId
-
-    settings = _planner_settings(ctx.options.on_failure)
-    try:
-        directives = parse_directives(script.text, script.path)
-        plan = plan_migration(
-            MigrationId(0, "0", "lint"),
-            direction,
-            script,
-            directives,
-            settings,
-            ctx.version,
-            facts,
-        )
-    except SourceError as error:
-        return PlanOutcome(None, error)
-    return PlanOutcome(plan, None)
-
-
-def _steps(script: Script, ctx: LintContext) -> list[StepInfo]:
-    """Step grouping as the planner does it, but forgiving: nested or unclosed blocks
-    and misplaced statements are findings of their own rules, not errors here."""
-    out: list[StepInfo] = []
-    step, run_open, in_block = 0, False, False
-    shared = StepInfo(
-        0, False, True
-    )  # (equal neighbours share one value: it is frozen)
-
-    def info(step: int, in_block: bool, transactional: bool) -> StepInfo:
-        nonlocal shared
-        if (
-            shared.step != step
-            or shared.in_block != in_block
-            or shared.transactional != transactional
-        ):
-            shared = StepInfo(step, in_block, transactional)
-        return shared
-
-    # atomig's planner starts a new transaction step at a VALIDATE CONSTRAINT outside a
-    # block; another runner is assumed to run the file as one transaction (Flyway, dbmate).
-    splits_validate = ctx.options.runner == "atomig"
-    for stmt in script.statements:
-        if stmt.kind not in _TX_KINDS or _plain(stmt):
-            # Always transactional, never transaction control: skip computing facts.
-            if in_block:
-                out.append(info(step, True, True))
-                continue
-            if stmt.directives and stmt.directive("backfill") is not None:
-                step, run_open = step + 1, False
-                out.append(info(step, False, False))
-                continue
-            if not run_open or (
-                splits_validate
-                and stmt.kind == "AlterTableStmt"
-                and validates_constraint(stmt)
-            ):
-                step, run_open = step + 1, True
-            out.append(info(step, False, True))
-            continue
-        facts = ctx.facts(stmt)
-        control = facts.transaction_control
-        if control is TransactionControl.BEGIN:
-            if not in_block:
-                step, in_block, run_open = step + 1, True, False
-            out.append(info(step, True, True))
-            continue
-        if control in (TransactionControl.COMMIT, TransactionControl.ROLLBACK):
-            out.append(info(step, in_block, True))
-            in_block, run_open = False, False
-            continue
-        if in_block:
-            out.append(info(step, True, facts.transactional))
-            continue
-        if not facts.transactional or stmt.directive("backfill") is not None:
-            step, run_open = step + 1, False
-            out.append(info(step, False, False))
-            continue
-        if not run_open or (splits_validate and validates_constraint(stmt)):
-            step, run_open = step + 1, True
-        out.append(info(step, False, True))
-    return out

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field, replace
 
 from atomig.errors import SourceError
 from atomig.lint.catalog import CatalogFacts
-from atomig.lint.context import LintContext, LintOptions, PlanOutcome
+from atomig.lint.context import LintContext, LintOptions
 from atomig.lint.finding import Finding, Hit, Severity
 from atomig.lint.foreign import as_foreign_alters
 from atomig.lint.judge import Judge
+from atomig.lint.planning import PlanOutcome
 from atomig.lint.registry import all_rules
 from atomig.lint.rule import Rule
 from atomig.lint.schema import SchemaState, key_of
