@@ -14,8 +14,9 @@ def fingerprint(db):
 
 
 def run_faulted(project, kind, step="2", **env):
-    """Run `atomig up` in a child process (tests/faults/driver.py), faulting once right
-    after step ``step``'s statement succeeded (``kind``: committed.drop, committed.kill…)."""
+    """Run `atomig up` in a child process (tests/faults/driver.py), faulting once at step
+    ``step`` (``kind``: committed.drop, committed.kill, step.done…; ``env``: the driver's
+    ATOMIG_DRIVER_* settings)."""
     return subprocess.run(
         [
             sys.executable,

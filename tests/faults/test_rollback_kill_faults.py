@@ -5,13 +5,10 @@ and record it applied without them); recovery then ends exactly at the pre-migra
 and the migration applies afresh."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
-from tests.faults.common import fingerprint
+from tests.faults.common import fingerprint, run_faulted
 
 pytestmark = pytest.mark.faults
 VERSION = "20261102_0900"
@@ -39,21 +36,7 @@ FAILING_DOWN = DOWN.replace(
 
 
 def driver(project, event, step, **env):
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tests.faults.driver",
-            str(project.dir),
-            project.url,
-            event,
-            str(step),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **env},
-    )
+    return run_faulted(project, event, str(step), **env)
 
 
 def ledger(db):

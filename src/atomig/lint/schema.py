@@ -88,19 +88,6 @@ __all__ = [
 ]
 
 
-def _not_null(column: Column, not_null: bool) -> Column:
-    # (dataclasses.replace costs several times a constructor call: this runs per column;
-    # every field is passed on: a NOT NULL column keeps its collation and identity)
-    return Column(
-        column.name,
-        column.type,
-        not_null,
-        column.set_by,
-        column.collation,
-        column.identity,
-    )
-
-
 def _names(items: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
     return tuple(i["String"]["sval"] for i in items if "String" in i)
 
@@ -301,7 +288,7 @@ class SchemaState:
             for col in keys:
                 column = table.columns.get(col)
                 if column is not None:
-                    table.columns[col] = _not_null(column, True)
+                    table.columns[col] = column.with_not_null(True)
         # (… USING INDEX without a name: the constraint takes the index's, PG 15 and 18)
         name = (
             con.get("conname")
@@ -487,7 +474,7 @@ def _alter(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
                 dropped.columns if dropped and dropped.kind == "not null" else ()
             ):
                 if (column := table.columns.get(col)) is not None:
-                    table.columns[col] = _not_null(column, False)
+                    table.columns[col] = column.with_not_null(False)
             if table.indexes.pop(column_name, None) is not None:
                 # Its index goes with it: the name is free again (PG 15 and 18).
                 state.index_owner.pop((key_of(table.name)[0], column_name), None)

@@ -27,14 +27,7 @@ def mark_not_null(table: Table, columns: Iterable[str], not_null: bool) -> None:
         if column is None and table.placeholder:
             column = Column(col, None)
         if column is not None:
-            table.columns[col] = Column(
-                column.name,
-                column.type,
-                not_null,
-                column.set_by,
-                column.collation,
-                column.identity,
-            )
+            table.columns[col] = column.with_not_null(not_null)
 
 
 def add_not_null(
