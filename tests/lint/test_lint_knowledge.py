@@ -2006,3 +2006,43 @@ def test_a_down_dropping_the_extension_policy_or_aggregate_its_up_made():
         migration("20240101_0000_a", up), later, path="20240102_0000_b.up.sql"
     )
     assert fired.count("drop-object") == 3
+
+
+@pytest.mark.parametrize(
+    ("create", "fix"),
+    [
+        (
+            "CREATE TABLE t (name text);",
+            "id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+        ),
+        # The table has an id column already: adding another one would be rejected.
+        (
+            "CREATE TABLE t (id bigint NOT NULL, name text);",
+            "declare id PRIMARY KEY (or a natural key)",
+        ),
+        # A partitioned table's primary key must hold the partition key's columns.
+        (
+            "CREATE TABLE t (id bigint, at date NOT NULL, k int) "
+            "PARTITION BY RANGE (at, k);",
+            "PRIMARY KEY (id, at, k)",
+        ),
+        (
+            "CREATE TABLE t (at date NOT NULL) PARTITION BY LIST (at);",
+            "id bigint GENERATED ALWAYS AS IDENTITY, PRIMARY KEY (id, at)",
+        ),
+    ],
+)
+def test_primary_key_advice_is_one_postgresql_accepts_on_that_table(create, fix):
+    options = LintOptions(version=ServerVersion.from_major(15))
+    result = lint_migrations([migration("20240101_0000_a", create)], options=options)
+    [finding] = [f for f in result.findings if f.rule == "table-without-primary-key"]
+    assert finding.fix.endswith(fix), finding.fix
+
+
+def test_table_partitioned_by_an_expression_is_not_asked_for_a_primary_key():
+    # PostgreSQL rejects any primary key on it ("unsupported PRIMARY KEY constraint with
+    # partition key definition").
+    sql = "CREATE TABLE t (id bigint, at date) PARTITION BY RANGE ((at + 1));"
+    assert "table-without-primary-key" not in rules_fired(
+        migration("20240101_0000_a", sql)
+    )
