@@ -811,3 +811,63 @@ def test_a_down_naming_a_column_the_up_adds_late_is_refused(project):
     assert "rolled back" in result.stderr, result.stderr
     assert fingerprint(db).diff(before) == []
     assert invalid_indexes(db) == []
+
+
+_EVENTS = (
+    "CREATE TABLE events (id bigint, at date NOT NULL, kind text) PARTITION BY RANGE (at);\n"
+    "CREATE TABLE events_a PARTITION OF events "
+    "FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');\n"
+    "CREATE TABLE events_b PARTITION OF events "
+    "FOR VALUES FROM ('2027-01-01') TO ('2028-01-01');\n"
+    "INSERT INTO events VALUES (1, '2027-02-02', 'x'), (2, '2027-02-03', 'x');\n"
+)
+# Step 3 fails (duplicate kinds in events_b) after the first partition's index was built
+# but before it was attached, so dropping the parent index does not take it along.
+_KIND_UP = (
+    "CREATE UNIQUE INDEX IF NOT EXISTS events_kind_idx ON ONLY events (kind, at);\n"
+    "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS events_a_kind_idx "
+    "ON events_a (kind, at);\n"
+    "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS events_b_kind_idx ON events_b (kind);\n"
+    "ALTER INDEX events_kind_idx ATTACH PARTITION events_a_kind_idx;\n"
+    "ALTER INDEX events_kind_idx ATTACH PARTITION events_b_kind_idx;\n"
+)
+
+
+def test_a_down_that_leaves_part_of_a_partial_up_is_recorded_not_hidden(project):
+    """A down file that runs cleanly but does not restore the schema: the migration stays
+    recorded partial (never "rolled back", never gone from the ledger) with the objects
+    that differ named; fixed, `recover --rollback` restores the exact schema."""
+    db = project.database
+    project.add("20261101_0900_events", _EVENTS, "DROP TABLE IF EXISTS events;\n")
+    assert project.cli("up").exit_code == 0
+    before = fingerprint(db)
+    project.add(
+        "20261102_0900_kind", _KIND_UP, "DROP INDEX IF EXISTS events_kind_idx;\n"
+    )
+    result = project.cli("up")
+    assert result.exit_code == 4, result.output
+    assert "the schema differs from before the migration" in result.stderr
+    assert "index public.events_a_kind_idx" in result.stderr
+    status, failure = db.execute(
+        "SELECT status, failure FROM atomig.migrations WHERE version = '20261102_0900'"
+    )[0]
+    assert status == "partial"
+    assert failure["attention"] == "rollback_mismatch"
+    assert any("events_a_kind_idx" in change for change in failure["changes"])
+    assert "rollback mismatch" in project.cli("status").stdout
+    # The down file fixed (it drops the unattached index too), the rollback converges.
+    project.add(
+        "20261102_0900_kind",
+        _KIND_UP,
+        "DROP INDEX IF EXISTS events_kind_idx;\n"
+        "DROP INDEX CONCURRENTLY IF EXISTS events_a_kind_idx;\n",
+    )
+    recovered = project.cli("recover", "--rollback")
+    assert recovered.exit_code == 0, recovered.output
+    assert fingerprint(db).diff(before) == []
+    assert (
+        db.scalar(
+            "SELECT count(*) FROM atomig.migrations WHERE version = '20261102_0900'"
+        )
+        == 0
+    )

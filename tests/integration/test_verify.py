@@ -147,6 +147,43 @@ def test_down_not_safe_on_a_partial_up_fails_at_a_step_boundary(project):
     assert scratch_databases(project.database) == []
 
 
+def test_down_incomplete_on_a_partial_up_names_what_it_leaves(project):
+    # The down drops the parent index, which takes the partitions' indexes with it only
+    # once they are attached: when step 3 fails, the first partition's index stays.
+    project.add(
+        "20260101_0900_events",
+        "CREATE TABLE events (id bigint, at date NOT NULL, kind text) "
+        "PARTITION BY RANGE (at);\n"
+        "CREATE TABLE events_a PARTITION OF events "
+        "FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');\n"
+        "CREATE TABLE events_b PARTITION OF events "
+        "FOR VALUES FROM ('2027-01-01') TO ('2028-01-01');\n",
+        "DROP TABLE IF EXISTS events;\n",
+    )
+    project.add(
+        "20260102_0900_kind",
+        "CREATE INDEX IF NOT EXISTS events_kind_idx ON ONLY events (kind);\n"
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS events_a_kind_idx ON events_a (kind);\n"
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS events_b_kind_idx ON events_b (kind);\n"
+        "ALTER INDEX events_kind_idx ATTACH PARTITION events_a_kind_idx;\n"
+        "ALTER INDEX events_kind_idx ATTACH PARTITION events_b_kind_idx;\n",
+        "DROP INDEX IF EXISTS events_kind_idx;\n",
+    )
+    result, document = verify_json(project)
+    assert result.exit_code == 1, result.output
+    checks = failed_checks(document, "20260102_0900")
+    by_check = {c["check"]: c for c in checks}
+    check = by_check["rollback when step 3/4 fails"]
+    assert "is not as before the migration" in check["message"]
+    # The operator is told what the down left behind, not only that something differs.
+    [difference] = check["differences"]
+    assert difference["object"] == "index public.events_a_kind_idx"
+    assert difference["change"] == "unexpected"
+    text = project.cli("verify", "--all")
+    assert "index public.events_a_kind_idx is unexpected" in text.stdout
+    assert scratch_databases(project.database) == []
+
+
 def test_function_body_changed_and_not_restored(project):
     project.add(*BASE)
     project.add(

@@ -146,7 +146,11 @@ def _stuck(
             if undone
             else " or `atomig recover --resume` (finishes the up)"
         ),
-        details={"version": migration.version, "failure": failure},
+        # The same failure the ledger records: callers (verify) read its attention.
+        details={
+            "version": migration.version,
+            "failure": {**failure, "attention": event},
+        },
     )
 
 
