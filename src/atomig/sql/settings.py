@@ -1,5 +1,6 @@
 """Changes a statement makes to a session setting: ``SET``, ``SET LOCAL``, ``SET … TO
-DEFAULT``, ``RESET``, ``RESET ALL`` and ``SELECT set_config(name, value, is_local)``."""
+DEFAULT``, ``RESET``, ``RESET ALL`` and ``SELECT set_config(name, value, is_local)``; and
+settings stored for later sessions (``ALTER DATABASE | ROLE … SET``, ``ALTER SYSTEM``)."""
 
 from __future__ import annotations
 
@@ -34,17 +35,7 @@ def setting_change(stmt: Statement) -> SettingChange | None:
     """
     body = stmt.body
     if stmt.kind == "VariableSetStmt":
-        kind, local = body.get("kind"), bool(body.get("is_local"))
-        if kind == "VAR_RESET_ALL":
-            return SettingChange(ALL_SETTINGS, None, False)
-        name = str(body.get("name", "")).lower()
-        if kind in ("VAR_RESET", "VAR_SET_DEFAULT"):
-            return SettingChange(name, None, local)
-        args: list[Any] = body.get("args") or []
-        value = (
-            _constant(args[0]) if kind == "VAR_SET_VALUE" and len(args) == 1 else None
-        )
-        return None if value is None else SettingChange(name, value, local)
+        return _variable_set(body)
     if stmt.kind != "SelectStmt" or body.get("fromClause"):
         return None
     targets: list[Any] = body.get("targetList") or []
@@ -62,6 +53,44 @@ def setting_change(stmt: Statement) -> SettingChange | None:
     if texts[2] not in ("true", "false"):
         return None
     return SettingChange(texts[0].lower(), texts[1], texts[2] == "true")
+
+
+def stored_setting_change(stmt: Statement) -> tuple[str, SettingChange] | None:
+    """A setting stored for future sessions (``ALTER DATABASE … SET``, ``ALTER ROLE … SET``,
+    ``ALTER SYSTEM SET``): who it applies to, and the change.
+
+    >>> from atomig.sql.parse import parse_script
+    >>> [stored_setting_change(s) for s in parse_script(
+    ...     "ALTER ROLE app SET work_mem = '64MB'; ALTER SYSTEM RESET work_mem")]
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [('role app', SettingChange(name='work_mem', value='64MB', local=False)),
+     ('the server', SettingChange(name='work_mem', value=None, local=False))]
+    """
+    body = stmt.body
+    change = _variable_set(body.get("setstmt") or {})
+    if change is None:
+        return None
+    if stmt.kind == "AlterDatabaseSetStmt":
+        return f"database {body.get('dbname', '')}", change
+    if stmt.kind == "AlterRoleSetStmt":
+        role = (body.get("role") or {}).get("rolename")
+        return (f"role {role}" if role else "every role"), change
+    if stmt.kind == "AlterSystemStmt":
+        return "the server", change
+    return None
+
+
+def _variable_set(body: dict[str, Any]) -> SettingChange | None:
+    """A ``SET`` / ``RESET`` (the node of ``SET`` and of ``ALTER … SET``) as a change."""
+    kind, local = body.get("kind"), bool(body.get("is_local"))
+    if kind == "VAR_RESET_ALL":
+        return SettingChange(ALL_SETTINGS, None, False)
+    name = str(body.get("name", "")).lower()
+    if kind in ("VAR_RESET", "VAR_SET_DEFAULT"):
+        return SettingChange(name, None, local)
+    args: list[Any] = body.get("args") or []
+    value = _constant(args[0]) if kind == "VAR_SET_VALUE" and len(args) == 1 else None
+    return None if value is None else SettingChange(name, value, local)
 
 
 def _constant(node: Any) -> str | None:

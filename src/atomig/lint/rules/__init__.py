@@ -49,6 +49,7 @@ from atomig.lint.rules import (
     reindex_not_concurrent,
     rename_column,
     rename_table,
+    replication_role_change,
     rewriting_alter,
     row_security_without_policy,
     sequence_restart,
@@ -122,6 +123,7 @@ MODULES = (
     unsupported_feature,
     view_column_change,
     unique_without_partition_key,
+    replication_role_change,
     # backward compatibility
     rename_column,
     rename_table,
