@@ -4,6 +4,7 @@ settings stored for later sessions (``ALTER DATABASE | ROLE … SET``, ``ALTER S
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,7 +81,7 @@ def stored_setting_change(stmt: Statement) -> tuple[str, SettingChange] | None:
     return None
 
 
-def _variable_set(body: dict[str, Any]) -> SettingChange | None:
+def _variable_set(body: Mapping[str, Any]) -> SettingChange | None:
     """A ``SET`` / ``RESET`` (the node of ``SET`` and of ``ALTER … SET``) as a change."""
     kind, local = body.get("kind"), bool(body.get("is_local"))
     if kind == "VAR_RESET_ALL":
