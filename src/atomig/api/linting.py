@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from atomig.errors import ConfigError, DatabaseUnavailable, SourceError, UsageEr
 from atomig.events import Event, Reporter, null_reporter
 from atomig.lint.catalog import CatalogFacts
 from atomig.lint.context import DEFAULT_SMALL_TABLE_ROWS, RUNNERS, LintOptions
+from atomig.lint.directory import DirectorySources, directory_sources
 from atomig.lint.engine import (
     ContextSource,
     LintResult,
@@ -28,7 +29,8 @@ from atomig.lint.engine import (
 from atomig.lint.finding import Severity
 from atomig.lint.helpers import copied_tables
 from atomig.lint.registry import all_rules
-from atomig.source.layout import parse_file_name, read_base_schema, reject_nul
+from atomig.source.foreign_layouts import Layout, may_be_migration
+from atomig.source.layout import read_base_schema, reject_nul
 from atomig.sql.versions import DEFAULT_LINT_VERSION, ServerVersion
 
 __all__ = ["LintReport", "lint", "lint_options"]
@@ -46,7 +48,8 @@ class LintReport:
     result: LintResult
     options: LintOptions
     database: str | None
-    # The parsed files by path (statements and parse trees).
+    # The parsed files by SourceFile.key: the path, and the direction for a section of a
+    # file that holds both (statements and parse trees).
     parsed: Mapping[str, ParsedFile] = field(
         default_factory=dict, repr=False, compare=False
     )
@@ -131,82 +134,84 @@ def _read(path: Path) -> str:
     return text
 
 
-def _directory(
-    directory: Path, chosen: set[Path] | None
-) -> tuple[list[MigrationSource], list[SourceFile]]:
-    """Migrations of a directory (lenient: a missing down is a finding, not an error);
-    ``chosen`` limits reporting to those files (the rest is history)."""
-    pairs: dict[int, dict[str, Any]] = {}
-    loose: list[SourceFile] = []
+def _directory(directory: Path, chosen: set[Path] | None) -> DirectorySources:
+    """Migrations of a directory, in its layout (lenient: a missing down is a finding,
+    not an error); ``chosen`` limits reporting to those files (the rest is history)."""
     # By name: the same order as sorting the paths (one directory), without pathlib's
     # comparison of parts (60 ms for 2,000 files).
-    for path in sorted(directory.glob("*.sql"), key=attrgetter("name")):
-        try:
-            mid, direction = parse_file_name(path.name)
-        except ValueError:
-            if chosen is None or path in chosen:
-                loose.append(SourceFile(str(path), _read(path)))
-            continue
-        entry = pairs.setdefault(mid.order_key, {"name": mid.name})
-        entry[direction] = path
-    migrations = []
-    for key in sorted(pairs):
-        entry = pairs[key]
-        files = {
-            d: SourceFile(str(entry[d]), _read(entry[d]), d)
-            for d in ("up", "down")
-            if d in entry
-        }
-        report = tuple(
-            d
-            for d in ("up", "down")
-            if d in entry and (chosen is None or entry[d] in chosen)
-        )
-        if chosen is not None and not report:
-            report = ()
-        migrations.append(
-            MigrationSource(entry["name"], files.get("up"), files.get("down"), report)
-        )
-    if chosen is not None:
-        # Nothing after the last chosen migration matters for history.
-        last = max((i for i, m in enumerate(migrations) if m.report), default=-1)
-        migrations = migrations[: last + 1]
-    return migrations, loose
+    paths = {
+        path.name: str(path)
+        for path in sorted(directory.glob("*.sql"), key=attrgetter("name"))
+    }
+    names = None if chosen is None else {path.name for path in chosen}
+    return directory_sources(paths, lambda name: _read(directory / name), names)
 
 
-def _collect(
-    settings: Settings, paths: Sequence[Path]
-) -> tuple[list[MigrationSource], list[SourceFile]]:
+@dataclass(slots=True)
+class _Collected:
+    migrations: list[MigrationSource] = field(default_factory=list)
+    loose: list[SourceFile] = field(default_factory=list)
+    # The layout of each directory read, with its migrations (None: no migration).
+    layouts: list[tuple[Path, Layout | None]] = field(default_factory=list)
+
+    def add(self, directory: Path, found: DirectorySources) -> None:
+        self.migrations += found.migrations
+        self.loose += found.loose
+        self.layouts.append((directory, found.layout))
+
+
+def _collect(settings: Settings, paths: Sequence[Path]) -> _Collected:
+    collected = _Collected()
     if not paths:
         if not settings.migrations_dir.is_dir():
             raise SourceError(
                 f"migrations directory {settings.migrations_dir} does not exist",
                 hint="pass the files to lint, or run `atomig init`",
             )
-        return _directory(settings.migrations_dir, None)
-    migrations: list[MigrationSource] = []
-    loose: list[SourceFile] = []
+        collected.add(
+            settings.migrations_dir, _directory(settings.migrations_dir, None)
+        )
+        return collected
     by_directory: dict[Path, set[Path]] = {}
     for raw in paths:
         path = raw.resolve() if raw.is_absolute() else (settings.project_dir / raw)
         if not path.exists():
             raise UsageError(f"{raw} does not exist")
         if path.is_dir():
-            found, extra = _directory(path, None)
-            migrations += found
-            loose += extra
+            collected.add(path, _directory(path, None))
             continue
-        try:
-            parse_file_name(path.name)
-        except ValueError:
-            loose.append(SourceFile(str(path), _read(path)))
+        if not may_be_migration(path.name):
+            collected.loose.append(SourceFile(str(path), _read(path)))
             continue
         by_directory.setdefault(path.parent, set()).add(path)
     for directory, chosen in by_directory.items():
-        found, extra = _directory(directory, chosen)
-        migrations += found
-        loose += extra
-    return migrations, loose
+        collected.add(directory, _directory(directory, chosen))
+    return collected
+
+
+def _default_runner(
+    settings: Settings, runner: str | None, collected: _Collected, report: Reporter
+) -> str | None:
+    """``"other"`` when the user chose no runner and the migrations follow another
+    tool's layout (atomig applies only its own), else ``None`` (the usual default)."""
+    if runner is not None or "runner" in (settings.extra.get("lint") or {}):
+        return None
+    layouts = {layout for _, layout in collected.layouts if layout is not None}
+    if not layouts or Layout.ATOMIG in layouts:
+        return None
+    for directory, layout in collected.layouts:
+        if layout is None:
+            continue
+        report(
+            Event(
+                "lint-layout",
+                f"{directory} follows {layout.value}'s layout: linted as "
+                "--for-runner=other (atomig applies only its own layout; "
+                "--for-runner=atomig to lint as atomig's runner)",
+                data={"directory": str(directory), "layout": layout.value},
+            )
+        )
+    return "other"
 
 
 def lint(
@@ -229,7 +234,10 @@ def lint(
         DatabaseUnavailable: the configured database cannot be reached.
     """
     options = lint_options(settings, pg_version=pg_version, runner=runner)
-    migrations, loose = _collect(settings, paths)
+    collected = _collect(settings, paths)
+    migrations, loose = collected.migrations, collected.loose
+    if _default_runner(settings, runner, collected, report) is not None:
+        options = replace(options, runner="other")
     base = read_base_schema(settings) if migrations else None
     if base is not None:
         # The schema the migrations start from is history, never reported on.
@@ -240,7 +248,7 @@ def lint(
     parsed: dict[str, ParsedFile] = {}
     if use_database and settings.database_url:
         sources = [f for m in migrations for f in (m.up, m.down) if f] + loose
-        parsed.update((f.path, parse_file(f)) for f in sources)
+        parsed.update((f.key, parse_file(f)) for f in sources)
         names = {rel.name for rel in referenced_relations(parsed.values())}
         # The sources of whole-table copies too (a view or a small table is no bulk copy).
         names.update(
@@ -253,14 +261,7 @@ def lint(
         if pg_version is None and "pg_version" not in (
             settings.extra.get("lint") or {}
         ):
-            options = LintOptions(
-                version=catalog.server_version,
-                runner=options.runner,
-                small_table_rows=options.small_table_rows,
-                disabled=options.disabled,
-                severities=options.severities,
-                on_failure=options.on_failure,
-            )
+            options = replace(options, version=catalog.server_version)
     result = lint_migrations(
         migrations,
         loose,

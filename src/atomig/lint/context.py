@@ -14,6 +14,7 @@ from atomig.lint.foreign import known_foreign, known_foreign_tables
 from atomig.lint.helpers import declared_types
 from atomig.lint.planning import PlanOutcome, file_steps, plan_file
 from atomig.lint.schema import Key, SchemaState, Table, key_of
+from atomig.source.foreign_layouts import Misnamed, ToolTransaction
 from atomig.sql.classify import statement_facts
 from atomig.sql.facts import QualifiedName, StatementFacts
 from atomig.sql.parse import Script, Statement
@@ -52,6 +53,7 @@ class LintContext:
         *,
         direction: str | None,
         migration: str,
+        tool_transaction: ToolTransaction = ToolTransaction.STATEMENTS,
     ) -> None:
         self.script = script
         self.path = script.path
@@ -63,6 +65,13 @@ class LintContext:
         self.migration = migration
         self.created_here: set[Key] = set()
         self.down_state = "ok"  # "missing" / "empty" for an up whose down is
+        # How to name the down in messages (None: "the down file"), e.g. a dbmate section.
+        self.down_name: str | None = None
+        # Why this loose file, which looks like a migration, is not read as one.
+        self.misnamed: Misnamed | None = None
+        # How the tool that applies the file wraps it in transactions (dbmate's sections,
+        # golang-migrate's one query string), read with --for-runner=other.
+        self.tool_transaction = tool_transaction
         # The schema after every up of the directory (None for a lone file).
         self.final_schema: SchemaState | None = None
         # For a down file: the parsed up file of the same migration, and the facts the up

@@ -20,6 +20,7 @@ from atomig.lint.planning import PlanOutcome
 from atomig.lint.registry import all_rules
 from atomig.lint.rule import Rule
 from atomig.lint.schema import SchemaState, key_of
+from atomig.source.foreign_layouts import Misnamed, ToolTransaction
 from atomig.sql.facts import QualifiedName, StatementFacts
 from atomig.sql.parse import Script, Statement, parse_script
 
@@ -33,11 +34,28 @@ Tagged = tuple[int, int, str, int, Hit]
 
 @dataclass(frozen=True, slots=True)
 class SourceFile:
-    """One SQL file to lint (``direction`` is ``None`` for a loose file)."""
+    """One SQL file to lint (``direction`` is ``None`` for a loose file).
+
+    A section of a file holding both directions (dbmate) has the file's whole text in
+    ``whole_text`` and, in ``text``, the same text with the other section blanked.
+    ``tool_transaction``: how the tool that applies it wraps it in transactions (with
+    ``--for-runner=other``). ``misnamed``: why a loose file
+    that looks like a migration is not read as one of its directory.
+    """
 
     path: str
     text: str
     direction: str | None = None
+    whole_text: str | None = None
+    tool_transaction: ToolTransaction = ToolTransaction.STATEMENTS
+    misnamed: Misnamed | None = None
+
+    @property
+    def key(self) -> str:
+        """Identifies the file in a run: its path, and its direction for a section."""
+        if self.whole_text is None:
+            return self.path
+        return f"{self.path}#{self.direction}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +70,10 @@ class MigrationSource:
     up: SourceFile | None
     down: SourceFile | None
     report: tuple[str, ...] = ("up", "down")
+    # False for a migration that has no down by design (Flyway's repeatable ones); how
+    # to name its down in messages (None: "the down file").
+    needs_down: bool = True
+    down_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +159,9 @@ class Engine:
         # Shared by the contexts of the run: plans by file, facts by file (a down file's
         # rules read its up file's).
         self._plans: dict[tuple[str, str], PlanOutcome] = {}
-        self._facts_by_path: dict[str, dict[int, StatementFacts]] = {}
+        self._facts_by_path: dict[
+            tuple[str, str | None], dict[int, StatementFacts]
+        ] = {}
 
     def dispatch(
         self, direction: str | None
@@ -172,14 +196,16 @@ class Engine:
         up = parse(migration.up) if migration.up else None
         down = parse(migration.down) if migration.down else None
         up_count = len(up.script) if up and up.script else 0
-        files = statements = 0
+        statements = 0
+        paths = set()  # (a dbmate file's two sections are one file)
         for item in (up, down):
             if item is not None and item.source.direction in migration.report:
-                files += 1
+                paths.add(item.source.path)
                 statements += len(item.script) if item.script else 0
+        files = len(paths)
         down_state = "ok"
         if down is None:
-            down_state = "missing"
+            down_state = "missing" if migration.needs_down else "ok"
         elif down.script is not None and not len(down.script) and up_count:
             down_state = "empty"
         findings: list[Finding] = []
@@ -189,6 +215,7 @@ class Engine:
                 schema,
                 migration=migration.name,
                 down_state=down_state,
+                down_name=migration.down_name,
                 report="up" in migration.report,
             )
         if down is not None and "down" in migration.report:
@@ -222,6 +249,7 @@ class Engine:
         *,
         migration: str,
         down_state: str = "ok",
+        down_name: str | None = None,
         report: bool = True,
         partner: Script | None = None,
     ) -> list[Finding]:
@@ -260,14 +288,18 @@ class Engine:
             self.catalog,
             direction=parsed.source.direction,
             migration=migration,
+            tool_transaction=parsed.source.tool_transaction,
         )
         ctx.down_state = down_state
+        ctx.down_name = down_name
+        ctx.misnamed = parsed.source.misnamed
         ctx.final_schema = self.final_schema
         ctx.partner = partner
         ctx.plans = self._plans
-        self._facts_by_path[script.path] = ctx.facts_cache
+        # (by path and direction: a dbmate file's up and down sections share a path)
+        self._facts_by_path[script.path, ctx.direction] = ctx.facts_cache
         if partner is not None:
-            ctx.partner_facts = self._facts_by_path.setdefault(partner.path, {})
+            ctx.partner_facts = self._facts_by_path.setdefault((partner.path, "up"), {})
         judge = Judge(self, ctx)
         found = None
         if self.workers > 1 and len(script) >= PARALLEL_MIN_STATEMENTS:
@@ -374,8 +406,9 @@ def lint_migrations(
 ) -> LintResult:
     """Lint migrations in order (history replayed) and loose files (no history).
 
-    ``parsed`` may hold files already parsed (by path), e.g. to ask the catalog about the
-    relations they reference before linting; the files parsed here are added to it.
+    ``parsed`` may hold files already parsed (by :attr:`SourceFile.key`), e.g. to ask
+    the catalog about the relations they reference before linting; the files parsed
+    here are added to it.
     ``workers=2`` lints a large file on two processes (same findings; see
     :mod:`atomig.lint.parallel`).
     """
@@ -411,9 +444,9 @@ def _lint_migrations(
     cache = parsed if parsed is not None else {}
 
     def parse(source: SourceFile) -> ParsedFile:
-        found = cache.get(source.path)
+        found = cache.get(source.key)
         if found is None:
-            found = cache[source.path] = parse_file(source)
+            found = cache[source.key] = parse_file(source)
         return found
 
     cut = 0
@@ -452,7 +485,7 @@ def _lint_migrations(
     for migration in migrations:
         for source in (migration.up, migration.down):
             if source is not None and source.direction in migration.report:
-                texts[source.path] = source.text
+                texts[source.path] = source.whole_text or source.text
     for source in loose:
         item = parse(source)
         files += 1

@@ -105,8 +105,11 @@ def _fresh(ctx: LintContext, schema: object) -> LintContext:
         ctx.catalog,
         direction=ctx.direction,
         migration=ctx.migration,
+        tool_transaction=ctx.tool_transaction,
     )
     again.down_state = ctx.down_state
+    again.down_name = ctx.down_name
+    again.misnamed = ctx.misnamed
     again.final_schema = ctx.final_schema
     again.partner = ctx.partner
     again.partner_facts = ctx.partner_facts

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from atomig.errors import SourceError
+from atomig.source.foreign_layouts import ToolTransaction
 from atomig.sql.classify import validates_constraint
 from atomig.sql.facts import StatementFacts, TransactionControl
 from atomig.sql.parse import Script, Statement
@@ -113,11 +114,26 @@ def plan_file(
     return PlanOutcome(plan, None)
 
 
+def wrapped_by_tool(script: Script, how: ToolTransaction) -> bool:
+    """The tool that applies ``script`` runs all of it inside one transaction: it opens
+    one (dbmate), or sends the file as one query string of several statements, which
+    PostgreSQL runs as one implicit transaction (golang-migrate; see "Multiple
+    Statements in a Simple Query" in the protocol docs)."""
+    if how is ToolTransaction.TRANSACTION:
+        return True
+    return how is ToolTransaction.ONE_QUERY and len(script) > 1
+
+
 def file_steps(script: Script, ctx: LintContext) -> list[StepInfo]:
     """Step grouping as the planner does it, but forgiving: nested or unclosed blocks
     and misplaced statements are findings of their own rules, not errors here."""
     out: list[StepInfo] = []
     step, run_open, in_block = 0, False, False
+    # Its tool runs the file in one transaction: a block from the start and, after an
+    # explicit COMMIT, an implicit one again (the rest of the same query string).
+    wrapped = ctx.other_runner and wrapped_by_tool(script, ctx.tool_transaction)
+    if wrapped:
+        step, in_block = 1, True
     shared = StepInfo(
         0, False, True
     )  # (equal neighbours share one value: it is frozen)
@@ -162,7 +178,7 @@ def file_steps(script: Script, ctx: LintContext) -> list[StepInfo]:
             continue
         if control in (TransactionControl.COMMIT, TransactionControl.ROLLBACK):
             out.append(info(step, in_block, True))
-            in_block, run_open = False, False
+            in_block, run_open = wrapped, False
             continue
         if in_block:
             out.append(info(step, True, facts.transactional))

@@ -8,6 +8,12 @@ before 12, …) inside a transaction block: "cannot run inside a transaction blo
 ## Instead
 Move the statement after `COMMIT`. atomig runs every such statement as its own autocommit
 step, so no explicit transaction control is needed around it.
+
+## Notes
+With `--for-runner=other` in another tool's layout, a block the tool opens counts too:
+dbmate runs each section in a transaction unless its marker line says `transaction:false`,
+and golang-migrate (like dbmate's `transaction:false` sections) sends the whole file as one
+query string, which PostgreSQL runs as one transaction when it holds several statements.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from collections.abc import Iterator
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
 from atomig.lint.rule import Example
+from atomig.source.foreign_layouts import ToolTransaction
 from atomig.sql.parse import Statement
 
 ID = "concurrent-in-transaction"
@@ -73,8 +80,21 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     facts = ctx.facts(stmt)
     if facts.transactional or facts.transaction_control is not None:
         return
+    fix = "move it after COMMIT; atomig runs it as its own step"
+    how = ctx.tool_transaction
+    if ctx.other_runner and how is ToolTransaction.TRANSACTION:
+        fix = (
+            "dbmate runs this section in a transaction: move the statement to a "
+            f"migration of its own, alone in a `-- migrate:{ctx.direction} "
+            "transaction:false` section"
+        )
+    elif ctx.other_runner and how is ToolTransaction.ONE_QUERY:
+        fix = (
+            "its tool sends the file as one query string, which PostgreSQL runs as one "
+            "transaction: move the statement to a migration of its own, alone in it"
+        )
     yield Hit(
         f"{facts.no_transaction_reason} cannot run inside a transaction block: "
         "PostgreSQL rejects it here",
-        "move it after COMMIT; atomig runs it as its own step",
+        fix,
     )
