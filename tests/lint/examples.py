@@ -16,8 +16,13 @@ MAJORS = (10, 11, 12, 14, 15, 16, 18)
 NO_OP_DOWN = "SELECT 1;"
 
 
-def example_sources(example: Example) -> tuple[list[MigrationSource], str]:
-    """The example as migrations; returns them and the path of the file under test."""
+def example_sources(
+    example: Example,
+) -> tuple[list[MigrationSource], list[SourceFile], str]:
+    """The example as migrations and loose files; returns them and the path of the file
+    under test."""
+    if example.file_name is not None:
+        return named_example_sources(example)
     migrations = []
     if example.before and example.direction == "up":
         migrations.append(
@@ -38,17 +43,40 @@ def example_sources(example: Example) -> tuple[list[MigrationSource], str]:
         down_file = SourceFile("example.down.sql", example.sql, "down")
         target = "example.down.sql"
     migrations.append(MigrationSource("20240102_0000_example", up_file, down_file))
-    return migrations, target
+    return migrations, [], target
+
+
+def named_example_sources(
+    example: Example,
+) -> tuple[list[MigrationSource], list[SourceFile], str]:
+    """An example whose file has a name: a directory of atomig migrations holding it,
+    read as ``atomig lint`` reads a directory."""
+    from atomig.lint.directory import directory_sources
+
+    name = example.file_name
+    texts = {
+        "20240101_0000_before.up.sql": example.before or NO_OP_DOWN,
+        "20240101_0000_before.down.sql": NO_OP_DOWN,
+        name: example.sql,
+    }
+    if name.endswith(".up.sql"):
+        down = NO_OP_DOWN if example.down is None else example.down
+        texts[name.removesuffix(".up.sql") + ".down.sql"] = down
+    found = directory_sources({n: n for n in texts}, texts.__getitem__)
+    return found.migrations, found.loose, name
 
 
 def lint_example(example: Example, major: int) -> list[Finding]:
     """Every finding on the example's own file."""
-    migrations, target = example_sources(example)
+    migrations, loose, target = example_sources(example)
     options = LintOptions(
         version=ServerVersion.from_major(major), runner=example.runner
     )
     result = lint_migrations(
-        migrations, options=options, context_sources=example_context_sources(example)
+        migrations,
+        loose,
+        options=options,
+        context_sources=example_context_sources(example),
     )
     return [f for f in result.findings if f.path == target]
 

@@ -45,6 +45,7 @@ OWN_RULES = {
     "invalid-ignore",
     "unused-ignore",
     "unreviewed-migration",
+    "migration-file-name",
     # CREATE VIEW's page has no anchor on its OR REPLACE paragraph (Description).
     "view-column-change",
 }

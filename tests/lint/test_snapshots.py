@@ -36,12 +36,13 @@ def rendered(rule) -> tuple[str, str]:
     texts, documents = [], []
     for index, example in enumerate(rule.bad):
         major = next(m for m in PREFERRED if m in majors_for(example))
-        migrations, target = example_sources(example)
+        migrations, loose, target = example_sources(example)
         options = LintOptions(
             version=ServerVersion.from_major(major), runner=example.runner
         )
         result = lint_migrations(
             migrations,
+            loose,
             options=options,
             context_sources=example_context_sources(example),
         )

@@ -40,6 +40,8 @@ def _conditions(example: Example) -> str:
         parts.append("in a down file")
     if example.down == "":
         parts.append("with an empty down file")
+    if example.file_name is not None:
+        parts.append(f"in a file named `{example.file_name}` next to atomig migrations")
     return f" ({', '.join(parts)})" if parts else ""
 
 

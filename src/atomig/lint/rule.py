@@ -51,6 +51,9 @@ class Example:
         apply: False for a GOOD example that cannot be applied as is (documented why).
         reviewed: whether the example migration counts as approved in the review gate
             (``None``: the project does not use the gate).
+        file_name: the name of the example's file in a directory of atomig migrations
+            (``before`` is the one before it), read as ``atomig lint`` reads the
+            directory (``None``: a well-named migration).
     """
 
     sql: str
@@ -61,6 +64,7 @@ class Example:
     down: str | None = None
     apply: bool = True
     reviewed: bool | None = None
+    file_name: str | None = None
 
     def holds_for(self, major: int) -> bool:
         """True when the example applies to PostgreSQL ``major``."""

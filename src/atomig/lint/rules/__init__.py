@@ -32,6 +32,7 @@ from atomig.lint.rules import (
     invalid_ignore,
     lock_timeout_override,
     long_lock_hold,
+    migration_file_name,
     missing_down,
     missing_lock_timeout,
     missing_statement_timeout,
@@ -124,6 +125,7 @@ MODULES = (
     view_column_change,
     unique_without_partition_key,
     replication_role_change,
+    migration_file_name,
     # backward compatibility
     rename_column,
     rename_table,
