@@ -250,3 +250,42 @@ def test_unreachable_database_is_a_usage_error_with_the_offline_hint(project):
     assert result.exit_code == 2
     assert "--no-database" in result.stderr
     assert project.cli("lint", "--no-database").exit_code == 1
+
+
+def test_json_on_a_golang_migrate_directory(offline_project):
+    """Another tool's layout: history, pairing and the stray file, linted as
+    --for-runner=other, and the user told so."""
+    files = {
+        "000001_init.up.sql": "CREATE TABLE orders (id bigint PRIMARY KEY, user_id int);",
+        "000001_init.down.sql": "DROP TABLE IF EXISTS orders;",
+        "000002_index.up.sql": "CREATE INDEX orders_user_idx ON orders (user_id);",
+        "init.up.sql": "SELECT 1;",
+    }
+    for name, text in files.items():
+        (offline_project.migrations / name).write_text(text + "\n", encoding="utf-8")
+    result = offline_project.cli("lint", "migrations", "--format", "json")
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)
+    assert doc["files"] == 4
+    found = {(f["rule"], Path(f["file"]).name) for f in doc["findings"]}
+    assert ("index-not-concurrent", "000002_index.up.sql") in found
+    assert ("missing-down", "000002_index.up.sql") in found
+    assert ("missing-lock-timeout", "000002_index.up.sql") in found  # runner: other
+    assert ("migration-file-name", "init.up.sql") in found
+    assert "follows golang-migrate's layout" in result.stderr
+    chosen = offline_project.cli(
+        "lint", "migrations", "--format", "json", "--for-runner", "atomig"
+    )
+    rules = {f["rule"] for f in json.loads(chosen.stdout)["findings"]}
+    assert "index-not-concurrent" in rules and "missing-lock-timeout" not in rules
+
+
+def test_an_unreadable_migration_of_another_layout_is_an_error_not_a_traceback(
+    offline_project,
+):
+    (offline_project.migrations / "1_init.up.sql").write_text("SELECT 1;\n")
+    (offline_project.migrations / "2_dir.up.sql").mkdir()
+    result = offline_project.cli("lint")
+    assert result.exit_code == 2
+    assert "error: cannot read" in result.stderr and "2_dir.up.sql" in result.stderr
+    assert "Traceback" not in result.output
