@@ -48,7 +48,8 @@ def _ansi(text: str, role: str) -> str:
     "--for-runner",
     "runner",
     type=click.Choice(["atomig", "other"]),
-    help="Who applies the files: atomig (default) or another tool / psql.",
+    help="Who applies the files: atomig or another tool / psql (default: atomig; "
+    "other for a directory in another tool's layout).",
 )
 @click.option(
     "--no-database",
