@@ -353,3 +353,14 @@ def test_an_unreadable_file_is_a_clear_error(offline_project):
     (offline_project.migrations / "000003_dir.up.sql").mkdir()
     with pytest.raises(UsageError, match="cannot read"):
         run(offline_project)
+
+
+def test_a_directory_of_an_unknown_layout_is_noted_once(offline_project):
+    goose = "-- +goose Up\nCREATE TABLE orders (id bigint PRIMARY KEY);\n"
+    write(offline_project, {"001_init.sql": goose, "002_more.sql": goose})
+    report, log = run(offline_project)
+    assert report.options.runner == "atomig"
+    assert "migration-file-name" not in [f.rule for f in report.result.findings]
+    [event] = [e for e in log.events if e.kind == "lint-layout-unknown"]
+    assert "001_init.sql, 002_more.sql look like migrations" in event.message
+    assert event.level == "warning"

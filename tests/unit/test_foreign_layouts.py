@@ -149,11 +149,13 @@ def test_other_sql_files_are_loose_without_a_word():
     assert not found.misnamed
 
 
-def test_a_directory_of_no_layout_expects_atomigs():
-    found = arranged(["init.up.sql", "notes.sql"])
-    assert found.layout is None and not found.migrations
-    assert set(found.misnamed) == {"init.up.sql"}
-    assert found.misnamed["init.up.sql"].expected == Layout.ATOMIG.pattern
+def test_a_directory_of_no_known_layout_lists_its_lookalikes():
+    # goose's layout, for one: 001_init.sql with -- +goose Up (no dbmate marker).
+    texts = {"001_init.sql": "-- +goose Up\nSELECT 1;\n", "notes.sql": "SELECT 1;"}
+    found = arranged([*texts, "init.up.sql"], texts)
+    assert found.layout is None and not found.migrations and not found.misnamed
+    assert found.loose == ("001_init.sql", "init.up.sql", "notes.sql")
+    assert found.unrecognised == ("001_init.sql", "init.up.sql")
 
 
 def test_dbmate_sections_blank_the_other_section_and_keep_positions():

@@ -154,13 +154,28 @@ class _Collected:
     # The layout of each directory read, with its migrations (None: no migration).
     layouts: list[tuple[Path, Layout | None]] = field(default_factory=list)
 
-    def add(self, directory: Path, found: DirectorySources) -> None:
+    def add(self, directory: Path, found: DirectorySources, report: Reporter) -> None:
         self.migrations += found.migrations
         self.loose += found.loose
         self.layouts.append((directory, found.layout))
+        if found.unrecognised:
+            names = ", ".join(found.unrecognised[:3])
+            more = len(found.unrecognised) - 3
+            names += f" and {more} more" if more > 0 else ""
+            report(
+                Event(
+                    "lint-layout-unknown",
+                    f"{directory}: {names} look like migrations, but no file there "
+                    "follows a layout atomig knows (atomig, golang-migrate, Flyway, "
+                    "dbmate): each is linted alone, without the history of the "
+                    "migrations before it",
+                    level="warning",
+                    data={"directory": str(directory), "files": found.unrecognised},
+                )
+            )
 
 
-def _collect(settings: Settings, paths: Sequence[Path]) -> _Collected:
+def _collect(settings: Settings, paths: Sequence[Path], report: Reporter) -> _Collected:
     collected = _Collected()
     if not paths:
         if not settings.migrations_dir.is_dir():
@@ -168,9 +183,8 @@ def _collect(settings: Settings, paths: Sequence[Path]) -> _Collected:
                 f"migrations directory {settings.migrations_dir} does not exist",
                 hint="pass the files to lint, or run `atomig init`",
             )
-        collected.add(
-            settings.migrations_dir, _directory(settings.migrations_dir, None)
-        )
+        directory = settings.migrations_dir
+        collected.add(directory, _directory(directory, None), report)
         return collected
     by_directory: dict[Path, set[Path]] = {}
     for raw in paths:
@@ -178,14 +192,14 @@ def _collect(settings: Settings, paths: Sequence[Path]) -> _Collected:
         if not path.exists():
             raise UsageError(f"{raw} does not exist")
         if path.is_dir():
-            collected.add(path, _directory(path, None))
+            collected.add(path, _directory(path, None), report)
             continue
         if not may_be_migration(path.name):
             collected.loose.append(SourceFile(str(path), _read(path)))
             continue
         by_directory.setdefault(path.parent, set()).add(path)
     for directory, chosen in by_directory.items():
-        collected.add(directory, _directory(directory, chosen))
+        collected.add(directory, _directory(directory, chosen), report)
     return collected
 
 
@@ -234,7 +248,7 @@ def lint(
         DatabaseUnavailable: the configured database cannot be reached.
     """
     options = lint_options(settings, pg_version=pg_version, runner=runner)
-    collected = _collect(settings, paths)
+    collected = _collect(settings, paths, report)
     migrations, loose = collected.migrations, collected.loose
     if _default_runner(settings, runner, collected, report) is not None:
         options = replace(options, runner="other")

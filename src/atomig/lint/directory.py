@@ -23,11 +23,14 @@ from atomig.source.foreign_layouts import (
 
 @dataclass(frozen=True, slots=True)
 class DirectorySources:
-    """The migrations of a directory (history and reported files) and its loose files."""
+    """The migrations of a directory (history and reported files) and its loose files;
+    ``unrecognised``: the loose files that look like migrations of a layout atomig does
+    not know (no file of the directory follows one it knows)."""
 
     layout: Layout | None
     migrations: list[MigrationSource]
     loose: list[SourceFile]
+    unrecognised: tuple[str, ...] = ()
 
 
 def directory_sources(
@@ -62,7 +65,10 @@ def directory_sources(
         for name in arrangement.loose
         if chosen is None or name in chosen
     ]
-    return DirectorySources(arrangement.layout, migrations, loose)
+    unrecognised = tuple(
+        name for name in arrangement.unrecognised if chosen is None or name in chosen
+    )
+    return DirectorySources(arrangement.layout, migrations, loose, unrecognised)
 
 
 def _migration(

@@ -187,12 +187,15 @@ class ArrangedMigration:
 class Arrangement:
     """A directory read in its layout: the migrations in the order the tool applies them,
     and the other ``.sql`` files (``misnamed`` says why those that look like migrations
-    are not read as one)."""
+    are not read as one). In a directory where no file follows a layout atomig knows
+    (goose's, for one), no name can be advised: ``unrecognised`` lists the files that
+    look like migrations instead."""
 
     layout: Layout | None
     migrations: tuple[ArrangedMigration, ...]
     loose: tuple[str, ...]
     misnamed: Mapping[str, Misnamed]
+    unrecognised: tuple[str, ...] = ()
 
 
 def _first_reading(name: str, text: Callable[[], str]) -> LayoutName | None:
@@ -229,14 +232,17 @@ def arrange(names: Sequence[str], text: Callable[[str], str]) -> Arrangement:
     first = {name: _first_reading(name, _reader(text, name)) for name in names}
     votes = Counter(found.layout for found in first.values() if found)
     layout = max(Layout, key=lambda each: votes[each]) if votes else None
-    expected = (layout or Layout.ATOMIG).pattern
+    if layout is None:
+        lookalikes = tuple(n for n in sorted(names) if _LOOKS_LIKE.fullmatch(n))
+        return Arrangement(None, (), tuple(sorted(names)), {}, lookalikes)
+    expected = layout.pattern
     slots: dict[Order, dict[Role, tuple[str, LayoutName]]] = {}
     loose: list[str] = []
     misnamed: dict[str, Misnamed] = {}
     for name in sorted(names):
         found = first[name]
         mine = found
-        if layout is not None and (found is None or found.layout is not layout):
+        if found is None or found.layout is not layout:
             mine = read_name(name, layout, _reader(text, name))
         if mine is None:
             loose.append(name)
@@ -278,14 +284,8 @@ def _migration(slot: Mapping[Role, tuple[str, LayoutName]]) -> ArrangedMigration
     )
 
 
-def _stray_reason(
-    name: str, found: LayoutName | None, layout: Layout | None
-) -> str | None:
+def _stray_reason(name: str, found: LayoutName | None, layout: Layout) -> str | None:
     """Why ``name`` is no migration of the directory, when it looks like one."""
-    if layout is None:
-        if not _LOOKS_LIKE.fullmatch(name):
-            return None
-        return "looks like a migration but follows no layout atomig knows"
     if found is not None:
         return (
             f"is a {found.layout.value} migration in a directory of "

@@ -16,7 +16,9 @@ Rename the file as its directory's layout expects; the message says how.
 ## Notes
 Only files that look like migrations are reported: an up or down file, a name starting
 with a number, or with `V`/`U` and a number, or `R_`. Other `.sql` files (`seed.sql`) are
-linted alone, as always. In a directory holding no migration, atomig's layout is expected.
+linted alone, as always. A directory where no file follows a layout atomig knows (goose's,
+for one) has no name to advise: `atomig lint` says once, on stderr, that its files are linted
+alone.
 """
 
 from __future__ import annotations
