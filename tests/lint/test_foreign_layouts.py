@@ -10,6 +10,8 @@ import pytest
 from atomig.api.linting import lint
 from atomig.errors import SourceError, UsageError
 from atomig.events import EventLog
+from atomig.lint import LintOptions, lint_migrations
+from atomig.lint.directory import directory_sources
 
 TABLE = "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint);\n"
 INDEX = "CREATE INDEX orders_user_id_idx ON orders (user_id);\n"
@@ -364,3 +366,39 @@ def test_a_directory_of_an_unknown_layout_is_noted_once(offline_project):
     [event] = [e for e in log.events if e.kind == "lint-layout-unknown"]
     assert "001_init.sql, 002_more.sql look like migrations" in event.message
     assert event.level == "warning"
+
+
+# ---- the engine's own paths ------------------------------------------------------------
+
+
+def test_a_dbmate_directory_lints_the_same_on_two_cores():
+    texts = {
+        f"{20240101000000 + i}_m{i}.sql": dbmate(
+            f"CREATE TABLE t{i} (id bigint PRIMARY KEY, v int);\n"
+            f"CREATE INDEX i{i} ON t{max(i - 1, 0)} (v);\n",
+            f"DROP INDEX i{i};\nDROP TABLE t{i};\n",
+        )
+        for i in range(120)
+    }
+    found = directory_sources({n: n for n in texts}, texts.__getitem__)
+    options = LintOptions(runner="other")
+    one = lint_migrations(found.migrations, found.loose, options=options, workers=1)
+    two = lint_migrations(found.migrations, found.loose, options=options, workers=2)
+    assert one.findings == two.findings and one.files == two.files == 120
+    assert "index-not-concurrent" in {f.rule for f in one.findings}
+
+
+def test_migration_file_name_is_suppressed_like_any_rule():
+    texts = {
+        "1_a.up.sql": TABLE,
+        "1_a.down.sql": DROP_TABLE,
+        "seed.up.sql": "-- atomig-ignore-file: migration-file-name applied by hand\n"
+        "SELECT 1;\n",
+        "other.up.sql": "SELECT 1;\n",
+    }
+    found = directory_sources({n: n for n in texts}, texts.__getitem__)
+    result = lint_migrations(found.migrations, found.loose)
+    assert [(f.path, f.rule) for f in result.findings] == [
+        ("other.up.sql", "migration-file-name")
+    ]
+    assert result.suppressed == 1
