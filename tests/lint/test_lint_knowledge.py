@@ -336,7 +336,11 @@ def test_context_sources_add_findings_under_the_same_configuration():
                 "review it",
             )
 
-    source = migration("20240101_0000_a", "CREATE TABLE t (id bigint PRIMARY KEY);")
+    source = migration(
+        "20240101_0000_a",
+        "CREATE TABLE t (id bigint PRIMARY KEY);",
+        "DROP TABLE IF EXISTS t;",
+    )
     result = lint_migrations([source], context_sources=[unreviewed])
     assert [f.rule for f in result.findings] == ["unreviewed"]
     options = LintOptions(severities={"unreviewed": Severity.ERROR})
@@ -1800,7 +1804,9 @@ def test_not_null_constraints_of_postgresql_18():
     """PostgreSQL 18's ADD CONSTRAINT name NOT NULL col makes col NOT NULL (a later SET
     NOT NULL checks nothing); NOT VALID checks new rows only (SET NOT NULL still scans:
     timed on PG 18) until VALIDATE; a down file dropping the one its up added undoes it."""
-    before = migration("a", "CREATE TABLE t (id bigint PRIMARY KEY, a int);")
+    before = migration(
+        "a", "CREATE TABLE t (id bigint PRIMARY KEY, a int);", "DROP TABLE IF EXISTS t;"
+    )
     add = "ALTER TABLE t ADD CONSTRAINT t_a_nn NOT NULL a"
     options = LintOptions(version=ServerVersion.from_major(18))
 

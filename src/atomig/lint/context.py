@@ -23,7 +23,7 @@ from atomig.sql.versions import DEFAULT_LINT_VERSION, ServerVersion
 from atomig.sql.volatility import Volatility
 
 if TYPE_CHECKING:
-    pass
+    from atomig.lint.down_journal import UpRecord
 
 RUNNERS = ("atomig", "other")
 DEFAULT_SMALL_TABLE_ROWS = 100_000
@@ -78,6 +78,8 @@ class LintContext:
         # file's lint computed (by statement index; filled on demand).
         self.partner: Script | None = None
         self.partner_facts: dict[int, StatementFacts] = {}
+        # For a down file: what its up changed, as it was before (down-incomplete).
+        self.up_record: UpRecord | None = None
         # Plans by (path, direction), shared by the engine across the files of a run: the
         # up file is planned once for plan-rejected and again for its down file's
         # non-idempotent; a directory of 1,000 migrations planned its ups twice.

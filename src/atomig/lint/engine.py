@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from atomig.errors import SourceError
 from atomig.lint.catalog import CatalogFacts
 from atomig.lint.context import LintContext, LintOptions
+from atomig.lint.down_journal import UpRecord, UpRecorder
 from atomig.lint.finding import Finding, Hit, Severity
 from atomig.lint.foreign import as_foreign_alters
 from atomig.lint.judge import Judge
@@ -150,6 +151,9 @@ class Engine:
         ]
         self.rules = {r.id: r for r in all_rules().values()}
         self.finishers = [r for r in rules if r.finish and r.id not in META_RULES]
+        # down-incomplete compares a down file with what its up changed: the replay of
+        # each up keeps what it touches only when that rule runs.
+        self.records_ups = any(r.id == "down-incomplete" for r in self.finishers)
         self.meta = [r for r in rules if r.id in META_RULES]
         self._checkers = [r for r in rules if r.check is not None]
         self._dispatch: dict[str | None, tuple[dict[str, list[Rule]], list[Rule]]] = {}
@@ -209,15 +213,23 @@ class Engine:
         elif down.script is not None and not len(down.script) and up_count:
             down_state = "empty"
         findings: list[Finding] = []
+        record: UpRecord | None = None
         if up is not None:
-            findings += self.lint(
-                up,
-                schema,
-                migration=migration.name,
-                down_state=down_state,
-                down_name=migration.down_name,
-                report="up" in migration.report,
-            )
+            recorder = None
+            if self.records_ups and down and up.script and "down" in migration.report:
+                recorder = UpRecorder(schema)
+            try:
+                findings += self.lint(
+                    up,
+                    schema,
+                    migration=migration.name,
+                    down_state=down_state,
+                    down_name=migration.down_name,
+                    report="up" in migration.report,
+                )
+            finally:
+                if recorder is not None and up.script is not None:
+                    record = recorder.finish(up.script)
         if down is not None and "down" in migration.report:
             findings += self.lint(
                 down,
@@ -225,6 +237,7 @@ class Engine:
                 migration=migration.name,
                 down_state="ok",
                 partner=up.script if up is not None else None,
+                up_record=record,
             )
         return findings, files, statements
 
@@ -252,8 +265,10 @@ class Engine:
         down_name: str | None = None,
         report: bool = True,
         partner: Script | None = None,
+        up_record: UpRecord | None = None,
     ) -> list[Finding]:
-        """Lint one parsed file against ``schema`` (which it then updates)."""
+        """Lint one parsed file against ``schema`` (which it then updates); a down file's
+        ``up_record`` is what its up changed (read by down-incomplete)."""
         if parsed.script is None:
             error = parsed.error
             assert error is not None
@@ -295,6 +310,7 @@ class Engine:
         ctx.misnamed = parsed.source.misnamed
         ctx.final_schema = self.final_schema
         ctx.partner = partner
+        ctx.up_record = up_record
         ctx.plans = self._plans
         # (by path and direction: a dbmate file's up and down sections share a path)
         self._facts_by_path[script.path, ctx.direction] = ctx.facts_cache

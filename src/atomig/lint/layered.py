@@ -70,3 +70,22 @@ class Layered(MutableMapping[K, V]):
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
+
+    def changed(self) -> list[K]:
+        """The keys written or deleted in this layer (not in the base)."""
+        return list(self._top)
+
+    def commit(self) -> dict[K, V | None]:
+        """Write the changes into the base (a mutable mapping) and return what the base
+        held before under each changed key (``None``: nothing)."""
+        base = self._base
+        assert isinstance(base, MutableMapping)
+        before: dict[K, V | None] = {}
+        for key, value in self._top.items():
+            before[key] = base.get(key)
+            if value is _REMOVED:
+                base.pop(key, None)
+            else:
+                base[key] = value
+        self._top.clear()
+        return before

@@ -15,6 +15,7 @@ from atomig.lint.rules import (
     do_block_ddl,
     domain_check_constraint,
     down_data_change,
+    down_incomplete,
     drop_column,
     drop_index_not_concurrent,
     drop_not_null,
@@ -126,6 +127,7 @@ MODULES = (
     unique_without_partition_key,
     replication_role_change,
     migration_file_name,
+    down_incomplete,
     # backward compatibility
     rename_column,
     rename_table,

@@ -79,8 +79,10 @@ GOOD = (
         pg=(14, None),
     ),
     Example(
-        _ATTACH
-        + "\nALTER TABLE events_2024 DROP CONSTRAINT IF EXISTS events_2024_at_check;",
+        "BEGIN;\n"
+        + _ATTACH
+        + "\nALTER TABLE events_2024 DROP CONSTRAINT IF EXISTS events_2024_at_check;"
+        + "\nCOMMIT;\nDROP TABLE IF EXISTS events;",
         before=_UP,
         direction="down",
         pg=(14, None),

@@ -54,7 +54,7 @@ BAD = (
 )
 GOOD = (
     Example(
-        "DROP TRIGGER IF EXISTS orders_touch ON orders;",
+        "DROP TRIGGER IF EXISTS orders_touch ON orders;\nDROP TABLE IF EXISTS orders;",
         before="CREATE TABLE orders (id bigint PRIMARY KEY, updated_at timestamptz);\n"
         + _FUNCTION
         + "\nCREATE TRIGGER orders_touch BEFORE UPDATE ON orders "

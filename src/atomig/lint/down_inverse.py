@@ -1,0 +1,375 @@
+"""Does a down file undo its up? The schema before the up against the schema after the up
+then the down, both from the replay, on what the replay knows well: tables, views, each
+table's columns (and their types when known), indexes and constraints, by name
+(down-incomplete).
+
+Only the tables and views the up or the down touched are compared
+(:class:`~atomig.lint.down_journal.UpRecord` keeps them as they were before the up). A
+difference is reported only where the replay is sure of both sides:
+
+* something there before the up and gone after the down was known to the history (so it
+  existed), and a table rebuilt by the down with unknown columns is not looked into;
+* something there after the down and not before is reported when the table was fully
+  known before the up (created by the history with its columns), or when the up created
+  it (its ``CREATE``/``ADD`` succeeded: it was not there);
+* what goes with something else is not reported apart, nor kept when PostgreSQL drops it:
+  the columns, indexes and constraints of a table (only the table is named), the indexes
+  reading a dropped column, the partitions and partition indexes attached to a dropped
+  parent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from atomig.lint.down_journal import UpRecord
+from atomig.lint.down_links import Links, line_of, statement_of
+from atomig.lint.layered import Layered
+from atomig.lint.schema import SchemaState
+from atomig.lint.schema_model import Column, Key, Table
+from atomig.lint.schema_views import View
+from atomig.sql.facts import QualifiedName
+from atomig.sql.parse import Script
+from atomig.sql.quote import quote_ident
+from atomig.sql.types import TypeRef
+
+# Constraints compared by name (a NOT NULL constraint of its own, PG 18, goes with DROP NOT
+# NULL, which the replay does not follow to it).
+_NAMED_KINDS = frozenset({"check", "foreign", "primary", "unique", "exclusion"})
+_SERIALS = {"serial": "int4", "bigserial": "int8", "smallserial": "int2"}
+
+
+@dataclass(frozen=True, slots=True)
+class Leftover:
+    """One difference: the object (``index public.items_d``), the message, the fix, and
+    the down statement nearest the cause (its index; ``None``: the down file's first)."""
+
+    label: str
+    message: str
+    fix: str
+    statement: int | None = None
+
+
+def leftovers(
+    record: UpRecord, down: SchemaState, down_script: Script, migration: str
+) -> list[Leftover]:
+    """What the down file (replayed into ``down``) leaves different from before the up."""
+    return _Comparison(record, down, down_script, migration).run()
+
+
+def _name(key: Key) -> QualifiedName:
+    return QualifiedName(None if key[0] == "public" else key[0], key[1])
+
+
+def _same_type(a: TypeRef | None, b: TypeRef | None) -> bool:
+    if a is None or b is None:
+        return True  # not known: not compared
+    return (
+        _SERIALS.get(a.name, a.name),
+        a.typmods,
+        a.array,
+        a.schema or "public",
+    ) == (_SERIALS.get(b.name, b.name), b.typmods, b.array, b.schema or "public")
+
+
+class _Comparison:
+    def __init__(
+        self, record: UpRecord, down: SchemaState, script: Script, migration: str
+    ) -> None:
+        self.record, self.after, self.down = record, record.after, down
+        self.script, self.migration = script, migration
+        self.links = Links.of(record.up, script)
+        self.out: list[Leftover] = []
+
+    # ---- the two sides ----------------------------------------------------------------
+
+    def before(self, key: Key) -> Table | None:
+        tables = self.record.tables
+        return tables[key] if key in tables else self.after.tables.get(key)
+
+    def now(self, key: Key) -> Table | None:
+        table = self.down.tables.get(key)
+        parent = self.links.table_parents.get(key)
+        if table is not None and parent is not None and parent not in self.down.tables:
+            return None  # a partition goes with its parent
+        return table
+
+    def by_up(self, kind: str, key: Key, sub: str = "") -> bool:
+        """The up created the object (the history's log, as the up left it)."""
+        return self.after.created.get((kind, *key, sub)) == self.migration
+
+    def up_line(self, *names: str) -> str:
+        line = line_of(self.record.up, *names)
+        return "" if line is None else f" (line {line})"
+
+    def down_stmt(self, *names: str) -> int | None:
+        stmt = statement_of(self.script, *names)
+        return None if stmt is None else stmt.index
+
+    def renamed(self, kind: str, key: Key, old: str) -> str | None:
+        """What the up renamed ``old`` (a column or constraint of the table ``key``, or
+        an object of its schema) to."""
+        renames = self.links.renames
+        if kind in ("column", "constraint"):
+            return renames.get((kind, *key, old))
+        found = renames.get((kind, key[0], "", old))
+        if found is None and kind == "index":  # ALTER TABLE … RENAME of an index
+            found = renames.get(("table", key[0], "", old))
+        return found
+
+    # ---- the comparison ---------------------------------------------------------------
+
+    def run(self) -> list[Leftover]:
+        tables = self.down.tables
+        touched = set(self.record.tables)
+        if isinstance(tables, Layered):
+            touched.update(tables.changed())
+        views = self._views()
+        for key in sorted(touched):
+            if key in views:
+                continue  # a materialized view: compared as a view
+            self._table(key)
+        return self.out
+
+    def _views(self) -> set[Key]:
+        keys = set(self.record.views)
+        views = self.down.views
+        if isinstance(views, Layered):
+            keys.update(views.changed())
+        for key in sorted(keys):
+            old = self._view_before(key)
+            new = views.get(key)
+            if old is not None and new is None:
+                self._gone("view", key, old.label, f"view {_name(key)}")
+            elif old is None and new is not None and self.by_up("relation", key):
+                what = "MATERIALIZED VIEW" if new.materialized else "VIEW"
+                self._left(
+                    new.label,
+                    (key[1],),
+                    f"DROP {what} IF EXISTS {_name(key)};",
+                )
+        return keys
+
+    def _view_before(self, key: Key) -> View | None:
+        views = self.record.views
+        return views[key] if key in views else self.after.views.get(key)
+
+    def _table(self, key: Key) -> None:
+        old, new = self.before(key), self.now(key)
+        if old is None and new is None:
+            return
+        label = f"table {_name(key)}"
+        if new is None:
+            assert old is not None
+            if key not in self.links.table_parents:
+                self._gone("table", key, label, label)
+            return
+        if old is None:
+            if not new.placeholder and self.by_up("relation", key):
+                fix = f"DROP TABLE IF EXISTS {_name(key)};"
+                self._left(label, (key[1],), fix)
+                return
+            if not new.placeholder:
+                return  # made by the down: what was there before is not known
+            old = Table(new.name, columns_known=False, placeholder=True)
+        self._parts(key, old, new)
+
+    def _parts(self, key: Key, old: Table, new: Table) -> None:
+        known = not old.placeholder and old.columns_known
+        certain_drops = new.placeholder or new.columns_known
+        table = _name(key)
+        extra_columns: set[str] = set()
+        for name in new.columns:
+            if name not in old.columns and (known or self.by_up("column", key, name)):
+                if self._renamed_back(key, "column", old.columns, name):
+                    continue
+                extra_columns.add(name)
+                fix = f"ALTER TABLE {table} DROP COLUMN IF EXISTS {quote_ident(name)};"
+                self._left(f"column {table}.{name}", (key[1], name), fix, "added")
+        for name, column in old.columns.items():
+            now = new.columns.get(name)
+            if now is None and certain_drops:
+                self._column_gone(key, name, column, new)
+            elif now is not None and not _same_type(column.type, now.type):
+                self._retyped(key, column, now)
+        gone_columns = {*old.columns, *self._after_columns(key)} - set(new.columns)
+        indexes = {
+            name: index
+            for name, index in new.indexes.items()
+            if not gone_columns & {*index.columns, *index.reads}
+            and not self._parent_gone((key[0], name))
+        }
+        # (the index of a PRIMARY KEY, UNIQUE or EXCLUDE constraint is reported as it)
+        backed = {*old.constraints, *new.constraints}
+        indexes = {n: i for n, i in indexes.items() if n not in backed}
+        previous_indexes = {n: i for n, i in old.indexes.items() if n not in backed}
+        self._objects(key, "index", previous_indexes, indexes, extra_columns, known)
+        if certain_drops:
+            self._missing(key, "index", previous_indexes, new.indexes)
+        constraints = {
+            n: c for n, c in new.constraints.items() if c.kind in _NAMED_KINDS
+        }
+        previous = {n: c for n, c in old.constraints.items() if c.kind in _NAMED_KINDS}
+        self._objects(key, "constraint", previous, constraints, extra_columns, known)
+        if certain_drops:
+            self._missing(key, "constraint", previous, constraints)
+
+    def _after_columns(self, key: Key) -> Mapping[str, Column]:
+        table = self.after.tables.get(key)
+        return {} if table is None else table.columns
+
+    def _parent_gone(self, index: Key) -> bool:
+        parent = self.links.index_parents.get(index)
+        return parent is not None and parent not in self.down.index_owner
+
+    def _objects(
+        self,
+        key: Key,
+        kind: str,
+        old: Mapping[str, object],
+        new: Mapping[str, object],
+        extra_columns: set[str],
+        known: bool,
+    ) -> None:
+        """Report the indexes or constraints there after the down and not before."""
+        table = _name(key)
+        for name, item in new.items():
+            if name in old or self._renamed_back(key, kind, old, name):
+                continue
+            logged = (key[0], name) if kind == "index" else key
+            sub = "" if kind == "index" else name
+            if not (known or self.by_up(kind, logged, sub)):
+                continue
+            if extra_columns & set(getattr(item, "columns", ())):
+                continue  # goes with the column reported
+            if kind == "index":
+                index = _name((key[0], name))
+                fix = f"DROP INDEX CONCURRENTLY IF EXISTS {index};"
+                self._left(f"index {index}", (name,), fix)
+            else:
+                fix = f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {quote_ident(name)};"
+                label = f"constraint {name} of table {table}"
+                self._left(label, (name,), fix, "added")
+
+    def _missing(
+        self, key: Key, kind: str, old: Mapping[str, object], new: Mapping[str, object]
+    ) -> None:
+        table = _name(key)
+        for name in old:
+            if name not in new:
+                label = (
+                    f"index {_name((key[0], name))}"
+                    if kind == "index"
+                    else f"constraint {name} of table {table}"
+                )
+                self._gone(kind, key, label, label, name)
+
+    def _renamed_back(
+        self, key: Key, kind: str, old: Mapping[str, object], name: str
+    ) -> bool:
+        """``name`` is the new name of an up rename reported as not renamed back."""
+        return any(
+            new == name and self.renamed(kind, key, first) == name
+            for (_, _, _, first), new in self.links.renames.items()
+            if first in old
+        )
+
+    # ---- findings ---------------------------------------------------------------------
+
+    def _left(
+        self, label: str, names: tuple[str, ...], fix: str, verb: str = "created"
+    ) -> None:
+        self.out.append(
+            Leftover(
+                label,
+                f"{label}, {verb} by the up{self.up_line(*names)}, is still there "
+                "after the down: the down file does not undo the up",
+                f"add `{fix}` to the down file",
+            )
+        )
+
+    def _gone(self, kind: str, key: Key, label: str, what: str, sub: str = "") -> None:
+        """``label`` was there before the up and is not after the down."""
+        name = sub or key[1]
+        new = self.renamed(kind, key, name)
+        if new is not None:
+            self._rename_back(kind, key, label, name, new)
+            return
+        down = self.down_stmt(name)
+        if down is not None and line_of(self.record.up, name) is None:
+            line = self.script.statements[down].span.line
+            self.out.append(
+                Leftover(
+                    label,
+                    f"{label}, there before the up, is dropped by the down (line "
+                    f"{line}): the down file does more than undo the up",
+                    "remove that statement from the down file (the up did not create "
+                    f"{what})",
+                    down,
+                )
+            )
+            return
+        self.out.append(
+            Leftover(
+                label,
+                f"{label}, dropped by the up{self.up_line(name)}, is not created again "
+                "by the down: the schema is not restored (its data is gone anyway)",
+                f"recreate {what} in the down file as it was before the up "
+                "(its definition, indexes and constraints)",
+            )
+        )
+
+    def _column_gone(self, key: Key, name: str, column: Column, new: Table) -> None:
+        new_name = self.renamed("column", key, name)
+        if new_name is not None and new_name in new.columns:
+            self._rename_back(
+                "column", key, f"column {_name(key)}.{name}", name, new_name
+            )
+            return
+        kind = f" {column.type}" if column.type is not None else " …"
+        label = f"column {_name(key)}.{name}"
+        self._gone("column", key, label, label, name)
+        last = self.out[-1]
+        if "dropped by the up" in last.message:
+            fix = (
+                f"add `ALTER TABLE {_name(key)} ADD COLUMN IF NOT EXISTS "
+                f"{quote_ident(name)}{kind};` to the down file (its data is gone)"
+            )
+            self.out[-1] = Leftover(label, last.message, fix, last.statement)
+
+    def _retyped(self, key: Key, old: Column, new: Column) -> None:
+        table = _name(key)
+        self.out.append(
+            Leftover(
+                f"column {table}.{old.name}",
+                f"column {table}.{old.name}, changed to {new.type} by the up"
+                f"{self.up_line(old.name)}, is still {new.type} after the down (it was "
+                f"{old.type})",
+                f"add `ALTER TABLE {table} ALTER COLUMN {quote_ident(old.name)} TYPE "
+                f"{old.type};` to the down file",
+            )
+        )
+
+    def _rename_back(self, kind: str, key: Key, label: str, old: str, new: str) -> None:
+        table = _name(key)
+        fixes = {
+            "column": f"ALTER TABLE {table} RENAME COLUMN {quote_ident(new)} TO "
+            f"{quote_ident(old)};",
+            "constraint": f"ALTER TABLE {table} RENAME CONSTRAINT {quote_ident(new)} "
+            f"TO {quote_ident(old)};",
+            "index": f"ALTER INDEX IF EXISTS {_name((key[0], new))} RENAME TO "
+            f"{quote_ident(old)};",
+            "table": f"ALTER TABLE IF EXISTS {_name((key[0], new))} RENAME TO "
+            f"{quote_ident(old)};",
+            "view": f"ALTER VIEW IF EXISTS {_name((key[0], new))} RENAME TO "
+            f"{quote_ident(old)};",
+        }
+        self.out.append(
+            Leftover(
+                label,
+                f"{label}, renamed to {new} by the up{self.up_line(old, new)}, is not "
+                "renamed back by the down",
+                f"add `{fixes[kind]}` to the down file",
+            )
+        )

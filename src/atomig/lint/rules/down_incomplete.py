@@ -1,0 +1,102 @@
+"""The down file does not undo its up: after the up then the down, the schema is not what it
+was before the up.
+
+## Why
+A rollback runs the down file to return to the schema the application ran on. A down that
+forgets something the up made (an index, a column, a constraint, a table), or does not
+restore what the up dropped or renamed, leaves a schema nobody tested: the next deploy of
+the same up fails on what is still there (`relation "items_d" already exists`), and what
+is missing (a renamed-away column, a dropped index) breaks or slows the old code. Such
+incomplete downs are common in hand-written and generated migrations alike.
+
+## Instead
+Undo every change of the up, in reverse order, guarded with `IF EXISTS` so the down also
+works after a partial up: `DROP INDEX CONCURRENTLY IF EXISTS …` for each index it builds,
+`ALTER TABLE … DROP COLUMN IF EXISTS …`, `… DROP CONSTRAINT IF EXISTS …`, `DROP TABLE IF
+EXISTS …`, a rename back for each rename, and what it dropped created again. `atomig verify`
+proves it on a scratch database (up, down, same schema, at every step boundary too).
+
+## Notes
+Lint compares, without a database, the schema the history replay knows before the up with
+the one after the up then the down: tables, views, each table's columns (and types when
+known), indexes and constraints, by name; only what the replay is sure of on both sides
+(a table older than the history only on what the migrations say of it). What goes with
+another object is reported once: the columns and indexes of a table left behind, the
+indexes of a column. A migration holding a statement whose effect the replay does not know
+(a DO block, a CALL or a function call that may run DDL, EXECUTE, DROP … CASCADE, DROP
+SCHEMA, SET SCHEMA, IMPORT FOREIGN SCHEMA, a ROLLBACK) is not compared: `atomig verify`
+is the proof there. Sequences, types, functions, triggers, policies and NOT NULL are not
+compared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from atomig.lint.context import LintContext
+from atomig.lint.down_inverse import leftovers
+from atomig.lint.down_opaque import opaque_reason
+from atomig.lint.finding import Hit, Severity
+from atomig.lint.rule import Example
+from atomig.sql.facts import QualifiedName
+from atomig.sql.parse import Statement
+
+ID = "down-incomplete"
+SEVERITY = Severity.WARNING
+CATEGORY = "operations"
+DOCS = (
+    ("DROP INDEX (IF EXISTS)", "sql-dropindex.html#SQL-DROPINDEX"),
+    (
+        "ALTER TABLE … DROP COLUMN",
+        "sql-altertable.html#SQL-ALTERTABLE-DESC-DROP-COLUMN",
+    ),
+)
+_INDEXES = (
+    "CREATE INDEX CONCURRENTLY IF NOT EXISTS items_c ON items (name);\n"
+    "CREATE INDEX CONCURRENTLY IF NOT EXISTS items_d ON items (owner);"
+)
+_CARTS = "CREATE TABLE carts (id bigint PRIMARY KEY, owner text);"
+BAD = (
+    Example(
+        "DROP INDEX CONCURRENTLY IF EXISTS items_c;", before=_INDEXES, direction="down"
+    ),
+    Example(
+        "ALTER TABLE orders DROP CONSTRAINT IF EXISTS orders_note_check;",
+        before="ALTER TABLE orders ADD COLUMN note text;\n"
+        "ALTER TABLE orders ADD CONSTRAINT orders_note_check CHECK (note <> '');",
+        direction="down",
+    ),
+    Example("SELECT 1;", before=_CARTS, direction="down"),
+)
+GOOD = (
+    Example(
+        "DROP INDEX CONCURRENTLY IF EXISTS items_d;\n"
+        "DROP INDEX CONCURRENTLY IF EXISTS items_c;",
+        before=_INDEXES,
+        direction="down",
+    ),
+    Example(
+        "ALTER TABLE orders DROP COLUMN IF EXISTS note;",
+        before="ALTER TABLE orders ADD COLUMN note text;\n"
+        "ALTER TABLE orders ADD CONSTRAINT orders_note_check CHECK (note <> '');",
+        direction="down",
+    ),
+    Example("DROP TABLE IF EXISTS carts;", before=_CARTS, direction="down"),
+    # Not compared: the function may change the schema in any way.
+    Example("SELECT drop_carts();", before=_CARTS, direction="down"),
+)
+
+
+def finish(ctx: LintContext) -> Iterator[tuple[Statement | None, Hit]]:
+    record = ctx.up_record
+    if ctx.direction != "down" or record is None:
+        return
+    statements = ctx.script.statements
+    if not statements or not record.up.statements:
+        return  # missing-down reports an empty down file
+    if opaque_reason(record.up) or opaque_reason(ctx.script):
+        return
+    for left in leftovers(record, ctx.schema, ctx.script, ctx.migration):
+        at = statements[0 if left.statement is None else left.statement]
+        # (one finding per object: several may point at the same statement)
+        yield at, Hit(left.message, left.fix, relation=QualifiedName(None, left.label))
