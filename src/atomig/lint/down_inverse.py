@@ -176,44 +176,76 @@ class _Comparison:
         self._parts(key, old, new)
 
     def _parts(self, key: Key, old: Table, new: Table) -> None:
+        # Differences of the name sets first: a table is compared in time proportional
+        # to what changed, not to its size (most objects are the same values).
         known = not old.placeholder and old.columns_known
         certain_drops = new.placeholder or new.columns_known
-        table = _name(key)
+        extra_columns = self._columns(key, old, new, known, certain_drops)
+        # (the index of a PRIMARY KEY, UNIQUE or EXCLUDE constraint is reported as it)
+        backed = old.constraints.keys() | new.constraints.keys()
+        added = new.indexes.keys() - old.indexes.keys() - backed
+        if added:
+            gone = (old.columns.keys() | self._after_columns(key)) - new.columns.keys()
+            added = {
+                name
+                for name in added
+                if not gone & {*new.indexes[name].columns, *new.indexes[name].reads}
+                and not self._parent_gone((key[0], name))
+            }
+        self._objects(
+            key, "index", old.indexes, new.indexes, added, extra_columns, known
+        )
+        if certain_drops:
+            self._missing(
+                key, "index", old.indexes.keys() - new.indexes.keys() - backed
+            )
+        new_constraints, old_constraints = new.constraints, old.constraints
+        added = {
+            name
+            for name in new_constraints.keys() - old_constraints.keys()
+            if new_constraints[name].kind in _NAMED_KINDS
+        }
+        self._objects(
+            key,
+            "constraint",
+            old_constraints,
+            new_constraints,
+            added,
+            extra_columns,
+            known,
+        )
+        if certain_drops:
+            missing = {
+                name
+                for name in old_constraints.keys() - new_constraints.keys()
+                if old_constraints[name].kind in _NAMED_KINDS
+            }
+            self._missing(key, "constraint", missing)
+
+    def _columns(
+        self, key: Key, old: Table, new: Table, known: bool, certain_drops: bool
+    ) -> set[str]:
+        """Report the columns added, dropped or retyped; returns those left behind."""
         extra_columns: set[str] = set()
-        for name in new.columns:
-            if name not in old.columns and (known or self.by_up("column", key, name)):
+        added = new.columns.keys() - old.columns.keys()
+        for name in [n for n in new.columns if n in added] if added else ():
+            if known or self.by_up("column", key, name):
                 if self._renamed_back(key, "column", old.columns, name):
                     continue
                 extra_columns.add(name)
+                table = _name(key)
                 fix = f"ALTER TABLE {table} DROP COLUMN IF EXISTS {quote_ident(name)};"
                 self._left(f"column {table}.{name}", (key[1], name), fix, "added")
+        new_columns = new.columns
         for name, column in old.columns.items():
-            now = new.columns.get(name)
+            now = new_columns.get(name)
+            if now is column:
+                continue  # (the same value: nothing changed it)
             if now is None and certain_drops:
                 self._column_gone(key, name, column, new)
             elif now is not None and not _same_type(column.type, now.type):
                 self._retyped(key, column, now)
-        gone_columns = {*old.columns, *self._after_columns(key)} - set(new.columns)
-        indexes = {
-            name: index
-            for name, index in new.indexes.items()
-            if not gone_columns & {*index.columns, *index.reads}
-            and not self._parent_gone((key[0], name))
-        }
-        # (the index of a PRIMARY KEY, UNIQUE or EXCLUDE constraint is reported as it)
-        backed = {*old.constraints, *new.constraints}
-        indexes = {n: i for n, i in indexes.items() if n not in backed}
-        previous_indexes = {n: i for n, i in old.indexes.items() if n not in backed}
-        self._objects(key, "index", previous_indexes, indexes, extra_columns, known)
-        if certain_drops:
-            self._missing(key, "index", previous_indexes, new.indexes)
-        constraints = {
-            n: c for n, c in new.constraints.items() if c.kind in _NAMED_KINDS
-        }
-        previous = {n: c for n, c in old.constraints.items() if c.kind in _NAMED_KINDS}
-        self._objects(key, "constraint", previous, constraints, extra_columns, known)
-        if certain_drops:
-            self._missing(key, "constraint", previous, constraints)
+        return extra_columns
 
     def _after_columns(self, key: Key) -> Mapping[str, Column]:
         table = self.after.tables.get(key)
@@ -229,41 +261,40 @@ class _Comparison:
         kind: str,
         old: Mapping[str, object],
         new: Mapping[str, object],
+        added: set[str],
         extra_columns: set[str],
         known: bool,
     ) -> None:
-        """Report the indexes or constraints there after the down and not before."""
-        table = _name(key)
-        for name, item in new.items():
-            if name in old or self._renamed_back(key, kind, old, name):
+        """Report the indexes or constraints ``added`` (there after the down and not
+        before)."""
+        for name in sorted(added):
+            if self._renamed_back(key, kind, old, name):
                 continue
             logged = (key[0], name) if kind == "index" else key
             sub = "" if kind == "index" else name
             if not (known or self.by_up(kind, logged, sub)):
                 continue
-            if extra_columns & set(getattr(item, "columns", ())):
+            if extra_columns & set(getattr(new[name], "columns", ())):
                 continue  # goes with the column reported
             if kind == "index":
                 index = _name((key[0], name))
                 fix = f"DROP INDEX CONCURRENTLY IF EXISTS {index};"
                 self._left(f"index {index}", (name,), fix)
             else:
+                table = _name(key)
                 fix = f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {quote_ident(name)};"
                 label = f"constraint {name} of table {table}"
                 self._left(label, (name,), fix, "added")
 
-    def _missing(
-        self, key: Key, kind: str, old: Mapping[str, object], new: Mapping[str, object]
-    ) -> None:
-        table = _name(key)
-        for name in old:
-            if name not in new:
-                label = (
-                    f"index {_name((key[0], name))}"
-                    if kind == "index"
-                    else f"constraint {name} of table {table}"
-                )
-                self._gone(kind, key, label, label, name)
+    def _missing(self, key: Key, kind: str, names: set[str]) -> None:
+        """Report the indexes or constraints there before the up and not after."""
+        for name in sorted(names):
+            label = (
+                f"index {_name((key[0], name))}"
+                if kind == "index"
+                else f"constraint {name} of table {_name(key)}"
+            )
+            self._gone(kind, key, label, label, name)
 
     def _renamed_back(
         self, key: Key, kind: str, old: Mapping[str, object], name: str

@@ -19,7 +19,6 @@ each name first appears in a file.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -119,11 +118,27 @@ def line_of(script: Script, *names: str) -> int | None:
 def statement_of(script: Script, *names: str) -> Statement | None:
     """The first statement of ``script`` naming every one of ``names`` (see
     :func:`line_of`)."""
-    patterns = [
-        re.compile(rf'(?<![\w$"]){re.escape(n)}(?![\w$"])|"{re.escape(n)}"', re.I)
-        for n in names
-    ]
+    wanted = [name.lower() for name in names]
     for stmt in script.statements:
-        if all(p.search(stmt.text) for p in patterns):
+        text = stmt.text.lower()
+        if all(_has_word(text, name) for name in wanted):
             return stmt
     return None
+
+
+def _has_word(text: str, word: str) -> bool:
+    """``word`` is in ``text`` between characters no identifier holds (a plain search:
+    compiling a pattern per name cost more than the whole comparison)."""
+    start = text.find(word)
+    while start >= 0:
+        end = start + len(word)
+        before = text[start - 1] if start else " "
+        after = text[end] if end < len(text) else " "
+        if not _in_identifier(before) and not _in_identifier(after):
+            return True
+        start = text.find(word, start + 1)
+    return False
+
+
+def _in_identifier(char: str) -> bool:
+    return char.isalnum() or char in "_$"

@@ -140,7 +140,7 @@ def _statement_reason(stmt: Statement) -> str | None:
     ):
         # (the replay applies what a ROLLBACK undoes)
         return "ROLLBACK"
-    elif kind in _CALLERS:
+    elif kind in _CALLERS and "(" in stmt.text:  # (no call without a parenthesis)
         for name, _ in function_calls(body):
             if name.schema not in _BUILTIN_SCHEMAS or name.name not in _SAFE_FUNCTIONS:
                 return f"a call of {name}()"

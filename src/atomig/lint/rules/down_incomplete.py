@@ -94,9 +94,11 @@ def finish(ctx: LintContext) -> Iterator[tuple[Statement | None, Hit]]:
     statements = ctx.script.statements
     if not statements or not record.up.statements:
         return  # missing-down reports an empty down file
-    if opaque_reason(record.up) or opaque_reason(ctx.script):
+    found = leftovers(record, ctx.schema, ctx.script, ctx.migration)
+    # (asked only when there is a difference: most downs are complete)
+    if not found or opaque_reason(record.up) or opaque_reason(ctx.script):
         return
-    for left in leftovers(record, ctx.schema, ctx.script, ctx.migration):
+    for left in found:
         at = statements[0 if left.statement is None else left.statement]
         # (one finding per object: several may point at the same statement)
         yield at, Hit(left.message, left.fix, relation=QualifiedName(None, left.label))
