@@ -277,6 +277,49 @@ def test_concurrently_with_other_statements_in_one_query_string_fails(offline_pr
     assert "concurrent-in-transaction" in rules(report, "3_more.down.sql")
 
 
+@pytest.mark.parametrize(
+    ("files", "where"),
+    [
+        (
+            {
+                "20240101120000_init.sql": dbmate(TABLE),
+                "20240102120000_index.sql": dbmate(INDEX, DROP_INDEX),
+            },
+            "`-- migrate:up transaction:false` section",
+        ),
+        (
+            {
+                "1_init.up.sql": TABLE,
+                "1_init.down.sql": DROP_TABLE,
+                "2_index.up.sql": INDEX,
+                "2_index.down.sql": DROP_INDEX,
+            },
+            "alone in a migration of its own",
+        ),
+        (
+            {
+                "V1__init.sql": TABLE,
+                "U1__init.sql": DROP_TABLE,
+                "V2__index.sql": INDEX,
+                "U2__index.sql": DROP_INDEX,
+            },
+            "outside any transaction block",
+        ),
+    ],
+    ids=["dbmate", "golang-migrate", "flyway"],
+)
+def test_concurrently_advice_says_how_the_files_tool_runs_it(
+    offline_project, files, where
+):
+    # Not "atomig runs it as its own step": another tool applies these files.
+    write(offline_project, files)
+    report, _ = run(offline_project)
+    [finding] = [f for f in report.result.findings if f.rule == "index-not-concurrent"]
+    assert where in finding.fix
+    assert "atomig" not in finding.fix
+    assert "INVALID" in finding.fix
+
+
 # ---- the runner ------------------------------------------------------------------------
 
 

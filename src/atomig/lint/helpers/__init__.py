@@ -59,6 +59,7 @@ from atomig.lint.helpers.locks import (
     known_locks,
     readded_in_step,
 )
+from atomig.lint.helpers.placement import concurrent_placement
 from atomig.lint.helpers.shapes import (
     ACCESS_EXCLUSIVE_KINDS,
     CATALOG_ONLY_KINDS,
@@ -107,6 +108,7 @@ __all__ = [
     "collation_rebuild",
     "column_type",
     "commands",
+    "concurrent_placement",
     "constraint_kind",
     "constraint_known",
     "constraint_of_index",

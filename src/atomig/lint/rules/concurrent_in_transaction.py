@@ -22,6 +22,7 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
+from atomig.lint.helpers import concurrent_placement
 from atomig.lint.rule import Example
 from atomig.source.foreign_layouts import ToolTransaction
 from atomig.sql.parse import Statement
@@ -80,19 +81,15 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     facts = ctx.facts(stmt)
     if facts.transactional or facts.transaction_control is not None:
         return
-    fix = "move it after COMMIT; atomig runs it as its own step"
     how = ctx.tool_transaction
-    if ctx.other_runner and how is ToolTransaction.TRANSACTION:
-        fix = (
-            "dbmate runs this section in a transaction: move the statement to a "
-            f"migration of its own, alone in a `-- migrate:{ctx.direction} "
-            "transaction:false` section"
-        )
-    elif ctx.other_runner and how is ToolTransaction.ONE_QUERY:
-        fix = (
-            "its tool sends the file as one query string, which PostgreSQL runs as one "
-            "transaction: move the statement to a migration of its own, alone in it"
-        )
+    tool_block = ctx.other_runner and how in (
+        ToolTransaction.TRANSACTION,
+        ToolTransaction.ONE_QUERY,
+    )
+    # A block the tool opens cannot be moved out of; an explicit BEGIN … COMMIT can.
+    fix = concurrent_placement(ctx)
+    if not tool_block:
+        fix = f"move it after COMMIT; {fix}"
     yield Hit(
         f"{facts.no_transaction_reason} cannot run inside a transaction block: "
         "PostgreSQL rejects it here",

@@ -28,7 +28,11 @@ from collections.abc import Iterator
 
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
-from atomig.lint.helpers import index_key, uncovered_partition_key
+from atomig.lint.helpers import (
+    concurrent_placement,
+    index_key,
+    uncovered_partition_key,
+)
 from atomig.lint.rule import Example
 from atomig.sql.classify import range_var
 from atomig.sql.parse import Statement
@@ -118,7 +122,16 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     yield Hit(
         f"CREATE {unique}INDEX takes a SHARE lock on {table}: it blocks writes to the "
         "table until the index is built",
-        f"use CREATE {unique}INDEX CONCURRENTLY (atomig runs it as its own step and drops "
-        "an INVALID leftover on failure)",
+        f"use CREATE {unique}INDEX CONCURRENTLY ({_after_failure(ctx)})",
         relation=table,
+    )
+
+
+def _after_failure(ctx: LintContext) -> str:
+    """Where the build runs and what a failed one leaves, for the file's runner."""
+    if not ctx.other_runner:
+        return "atomig runs it as its own step and drops an INVALID leftover on failure"
+    return (
+        f"{concurrent_placement(ctx)}; a failed build leaves an INVALID index: "
+        "DROP INDEX CONCURRENTLY IF EXISTS it before a retry"
     )
