@@ -1,5 +1,7 @@
 """down-incomplete (lint, offline) against `atomig verify` (a real server, PG 15 and 18): the
-migrations verify proves reversible draw no finding; the ones it proves not reversible do."""
+migrations verify proves reversible draw no finding; the ones it proves not reversible do,
+after the whole up or when a step fails part-way (verify's rollback at each step
+boundary)."""
 
 from __future__ import annotations
 
@@ -55,6 +57,28 @@ REVERSIBLE = (
         "ALTER INDEX events_k ATTACH PARTITION events_2024_k;\n",
         # The partition and its attached index go with the parent.
         "DROP TABLE IF EXISTS events;\n",
+    ),
+    (
+        # The down drops the partition indexes after their parent (PostgreSQL refuses to
+        # drop one while attached): complete after the whole up and after each step.
+        "20260106_1000_events_at",
+        "CREATE INDEX IF NOT EXISTS events_at_idx ON ONLY events (at);\n"
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS events_2024_at_idx "
+        "ON events_2024 (at);\n"
+        "ALTER INDEX events_at_idx ATTACH PARTITION events_2024_at_idx;\n",
+        "DROP INDEX IF EXISTS events_at_idx;\n"
+        "DROP INDEX CONCURRENTLY IF EXISTS events_2024_at_idx;\n",
+    ),
+    (
+        # Both names of the renamed constraint are dropped: complete at each boundary.
+        "20260106_1100_check",
+        "ALTER TABLE orders ADD CONSTRAINT orders_total_check_new CHECK (total >= 0) "
+        "NOT VALID;\n"
+        "ALTER TABLE orders VALIDATE CONSTRAINT orders_total_check_new;\n"
+        "ALTER TABLE orders RENAME CONSTRAINT orders_total_check_new "
+        "TO orders_total_check;\n",
+        "ALTER TABLE orders DROP CONSTRAINT IF EXISTS orders_total_check;\n"
+        "ALTER TABLE orders DROP CONSTRAINT IF EXISTS orders_total_check_new;\n",
     ),
     (
         "20260107_0900_view",
@@ -118,3 +142,96 @@ def test_migrations_verify_proves_not_reversible_draw_the_finding(project, case)
     [finding] = _down_incomplete(project)
     assert finding["file"].endswith(f"{name}.down.sql")
     assert finding["message"].startswith(message), finding["message"]
+
+
+_EVENTS = (
+    "20260101_1000_events",
+    "CREATE TABLE events (id bigint, at date NOT NULL, kind text) "
+    "PARTITION BY RANGE (at);\n"
+    "CREATE TABLE events_a PARTITION OF events "
+    "FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');\n"
+    "CREATE TABLE events_b PARTITION OF events "
+    "FOR VALUES FROM ('2027-01-01') TO ('2028-01-01');\n",
+    "DROP TABLE IF EXISTS events;\n",
+)
+# Complete after the whole up, not after a failure part-way: (migration, verify's first
+# failing check, the findings' messages).
+NOT_REVERSIBLE_PART_WAY = {
+    "attached-index": (
+        (
+            "20260102_0900_kind",
+            "CREATE INDEX IF NOT EXISTS events_kind_idx ON ONLY events (kind);\n"
+            "CREATE INDEX CONCURRENTLY IF NOT EXISTS events_a_kind_idx "
+            "ON events_a (kind);\n"
+            "CREATE INDEX CONCURRENTLY IF NOT EXISTS events_b_kind_idx "
+            "ON events_b (kind);\n"
+            "ALTER INDEX events_kind_idx ATTACH PARTITION events_a_kind_idx;\n"
+            "ALTER INDEX events_kind_idx ATTACH PARTITION events_b_kind_idx;\n",
+            "DROP INDEX IF EXISTS events_kind_idx;\n",
+        ),
+        "rollback when step 3/4 fails",
+        [
+            "when step 3/4 fails, index events_a_kind_idx (created by the up, line 2) "
+            "is left after the down: it is dropped with events_kind_idx only once "
+            "attached (line 4)",
+            "when step 4/4 fails, index events_b_kind_idx (created by the up, line 3) "
+            "is left after the down: it is dropped with events_kind_idx only once "
+            "attached (line 5)",
+        ],
+    ),
+    "renamed-constraint": (
+        (
+            "20260102_0900_check",
+            "ALTER TABLE t ADD CONSTRAINT t_a_check_new CHECK (a > 0) NOT VALID;\n"
+            "ALTER TABLE t VALIDATE CONSTRAINT t_a_check_new;\n"
+            "ALTER TABLE t RENAME CONSTRAINT t_a_check_new TO t_a_check;\n",
+            "ALTER TABLE t DROP CONSTRAINT IF EXISTS t_a_check;\n",
+        ),
+        "rollback when step 2/2 fails",
+        [
+            "when step 2/2 fails, constraint t_a_check_new of table t (added by the "
+            "up, line 1) is left after the down: the down undoes it by the name a "
+            "later step gives it, t_a_check (line 3)",
+        ],
+    ),
+    "renamed-table": (
+        (
+            "20260102_0900_tags",
+            "CREATE TABLE tags_new (id bigint PRIMARY KEY, t_id bigint);\n"
+            "CREATE INDEX CONCURRENTLY IF NOT EXISTS tags_new_t_id ON tags_new (t_id);\n"
+            "ALTER TABLE tags_new RENAME TO tags;\n",
+            "DROP TABLE IF EXISTS tags;\n",
+        ),
+        "rollback when step 2/3 fails",
+        [
+            "when step 2/3 fails, table tags_new (created by the up, line 1) is left "
+            "after the down: the down undoes it by the name a later step gives it, "
+            "tags (line 3)",
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", NOT_REVERSIBLE_PART_WAY)
+def test_downs_incomplete_part_way_draw_the_finding_verify_agrees(project, case):
+    migration, check, messages = NOT_REVERSIBLE_PART_WAY[case]
+    project.add(*(_EVENTS if case == "attached-index" else BASE))
+    project.add(*migration)
+    result = project.cli("verify", "--json")
+    [proof] = [
+        m
+        for m in json.loads(result.stdout)["migrations"]
+        if m["version"] == "20260102_0900"
+    ]
+    failed = [c["check"] for c in proof["checks"] if not c["ok"]]
+    assert failed == [check], proof["checks"]
+    found = _down_incomplete(project)
+    assert [f["message"] for f in found] == messages
+    assert all(f["file"].endswith(f"{migration[0]}.down.sql") for f in found)
+    # The statements the findings advise, where they say (after the one-line down), make
+    # a down verify proves right after the whole up and at every step boundary.
+    fixes = [f["fix"].split("`")[1] for f in found]
+    name, up, down = migration
+    project.add(name, up, down + "".join(f"{fix}\n" for fix in fixes))
+    assert all(_verify(project).values())
+    assert _down_incomplete(project) == []

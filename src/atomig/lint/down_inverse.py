@@ -21,7 +21,7 @@ difference is reported only where the replay is sure of both sides:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from atomig.lint.down_journal import UpRecord
 from atomig.lint.down_links import Links, line_of, statement_of
@@ -42,23 +42,44 @@ _SERIALS = {"serial": "int4", "bigserial": "int8", "smallserial": "int2"}
 
 @dataclass(frozen=True, slots=True)
 class Leftover:
-    """One difference: the object (``index public.items_d``), the message, the fix, and
-    the down statement nearest the cause (its index; ``None``: the down file's first)."""
+    """One difference: the object (``label``: ``index items_d``; ``name``: ``items_d``),
+    what the up did to it (``origin``, at ``line`` of the up file), what the down leaves
+    (``outcome``), the fix (``sql``: the statement to add, when it is one), and the down
+    statement nearest the cause (its index; ``None``: the down file's first)."""
 
     label: str
-    message: str
+    name: str
+    origin: str
+    line: int | None
+    outcome: str
+    tail: str
     fix: str
     statement: int | None = None
+    sql: str = ""
+
+    @property
+    def message(self) -> str:
+        """The finding's message (after the whole up)."""
+        line = "" if self.line is None else f" (line {self.line})"
+        return f"{self.label}, {self.origin}{line}, {self.outcome}{self.tail}"
 
 
 def leftovers(
-    record: UpRecord, down: SchemaState, down_script: Script, migration: str
+    record: UpRecord,
+    down: SchemaState,
+    down_script: Script,
+    migration: str,
+    links: Links | None = None,
+    middle: Mapping[Key, Table | None] | None = None,
 ) -> list[Leftover]:
-    """What the down file (replayed into ``down``) leaves different from before the up."""
-    return _Comparison(record, down, down_script, migration).run()
+    """What the down file (replayed into ``down``) leaves different from before the up;
+    after part of the up only (down_partial), ``links`` are those of that part and the
+    down, and ``middle`` holds the tables the up touched as that part left them."""
+    return _Comparison(record, down, down_script, migration, links, middle).run()
 
 
-def _name(key: Key) -> QualifiedName:
+def shown(key: Key) -> QualifiedName:
+    """How a table or index is named in messages (its schema when not public)."""
     return QualifiedName(None if key[0] == "public" else key[0], key[1])
 
 
@@ -75,11 +96,18 @@ def _same_type(a: TypeRef | None, b: TypeRef | None) -> bool:
 
 class _Comparison:
     def __init__(
-        self, record: UpRecord, down: SchemaState, script: Script, migration: str
+        self,
+        record: UpRecord,
+        down: SchemaState,
+        script: Script,
+        migration: str,
+        links: Links | None,
+        middle: Mapping[Key, Table | None] | None,
     ) -> None:
         self.record, self.after, self.down = record, record.after, down
         self.script, self.migration = script, migration
-        self.links = Links.of(record.up, script)
+        self.links = Links.of(record.up, script) if links is None else links
+        self.middle = middle
         self.out: list[Leftover] = []
 
     # ---- the two sides ----------------------------------------------------------------
@@ -99,9 +127,8 @@ class _Comparison:
         """The up created the object (the history's log, as the up left it)."""
         return self.after.created.get((kind, *key, sub)) == self.migration
 
-    def up_line(self, *names: str) -> str:
-        line = line_of(self.record.up, *names)
-        return "" if line is None else f" (line {line})"
+    def up_line(self, *names: str) -> int | None:
+        return line_of(self.record.up, *names)
 
     def down_stmt(self, *names: str) -> int | None:
         stmt = statement_of(self.script, *names)
@@ -141,13 +168,13 @@ class _Comparison:
             old = self._view_before(key)
             new = views.get(key)
             if old is not None and new is None:
-                self._gone("view", key, old.label, f"view {_name(key)}")
+                self._gone("view", key, old.label, f"view {shown(key)}")
             elif old is None and new is not None and self.by_up("relation", key):
                 what = "MATERIALIZED VIEW" if new.materialized else "VIEW"
                 self._left(
                     new.label,
                     (key[1],),
-                    f"DROP {what} IF EXISTS {_name(key)};",
+                    f"DROP {what} IF EXISTS {shown(key)};",
                 )
         return keys
 
@@ -159,7 +186,7 @@ class _Comparison:
         old, new = self.before(key), self.now(key)
         if old is None and new is None:
             return
-        label = f"table {_name(key)}"
+        label = f"table {shown(key)}"
         if new is None:
             assert old is not None
             if key not in self.links.table_parents:
@@ -167,7 +194,7 @@ class _Comparison:
             return
         if old is None:
             if not new.placeholder and self.by_up("relation", key):
-                fix = f"DROP TABLE IF EXISTS {_name(key)};"
+                fix = f"DROP TABLE IF EXISTS {shown(key)};"
                 self._left(label, (key[1],), fix)
                 return
             if not new.placeholder:
@@ -233,7 +260,7 @@ class _Comparison:
                 if self._renamed_back(key, "column", old.columns, name):
                     continue
                 extra_columns.add(name)
-                table = _name(key)
+                table = shown(key)
                 fix = f"ALTER TABLE {table} DROP COLUMN IF EXISTS {quote_ident(name)};"
                 self._left(f"column {table}.{name}", (key[1], name), fix, "added")
         new_columns = new.columns
@@ -248,7 +275,10 @@ class _Comparison:
         return extra_columns
 
     def _after_columns(self, key: Key) -> Mapping[str, Column]:
-        table = self.after.tables.get(key)
+        # (after part of the up: the tables it touched as that part left them)
+        middle = self.middle
+        tables = middle if middle is not None and key in middle else self.after.tables
+        table = tables.get(key)
         return {} if table is None else table.columns
 
     def _parent_gone(self, index: Key) -> bool:
@@ -277,11 +307,11 @@ class _Comparison:
             if extra_columns & set(getattr(new[name], "columns", ())):
                 continue  # goes with the column reported
             if kind == "index":
-                index = _name((key[0], name))
+                index = shown((key[0], name))
                 fix = f"DROP INDEX CONCURRENTLY IF EXISTS {index};"
                 self._left(f"index {index}", (name,), fix)
             else:
-                table = _name(key)
+                table = shown(key)
                 fix = f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {quote_ident(name)};"
                 label = f"constraint {name} of table {table}"
                 self._left(label, (name,), fix, "added")
@@ -290,9 +320,9 @@ class _Comparison:
         """Report the indexes or constraints there before the up and not after."""
         for name in sorted(names):
             label = (
-                f"index {_name((key[0], name))}"
+                f"index {shown((key[0], name))}"
                 if kind == "index"
-                else f"constraint {name} of table {_name(key)}"
+                else f"constraint {name} of table {shown(key)}"
             )
             self._gone(kind, key, label, label, name)
 
@@ -314,9 +344,13 @@ class _Comparison:
         self.out.append(
             Leftover(
                 label,
-                f"{label}, {verb} by the up{self.up_line(*names)}, is still there "
-                "after the down: the down file does not undo the up",
+                names[-1],
+                f"{verb} by the up",
+                self.up_line(*names),
+                "is still there after the down",
+                ": the down file does not undo the up",
                 f"add `{fix}` to the down file",
+                sql=fix,
             )
         )
 
@@ -333,8 +367,11 @@ class _Comparison:
             self.out.append(
                 Leftover(
                     label,
-                    f"{label}, there before the up, is dropped by the down (line "
-                    f"{line}): the down file does more than undo the up",
+                    name,
+                    "there before the up",
+                    None,
+                    f"is dropped by the down (line {line})",
+                    ": the down file does more than undo the up",
                     "remove that statement from the down file (the up did not create "
                     f"{what})",
                     down,
@@ -344,8 +381,11 @@ class _Comparison:
         self.out.append(
             Leftover(
                 label,
-                f"{label}, dropped by the up{self.up_line(name)}, is not created again "
-                "by the down: the schema is not restored (its data is gone anyway)",
+                name,
+                "dropped by the up",
+                self.up_line(name),
+                "is not created again by the down",
+                ": the schema is not restored (its data is gone anyway)",
                 f"recreate {what} in the down file as it was before the up "
                 "(its definition, indexes and constraints)",
             )
@@ -355,52 +395,62 @@ class _Comparison:
         new_name = self.renamed("column", key, name)
         if new_name is not None and new_name in new.columns:
             self._rename_back(
-                "column", key, f"column {_name(key)}.{name}", name, new_name
+                "column", key, f"column {shown(key)}.{name}", name, new_name
             )
             return
         kind = f" {column.type}" if column.type is not None else " …"
-        label = f"column {_name(key)}.{name}"
+        label = f"column {shown(key)}.{name}"
         self._gone("column", key, label, label, name)
         last = self.out[-1]
-        if "dropped by the up" in last.message:
-            fix = (
-                f"add `ALTER TABLE {_name(key)} ADD COLUMN IF NOT EXISTS "
-                f"{quote_ident(name)}{kind};` to the down file (its data is gone)"
+        if last.origin == "dropped by the up":
+            sql = (
+                f"ALTER TABLE {shown(key)} ADD COLUMN IF NOT EXISTS "
+                f"{quote_ident(name)}{kind};"
             )
-            self.out[-1] = Leftover(label, last.message, fix, last.statement)
+            fix = f"add `{sql}` to the down file (its data is gone)"
+            self.out[-1] = replace(last, fix=fix, sql=sql)
 
     def _retyped(self, key: Key, old: Column, new: Column) -> None:
-        table = _name(key)
+        table = shown(key)
+        sql = (
+            f"ALTER TABLE {table} ALTER COLUMN {quote_ident(old.name)} TYPE {old.type};"
+        )
         self.out.append(
             Leftover(
                 f"column {table}.{old.name}",
-                f"column {table}.{old.name}, changed to {new.type} by the up"
-                f"{self.up_line(old.name)}, is still {new.type} after the down (it was "
-                f"{old.type})",
-                f"add `ALTER TABLE {table} ALTER COLUMN {quote_ident(old.name)} TYPE "
-                f"{old.type};` to the down file",
+                old.name,
+                f"changed to {new.type} by the up",
+                self.up_line(old.name),
+                f"is still {new.type} after the down (it was {old.type})",
+                "",
+                f"add `{sql}` to the down file",
+                sql=sql,
             )
         )
 
     def _rename_back(self, kind: str, key: Key, label: str, old: str, new: str) -> None:
-        table = _name(key)
+        table = shown(key)
         fixes = {
             "column": f"ALTER TABLE {table} RENAME COLUMN {quote_ident(new)} TO "
             f"{quote_ident(old)};",
             "constraint": f"ALTER TABLE {table} RENAME CONSTRAINT {quote_ident(new)} "
             f"TO {quote_ident(old)};",
-            "index": f"ALTER INDEX IF EXISTS {_name((key[0], new))} RENAME TO "
+            "index": f"ALTER INDEX IF EXISTS {shown((key[0], new))} RENAME TO "
             f"{quote_ident(old)};",
-            "table": f"ALTER TABLE IF EXISTS {_name((key[0], new))} RENAME TO "
+            "table": f"ALTER TABLE IF EXISTS {shown((key[0], new))} RENAME TO "
             f"{quote_ident(old)};",
-            "view": f"ALTER VIEW IF EXISTS {_name((key[0], new))} RENAME TO "
+            "view": f"ALTER VIEW IF EXISTS {shown((key[0], new))} RENAME TO "
             f"{quote_ident(old)};",
         }
         self.out.append(
             Leftover(
                 label,
-                f"{label}, renamed to {new} by the up{self.up_line(old, new)}, is not "
-                "renamed back by the down",
+                old,
+                f"renamed to {new} by the up",
+                self.up_line(old, new),
+                "is not renamed back by the down",
+                "",
                 f"add `{fixes[kind]}` to the down file",
+                sql=fixes[kind],
             )
         )

@@ -42,17 +42,23 @@ _RENAMES = {
 
 @dataclass(slots=True)
 class Links:
-    """Partitions (tables and indexes) attached to a parent, and the up's renames."""
+    """Partitions (tables and indexes) attached to a parent, the up's renames, and the
+    indexes a constraint takes (``ADD CONSTRAINT … USING INDEX``: the index is the
+    constraint's from then on, dropped with it)."""
 
     table_parents: dict[Key, Key] = field(default_factory=dict)
     index_parents: dict[Key, Key] = field(default_factory=dict)
     renames: dict[RenameKey, str] = field(default_factory=dict)
+    index_constraints: dict[Key, tuple[Key, str]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, up: Script, down: Script | None = None) -> Links:
-        """The links the up file (then the down file) makes, in order."""
+    def of(
+        cls, up: Script, down: Script | None = None, upto: int | None = None
+    ) -> Links:
+        """The links the up file (its statements before the one of index ``upto`` when
+        given) then the down file make, in order."""
         links = cls()
-        for stmt in up.statements:
+        for stmt in up.statements[:upto]:
             links._read(stmt, up=True)
         for stmt in down.statements if down is not None else ():
             links._read(stmt, up=False)
@@ -80,6 +86,12 @@ class Links:
             else self.table_parents
         )
         for cmd in _commands(body):
+            con = (cmd.get("def") or {}).get("Constraint") or {}
+            if con.get("indexname") and parent is not None:
+                # (the index takes the constraint's name, PG 15 and 18)
+                index = (key_of(parent)[0], con["indexname"])
+                name = con.get("conname") or con["indexname"]
+                self.index_constraints[index] = (key_of(parent), name)
             part = (cmd.get("def") or {}).get("PartitionCmd") or {}
             child = range_var(part.get("name"))
             if parent is None or child is None:
@@ -115,11 +127,11 @@ def line_of(script: Script, *names: str) -> int | None:
     return None if stmt is None else stmt.span.line
 
 
-def statement_of(script: Script, *names: str) -> Statement | None:
-    """The first statement of ``script`` naming every one of ``names`` (see
-    :func:`line_of`)."""
+def statement_of(script: Script, *names: str, start: int = 0) -> Statement | None:
+    """The first statement of ``script`` (from the one of index ``start``) naming every
+    one of ``names`` (see :func:`line_of`)."""
     wanted = [name.lower() for name in names]
-    for stmt in script.statements:
+    for stmt in script.statements[start:]:
         text = stmt.text.lower()
         if all(_has_word(text, name) for name in wanted):
             return stmt

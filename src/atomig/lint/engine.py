@@ -17,7 +17,7 @@ from atomig.lint.down_journal import UpRecord, UpRecorder
 from atomig.lint.finding import Finding, Hit, Severity
 from atomig.lint.foreign import as_foreign_alters
 from atomig.lint.judge import Judge
-from atomig.lint.planning import PlanOutcome
+from atomig.lint.planning import PlanOutcome, step_starts
 from atomig.lint.registry import all_rules
 from atomig.lint.rule import Rule
 from atomig.lint.schema import SchemaState, key_of
@@ -226,6 +226,7 @@ class Engine:
                     down_state=down_state,
                     down_name=migration.down_name,
                     report="up" in migration.report,
+                    recorder=recorder,
                 )
             finally:
                 if recorder is not None and up.script is not None:
@@ -266,9 +267,11 @@ class Engine:
         report: bool = True,
         partner: Script | None = None,
         up_record: UpRecord | None = None,
+        recorder: UpRecorder | None = None,
     ) -> list[Finding]:
         """Lint one parsed file against ``schema`` (which it then updates); a down file's
-        ``up_record`` is what its up changed (read by down-incomplete)."""
+        ``up_record`` is what its up changed (read by down-incomplete), which
+        ``recorder`` records of an up file."""
         if parsed.script is None:
             error = parsed.error
             assert error is not None
@@ -292,7 +295,7 @@ class Engine:
                 )
             ]
         script = as_foreign_alters(parsed.script, schema, self.catalog)
-        if not report:
+        if not report and recorder is None:
             for stmt in script.statements:
                 schema.apply(stmt, migration)
             return []
@@ -305,6 +308,14 @@ class Engine:
             migration=migration,
             tool_transaction=parsed.source.tool_transaction,
         )
+        if recorder is not None and not ctx.other_runner:
+            # (atomig's runner runs the down after a failed step: the state at each
+            # step boundary is kept for down-incomplete)
+            recorder.steps_from(step_starts(ctx.steps))
+        if not report:
+            for stmt in script.statements:
+                schema.apply(stmt, migration)
+            return []
         ctx.down_state = down_state
         ctx.down_name = down_name
         ctx.misnamed = parsed.source.misnamed

@@ -75,6 +75,14 @@ class Layered(MutableMapping[K, V]):
         """The keys written or deleted in this layer (not in the base)."""
         return list(self._top)
 
+    def changes(self) -> dict[K, V | None]:
+        """The keys written or deleted in this layer with their values (``None``:
+        deleted)."""
+        return {
+            key: None if value is _REMOVED else value  # type: ignore[misc]
+            for key, value in self._top.items()
+        }
+
     def commit(self) -> dict[K, V | None]:
         """Write the changes into the base (a mutable mapping) and return what the base
         held before under each changed key (``None``: nothing)."""

@@ -191,3 +191,12 @@ def file_steps(script: Script, ctx: LintContext) -> list[StepInfo]:
             step, run_open = step + 1, True
         out.append(info(step, False, True))
     return out
+
+
+def step_starts(steps: list[StepInfo]) -> frozenset[int]:
+    """The indexes of the statements that start a step, the first step's excepted."""
+    return frozenset(
+        index
+        for index in range(1, len(steps))
+        if steps[index].step != steps[index - 1].step
+    )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from atomig.lint.layered import Layered
 from atomig.lint.schema_deps import Uses, record_uses
@@ -76,6 +76,9 @@ from atomig.sql.naming import (
 from atomig.sql.parse import Statement
 from atomig.sql.types import TypeRef, declared_collation
 
+if TYPE_CHECKING:
+    from atomig.lint.down_journal import UpRecorder
+
 __all__ = [
     "Column",
     "Constraint",
@@ -130,9 +133,9 @@ class SchemaState:
         # What defaults, checks, indexes, views … need (schema_uses): DROP of it is rejected.
         self.uses = Uses()
         self._owned: set[Key] = set()
-        # While an up file is recorded (down-incomplete): each table it touches as it
-        # was before (None: absent). Never forked nor copied.
-        self.before: dict[Key, Table | None] | None = None
+        # While an up file is recorded (down-incomplete): keeps each table it touches as
+        # it was before, and at each step boundary. Never forked nor copied.
+        self.recording: UpRecorder | None = None
 
     def fork(self) -> SchemaState:
         """A child state: changes to it never reach this one. This state must not change
@@ -238,16 +241,9 @@ class SchemaState:
         con = None if known is None else known.constraints.get(constraint)
         return None if con is None else con.references
 
-    def remember(self, key: Key) -> None:
-        """Keep the table ``key`` as it is, the first time a recorded up touches it."""
-        before = self.before
-        if before is not None and key not in before:
-            before[key] = self.tables.get(key)
-            self._owned.discard(key)  # changed on a copy from now: the kept one stays
-
     def _mutable(self, key: Key) -> Table | None:
-        if self.before is not None:
-            self.remember(key)
+        if self.recording is not None:
+            self.recording.remember(key)
         table = self.tables.get(key)
         if table is not None and key not in self._owned:
             table = table.copy()
@@ -257,8 +253,8 @@ class SchemaState:
 
     def _add_table(self, table: Table) -> None:
         key = key_of(table.name)
-        if self.before is not None:
-            self.remember(key)
+        if self.recording is not None:
+            self.recording.remember(key)
         self.tables[key] = table
         self._owned.add(key)
 
@@ -267,6 +263,8 @@ class SchemaState:
     def apply(self, stmt: Statement, origin: str) -> None:
         """Record what ``stmt`` does to the schema (statements it does not model are
         ignored)."""
+        if self.recording is not None:
+            self.recording.reached(stmt.index)
         track_uses(self, stmt.kind, stmt.body)
         handler = _APPLY.get(stmt.kind)
         if handler is not None:
@@ -550,8 +548,8 @@ def _drop(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
             continue
         name = name_list(items)
         if remove in ("OBJECT_TABLE", "OBJECT_MATVIEW", "OBJECT_FOREIGN_TABLE"):
-            if state.before is not None:
-                state.remember(key_of(name))
+            if state.recording is not None:
+                state.recording.remember(key_of(name))
             state.tables.pop(key_of(name), None)
         if remove in ("OBJECT_TABLE", "OBJECT_MATVIEW", "OBJECT_VIEW"):
             state._log_drop("relation", name, origin)
