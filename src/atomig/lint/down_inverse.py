@@ -20,7 +20,7 @@ difference is reported only where the replay is sure of both sides:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 
 from atomig.lint.down_journal import UpRecord
@@ -71,11 +71,15 @@ def leftovers(
     migration: str,
     links: Links | None = None,
     middle: Mapping[Key, Table | None] | None = None,
+    skip: Collection[str] = (),
 ) -> list[Leftover]:
     """What the down file (replayed into ``down``) leaves different from before the up;
     after part of the up only (down_partial), ``links`` are those of that part and the
-    down, and ``middle`` holds the tables the up touched as that part left them."""
-    return _Comparison(record, down, down_script, migration, links, middle).run()
+    down, ``middle`` holds the tables the up touched as that part left them, and the
+    objects labelled as in ``skip`` (reported already) are left out."""
+    comparison = _Comparison(record, down, down_script, migration, links, middle)
+    comparison.skip = skip
+    return comparison.run()
 
 
 def shown(key: Key) -> QualifiedName:
@@ -108,6 +112,7 @@ class _Comparison:
         self.script, self.migration = script, migration
         self.links = Links.of(record.up, script) if links is None else links
         self.middle = middle
+        self.skip: Collection[str] = ()
         self.out: list[Leftover] = []
 
     # ---- the two sides ----------------------------------------------------------------
@@ -186,16 +191,16 @@ class _Comparison:
         old, new = self.before(key), self.now(key)
         if old is None and new is None:
             return
-        label = f"table {shown(key)}"
         if new is None:
             assert old is not None
             if key not in self.links.table_parents:
+                label = f"table {shown(key)}"
                 self._gone("table", key, label, label)
             return
         if old is None:
             if not new.placeholder and self.by_up("relation", key):
                 fix = f"DROP TABLE IF EXISTS {shown(key)};"
-                self._left(label, (key[1],), fix)
+                self._left(f"table {shown(key)}", (key[1],), fix)
                 return
             if not new.placeholder:
                 return  # made by the down: what was there before is not known
@@ -298,7 +303,12 @@ class _Comparison:
         """Report the indexes or constraints ``added`` (there after the down and not
         before)."""
         for name in sorted(added):
-            if self._renamed_back(key, kind, old, name):
+            label = (
+                f"index {shown((key[0], name))}"
+                if kind == "index"
+                else f"constraint {name} of table {shown(key)}"
+            )
+            if label in self.skip or self._renamed_back(key, kind, old, name):
                 continue
             logged = (key[0], name) if kind == "index" else key
             sub = "" if kind == "index" else name
@@ -307,13 +317,11 @@ class _Comparison:
             if extra_columns & set(getattr(new[name], "columns", ())):
                 continue  # goes with the column reported
             if kind == "index":
-                index = shown((key[0], name))
-                fix = f"DROP INDEX CONCURRENTLY IF EXISTS {index};"
-                self._left(f"index {index}", (name,), fix)
+                fix = f"DROP INDEX CONCURRENTLY IF EXISTS {shown((key[0], name))};"
+                self._left(label, (name,), fix)
             else:
                 table = shown(key)
                 fix = f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {quote_ident(name)};"
-                label = f"constraint {name} of table {table}"
                 self._left(label, (name,), fix, "added")
 
     def _missing(self, key: Key, kind: str, names: set[str]) -> None:
@@ -341,6 +349,8 @@ class _Comparison:
     def _left(
         self, label: str, names: tuple[str, ...], fix: str, verb: str = "created"
     ) -> None:
+        if label in self.skip:
+            return
         self.out.append(
             Leftover(
                 label,
@@ -356,6 +366,8 @@ class _Comparison:
 
     def _gone(self, kind: str, key: Key, label: str, what: str, sub: str = "") -> None:
         """``label`` was there before the up and is not after the down."""
+        if label in self.skip:
+            return
         name = sub or key[1]
         new = self.renamed(kind, key, name)
         if new is not None:
@@ -400,6 +412,8 @@ class _Comparison:
             return
         kind = f" {column.type}" if column.type is not None else " …"
         label = f"column {shown(key)}.{name}"
+        if label in self.skip:
+            return
         self._gone("column", key, label, label, name)
         last = self.out[-1]
         if last.origin == "dropped by the up":
@@ -412,6 +426,8 @@ class _Comparison:
 
     def _retyped(self, key: Key, old: Column, new: Column) -> None:
         table = shown(key)
+        if f"column {table}.{old.name}" in self.skip:
+            return
         sql = (
             f"ALTER TABLE {table} ALTER COLUMN {quote_ident(old.name)} TYPE {old.type};"
         )
@@ -429,6 +445,8 @@ class _Comparison:
         )
 
     def _rename_back(self, kind: str, key: Key, label: str, old: str, new: str) -> None:
+        if label in self.skip:
+            return
         table = shown(key)
         fixes = {
             "column": f"ALTER TABLE {table} RENAME COLUMN {quote_ident(new)} TO "

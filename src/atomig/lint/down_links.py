@@ -50,6 +50,8 @@ class Links:
     index_parents: dict[Key, Key] = field(default_factory=dict)
     renames: dict[RenameKey, str] = field(default_factory=dict)
     index_constraints: dict[Key, tuple[Key, str]] = field(default_factory=dict)
+    # A statement making or ending a link was read (even if nothing is left of it).
+    read: bool = False
 
     @classmethod
     def of(
@@ -59,12 +61,13 @@ class Links:
         given) then the down file make, in order."""
         links = cls()
         for stmt in up.statements[:upto]:
-            links._read(stmt, up=True)
+            links.read_statement(stmt, up=True)
         for stmt in down.statements if down is not None else ():
-            links._read(stmt, up=False)
+            links.read_statement(stmt, up=False)
         return links
 
-    def _read(self, stmt: Statement, *, up: bool) -> None:
+    def read_statement(self, stmt: Statement, *, up: bool) -> None:
+        """Read the links ``stmt`` (of the up file, or of the down) makes or ends."""
         body = stmt.body
         if stmt.kind == "CreateStmt" and body.get("partbound"):
             child = range_var(body.get("relation"))
@@ -73,6 +76,7 @@ class Links:
             ]
             if child is not None and parents and parents[0] is not None:
                 self.table_parents[key_of(child)] = key_of(parents[0])
+                self.read = True
         elif stmt.kind == "AlterTableStmt":
             self._alter(body)
         elif stmt.kind == "RenameStmt" and up:
@@ -88,6 +92,7 @@ class Links:
         for cmd in _commands(body):
             con = (cmd.get("def") or {}).get("Constraint") or {}
             if con.get("indexname") and parent is not None:
+                self.read = True
                 # (the index takes the constraint's name, PG 15 and 18)
                 index = (key_of(parent)[0], con["indexname"])
                 name = con.get("conname") or con["indexname"]
@@ -96,6 +101,7 @@ class Links:
             child = range_var(part.get("name"))
             if parent is None or child is None:
                 continue
+            self.read = True
             if cmd.get("subtype") == "AT_AttachPartition":
                 # (a partition index is in its table's schema, as ALTER INDEX finds it)
                 parents[key_of(child)] = key_of(parent)
@@ -107,6 +113,7 @@ class Links:
         relation = range_var(body.get("relation"))
         if kind is None or relation is None:
             return
+        self.read = True
         schema, name = key_of(relation)
         if kind in ("column", "constraint"):
             self.renames[(kind, schema, name, body.get("subname", ""))] = body[

@@ -45,15 +45,26 @@ def partial_leftovers(
         return []
     out: list[PartialLeftover] = []
     seen = set(reported)
+    up, down = record.up, ctx.script
+    # The links of steps 1..k, read on as k grows; the down's are read after them (a
+    # down that links nothing, the common case, shares them).
+    links, read = Links(), 0
+    down_links = Links()
+    for stmt in down.statements:
+        down_links.read_statement(stmt, up=False)
     full: Links | None = None  # (the whole up's, read only when needed)
     starts: dict[int, int] | None = None  # first statement of a step -> its number
     count = 0
     for checkpoint in record.checkpoints:
         if starts is not None and checkpoint.start not in starts:
             continue  # (not a boundary of atomig's plan: see below)
-        found = [
-            left for left in _compare(ctx, record, checkpoint) if left.label not in seen
-        ]
+        for stmt in up.statements[read : checkpoint.start]:
+            links.read_statement(stmt, up=True)
+        read = checkpoint.start
+        both = links
+        if down_links.read:
+            both = Links.of(up, down, upto=checkpoint.start)
+        found = _compare(ctx, record, checkpoint, seen, both)
         if not found:
             continue
         full = Links.of(record.up) if full is None else full
@@ -97,14 +108,17 @@ def _as_constraint(left: Leftover, full: Links, seen: set[str]) -> bool:
 
 
 def _compare(
-    ctx: LintContext, record: UpRecord, checkpoint: Checkpoint
+    ctx: LintContext,
+    record: UpRecord,
+    checkpoint: Checkpoint,
+    seen: set[str],
+    links: Links,
 ) -> list[Leftover]:
     state, middle = _state_at(record, checkpoint)
     script, migration = ctx.script, ctx.migration
     for stmt in script.statements:
         state.apply(stmt, migration)
-    links = Links.of(record.up, script, upto=checkpoint.start)
-    return leftovers(record, state, script, migration, links, middle)
+    return leftovers(record, state, script, migration, links, middle, seen)
 
 
 def _state_at(
