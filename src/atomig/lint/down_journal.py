@@ -69,10 +69,9 @@ class UpRecorder:
             before[key] = self.schema.tables.get(key)
             self.schema._owned.discard(key)  # changed on a copy: the kept one stays
 
-    def reached(self, index: int) -> None:
-        """The statement ``index`` of the up is about to be replayed."""
-        if index not in self.starts:
-            return
+    def checkpoint(self, index: int) -> None:
+        """Keep what the up touched so far: the statement ``index``, about to be
+        replayed, starts a step."""
         tables = self.schema.tables
         kept = {key: tables.get(key) for key in self.before}
         # (changed on copies from now: the values kept here stay as they are)

@@ -123,6 +123,18 @@ class Links:
             self.renames[(kind, schema, "", name)] = body["newname"]
 
 
+def last_link(script: Script) -> int:
+    """The index of the last statement of the up file ``script`` that makes or ends a
+    link (-1: none does)."""
+    links, last = Links(), -1
+    for stmt in script.statements:
+        links.read = False
+        links.read_statement(stmt, up=True)
+        if links.read:
+            last = stmt.index
+    return last
+
+
 def _commands(body: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
     return (item.get("AlterTableCmd", {}) for item in body.get("cmds", ()))
 

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from atomig.lint.context import LintContext
 from atomig.lint.down_inverse import Leftover, leftovers, shown
 from atomig.lint.down_journal import Checkpoint, UpRecord
-from atomig.lint.down_links import Links, statement_of
+from atomig.lint.down_links import Links, last_link, statement_of
 from atomig.lint.schema import Key, SchemaState, Table
-from atomig.sql.parse import Script
+from atomig.sql.parse import Script, Statement
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,9 +55,14 @@ def partial_leftovers(
     full: Links | None = None  # (the whole up's, read only when needed)
     starts: dict[int, int] | None = None  # first statement of a step -> its number
     count = 0
+    # Boundaries after this statement may be skipped (_as_after_whole_up): none when the
+    # down changes the schema, else those after the up's last link.
+    linked = len(up) if any(map(_changes_schema, down.statements)) else last_link(up)
     for checkpoint in record.checkpoints:
         if starts is not None and checkpoint.start not in starts:
             continue  # (not a boundary of atomig's plan: see below)
+        if linked < checkpoint.start and _as_after_whole_up(record, checkpoint):
+            continue
         for stmt in up.statements[read : checkpoint.start]:
             links.read_statement(stmt, up=True)
         read = checkpoint.start
@@ -94,6 +99,81 @@ def partial_leftovers(
                 _explained(ctx, record, checkpoint, full, left, f"{step}/{count}")
             )
     return out
+
+
+# Statements the schema replay does nothing with (a SELECT … INTO creates a table).
+_INERT = frozenset(
+    {
+        "SelectStmt",
+        "InsertStmt",
+        "UpdateStmt",
+        "DeleteStmt",
+        "VariableSetStmt",
+        "TransactionStmt",
+        "CommentStmt",
+    }
+)
+
+
+def _changes_schema(stmt: Statement) -> bool:
+    return stmt.kind not in _INERT or bool(stmt.body.get("intoClause"))
+
+
+def _as_after_whole_up(record: UpRecord, checkpoint: Checkpoint) -> bool:
+    """The comparison at ``checkpoint`` can only find what it finds after the whole up
+    (so it is not run: most boundaries of most files), for a down that changes no schema
+    and an up that links nothing from there on: each view is as after the whole up, and
+    each table too, or absent before and then, or holding a part of what it holds after
+    the whole up: its columns and indexes there, as there or as before the up, and its
+    constraints with the same kind and columns, while nothing there before the up is
+    missing then and back after it, and no later constraint takes a name of its indexes.
+    (tests/lint/test_down_partial.py checks both ways agree on some 250 boundaries.)"""
+    kept, views, after = checkpoint.tables, checkpoint.views, record.after
+    if any(view is not after.views.get(key) for key, view in views.items()):
+        return False
+    for key, old in record.tables.items():
+        if key not in kept:
+            continue  # (not touched yet: as before the up, so not compared as changed)
+        part, whole = kept[key], after.tables.get(key)
+        if part is whole or (part is None and old is None):
+            continue
+        if part is None or whole is None or not _part_of(part, whole, old):
+            return False
+    return True
+
+
+def _part_of(part: Table, whole: Table, old: Table | None) -> bool:
+    # (an object is read alike on both sides when it is the same value there, or when
+    # the steps before the boundary left it as it was before the up: nothing to report)
+    if (part.placeholder, part.columns_known) != (
+        whole.placeholder,
+        whole.columns_known,
+    ):
+        return False
+    was = old if old is not None else Table(part.name)
+    columns, indexes, constraints = whole.columns, whole.indexes, whole.constraints
+    # (each column and index there then is there after the whole up too: which columns
+    # are gone decides which indexes are reported)
+    for name, column in part.columns.items():
+        now = columns.get(name)
+        if now is not column and (now is None or was.columns.get(name) is not column):
+            return False
+    for name, index in part.indexes.items():
+        there = indexes.get(name)
+        if there is not index and (there is None or was.indexes.get(name) is not index):
+            return False
+    for name, con in part.constraints.items():
+        same = constraints.get(name)
+        if same is None or (same.kind, same.columns) != (con.kind, con.columns):
+            return False
+    later = constraints.keys() - part.constraints.keys()
+    return not (
+        later & part.indexes.keys()
+        or (columns.keys() - part.columns.keys()) & was.columns.keys()
+        or (indexes.keys() - part.indexes.keys()) & was.indexes.keys()
+        or later & was.constraints.keys()
+        or later & was.indexes.keys()
+    )
 
 
 def _as_constraint(left: Leftover, full: Links, seen: set[str]) -> bool:

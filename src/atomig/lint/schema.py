@@ -140,7 +140,10 @@ class SchemaState:
     def fork(self) -> SchemaState:
         """A child state: changes to it never reach this one. This state must not change
         while the child is in use (the child reads through to it)."""
-        child = SchemaState()
+        # (not through __init__: its empty maps would be replaced at once; a fork is
+        # made per down file and per step boundary of a multi-step up)
+        child = SchemaState.__new__(SchemaState)
+        child._owned, child.recording = set(), None
         child.tables = Layered(self.tables)
         child.index_owner = Layered(self.index_owner)
         child.created = Layered(self.created)
@@ -263,8 +266,9 @@ class SchemaState:
     def apply(self, stmt: Statement, origin: str) -> None:
         """Record what ``stmt`` does to the schema (statements it does not model are
         ignored)."""
-        if self.recording is not None:
-            self.recording.reached(stmt.index)
+        recording = self.recording
+        if recording is not None and stmt.index in recording.starts:
+            recording.checkpoint(stmt.index)
         track_uses(self, stmt.kind, stmt.body)
         handler = _APPLY.get(stmt.kind)
         if handler is not None:
@@ -487,7 +491,7 @@ def _alter(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:
             ):
                 if (column := table.columns.get(col)) is not None:
                     table.columns[col] = column.with_not_null(False)
-            if table.indexes.pop(column_name, None) is not None:
+            if dropped and table.indexes.pop(column_name, None) is not None:
                 # Its index goes with it: the name is free again (PG 15 and 18).
                 state.index_owner.pop((key_of(table.name)[0], column_name), None)
                 index = QualifiedName(table.name.schema, column_name)
