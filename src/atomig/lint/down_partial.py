@@ -27,8 +27,9 @@ from atomig.sql.parse import Script, Statement
 
 @dataclass(frozen=True, slots=True)
 class PartialLeftover:
-    """A difference left by the down after steps 1..``step - 1`` of ``steps``: its
-    message, fix, and the down statement to point at (its index)."""
+    """A difference the down leaves at a step boundary (its message names the step that
+    fails): the object's label, the message, the fix, and the down statement to point
+    at (its index; ``None``: the down file's first)."""
 
     label: str
     message: str
