@@ -320,6 +320,49 @@ def test_concurrently_advice_says_how_the_files_tool_runs_it(
     assert "INVALID" in finding.fix
 
 
+@pytest.mark.parametrize(
+    ("files", "orphan", "up"),
+    [
+        (
+            {
+                "20240101_0000_init.up.sql": TABLE,
+                "20240101_0000_init.down.sql": DROP_TABLE,
+                "20240102_0000_index.down.sql": DROP_INDEX,
+            },
+            "20240102_0000_index.down.sql",
+            "20240102_0000_index.up.sql",
+        ),
+        (
+            {
+                "1_init.up.sql": TABLE,
+                "1_init.down.sql": DROP_TABLE,
+                "2_index.down.sql": "",
+            },
+            "2_index.down.sql",
+            "2_index.up.sql",
+        ),
+        (
+            {
+                "V1__init.sql": TABLE,
+                "U1__init.sql": DROP_TABLE,
+                "U2__x.sql": DROP_INDEX,
+            },
+            "U2__x.sql",
+            "V2__x.sql",
+        ),
+    ],
+    ids=["atomig", "golang-migrate-empty", "flyway"],
+)
+def test_a_down_without_its_up_is_reported(offline_project, files, orphan, up):
+    # atomig's runner reports such a migration broken; lint said nothing of it.
+    write(offline_project, files)
+    report, _ = run(offline_project)
+    [finding] = [f for f in report.result.findings if f.rule == "migration-file-name"]
+    assert finding.path.endswith("/" + orphan)
+    assert f"a down without its up ({up} is missing)" in finding.message
+    assert finding.fix == f"add {up}, or delete {orphan}"
+
+
 # ---- the runner ------------------------------------------------------------------------
 
 

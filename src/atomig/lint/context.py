@@ -67,6 +67,8 @@ class LintContext:
         self.down_state = "ok"  # "missing" / "empty" for an up whose down is
         # How to name the down in messages (None: "the down file"), e.g. a dbmate section.
         self.down_name: str | None = None
+        # A down file whose migration has no up (migration-file-name).
+        self.up_missing = False
         # Why this loose file, which looks like a migration, is not read as one.
         self.misnamed: Misnamed | None = None
         # How the tool that applies the file wraps it in transactions (dbmate's sections,

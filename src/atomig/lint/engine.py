@@ -239,6 +239,7 @@ class Engine:
                 down_state="ok",
                 partner=up.script if up is not None else None,
                 up_record=record,
+                up_missing=migration.up is None,
             )
         return findings, files, statements
 
@@ -268,6 +269,7 @@ class Engine:
         partner: Script | None = None,
         up_record: UpRecord | None = None,
         recorder: UpRecorder | None = None,
+        up_missing: bool = False,
     ) -> list[Finding]:
         """Lint one parsed file against ``schema`` (which it then updates); a down file's
         ``up_record`` is what its up changed (read by down-incomplete), which
@@ -318,6 +320,7 @@ class Engine:
             return []
         ctx.down_state = down_state
         ctx.down_name = down_name
+        ctx.up_missing = up_missing
         ctx.misnamed = parsed.source.misnamed
         ctx.final_schema = self.final_schema
         ctx.partner = partner

@@ -109,6 +109,7 @@ def _fresh(ctx: LintContext, schema: object) -> LintContext:
     )
     again.down_state = ctx.down_state
     again.down_name = ctx.down_name
+    again.up_missing = ctx.up_missing
     again.misnamed = ctx.misnamed
     again.final_schema = ctx.final_schema
     again.partner = ctx.partner

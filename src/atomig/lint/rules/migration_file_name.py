@@ -14,7 +14,9 @@ needed no down. Its tool most likely skips it too, or refuses the directory.
 Rename the file as its directory's layout expects; the message says how.
 
 ## Notes
-Only files that look like migrations are reported: an up or down file, a name starting
+A down file without its up (`…down.sql` with no `…up.sql`, Flyway's `U2__x.sql` with no
+`V2__x.sql`) is reported too: it undoes what no migration does. Only files that look like
+migrations are reported: an up or down file, a name starting
 with a number, or with `V`/`U` and a number, or `R_`. Other `.sql` files (`seed.sql`) are
 linted alone, as always. A directory where no file follows a layout atomig knows (goose's,
 for one) has no name to advise: `atomig lint` says once, on stderr, that its files are linted
@@ -45,15 +47,35 @@ GOOD = (Example(_SQL, before=_BEFORE, file_name="20240102_0000_orders_index.up.s
 
 
 def finish(ctx: LintContext) -> Iterator[tuple[Statement | None, Hit]]:
+    first = ctx.script.statements[0] if len(ctx.script) else None
+    name = PurePath(ctx.path).name
+    if ctx.direction == "down" and ctx.up_missing:
+        up = _up_name(name)
+        yield (
+            first,
+            Hit(
+                f"{name} is a down without its up ({up} is missing): it undoes what no "
+                "migration does (atomig's runner reports such a migration broken)",
+                f"add {up}, or delete {name}",
+            ),
+        )
+        return
     misnamed = ctx.misnamed
     if misnamed is None:
         return
-    first = ctx.script.statements[0] if len(ctx.script) else None
     yield (
         first,
         Hit(
-            f"{PurePath(ctx.path).name} {misnamed.reason}: it is linted alone, without "
+            f"{name} {misnamed.reason}: it is linted alone, without "
             "the history of the migrations before it and without its down",
             f"name it {misnamed.expected}",
         ),
     )
+
+
+def _up_name(down: str) -> str:
+    """The up file a down file pairs with: ``….down.sql`` → ``….up.sql``, Flyway's
+    ``U…`` → ``V…``."""
+    if down.endswith(".down.sql"):
+        return down[: -len(".down.sql")] + ".up.sql"
+    return "V" + down[1:] if down.startswith("U") else down
