@@ -303,17 +303,27 @@ def test_concurrently_with_other_statements_in_one_query_string_fails(offline_pr
                 "V2__index.sql": INDEX,
                 "U2__index.sql": DROP_INDEX,
             },
+            "Flyway, with its default mixed=false, refuses a migration mixing it",
+        ),
+        (
+            {
+                "20240101_0000_init.up.sql": TABLE,
+                "20240101_0000_init.down.sql": DROP_TABLE,
+                "20240102_0000_index.up.sql": INDEX,
+                "20240102_0000_index.down.sql": DROP_INDEX,
+            },
             "outside any transaction block",
         ),
     ],
-    ids=["dbmate", "golang-migrate", "flyway"],
+    ids=["dbmate", "golang-migrate", "flyway", "atomig-layout-other-runner"],
 )
 def test_concurrently_advice_says_how_the_files_tool_runs_it(
     offline_project, files, where
 ):
-    # Not "atomig runs it as its own step": another tool applies these files.
+    # Not "atomig runs it as its own step": another tool applies these files (psql, say,
+    # for atomig's own layout under --for-runner=other).
     write(offline_project, files)
-    report, _ = run(offline_project)
+    report, _ = run(offline_project, runner="other")
     [finding] = [f for f in report.result.findings if f.rule == "index-not-concurrent"]
     assert where in finding.fix
     assert "atomig" not in finding.fix
@@ -361,6 +371,45 @@ def test_a_down_without_its_up_is_reported(offline_project, files, orphan, up):
     assert finding.path.endswith("/" + orphan)
     assert f"a down without its up ({up} is missing)" in finding.message
     assert finding.fix == f"add {up}, or delete {orphan}"
+
+
+def test_flyway_refuses_concurrently_mixed_with_statements_run_in_a_transaction(
+    offline_project,
+):
+    # Flyway runs a migration outside a transaction only when none of its statements can
+    # run in one; mixing both kinds is refused (mixed=false, its default).
+    second = CONCURRENT.replace("orders_user_id_idx", "orders_id_user_idx").replace(
+        "(user_id)", "(id, user_id)"
+    )
+    write(
+        offline_project,
+        {
+            "V1__init.sql": TABLE,
+            "U1__init.sql": DROP_TABLE,
+            "V2__index.sql": CONCURRENT,
+            "U2__index.sql": DROP_INDEX,
+            "V3__two.sql": second.replace("orders_id_user_idx", "orders_a_idx")
+            + second.replace("orders_id_user_idx", "orders_b_idx"),
+            "U3__two.sql": "DROP INDEX CONCURRENTLY IF EXISTS orders_a_idx;\n"
+            "DROP INDEX CONCURRENTLY IF EXISTS orders_b_idx;\n",
+            "V4__mixed.sql": "ALTER TABLE orders ADD COLUMN note text;\n"
+            + CONCURRENT.replace("orders_user_id_idx", "orders_note_idx"),
+            "U4__mixed.sql": "DROP INDEX CONCURRENTLY IF EXISTS orders_note_idx;\n"
+            "ALTER TABLE orders DROP COLUMN IF EXISTS note;\n",
+        },
+    )
+    report, _ = run(offline_project)
+    # Alone, or only with others of its kind: Flyway runs them outside a transaction.
+    for name in ("V2__index.sql", "U2__index.sql", "V3__two.sql", "U3__two.sql"):
+        assert "concurrent-in-transaction" not in rules(report, name), name
+    for name in ("V4__mixed.sql", "U4__mixed.sql"):
+        [finding] = [
+            f
+            for f in report.result.findings
+            if f.rule == "concurrent-in-transaction" and f.path.endswith("/" + name)
+        ]
+        assert "Flyway refuses this migration" in finding.message
+        assert "put it in a migration of its own" in finding.fix
 
 
 # ---- the runner ------------------------------------------------------------------------

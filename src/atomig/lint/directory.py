@@ -33,6 +33,12 @@ class DirectorySources:
     unrecognised: tuple[str, ...] = ()
 
 
+_TOOL_TRANSACTION: dict[Layout | None, ToolTransaction] = {
+    Layout.GOLANG_MIGRATE: ToolTransaction.ONE_QUERY,
+    Layout.FLYWAY: ToolTransaction.SEPARATE,
+}
+
+
 def directory_sources(
     paths: Mapping[str, str],
     read: Callable[[str], str],
@@ -84,12 +90,9 @@ def _migration(
         up, down = _sections(paths[item.up], text(item.up))
         files: dict[str, str | None] = {"up": item.up, "down": item.up}
     else:
-        # golang-migrate sends each file to the server as one query string.
-        how = (
-            ToolTransaction.ONE_QUERY
-            if layout is Layout.GOLANG_MIGRATE
-            else ToolTransaction.STATEMENTS
-        )
+        # golang-migrate sends each file to the server as one query string; Flyway runs
+        # a file in a transaction unless none of it can run in one.
+        how = _TOOL_TRANSACTION.get(layout, ToolTransaction.STATEMENTS)
         if item.up is not None:
             up = SourceFile(paths[item.up], text(item.up), "up", tool_transaction=how)
         if item.down is not None:

@@ -114,14 +114,27 @@ def plan_file(
     return PlanOutcome(plan, None)
 
 
-def wrapped_by_tool(script: Script, how: ToolTransaction) -> bool:
+def wrapped_by_tool(script: Script, how: ToolTransaction, ctx: LintContext) -> bool:
     """The tool that applies ``script`` runs all of it inside one transaction: it opens
     one (dbmate), or sends the file as one query string of several statements, which
     PostgreSQL runs as one implicit transaction (golang-migrate; see "Multiple
-    Statements in a Simple Query" in the protocol docs)."""
+    Statements in a Simple Query" in the protocol docs). Flyway opens one unless no
+    statement can run in it, and refuses a file mixing both kinds: the statements that
+    cannot are then reported as in a block (concurrent-in-transaction says why)."""
     if how is ToolTransaction.TRANSACTION:
         return True
+    if how is ToolTransaction.SEPARATE:
+        outside = [_needs_no_transaction(stmt, ctx) for stmt in script.statements]
+        return any(outside) and not all(outside)
     return how is ToolTransaction.ONE_QUERY and len(script) > 1
+
+
+def _needs_no_transaction(stmt: Statement, ctx: LintContext) -> bool:
+    """``stmt`` cannot run in a transaction block (and is no transaction control)."""
+    if stmt.kind not in _TX_KINDS or _plain(stmt):
+        return False
+    facts = ctx.facts(stmt)
+    return facts.transaction_control is None and not facts.transactional
 
 
 def file_steps(script: Script, ctx: LintContext) -> list[StepInfo]:
@@ -131,7 +144,7 @@ def file_steps(script: Script, ctx: LintContext) -> list[StepInfo]:
     step, run_open, in_block = 0, False, False
     # Its tool runs the file in one transaction: a block from the start and, after an
     # explicit COMMIT, an implicit one again (the rest of the same query string).
-    wrapped = ctx.other_runner and wrapped_by_tool(script, ctx.tool_transaction)
+    wrapped = ctx.other_runner and wrapped_by_tool(script, ctx.tool_transaction, ctx)
     if wrapped:
         step, in_block = 1, True
     shared = StepInfo(

@@ -57,6 +57,9 @@ class ToolTransaction(Enum):
     # Sent as one query string (golang-migrate's files, a dbmate section marked
     # transaction:false): PostgreSQL runs several statements as one implicit transaction.
     ONE_QUERY = "one-query"
+    # Flyway: the file in one transaction, or in none when no statement of it can run in
+    # one (CONCURRENTLY …); a file mixing both is refused (its default, mixed=false).
+    SEPARATE = "separate"
 
 
 class Role(Enum):

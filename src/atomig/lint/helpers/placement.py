@@ -21,6 +21,11 @@ def concurrent_placement(ctx: LintContext) -> str:
             "dbmate runs a section in a transaction: put it alone in a migration of its "
             f"own, in a `-- migrate:{ctx.direction} transaction:false` section"
         )
+    if how is ToolTransaction.SEPARATE:
+        return (
+            "Flyway, with its default mixed=false, refuses a migration mixing it with "
+            "statements that run in a transaction: put it in a migration of its own"
+        )
     if how is ToolTransaction.ONE_QUERY:
         return (
             "its tool sends the file as one query string, which PostgreSQL runs as one "

@@ -14,6 +14,8 @@ With `--for-runner=other` in another tool's layout, a block the tool opens count
 dbmate runs each section in a transaction unless its marker line says `transaction:false`,
 and golang-migrate (like dbmate's `transaction:false` sections) sends the whole file as one
 query string, which PostgreSQL runs as one transaction when it holds several statements.
+Flyway runs a migration in a transaction unless none of its statements can run in one, and
+refuses one that mixes both (unless configured with `mixed=true`).
 """
 
 from __future__ import annotations
@@ -85,13 +87,19 @@ def check(stmt: Statement, ctx: LintContext) -> Iterator[Hit]:
     tool_block = ctx.other_runner and how in (
         ToolTransaction.TRANSACTION,
         ToolTransaction.ONE_QUERY,
+        ToolTransaction.SEPARATE,
     )
     # A block the tool opens cannot be moved out of; an explicit BEGIN … COMMIT can.
     fix = concurrent_placement(ctx)
     if not tool_block:
         fix = f"move it after COMMIT; {fix}"
+    refused = (
+        "Flyway refuses this migration: it mixes it with statements that run in a "
+        "transaction"
+        if tool_block and how is ToolTransaction.SEPARATE
+        else "PostgreSQL rejects it here"
+    )
     yield Hit(
-        f"{facts.no_transaction_reason} cannot run inside a transaction block: "
-        "PostgreSQL rejects it here",
+        f"{facts.no_transaction_reason} cannot run inside a transaction block: {refused}",
         fix,
     )
