@@ -31,6 +31,9 @@ class Routine:
 
     volatility: Volatility
     inlinable: bool
+    # The body of a parameterless, single-valued one, as written (``AS $$ … $$``):
+    # PostgreSQL may inline it into a default (see atomig.sql.inlining).
+    body: str | None = None
 
 
 def _options(items: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
@@ -47,6 +50,15 @@ def _inlinable(options: Mapping[str, Any]) -> bool:
     security = options.get("security")
     definer = isinstance(security, dict) and security.get("Boolean", {}).get("boolval")
     return options.get("language") == "sql" and not definer and "set" not in options
+
+
+def _scalar_body(body: Mapping[str, Any], options: Mapping[str, Any]) -> str | None:
+    """The ``AS`` text of a function without parameters returning one value."""
+    if body.get("parameters") or (body.get("returnType") or {}).get("setof"):
+        return None
+    items = (options.get("as") or {}).get("List", {}).get("items", ())
+    texts = [item.get("String", {}).get("sval") for item in items]
+    return texts[0] if len(texts) == 1 and isinstance(texts[0], str) else None
 
 
 def _level(word: Any) -> Volatility:
@@ -66,8 +78,11 @@ def create_function(state: SchemaState, body: Mapping[str, Any], origin: str) ->
     options = _options(body.get("options", ()))
     if body.get("sql_body") is not None:
         options.setdefault("language", "sql")
+    inlinable = _inlinable(options)
     state.routines[name.name] = Routine(
-        _level(options.get("volatility")), _inlinable(options)
+        _level(options.get("volatility")),
+        inlinable,
+        _scalar_body(body, options) if inlinable else None,
     )
 
 
@@ -79,7 +94,9 @@ def alter_function(state: SchemaState, body: Mapping[str, Any], origin: str) -> 
     name = name_list(func["objname"]).name
     known, options = state.routines.get(name), _options(body.get("actions", ()))
     if known is not None and "volatility" in options:
-        state.routines[name] = Routine(_level(options["volatility"]), known.inlinable)
+        state.routines[name] = Routine(
+            _level(options["volatility"]), known.inlinable, known.body
+        )
 
 
 def create_extension(state: SchemaState, body: Mapping[str, Any], origin: str) -> None:

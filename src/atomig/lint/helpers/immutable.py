@@ -12,11 +12,13 @@ from typing import TYPE_CHECKING, Any
 from atomig.lint.helpers.shapes import alter_relation
 from atomig.sql.classify import range_var
 from atomig.sql.immutability import Mutable, immutable_spots, mutable_parts
+from atomig.sql.inlining import inlined_expression
 from atomig.sql.parse import Statement
-from atomig.sql.volatility import Volatility, called_functions
+from atomig.sql.volatility import Volatility, called_functions, expression_volatility
 
 if TYPE_CHECKING:
     from atomig.lint.context import LintContext
+    from atomig.lint.schema_objects import Routine
 
 # Before 18 (VIRTUAL) and 17 (SET EXPRESSION) the syntax itself is rejected:
 # unsupported-feature's finding.
@@ -80,7 +82,7 @@ def declared_volatility(
     The history knows its functions by name only: a call qualified with another schema
     than ``public`` is left to the catalog (unknown offline)."""
     made = {
-        f"{schema}.{name}" if schema else name: routine.volatility
+        f"{schema}.{name}" if schema else name: _effective(routine)
         for schema, name, _ in called_functions(node)
         if schema in (None, "public")
         and (routine := ctx.schema.routines.get(name)) is not None
@@ -88,3 +90,16 @@ def declared_volatility(
     if not made:
         return ctx.functions()
     return ChainMap(made, dict(ctx.functions() or {}))
+
+
+def _effective(routine: Routine) -> Volatility:
+    """A history function's volatility where its call is evaluated: a VOLATILE one
+    PostgreSQL inlines (``SELECT 'free'``) is as volatile as its body, builtins only (a
+    body calling other user functions keeps the declared volatility)."""
+    if routine.volatility is not Volatility.VOLATILE or routine.body is None:
+        return routine.volatility
+    expr = inlined_expression(routine.body) if routine.inlinable else None
+    if expr is None:
+        return routine.volatility
+    level, _ = expression_volatility(expr)
+    return level if level < Volatility.VOLATILE else routine.volatility

@@ -17,7 +17,9 @@ added nullable (its existing rows are NULL: PostgreSQL would reject it) and made
 Volatility comes from the history's CREATE FUNCTION (or ALTER FUNCTION) for a function it
 made, from the live catalog when connected (`pg_proc.provolatile`), else from atomig's table
 of builtin functions; an unknown function is treated as volatile. A STABLE or IMMUTABLE
-function computes the default once: no rewrite (relfilenode on PG 15 and 18). A column of
+function computes the default once: no rewrite (relfilenode on PG 15 and 18), and so does a
+VOLATILE `LANGUAGE sql` one the history made whose body is a bare `SELECT expr` of stable
+builtins (`SELECT 'free'`): PostgreSQL inlines it before it asks. A column of
 a domain with a CHECK or NOT NULL constraint rewrites the table too, default or not (the
 constraint is checked on every row; relfilenode on PG 15 and 18): known from the catalog.
 """
