@@ -30,8 +30,9 @@ class StepInfo:
     transactional: bool
 
 
-# Statement kinds whose facts can make them non-transactional or transaction control.
-_TX_KINDS = frozenset(
+# Statement kinds whose facts can make them non-transactional or transaction control (the
+# others always run in a transaction; concurrent-in-transaction reads these kinds only).
+TRANSACTION_KINDS = frozenset(
     {
         "TransactionStmt",
         "IndexStmt",
@@ -131,7 +132,7 @@ def wrapped_by_tool(script: Script, how: ToolTransaction, ctx: LintContext) -> b
 
 def _needs_no_transaction(stmt: Statement, ctx: LintContext) -> bool:
     """``stmt`` cannot run in a transaction block (and is no transaction control)."""
-    if stmt.kind not in _TX_KINDS or _plain(stmt):
+    if stmt.kind not in TRANSACTION_KINDS or _plain(stmt):
         return False
     facts = ctx.facts(stmt)
     return facts.transaction_control is None and not facts.transactional
@@ -165,7 +166,7 @@ def file_steps(script: Script, ctx: LintContext) -> list[StepInfo]:
     # block; another runner is assumed to run the file as one transaction (Flyway, dbmate).
     splits_validate = ctx.options.runner == "atomig"
     for stmt in script.statements:
-        if stmt.kind not in _TX_KINDS or _plain(stmt):
+        if stmt.kind not in TRANSACTION_KINDS or _plain(stmt):
             # Always transactional, never transaction control: skip computing facts.
             if in_block:
                 out.append(info(step, True, True))

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from atomig.lint.context import LintContext
 from atomig.lint.finding import Hit, Severity
 from atomig.lint.helpers import concurrent_placement
+from atomig.lint.planning import TRANSACTION_KINDS
 from atomig.lint.rule import Example
 from atomig.source.foreign_layouts import ToolTransaction
 from atomig.sql.parse import Statement
@@ -39,26 +40,7 @@ DOCS = (
     ),
     ("BEGIN", "sql-begin.html#SQL-BEGIN"),
 )
-TARGETS = (
-    "IndexStmt",
-    "DropStmt",
-    "ReindexStmt",
-    "AlterTableStmt",
-    "VacuumStmt",
-    "AlterEnumStmt",
-    "CreatedbStmt",
-    "DropdbStmt",
-    "AlterSystemStmt",
-    "ClusterStmt",
-    "CreateTableSpaceStmt",
-    "DropTableSpaceStmt",
-    "CreateSubscriptionStmt",
-    "AlterSubscriptionStmt",
-    "DropSubscriptionStmt",
-    "DiscardStmt",
-    "AlterDatabaseStmt",
-    "TransactionStmt",
-)
+TARGETS = tuple(sorted(TRANSACTION_KINDS))
 SUBTYPES = ("AT_DetachPartition",)
 _BEFORE = "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint);"
 BAD = (
